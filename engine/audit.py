@@ -1,0 +1,59 @@
+"""The one vocabulary of actions, shared by audit rows, permission rules and log lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .tables import AuditEvent
+
+INSTANCE_START = "instance.start"
+INSTANCE_COMPLETE = "instance.completed"
+INSTANCE_CANCEL = "instance.cancel"
+INSTANCE_ERROR = "instance.error"
+TASK_CREATE = "task.created"
+TASK_CLAIM = "task.claim"
+TASK_UNCLAIM = "task.unclaim"
+TASK_COMPLETE = "task.complete"
+TASK_CANCEL = "task.cancelled"
+MESSAGE = "message.received"
+TIMER_FIRE = "timer.fired"
+SCORE_AWARD = "score.awarded"
+MODEL_DEPLOY = "model.deploy"
+
+
+def record(
+    session: Session,
+    event: str,
+    at: datetime,
+    *,
+    actor: str | None = None,
+    instance_id: str | None = None,
+    element_id: str | None = None,
+    task_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Append one row; history is never rewritten."""
+    session.add(
+        AuditEvent(
+            instance_id=instance_id,
+            at=at,
+            actor=actor,
+            event=event,
+            element_id=element_id,
+            task_id=task_id,
+            data=data or {},
+        )
+    )
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a step changed in the instance data: new or changed keys, and removed ones."""
+    set_ = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    removed = [k for k in before if k not in after]
+    out: dict[str, Any] = {"set": set_}
+    if removed:
+        out["removed"] = removed
+    return out

@@ -1,0 +1,262 @@
+"""Process models: deploy BPMN/DMN (+ forms) as versions of a key, parse once per version, cache.
+
+A *model* is what a diagram says (immutable, versioned); an *instance* is what one run is doing
+(see runner.py). Deploying identical content again returns the existing version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import forms as formlib
+from . import modelcheck, xmlguard
+from .errors import DefinitionInvalidError, NotFoundError, Problem
+from .tables import Definition
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+FORM_PROPERTY = "formJsonSchemaFilename"
+MAX_FILE_BYTES = 5_000_000
+
+
+@dataclass
+class Model:
+    """A parsed, cached definition version: what the runner needs to start and step instances."""
+
+    id: int
+    key: str
+    version: int
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    lanes: dict[str, str]
+    forms: dict[str, dict[str, Any]]  # form file name -> JSON Schema
+    task_forms: dict[str, str] = field(default_factory=dict)  # element id -> form file name
+
+    def form_for(self, element_id: str) -> dict[str, Any] | None:
+        name = self.task_forms.get(element_id)
+        return self.forms.get(name) if name else None
+
+    def assignment(self, lane: str | None) -> str:
+        """The rule for who works a task in ``lane``: ``group:NAME``, ``starter`` or ``data:VAR``."""
+        if not lane:
+            return "group:"
+        return self.lanes.get(lane) or f"group:{lane.lower()}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    key: str
+    name: str
+    files: dict[str, str]
+    forms: dict[str, dict[str, Any]]
+    lanes: dict[str, str]
+    digest: str
+
+
+class Catalog:
+    def __init__(self, forms_dirs: list[Path] | None = None) -> None:
+        self._forms_dirs = forms_dirs or []
+        self._cache: dict[int, Model] = {}
+        self._lock = threading.Lock()
+
+    # ---- deploy -------------------------------------------------------------------------
+    def deploy(self, session: Session, files: Mapping[str, bytes], *, now: datetime, deployed_by: str | None) -> Definition:
+        """Validate ``files`` (.bpmn, .dmn, .json forms) and store them as the next version of their key."""
+        prepared = self.prepare(files)
+        latest = self.latest(session, prepared.key, missing_ok=True)
+        if latest is not None and latest.content_hash == prepared.digest:
+            return latest
+        version = (session.scalar(select(func.max(Definition.version)).where(Definition.key == prepared.key)) or 0) + 1
+        row = Definition(
+            key=prepared.key,
+            version=version,
+            name=prepared.name,
+            content_hash=prepared.digest,
+            files=prepared.files,
+            forms=prepared.forms,
+            lanes=prepared.lanes,
+            notes=[],
+            deployed_by=deployed_by,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def validate(self, files: Mapping[str, bytes]) -> list[Problem]:
+        """Every problem deploying ``files`` would report, without storing anything."""
+        try:
+            self.prepare(files)
+        except DefinitionInvalidError as exc:
+            return exc.problems
+        return []
+
+    def prepare(self, files: Mapping[str, bytes]) -> Prepared:
+        """Check and normalise a deployment; raises DefinitionInvalidError listing every problem."""
+        if not files:
+            raise DefinitionInvalidError("no files", [Problem(None, "no-files", "No diagram file was sent", "未上传流程文件")])
+        diagrams: dict[str, bytes] = {}
+        form_files: dict[str, dict[str, Any]] = {}
+        problems: list[Problem] = []
+        for name, data in files.items():
+            lower = name.lower()
+            if lower.endswith((".bpmn", ".dmn", ".xml")):
+                xmlguard.check_xml(data, name=name, max_bytes=MAX_FILE_BYTES)
+                diagrams[name if not lower.endswith(".xml") else name[:-4] + ".bpmn"] = data
+            elif lower.endswith(".json"):
+                try:
+                    schema = json.loads(data)
+                except ValueError as exc:
+                    problems.append(Problem(None, "form-not-json", f"{name}: not JSON ({exc})", f"{name}：不是合法的 JSON", name))
+                    continue
+                reason = formlib.check_schema(schema) if isinstance(schema, dict) else "not an object"
+                if reason:
+                    problems.append(Problem(None, "form-invalid", f"{name}: {reason}", f"{name}：表单定义无效", name))
+                form_files[name.rsplit("/", 1)[-1]] = schema
+            else:
+                problems.append(Problem(None, "unknown-file", f"{name}: only .bpmn, .dmn and .json files", f"{name}：仅支持 .bpmn、.dmn 和 .json 文件", name))
+        bpmn_names = [n for n in diagrams if n.lower().endswith(".bpmn")]
+        if not bpmn_names:
+            problems.append(Problem(None, "no-bpmn", "No .bpmn file among the files", "未包含 .bpmn 文件"))
+            raise DefinitionInvalidError(problems=problems)
+        normalised, check_problems = modelcheck.validate(diagrams)
+        problems.extend(check_problems)
+        key = None
+        for name in bpmn_names:
+            ids = modelcheck.process_ids(normalised[name])
+            if ids:
+                key = ids[0]
+                break
+        if key is None:
+            problems.append(Problem(None, "no-process", "No executable process in the diagram", "图中没有可执行的流程"))
+        used_forms: dict[str, dict[str, Any]] = {}
+        for name in bpmn_names:
+            for element_id, form_name in modelcheck.referenced_forms(normalised[name]).items():
+                schema = form_files.get(form_name) or self._shipped_form(form_name)
+                if schema is None:
+                    problems.append(Problem(element_id, "form-missing", f"Form '{form_name}' was not sent and is not shipped", f"表单 '{form_name}' 未上传，系统中也不存在", name))
+                else:
+                    used_forms[form_name] = schema
+        if not problems:
+            problems.extend(self._check_parse(normalised))
+        if problems:
+            raise DefinitionInvalidError(problems=problems)
+        name_attr = _process_name(normalised[bpmn_names[0]], key) or key
+        stored_files = {n: d.decode("utf-8") for n, d in sorted(diagrams.items())}
+        digest = hashlib.sha256(json.dumps({"files": stored_files, "forms": used_forms}, sort_keys=True).encode()).hexdigest()
+        return Prepared(key, name_attr, stored_files, used_forms, _lane_rules(normalised[bpmn_names[0]], key), digest)
+
+    def _shipped_form(self, name: str) -> dict[str, Any] | None:
+        if "/" in name or "\\" in name or name.startswith("."):
+            return None
+        for folder in self._forms_dirs:
+            path = folder / name
+            if path.is_file():
+                return json.loads(path.read_text("utf-8"))
+        return None
+
+    def _check_parse(self, normalised: Mapping[str, bytes]) -> list[Problem]:
+        try:
+            self._parse(normalised)
+        except Exception as exc:  # modelcheck.validate already parsed; this is a last guard
+            return [Problem(getattr(exc, "id", None), "parse-failed", str(exc), f"解析失败：{exc}")]
+        return []
+
+    @staticmethod
+    def _parse(normalised: Mapping[str, bytes]) -> tuple[SpiffBpmnParser, list[str]]:
+        parser = SpiffBpmnParser(validator=VALIDATOR)
+        keys = []
+        for name, data in normalised.items():
+            if name.lower().endswith(".dmn"):
+                parser.add_dmn_str(data, filename=name)
+            else:
+                parser.add_bpmn_str(data, filename=name)
+                keys.extend(modelcheck.process_ids(data))
+        return parser, keys
+
+    # ---- lookup -------------------------------------------------------------------------
+    def latest(self, session: Session, key: str, *, missing_ok: bool = False) -> Definition | None:
+        row = session.scalars(
+            select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+        ).first()
+        if row is None and not missing_ok:
+            raise NotFoundError(f"no process definition with key '{key}'")
+        return row
+
+    def get_row(self, session: Session, key: str, version: int | None = None) -> Definition:
+        if version is None:
+            return self.latest(session, key)  # type: ignore[return-value]
+        row = session.scalars(select(Definition).where(Definition.key == key, Definition.version == version)).first()
+        if row is None:
+            raise NotFoundError(f"process definition '{key}' has no version {version}")
+        return row
+
+    def model(self, row: Definition) -> Model:
+        """The parsed model of a definition row; parsed once per version per process."""
+        cached = self._cache.get(row.id)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._cache.get(row.id)
+            if cached is not None:
+                return cached
+            files = {n: t.encode("utf-8") for n, t in row.files.items()}
+            normalised, problems = modelcheck.validate(files)
+            if problems:
+                raise DefinitionInvalidError(problems=problems)
+            parser, _ = self._parse(normalised)
+            spec = parser.get_spec(row.key)
+            subs = parser.get_subprocess_specs(row.key)
+            task_forms: dict[str, str] = {}
+            for sp in [spec, *subs.values()]:
+                for ts in sp.task_specs.values():
+                    props = (getattr(ts, "extensions", None) or {}).get("properties") or {}
+                    if FORM_PROPERTY in props and getattr(ts, "bpmn_id", None):
+                        task_forms[ts.bpmn_id] = props[FORM_PROPERTY]
+            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms), task_forms)
+            self._cache[row.id] = model
+            return model
+
+
+def _process_element(xml: bytes, key: str | None):  # noqa: ANN202
+    root = etree.fromstring(xml, xmlguard.safe_parser())
+    for proc in root.iter(f"{{{BPMN_NS}}}process"):
+        if proc.get("id") == key:
+            return proc
+    return None
+
+
+def _process_name(xml: bytes, key: str | None) -> str | None:
+    proc = _process_element(xml, key)
+    return proc.get("name") if proc is not None else None
+
+
+def _lane_rules(xml: bytes, key: str | None) -> dict[str, str]:
+    """Lane -> assignment rule from process properties ``lane:NAME``; default: the lane's group."""
+    proc = _process_element(xml, key)
+    rules: dict[str, str] = {}
+    if proc is None:
+        return rules
+    for lane in proc.iter(f"{{{BPMN_NS}}}lane"):
+        if lane.get("name"):
+            rules[lane.get("name")] = f"group:{lane.get('name').lower()}"
+    ext = proc.find(f"{{{BPMN_NS}}}extensionElements")
+    if ext is not None:
+        for prop in ext.iter(f"{{{SPIFF_NS}}}property"):
+            name = prop.get("name") or ""
+            if name.startswith("lane:"):
+                rules[name[5:]] = prop.get("value") or ""
+    return rules

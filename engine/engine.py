@@ -1,0 +1,548 @@
+"""The Engine façade: the one object the API, the pages, the CLI and the worker talk to.
+
+Each public method is one unit of work in its own transaction, takes plain values (usernames,
+dicts) and returns records from ``records.py``. Usage::
+
+    engine = Engine("sqlite:///jiebang.sqlite3")
+    inst = engine.start("claim_evaluate", actor="zhang", data={...})
+    task = engine.list_tasks("zhang", scope="mine").items[0]
+    engine.complete(task.id, "zhang", {"title": ...})
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, select, union_all
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, identity, jobs
+from . import forms as formlib
+from .catalog import Catalog
+from .clock import Clock, SystemClock
+from .errors import (
+    ConflictError,
+    InvalidInputError,
+    NotAllowedError,
+    NotFoundError,
+    Problem,
+    ScriptError,
+)
+from .records import (
+    AuditRecord,
+    DefinitionRecord,
+    InstanceRecord,
+    JobRecord,
+    Page,
+    TaskDetail,
+    TaskRecord,
+    UserRecord,
+)
+from .runner import Runner, StepContext, fire_timer, message_event
+from .scripting import make_script_engine
+from .store import Store
+from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
+
+log = logging.getLogger("jiebang.engine")
+
+SCOPES = ("mine", "candidate", "involved")
+JobHandler = Callable[["Engine", Job, bool], None]
+Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
+
+
+def shipped_dirs() -> tuple[Path, Path]:
+    import bpmn
+    import forms
+
+    return Path(bpmn.__file__).parent, Path(forms.__file__).parent
+
+
+class Engine:
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        lane_groups: Mapping[str, str] | None = None,
+        script_time_limit: float = 2.0,
+        deploy_shipped: bool = True,
+        store: Store | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.store = store or Store(database_url)
+        bpmn_dir, forms_dir = shipped_dirs()
+        self.catalog = Catalog([forms_dir])
+        self.runner = Runner(self.catalog, self.clock, lambda: make_script_engine(self.clock.now, time_limit=script_time_limit))
+        self.lane_groups = dict(lane_groups or {})
+        self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
+        self.listeners: list[Listener] = []
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        from . import claims
+
+        claims.install(self)
+        if deploy_shipped:
+            self.deploy_shipped(bpmn_dir)
+
+    # ---- identity -----------------------------------------------------------------------
+    def upsert_user(self, username: str, *, display_name: str | None = None, groups: list[str] | None = None, roles: list[str] | None = None) -> UserRecord:
+        with self.store.write() as s:
+            return identity.upsert_user(s, username, now=self.clock.now(), display_name=display_name, groups=groups, roles=roles)
+
+    def get_user(self, username: str) -> UserRecord:
+        with self.store.read() as s:
+            return identity.get_user(s, username)
+
+    def list_users(self, query: str | None = None, limit: int = 50) -> list[UserRecord]:
+        with self.store.read() as s:
+            return identity.list_users(s, query, limit)
+
+    def list_groups(self) -> dict[str, list[str]]:
+        with self.store.read() as s:
+            return identity.list_groups(s)
+
+    def create_token(self, username: str) -> str:
+        with self.store.write() as s:
+            return identity.create_token(s, username, now=self.clock.now())
+
+    def authenticate(self, token: str) -> UserRecord | None:
+        with self.store.read() as s:
+            return identity.authenticate_token(s, token)
+
+    def set_password(self, username: str, password: str) -> None:
+        with self.store.write() as s:
+            identity.set_password(s, username, password)
+
+    def check_password(self, username: str, password: str) -> UserRecord | None:
+        with self.store.read() as s:
+            return identity.check_password(s, username, password)
+
+    # ---- definitions --------------------------------------------------------------------
+    def deploy(self, files: Mapping[str, bytes], *, actor: str | None = None) -> DefinitionRecord:
+        """Deploy BPMN/DMN (+ forms) as the next version of its key; identical content is not re-versioned."""
+        with self.store.write() as s:
+            row = self.catalog.deploy(s, files, now=self.clock.now(), deployed_by=actor)
+            audit.record(s, audit.MODEL_DEPLOY, self.clock.now(), actor=actor, data={"key": row.key, "version": row.version})
+            self.catalog.model(row)
+            return self._definition_record(s, row)
+
+    def validate(self, files: Mapping[str, bytes]) -> list[Problem]:
+        return self.catalog.validate(files)
+
+    def deploy_shipped(self, bpmn_dir: Path | None = None) -> list[DefinitionRecord]:
+        """Deploy the diagrams that ship with Jiebang (a no-op when already deployed)."""
+        folder = bpmn_dir or shipped_dirs()[0]
+        out = []
+        for path in sorted(folder.glob("*.bpmn")):
+            files = {path.name: path.read_bytes()}
+            dmn = path.with_suffix(".dmn")
+            if dmn.exists():
+                files[dmn.name] = dmn.read_bytes()
+            out.append(self.deploy(files, actor="system"))
+        return out
+
+    def list_definitions(self) -> list[DefinitionRecord]:
+        with self.store.read() as s:
+            newest = select(Definition.key, func.max(Definition.version).label("v")).group_by(Definition.key).subquery()
+            rows = s.scalars(
+                select(Definition).join(newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.v)).order_by(Definition.key)
+            )
+            return [self._definition_record(s, r) for r in rows]
+
+    def get_definition(self, key: str, version: int | None = None) -> DefinitionRecord:
+        with self.store.read() as s:
+            return self._definition_record(s, self.catalog.get_row(s, key, version))
+
+    def definition_files(self, key: str, version: int) -> dict[str, str]:
+        with self.store.read() as s:
+            return dict(self.catalog.get_row(s, key, version).files)
+
+    def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
+        model = self.catalog.model(row)
+        versions = list(s.scalars(select(Definition.version).where(Definition.key == row.key).order_by(Definition.version)))
+        lanes = {lane: self._lane_rule(model, lane) for lane in model.lanes}
+        return DefinitionRecord(row.id, row.key, row.version, row.name, lanes, dict(model.task_forms), row.created_at, row.deployed_by, list(row.notes or []), versions)
+
+    def _lane_rule(self, model: Any, lane: str | None) -> str:
+        if lane and lane in self.lane_groups:
+            return f"group:{self.lane_groups[lane]}"
+        return model.assignment(lane)
+
+    # ---- instances ----------------------------------------------------------------------
+    def start(
+        self,
+        process_key: str,
+        *,
+        actor: str | None,
+        version: int | None = None,
+        business_key: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> InstanceRecord:
+        data = dict(data or {})
+        self._check_data_names(data)
+        with self.store.write() as s:
+            definition = self.catalog.get_row(s, process_key, version)
+            row = self.runner.start(s, definition, actor=actor, business_key=business_key, data=data)
+            record = self._instance_record(s, row)
+        return record
+
+    def get_instance(self, instance_id: str) -> InstanceRecord:
+        with self.store.read() as s:
+            return self._instance_record(s, self._instance(s, instance_id))
+
+    def list_instances(
+        self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50
+    ) -> Page:
+        with self.store.read() as s:
+            stmt = select(Instance)
+            if process_key:
+                stmt = stmt.where(Instance.process_key == process_key)
+            if status:
+                stmt = stmt.where(Instance.status == status)
+            if business_key:
+                stmt = stmt.where(Instance.business_key == business_key)
+            total = s.scalar(select(func.count()).select_from(stmt.subquery()))
+            rows = s.scalars(stmt.order_by(Instance.created_at.desc(), Instance.id).offset(offset).limit(limit))
+            return Page([self._instance_record(s, r, with_tasks=False) for r in rows], total or 0)
+
+    def history(self, instance_id: str) -> list[AuditRecord]:
+        with self.store.read() as s:
+            self._instance(s, instance_id)
+            rows = s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
+            return [AuditRecord(r.id, r.instance_id, r.at, r.actor, r.event, r.element_id, r.task_id, dict(r.data or {})) for r in rows]
+
+    def cancel(self, instance_id: str, *, actor: str | None, reason: str = "") -> InstanceRecord:
+        with self.store.write() as s:
+            row = self._lock_instance(s, instance_id)
+            if row.status not in ("running", "error"):
+                raise ConflictError(f"instance {instance_id} is {row.status}")
+            now = self.clock.now()
+            row.status = "cancelled"
+            row.ended_at = now
+            row.updated_at = now
+            open_ids = list(s.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "suspended")))))
+            if open_ids:
+                s.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(open_ids)))
+                for ht in s.scalars(select(HumanTask).where(HumanTask.id.in_(open_ids))):
+                    ht.status = "cancelled"
+                    ht.completed_at = now
+            s.execute(delete(Job).where(Job.instance_id == instance_id, Job.kind == "timer"))
+            s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
+            audit.record(s, audit.INSTANCE_CANCEL, now, actor=actor, instance_id=instance_id, data={"reason": reason})
+            self._emit(s, "instance.cancelled", row, {"reason": reason})
+            return self._instance_record(s, row)
+
+    def send_message(
+        self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
+    ) -> list[str]:
+        """Deliver a message to every instance waiting for it (by instance id or business key)."""
+        if not name:
+            raise InvalidInputError("message name required", {"name": ["required / 必填项"]})
+        if business_key is None and instance_id is None:
+            raise InvalidInputError("business_key or instance_id required", {"business_key": ["business_key or instance_id required / 需指定业务键或实例"]})
+        payload = dict(payload or {})
+        with self.store.read() as s:
+            stmt = select(MessageSubscription.instance_id).where(MessageSubscription.message_name == name).distinct()
+            if instance_id is not None:
+                stmt = stmt.where(MessageSubscription.instance_id == instance_id)
+            if business_key is not None:
+                stmt = stmt.where(MessageSubscription.business_key == business_key)
+            targets = sorted(s.scalars(stmt))
+        if not targets:
+            raise NotFoundError(f"no instance waits for message '{name}'")
+        delivered = []
+        for target in targets:
+            with self.store.write() as s:
+                row = self._lock_instance(s, target)
+                waiting = s.scalar(select(func.count()).select_from(MessageSubscription).where(MessageSubscription.instance_id == target, MessageSubscription.message_name == name))
+                if not waiting or row.status != "running":
+                    continue
+                audit.record(s, audit.MESSAGE, self.clock.now(), actor=actor, instance_id=target, data={"name": name, "payload": payload})
+                ctx = self._step(s, row, actor, lambda wf: wf.send_event(message_event(name, payload)))
+            self._raise_if_failed(ctx)
+            delivered.append(target)
+        if not delivered:
+            raise ConflictError(f"no instance waits for message '{name}' any more")
+        return delivered
+
+    # ---- tasks --------------------------------------------------------------------------
+    def list_tasks(
+        self,
+        username: str,
+        *,
+        scope: str = "involved",
+        status: str | None = "open",
+        process_key: str | None = None,
+        business_key: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        if scope not in SCOPES:
+            raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
+        with self.store.read() as s:
+            groups = identity.groups_of(s, username)
+            filters = []
+            if status:
+                filters.append(HumanTask.status == status)
+            if process_key:
+                filters.append(HumanTask.process_key == process_key)
+            if business_key:
+                filters.append(HumanTask.business_key == business_key)
+            mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)
+            candidate = (
+                select(HumanTask.id, HumanTask.created_at)
+                .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
+                .where(TaskCandidate.group.in_(groups or [""]), HumanTask.assignee.is_(None), *filters)
+                .distinct()
+            )
+            ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
+            total = s.scalar(select(func.count()).select_from(ids_q)) or 0
+            ids = [r[0] for r in s.execute(select(ids_q.c.id).order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit))]
+            rows = {r.id: r for r in s.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))} if ids else {}
+            return Page([_task_record(rows[i]) for i in ids], total)
+
+    def get_task(self, task_id: str, username: str | None = None) -> TaskDetail:
+        with self.store.read() as s:
+            ht = self._task(s, task_id)
+            row = s.get(Instance, ht.instance_id)
+            model = self.runner.model_of(s, row)
+            schema = model.form_for(ht.element_id)
+            return TaskDetail(_task_record(ht), schema, formlib.form_data(schema, dict(row.data or {})))
+
+    def claim(self, task_id: str, username: str) -> TaskRecord:
+        with self.store.write() as s:
+            ht = self._task(s, task_id, lock=True)
+            self._require_open(ht)
+            if ht.assignee == username:
+                return _task_record(ht)
+            if ht.assignee is not None:
+                raise ConflictError(f"task {task_id} is held by {ht.assignee}")
+            self._require_candidate(s, ht, username)
+            ht.assignee = username
+            audit.record(s, audit.TASK_CLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
+            return _task_record(ht)
+
+    def unclaim(self, task_id: str, username: str) -> TaskRecord:
+        with self.store.write() as s:
+            ht = self._task(s, task_id, lock=True)
+            self._require_open(ht)
+            if ht.assignee != username:
+                if ht.assignee is None:
+                    raise ConflictError(f"task {task_id} is not claimed")
+                raise ConflictError(f"task {task_id} is held by {ht.assignee}")
+            if not ht.candidate_groups:
+                raise ConflictError(f"task {task_id} is assigned to {username} by its lane and cannot be released")
+            ht.assignee = None
+            audit.record(s, audit.TASK_UNCLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
+            return _task_record(ht)
+
+    def complete(self, task_id: str, username: str, data: dict[str, Any] | None) -> InstanceRecord:
+        """Validate ``data`` against the task's form, complete the task and run what follows."""
+        data = data if data is not None else {}
+        with self.store.write() as s:
+            ht = self._task(s, task_id)
+            row = self._lock_instance(s, ht.instance_id)
+            s.refresh(ht)
+            self._require_open(ht)
+            if row.status != "running":
+                raise ConflictError(f"instance {row.id} is {row.status}")
+            if ht.assignee is not None and ht.assignee != username:
+                self._require_candidate(s, ht, username, held=True)
+            elif ht.assignee is None:
+                self._require_candidate(s, ht, username)
+            model = self.runner.model_of(s, row)
+            formlib.validate(model.form_for(ht.element_id), data)
+            self._check_data_names(data)
+            now = self.clock.now()
+
+            def action(wf: Any) -> None:
+                task = wf.get_task_from_id(UUID(task_id))
+                if task is None or not task.has_state(16):  # TaskState.READY
+                    raise ConflictError(f"task {task_id} is no longer waiting")
+                task.data.update(data)
+                task.run()
+
+            ht.status = "completed"
+            ht.completed_at = now
+            ht.completed_by = username
+            ht.assignee = ht.assignee or username
+            audit.record(s, audit.TASK_COMPLETE, now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=task_id, data={"form": data})
+            ctx = self._step(s, row, username, action)
+            if ctx.error is None:
+                self._emit(s, "task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username})
+            record = self._instance_record(s, row)
+        self._raise_if_failed(ctx)
+        return record
+
+    # ---- jobs ---------------------------------------------------------------------------
+    def list_jobs(self, *, instance_id: str | None = None, kind: str | None = None, offset: int = 0, limit: int = 100) -> Page:
+        with self.store.read() as s:
+            stmt = select(Job)
+            if instance_id:
+                stmt = stmt.where(Job.instance_id == instance_id)
+            if kind:
+                stmt = stmt.where(Job.kind == kind)
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = s.scalars(stmt.order_by(Job.due_at, Job.id).offset(offset).limit(limit))
+            return Page([_job_record(j) for j in rows], total)
+
+    def execute_job(self, job_id: str, *, actor: str | None = None) -> None:
+        """Run one job now, whatever its due time (close a claim window early, retry a delivery)."""
+        with self.store.read() as s:
+            if s.get(Job, job_id) is None:
+                raise NotFoundError(f"no job '{job_id}'")
+        self._run_job(job_id, actor=actor, force=True)
+
+    def run_due_jobs(self, *, limit: int = 50, kinds: list[str] | None = None) -> int:
+        """Lease due jobs and run each in its own transaction; returns how many ran."""
+        with self.store.write() as s:
+            ids = jobs.acquire(s, self.worker_id, self.clock.now(), limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds)
+        for job_id in ids:
+            self._run_job(job_id, actor="system", force=False)
+        return len(ids)
+
+    def _run_job(self, job_id: str, *, actor: str | None, force: bool) -> None:
+        with self.store.read() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return
+            handler = self.job_handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise RuntimeError(f"no handler for job kind '{job.kind}'")
+            handler(self, job, force)
+        except (ConflictError, NotFoundError) as exc:
+            self._job_failed(job_id, str(exc))
+        except Exception as exc:  # a job must never kill the worker; its error stays on the row
+            log.exception("job %s failed", job_id)
+            self._job_failed(job_id, f"{type(exc).__name__}: {exc}")
+
+    def _job_failed(self, job_id: str, error: str) -> None:
+        with self.store.write() as s:
+            job = s.get(Job, job_id)
+            if job is not None:
+                jobs.retry_later(job, self.clock.now(), error)
+
+    # ---- internals ----------------------------------------------------------------------
+    def _step(self, s: Session, row: Instance, actor: str | None, action: Callable[[Any], None]) -> StepContext:
+        try:
+            ctx = self.runner.step(s, row, actor=actor, action=action)
+            s.flush()
+        except StaleDataError as exc:
+            raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
+        return ctx
+
+    @staticmethod
+    def _raise_if_failed(ctx: StepContext) -> None:
+        if ctx.error is not None:
+            cause = ctx.error if isinstance(ctx.error, ScriptError) else None
+            raise cause or ScriptError(f"the diagram failed: {ctx.error}")
+
+    def _emit(self, s: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
+        """Outbound events (webhooks subscribe here); written in the step's transaction."""
+        for listener in self.listeners:
+            listener(s, event, row, data)
+
+    def _instance(self, s: Session, instance_id: str) -> Instance:
+        row = s.get(Instance, instance_id)
+        if row is None:
+            raise NotFoundError(f"no process instance '{instance_id}'")
+        return row
+
+    def _lock_instance(self, s: Session, instance_id: str) -> Instance:
+        if self.store.is_sqlite:
+            return self._instance(s, instance_id)
+        row = s.get(Instance, instance_id, with_for_update=True, populate_existing=True)
+        if row is None:
+            raise NotFoundError(f"no process instance '{instance_id}'")
+        return row
+
+    def _task(self, s: Session, task_id: str, *, lock: bool = False) -> HumanTask:
+        ht = s.get(HumanTask, task_id, with_for_update=lock and not self.store.is_sqlite) if _is_uuid(task_id) else None
+        if ht is None:
+            raise NotFoundError(f"no task '{task_id}'")
+        return ht
+
+    @staticmethod
+    def _require_open(ht: HumanTask) -> None:
+        if ht.status != "open":
+            raise ConflictError(f"task {ht.id} is already {ht.status}")
+
+    def _require_candidate(self, s: Session, ht: HumanTask, username: str, *, held: bool = False) -> None:
+        """403 for someone with no claim on the task; 409 for a candidate when a colleague holds it."""
+        is_candidate = bool(set(identity.groups_of(s, username)) & set(ht.candidate_groups))
+        if not is_candidate:
+            raise NotAllowedError(f"{username} may not work task {ht.id}")
+        if held:
+            raise ConflictError(f"task {ht.id} is held by {ht.assignee}")
+
+    def _check_data_names(self, data: dict[str, Any]) -> None:
+        from .scripting import RESERVED_NAMES
+
+        clash = sorted(k for k in data if k in RESERVED_NAMES or k.startswith("_"))
+        if clash:
+            raise InvalidInputError(f"reserved field names: {', '.join(clash)}", {k: ["reserved name / 保留字段名"] for k in clash})
+
+    def _instance_record(self, s: Session, row: Instance, *, with_tasks: bool = True) -> InstanceRecord:
+        tasks = []
+        if with_tasks:
+            tasks = [
+                _task_record(t)
+                for t in s.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open").order_by(HumanTask.created_at))
+            ]
+        return InstanceRecord(
+            row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
+            tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error,
+        )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def _task_record(ht: HumanTask) -> TaskRecord:
+    return TaskRecord(
+        ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
+        ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
+    )
+
+
+def _job_record(job: Job) -> JobRecord:
+    return JobRecord(job.id, job.kind, job.instance_id, job.element_id, job.due_at, job.attempts, job.last_error, dict(job.payload or {}))
+
+
+def _run_timer_job(engine: Engine, job: Job, force: bool) -> None:
+    """Fire a timer: one instance step; the job row disappears in the same transaction."""
+    with engine.store.write() as s:
+        row = engine._lock_instance(s, job.instance_id)
+        live = s.get(Job, job.id)
+        if live is None:
+            return  # fired already, by another worker or by the instance moving on
+        if row.status != "running":
+            raise ConflictError(f"instance {row.id} is {row.status}")
+        now = engine.clock.now()
+
+        def action(wf: Any) -> None:
+            if force:
+                fire_timer(wf, job.task_id, now)
+
+        ctx = engine._step(s, row, "system", action)
+        still = s.get(Job, job.id)
+        if still is not None and ctx.error is None:
+            if still.due_at <= now and not force:
+                raise ConflictError(f"timer {job.id} did not fire at {now.isoformat()}")
+            jobs.release(still)
+    engine._raise_if_failed(ctx)
+
+

@@ -1,0 +1,114 @@
+"""The engine's error tree: every failure a caller can act on is one of these.
+
+    EngineError
+    ├── NotFoundError            unknown definition, instance, task, job, user
+    ├── NotAllowedError          the actor may not do this action
+    ├── ConflictError            state forbids it now: claimed, completed, concurrent change
+    ├── InvalidInputError        bad content; ``errors`` maps a field path to messages
+    │   ├── FormInvalidError     task data fails the task's JSON Schema
+    │   ├── DefinitionInvalidError   a diagram cannot be deployed; ``problems`` per element
+    │   │   └── HostileDiagramError  refused before parsing finished (entities, size, depth)
+    │   └── MessageInvalidError  a message nothing can correlate, or a bad payload
+    ├── TooLargeError            a body or file over the configured limit
+    └── ScriptError              a diagram's script or expression failed or was stopped
+        ├── SandboxViolationError    reached for the OS, files, network or internals
+        └── ScriptTimeoutError       ran past its time budget
+
+The API maps each class to one HTTP status in a single table (api/errors.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a diagram, pinned to the element that carries it."""
+
+    element_id: str | None
+    code: str
+    message: str
+    message_zh: str
+    file: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "element_id": self.element_id,
+            "code": self.code,
+            "message": self.message,
+            "message_zh": self.message_zh,
+            "file": self.file,
+            "line": self.line,
+        }
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    title = "Engine error"
+
+    def __init__(self, detail: str = "", **context: object) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.context = context
+
+
+class NotFoundError(EngineError):
+    title = "Not found"
+
+
+class NotAllowedError(EngineError):
+    title = "Not allowed"
+
+
+class ConflictError(EngineError):
+    title = "Conflict"
+
+
+class InvalidInputError(EngineError):
+    title = "Invalid input"
+
+    def __init__(self, detail: str = "", errors: dict[str, list[str]] | None = None, **context: object) -> None:
+        super().__init__(detail, **context)
+        self.errors: dict[str, list[str]] = errors or {}
+
+
+class FormInvalidError(InvalidInputError):
+    title = "Form data invalid"
+
+
+class DefinitionInvalidError(InvalidInputError):
+    title = "Diagram invalid"
+
+    def __init__(self, detail: str = "", problems: list[Problem] | None = None, **context: object) -> None:
+        self.problems: list[Problem] = list(problems or [])
+        errors: dict[str, list[str]] = {}
+        for p in self.problems:
+            errors.setdefault(p.element_id or "(diagram)", []).append(f"{p.message} / {p.message_zh}")
+        super().__init__(detail or "; ".join(f"{p.element_id}: {p.message}" for p in self.problems), errors, **context)
+
+
+class HostileDiagramError(DefinitionInvalidError):
+    title = "Diagram refused"
+
+
+class MessageInvalidError(InvalidInputError):
+    title = "Message invalid"
+
+
+class TooLargeError(EngineError):
+    title = "Too large"
+
+
+class ScriptError(EngineError):
+    title = "Script failed"
+
+
+class SandboxViolationError(ScriptError):
+    title = "Script not allowed"
+
+
+class ScriptTimeoutError(ScriptError):
+    title = "Script ran too long"

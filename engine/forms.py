@@ -1,0 +1,119 @@
+"""JSON Schema forms: validate a task submission before any of it reaches the workflow.
+
+Errors come back keyed by field path (``members.1.share``) with an English and a Chinese
+message, so a page can show each under its field and the API can return them on a 422.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema.exceptions import SchemaError, ValidationError
+
+from .errors import FormInvalidError
+
+_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+_formats = FormatChecker()
+
+
+@_formats.checks("date-time", raises=ValueError)
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None and "T" not in value:
+        raise ValueError("not a date-time")
+    return True
+
+
+@_formats.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.strptime(value, "%Y-%m-%d")
+    return True
+
+
+@_formats.checks("duration")
+def _is_duration(value: object) -> bool:
+    return not isinstance(value, str) or bool(_DURATION.match(value))
+
+
+def _sum_of(validator, spec: dict, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+    """``x-sumOf: {"property": "share", "equals": 100}``: shares of a team must add up."""
+    if not isinstance(instance, list) or not instance:
+        return
+    prop, target = spec.get("property"), spec.get("equals")
+    total = sum(item.get(prop, 0) for item in instance if isinstance(item, dict) and isinstance(item.get(prop, 0), (int, float)))
+    if abs(total - target) > 1e-9:
+        yield ValidationError(f"the {prop} values must sum to {target} (they sum to {total:g})")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"x-sumOf": _sum_of})
+
+_ZH = {
+    "required": "必填项",
+    "type": "类型不正确",
+    "enum": "取值不在允许范围内",
+    "const": "取值不正确",
+    "minimum": "数值过小",
+    "maximum": "数值过大",
+    "exclusiveMinimum": "数值过小",
+    "exclusiveMaximum": "数值过大",
+    "minLength": "内容过短",
+    "maxLength": "内容过长",
+    "minItems": "条目过少",
+    "maxItems": "条目过多",
+    "pattern": "格式不正确",
+    "format": "格式不正确",
+    "additionalProperties": "包含不允许的字段",
+    "x-sumOf": "份额合计必须为 100",
+}
+
+
+def check_schema(schema: dict[str, Any]) -> str | None:
+    """Why a form schema is unusable, or None."""
+    try:
+        FormValidator.check_schema(schema)
+    except SchemaError as exc:
+        return exc.message
+    return None
+
+
+def validate(schema: dict[str, Any] | None, data: Any) -> None:
+    """Raise FormInvalidError listing every field that fails ``schema``."""
+    if not isinstance(data, dict):
+        raise FormInvalidError("form data must be an object", {"": ["must be an object / 必须是对象"]})
+    if schema is None:
+        return
+    errors: dict[str, list[str]] = {}
+    for err in FormValidator(schema, format_checker=_formats).iter_errors(data):
+        for path, message in _describe(err):
+            errors.setdefault(path, []).append(message)
+    if errors:
+        fields = ", ".join(sorted(errors))
+        raise FormInvalidError(f"form data invalid: {fields}", errors)
+
+
+def _describe(err: ValidationError) -> list[tuple[str, str]]:
+    base = ".".join(str(p) for p in err.absolute_path)
+    zh = _ZH.get(str(err.validator), "不符合要求")
+    if err.validator == "required" and isinstance(err.instance, dict):
+        missing = [p for p in err.validator_value if p not in err.instance]
+        return [(f"{base}.{p}" if base else p, f"required / {zh}") for p in missing]
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = [p for p in err.instance if p not in allowed]
+        return [(f"{base}.{p}" if base else p, f"not allowed / {zh}") for p in extra] or [(base, err.message)]
+    return [(base, f"{err.message} / {zh}")]
+
+
+def form_data(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The part of the instance data a form starts from: the values of its own fields."""
+    if not schema:
+        return {}
+    props = schema.get("properties") or {}
+    return {k: data[k] for k in props if k in data}

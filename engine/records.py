@@ -1,0 +1,102 @@
+"""Frozen records the engine returns; callers never see ORM rows or Spiff objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DefinitionRecord:
+    id: int
+    key: str
+    version: int
+    name: str
+    lanes: dict[str, str]
+    forms: dict[str, str]  # element id -> form file name
+    created_at: datetime
+    deployed_by: str | None
+    notes: list[str] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: str
+    instance_id: str
+    process_key: str
+    business_key: str | None
+    element_id: str
+    name: str
+    lane: str | None
+    candidate_groups: list[str]
+    assignee: str | None
+    status: str
+    created_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    form_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: TaskRecord
+    form: dict[str, Any] | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    id: str
+    process_key: str
+    version: int
+    business_key: str | None
+    status: str
+    data: dict[str, Any]
+    active_elements: list[str]
+    open_tasks: list[TaskRecord]
+    started_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    instance_id: str | None
+    at: datetime
+    actor: str | None
+    event: str
+    element_id: str | None
+    task_id: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    kind: str
+    instance_id: str | None
+    element_id: str | None
+    due_at: datetime
+    attempts: int
+    last_error: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    username: str
+    display_name: str
+    groups: list[str]
+    roles: list[str]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int

@@ -1,0 +1,375 @@
+"""Instances at runtime: start, step, cancel; and the projections each step keeps exact.
+
+A *step* is one unit of work on one instance, in one database transaction: load the workflow,
+apply one action (complete a task, deliver a message, fire a timer), let Spiff run what follows,
+compact history, then write the state, the human-task index, the timer jobs, the message
+subscriptions and the audit rows together. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from . import audit
+from .catalog import Catalog, Model
+from .clock import Clock, parse_instant, running_on
+from .compaction import compact
+from .errors import ConflictError, ScriptError
+from .serializer import StateSerializer
+from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
+
+Projection = Callable[[Session, "StepContext"], None]
+
+
+@dataclass
+class StepContext:
+    """What one step saw and did; handed to projections (ledger, webhooks) after the engine's own."""
+
+    row: Instance
+    model: Model
+    workflow: BpmnWorkflow
+    actor: str | None
+    now: datetime
+    data_before: dict[str, Any]
+    data_after: dict[str, Any] = field(default_factory=dict)
+    created_tasks: list[HumanTask] = field(default_factory=list)
+    closed_tasks: list[tuple[str, str]] = field(default_factory=list)  # (task id, new status)
+    error: Exception | None = None  # set when the diagram failed; the instance is marked error
+
+
+class Runner:
+    def __init__(self, catalog: Catalog, clock: Clock, script_engine_factory: Callable[[], Any]) -> None:
+        self.catalog = catalog
+        self.clock = clock
+        self.serializer = StateSerializer()
+        self._script_engine = script_engine_factory()
+        self.projections: list[Projection] = []
+
+    # ---- loading ------------------------------------------------------------------------
+    def model_of(self, session: Session, row: Instance) -> Model:
+        definition = session.get(Definition, row.definition_id)
+        return self.catalog.model(definition)
+
+    def load(self, model: Model, row: Instance) -> BpmnWorkflow:
+        wf = self.serializer.loads(row.state, model.spec, model.subprocess_specs)
+        wf.script_engine = self._script_engine  # never the library's unrestricted default
+        return wf
+
+    # ---- start --------------------------------------------------------------------------
+    def start(
+        self,
+        session: Session,
+        definition: Definition,
+        *,
+        actor: str | None,
+        business_key: str | None,
+        data: dict[str, Any],
+    ) -> Instance:
+        model = self.catalog.model(definition)
+        now = self.clock.now()
+        wf = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=self._script_engine)
+        wf.task_tree.data.update(data)
+        for child in wf.task_tree.children:
+            child.data.update(data)
+        row = Instance(
+            id=str(uuid.uuid4()),
+            definition_id=definition.id,
+            process_key=definition.key,
+            version=definition.version,
+            business_key=business_key,
+            status="running",
+            state="",
+            data=self.serializer.data(data),
+            active_elements=[],
+            started_by=actor,
+            created_at=now,
+            updated_at=now,
+            row_version=1,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(session, audit.INSTANCE_START, now, actor=actor, instance_id=row.id, data={"business_key": business_key, "data": row.data})
+        ctx = StepContext(row, model, wf, actor, now, data_before={})
+        self._advance(session, ctx, lambda w: None, fresh=True)
+        return row
+
+    # ---- stepping -----------------------------------------------------------------------
+    def step(
+        self,
+        session: Session,
+        row: Instance,
+        *,
+        actor: str | None,
+        action: Callable[[BpmnWorkflow], None],
+    ) -> StepContext:
+        """Apply ``action`` to the instance's workflow and persist everything that follows."""
+        if row.status != "running":
+            raise ConflictError(f"instance {row.id} is {row.status}")
+        model = self.model_of(session, row)
+        wf = self.load(model, row)
+        ctx = StepContext(row, model, wf, actor, self.clock.now(), data_before=dict(row.data or {}))
+        self._advance(session, ctx, action, fresh=False)
+        return ctx
+
+    def _advance(self, session: Session, ctx: StepContext, action: Callable[[BpmnWorkflow], None], *, fresh: bool) -> None:
+        wf, row = ctx.workflow, ctx.row
+        before_tasks = {} if fresh else _open_user_tasks(wf)
+        before_waits = {} if fresh else _waiting_events(wf)
+        try:
+            with running_on(self.clock):
+                action(wf)
+                wf.do_engine_steps()
+        except (ScriptError, SpiffWorkflowException) as exc:
+            self._fail(session, ctx, exc)
+            return
+        compact(wf)
+        after_tasks = _open_user_tasks(wf)
+        after_waits = _waiting_events(wf)
+        self._sync_tasks(session, ctx, before_tasks, after_tasks)
+        self._sync_waits(session, ctx, before_waits, after_waits)
+        completed = wf.is_completed()
+        data = _visible_data(wf, after_tasks)
+        ctx.data_after = self.serializer.data(data)
+        row.state = self.serializer.dumps(wf)
+        row.data = ctx.data_after
+        row.active_elements = sorted({t.task_spec.bpmn_id for t in after_tasks.values()} | {w.element_id for w in after_waits.values() if w.element_id})
+        row.updated_at = ctx.now
+        if completed:
+            row.status = "completed"
+            row.ended_at = ctx.now
+            audit.record(session, audit.INSTANCE_COMPLETE, ctx.now, actor=ctx.actor, instance_id=row.id)
+        for projection in self.projections:
+            projection(session, ctx)
+
+    def _fail(self, session: Session, ctx: StepContext, exc: Exception) -> None:
+        """A diagram's script failed or was stopped: mark the instance, keep the last good state."""
+        cause = _script_cause(exc) or exc
+        message = f"{type(cause).__name__}: {getattr(cause, 'detail', None) or cause}"
+        element = getattr(getattr(getattr(exc, "task", None), "task_spec", None), "bpmn_id", None)
+        ctx.error = exc
+        row = ctx.row
+        if not row.state:
+            wf = BpmnWorkflow(ctx.model.spec, ctx.model.subprocess_specs, script_engine=self._script_engine)
+            row.state = self.serializer.dumps(wf)
+        row.status = "error"
+        row.error = message
+        row.updated_at = ctx.now
+        for task in session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open")):
+            task.status = "suspended"
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(select(HumanTask.id).where(HumanTask.instance_id == row.id))))
+        audit.record(session, audit.INSTANCE_ERROR, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=element, data={"error": message})
+
+    # ---- projections --------------------------------------------------------------------
+    def _sync_tasks(self, session: Session, ctx: StepContext, before: dict[UUID, Any], after: dict[UUID, Any]) -> None:
+        row = ctx.row
+        for task_id in before.keys() - after.keys():
+            task = before[task_id]
+            status = "completed" if task.has_state(TaskState.COMPLETED) else "cancelled"
+            ctx.closed_tasks.append((str(task_id), status))
+            if status == "cancelled":
+                session.execute(
+                    update(HumanTask).where(HumanTask.id == str(task_id), HumanTask.status == "open").values(status="cancelled", completed_at=ctx.now)
+                )
+                audit.record(session, audit.TASK_CANCEL, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=task.task_spec.bpmn_id, task_id=str(task_id))
+        closed = [tid for tid, _ in ctx.closed_tasks]
+        if closed:
+            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(closed)))
+        for task_id in after.keys() - before.keys():
+            task = after[task_id]
+            spec = task.task_spec
+            groups, assignee = self._who(ctx, task)
+            ht = HumanTask(
+                id=str(task_id),
+                instance_id=row.id,
+                process_key=row.process_key,
+                business_key=row.business_key,
+                element_id=spec.bpmn_id,
+                name=spec.bpmn_name or spec.bpmn_id,
+                lane=spec.lane,
+                candidate_groups=groups,
+                assignee=assignee,
+                form=ctx.model.task_forms.get(spec.bpmn_id),
+                status="open",
+                created_at=ctx.now,
+                due_at=_due_at(task, ctx.now),
+            )
+            session.add(ht)
+            for group in groups:
+                session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ctx.now))
+            ctx.created_tasks.append(ht)
+            audit.record(
+                session, audit.TASK_CREATE, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=spec.bpmn_id, task_id=ht.id,
+                data={"name": ht.name, "lane": ht.lane, "candidate_groups": groups, "assignee": assignee},
+            )
+
+    def _who(self, ctx: StepContext, task: Any) -> tuple[list[str], str | None]:
+        """Candidate groups and assignee of a new user task, from its lane's rule."""
+        props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+        if props.get("candidateGroups"):
+            return [g.strip() for g in props["candidateGroups"].split(",") if g.strip()], None
+        rule = ctx.model.assignment(task.task_spec.lane)
+        kind, _, value = rule.partition(":")
+        if kind == "starter":
+            return [], ctx.row.started_by
+        if kind == "data":
+            found = task.data.get(value)
+            return [], str(found) if found else None
+        if kind == "user":
+            return [], value or None
+        return ([value] if value else []), None
+
+    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[UUID, Wait], after: dict[UUID, Wait]) -> None:
+        row = ctx.row
+        gone = [str(t) for t in before.keys() - after.keys()]
+        for task_id in before.keys() - after.keys():
+            wait = before[task_id]
+            if wait.kind == "timer" and wait.task.has_state(TaskState.COMPLETED):
+                audit.record(
+                    session, audit.TIMER_FIRE, ctx.now, actor="system", instance_id=row.id, element_id=wait.element_id, task_id=str(task_id),
+                    data={"due_at": wait.due_at.isoformat() if wait.due_at else None},
+                )
+        if gone:
+            session.execute(delete(Job).where(Job.id.in_(gone)))
+            session.execute(delete(MessageSubscription).where(MessageSubscription.task_id.in_(gone)))
+        for task_id in after.keys() - before.keys():
+            wait = after[task_id]
+            if wait.kind == "timer":
+                session.add(
+                    Job(
+                        id=str(task_id), kind="timer", instance_id=row.id, element_id=wait.element_id, task_id=str(task_id),
+                        due_at=wait.due_at or ctx.now, payload={}, attempts=0, created_at=ctx.now,
+                    )
+                )
+            else:
+                session.add(
+                    MessageSubscription(
+                        task_id=str(task_id), instance_id=row.id, message_name=wait.name, business_key=row.business_key, element_id=wait.element_id,
+                    )
+                )
+        for task_id in before.keys() & after.keys():
+            old, new = before[task_id], after[task_id]
+            if new.kind == "timer" and new.due_at != old.due_at and new.due_at is not None:
+                session.execute(update(Job).where(Job.id == str(task_id)).values(due_at=new.due_at))
+
+
+@dataclass(frozen=True)
+class Wait:
+    kind: str  # "timer" or "message"
+    name: str
+    element_id: str | None
+    due_at: datetime | None
+    task: Any = field(compare=False, repr=False)
+
+
+def _open_user_tasks(wf: BpmnWorkflow) -> dict[UUID, Any]:
+    return {t.id: t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _waiting_events(wf: BpmnWorkflow) -> dict[UUID, Wait]:
+    waits: dict[UUID, Wait] = {}
+    for task in list(wf.event_manager.tasks.values()):
+        if task.state != TaskState.WAITING:
+            continue
+        definition = task.task_spec.event_definition
+        element = task.task_spec.bpmn_id
+        if isinstance(definition, TimerEventDefinition):
+            waits[task.id] = Wait("timer", definition.name or element or "timer", element, _timer_due(task), task)
+        elif isinstance(definition, _BaseMessage):
+            waits[task.id] = Wait("message", definition.name, element, None, task)
+    return waits
+
+
+def _timer_due(task: Any) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value = value.get("next")
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_instant(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _due_at(task: Any, now: datetime) -> datetime | None:
+    """A user task is due when a timer on its boundary fires, or ``dueIn`` after it opens."""
+    props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+    if props.get("dueIn"):
+        try:
+            return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(props["dueIn"]), now)
+        except Exception:  # a bad property is a modelling slip; the task simply has no due date
+            pass
+    parent = task.parent
+    dues = []
+    if parent is not None:
+        for sibling in parent.children:
+            if sibling is not task and isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition):
+                due = _timer_due(sibling)
+                if due is not None:
+                    dues.append(due)
+    return min(dues) if dues else None
+
+
+def _visible_data(wf: BpmnWorkflow, open_tasks: dict[UUID, Any]) -> dict[str, Any]:
+    """The instance's data as a person means it: the newest data any live or last task holds."""
+    if wf.is_completed():
+        merged = dict(wf.last_task.data) if wf.last_task is not None else {}
+        merged.update(wf.data)
+        return merged
+    if open_tasks:
+        newest = max(open_tasks.values(), key=lambda t: t.last_state_change)
+        return dict(newest.data)
+    if wf.last_task is not None:
+        return dict(wf.last_task.data)
+    waiting = [t for t in wf.event_manager.tasks.values()]
+    if waiting:
+        return dict(max(waiting, key=lambda t: t.last_state_change).data)
+    return dict(wf.task_tree.data)
+
+
+def _script_cause(exc: BaseException) -> ScriptError | None:
+    """Our sandbox error behind Spiff's wrapping exceptions, if that is what stopped the step."""
+    cur: BaseException | None = exc
+    seen: set[int] = set()
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, ScriptError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def message_event(name: str, payload: dict[str, Any]) -> BpmnEvent:
+    return BpmnEvent(MessageEventDefinition(name), payload=payload)
+
+
+def fire_timer(wf: BpmnWorkflow, task_id: str, now: datetime) -> bool:
+    """Make a waiting timer due now (e.g. close a claim window early); False when it no longer waits."""
+    task = wf.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.WAITING:
+        return False
+    past = (now - timedelta(seconds=1)).isoformat()
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value = dict(value, next=past)
+        task.internal_data["event_value"] = value
+    else:
+        task.internal_data["event_value"] = past
+    return True

@@ -1,0 +1,81 @@
+"""The database: engine creation per backend, sessions for reading and for writing.
+
+SQLite (the embedded default) runs in WAL mode and write transactions start with
+``BEGIN IMMEDIATE`` so two writers queue instead of failing on a stale snapshot; reads stay
+concurrent. PostgreSQL runs READ COMMITTED and the runner locks the instance row it steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///jiebang.sqlite3"
+
+
+class Store:
+    """Owns the SQLAlchemy engine and hands out one session per unit of work."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True, pool_size: int = 10) -> None:
+        self.url = url or DEFAULT_URL
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
+            _tune_sqlite(self.engine)
+        else:
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        writer_bind = self.engine.execution_options(jiebang_write=True) if self.is_sqlite else self.engine
+        self._writer = sessionmaker(writer_bind, expire_on_commit=False)
+        if migrate:
+            self.upgrade()
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        here = Path(__file__).resolve().parent.parent / "migrations"
+        cfg = Config()
+        cfg.set_main_option("script_location", str(here))
+        cfg.attributes["connection_url"] = self.url
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: commits on success, rolls back on any exception."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
+        dbapi_conn.isolation_level = None  # let the begin hook below issue BEGIN itself
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # noqa: ANN001
+        if conn.get_execution_options().get("jiebang_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")

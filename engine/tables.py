@@ -1,0 +1,217 @@
+"""SQLAlchemy 2 models: storage only (no wire shapes, no behaviour).
+
+Runtime state lives in ``instance.state`` (Spiff's serialization without the spec, which is
+stored once per definition version). Everything the inbox, the scheduler and the message router
+ask is copied into indexed projection tables in the same transaction as the step.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite keeps no offset, so store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime}
+
+
+class Definition(Base):
+    """One deployed version of a process key: its files and the lane mapping."""
+
+    __tablename__ = "definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> XML text
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON)  # form file name -> JSON Schema
+    lanes: Mapped[dict[str, Any]] = mapped_column(JSON)  # lane name -> assignment rule
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # normalisations applied
+    deployed_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Instance(Base):
+    __tablename__ = "instance"
+    __table_args__ = (Index("ix_instance_key_status", "process_key", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    active_elements: Mapped[list[Any]] = mapped_column(JSON)
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class HumanTask(Base):
+    """The inbox projection: one row per user task the instance has offered."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_assignee_status", "assignee", "status", "created_at"),
+        Index("ix_human_task_instance_status", "instance_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"))
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    candidate_groups: Mapped[list[Any]] = mapped_column(JSON)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    form: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class TaskCandidate(Base):
+    """Open, unassigned-or-not task x candidate group: the inbox's ``candidate`` index."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_task", "task_id"),)
+
+    group: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+
+
+class Job(Base):
+    """Work due at a time: timers, timeouts, webhook deliveries."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_due", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MessageSubscription(Base):
+    """The correlation index: which instance waits for which message."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (Index("ix_msgsub_name", "message_name", "business_key"),)
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"), index=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class AuditEvent(Base):
+    """Append-only history; never updated, never deleted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(60))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ScoreEntry(Base):
+    """A row of a person's monthly performance ledger (三亮三评三运用)."""
+
+    __tablename__ = "score_entry"
+    __table_args__ = (Index("ix_score_period_user", "period", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7))
+    username: Mapped[str] = mapped_column(String(200))
+    points: Mapped[float] = mapped_column(Float)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    awarded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    username: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+
+    group: Mapped[str] = mapped_column(String(200), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username", ondelete="CASCADE"), primary_key=True)
+
+
+Index("ix_membership_user", Membership.username)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
