@@ -466,20 +466,59 @@ def test_claim_after_republish_goes_to_selection(specs, clock):
 def test_overdue_report_flags_red_and_report_stays_ready(specs, clock):
     run = Run(specs, clock)
     claimed_by(run, TEAM)
+    assert run.data("progress_report")["report_due_at"] == iso(T0 + timedelta(days=15 + 30))
     run.advance(days=29)
     assert run.completed("flag_overdue") == []
     run.advance(days=2)  # 31 days without a report (interval P30D)
     [flagged] = run.completed("flag_overdue")
     assert flagged.data["rag"] == "red" and flagged.data["overdue_reports"] == 1
     assert run.ready() == ["progress_report"]
-    # the overdue timer fires once per pending report, then the report clears the flag
+    # The flag lives on the (non-interrupting) boundary branch only: Spiff keeps parallel
+    # branches' data apart, so the pending report does not see it. The engine reads the
+    # red flag from flag_overdue's completion (audit log / task data).
+    assert run.data("progress_report")["rag"] == "green"
+    # the overdue timer fires once per pending report
     run.advance(days=5)
     assert len(run.completed("flag_overdue")) == 1
+    # the late report itself is counted on the main path by assess_progress
     report(run)
-    assert run.data("progress_report")["rag"] == "green"
+    data = run.data("progress_report")
+    assert data["rag"] == "green" and data["overdue_reports"] == 1
+    assert data["last_report"]["late"] is True
+    assert data["report_due_at"] == add_duration(run.clock.now_iso(), "P30D")
     run.advance(days=31)  # the next report is overdue too: the timer restarted with the new report
     assert len(run.completed("flag_overdue")) == 2
     assert run.ready() == ["progress_report"]
+    report(run, final=True)
+    data = run.data("completion_report")
+    assert data["overdue_reports"] == 2 and data["reports_count"] == 2
+
+
+def test_reports_in_time_are_not_overdue(specs, clock):
+    run = Run(specs, clock)
+    claimed_by(run, INDIVIDUAL)
+    for _ in range(3):
+        run.advance(days=29)
+        report(run)
+    data = run.data("progress_report")
+    assert data["overdue_reports"] == 0 and data["reports_count"] == 3
+    assert run.completed("flag_overdue") == []
+
+
+def test_interrupted_supervision_keeps_entry_data(specs, clock):
+    """An interrupting boundary cancels the subprocess: what it wrote is not copied out.
+
+    deadline_escalation sees the data as it was when supervision started; the report history
+    is in the audit log (engine), not in instance data.
+    """
+    run = Run(specs, clock)
+    claimed_by(run, INDIVIDUAL)
+    report(run, status="blocked")
+    assert run.data("progress_report")["reports_count"] == 1
+    run.clock.current = DEADLINE + timedelta(hours=1)
+    run.advance(seconds=0)
+    data = run.data("deadline_escalation")
+    assert data["reports_count"] == 0 and data["claimant_leader"] == "wangfang"
 
 
 def test_deadline_passed_then_extend(specs, clock):
