@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, identity, jobs
+from . import audit, claims, identity, jobs
 from . import forms as formlib
 from .catalog import Catalog
 from .clock import Clock, SystemClock
@@ -47,7 +47,7 @@ from .records import (
     UserRecord,
 )
 from .runner import Runner, StepContext, fire_timer, message_event
-from .scripting import make_script_engine
+from .scripting import HELPER_NAMES, make_script_engine
 from .store import Store
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 
@@ -85,8 +85,6 @@ class Engine:
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
         self.listeners: list[Listener] = []
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        from . import claims
-
         claims.install(self)
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
@@ -381,6 +379,29 @@ class Engine:
         self._raise_if_failed(ctx)
         return record
 
+    # ---- the claim-and-evaluate read models -------------------------------------------------
+    def board(self, *, category: str | None = None) -> list[dict[str, Any]]:
+        with self.store.read() as s:
+            return claims.board(s, self.clock.now(), category=category)
+
+    def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> InstanceRecord:
+        claims.file_claim(self, instance_id, actor, claim)
+        return self.get_instance(instance_id)
+
+    def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+        with self.store.read() as s:
+            period = claims.validate_period(period, self.clock.now())
+            rows = [
+                {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
+                for r in claims.scores(s, period)
+            ]
+            return period, rows
+
+    def leaderboard(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+        with self.store.read() as s:
+            period = claims.validate_period(period, self.clock.now())
+            return period, claims.leaderboard(s, period), claims.titles(s, period)
+
     # ---- jobs ---------------------------------------------------------------------------
     def list_jobs(self, *, instance_id: str | None = None, kind: str | None = None, offset: int = 0, limit: int = 100) -> Page:
         with self.store.read() as s:
@@ -484,9 +505,7 @@ class Engine:
             raise ConflictError(f"task {ht.id} is held by {ht.assignee}")
 
     def _check_data_names(self, data: dict[str, Any]) -> None:
-        from .scripting import RESERVED_NAMES
-
-        clash = sorted(k for k in data if k in RESERVED_NAMES or k.startswith("_"))
+        clash = sorted(k for k in data if k in HELPER_NAMES or k.startswith("_"))
         if clash:
             raise InvalidInputError(f"reserved field names: {', '.join(clash)}", {k: ["reserved name / 保留字段名"] for k in clash})
 

@@ -58,6 +58,9 @@ def normalise_with_notes(xml: bytes, *, name: str) -> tuple[bytes, list[Problem]
     if etree.QName(root).namespace != BPMN or etree.QName(root).localname != "definitions":
         return xml, [_problem("not-bpmn", None, "The root element is not a BPMN 2.0 <definitions>.",
                               "根元素不是 BPMN 2.0 的 <definitions>。", name, root.sourceline)], []
+    if root.getroottree().docinfo.internalDTD is not None:  # entities could expand wherever the XML goes next
+        return xml, [_problem("xml-dtd", None, "The file declares a DTD (<!DOCTYPE ...>); BPMN files must not.",
+                              "文件声明了 DTD（<!DOCTYPE ...>）；BPMN 文件不允许包含 DTD。", name, 1)], []
     ctx = Ctx(root, name)
     for fix in modelfix.PASSES:
         try:
@@ -135,8 +138,9 @@ def _xsd_problems(root: etree._Element, name: str, lines: dict[str, int | None])
         for line, i in by_line:
             if line <= err.line:
                 eid = i
-        out.append(_problem("xsd-invalid", eid, f"Not valid BPMN 2.0 (XSD): {err.message}",
-                            f"不符合 BPMN 2.0 规范（XSD 校验）：{err.message}", name, lines.get(eid) or err.line))
+        msg = err.message.replace(f"{{{BPMN}}}", "bpmn:")
+        out.append(_problem("xsd-invalid", eid, f"Not valid BPMN 2.0 (XSD): {msg}",
+                            f"不符合 BPMN 2.0 规范（XSD 校验）：{msg}", name, lines.get(eid) or err.line))
     return out
 
 
@@ -150,11 +154,13 @@ def _pinpoint(exc: BaseException) -> str | None:
     return found
 
 
-def _spiff_problem(exc: BaseException, files: dict[str, dict[str, int | None]]) -> Problem:
+def _spiff_problem(exc: BaseException, files: dict[str, dict[str, int | None]],
+                   fallback: tuple[str | None, str | None] = (None, None)) -> Problem:
     from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-    eid = getattr(exc, "id", None) or _pinpoint(exc) or None
-    fname = getattr(exc, "file_name", None) or next((f for f, ids in files.items() if eid in ids), None)
+    eid = getattr(exc, "id", None) or _pinpoint(exc) or fallback[1]
+    fname = (getattr(exc, "file_name", None) or next((f for f, ids in files.items() if eid in ids), None)
+             or fallback[0])
     line = files.get(fname or "", {}).get(eid or "")
     msg = str(exc).rstrip(". ")
     internal = not isinstance(exc, ValidationException) or msg.startswith(("TypeError(", "AttributeError(",
@@ -168,6 +174,32 @@ def _spiff_problem(exc: BaseException, files: dict[str, dict[str, int | None]]) 
     tag = getattr(exc, "tag", "") or "element"
     return _problem("spiff-invalid", eid, f"{tag} '{eid}': {msg}.",
                     f"{tag} '{eid}' 未通过 SpiffWorkflow 校验：{msg}。", fname, line)
+
+
+_REFS = {"messageRef": "message", "signalRef": "signal", "errorRef": "error", "escalationRef": "escalation"}
+
+
+def _unresolved_refs(trees: dict[str, etree._Element], lines: dict[str, dict[str, int | None]]) -> list[Problem]:
+    """Event definitions naming an undefined message/signal/error/escalation make Spiff 3.2 crash (TypeError)."""
+    defined = {(etree.QName(el).localname, el.get("id")) for root in trees.values() for el in root.iter()
+               if isinstance(el.tag, str) and etree.QName(el).localname in _REFS.values()}
+    out = []
+    for fname, root in trees.items():
+        for el in root.iter():
+            if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN:
+                continue
+            for attr, kind in _REFS.items():
+                ref = el.get(attr)
+                if ref and (kind, ref.split(":")[-1]) not in defined:
+                    node = modelfix.owner(el)
+                    nid = node.get("id") if node is not None else None
+                    out.append(_problem("unresolved-reference", nid,
+                                        f"'{nid}' refers to {kind} '{ref}', which no file defines. Add a "
+                                        f"<bpmn:{kind} id=\"{ref}\"> definition or fix the reference.",
+                                        f"'{nid}' 引用的 {kind} '{ref}' 在任何文件中都没有定义。请添加 "
+                                        f"<bpmn:{kind} id=\"{ref}\"> 定义或修正引用。",
+                                        fname, lines.get(fname, {}).get(nid or "")))
+    return out
 
 
 def validate(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[Problem]]:
@@ -200,6 +232,7 @@ def validate(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[Problem
         if root is not None and not errs:
             problems += _xsd_problems(root, fname, lines.get(fname, {}))
             trees[fname] = root
+    problems += _unresolved_refs(trees, lines)
     if problems or not trees:
         return out, problems
     parser = SpiffBpmnParser(validator=VALIDATOR)
@@ -217,7 +250,7 @@ def validate(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[Problem
                     parser.get_spec(pid)
                     parser.get_subprocess_specs(pid)
                 except Exception as exc:  # Spiff's own bugs included: never let a traceback out
-                    problems.append(_spiff_problem(exc, lines))
+                    problems.append(_spiff_problem(exc, lines, (fname, pid)))
     except Exception as exc:
         problems.append(_spiff_problem(exc, lines))
     return out, _dedupe(problems)

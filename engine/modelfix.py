@@ -82,7 +82,8 @@ class Ctx:
 
 def owner(el: etree._Element) -> etree._Element:
     """The nearest flow node (or process) holding `el`, for pinning problems."""
-    while el is not None and (not el.get("id") or local(el) in {"timerEventDefinition", "conditionExpression"}):
+    while el is not None and (not el.get("id") or local(el).endswith("EventDefinition")
+                              or local(el) in {"conditionExpression", "condition", "completionCondition"}):
         el = el.getparent()
     return el
 
@@ -155,7 +156,7 @@ def _fix_expression(ctx: Ctx, el: etree._Element, what: tuple[str, str]) -> None
     if py is None:
         hid = holder.get("id") if holder is not None else None
         ctx.add("unsupported-expression-language", holder,
-                f"{what[0]} of '{hid}' is {dialect(text, lang) or 'an unknown language'} that cannot be "
+                f"{what[0]} of '{hid}' is {dialect(text, lang).upper() or 'an unknown language'} that cannot be "
                 f"translated to Python: {text.strip()!r}. Rewrite it as a Python expression.",
                 f"'{hid}' 的{what[1]}使用了无法自动转换为 Python 的表达式语言：{text.strip()!r}。"
                 "请改写为 Python 表达式。")
@@ -237,6 +238,20 @@ def check_scripts(ctx: Ctx) -> None:
             ctx.add("missing-script", task,
                     f"Script task '{task.get('id')}' has no script. Add a Python script or make it a plain task.",
                     f"脚本任务 '{task.get('id')}' 没有脚本。请添加 Python 脚本或改为普通任务。")
+
+
+def check_service_tasks(ctx: Ctx) -> None:
+    """Spiff runs a service task only through a registered operator; other modelers name a class or topic."""
+    for task in ctx.root.iter(q("serviceTask")):
+        if task.find(f"{q('extensionElements')}/{q('serviceTaskOperator', SPIFF)}") is None:
+            attrs = {etree.QName(k).localname: v for k, v in task.attrib.items()}
+            impl = next((f"{k}={attrs[k]}" for k in ("topic", "class", "delegateExpression", "expression",
+                                                     "type", "implementation") if attrs.get(k)), "")
+            ctx.add("unsupported-service-task", task,
+                    f"Service task '{task.get('id')}' has no spiffworkflow:serviceTaskOperator ({impl or 'no implementation'}"
+                    "); this engine calls only registered services. Add an operator, or make it a user or script task.",
+                    f"服务任务 '{task.get('id')}' 没有 spiffworkflow:serviceTaskOperator（{impl or '无实现'}）；"
+                    "本引擎只调用已注册的服务。请添加 operator，或改为用户任务或脚本任务。")
 
 
 def check_unsupported(ctx: Ctx) -> None:
@@ -462,4 +477,4 @@ def _split_di(ctx: Ctx, sid: str, gid: str, fid: str, flow_ids: list[str]) -> No
 
 
 PASSES = (fix_executable, check_unsupported, fix_link_events, strip_data_stores, fix_decision_refs,
-          check_scripts, fix_timers, fix_expressions, fix_gateway_defaults, split_implicit)
+          check_scripts, check_service_tasks, fix_timers, fix_expressions, fix_gateway_defaults, split_implicit)

@@ -16,7 +16,9 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -133,21 +135,23 @@ class Runner:
         try:
             with running_on(self.clock):
                 action(wf)
-                wf.do_engine_steps()
+                _run_engine_tasks(wf)
         except (ScriptError, SpiffWorkflowException) as exc:
             self._fail(session, ctx, exc)
             return
         compact(wf)
         after_tasks = _open_user_tasks(wf)
         after_waits = _waiting_events(wf)
-        self._sync_tasks(session, ctx, before_tasks, after_tasks)
         self._sync_waits(session, ctx, before_waits, after_waits)
+        self._sync_tasks(session, ctx, before_tasks, after_tasks)
         completed = wf.is_completed()
         data = _visible_data(wf, after_tasks)
         ctx.data_after = self.serializer.data(data)
         row.state = self.serializer.dumps(wf)
         row.data = ctx.data_after
-        row.active_elements = sorted({t.task_spec.bpmn_id for t in after_tasks.values()} | {w.element_id for w in after_waits.values() if w.element_id})
+        row.active_elements = sorted(
+            {t.task_spec.bpmn_id for t in after_tasks.values()} | {w.task.task_spec.bpmn_id for w in after_waits.values() if w.task.task_spec.bpmn_id}
+        )
         row.updated_at = ctx.now
         if completed:
             row.status = "completed"
@@ -233,21 +237,23 @@ class Runner:
             return [], value or None
         return ([value] if value else []), None
 
-    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[UUID, Wait], after: dict[UUID, Wait]) -> None:
+    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[tuple, Wait], after: dict[tuple, Wait]) -> None:
         row = ctx.row
-        gone = [str(t) for t in before.keys() - after.keys()]
-        for task_id in before.keys() - after.keys():
-            wait = before[task_id]
-            if wait.kind == "timer" and wait.task.has_state(TaskState.COMPLETED):
-                audit.record(
-                    session, audit.TIMER_FIRE, ctx.now, actor="system", instance_id=row.id, element_id=wait.element_id, task_id=str(task_id),
-                    data={"due_at": wait.due_at.isoformat() if wait.due_at else None},
-                )
-        if gone:
-            session.execute(delete(Job).where(Job.id.in_(gone)))
-            session.execute(delete(MessageSubscription).where(MessageSubscription.task_id.in_(gone)))
-        for task_id in after.keys() - before.keys():
-            wait = after[task_id]
+        for key in before.keys() - after.keys():
+            wait = before[key]
+            task_id = str(key[0])
+            if wait.kind == "timer":
+                session.execute(delete(Job).where(Job.id == task_id))
+                if wait.task.has_state(TaskState.COMPLETED) and _fired_by_timer(wait.task):
+                    audit.record(
+                        session, audit.TIMER_FIRE, ctx.now, actor="system", instance_id=row.id, element_id=wait.element_id, task_id=task_id,
+                        data={"due_at": wait.due_at.isoformat() if wait.due_at else None},
+                    )
+            else:
+                session.execute(delete(MessageSubscription).where(MessageSubscription.task_id == task_id, MessageSubscription.message_name == wait.name))
+        for key in after.keys() - before.keys():
+            wait = after[key]
+            task_id = key[0]
             if wait.kind == "timer":
                 session.add(
                     Job(
@@ -261,10 +267,10 @@ class Runner:
                         task_id=str(task_id), instance_id=row.id, message_name=wait.name, business_key=row.business_key, element_id=wait.element_id,
                     )
                 )
-        for task_id in before.keys() & after.keys():
-            old, new = before[task_id], after[task_id]
+        for key in before.keys() & after.keys():
+            old, new = before[key], after[key]
             if new.kind == "timer" and new.due_at != old.due_at and new.due_at is not None:
-                session.execute(update(Job).where(Job.id == str(task_id)).values(due_at=new.due_at))
+                session.execute(update(Job).where(Job.id == str(key[0])).values(due_at=new.due_at))
 
 
 @dataclass(frozen=True)
@@ -276,22 +282,57 @@ class Wait:
     task: Any = field(compare=False, repr=False)
 
 
+def _run_engine_tasks(wf: BpmnWorkflow, rounds: int = 100) -> None:
+    """Run everything that can run without a person, including timers that fell due meanwhile.
+
+    ``do_engine_steps`` refreshes timers only at its end, so a timer that fires there leaves its
+    task READY until the next call; we call again until nothing automatic is ready.
+    """
+    wf.refresh_timers()
+    for _ in range(rounds):
+        wf.do_engine_steps()
+        if not wf.get_tasks(state=TaskState.READY, manual=False):
+            return
+    raise ScriptError(f"the diagram kept running automatic tasks for {rounds} rounds without waiting")
+
+
 def _open_user_tasks(wf: BpmnWorkflow) -> dict[UUID, Any]:
     return {t.id: t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
 
 
-def _waiting_events(wf: BpmnWorkflow) -> dict[UUID, Wait]:
-    waits: dict[UUID, Wait] = {}
+def _waiting_events(wf: BpmnWorkflow) -> dict[tuple[UUID, str, str], Wait]:
+    """Timers and messages the workflow waits for, keyed by (task, kind, name).
+
+    An event-based gateway waits for several events itself (its catch events hand their
+    definitions to it), so one waiting task can stand for a timer and a message at once.
+    """
+    waits: dict[tuple[UUID, str, str], Wait] = {}
     for task in list(wf.event_manager.tasks.values()):
         if task.state != TaskState.WAITING:
             continue
         definition = task.task_spec.event_definition
-        element = task.task_spec.bpmn_id
-        if isinstance(definition, TimerEventDefinition):
-            waits[task.id] = Wait("timer", definition.name or element or "timer", element, _timer_due(task), task)
-        elif isinstance(definition, _BaseMessage):
-            waits[task.id] = Wait("message", definition.name, element, None, task)
+        if isinstance(definition, MultipleEventDefinition):
+            outputs = task.task_spec.outputs
+            pairs = [
+                (d, outputs[i].bpmn_id if isinstance(task.task_spec, EventBasedGateway) and i < len(outputs) else task.task_spec.bpmn_id)
+                for i, d in enumerate(definition.event_definitions)
+            ]
+        else:
+            pairs = [(definition, task.task_spec.bpmn_id)]
+        for item, element in pairs:
+            if isinstance(item, TimerEventDefinition):
+                waits[(task.id, "timer", "")] = Wait("timer", item.name or element or "timer", element, _timer_due(task), task)
+            elif isinstance(item, _BaseMessage):
+                waits[(task.id, "message", item.name)] = Wait("message", item.name, element, None, task)
     return waits
+
+
+def _fired_by_timer(task: Any) -> bool:
+    """Did this finished waiting task end because its timer fired (not a message or a cancel)?"""
+    if isinstance(task.task_spec.event_definition, TimerEventDefinition):
+        return True
+    seen = task.internal_data.get("seen_events") or []
+    return any(isinstance(getattr(e, "event_definition", None), TimerEventDefinition) for e in seen)
 
 
 def _timer_due(task: Any) -> datetime | None:

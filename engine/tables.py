@@ -86,6 +86,8 @@ class Instance(Base):
     error: Mapped[str | None] = mapped_column(Text)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __mapper_args__ = {"version_id_col": row_version}  # a write over a stale read fails, never merges
+
 
 class HumanTask(Base):
     """The inbox projection: one row per user task the instance has offered."""
@@ -151,8 +153,8 @@ class MessageSubscription(Base):
     __table_args__ = (Index("ix_msgsub_name", "message_name", "business_key"),)
 
     task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(200), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"), index=True)
-    message_name: Mapped[str] = mapped_column(String(200))
     business_key: Mapped[str | None] = mapped_column(String(200))
     element_id: Mapped[str | None] = mapped_column(String(200))
 

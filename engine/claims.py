@@ -1,0 +1,225 @@
+"""Read models of the built-in claim-and-evaluate process: board, claims, ledger, leaderboard.
+
+They are derived from instance data and written in the step that produced them: the board reads
+the instances' data columns; a passed acceptance's ``ledger`` becomes score rows in the step that
+computed it. Nothing is kept by hand beside the workflow.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .clock import iso, parse_instant
+from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from .runner import StepContext
+from .tables import Instance, MessageSubscription, ScoreEntry, User
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+PROCESS_KEY = "claim_evaluate"
+CLAIM_MESSAGE = "claim_submitted"
+BOARD_PHASES = ("published", "in_progress", "rectifying")
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # ledgers close by the local month
+YELLOW_WINDOW = timedelta(days=7)
+
+
+def install(engine: Engine) -> None:
+    engine.runner.projections.append(_ledger_projection)
+
+
+def period_of(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m")
+
+
+def _ledger_projection(session: Session, ctx: StepContext) -> None:
+    """When a step computes ``ledger``, its rows enter each person's ledger for the month."""
+    ledger = ctx.data_after.get("ledger")
+    if not isinstance(ledger, list) or ledger == ctx.data_before.get("ledger"):
+        return
+    period = period_of(ctx.now)
+    for entry in ledger:
+        if not isinstance(entry, dict) or not entry.get("username"):
+            continue
+        session.add(
+            ScoreEntry(
+                period=period,
+                username=str(entry["username"]),
+                points=float(entry.get("points") or 0),
+                instance_id=ctx.row.id,
+                reason=str(entry.get("reason") or ctx.data_after.get("title") or "")[:500],
+                awarded_at=ctx.now,
+            )
+        )
+    audit.record(session, audit.SCORE_AWARD, ctx.now, actor=ctx.actor, instance_id=ctx.row.id, data={"period": period, "ledger": ledger})
+
+
+def rag(data: dict[str, Any], now: datetime) -> str:
+    """Red/yellow/green: the worse of what supervision set and what the calendar says."""
+    levels = {"green": 0, "yellow": 1, "red": 2}
+    set_by_process = data.get("rag") if data.get("rag") in levels else "green"
+    by_time = "green"
+    deadline = data.get("deadline")
+    if isinstance(deadline, str) and data.get("phase") in ("in_progress", "rectifying"):
+        try:
+            due = parse_instant(deadline)
+        except ValueError:
+            due = None
+        if due is not None:
+            if now > due:
+                by_time = "red"
+            elif due - now <= YELLOW_WINDOW and (data.get("last_report") or {}).get("progress_percent", 0) < 90:
+                by_time = "yellow"
+    return max(set_by_process, by_time, key=levels.__getitem__)
+
+
+def board(session: Session, now: datetime, *, category: str | None = None) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Instance).where(Instance.process_key == PROCESS_KEY, Instance.status == "running").order_by(Instance.created_at.desc())
+    )
+    items = []
+    for row in rows:
+        data = row.data or {}
+        if data.get("phase") not in BOARD_PHASES:
+            continue
+        if category and data.get("category") != category:
+            continue
+        claimant = data.get("claimant") or {}
+        items.append(
+            {
+                "instance_id": row.id,
+                "title": data.get("title"),
+                "category": data.get("category"),
+                "points": data.get("points"),
+                "claim_deadline": data.get("claim_deadline"),
+                "deadline": data.get("deadline"),
+                "status": data.get("phase"),
+                "claims": list(data.get("claims") or []),
+                "leader": claimant.get("leader"),
+                "rag": rag(data, now),
+                "open_for_claims": data.get("phase") == "published",
+            }
+        )
+    return items
+
+
+def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, Any]) -> list[str]:
+    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅)."""
+    kind = claim.get("kind")
+    members = claim.get("members") or []
+    errors: dict[str, list[str]] = {}
+    if kind not in ("individual", "team"):
+        errors["kind"] = ["must be individual or team / 必须为 individual 或 team"]
+    if not isinstance(members, list):
+        errors["members"] = ["must be a list / 必须为列表"]
+        members = []
+    for field in ("plan", "pledge"):
+        if not isinstance(claim.get(field), str) or not claim[field].strip():
+            errors[field] = ["required / 必填项"]
+    if kind == "individual":
+        members = [{"username": actor, "share": 100}]
+    elif kind == "team":
+        names = [m.get("username") for m in members if isinstance(m, dict)]
+        if actor not in names:
+            members = [{"username": actor, "share": 0}, *members]
+        if len(members) < 2:
+            errors["members"] = ["a team needs at least two members / 组团揭榜至少两人"]
+        total = 0.0
+        for i, m in enumerate(members):
+            if not isinstance(m, dict) or not isinstance(m.get("username"), str):
+                errors[f"members.{i}.username"] = ["required / 必填项"]
+                continue
+            share = m.get("share")
+            if not isinstance(share, (int, float)) or isinstance(share, bool) or share < 0 or share > 100:
+                errors[f"members.{i}.share"] = ["a number from 0 to 100 / 须为 0 到 100 的数字"]
+                continue
+            total += share
+        if "members" not in errors and abs(total - 100) > 1e-9:
+            errors["members"] = [f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100"]
+        if len(set(names)) != len([n for n in names if n]):
+            errors["members"] = ["a member is listed twice / 成员重复"]
+    if errors:
+        raise InvalidInputError("claim invalid", errors)
+    with engine.store.read() as s:
+        row = s.get(Instance, instance_id)
+        if row is None or row.process_key != PROCESS_KEY:
+            raise NotFoundError(f"no challenge '{instance_id}' on the board")
+        known = set(s.scalars(select(User.username).where(User.username.in_([m["username"] for m in members]))))
+        unknown = [m["username"] for m in members if m["username"] not in known]
+        if unknown:
+            raise InvalidInputError("unknown members", {"members": [f"unknown user(s): {', '.join(unknown)} / 用户不存在"]})
+        waiting = s.scalar(
+            select(func.count()).select_from(MessageSubscription).where(MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == CLAIM_MESSAGE)
+        )
+        if not waiting or row.status != "running":
+            raise ConflictError("this challenge is not open for claims / 该榜单当前不接受揭榜")
+        if row.started_by == actor and (row.data or {}).get("allow_submitter_claim") is False:
+            raise NotAllowedError("the submitter may not claim this challenge")
+        for existing in (row.data or {}).get("claims") or []:
+            if existing.get("leader") == actor:
+                raise ConflictError("you have already claimed this challenge / 您已揭榜")
+    payload = {
+        "kind": kind,
+        "leader": actor,
+        "members": [{"username": m["username"], "share": m["share"]} for m in members],
+        "plan": claim["plan"],
+        "pledge": claim["pledge"],
+        "filed_at": iso(engine.clock.now()),
+    }
+    return engine.send_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
+
+
+def scores(session: Session, period: str) -> list[ScoreEntry]:
+    return list(session.scalars(select(ScoreEntry).where(ScoreEntry.period == period).order_by(ScoreEntry.awarded_at, ScoreEntry.id)))
+
+
+def leaderboard(session: Session, period: str) -> list[dict[str, Any]]:
+    """People ranked by points in ``period`` (equal points share a rank: 1, 1, 3)."""
+    totals: dict[str, float] = defaultdict(float)
+    for username, points in session.execute(select(ScoreEntry.username, func.sum(ScoreEntry.points)).where(ScoreEntry.period == period).group_by(ScoreEntry.username)):
+        totals[username] = round(float(points or 0), 2)
+    names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(list(totals)))).all()) if totals else {}
+    ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    out = []
+    for i, (username, points) in enumerate(ordered):
+        rank = out[-1]["rank"] if out and out[-1]["points"] == points else i + 1
+        out.append({"username": username, "display_name": names.get(username, username), "points": points, "rank": rank})
+    return out
+
+
+def previous_period(period: str) -> str:
+    year, month = (int(x) for x in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def titles(session: Session, period: str) -> dict[str, Any]:
+    """破解难题之星 (most points) and 明显进步之星 (largest rank gain on last month)."""
+    board_now = leaderboard(session, period)
+    before = {r["username"]: r["rank"] for r in leaderboard(session, previous_period(period))}
+    star = board_now[0] if board_now else None
+    progress = None
+    worst_before = max(before.values(), default=0) + 1
+    best_gain = 0
+    for r in board_now:
+        gain = before.get(r["username"], worst_before) - r["rank"]
+        if gain > best_gain:
+            best_gain, progress = gain, {**r, "gain": gain}
+    return {"solver_star": star, "progress_star": progress}
+
+
+def validate_period(period: str | None, now: datetime) -> str:
+    if not period:
+        return period_of(now)
+    try:
+        datetime.strptime(period, "%Y-%m")
+    except ValueError:
+        raise InvalidInputError("period must be YYYY-MM", {"period": ["format YYYY-MM / 格式应为 YYYY-MM"]}) from None
+    return period
+

@@ -1,0 +1,826 @@
+"""The restricted script environment every diagram's code runs in.
+
+SpiffWorkflow evaluates scripts and expressions with plain ``eval``/``exec`` and full builtins,
+so a diagram could run ``__import__('os').system(...)`` as the engine's user (notes §2). This
+module plugs a sandbox into Spiff's extension point instead:
+
+* **Expressions** (gateway conditions, timers, DMN input expressions and cells, multi-instance,
+  loop and completion conditions, message payload/correlation expressions) go through simpleeval's
+  ``EvalWithCompoundTypes``. Names are task data + helpers + safe builtins. Names and attributes
+  starting with ``_``, frame/generator internals and ``str.format``/``format_map`` are refused.
+* **Scripts** (scriptTask, pre/post scripts) are compiled by RestrictedPython with a stricter
+  policy (no imports, no classes, no bare ``except:``/``finally``) and run with task data as their
+  namespace, so assigned variables become task data exactly as with Spiff's TaskDataEnvironment.
+* **Resources**: ``*``, ``**``, ``+`` and ``<<`` are rewritten into guarded calls that refuse
+  results over ~10 million items or ~1 million bits; ``range`` is capped at 100,000 items; a
+  per-thread ``sys.settrace`` tracer stops code that runs past ``time_limit`` seconds. The timeout
+  and the guards raise a ``BaseException`` internally, so ``except Exception:`` in a diagram
+  cannot swallow them. Memory and CPU rlimits on the worker process are still the last line.
+
+Helpers available to diagrams: ``now()``, ``add_duration(iso_datetime, iso_duration)``,
+``to_utc(iso)``; safe builtins: ``len min max sum round abs int float str bool sorted any all dict
+list tuple set range enumerate zip`` and a few exception classes for ``raise``/``except``.
+
+How errors surface (what the engine's caller catches):
+
+* ``make_script_engine`` returns a ``SandboxScriptEngine``: script/expression failures are raised
+  as this project's ``ScriptError`` / ``SandboxViolationError`` / ``ScriptTimeoutError`` directly,
+  *not* wrapped in Spiff's ``WorkflowTaskException``. ``err.context`` carries ``task_id``,
+  ``bpmn_id``, ``task_name``, ``line`` and ``error_type``; the original Python error is
+  ``__cause__``.
+* Spiff's DMN code wraps every error of a businessRuleTask into ``WorkflowTaskException``; ours is
+  then in its ``__context__`` chain. ``script_error_from(exc)`` finds it in either case, so the
+  caller of ``do_engine_steps()``/``task.run()`` can do
+  ``except Exception as exc: err = script_error_from(exc)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import calendar
+import math
+import operator
+import re
+import sys
+import threading
+import time
+from collections import ChainMap
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from types import CodeType, ModuleType
+from typing import Any
+
+import simpleeval
+from RestrictedPython import RestrictingNodeTransformer
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES, copy_locations
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError
+
+__all__ = [
+    "SandboxEnvironment",
+    "SandboxScriptEngine",
+    "make_script_engine",
+    "check_expression",
+    "check_script",
+    "check_dmn_cell",
+    "script_error_from",
+    "HELPER_NAMES",
+]
+
+SCRIPT_FILENAME = "<bpmn-script>"
+MAX_ITEMS = 10_000_000          # longest str/bytes/list/tuple a guarded operator may build
+MAX_INT_BITS = 1_000_000        # biggest int (~300,000 digits) a guarded operator may build
+MAX_RANGE = 100_000             # longest range()
+MAX_PRINTED = 10_000            # characters of print() output kept (and then dropped)
+HELPER_NAMES = frozenset({"now", "add_duration", "to_utc"})
+
+_SEQUENCES = (str, bytes, bytearray, list, tuple)
+_NUMBERS = (int, float)
+
+
+# --------------------------------------------------------------------------- internal signals
+class _Refused(BaseException):  # noqa: N818 - internal signal, never escapes this module
+    """A guard said no. BaseException so a diagram's ``except Exception`` cannot swallow it."""
+
+
+class _Timeout(BaseException):  # noqa: N818 - internal signal, never escapes this module
+    """Raised by the tracer when the deadline passes."""
+
+
+# --------------------------------------------------------------------------- attribute policy
+_DENIED_ATTRS = frozenset(INSPECT_ATTRIBUTES) | {
+    "format", "format_map", "mro", "func_globals", "func_code", "func_closure", "im_func",
+    "im_self", "f_lasti", "gi_running", "cr_running", "ag_running", "exec", "eval",
+}
+_DENIED_ATTR_PREFIXES = ("_", "func_", "f_", "gi_", "cr_", "ag_", "tb_", "co_")
+_SIZE_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join", "extend"})
+
+
+def _attr_refusal(name: str) -> str | None:
+    if name.startswith(_DENIED_ATTR_PREFIXES) or name in _DENIED_ATTRS:
+        if name.startswith("_"):
+            return f"access to attribute '{name}' is not allowed (names starting with '_' are internals)"
+        return f"access to attribute '{name}' is not allowed (it can reach interpreter internals)"
+    return None
+
+
+# Builtins a diagram may not call; they are replaced by stubs that refuse with a clear reason.
+_FORBIDDEN_CALLS = frozenset({
+    "__import__", "open", "eval", "exec", "compile", "getattr", "setattr", "delattr", "hasattr",
+    "vars", "globals", "locals", "dir", "type", "object", "super", "input", "breakpoint", "help",
+    "memoryview", "bytearray", "classmethod", "staticmethod", "property", "exit", "quit",
+    "reload", "execfile", "id", "callable", "isinstance", "issubclass", "format", "iter", "next",
+})
+
+
+def _refusing_stub(name: str) -> Callable[..., Any]:
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise _Refused(f"calling {name}() is not allowed in diagram code")
+
+    refused.__name__ = name
+    return refused
+
+
+_STUBS = {name: _refusing_stub(name) for name in _FORBIDDEN_CALLS}
+
+
+# --------------------------------------------------------------------------- size guards
+def _refuse_size(what: str) -> None:
+    raise _Refused(f"refused to build {what}: it would exceed the sandbox size limit")
+
+
+def _check_mul(a: Any, b: Any) -> None:
+    if isinstance(a, int) and isinstance(b, int):
+        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            _refuse_size("an integer product that large")
+    elif isinstance(a, _SEQUENCES) and isinstance(b, int):
+        if len(a) * b > MAX_ITEMS:
+            _refuse_size(f"a {type(a).__name__} of {len(a) * b:,} items")
+    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
+        if len(b) * a > MAX_ITEMS:
+            _refuse_size(f"a {type(b).__name__} of {len(b) * a:,} items")
+
+
+def _check_pow(a: Any, b: Any) -> None:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
+        if b * (abs(a).bit_length() - 1 or 1) > MAX_INT_BITS:
+            _refuse_size(f"{a!r} ** {b!r}")
+
+
+def _check_add(a: Any, b: Any) -> None:
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES) and len(a) + len(b) > MAX_ITEMS:
+        _refuse_size(f"a sequence of {len(a) + len(b):,} items")
+
+
+def _check_lshift(a: Any, b: Any) -> None:
+    if isinstance(a, int) and isinstance(b, int) and a and a.bit_length() + b > MAX_INT_BITS:
+        _refuse_size(f"{a!r} << {b!r}")
+
+
+def guarded_mul(a: Any, b: Any) -> Any:
+    """``a * b`` unless it would build a huge sequence or integer."""
+    if type(a) is not float and type(b) is not float:
+        _check_mul(a, b)
+    return a * b
+
+
+def guarded_pow(a: Any, b: Any) -> Any:
+    """``a ** b`` unless the integer result would exceed MAX_INT_BITS."""
+    _check_pow(a, b)
+    return a ** b
+
+
+def guarded_add(a: Any, b: Any) -> Any:
+    """``a + b`` unless it would build a sequence over MAX_ITEMS (stops ``s = s + s`` doubling)."""
+    if type(a) is not int and type(a) is not float:
+        _check_add(a, b)
+    return a + b
+
+
+def guarded_lshift(a: Any, b: Any) -> Any:
+    """``a << b`` unless the integer result would exceed MAX_INT_BITS."""
+    _check_lshift(a, b)
+    return a << b
+
+
+_INPLACE: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], None] | None]] = {
+    "+=": (operator.iadd, _check_add),
+    "-=": (operator.isub, None),
+    "*=": (operator.imul, _check_mul),
+    "/=": (operator.itruediv, None),
+    "//=": (operator.ifloordiv, None),
+    "%=": (operator.imod, None),
+    "**=": (operator.ipow, _check_pow),
+    "<<=": (operator.ilshift, _check_lshift),
+    ">>=": (operator.irshift, None),
+    "&=": (operator.iand, None),
+    "|=": (operator.ior, None),
+    "^=": (operator.ixor, None),
+}
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    entry = _INPLACE.get(op)
+    if entry is None:
+        raise _Refused(f"the operator {op} is not allowed in diagram scripts")
+    fn, check = entry
+    if check is not None:
+        check(x, y)
+    return fn(x, y)
+
+
+def _size_guarded_method(obj: Any, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap methods whose result size is chosen by an argument (``'x'.ljust(10**10)``)."""
+    if isinstance(obj, type):
+        raise _Refused(f"calling {obj.__name__}.{name} on the type is not allowed; call it on a value")
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if name in ("ljust", "rjust", "center", "zfill"):
+            width = args[0] if args else kwargs.get("width", 0)
+            if isinstance(width, int) and width > MAX_ITEMS:
+                _refuse_size(f"a string of {width:,} characters")
+        elif name == "expandtabs":
+            tab = args[0] if args else kwargs.get("tabsize", 8)
+            if isinstance(tab, int) and len(obj) * max(tab, 1) > MAX_ITEMS:
+                _refuse_size("an expanded string that long")
+        elif name == "replace" and len(args) >= 2:
+            old, new = args[0], args[1]
+            if isinstance(old, str | bytes) and isinstance(new, str | bytes) and len(new) > len(old):
+                count = obj.count(old)
+                limit = args[2] if len(args) > 2 else kwargs.get("count", -1)
+                if isinstance(limit, int) and limit >= 0:
+                    count = min(count, limit)
+                if len(obj) + count * (len(new) - len(old)) > MAX_ITEMS:
+                    _refuse_size("a replaced string that long")
+        elif name == "join" and args:
+            items = list(args[0])
+            total = len(obj) * max(len(items) - 1, 0)
+            total += sum(len(i) for i in items if isinstance(i, str | bytes))
+            if total > MAX_ITEMS:
+                _refuse_size(f"a joined string of {total:,} characters")
+            return method(items)
+        elif name == "extend" and args and hasattr(args[0], "__len__"):
+            if len(obj) + len(args[0]) > MAX_ITEMS:
+                _refuse_size(f"a list of {len(obj) + len(args[0]):,} items")
+        return method(*args, **kwargs)
+
+    return guarded
+
+
+_MISSING = object()
+
+
+def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
+    """Attribute access for diagram code: no internals, no format tricks, no size bombs."""
+    if type(name) is not str:
+        raise _Refused("attribute names must be strings")
+    reason = _attr_refusal(name)
+    if reason:
+        raise _Refused(reason)
+    if isinstance(obj, ModuleType):
+        raise _Refused("modules are not available in diagram code")
+    value = getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
+    if name in _SIZE_METHODS and (isinstance(obj, _SEQUENCES) or obj in _SEQUENCES):
+        return _size_guarded_method(obj, name, value)
+    return value
+
+
+def _write_guard(ob: Any) -> Any:
+    if isinstance(ob, dict | list):
+        return ob
+    raise _Refused(f"changing a {type(ob).__name__} object is not allowed in diagram scripts "
+                   "(only dicts and lists can be modified)")
+
+
+def _getitem(ob: Any, index: Any) -> Any:
+    return ob[index]
+
+
+def _apply(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
+class _PrintCollector:
+    """Where ``print`` goes in a diagram script: kept briefly, capped, never written anywhere."""
+
+    def __init__(self, _getattr_: Any = None) -> None:
+        self.txt: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        if self.size < MAX_PRINTED:
+            self.txt.append(text[: MAX_PRINTED - self.size])
+            self.size += len(text)
+
+    def __call__(self) -> str:
+        return "".join(self.txt)
+
+    def _call_print(self, *objects: Any, **kwargs: Any) -> None:
+        if kwargs.get("file") is not None:
+            raise _Refused("print(file=...) is not allowed in diagram scripts")
+        kwargs["file"] = self
+        print(*objects, **kwargs)
+
+
+# --------------------------------------------------------------------------- safe builtins
+def _safe_range(*args: Any) -> range:
+    r = range(*args)
+    try:
+        n = len(r)
+    except OverflowError:
+        n = MAX_RANGE + 1
+    if n > MAX_RANGE:
+        raise _Refused(f"range() of more than {MAX_RANGE:,} items is not allowed in diagram code")
+    return r
+
+
+def _safe_sum(iterable: Any, start: Any = 0) -> Any:
+    if not isinstance(start, _NUMBERS):
+        raise _Refused("sum() only adds numbers in diagram code (use list concatenation instead)")
+    return sum(iterable, start)
+
+
+SAFE_BUILTINS: dict[str, Any] = {
+    "len": len, "min": min, "max": max, "sum": _safe_sum, "round": round, "abs": abs,
+    "int": int, "float": float, "str": str, "bool": bool, "sorted": sorted, "any": any,
+    "all": all, "dict": dict, "list": list, "tuple": tuple, "set": set, "range": _safe_range,
+    "enumerate": enumerate, "zip": zip, "True": True, "False": False, "None": None,
+}
+_EXCEPTIONS: dict[str, Any] = {
+    cls.__name__: cls for cls in (Exception, ValueError, KeyError, IndexError, TypeError,
+                                  ZeroDivisionError, ArithmeticError, LookupError)
+}
+
+
+# --------------------------------------------------------------------------- date helpers
+_DURATION = re.compile(
+    r"^(?P<sign>-)?P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
+)
+
+
+def _parse_utc(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ScriptError(f"not an ISO 8601 date-time: {value!r}") from None
+    else:
+        raise ScriptError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _format_utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def to_utc(iso: str) -> str:
+    """Normalise an ISO date-time (offset, 'Z' or naive = UTC) to ``YYYY-MM-DDTHH:MM:SS+00:00``."""
+    return _format_utc(_parse_utc(iso))
+
+
+def add_duration(iso_datetime: str, iso_duration: str) -> str:
+    """Add an ISO 8601 duration (PnYnMnDTnHnMnS, PnW, optional leading '-') to a date-time.
+
+    Years and months are calendar arithmetic with the day clamped to the month's end
+    (2024-01-31 + P1M = 2024-02-29), the rest is exact time, as XML Schema defines it.
+    """
+    start = _parse_utc(iso_datetime)
+    if not isinstance(iso_duration, str):
+        raise ScriptError(f"expected an ISO 8601 duration string, got {type(iso_duration).__name__}")
+    m = _DURATION.match(iso_duration.strip().upper())
+    if not m or iso_duration.strip().upper().rstrip("T").endswith("P"):
+        raise ScriptError(f"not an ISO 8601 duration: {iso_duration!r} (expected e.g. P1M, P2W, PT36H)")
+    sign = -1 if m["sign"] else 1
+    part = {k: int(v) for k, v in m.groupdict().items() if v and k not in ("sign", "seconds")}
+    seconds = float(m["seconds"].replace(",", ".")) if m["seconds"] else 0.0
+    try:
+        months = sign * (part.get("years", 0) * 12 + part.get("months", 0))
+        total = start.year * 12 + (start.month - 1) + months
+        year, month = divmod(total, 12)
+        month += 1
+        day = min(start.day, calendar.monthrange(year, month)[1])
+        result = start.replace(year=year, month=month, day=day)
+        result += sign * timedelta(
+            weeks=part.get("weeks", 0), days=part.get("days", 0), hours=part.get("hours", 0),
+            minutes=part.get("minutes", 0), seconds=seconds,
+        )
+    except (ValueError, OverflowError) as exc:
+        raise ScriptError(f"add_duration({iso_datetime!r}, {iso_duration!r}) is out of range: {exc}") from None
+    return _format_utc(result)
+
+
+# --------------------------------------------------------------------------- the time limit
+_state = threading.local()
+
+
+def _run_limited(time_limit: float, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` under a per-thread tracer that raises _Timeout once the deadline passes.
+
+    Only frames compiled from diagram scripts get line tracing (so ``while True: pass`` is
+    caught); every other Python frame costs one deadline check on entry, which is enough for
+    simpleeval's recursive evaluator and the helpers. The previous tracer is restored after.
+    """
+    clock = time.monotonic
+    outer = getattr(_state, "deadline", None)
+    deadline = clock() + time_limit
+    if outer is not None and outer < deadline:
+        deadline = outer
+
+    def local_tracer(frame: Any, event: str, arg: Any) -> Any:
+        if clock() > deadline:
+            raise _Timeout
+        return local_tracer
+
+    def global_tracer(frame: Any, event: str, arg: Any) -> Any:
+        if clock() > deadline:
+            raise _Timeout
+        if frame.f_code.co_filename == SCRIPT_FILENAME:
+            return local_tracer
+        return None
+
+    previous = sys.gettrace()
+    _state.deadline = deadline
+    sys.settrace(global_tracer)
+    try:
+        return fn(*args)
+    finally:
+        sys.settrace(previous)
+        _state.deadline = outer
+
+
+# --------------------------------------------------------------------------- compile / check
+class _DiagramPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's policy, tightened for diagram scripts and with guarded operators."""
+
+    _BINOPS = {ast.Mult: "_jb_mul_", ast.Pow: "_jb_pow_", ast.Add: "_jb_add_", ast.LShift: "_jb_lshift_"}
+
+    def visit_Import(self, node: ast.Import) -> Any:
+        self.error(node, "import statements are not allowed in diagram scripts")
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
+        self.error(node, "import statements are not allowed in diagram scripts")
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> Any:
+        self.error(node, "class definitions are not allowed in diagram scripts")
+        return node
+
+    def visit_Try(self, node: ast.Try) -> Any:
+        for handler in node.handlers:
+            if handler.type is None:
+                self.error(handler, "a bare 'except:' is not allowed; name the exception, e.g. 'except ValueError:'")
+        if node.finalbody:
+            self.error(node, "'finally' blocks are not allowed in diagram scripts")
+        return super().visit_Try(node)
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Name) and node.func.id in _FORBIDDEN_CALLS:
+            self.error(node, f"calling {node.func.id}() is not allowed in diagram code")
+        return super().visit_Call(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        reason = _attr_refusal(node.attr)
+        if reason:
+            self.error(node, reason)
+        return super().visit_Attribute(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        guard = self._BINOPS.get(type(node.op))
+        if guard is None:
+            return node
+        call = ast.Call(func=ast.Name(guard, ast.Load()), args=[node.left, node.right], keywords=[])
+        copy_locations(call, node)
+        return call
+
+
+def _syntax_reason(exc: SyntaxError, kind: str) -> str:
+    where = f" on line {exc.lineno}" if exc.lineno else ""
+    text = f": {exc.text.strip()!r}" if exc.text and exc.text.strip() else ""
+    return f"{kind} syntax error{where}: {exc.msg}{text}"
+
+
+@lru_cache(maxsize=2048)
+def _compile_script(script: str) -> tuple[CodeType | None, str | None, bool]:
+    """(code, reason, is_violation). Cached by source: diagrams run the same scripts repeatedly."""
+    try:
+        tree = ast.parse(script, SCRIPT_FILENAME, "exec")
+    except SyntaxError as exc:
+        return None, _syntax_reason(exc, "script"), False
+    except (ValueError, MemoryError, RecursionError) as exc:
+        return None, f"script cannot be parsed: {exc}", False
+    errors: list[str] = []
+    try:
+        _DiagramPolicy(errors, [], {}).visit(tree)
+    except RecursionError:
+        return None, "script is nested too deeply", True
+    if errors:
+        return None, "script refused: " + "; ".join(errors), True
+    return compile(tree, SCRIPT_FILENAME, "exec"), None, False
+
+
+_EXPR_NODES_REFUSED = (ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)
+
+
+@lru_cache(maxsize=4096)
+def _parse_expression(expression: str) -> tuple[ast.expr | None, str | None, bool]:
+    """(parsed body, reason, is_violation). Cached by source."""
+    if not isinstance(expression, str):
+        return None, f"an expression must be text, got {type(expression).__name__}", False
+    try:
+        tree = ast.parse(expression.strip(), "<bpmn-expression>", "eval")
+    except SyntaxError as exc:
+        return None, _syntax_reason(exc, "expression"), False
+    except (ValueError, MemoryError, RecursionError) as exc:
+        return None, f"expression cannot be parsed: {exc}", False
+    try:
+        nodes = list(ast.walk(tree))
+    except RecursionError:
+        return None, "expression is nested too deeply", True
+    for node in nodes:
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            return None, f"the name '{node.id}' is not allowed (names starting with '_' are internals)", True
+        if isinstance(node, ast.Attribute):
+            reason = _attr_refusal(node.attr)
+            if reason:
+                return None, reason, True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FORBIDDEN_CALLS:
+            return None, f"calling {node.func.id}() is not allowed in diagram code", True
+        if isinstance(node, _EXPR_NODES_REFUSED):
+            return None, f"{type(node).__name__} is not allowed in expressions", True
+    return tree.body, None, False
+
+
+def check_expression(expression: str) -> str | None:
+    """Why ``expression`` would be refused before running (syntax or sandbox), else None.
+
+    For the deploy-time validator. DMN input-entry cells like ``> 0.5`` are not expressions on
+    their own; check those with ``check_dmn_cell``.
+    """
+    return _parse_expression(expression)[1]
+
+
+def check_dmn_cell(cell: str) -> str | None:
+    """Like check_expression for a DMN input-entry cell, which Spiff may prefix with the input."""
+    text = (cell or "").strip()
+    if not text or text == "-":
+        return None
+    if _parse_expression(text)[1] is None:
+        return None
+    reason = _parse_expression(f"dmninputexpr {text}")[1]
+    return None if reason is None else reason.replace("dmninputexpr ", "")
+
+
+def check_script(script: str) -> str | None:
+    """Why ``script`` would be refused before running (syntax or sandbox), else None."""
+    if not isinstance(script, str):
+        return f"a script must be text, got {type(script).__name__}"
+    return _compile_script(script)[1]
+
+
+# --------------------------------------------------------------------------- errors
+def _script_line(exc: BaseException) -> int | None:
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == SCRIPT_FILENAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _with_line(message: str, source: str, line: int | None) -> str:
+    if not line:
+        return message
+    lines = source.splitlines()
+    text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return f"{message} (line {line}: {text!r})" if text else f"{message} (line {line})"
+
+
+def script_error_from(exc: BaseException | None) -> ScriptError | None:
+    """The ScriptError behind ``exc``: itself, or found along ``__cause__``/``__context__``.
+
+    Spiff wraps DMN failures in WorkflowTaskException; this digs our error back out.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ScriptError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+_SIMPLEEVAL_VIOLATIONS = (simpleeval.FeatureNotAvailable, simpleeval.IterableTooLong, simpleeval.NumberTooHigh)
+
+
+# --------------------------------------------------------------------------- the evaluator
+def _se_mul(a: Any, b: Any) -> Any:
+    return guarded_mul(a, b) if isinstance(a, int | float) and isinstance(b, int | float) else simpleeval.safe_mult(a, b)
+
+
+def _se_pow(a: Any, b: Any) -> Any:
+    _check_pow(a, b)
+    return simpleeval.safe_power(a, b)
+
+
+_OPERATORS = dict(simpleeval.DEFAULT_OPERATORS)
+_OPERATORS.update({ast.Mult: _se_mul, ast.Pow: _se_pow})
+
+
+class _Evaluator(simpleeval.EvalWithCompoundTypes):
+    """simpleeval with our attribute policy, size-guarded methods and a cheap result check."""
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        reason = _attr_refusal(node.attr)
+        if reason:
+            raise _Refused(reason)
+        value = super()._eval_attribute(node)
+        if node.attr in _SIZE_METHODS:
+            owner = getattr(value, "__self__", None)
+            if isinstance(owner, _SEQUENCES) or owner in _SEQUENCES:
+                return _size_guarded_method(owner, node.attr, value)
+        return value
+
+    def _check_disallowed_items(self, item: Any) -> None:
+        # simpleeval walks every container after every node; task data is JSON-like and our
+        # functions are vetted, so a shallow module check keeps expressions O(expression size).
+        if isinstance(item, ModuleType):
+            raise _Refused("modules are not available in diagram code")
+
+
+# --------------------------------------------------------------------------- environment
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    """Spiff script environment that runs diagram code in the sandbox described above."""
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        *,
+        time_limit: float = 2.0,
+        extra_helpers: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        def now() -> str:
+            """The engine clock as ``YYYY-MM-DDTHH:MM:SS+00:00``."""
+            return _format_utc(_parse_utc(clock()))
+
+        helpers: dict[str, Callable[..., Any]] = {"now": now, "add_duration": add_duration, "to_utc": to_utc}
+        for name, fn in (extra_helpers or {}).items():
+            if not name.isidentifier() or name.startswith("_") or not callable(fn):
+                raise ValueError(f"helper {name!r} must be a callable with a public identifier name")
+            if name in SAFE_BUILTINS or name in _FORBIDDEN_CALLS:
+                raise ValueError(f"helper {name!r} would shadow a builtin")
+            helpers[name] = fn
+        super().__init__(environment_globals=helpers)
+        self.clock = clock
+        self.time_limit = float(time_limit)
+        self.helpers = helpers
+        self._functions: dict[str, Any] = {**_STUBS, **SAFE_BUILTINS, **_EXCEPTIONS, **helpers}
+        self._script_builtins: dict[str, Any] = {
+            **_STUBS, **SAFE_BUILTINS, **_EXCEPTIONS, **helpers,
+            "_getattr_": guarded_getattr,
+            "_getitem_": _getitem,
+            "_getiter_": iter,
+            "_write_": _write_guard,
+            "_inplacevar_": _inplacevar,
+            "_unpack_sequence_": guarded_unpack_sequence,
+            "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+            "_print_": _PrintCollector,
+            "_apply_": _apply,
+            "_jb_mul_": guarded_mul,
+            "_jb_pow_": guarded_pow,
+            "_jb_add_": guarded_add,
+            "_jb_lshift_": guarded_lshift,
+        }
+
+    # -- Spiff API -------------------------------------------------------------------------
+    def evaluate(self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None) -> Any:
+        """Evaluate one expression against task data with simpleeval, under the time limit."""
+        body, reason, violation = _parse_expression(expression)
+        if body is None:
+            raise (SandboxViolationError if violation else ScriptError)(
+                f"{reason} in expression {expression!r}", source=expression)
+        if not isinstance(context, Mapping):
+            raise ScriptError(f"expression context must be a mapping, got {type(context).__name__}", source=expression)
+        self._check_clash(context, external_context)
+        names = ChainMap(context, external_context) if external_context else context
+        evaluator = _Evaluator(operators=_OPERATORS, functions=dict(self._functions), names=names)
+        evaluator.expr = expression
+        try:
+            return _run_limited(self.time_limit, evaluator._eval, body)
+        except _Timeout:
+            raise ScriptTimeoutError(
+                f"expression {expression!r} ran longer than {self.time_limit:g}s and was stopped",
+                source=expression, time_limit=self.time_limit) from None
+        except _Refused as exc:
+            raise SandboxViolationError(f"{exc.args[0]} (in expression {expression!r})", source=expression) from None
+        except _SIMPLEEVAL_VIOLATIONS as exc:
+            raise SandboxViolationError(f"{exc} (in expression {expression!r})", source=expression) from exc
+        except ScriptError:
+            raise
+        except simpleeval.InvalidExpression as exc:
+            raise ScriptError(f"{exc}", source=expression, error_type=type(exc).__name__) from exc
+        except Exception as exc:  # noqa: BLE001 - every failure of diagram code becomes a ScriptError
+            raise ScriptError(f"{type(exc).__name__}: {exc} (in expression {expression!r})",
+                              source=expression, error_type=type(exc).__name__) from exc
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
+        """Run a script with task data as its namespace; new variables become task data."""
+        if not isinstance(script, str):
+            raise ScriptError(f"a script must be text, got {type(script).__name__}")
+        code, reason, violation = _compile_script(script)
+        if code is None:
+            raise (SandboxViolationError if violation else ScriptError)(reason, source=script)
+        self._check_clash(context, external_context)
+        builtins = self._script_builtins
+        if external_context:
+            builtins = {**builtins, **{k: v for k, v in external_context.items() if not k.startswith("_")}}
+        context["__builtins__"] = builtins
+        try:
+            _run_limited(self.time_limit, exec, code, context)
+        except _Timeout as exc:
+            line = _script_line(exc)
+            raise ScriptTimeoutError(
+                _with_line(f"script ran longer than {self.time_limit:g}s and was stopped", script, line),
+                source=script, line=line, time_limit=self.time_limit) from None
+        except _Refused as exc:
+            line = _script_line(exc)
+            raise SandboxViolationError(_with_line(str(exc.args[0]), script, line), source=script, line=line) from None
+        except ScriptError as exc:
+            exc.context.setdefault("line", _script_line(exc))
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure of diagram code becomes a ScriptError
+            line = _script_line(exc)
+            raise ScriptError(_with_line(f"{type(exc).__name__}: {exc}", script, line),
+                              source=script, line=line, error_type=type(exc).__name__) from exc
+        finally:
+            self._strip(context, external_context)
+        return True
+
+    def call_service(self, context: Mapping[str, Any], **kwargs: Any) -> Any:
+        """Service tasks have no operators registered in the sandbox; say so plainly."""
+        name = kwargs.get("operation_name") or kwargs.get("operator") or "?"
+        raise ScriptError(f"service task operator {name!r} is not available: the engine registers no service operators")
+
+    # -- internals -------------------------------------------------------------------------
+    def _check_clash(self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None) -> None:
+        clashes = sorted(k for k in self.helpers if k in context or (external_context and k in external_context))
+        if clashes:
+            keys = ", ".join(repr(k) for k in clashes)
+            raise ScriptError(
+                f"task data key(s) {keys} clash with the diagram helper function(s) of the same name; "
+                "rename the form field or variable", keys=clashes)
+
+    def _strip(self, context: dict[str, Any], external_context: Mapping[str, Any] | None) -> None:
+        """Keep task data plain: drop builtins, the print collector and anything callable."""
+        for key in list(context):
+            if key in ("__builtins__", "_print") or callable(context[key]) or isinstance(context[key], ModuleType):
+                del context[key]
+
+
+class SandboxScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine that lets the sandbox's ScriptError family through unwrapped.
+
+    Spiff would wrap them in WorkflowTaskException (losing the class); here they are raised
+    as-is with the task recorded in ``err.context``.
+    """
+
+    environment: SandboxEnvironment
+
+    def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except ScriptError as err:
+            _annotate(err, task, "expression")
+            raise
+
+    def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> bool:
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except ScriptError as err:
+            _annotate(err, task, "script")
+            raise
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except ScriptError as err:
+            _annotate(err, task, "service call")
+            raise
+
+
+def _annotate(err: ScriptError, task: Any, kind: str) -> ScriptError:
+    spec = getattr(task, "task_spec", None)
+    bpmn_id = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    if "task_id" not in err.context:
+        err.context.update(task_id=str(getattr(task, "id", "")), bpmn_id=bpmn_id,
+                           task_name=getattr(spec, "bpmn_name", None), kind=kind)
+        err.add_note(f"in {kind} of task {bpmn_id!r}")
+    return err
+
+
+def make_script_engine(
+    clock: Callable[[], datetime],
+    *,
+    time_limit: float = 2.0,
+    extra_helpers: Mapping[str, Callable[..., Any]] | None = None,
+) -> PythonScriptEngine:
+    """A Spiff script engine whose every script and expression runs in the sandbox.
+
+    ``clock()`` must return an aware UTC datetime; ``now()`` in diagrams reads it, so tests that
+    move the engine clock move diagram time too. Returns a SandboxScriptEngine (see module doc for
+    how errors surface). Set it again after deserializing: Spiff restores a default engine.
+    """
+    if not (time_limit > 0 and math.isfinite(time_limit)):
+        raise ValueError("time_limit must be a positive number of seconds")
+    return SandboxScriptEngine(environment=SandboxEnvironment(clock, time_limit=time_limit, extra_helpers=extra_helpers))
