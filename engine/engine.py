@@ -36,6 +36,7 @@ from .errors import (
     Problem,
     ScriptError,
 )
+from .integration import IntegrationMixin
 from .records import (
     AuditRecord,
     DefinitionRecord,
@@ -65,7 +66,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine:
+class Engine(IntegrationMixin):
     def __init__(
         self,
         database_url: str | None = None,

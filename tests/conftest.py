@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -55,7 +55,7 @@ def sqlite_url(tmp_path) -> str:  # noqa: ANN001
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc))
+    return ManualClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
 
 
 @pytest.fixture

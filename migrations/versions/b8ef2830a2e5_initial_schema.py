@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 10:59:22.074217
 """
 
-from alembic import op
 import sqlalchemy as sa
-import engine.tables
+from alembic import op
 
+import engine.tables
 
 revision = 'b8ef2830a2e5'
 down_revision = None

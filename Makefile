@@ -1,0 +1,16 @@
+# The two commands: `make serve` (run Jiebang on SQLite) and `make test` (run every test).
+.PHONY: serve test lint bench
+
+serve:
+	scripts/setup serve
+	.venv/bin/jiebang serve
+
+test:
+	scripts/setup test
+	.venv/bin/python -m pytest -n 2 --dist loadgroup -q
+
+lint:
+	.venv/bin/ruff check engine api tests bench
+
+bench:
+	.venv/bin/python bench/engine_step.py
