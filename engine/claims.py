@@ -77,6 +77,13 @@ def rag(data: dict[str, Any], now: datetime) -> str:
                 by_time = "red"
             elif due - now <= YELLOW_WINDOW and (data.get("last_report") or {}).get("progress_percent", 0) < 90:
                 by_time = "yellow"
+        report_due = data.get("report_due_at")
+        if by_time != "red" and isinstance(report_due, str):
+            try:
+                if now > parse_instant(report_due):
+                    by_time = "red"  # a progress report is overdue (督办 escalates)
+            except ValueError:
+                pass
     return max(set_by_process, by_time, key=levels.__getitem__)
 
 
