@@ -52,7 +52,7 @@ class Model:
     def assignment(self, lane: str | None) -> str:
         """The rule for who works a task in ``lane``: ``group:NAME``, ``starter`` or ``data:VAR``."""
         if not lane:
-            return "group:"
+            return "starter"
         return self.lanes.get(lane) or f"group:{lane.lower()}"
 
 

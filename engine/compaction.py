@@ -9,8 +9,8 @@ structure (a boundary-event split, a parallel split whose join waits, a multi-in
 is an ancestor of its unfinished tasks, so it lies at or below their lowest common ancestor. We
 keep that ancestor, ``KEEP_LEVELS`` finished levels above it (recent history, for returns and
 inspection), and re-hang that chain under the root. What is dropped is already in the audit log.
-Compaction runs only when the chain above the live part is twice ``KEEP_LEVELS`` long, so its
-cost is amortised and a step's cost stays flat.
+Compaction runs when the chain above the live part is ``SLACK_LEVELS`` longer than that, so
+its cost is amortised and the tree's size, hence a step's cost, stays within a narrow band.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-KEEP_LEVELS = 24
+KEEP_LEVELS = 16
+SLACK_LEVELS = 8
 
 
 def compact(workflow: BpmnWorkflow, keep_levels: int = KEEP_LEVELS) -> int:
@@ -41,7 +42,7 @@ def _compact_tree(top: BpmnWorkflow, tree, keep_levels: int) -> int:  # noqa: AN
     while node is not None and node is not tree.task_tree:
         chain.append(node)
         node = node.parent
-    if len(chain) <= 2 * keep_levels:
+    if len(chain) <= keep_levels + SLACK_LEVELS:
         return 0
     keep_top = chain[keep_levels - 1] if keep_levels else anchor
     root = tree.task_tree

@@ -226,6 +226,8 @@ class Runner:
         props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
         if props.get("candidateGroups"):
             return [g.strip() for g in props["candidateGroups"].split(",") if g.strip()], None
+        if not task.task_spec.lane:
+            return [], ctx.row.started_by  # a diagram without lanes: the starter works it
         rule = ctx.model.assignment(task.task_spec.lane)
         kind, _, value = rule.partition(":")
         if kind == "starter":
