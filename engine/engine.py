@@ -89,6 +89,7 @@ class Engine(IntegrationMixin):
         claims.install(self)
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
+        self._install_integration()
 
     # ---- identity -----------------------------------------------------------------------
     def upsert_user(self, username: str, *, display_name: str | None = None, groups: list[str] | None = None, roles: list[str] | None = None) -> UserRecord:

@@ -1,7 +1,461 @@
-"""What the OA system integrates with beyond steps: webhooks, idempotent retries, login links."""
+"""What the OA system integrates with beyond steps: idempotent retries, webhooks, login links, comments.
+
+Webhook deliveries are an outbox: the step that causes an event writes a ``Delivery`` row and a
+``webhook`` job in its own transaction, and a worker posts it later. Idempotency keys are
+inserted in the same transaction as the work they guard, so a retry can never do it twice.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import secrets
+import socket
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import audit, identity, jobs
+from .clock import iso
+from .errors import InvalidInputError, NotAllowedError, NotFoundError
+from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
+from .tables import HumanTask, Instance, Job
+
+if TYPE_CHECKING:
+    from .catalog import Catalog  # noqa: F401
+    from .clock import Clock
+    from .runner import Runner, StepContext
+    from .store import Store
+
+T = TypeVar("T")
+
+WEBHOOK_EVENTS = ("task.created", "task.completed", "task.urged", "task.returned", "instance.completed", "instance.cancelled")
+WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_MAX_ATTEMPTS = 15  # 5 s doubling, capped at 6 h: about three days of trying
+LOGIN_LINK_TTL = timedelta(minutes=5)
+TASK_COMMENT = "task.commented"
+
+# The session of an idempotency key's transaction; Store.write() joins it instead of opening another.
+_joined: contextvars.ContextVar[_Joined | None] = contextvars.ContextVar("jiebang_joined_write", default=None)
+
+
+@dataclass
+class _Joined:
+    session: Session
+    inner_done: bool = False
+
+
+@dataclass(frozen=True)
+class WebhookRecord:
+    id: str
+    url: str
+    events: list[str]
+    active: bool
+    created_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: str
+    webhook_id: str
+    event: str
+    status: str
+    attempts: list[dict[str, Any]]
+    payload: dict[str, Any]
+    job_id: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    id: int
+    task_id: str
+    instance_id: str
+    author: str
+    text: str
+    at: datetime
 
 
 class IntegrationMixin:
     """Façade methods for integration concerns; mixed into ``Engine``."""
+
+    if TYPE_CHECKING:
+        store: Store
+        clock: Clock
+        runner: Runner
+        listeners: list[Any]
+        job_handlers: dict[str, Any]
+
+    webhook_allow_private: bool = False
+
+    def _install_integration(self) -> None:
+        """Called once at the end of ``Engine.__init__``: subscribe webhooks, join idempotent writes."""
+        self.listeners.append(_enqueue_for_event)
+        self.runner.projections.append(_step_events)
+        self.job_handlers["webhook"] = _deliver
+        plain_write = self.store.write
+
+        @contextlib.contextmanager
+        def write() -> Iterator[Session]:
+            joined = _joined.get()
+            if joined is None or joined.inner_done:
+                with plain_write() as s:
+                    yield s
+                return
+            yield joined.session
+            joined.inner_done = True
+
+        self.store.write = write  # type: ignore[method-assign]
+
+    def configure_integration(self, *, allow_private_webhooks: bool | None = None, job_lease_seconds: float | None = None) -> None:
+        """Settings the app or the worker reads from ``JIEBANG_*`` variables."""
+        if allow_private_webhooks is not None:
+            self.webhook_allow_private = allow_private_webhooks
+        if job_lease_seconds is not None:
+            jobs.LEASE = timedelta(seconds=job_lease_seconds)  # process-wide: every worker here shares it
+
+    # ---- idempotency ----------------------------------------------------------------------
+    def run_once(self, username: str, key: str, fingerprint: str, work: Callable[[], T], render: Callable[[T], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+        """Run ``work`` once per (user, key); a retry gets the first rendered result and ``True``.
+
+        ``work`` must be one Engine method (it joins this transaction); ``fingerprint`` identifies
+        the request body: the same key with another body is refused. Usage::
+
+            body, replayed = engine.run_once("zhang", key, sha256(body), lambda: engine.start(...), dump)
+        """
+        if not key or len(key) > 200:
+            raise InvalidInputError("Idempotency-Key must be 1-200 characters", {"Idempotency-Key": ["1-200 characters / 长度 1-200"]})
+        for _ in range(3):
+            failure: BaseException | None = None
+            try:
+                with self.store.write() as s:
+                    found = s.scalars(select(IdempotencyKey).where(IdempotencyKey.username == username, IdempotencyKey.key == key)).first()
+                    if found is not None:
+                        return _replay(found, fingerprint), True
+                    row = IdempotencyKey(username=username, key=key, fingerprint=fingerprint, created_at=self.clock.now())
+                    s.add(row)
+                    s.flush()  # on PostgreSQL a racing twin waits here until this transaction ends
+                    joined = _Joined(s)
+                    token = _joined.set(joined)
+                    try:
+                        result = work()
+                    except Exception as exc:
+                        if not joined.inner_done:
+                            raise
+                        s.delete(row)  # the work committed its own failure (a script error): keep it, not the key
+                        failure = exc
+                    finally:
+                        _joined.reset(token)
+                    if failure is None:
+                        row.response = render(result)
+                        return row.response, False
+            except IntegrityError:
+                time.sleep(0.05)  # the twin won; its result is committed now, read it on the next pass
+                continue
+            raise failure
+        raise InvalidInputError("Idempotency-Key is in use by a concurrent request", {"Idempotency-Key": ["in use / 正在使用"]})
+
+    # ---- webhooks -------------------------------------------------------------------------
+    def create_webhook(self, url: str, events: list[str], secret: str, *, actor: str | None) -> WebhookRecord:
+        """Subscribe ``url`` to ``events``; a loopback or private target is refused unless allowed."""
+        errors: dict[str, list[str]] = {}
+        unknown = [e for e in events if e not in WEBHOOK_EVENTS]
+        if not events or unknown:
+            errors["events"] = [f"choose from {', '.join(WEBHOOK_EVENTS)} / 事件无效"]
+        if not secret:
+            errors["secret"] = ["required / 必填项"]
+        try:
+            resolve_target(url, allow_private=self.webhook_allow_private)
+        except ValueError as exc:
+            errors["url"] = [str(exc)]
+        if errors:
+            raise InvalidInputError("webhook invalid", errors)
+        with self.store.write() as s:
+            hook = Webhook(id=str(uuid.uuid4()), url=url, events=sorted(set(events)), secret=secret, active=True, created_by=actor, created_at=self.clock.now())
+            s.add(hook)
+            s.flush()
+            return _webhook_record(hook)
+
+    def list_webhooks(self) -> list[WebhookRecord]:
+        with self.store.read() as s:
+            return [_webhook_record(h) for h in s.scalars(select(Webhook).order_by(Webhook.created_at, Webhook.id))]
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        with self.store.write() as s:
+            hook = s.get(Webhook, webhook_id)
+            if hook is None:
+                raise NotFoundError(f"no webhook '{webhook_id}'")
+            hook.active = False  # deliveries stay readable; nothing new is queued
+
+    def list_deliveries(self, webhook_id: str, *, offset: int = 0, limit: int = 50) -> tuple[list[DeliveryRecord], int]:
+        with self.store.read() as s:
+            if s.get(Webhook, webhook_id) is None:
+                raise NotFoundError(f"no webhook '{webhook_id}'")
+            stmt = select(Delivery).where(Delivery.webhook_id == webhook_id)
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = s.scalars(stmt.order_by(Delivery.created_at.desc(), Delivery.id).offset(offset).limit(limit))
+            return [_delivery_record(d) for d in rows], total
+
+    # ---- login links ----------------------------------------------------------------------
+    def create_login_link(self, username: str, next_path: str | None = None) -> tuple[str, datetime]:
+        """A one-time sign-in token for the web pages, valid five minutes; only its digest is kept."""
+        if next_path is not None and (not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path):
+            raise InvalidInputError("next must be a path on this site", {"next": ["a path starting with / / 须为本站路径"]})
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        with self.store.write() as s:
+            identity.get_user(s, username)
+            s.add(LoginLink(token_hash=_digest(token), username=username, next_path=next_path, expires_at=now + LOGIN_LINK_TTL))
+        return token, now + LOGIN_LINK_TTL
+
+    def consume_login_link(self, token: str) -> tuple[str, str | None] | None:
+        """Use a login link: ``(username, next)`` the first time within five minutes, else ``None``."""
+        now = self.clock.now()
+        with self.store.write() as s:
+            used = s.execute(
+                update(LoginLink)
+                .where(LoginLink.token_hash == _digest(token), LoginLink.used_at.is_(None), LoginLink.expires_at > now)
+                .values(used_at=now)
+            )
+            if used.rowcount != 1:
+                return None
+            link = s.get(LoginLink, _digest(token))
+            return link.username, link.next_path
+
+    # ---- comments -------------------------------------------------------------------------
+    def add_comment(self, task_id: str, username: str, text: str) -> CommentRecord:
+        """An approval remark by someone involved in the task."""
+        if not text or not text.strip():
+            raise InvalidInputError("comment is empty", {"text": ["required / 必填项"]})
+        with self.store.write() as s:
+            ht = _visible_task(s, task_id, username)
+            now = self.clock.now()
+            row = TaskComment(task_id=ht.id, instance_id=ht.instance_id, author=username, text=text, at=now)
+            s.add(row)
+            s.flush()
+            audit.record(s, TASK_COMMENT, now, actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"text": text})
+            return _comment_record(row)
+
+    def list_comments(self, task_id: str, username: str) -> list[CommentRecord]:
+        with self.store.read() as s:
+            ht = _visible_task(s, task_id, username)
+            return [_comment_record(c) for c in s.scalars(select(TaskComment).where(TaskComment.task_id == ht.id).order_by(TaskComment.id))]
+
+
+# ---- idempotency helpers ------------------------------------------------------------------
+def _replay(found: IdempotencyKey, fingerprint: str) -> dict[str, Any]:
+    if found.fingerprint != fingerprint:
+        raise InvalidInputError(
+            "Idempotency-Key was used with a different request body",
+            {"Idempotency-Key": ["reused with a different body / 幂等键已用于不同的请求"]},
+        )
+    return dict(found.response or {})
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable digest of a request (route + body) for ``run_once``."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+# ---- webhook outbox -----------------------------------------------------------------------
+def _enqueue_for_event(session: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
+    """Engine listener: queue a delivery for each active webhook subscribed to ``event``."""
+    hooks = [h for h in session.scalars(select(Webhook).where(Webhook.active.is_(True))) if event in (h.events or [])]
+    if not hooks:
+        return
+    now = row.updated_at  # the step's own instant (a manual clock in tests stays in charge)
+    body = json.dumps(
+        {
+            "event": event,
+            "at": iso(now),
+            "instance": {"id": row.id, "process_key": row.process_key, "business_key": row.business_key, "status": row.status},
+            "data": data,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        default=str,
+    )
+    for hook in hooks:
+        job_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
+        session.add(Delivery(id=delivery_id, webhook_id=hook.id, event=event, body=body, status="pending", attempts=[], job_id=job_id, created_at=now))
+        session.add(Job(id=job_id, kind="webhook", instance_id=row.id, due_at=now, payload={"delivery_id": delivery_id, "webhook_id": hook.id}, attempts=0, created_at=now))
+
+
+def _step_events(session: Session, ctx: StepContext) -> None:
+    """Runner projection: ``task.created`` for each new user task, ``instance.completed`` at the end."""
+    for ht in ctx.created_tasks:
+        _enqueue_for_event(
+            session, "task.created", ctx.row,
+            {"task_id": ht.id, "element_id": ht.element_id, "name": ht.name, "lane": ht.lane,
+             "candidate_groups": list(ht.candidate_groups or []), "assignee": ht.assignee, "due_at": iso(ht.due_at) if ht.due_at else None},
+        )
+    if ctx.row.status == "completed" and ctx.error is None:
+        _enqueue_for_event(session, "instance.completed", ctx.row, {"data": ctx.data_after})
+
+
+def _deliver(engine: IntegrationMixin, job: Job, force: bool) -> None:
+    """Job handler: post one delivery outside any transaction, then record the attempt."""
+    with engine.store.read() as s:
+        delivery = s.get(Delivery, (job.payload or {}).get("delivery_id"))
+        hook = s.get(Webhook, delivery.webhook_id) if delivery is not None else None
+    now = engine.clock.now()
+    if delivery is None or hook is None or not hook.active or delivery.status != "pending":
+        with engine.store.write() as s:
+            live = s.get(Job, job.id)
+            if live is not None:
+                s.delete(live)
+        return
+    attempt = post_signed(hook.url, delivery.event, delivery.body.encode(), hook.secret, allow_private=engine.webhook_allow_private)
+    attempt["at"] = iso(now)
+    with engine.store.write() as s:
+        live = s.get(Job, job.id)
+        row = s.get(Delivery, delivery.id)
+        if live is None or row is None:
+            return  # another worker finished it meanwhile
+        row.attempts = [*(row.attempts or []), attempt]
+        ok = attempt.get("status_code") is not None and 200 <= attempt["status_code"] < 300
+        if ok:
+            row.status, row.delivered_at = "delivered", now
+            s.delete(live)
+        elif len(row.attempts) >= WEBHOOK_MAX_ATTEMPTS:
+            row.status = "failed"
+            s.delete(live)
+        else:
+            jobs.retry_later(live, now, attempt.get("error") or f"HTTP {attempt.get('status_code')}")
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def resolve_target(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
+    """Check a webhook URL; returns (scheme, host, port, address to connect to).
+
+    Every address the name resolves to must be public unless ``allow_private``: a hostile URL
+    must not reach the intranet. Called at registration and again before each post (DNS can
+    change in between), and the post connects to the address checked here.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an http(s) URL with a host / 须为 http(s) 地址")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ValueError(f"host does not resolve ({exc}) / 无法解析主机") from None
+    addresses = [info[4][0] for info in infos]
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        mapped = getattr(ip, "ipv4_mapped", None)
+        ip = mapped or ip
+        if not allow_private and (not ip.is_global or ip.is_multicast):
+            raise ValueError(f"target {address} is loopback or private / 目标地址为内网或回环地址")
+    return parts.scheme, parts.hostname, port, addresses[0]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post_signed(url: str, event: str, body: bytes, secret: str, *, allow_private: bool) -> dict[str, Any]:
+    """POST ``body`` with the event and signature headers; returns the attempt as a dict.
+
+    http.client rather than urllib.request: the connection must go to the address that
+    ``resolve_target`` checked (no second lookup an attacker's DNS could answer differently).
+    """
+    started = time.monotonic()
+    try:
+        scheme, host, port, address = resolve_target(url, allow_private=allow_private)
+    except ValueError as exc:
+        return {"status_code": None, "error": f"refused: {exc}", "duration_ms": 0}
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn_cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
+    conn = conn_cls(host, port, address, WEBHOOK_TIMEOUT)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Jiebang-Webhook/1",
+        "X-Jiebang-Event": event,
+        "X-Jiebang-Signature": sign(body, secret),
+    }
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        resp.read(65536)
+        status: int | None = resp.status
+        error = None if 200 <= resp.status < 300 else f"HTTP {resp.status}"
+    except (OSError, http.client.HTTPException) as exc:
+        status, error = None, f"{type(exc).__name__}: {exc}"
+    finally:
+        conn.close()
+    return {"status_code": status, "error": error, "duration_ms": int((time.monotonic() - started) * 1000)}
+
+
+# ---- small helpers ------------------------------------------------------------------------
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
+    """The task, if ``username`` works it, may take it, started its instance or is an admin."""
+    try:
+        uuid.UUID(task_id)
+    except (ValueError, TypeError):
+        raise NotFoundError(f"no task '{task_id}'") from None
+    ht = s.get(HumanTask, task_id)
+    if ht is None:
+        raise NotFoundError(f"no task '{task_id}'")
+    user = identity.get_user(s, username)
+    inst = s.get(Instance, ht.instance_id)
+    involved = (
+        username in (ht.assignee, ht.completed_by)
+        or bool(set(user.groups) & set(ht.candidate_groups or []))
+        or (inst is not None and inst.started_by == username)
+        or "admin" in user.roles
+    )
+    if not involved:
+        raise NotAllowedError(f"{username} is not involved in task {task_id}")
+    return ht
+
+
+def _webhook_record(h: Webhook) -> WebhookRecord:
+    return WebhookRecord(h.id, h.url, list(h.events or []), bool(h.active), h.created_by, h.created_at)
+
+
+def _delivery_record(d: Delivery) -> DeliveryRecord:
+    return DeliveryRecord(d.id, d.webhook_id, d.event, d.status, list(d.attempts or []), json.loads(d.body), d.job_id, d.created_at, d.delivered_at)
+
+
+def _comment_record(c: TaskComment) -> CommentRecord:
+    return CommentRecord(c.id, c.task_id, c.instance_id, c.author, c.text, c.at)

@@ -1,16 +1,16 @@
 """initial schema
 
-Revision ID: b8ef2830a2e5
+Revision ID: a90aaf38448d
 Revises: 
-Create Date: 2026-11-23 10:59:22.074217
+Create Date: 2026-11-23 11:04:27.073757
 """
 
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import engine.tables
 
-revision = 'b8ef2830a2e5'
+
+revision = 'a90aaf38448d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -58,6 +58,16 @@ def upgrade() -> None:
     with op.batch_alter_table('definition', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_definition_key'), ['key'], unique=False)
 
+    op.create_table('idempotency_key',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('username', sa.String(length=200), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('response', sa.JSON(), nullable=True),
+    sa.Column('created_at', engine.tables.UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username', 'key')
+    )
     op.create_table('job',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -91,6 +101,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_score_entry_instance_id'), ['instance_id'], unique=False)
         batch_op.create_index('ix_score_period_user', ['period', 'username'], unique=False)
 
+    op.create_table('webhook',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('secret', sa.String(length=500), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=True),
+    sa.Column('created_at', engine.tables.UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('api_token',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('username', sa.String(length=200), nullable=False),
@@ -127,6 +147,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_instance_key_status', ['process_key', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_instance_status'), ['status'], unique=False)
 
+    op.create_table('login_link',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('username', sa.String(length=200), nullable=False),
+    sa.Column('next_path', sa.String(length=2000), nullable=True),
+    sa.Column('expires_at', engine.tables.UtcDateTime(), nullable=False),
+    sa.Column('used_at', engine.tables.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['username'], ['app_user.username'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_hash')
+    )
     op.create_table('membership',
     sa.Column('group', sa.String(length=200), nullable=False),
     sa.Column('username', sa.String(length=200), nullable=False),
@@ -135,6 +164,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.create_index('ix_membership_user', ['username'], unique=False)
+
+    op.create_table('webhook_delivery',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('webhook_id', sa.String(length=36), nullable=False),
+    sa.Column('event', sa.String(length=60), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.JSON(), nullable=False),
+    sa.Column('job_id', sa.String(length=36), nullable=True),
+    sa.Column('created_at', engine.tables.UtcDateTime(), nullable=False),
+    sa.Column('delivered_at', engine.tables.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhook.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_delivery_webhook', ['webhook_id', 'created_at'], unique=False)
 
     op.create_table('human_task',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -182,11 +227,28 @@ def upgrade() -> None:
     with op.batch_alter_table('task_candidate', schema=None) as batch_op:
         batch_op.create_index('ix_task_candidate_task', ['task_id'], unique=False)
 
+    op.create_table('task_comment',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('instance_id', sa.String(length=36), nullable=False),
+    sa.Column('author', sa.String(length=200), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('at', engine.tables.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['task_id'], ['human_task.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('task_comment', schema=None) as batch_op:
+        batch_op.create_index('ix_task_comment_task', ['task_id', 'id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('task_comment', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_comment_task')
+
+    op.drop_table('task_comment')
     with op.batch_alter_table('task_candidate', schema=None) as batch_op:
         batch_op.drop_index('ix_task_candidate_task')
 
@@ -201,10 +263,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_human_task_assignee_status')
 
     op.drop_table('human_task')
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_webhook')
+
+    op.drop_table('webhook_delivery')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_user')
 
     op.drop_table('membership')
+    op.drop_table('login_link')
     with op.batch_alter_table('instance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_instance_status'))
         batch_op.drop_index('ix_instance_key_status')
@@ -215,6 +282,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_token_username'))
 
     op.drop_table('api_token')
+    op.drop_table('webhook')
     with op.batch_alter_table('score_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_score_period_user')
         batch_op.drop_index(batch_op.f('ix_score_entry_instance_id'))
@@ -225,6 +293,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_job_due')
 
     op.drop_table('job')
+    op.drop_table('idempotency_key')
     with op.batch_alter_table('definition', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_definition_key'))
 

@@ -1,0 +1,86 @@
+"""Who is asking: bearer tokens for /api, the pages' cookie session elsewhere.
+
+A token whose user has the ``oa-service`` role may send ``X-Acting-User`` to act as that user
+(the OA system relays its people); anyone else sending it gets 403. Permissions on tasks and
+instances are the engine's business; this module only checks roles for admin-only routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import g, request, session
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from engine import NotAllowedError, NotFoundError, UserRecord
+
+from .extension import get_engine
+
+ACTING_HEADER = "X-Acting-User"
+
+
+def _session_username() -> str | None:
+    return session.get("user") or session.get("username")  # the pages log people in under "user"
+
+
+# The pages engineer may replace this; it is consulted only outside /api/.
+session_user_loader: Callable[[], str | None] = _session_username
+
+
+def _unauthorized(detail: str) -> Unauthorized:
+    return Unauthorized(detail, www_authenticate=WWWAuthenticate("bearer", {"realm": "jiebang"}))
+
+
+def _load_user() -> UserRecord | None:
+    engine = get_engine()
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("use 'Authorization: Bearer <token>'")
+        user = engine.authenticate(token.strip())
+        if user is None:
+            raise _unauthorized("unknown or revoked token")
+        acting = request.headers.get(ACTING_HEADER)
+        if acting is not None:
+            if "oa-service" not in user.roles:
+                raise NotAllowedError(f"only an oa-service token may send {ACTING_HEADER}")
+            try:
+                return engine.get_user(acting)
+            except NotFoundError:
+                raise NotFoundError(f"{ACTING_HEADER}: no user '{acting}'") from None
+        return user
+    if request.headers.get(ACTING_HEADER) is not None:
+        raise _unauthorized(f"{ACTING_HEADER} needs an oa-service bearer token")
+    if not request.path.startswith("/api/"):
+        username = session_user_loader()
+        if username:
+            try:
+                return engine.get_user(username)
+            except NotFoundError:
+                return None
+    return None
+
+
+def current_user() -> UserRecord | None:
+    """The acting user of this request, or ``None`` when nobody authenticated."""
+    if "jiebang_user" not in g:
+        g.jiebang_user = _load_user()
+    return g.jiebang_user
+
+
+def require_user() -> UserRecord:
+    """The acting user; 401 when the request carries no valid credentials."""
+    user = current_user()
+    if user is None:
+        raise _unauthorized("authentication required")
+    return user
+
+
+def require_role(*roles: str) -> UserRecord:
+    """The acting user if they hold one of ``roles``; 401 or 403 otherwise."""
+    user = require_user()
+    if not set(roles) & set(user.roles):
+        raise NotAllowedError(f"requires role {' or '.join(roles)}")
+    return user

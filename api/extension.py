@@ -1,0 +1,27 @@
+"""The Engine as a Flask extension: built once per app, read through ``get_engine()``."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from engine import Engine
+
+EXTENSION_KEY = "jiebang"
+
+
+def init_app(app: Flask) -> Engine:
+    """Build the Engine from the app's config (or take the injected ``ENGINE``) and keep it."""
+    engine = app.config.get("ENGINE")
+    if engine is None:
+        engine = Engine(app.config.get("DATABASE_URL"), lane_groups=app.config.get("LANE_GROUPS"))
+    engine.configure_integration(
+        allow_private_webhooks=bool(app.config.get("WEBHOOK_ALLOW_LOOPBACK")),
+        job_lease_seconds=app.config.get("JOB_LEASE_SECONDS"),
+    )
+    app.extensions[EXTENSION_KEY] = engine
+    return engine
+
+
+def get_engine() -> Engine:
+    """The current app's Engine (the one object handlers talk to)."""
+    return current_app.extensions[EXTENSION_KEY]

@@ -1,0 +1,7 @@
+"""REST resources: one flask-smorest Blueprint per area of the contract, all under /api/v1."""
+
+from __future__ import annotations
+
+from . import board, definitions, instances, jobs, tasks, users, webhooks
+
+BLUEPRINTS = (users.blp, definitions.blp, instances.blp, tasks.blp, jobs.blp, webhooks.blp, board.blp)

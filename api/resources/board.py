@@ -1,0 +1,100 @@
+"""The claim-and-evaluate read models: the board, claims filed on it, scores and leaderboard."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import fields
+from openpyxl import Workbook
+
+from engine import InstanceRecord
+
+from ..auth import require_user
+from ..extension import get_engine
+from ..schemas.board import (
+    BoardArgsSchema,
+    BoardItemSchema,
+    ClaimCreateSchema,
+    ExportArgsSchema,
+    LeaderRowSchema,
+    PeriodArgsSchema,
+    ScoreRowSchema,
+)
+from ..schemas.common import page_schema, sliced
+from ..schemas.instances import InstanceSchema
+from .common import errors
+
+blp = Blueprint("Board", __name__, url_prefix="/api/v1", description="揭榜挂帅: challenges on the board, claims, scores.")
+
+BoardPageSchema = page_schema(BoardItemSchema, "BoardPage")
+ScorePageSchema = page_schema(ScoreRowSchema, "ScorePage", period=fields.String())
+LeaderboardPageSchema = page_schema(LeaderRowSchema, "LeaderboardPage", period=fields.String(), titles=fields.Dict())
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("/board", methods=["GET"])
+@blp.arguments(BoardArgsSchema, location="query")
+@blp.response(200, BoardPageSchema)
+@errors(blp, 422)
+def board(args: dict[str, Any]) -> dict[str, Any]:
+    """Published and running challenges with their claims and red/yellow/green status."""
+    require_user()
+    return sliced(get_engine().board(category=args.get("category")), args)
+
+
+@blp.route("/board/<instance_id>/claims", methods=["POST"])
+@blp.arguments(ClaimCreateSchema)
+@blp.response(201, InstanceSchema)
+@errors(blp, 403, 404, 409, 422)
+def file_claim(body: dict[str, Any], instance_id: str) -> InstanceRecord:
+    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅)."""
+    return get_engine().file_claim(instance_id, require_user().username, body)
+
+
+@blp.route("/scores", methods=["GET"])
+@blp.arguments(PeriodArgsSchema, location="query")
+@blp.response(200, ScorePageSchema)
+@errors(blp, 422)
+def scores(args: dict[str, Any]) -> dict[str, Any]:
+    """The score ledger of a month (default: this month)."""
+    require_user()
+    period, rows = get_engine().scores(args.get("period"))
+    return sliced(rows, args, period=period)
+
+
+@blp.route("/leaderboard", methods=["GET"])
+@blp.arguments(PeriodArgsSchema, location="query")
+@blp.response(200, LeaderboardPageSchema)
+@errors(blp, 422)
+def leaderboard(args: dict[str, Any]) -> dict[str, Any]:
+    """People ranked by points in a month, with the month's titles (破解难题之星, 明显进步之星)."""
+    require_user()
+    period, rows, titles = get_engine().leaderboard(args.get("period"))
+    return sliced(rows, args, period=period, titles=titles)
+
+
+@blp.route("/scores/export", methods=["GET"])
+@blp.arguments(ExportArgsSchema, location="query")
+@blp.response(200, content_type=XLSX, description="the month's ledger as an .xlsx workbook")
+@errors(blp, 422)
+def export_scores(args: dict[str, Any]) -> Response:
+    """The score ledger of a month as an .xlsx workbook."""
+    require_user()
+    period, rows = get_engine().scores(args.get("period"))
+    return Response(ledger_workbook(period, rows), mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'})
+
+
+def ledger_workbook(period: str, rows: list[dict[str, Any]]) -> bytes:
+    """One sheet, one row per ledger entry; times in ISO 8601 so Excel and the OA agree."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = period
+    ws.append(["username", "points", "instance_id", "reason", "awarded_at"])
+    for r in rows:
+        ws.append([r["username"], r["points"], r["instance_id"], r["reason"], r["awarded_at"].isoformat()])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,44 @@
+"""Helpers every resource shares: documenting error statuses, idempotent POSTs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from flask import Response, jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import Schema
+
+from ..auth import require_user
+from ..extension import get_engine
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def errors(blp: Blueprint, *codes: int) -> Callable[[F], F]:
+    """Document each error status with the shared problem+json response component."""
+
+    def decorate(view: F) -> F:
+        for code in (401, *codes):
+            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
+        return view
+
+    return decorate
+
+
+def idempotent(key: str | None, body: Any, work: Callable[[], T], schema: Schema, status: int) -> T | Response:
+    """Run ``work`` once per ``Idempotency-Key`` (when sent); a retry gets the stored first result."""
+    if not key:
+        return work()
+    user = require_user()
+    digest = hashlib.sha256(json.dumps([request.path, body], sort_keys=True, default=str).encode()).hexdigest()
+    rendered, replayed = get_engine().run_once(user.username, key, digest, work, schema.dump)
+    resp = jsonify(rendered)
+    resp.status_code = status
+    if replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp

@@ -1,0 +1,72 @@
+"""Process definitions: deploy diagrams, list them, read their XML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from engine import DefinitionRecord, InvalidInputError, NotFoundError
+
+from ..auth import require_role, require_user
+from ..extension import get_engine
+from ..schemas.common import PageArgsSchema, page_schema, sliced
+from ..schemas.definitions import DefinitionSchema, DeployArgsSchema, DeployResultSchema
+from .common import errors
+
+blp = Blueprint("Process definitions", __name__, url_prefix="/api/v1/process-definitions", description="Deployed process models (BPMN, DMN, forms).")
+
+DefinitionPageSchema = page_schema(DefinitionSchema, "DefinitionPage")
+ALLOWED_SUFFIXES = (".bpmn", ".dmn", ".json", ".xml")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(DeployArgsSchema, location="files")
+@blp.response(201, DeployResultSchema)
+@errors(blp, 403, 413, 422)
+def deploy(files: dict[str, Any]) -> DefinitionRecord:
+    """Deploy one or more .bpmn/.dmn files as the next version of their process key (admins).
+
+    An invalid diagram is refused with 422 and ``problems``, each naming its element id.
+    """
+    user = require_role("admin")
+    uploads: dict[str, bytes] = {}
+    for upload in files["file"]:
+        name = upload.filename or ""
+        if not name.lower().endswith(ALLOWED_SUFFIXES):
+            raise InvalidInputError(f"unsupported file '{name}'", {"file": [f"{name or '(unnamed)'}: .bpmn, .dmn or .json only / 仅支持 .bpmn、.dmn、.json"]})
+        uploads[name] = upload.read()
+    return get_engine().deploy(uploads, actor=user.username)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, DefinitionPageSchema)
+@errors(blp, 422)
+def list_definitions(args: dict[str, Any]) -> dict[str, Any]:
+    """The latest version of each process definition."""
+    require_user()
+    return sliced(get_engine().list_definitions(), args)
+
+
+@blp.route("/<key>", methods=["GET"])
+@blp.response(200, DefinitionSchema)
+@errors(blp, 404)
+def get_definition(key: str) -> DefinitionRecord:
+    """The latest version of a definition, its lane mapping and all its versions."""
+    require_user()
+    return get_engine().get_definition(key)
+
+
+@blp.route("/<key>/versions/<int:version>/xml", methods=["GET"])
+@blp.response(200, content_type="application/xml", description="the deployed BPMN XML")
+@errors(blp, 404)
+def get_xml(key: str, version: int) -> Response:
+    """The BPMN XML of one deployed version."""
+    require_user()
+    files = get_engine().definition_files(key, version)
+    bpmn = [text for name, text in sorted(files.items()) if name.lower().endswith(".bpmn")]
+    if not bpmn:
+        raise NotFoundError(f"{key} v{version} has no BPMN file")
+    return Response(bpmn[0], mimetype="application/xml")

@@ -1,0 +1,104 @@
+"""Process instances (start, read, history, cancel) and messages to waiting instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from engine import InstanceRecord, NotAllowedError
+
+from ..auth import require_role, require_user
+from ..extension import get_engine
+from ..schemas.common import IdempotencyHeaderSchema, PageArgsSchema, offset_limit, page_schema, paged, sliced
+from ..schemas.instances import (
+    HistoryEventSchema,
+    InstanceCancelSchema,
+    InstanceQueryArgsSchema,
+    InstanceSchema,
+    InstanceStartSchema,
+    MessageResultSchema,
+    MessageSchema,
+)
+from .common import errors, idempotent
+
+blp = Blueprint("Process instances", __name__, url_prefix="/api/v1", description="Running and finished process instances; messages.")
+
+InstancePageSchema = page_schema(InstanceSchema, "InstancePage")
+HistoryPageSchema = page_schema(HistoryEventSchema, "HistoryPage")
+
+
+@blp.route("/process-instances", methods=["POST"])
+@blp.arguments(IdempotencyHeaderSchema, location="headers")
+@blp.arguments(InstanceStartSchema)
+@blp.response(201, InstanceSchema)
+@errors(blp, 404, 409, 422)
+def start(headers: dict[str, Any], body: dict[str, Any]) -> InstanceRecord | Response:
+    """Start an instance of a process definition (latest version unless ``version``)."""
+    user = require_user()
+
+    def work() -> InstanceRecord:
+        return get_engine().start(
+            body["process_key"], actor=user.username, version=body.get("version"), business_key=body.get("business_key"), data=body["data"]
+        )
+
+    return idempotent(headers.get("idempotency_key"), body, work, InstanceSchema(), 201)
+
+
+@blp.route("/process-instances", methods=["GET"])
+@blp.arguments(InstanceQueryArgsSchema, location="query")
+@blp.response(200, InstancePageSchema)
+@errors(blp, 422)
+def list_instances(args: dict[str, Any]) -> dict[str, Any]:
+    """Instances, newest first; filters ``process_key``, ``status``, ``business_key``."""
+    require_user()
+    page = get_engine().list_instances(
+        process_key=args.get("process_key"), status=args.get("status"), business_key=args.get("business_key"), **offset_limit(args)
+    )
+    return paged(page.items, page.total, args)
+
+
+@blp.route("/process-instances/<instance_id>", methods=["GET"])
+@blp.response(200, InstanceSchema)
+@errors(blp, 404)
+def get_instance(instance_id: str) -> InstanceRecord:
+    """An instance: status, data, open tasks and active element ids."""
+    require_user()
+    return get_engine().get_instance(instance_id)
+
+
+@blp.route("/process-instances/<instance_id>/history", methods=["GET"])
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, HistoryPageSchema)
+@errors(blp, 404, 422)
+def history(args: dict[str, Any], instance_id: str) -> dict[str, Any]:
+    """Audit events of an instance, oldest first."""
+    require_user()
+    return sliced(get_engine().history(instance_id), args)
+
+
+@blp.route("/process-instances/<instance_id>/cancel", methods=["POST"])
+@blp.arguments(InstanceCancelSchema)
+@blp.response(200, InstanceSchema)
+@errors(blp, 403, 404, 409, 422)
+def cancel(body: dict[str, Any], instance_id: str) -> InstanceRecord:
+    """Cancel a running instance (its starter or an admin)."""
+    user = require_user()
+    engine = get_engine()
+    if "admin" not in user.roles and engine.get_instance(instance_id).started_by != user.username:
+        raise NotAllowedError("only the starter or an admin may cancel an instance")
+    return engine.cancel(instance_id, actor=user.username, reason=body["reason"])
+
+
+@blp.route("/messages", methods=["POST"])
+@blp.arguments(MessageSchema)
+@blp.response(200, MessageResultSchema)
+@errors(blp, 403, 404, 409, 422)
+def send_message(body: dict[str, Any]) -> dict[str, list[str]]:
+    """Deliver a message to the instances waiting for it (by business key or instance id)."""
+    user = require_role("admin", "oa-service")
+    ids = get_engine().send_message(
+        body["name"], actor=user.username, payload=body["payload"], business_key=body.get("business_key"), instance_id=body.get("instance_id")
+    )
+    return {"instance_ids": ids}

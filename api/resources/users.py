@@ -1,0 +1,87 @@
+"""Identity sync from the OA system: users, groups, API tokens, login links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from engine import NotAllowedError, UserRecord
+
+from ..auth import require_role, require_user
+from ..extension import get_engine
+from ..schemas.common import PageArgsSchema, page_schema, sliced
+from ..schemas.users import (
+    GroupSchema,
+    LoginLinkCreateSchema,
+    LoginLinkSchema,
+    TokenSchema,
+    UserSchema,
+    UserUpsertSchema,
+)
+from .common import errors
+
+blp = Blueprint("Identity", __name__, url_prefix="/api/v1", description="People and groups, synced from the OA system.")
+
+GroupPageSchema = page_schema(GroupSchema, "GroupPage")
+
+
+@blp.route("/users/me", methods=["GET"])
+@blp.response(200, UserSchema)
+@errors(blp)
+def me() -> UserRecord:
+    """The acting user, with groups and roles."""
+    return require_user()
+
+
+@blp.route("/users/<username>", methods=["GET"])
+@blp.response(200, UserSchema)
+@errors(blp, 404)
+def get_user(username: str) -> UserRecord:
+    """A user, with groups and roles."""
+    require_user()
+    return get_engine().get_user(username)
+
+
+@blp.route("/users/<username>", methods=["PUT"])
+@blp.arguments(UserUpsertSchema)
+@blp.response(200, UserSchema)
+@errors(blp, 403, 422)
+def put_user(body: dict[str, Any], username: str) -> UserRecord:
+    """Create or update a user (org sync); only admins may set roles."""
+    me = require_role("admin", "oa-service")
+    if "roles" in body and "admin" not in me.roles:
+        raise NotAllowedError("only an admin may set roles")
+    return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"))
+
+
+@blp.route("/users/<username>/tokens", methods=["POST"])
+@blp.response(201, TokenSchema)
+@errors(blp, 403, 404)
+def create_token(username: str) -> dict[str, str]:
+    """Issue an API token for a user (admins); it is shown only in this response."""
+    require_role("admin")
+    return {"username": username, "token": get_engine().create_token(username)}
+
+
+@blp.route("/groups", methods=["GET"])
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, GroupPageSchema)
+@errors(blp, 422)
+def list_groups(args: dict[str, Any]) -> dict[str, Any]:
+    """Groups with their members."""
+    require_user()
+    groups = [{"name": name, "members": members} for name, members in get_engine().list_groups().items()]
+    return sliced(groups, args)
+
+
+@blp.route("/login-links", methods=["POST"])
+@blp.arguments(LoginLinkCreateSchema)
+@blp.response(201, LoginLinkSchema)
+@errors(blp, 403, 404, 422)
+def create_login_link(body: dict[str, Any]) -> dict[str, Any]:
+    """A one-time link, valid five minutes, that opens the web pages as a user (oa-service)."""
+    require_role("oa-service")
+    token, expires_at = get_engine().create_login_link(body["username"], body.get("next"))
+    return {"url": f"{request.host_url}login/link/{token}", "expires_at": expires_at}

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the wire shapes of the REST contract, one module per resource."""

@@ -1,0 +1,30 @@
+"""Process definitions (the deployed process models)."""
+
+from __future__ import annotations
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields
+
+
+class DefinitionSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    lanes = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "lane -> who works it (group:x, starter, data:field)"})
+    forms = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "element id -> form file"})
+    created_at = fields.DateTime()
+    deployed_by = fields.String(allow_none=True)
+    notes = fields.List(fields.String())
+    versions = fields.List(fields.Integer())
+
+
+class DeployArgsSchema(Schema):
+    """Multipart upload: one or more ``file`` parts (.bpmn, .dmn, form .json)."""
+
+    file = fields.List(Upload(), required=True)
+
+
+class DeployResultSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()

@@ -1,0 +1,63 @@
+"""The task inbox: items, detail with form, completion, comments."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from marshmallow import Schema, fields, pre_dump, validate
+
+from .common import PageArgsSchema
+
+SCOPES = ("mine", "candidate", "involved")
+STATUSES = ("open", "completed", "cancelled", "suspended")
+
+
+class TaskSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    element_id = fields.String()
+    instance_id = fields.String()
+    process_key = fields.String()
+    business_key = fields.String(allow_none=True)
+    lane = fields.String(allow_none=True)
+    candidate_groups = fields.List(fields.String())
+    assignee = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    status = fields.String()
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the task's form"})
+    data = fields.Dict(metadata={"description": "the data the form starts from"})
+
+    @pre_dump
+    def flatten(self, detail: Any, **_: Any) -> dict[str, Any]:
+        return {**asdict(detail.task), "form": detail.form, "data": detail.data}
+
+
+class TaskQueryArgsSchema(PageArgsSchema):
+    scope = fields.String(load_default="involved", validate=validate.OneOf(SCOPES))
+    status = fields.String(load_default="open", validate=validate.OneOf(STATUSES))
+    process_key = fields.String()
+    business_key = fields.String()
+
+
+class TaskCompleteSchema(Schema):
+    data = fields.Dict(load_default=dict, metadata={"description": "validated against the task's form"})
+
+
+class CommentCreateSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class CommentSchema(Schema):
+    id = fields.Integer()
+    task_id = fields.String()
+    instance_id = fields.String()
+    author = fields.String()
+    text = fields.String()
+    at = fields.DateTime()
