@@ -1,0 +1,76 @@
+"""The web pages: server-rendered Jinja views over the same Engine methods the REST API uses.
+
+``init_app(app)`` wires them in: Flask-Babel (zh_CN by default, ``?lang=en`` or the ``lang``
+cookie for English), session cookie settings, a CSRF check on every page form POST, the shared
+template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, redirect, request, url_for
+from flask_babel import Babel, get_locale
+
+from . import auth, board, designer, inbox, instances, scores, tasks
+from .common import CSRF_FIELD, csrf_ok, csrf_token, current_user, fmt_when, is_admin, to_json
+
+HERE = Path(__file__).resolve().parent
+LOCALES = ("zh_CN", "en")
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, board.bp, instances.bp, designer.bp, scores.bp)
+PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
+
+# Templates and static files of the pages, registered on their own so they work whatever
+# template/static folders the app factory chose.
+assets = Blueprint("assets", __name__, static_folder=str(HERE.parent / "static"), static_url_path="/static/pages",
+                   template_folder=str(HERE.parent / "templates"))
+
+
+def select_locale() -> str:
+    """``?lang=`` wins, then the ``lang`` cookie, then Chinese."""
+    wanted = request.args.get("lang") or request.cookies.get("lang")
+    return wanted if wanted in LOCALES else "zh_CN"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["BABEL_DEFAULT_LOCALE"] = "zh_CN"
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(HERE.parent / "translations")
+    if "babel" not in app.extensions:
+        Babel(app, locale_selector=select_locale)
+    app.register_blueprint(assets)
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
+    app.add_url_rule("/", "pages_home", lambda: redirect(url_for("inbox.index")))
+    app.before_request(_check_csrf)
+    app.after_request(_remember_lang)
+    app.context_processor(_template_globals)
+    app.jinja_env.filters.setdefault("when", fmt_when)
+    app.jinja_env.filters.setdefault("tojson_script", to_json)
+
+
+def _check_csrf() -> None:
+    """Every state-changing request to a page carries the session's CSRF token (form field or header)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.endpoint and request.endpoint.startswith(PAGE_ENDPOINT_PREFIXES) and not csrf_ok():
+        abort(400, description="CSRF token missing or invalid / 表单令牌无效，请刷新页面后重试")
+
+
+def _remember_lang(response):  # noqa: ANN001, ANN202 - Flask hook
+    lang = request.args.get("lang")
+    if lang in LOCALES:
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def _template_globals() -> dict:
+    user = current_user() if request.endpoint and not request.endpoint.startswith("assets.") else None
+    return {
+        "me": user,
+        "me_is_admin": is_admin(user),
+        "csrf_token": csrf_token,
+        "csrf_field": CSRF_FIELD,
+        "locale": str(get_locale() or "zh_CN"),
+    }

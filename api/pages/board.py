@@ -1,0 +1,92 @@
+"""The challenge board (榜单): published challenges as cards, and the 揭榜 claim form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import EngineError, InvalidInputError
+
+from .common import current_user, get_engine, login_required
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+
+CATEGORIES = ("经济建设", "社会治理", "民生保障", "乡村振兴", "基层党建", "生态环保", "安全稳定", "其他")
+
+
+@bp.get("")
+@login_required
+def index():
+    """The board, optionally one category; every card lists its claims."""
+    category = request.args.get("category") or None
+    engine = get_engine()
+    users = engine.list_users(limit=1000)
+    return render_template(
+        "pages/board/index.html",
+        items=engine.board(category=category),
+        category=category,
+        categories=CATEGORIES,
+        users=users,
+        names={u.username: u.display_name for u in users},
+        claim_errors={},
+        claim_for=None,
+        claim_form={},
+    )
+
+
+def _members(form: Any, leader: str) -> list[dict[str, Any]]:
+    """Team members from the form's parallel lists; the leader's own share comes first."""
+    out: list[dict[str, Any]] = []
+    for username, share in zip(form.getlist("member"), form.getlist("share"), strict=False):
+        username = username.strip()
+        if not username:
+            continue
+        try:
+            value: Any = float(share)
+            value = int(value) if value == int(value) else value
+        except (TypeError, ValueError):
+            value = share
+        out.append({"username": username, "share": value})
+    leader_share = form.get("leader_share")
+    if leader_share not in (None, ""):
+        try:
+            lead: Any = float(leader_share)
+            lead = int(lead) if lead == int(lead) else lead
+        except ValueError:
+            lead = leader_share
+        out = [{"username": leader, "share": lead}, *[m for m in out if m["username"] != leader]]
+    return out
+
+
+@bp.post("/<instance_id>/claims")
+@login_required
+def file_claim(instance_id: str):
+    """File a claim (揭榜) as the acting user, alone or leading a team; shares must sum to 100."""
+    me = current_user()
+    kind = request.form.get("kind", "individual")
+    claim = {"kind": kind, "plan": request.form.get("plan", ""), "pledge": request.form.get("pledge", "")}
+    if kind == "team":
+        claim["members"] = _members(request.form, me.username)
+    engine = get_engine()
+    try:
+        engine.file_claim(instance_id, me.username, claim)
+    except InvalidInputError as exc:
+        users = engine.list_users(limit=1000)
+        return render_template(
+            "pages/board/index.html",
+            items=engine.board(),
+            category=None,
+            categories=CATEGORIES,
+            users=users,
+            names={u.username: u.display_name for u in users},
+            claim_errors=exc.errors or {"": [exc.detail]},
+            claim_for=instance_id,
+            claim_form=claim,
+        ), 422
+    except EngineError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("board.index"))
+    flash(_("揭榜申请已提交"))
+    return redirect(url_for("board.index"))

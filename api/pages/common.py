@@ -1,0 +1,132 @@
+"""What every page blueprint shares: the engine accessor, the logged-in user, login/admin guards,
+the CSRF token and small formatting helpers. No views live here."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from engine import Engine, NotFoundError, UserRecord
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def get_engine() -> Engine:
+    """The app's Engine, as the API's factory attached it (``app.extensions["jiebang"]``)."""
+    ext = current_app.extensions["jiebang"]
+    return getattr(ext, "engine", ext)
+
+
+def current_user() -> UserRecord | None:
+    """The user of this request's session, loaded once per request."""
+    if "page_user" not in g:
+        username = session.get("user")
+        user = None
+        if username:
+            try:
+                user = get_engine().get_user(username)
+            except NotFoundError:
+                session.clear()
+        g.page_user = user
+    return g.page_user
+
+
+def is_admin(user: UserRecord | None) -> bool:
+    return bool(user and "admin" in user.roles)
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Send anonymous visitors to the login page, remembering where they were going."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Logged in and holding the ``admin`` role; 403 otherwise."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not is_admin(current_user()):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def log_in(username: str) -> None:
+    """Start a fresh session (a new CSRF token too, so a planted session id is worthless)."""
+    session.clear()
+    session["user"] = username
+    session.permanent = True
+    g.pop("page_user", None)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only local paths: a login link must not bounce a user to another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+# ---- CSRF: one random token per session, sent back in every form or as a header --------------
+def csrf_token() -> str:
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_FIELD] = token
+    return token
+
+
+def csrf_ok() -> bool:
+    expected = session.get(CSRF_FIELD)
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    return bool(expected) and hmac.compare_digest(str(expected), str(sent))
+
+
+# ---- formatting -------------------------------------------------------------------------------
+def parse_when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def fmt_when(value: Any, with_time: bool = True) -> str:
+    """A timestamp in Beijing time, short: 2026-06-30 08:00."""
+    moment = parse_when(value)
+    if moment is None:
+        return str(value) if value else "—"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(LOCAL_TZ)
+    return moment.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def to_json(value: Any) -> str:
+    """JSON for a <script type="application/json"> block (safe against </script>)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

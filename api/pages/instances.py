@@ -1,0 +1,81 @@
+"""One process instance: the diagram with done and current elements marked, the audit timeline,
+the data so far, and (for admins) its waiting jobs with a "run now" button."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import EngineError, NotFoundError
+
+from .common import current_user, get_engine, is_admin, login_required
+
+bp = Blueprint("instances", __name__, url_prefix="/instances")
+
+# Audit events that mean "the flow passed this element".
+DONE_EVENTS = ("task.complete", "timer.fired", "message.received", "element.completed", "task.completed")
+
+
+@bp.get("")
+@login_required
+def index():
+    """Recent instances, newest first."""
+    page = get_engine().list_instances(limit=100)
+    return render_template("pages/instances/index.html", items=page.items, total=page.total)
+
+
+@bp.post("")
+@login_required
+def start():
+    """Start a process (发起) and go straight to its first task when that task is mine."""
+    me = current_user()
+    try:
+        instance = get_engine().start(request.form.get("process_key", ""), actor=me.username,
+                                      business_key=(request.form.get("business_key") or "").strip() or None)
+    except EngineError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("inbox.index"))
+    mine = [t for t in instance.open_tasks if t.assignee == me.username]
+    if mine:
+        return redirect(url_for("tasks.show", task_id=mine[0].id))
+    flash(_("流程已发起"))
+    return redirect(url_for("instances.show", instance_id=instance.id))
+
+
+@bp.get("/<instance_id>")
+@login_required
+def show(instance_id: str):
+    """The instance page: diagram XML, history and data in one response."""
+    engine = get_engine()
+    try:
+        instance = engine.get_instance(instance_id)
+    except NotFoundError:
+        abort(404)
+    history = engine.history(instance_id)
+    files = engine.definition_files(instance.process_key, instance.version)
+    bpmn_xml = next((xml for name, xml in sorted(files.items()) if name.endswith(".bpmn")), "")
+    current = sorted({t.element_id for t in instance.open_tasks} | set(instance.active_elements))
+    done = sorted({h.element_id for h in history if h.element_id and h.event in DONE_EVENTS} - set(current))
+    jobs = engine.list_jobs(instance_id=instance_id).items if is_admin(current_user()) else []
+    return render_template(
+        "pages/instances/show.html",
+        instance=instance,
+        history=history,
+        bpmn_xml=bpmn_xml,
+        marks={"done": done, "current": current},
+        jobs=jobs,
+    )
+
+
+@bp.post("/<instance_id>/jobs/<job_id>/execute")
+@login_required
+def execute_job(instance_id: str, job_id: str):
+    """Run a waiting timer now (admins), e.g. close a claim window early."""
+    if not is_admin(current_user()):
+        abort(403)
+    try:
+        get_engine().execute_job(job_id, actor=current_user().username)
+        flash(_("已执行"))
+    except EngineError as exc:
+        flash(exc.detail, "error")
+    return redirect(url_for("instances.show", instance_id=instance_id))

@@ -1,0 +1,60 @@
+"""Scores (积分): the month's leaderboard with a bar chart, the ledger rows, titles of the month,
+and the same data as an .xlsx workbook."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+from openpyxl import Workbook
+
+from engine import InvalidInputError
+
+from .common import fmt_when, get_engine, login_required
+
+bp = Blueprint("scores", __name__, url_prefix="/scores")
+
+
+def _load(period: str | None):  # noqa: ANN202
+    engine = get_engine()
+    try:
+        period, board, titles = engine.leaderboard(period)
+    except InvalidInputError:
+        period, board, titles = engine.leaderboard(None)
+    _, rows = engine.scores(period)
+    return period, board, titles, rows
+
+
+@bp.get("")
+@login_required
+def index():
+    """The leaderboard of ``?period=YYYY-MM`` (this month by default)."""
+    period, board, titles, rows = _load(request.args.get("period"))
+    names = {r["username"]: r["display_name"] for r in board}
+    top = max((r["points"] for r in board), default=0) or 1
+    return render_template("pages/scores/index.html", period=period, board=board, titles=titles, rows=rows, names=names, top=top)
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export():
+    """The month's leaderboard and ledger as an Excel workbook."""
+    period, board, titles, rows = _load(request.args.get("period"))
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("排行榜")
+    sheet.append([_("名次"), _("用户名"), _("姓名"), _("积分")])
+    for r in board:
+        sheet.append([r["rank"], r["username"], r["display_name"], r["points"]])
+    ledger = book.create_sheet(_("积分明细"))
+    ledger.append([_("用户名"), _("积分"), _("事由"), _("实例"), _("记入时间")])
+    for r in rows:
+        ledger.append([r["username"], r["points"], r["reason"], r["instance_id"], fmt_when(r["awarded_at"])])
+    buf = io.BytesIO()
+    book.save(buf)
+    return Response(
+        buf.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'},
+    )

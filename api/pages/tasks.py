@@ -1,0 +1,133 @@
+"""One task: the instance's key facts, its form rendered from JSON Schema, and the task actions
+(claim, unclaim, complete, comment). Server-side form errors come back at their fields."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import EngineError, FormInvalidError, InvalidInputError, NotFoundError
+
+from .common import current_user, get_engine, login_required
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+# Keywords the browser-side form renderer does not need: the server validates the full schema.
+_CLIENT_DROP = ("$schema", "$id", "allOf", "anyOf", "oneOf", "if", "then", "else")
+
+
+def client_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The form schema as the renderer gets it: conditional rules removed (they are checked on submit)."""
+    if not schema:
+        return None
+    return {k: v for k, v in schema.items() if k not in _CLIENT_DROP}
+
+
+def _comments(task_id: str, username: str) -> list[Any]:
+    lister = getattr(get_engine(), "list_comments", None)
+    if lister is None:
+        return []
+    try:
+        return list(lister(task_id, username))
+    except EngineError:  # not involved in the task: no remarks to show
+        return []
+
+
+def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None, status: int = 200):
+    engine = get_engine()
+    try:
+        detail = engine.get_task(task_id)
+    except NotFoundError:
+        return render_template("pages/error.html", message=_("任务不存在")), 404
+    instance = engine.get_instance(detail.task.instance_id)
+    me = current_user()
+    groups = set(me.groups)
+    task = detail.task
+    may_work = task.status == "open" and (task.assignee == me.username or (task.assignee is None and bool(groups & set(task.candidate_groups))))
+    return render_template(
+        "pages/tasks/show.html",
+        task=task,
+        instance=instance,
+        schema=client_schema(detail.form),
+        form_title=(detail.form or {}).get("title"),
+        form_data=data if data is not None else detail.data,
+        errors=errors or {},
+        may_work=may_work,
+        may_claim=task.status == "open" and task.assignee is None and bool(groups & set(task.candidate_groups)),
+        may_unclaim=task.status == "open" and task.assignee == me.username and bool(task.candidate_groups),
+        comments=_comments(task_id, me.username),
+        can_comment=hasattr(engine, "add_comment"),
+    ), status
+
+
+@bp.get("/<task_id>")
+@login_required
+def show(task_id: str):
+    """The task page."""
+    return _render(task_id)
+
+
+@bp.post("/<task_id>/complete")
+@login_required
+def complete(task_id: str):
+    """Complete the task with the form's data; on invalid data show the form again with the errors."""
+    try:
+        data = json.loads(request.form.get("data") or "{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return _render(task_id, data={}, errors={"": [_("表单数据无法解析")]}, status=400)
+    try:
+        get_engine().complete(task_id, current_user().username, data)
+    except FormInvalidError as exc:
+        return _render(task_id, data=data, errors=exc.errors, status=422)
+    except InvalidInputError as exc:
+        return _render(task_id, data=data, errors=exc.errors or {"": [exc.detail]}, status=422)
+    except EngineError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    flash(_("任务已完成"))
+    return redirect(url_for("inbox.index"))
+
+
+def _act(task_id: str, action: str, done_message: str):
+    try:
+        getattr(get_engine(), action)(task_id, current_user().username)
+        flash(done_message)
+    except EngineError as exc:
+        flash(exc.detail, "error")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    """Take a group task for myself (签收)."""
+    return _act(task_id, "claim", _("已签收"))
+
+
+@bp.post("/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):
+    """Give a claimed task back to the group."""
+    return _act(task_id, "unclaim", _("已退回组任务"))
+
+
+@bp.post("/<task_id>/comments")
+@login_required
+def comment(task_id: str):
+    """Add an approval remark to the task."""
+    text = (request.form.get("text") or "").strip()
+    adder = getattr(get_engine(), "add_comment", None)
+    if not text or adder is None:
+        flash(_("意见不能为空"), "error")
+    else:
+        try:
+            adder(task_id, current_user().username, text)
+            flash(_("意见已保存"))
+        except EngineError as exc:
+            flash(exc.detail, "error")
+    return redirect(url_for("tasks.show", task_id=task_id))

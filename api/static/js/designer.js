@@ -1,0 +1,115 @@
+// The designer: bpmn-js modeler on the BPMN file, dmn-js modeler on each DMN file; validate pins the
+// server's problems to their elements; deploy posts every file as the next version.
+(function () {
+  "use strict";
+  var files = JSON.parse(document.getElementById("designer-files").textContent);
+  var urls = JSON.parse(document.getElementById("designer-urls").textContent);
+  var text = JSON.parse(document.getElementById("designer-text").textContent);
+  var csrf = document.querySelector("meta[name=csrf-token]").content;
+  var status = document.getElementById("designer-status");
+  var problemList = document.getElementById("problems");
+  var bpmnName = Object.keys(files.bpmn)[0];
+  var holder = document.getElementById("modeler");
+  var modeler = new window.BpmnJS({ container: holder, keyboard: { bindTo: document } });
+  window.jbModeler = modeler; // handy for tests and the console
+  var dmnEditors = {};
+  var problemOverlays = [];
+
+  modeler.importXML(files.bpmn[bpmnName]).then(function () {
+    modeler.get("canvas").zoom("fit-viewport");
+    holder.setAttribute("data-ready", "1");
+  }).catch(function (err) { holder.setAttribute("data-ready", "error"); status.textContent = String(err.message || err); });
+
+  document.querySelectorAll(".dmn-editor").forEach(function (el) {
+    if (!window.DmnJS) return;
+    var name = el.getAttribute("data-name");
+    var editor = new window.DmnJS({ container: el });
+    dmnEditors[name] = editor;
+    editor.importXML(files.dmn[name]).then(function () { el.setAttribute("data-ready", "1"); })
+      .catch(function (err) { el.setAttribute("data-ready", "error"); el.textContent = String(err.message || err); });
+  });
+
+  document.querySelectorAll(".toolbar .tab").forEach(function (tab) {
+    tab.addEventListener("click", function (e) {
+      e.preventDefault();
+      document.querySelectorAll(".toolbar .tab").forEach(function (t) { t.classList.toggle("active", t === tab); });
+      document.querySelectorAll(".pane").forEach(function (p) { p.hidden = p.id !== tab.getAttribute("data-pane"); });
+    });
+  });
+
+  function collect() {
+    var out = {};
+    var jobs = [modeler.saveXML({ format: true }).then(function (r) { out[bpmnName] = r.xml; })];
+    Object.keys(files.dmn).forEach(function (name) {
+      var ed = dmnEditors[name];
+      if (!ed) { out[name] = files.dmn[name]; return; }
+      jobs.push(ed.saveXML({ format: true }).then(function (r) { out[name] = r.xml; }));
+    });
+    return Promise.all(jobs).then(function () { return out; });
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (resp) { return resp.json().then(function (json) { return { status: resp.status, body: json }; }); });
+  }
+
+  function showProblems(problems) {
+    var overlays = modeler.get("overlays");
+    var registry = modeler.get("elementRegistry");
+    var canvas = modeler.get("canvas");
+    problemOverlays.forEach(function (o) { overlays.remove(o.id); if (registry.get(o.el)) canvas.removeMarker(o.el, "jb-problem"); });
+    problemOverlays = [];
+    problemList.innerHTML = "";
+    var zh = document.documentElement.lang !== "en";
+    problems.forEach(function (p) {
+      var msg = zh ? (p.message_zh || p.message) : p.message;
+      var li = document.createElement("li");
+      li.setAttribute("data-element-id", p.element_id || "");
+      li.textContent = (p.element_id ? p.element_id + "：" : "") + msg;
+      problemList.appendChild(li);
+      if (p.element_id && registry.get(p.element_id)) {
+        canvas.addMarker(p.element_id, "jb-problem");
+        var id = overlays.add(p.element_id, { position: { bottom: 0, left: 0 }, html: '<div class="jb-problem-note"></div>' });
+        var note = document.querySelector('[data-overlay-id="' + id + '"] .jb-problem-note');
+        if (note) note.textContent = msg;
+        problemOverlays.push({ id: id, el: p.element_id });
+      }
+    });
+  }
+
+  document.getElementById("validate").addEventListener("click", function () {
+    collect().then(function (out) { return post(urls.validate, { files: out }); }).then(function (r) {
+      var problems = r.body.problems || [];
+      showProblems(problems);
+      status.textContent = problems.length ? text.problems + problems.length : text.valid;
+      status.setAttribute("data-result", problems.length ? "problems" : "valid");
+    });
+  });
+
+  document.getElementById("deploy").addEventListener("click", function () {
+    status.textContent = text.saving;
+    collect().then(function (out) { return post(urls.deploy, { files: out }); }).then(function (r) {
+      if (r.status === 201) {
+        status.textContent = text.deployed + " v" + r.body.version;
+        status.setAttribute("data-result", "deployed");
+        window.location.href = urls.index + "?deployed=" + encodeURIComponent(r.body.key + ":" + r.body.version);
+      } else {
+        showProblems(r.body.problems || []);
+        status.textContent = text.failed + "：" + (r.body.detail || "");
+        status.setAttribute("data-result", "failed");
+      }
+    });
+  });
+
+  document.getElementById("download").addEventListener("click", function () {
+    modeler.saveXML({ format: true }).then(function (r) {
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([r.xml], { type: "application/xml" }));
+      a.download = bpmnName;
+      a.click();
+    });
+  });
+})();
