@@ -204,6 +204,10 @@ class Catalog:
             raise NotFoundError(f"process definition '{key}' has no version {version}")
         return row
 
+    def cached(self, definition_id: int) -> Model | None:
+        """The parsed model of a definition id if this process has parsed it already."""
+        return self._cache.get(definition_id)
+
     def model(self, row: Definition) -> Model:
         """The parsed model of a definition row; parsed once per version per process."""
         cached = self._cache.get(row.id)

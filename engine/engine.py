@@ -266,6 +266,7 @@ class Engine(IntegrationMixin):
                     continue
                 audit.record(s, audit.MESSAGE, self.clock.now(), actor=actor, instance_id=target, data={"name": name, "payload": payload})
                 ctx = self._step(s, row, actor, lambda wf: wf.send_event(message_event(name, payload)))
+            self.runner.remember(ctx)
             self._raise_if_failed(ctx)
             delivered.append(target)
         if not delivered:
@@ -349,7 +350,8 @@ class Engine(IntegrationMixin):
         with self.store.write() as s:
             ht = self._task(s, task_id)
             row = self._lock_instance(s, ht.instance_id)
-            s.refresh(ht)
+            if not self.store.is_sqlite:
+                s.refresh(ht)  # read again under the instance lock: a racing completion is visible now
             self._require_open(ht)
             if row.status != "running":
                 raise ConflictError(f"instance {row.id} is {row.status}")
@@ -378,6 +380,7 @@ class Engine(IntegrationMixin):
             if ctx.error is None:
                 self._emit(s, "task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username})
             record = self._instance_record(s, row)
+        self.runner.remember(ctx)
         self._raise_if_failed(ctx)
         return record
 
@@ -564,6 +567,7 @@ def _run_timer_job(engine: Engine, job: Job, force: bool) -> None:
             if still.due_at <= now and not force:
                 raise ConflictError(f"timer {job.id} did not fire at {now.isoformat()}")
             jobs.release(still)
+    engine.runner.remember(ctx)
     engine._raise_if_failed(ctx)
 
 

@@ -8,7 +8,9 @@ subscriptions and the audit rows together. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -61,11 +63,11 @@ class Runner:
         self.serializer = StateSerializer()
         self._script_engine = script_engine_factory()
         self.projections: list[Projection] = []
+        self._warm = WarmWorkflows()
 
     # ---- loading ------------------------------------------------------------------------
     def model_of(self, session: Session, row: Instance) -> Model:
-        definition = session.get(Definition, row.definition_id)
-        return self.catalog.model(definition)
+        return self.catalog.cached(row.definition_id) or self.catalog.model(session.get(Definition, row.definition_id))
 
     def load(self, model: Model, row: Instance) -> BpmnWorkflow:
         wf = self.serializer.loads(row.state, model.spec, model.subprocess_specs)
@@ -123,7 +125,7 @@ class Runner:
         if row.status != "running":
             raise ConflictError(f"instance {row.id} is {row.status}")
         model = self.model_of(session, row)
-        wf = self.load(model, row)
+        wf = self._warm.take(row.id, row.row_version) or self.load(model, row)
         ctx = StepContext(row, model, wf, actor, self.clock.now(), data_before=dict(row.data or {}))
         self._advance(session, ctx, action, fresh=False)
         return ctx
@@ -159,6 +161,11 @@ class Runner:
             audit.record(session, audit.INSTANCE_COMPLETE, ctx.now, actor=ctx.actor, instance_id=row.id)
         for projection in self.projections:
             projection(session, ctx)
+
+    def remember(self, ctx: StepContext) -> None:
+        """Keep a committed step's workflow in memory, tagged with the row version it matches."""
+        if ctx.error is None and ctx.row.status == "running":
+            self._warm.put(ctx.row.id, ctx.row.row_version, ctx.workflow)
 
     def _fail(self, session: Session, ctx: StepContext, exc: Exception) -> None:
         """A diagram's script failed or was stopped: mark the instance, keep the last good state."""
@@ -273,6 +280,34 @@ class Runner:
             old, new = before[key], after[key]
             if new.kind == "timer" and new.due_at != old.due_at and new.due_at is not None:
                 session.execute(update(Job).where(Job.id == str(key[0])).values(due_at=new.due_at))
+
+
+class WarmWorkflows:
+    """Recently stepped workflows, so the next step of a busy instance skips deserialising.
+
+    An entry is used only when its version equals the row version read under the step's lock,
+    so a change made by another process always wins; ``take`` removes the entry, so two threads
+    never share one workflow object, and a step that fails never puts its half-run object back.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: str, version: int) -> BpmnWorkflow | None:
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        return item[1] if item is not None and item[0] == version else None
+
+    def put(self, instance_id: str, version: int, workflow: BpmnWorkflow) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[instance_id] = (version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
