@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import errors, extension, pages
+from . import auth, errors, extension, pages
 from .extension import get_engine
 from .resources import BLUEPRINTS
 
@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Sessions then last one process; set JIEBANG_SECRET_KEY when running several.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     extension.init_app(app)
+    auth.init_app(app)
     api = errors.JiebangApi(app)
     for blp in BLUEPRINTS:
         api.register_blueprint(blp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import g, request, session
+from flask import Flask, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
@@ -84,3 +84,13 @@ def require_role(*roles: str) -> UserRecord:
     if not set(roles) & set(user.roles):
         raise NotAllowedError(f"requires role {' or '.join(roles)}")
     return user
+
+
+def _authenticate_api() -> None:
+    """Every /api/v1 route needs a user; checked before arguments are parsed, so 401 comes first."""
+    if request.path.startswith("/api/v1/") and request.method != "OPTIONS":
+        require_user()
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_authenticate_api)

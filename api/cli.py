@@ -1,0 +1,234 @@
+"""The ``jiebang`` command: serve, worker, users and tokens, deploy/validate, db upgrade.
+
+Configuration comes from ``JIEBANG_*`` environment variables (see README), so the same
+command line works on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine import Engine, EngineError, InvalidInputError
+
+from . import config_from_env, create_app
+from .worker import start_worker_threads
+
+
+def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> Engine:
+    config = config_from_env()
+    engine = Engine(args.database_url or config.get("DATABASE_URL"), deploy_shipped=deploy_shipped)
+    engine.configure_integration(
+        allow_private_webhooks=bool(config.get("WEBHOOK_ALLOW_LOOPBACK")), job_lease_seconds=config.get("JOB_LEASE_SECONDS")
+    )
+    return engine
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        logging.getLogger("jiebang").info("signal %s: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _interval() -> float:
+    return float(os.environ.get("JIEBANG_WORKER_INTERVAL", "1.0"))
+
+
+# ---- serve and worker ---------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    """API + pages + an in-process worker; gunicorn when ``--workers`` > 1 or ``--gunicorn``."""
+    if args.workers > 1 or args.gunicorn:
+        return _serve_gunicorn(args)
+    from werkzeug.serving import make_server
+
+    engine = build_engine(args)
+    app = create_app({"ENGINE": engine})
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    server = make_server(args.host, args.port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, name="jiebang-http", daemon=True).start()
+    workers = start_worker_threads(engine, stop, interval=_interval())
+    print(f"Jiebang serving on http://{args.host}:{server.port} (database: {engine.store.url})", flush=True)
+    stop.wait()
+    server.shutdown()
+    for t in workers:
+        t.join(timeout=30)
+    engine.store.dispose()
+    return 0
+
+
+def _serve_gunicorn(args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    build_engine(args).store.dispose()  # migrate and deploy once, before the workers fork
+    interval = _interval()
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("post_worker_init", _post_worker_init)
+
+        def load(self) -> Any:
+            return create_app({"ENGINE": build_engine(args)})
+
+    def _post_worker_init(worker: Any) -> None:
+        engine = worker.wsgi.extensions["jiebang"]
+        start_worker_threads(engine, threading.Event(), interval=interval)  # daemon: dies with the worker
+
+    print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers", flush=True)
+    _App().run()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Job loops alone (timers, deliveries); SIGTERM lets the running jobs finish first."""
+    engine = build_engine(args)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    threads = start_worker_threads(engine, stop, count=args.concurrency, interval=_interval())
+    print(f"Jiebang worker {engine.worker_id} running {args.concurrency} loop(s)", flush=True)
+    stop.wait()
+    for t in threads:
+        t.join(timeout=60)
+    engine.store.dispose()
+    return 0
+
+
+# ---- users and tokens ---------------------------------------------------------------------
+def _read_password(confirm: bool = True) -> str:
+    from_env = os.environ.get("JIEBANG_PASSWORD")
+    if from_env:
+        return from_env
+    first = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Repeat password: ") != first:
+        raise InvalidInputError("passwords differ", {"password": ["the two entries differ / 两次输入不一致"]})
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    engine = build_engine(args, deploy_shipped=False)
+    user = engine.upsert_user(args.name, display_name=args.display_name, groups=args.group or [], roles=args.role or [])
+    if args.password:
+        engine.set_password(user.username, _read_password())
+    print(f"user {user.username} ({user.display_name}) groups={','.join(user.groups) or '-'} roles={','.join(user.roles) or '-'}")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    engine = build_engine(args, deploy_shipped=False)
+    engine.set_password(args.name, _read_password())
+    print(f"password set for {args.name}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    token = build_engine(args, deploy_shipped=False).create_token(args.name)
+    print(f"API token for {args.name} (shown once): {token}")
+    return 0
+
+
+# ---- definitions and database -------------------------------------------------------------
+def _read_files(paths: list[str]) -> dict[str, bytes]:
+    return {Path(p).name: Path(p).read_bytes() for p in paths}
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    record = build_engine(args).deploy(_read_files(args.files), actor="cli")
+    print(f"deployed {record.key} version {record.version} ({record.name})")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems = build_engine(args, deploy_shipped=False).validate(_read_files(args.files))
+    for p in problems:
+        where = f"{p.file or ''}{f':{p.line}' if p.line else ''}"
+        print(f"{p.element_id or '(diagram)'}: {p.code}: {p.message} / {p.message_zh}" + (f" [{where}]" if where else ""))
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    engine = build_engine(args, deploy_shipped=False)  # the Store migrates when it opens
+    print(f"database at the newest schema: {engine.store.url}")
+    return 0
+
+
+# ---- parser -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jiebang", description="Jiebang: BPMN workflows with 揭榜挂帅 built in.")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $JIEBANG_DATABASE_URL, else ./jiebang.sqlite3)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the API, the web pages and a worker")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (more than 1 implies --gunicorn)")
+    p.add_argument("--gunicorn", action="store_true", help="serve with gunicorn instead of the built-in threaded server")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run job loops alone (timers, webhook deliveries)")
+    p.add_argument("--concurrency", type=int, default=1)
+    p.set_defaults(func=cmd_worker)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="create or update a user")
+    p.add_argument("name")
+    p.add_argument("--group", action="append", help="repeatable")
+    p.add_argument("--role", action="append", choices=["admin", "oa-service"], help="repeatable")
+    p.add_argument("--display-name")
+    p.add_argument("--password", action="store_true", help="set a password (prompts, or $JIEBANG_PASSWORD)")
+    p.set_defaults(func=cmd_user_add)
+    p = user.add_parser("passwd", help="set a user's password")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_user_passwd)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    p = token.add_parser("create", help="issue a token (printed as the last word)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("deploy", help="deploy .bpmn/.dmn/form files as one definition")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_deploy)
+    p = sub.add_parser("validate", help="check diagrams; problems by element id, exit 1 on any")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_validate)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("upgrade", help="migrate the schema to the newest revision")
+    p.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("JIEBANG_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run on every start; say nothing when none are due
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EngineError as exc:
+        errors = getattr(exc, "errors", None) or {}
+        print(f"error: {exc.detail}", file=sys.stderr)
+        for field, messages in errors.items():
+            print(f"  {field}: {'; '.join(messages)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Definitions (multipart deploy, XML) and a whole claim-and-evaluate instance over HTTP:
+board, claims, the claim-window job run early, reports, acceptance, scores and the .xlsx export."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+
+from .conftest import Auth, HttpWalk
+
+DATA = Path(__file__).parent / "data"
+MODELERS = Path(__file__).parent.parent / "data" / "modelers"
+
+
+def deploy(client: FlaskClient, auth: Auth, *paths: Path, user: str = "admin"):  # noqa: ANN201
+    files = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
+    return client.post("/api/v1/process-definitions", data={"file": files}, content_type="multipart/form-data", headers=auth.headers(user))
+
+
+def test_deploy_list_get_xml(client: FlaskClient, auth: Auth) -> None:
+    resp = deploy(client, auth, DATA / "ping.bpmn")
+    assert resp.status_code == 201 and resp.get_json() == {"key": "ping", "version": 1, "name": "Ping"}
+    assert deploy(client, auth, DATA / "ping.bpmn").get_json()["version"] == 1  # same content, same version
+    listed = client.get("/api/v1/process-definitions", headers=auth.headers("wang")).get_json()
+    assert {d["key"] for d in listed["items"]} >= {"claim_evaluate", "ping"}
+    ce = client.get("/api/v1/process-definitions/claim_evaluate", headers=auth.headers("wang")).get_json()
+    assert ce["lanes"]["TaskForce"] == "group:taskforce" and ce["versions"] == [1]
+    xml = client.get("/api/v1/process-definitions/ping/versions/1/xml", headers=auth.headers("wang"))
+    assert xml.status_code == 200 and xml.mimetype == "application/xml" and b'id="ping"' in xml.data
+    assert client.get("/api/v1/process-definitions/ping/versions/9/xml", headers=auth.headers("wang")).status_code == 404
+    assert client.get("/api/v1/process-definitions/nope", headers=auth.headers("wang")).status_code == 404
+
+
+def test_deploy_refusals(client: FlaskClient, auth: Auth) -> None:
+    assert deploy(client, auth, DATA / "ping.bpmn", user="wang").status_code == 403
+    invalid = deploy(client, auth, MODELERS / "xsd_invalid.bpmn")
+    assert invalid.status_code == 422 and invalid.mimetype == "application/problem+json"
+    body = invalid.get_json()
+    assert {p["element_id"] for p in body["problems"]} >= {"Activity_a", "Flow_2"}
+    assert "Activity_a" in body["errors"]
+    none = client.post("/api/v1/process-definitions", data={}, content_type="multipart/form-data", headers=auth.headers("admin"))
+    assert none.status_code == 422 and "file" in none.get_json()["errors"]
+    exe = client.post("/api/v1/process-definitions", data={"file": [(io.BytesIO(b"MZ"), "x.exe")]}, content_type="multipart/form-data", headers=auth.headers("admin"))
+    assert exe.status_code == 422
+
+
+def test_claim_and_evaluate_over_http(walk: HttpWalk) -> None:
+    walk.publish()
+    board = walk.call("GET", "/board", "li")
+    item = board["items"][0]
+    assert item["instance_id"] == walk.instance_id and item["rag"] == "green" and item["status"] == "published"
+    assert set(item) >= {"instance_id", "title", "category", "points", "claim_deadline", "deadline", "status", "claims", "leader", "rag"}
+
+    walk.call("POST", f"/board/{walk.instance_id}/claims", "zhou", 201, json={"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+    walk.call("POST", f"/board/{walk.instance_id}/claims", "zhou", 409, json={"kind": "individual", "plan": "再来", "pledge": "再来"})
+    bad = walk.call("POST", f"/board/{walk.instance_id}/claims", "zhangjie", 422, json={
+        "kind": "team", "plan": "组建专班", "pledge": "三个月签约", "members": [{"username": "zhangjie", "share": 70}, {"username": "li", "share": 40}]})
+    assert "members" in bad["errors"]
+    walk.call("POST", f"/board/{walk.instance_id}/claims", "zhangjie", 201, json={
+        "kind": "team", "plan": "组建专班", "pledge": "三个月签约", "members": [{"username": "zhangjie", "share": 60}, {"username": "li", "share": 40}]})
+    walk.call("POST", "/board/nope/claims", "li", 404, json={"kind": "individual", "plan": "p", "pledge": "p"})
+
+    walk.call("GET", "/jobs", "zhao", 403)
+    jobs = walk.call("GET", f"/jobs?instance_id={walk.instance_id}&kind=timer")
+    assert jobs["total"] == 1 and set(jobs["items"][0]) >= {"id", "kind", "instance_id", "element_id", "due_at", "attempts", "last_error"}
+    walk.call("POST", f"/jobs/{jobs['items'][0]['id']}/execute", "zhao", 403)
+    walk.call("POST", f"/jobs/{jobs['items'][0]['id']}/execute", "admin", 204)  # close the claim window early
+    walk.call("POST", "/jobs/nope/execute", "admin", 404)
+    walk.do("select_claim", "sun", {"selected": 1, "decision": "approve"})
+    assert walk.call("GET", "/board", "li")["items"][0]["leader"] == "zhangjie"
+
+    for percent in (50, 100):
+        walk.do("progress_report", "zhangjie", {"progress_percent": percent, "summary": f"完成 {percent}%", "status_self": "on_track", "final": percent == 100})
+    walk.do("completion_report", "zhangjie", {"summary": "征迁协议全部签订", "results": "37 户签约", "evidence_links": []})
+    done = walk.do("acceptance", "qian", {"decision": "pass", "grade": "good"})
+    assert done["status"] == "completed"
+
+    scores = walk.call("GET", "/scores", "li")
+    assert sorted((r["username"], r["points"]) for r in scores["items"]) == [("li", 40.0), ("zhangjie", 60.0)]
+    period = scores["period"]
+    board = walk.call("GET", f"/leaderboard?period={period}", "li")
+    assert [(r["username"], r["rank"]) for r in board["items"]] == [("zhangjie", 1), ("li", 2)]
+    assert board["titles"]["solver_star"]["username"] == "zhangjie"
+    walk.call("GET", "/scores?period=2026-13", "li", 422)
+    xlsx = walk.call("GET", f"/scores/export?period={period}", "li")
+    assert xlsx.mimetype.endswith("spreadsheetml.sheet")
+    rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
+    assert rows[0] == ("username", "points", "instance_id", "reason", "awarded_at")
+    assert sorted(r[0] for r in rows[1:]) == ["li", "zhangjie"]
