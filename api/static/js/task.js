@@ -37,6 +37,7 @@
   function prepare(node, path) {
     if (!node || typeof node !== "object") return;
     if (node.format === "date-time") { node.format = "datetime-local"; datetimeFields.push(path); }
+    if (node.type === "boolean") node.options = Object.assign({ enum_titles: ["是 true", "否 false"] }, node.options);
     var titles = enumTitles(node);
     if (titles) node.options = Object.assign({}, node.options, { enum_titles: titles });
     if (node.properties) Object.keys(node.properties).forEach(function (k) { prepare(node.properties[k], path.concat([k])); });
@@ -59,7 +60,6 @@
     datetimeFields.forEach(function (p) { mapPaths(initial, p, toLocalInput); });
     editor = new window.JSONEditor(holder, {
       schema: schema,
-      startval: initial,
       theme: "html",
       disable_edit_json: true,
       disable_properties: true,
@@ -70,7 +70,13 @@
       show_errors: "never",
       prompt_before_delete: false
     });
-    editor.on("ready", function () { showServerErrors(); holder.setAttribute("data-ready", "1"); });
+    // Field by field, not as startval: a startval without an optional field would drop that field.
+    editor.on("ready", function () {
+      Object.keys(initial || {}).forEach(function (key) {
+        var field = editor.getEditor("root." + key);
+        if (field) field.setValue(initial[key]);
+      });
+      showServerErrors(); holder.setAttribute("data-ready", "1"); });
   } else {
     holder.setAttribute("data-ready", "1");
   }

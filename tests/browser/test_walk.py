@@ -1,0 +1,172 @@
+"""A whole claim-and-evaluate instance walked through the pages, person by person."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+TITLE = "康渝高铁征迁外围协调保障（浏览器）"
+
+
+def local_input(days: int) -> str:
+    """A Beijing wall-clock time ``days`` ahead, as a datetime-local input takes it."""
+    return (datetime.now(UTC) + timedelta(days=days, hours=8)).strftime("%Y-%m-%dT%H:%M")
+
+
+def open_task(page, element_id: str, tab: str = "mine") -> None:  # noqa: ANN001
+    page.goto(f"/inbox?tab={tab}")
+    page.locator(f"tr[data-element='{element_id}'] a").first.click()
+    page.wait_for_selector("#form-editor[data-ready='1']")
+
+
+def submit_form(page) -> None:  # noqa: ANN001
+    page.click("#complete")
+    page.wait_for_load_state()
+
+
+def done(page) -> None:  # noqa: ANN001
+    page.wait_for_url("**/inbox**")
+    assert page.locator(".flash").first.inner_text().strip() == "任务已完成"
+
+
+def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> None:  # noqa: ANN001
+    # 1. wang files the problem (征集)
+    wang = login("wang")
+    wang.click("#start-process")
+    wang.wait_for_selector("#form-editor[data-ready='1']")
+    wang.fill("[name='root[title]']", TITLE)
+    wang.select_option("[name='root[category]']", "经济建设")
+    wang.fill("[name='root[description]']", "福滩村征迁矛盾多，谈判屡次不欢而散。")
+    wang.fill("[name='root[goals]']", "三个月内完成征迁协议签订")
+    wang.fill("[name='root[proposed_deadline]']", local_input(150))
+    wang.fill("[name='root[proposed_points]']", "80")
+    wang.fill("[name='root[support_needed]']", "法律顾问一名")
+    submit_form(wang)
+    done(wang)
+    wang.screenshot(path=str(tmp_path / "01-submitted.png"))
+
+    # 2. zhao (task force) reviews: a "return" without a comment is refused at the comment field
+    zhao = login("zhao")
+    zhao.goto("/inbox?tab=candidate")
+    assert int(zhao.locator(".tab[data-tab='candidate'] .count").inner_text()) >= 1
+    DOCS.mkdir(parents=True, exist_ok=True)
+    zhao.screenshot(path=str(DOCS / "inbox.png"))
+    open_task(zhao, "preliminary_review", tab="candidate")
+    assert TITLE in zhao.locator(".facts").inner_text()
+    zhao.click("#claim")
+    zhao.wait_for_selector("#form-editor[data-ready='1']")
+    assert zhao.locator(".facts .assignee").inner_text().strip() == "zhao"
+    zhao.select_option("[name='root[decision]']", "return")
+    submit_form(zhao)
+    zhao.wait_for_selector("#form-editor[data-ready='1']")
+    error = zhao.locator(".field-error[data-error-for='comment']")
+    assert error.is_visible()
+    assert "必填" in error.inner_text() or "过短" in error.inner_text()
+    assert zhao.locator("[data-schemapath='root.comment'] .field-error").count() == 1
+    zhao.screenshot(path=str(tmp_path / "02-review-error.png"), full_page=True)
+    zhao.select_option("[name='root[decision]']", "approve")
+    zhao.fill("[name='root[comment]']", "符合条件")
+    submit_form(zhao)
+    done(zhao)
+
+    # 3. sun (committee) approves with points, deadline and claim window
+    sun = login("sun")
+    open_task(sun, "committee_approval", tab="candidate")
+    sun.select_option("[name='root[decision]']", "approve")
+    sun.fill("[name='root[points]']", "100")
+    sun.fill("[name='root[deadline]']", local_input(120))
+    sun.fill("[name='root[claim_window]']", "P14D")
+    sun.fill("[name='root[report_interval]']", "P30D")
+    sun.fill("[name='root[guarantees]']", "镇财政保障工作经费")
+    submit_form(sun)
+    done(sun)
+
+    # 4. zhangjie claims it on the board as a team with li (60/40)
+    zhangjie = login("zhangjie")
+    zhangjie.goto("/board")
+    card = zhangjie.locator("article.card", has_text=TITLE)
+    assert card.locator(".points").inner_text().strip() == "100"
+    card.locator("summary", has_text="揭榜").click()
+    card.locator("input[name=kind][value=team]").check()
+    card.locator("input[name=leader_share]").fill("60")
+    card.locator(".member-rows input[name=member]").first.fill("li")
+    card.locator(".member-rows input[name=share]").first.fill("30")
+    assert card.locator(".share-sum.bad").count() == 1  # 90 ≠ 100: the form says so before posting
+    card.locator(".member-rows input[name=share]").first.fill("40")
+    card.locator("textarea[name=plan]").fill("组建专班，逐户走访")
+    card.locator("textarea[name=pledge]").fill("三个月签约，不完成不收兵")
+    card.locator("button[type=submit]", has_text="提交揭榜").click()
+    zhangjie.wait_for_url("**/board**")
+    card = zhangjie.locator("article.card", has_text=TITLE)
+    assert "张杰" in card.locator(".claims").inner_text() and "李明 40%" in card.locator(".claims").inner_text()
+    zhangjie.screenshot(path=str(DOCS / "board.png"))
+    instance_id = card.get_attribute("data-instance-id")
+
+    # 5. the admin closes the claim window now (runs the timer job from the instance page)
+    admin = login("admin")
+    admin.goto(f"/instances/{instance_id}")
+    admin.locator("tr[data-element='claim_window_closed'] button.run-job").click()
+    admin.wait_for_load_state()
+    assert admin.locator(".flash").first.inner_text().strip() == "已执行"
+
+    # 6. sun picks the team's claim
+    open_task(sun, "select_claim", tab="candidate")
+    assert "zhangjie" in sun.locator(".facts .claims").inner_text()
+    sun.fill("[name='root[selected]']", "0")
+    sun.fill("[name='root[comment]']", "方案扎实")
+    submit_form(sun)
+    done(sun)
+
+    # 7. zhangjie reports progress, then the final report and the completion report
+    open_task(zhangjie, "progress_report")
+    zhangjie.fill("[name='root[progress_percent]']", "60")
+    zhangjie.fill("[name='root[summary]']", "已签约 22 户")
+    zhangjie.select_option("[name='root[status_self]']", "on_track")
+    submit_form(zhangjie)
+    done(zhangjie)
+    open_task(zhangjie, "progress_report")
+    zhangjie.fill("[name='root[progress_percent]']", "100")
+    zhangjie.fill("[name='root[summary]']", "全部签约")
+    zhangjie.select_option("[name='root[status_self]']", "on_track")
+    zhangjie.select_option("[name='root[final]']", "1")  # json-editor's value for true
+    submit_form(zhangjie)
+    done(zhangjie)
+    open_task(zhangjie, "completion_report")
+    zhangjie.fill("[name='root[summary]']", "征迁协议全部签订")
+    zhangjie.fill("[name='root[results]']", "37 户签约")
+    submit_form(zhangjie)
+    done(zhangjie)
+
+    # 8. qian (evaluation group) accepts with grade "good"
+    qian = login("qian")
+    open_task(qian, "acceptance", tab="candidate")
+    qian.select_option("[name='root[decision]']", "pass")
+    qian.select_option("[name='root[grade]']", "good")
+    submit_form(qian)
+    done(qian)
+
+    # 9. the instance shows its path; the scores page shows the points and the chart
+    zhangjie.goto(f"/instances/{instance_id}")
+    zhangjie.wait_for_selector("#diagram[data-ready='1']")
+    assert zhangjie.locator(".badge.status-completed").count() == 1
+    assert zhangjie.locator("#diagram .djs-element.jb-done").count() >= 5
+    assert zhangjie.locator(".timeline li").count() >= 10
+    zhangjie.screenshot(path=str(tmp_path / "09-instance.png"), full_page=True)
+    zhangjie.goto("/scores")
+    bars = zhangjie.locator("#score-chart .bar")
+    assert bars.count() == 2
+    assert zhangjie.locator("#score-chart .bar[data-username='zhangjie'] rect").count() == 1
+    first = zhangjie.locator("table.leaderboard tbody tr").first
+    assert first.get_attribute("data-username") == "zhangjie" and float(first.locator(".points").inner_text()) > 0
+    assert "张杰" in zhangjie.locator(".title-card.solver").inner_text()
+    assert zhangjie.locator("table.ledger tr[data-username='li']").count() == 1
+    export = zhangjie.request.get(zhangjie.locator("#export").get_attribute("href"))
+    assert export.ok and export.body()[:2] == b"PK"
+    zhangjie.screenshot(path=str(tmp_path / "10-scores.png"), full_page=True)
+    for p in (wang, zhao, sun, zhangjie, admin, qian):
+        assert p.js_errors == [], p.js_errors
