@@ -16,7 +16,7 @@ from .common import current_user, get_engine, login_required
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 # Keywords the browser-side form renderer does not need: the server validates the full schema.
-_CLIENT_DROP = ("$schema", "$id", "allOf", "anyOf", "oneOf", "if", "then", "else")
+_CLIENT_DROP = ("$schema", "$id", "title", "allOf", "anyOf", "oneOf", "if", "then", "else")
 
 
 def client_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
