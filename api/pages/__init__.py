@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, redirect, request, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from . import auth, board, designer, inbox, instances, scores, tasks
 from .common import CSRF_FIELD, csrf_ok, csrf_token, current_user, fmt_when, is_admin, to_json
@@ -41,6 +43,8 @@ def init_app(app: Flask) -> None:
         Babel(app, locale_selector=select_locale)
     app.register_blueprint(assets)
     for bp in BLUEPRINTS:
+        for code in (400, 403, 404, 405, 413):
+            bp.register_error_handler(code, _error_page)
         app.register_blueprint(bp)
     app.add_url_rule("/", "pages_home", lambda: redirect(url_for("inbox.index")))
     app.before_request(_check_csrf)
@@ -56,6 +60,15 @@ def _check_csrf() -> None:
         return
     if request.endpoint and request.endpoint.startswith(PAGE_ENDPOINT_PREFIXES) and not csrf_ok():
         abort(400, description="CSRF token missing or invalid / 表单令牌无效，请刷新页面后重试")
+
+
+def _error_page(exc: HTTPException):  # noqa: ANN202 - Flask hook
+    """Pages answer errors with a page (the REST API keeps its problem+json)."""
+    messages = {400: _("请求无效"), 403: _("没有权限访问此页面"), 404: _("页面不存在"), 405: _("不支持的操作"), 413: _("提交的内容过大")}
+    message = messages.get(exc.code, exc.name)
+    if exc.code == 400 and exc.description:
+        message = exc.description
+    return render_template("pages/error.html", message=message, code=exc.code), exc.code
 
 
 def _remember_lang(response):  # noqa: ANN001, ANN202 - Flask hook
