@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from . import auth, board, designer, inbox, instances, scores, tasks
-from .common import CSRF_FIELD, csrf_ok, csrf_token, current_user, fmt_when, is_admin, to_json
+from .common import CSRF_FIELD, csrf_ok, csrf_token, current_user, fmt_when, is_admin, pretty_json, to_json
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.jinja_env.filters.setdefault("when", fmt_when)
     app.jinja_env.filters.setdefault("tojson_script", to_json)
+    app.jinja_env.filters.setdefault("pretty_json", pretty_json)
 
 
 def _check_csrf() -> None:

@@ -130,3 +130,8 @@ def to_json(value: Any) -> str:
     """JSON for a <script type="application/json"> block (safe against </script>)."""
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON that keeps Chinese readable (for the data panel; autoescaped by Jinja)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str, sort_keys=True)

@@ -37,6 +37,7 @@ def done(page) -> None:  # noqa: ANN001
 def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> None:  # noqa: ANN001
     # 1. wang files the problem (征集)
     wang = login("wang")
+    wang.fill(".start-form input[name=business_key]", "P-2026-001")
     wang.click("#start-process")
     wang.wait_for_selector("#form-editor[data-ready='1']")
     wang.fill("[name='root[title]']", TITLE)
