@@ -405,9 +405,11 @@ _state = threading.local()
 def _run_limited(time_limit: float, fn: Callable[..., Any], *args: Any) -> Any:
     """Run ``fn`` under a per-thread tracer that raises _Timeout once the deadline passes.
 
-    Only frames compiled from diagram scripts get line tracing (so ``while True: pass`` is
-    caught); every other Python frame costs one deadline check on entry, which is enough for
-    simpleeval's recursive evaluator and the helpers. The previous tracer is restored after.
+    Every Python frame entered costs one deadline check and no line tracing: that covers
+    recursion, simpleeval's recursive evaluator and the helpers. Loops in scripts cannot rely on
+    line events (3.11 emits none for a one-line ``while True: pass``), so the compiler puts a
+    ``_jb_tick_()`` call in every loop body and comprehension, which checks the same deadline.
+    The previous tracer is restored afterwards.
     """
     clock = time.monotonic
     outer = getattr(_state, "deadline", None)
@@ -415,16 +417,9 @@ def _run_limited(time_limit: float, fn: Callable[..., Any], *args: Any) -> Any:
     if outer is not None and outer < deadline:
         deadline = outer
 
-    def local_tracer(frame: Any, event: str, arg: Any) -> Any:
+    def global_tracer(frame: Any, event: str, arg: Any) -> None:
         if clock() > deadline:
             raise _Timeout
-        return local_tracer
-
-    def global_tracer(frame: Any, event: str, arg: Any) -> Any:
-        if clock() > deadline:
-            raise _Timeout
-        if frame.f_code.co_filename == SCRIPT_FILENAME:
-            return local_tracer
         return None
 
     previous = sys.gettrace()
@@ -435,6 +430,14 @@ def _run_limited(time_limit: float, fn: Callable[..., Any], *args: Any) -> Any:
     finally:
         sys.settrace(previous)
         _state.deadline = outer
+
+
+def _tick() -> bool:
+    """Injected into every loop iteration of a script: stop it once the deadline has passed."""
+    deadline = getattr(_state, "deadline", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise _Timeout
+    return True
 
 
 # --------------------------------------------------------------------------- compile / check
@@ -472,7 +475,28 @@ class _DiagramPolicy(RestrictingNodeTransformer):
         reason = _attr_refusal(node.attr)
         if reason:
             self.error(node, reason)
+            return node
         return super().visit_Attribute(node)
+
+    @staticmethod
+    def _tick_call(node: ast.AST) -> ast.Call:
+        call = ast.Call(func=ast.Name("_jb_tick_", ast.Load()), args=[], keywords=[])
+        return ast.copy_location(call, node)
+
+    def visit_For(self, node: ast.For) -> Any:
+        node = super().visit_For(node)
+        node.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(node)), node))
+        return node
+
+    def visit_While(self, node: ast.While) -> Any:
+        node = super().visit_While(node)
+        node.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(node)), node))
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> Any:
+        node = super().visit_comprehension(node)
+        node.ifs.insert(0, self._tick_call(node.target))
+        return node
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
@@ -505,8 +529,11 @@ def _compile_script(script: str) -> tuple[CodeType | None, str | None, bool]:
     except RecursionError:
         return None, "script is nested too deeply", True
     if errors:
-        return None, "script refused: " + "; ".join(errors), True
-    return compile(tree, SCRIPT_FILENAME, "exec"), None, False
+        return None, "script refused: " + "; ".join(dict.fromkeys(errors)), True
+    try:
+        return compile(ast.fix_missing_locations(tree), SCRIPT_FILENAME, "exec"), None, False
+    except (SyntaxError, ValueError, TypeError, RecursionError) as exc:
+        return None, f"script cannot be compiled: {exc}", False
 
 
 _EXPR_NODES_REFUSED = (ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)
@@ -681,6 +708,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             "_jb_pow_": guarded_pow,
             "_jb_add_": guarded_add,
             "_jb_lshift_": guarded_lshift,
+            "_jb_tick_": _tick,
         }
 
     # -- Spiff API -------------------------------------------------------------------------
