@@ -8,16 +8,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api import create_app
 from engine import Engine
 
-from .conftest import Auth
+from .conftest import Auth, make_app
 
 PROBLEM = "application/problem+json"
 
 
 def api_routes() -> list[tuple[str, str]]:
-    app = create_app({"ENGINE": _NoEngine(), "TESTING": True})
+    app = make_app({"ENGINE": _NoEngine(), "TESTING": True})
     out = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
@@ -92,7 +91,7 @@ def test_unknown_fields_and_types_are_422_by_field_path(client: FlaskClient, aut
 
 
 def test_oversized_body_is_413(engine: Engine, auth: Auth) -> None:
-    small = create_app({"ENGINE": engine, "TESTING": True, "MAX_CONTENT_LENGTH": 1024}).test_client()
+    small = make_app({"ENGINE": engine, "TESTING": True, "MAX_CONTENT_LENGTH": 1024}).test_client()
     resp = small.post("/api/v1/process-instances", json={"process_key": "claim_evaluate", "data": {"blob": "x" * 4096}}, headers=auth.headers("wang"))
     assert resp.status_code == 413 and resp.mimetype == PROBLEM and resp.get_json()["status"] == 413
 
