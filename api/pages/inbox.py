@@ -19,6 +19,9 @@ PAGE_SIZE = 50
 def _query(tab: str, username: str, process_key: str | None, limit: int) -> Page:
     engine = get_engine()
     try:
+        if tab == "cc":
+            lister = getattr(engine, "list_cc", None)
+            return lister(username, limit=limit) if lister else Page([], 0)
         if tab == "done":
             return engine.list_tasks(username, scope="mine", status="completed", process_key=process_key, limit=limit)
         return engine.list_tasks(username, scope=tab, process_key=process_key, limit=limit)
@@ -40,7 +43,9 @@ def index():
     page = counts[tab]
     titles: dict[str, str] = {}
     for task in page.items:
-        if task.instance_id not in titles:
+        if tab == "cc":
+            titles[task.instance_id] = task.title or ""
+        elif task.instance_id not in titles:
             try:
                 titles[task.instance_id] = engine.get_instance(task.instance_id).data.get("title") or ""
             except EngineError:
@@ -48,7 +53,7 @@ def index():
     items = page.items
     if q:
         needle = q.lower()
-        items = [t for t in items if needle in f"{titles.get(t.instance_id, '')} {t.name} {t.business_key or ''}".lower()]
+        items = [t for t in items if needle in f"{titles.get(t.instance_id, '')} {getattr(t, 'name', '')} {t.business_key or ''}".lower()]
     now = datetime.now(UTC)
     return render_template(
         "pages/inbox/index.html",

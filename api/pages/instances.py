@@ -52,6 +52,7 @@ def show(instance_id: str):
     except NotFoundError:
         abort(404)
     history = engine.history(instance_id)
+    _mark_cc_read(instance_id)
     files = engine.definition_files(instance.process_key, instance.version)
     bpmn_xml = next((xml for name, xml in sorted(files.items()) if name.endswith(".bpmn")), "")
     current = sorted({t.element_id for t in instance.open_tasks} | set(instance.active_elements))
@@ -64,7 +65,31 @@ def show(instance_id: str):
         bpmn_xml=bpmn_xml,
         marks={"done": done, "current": current},
         jobs=jobs,
+        can_withdraw=hasattr(engine, "withdraw") and instance.status == "running" and instance.started_by == current_user().username,
     )
+
+
+def _mark_cc_read(instance_id: str) -> None:
+    """Opening a copied instance (抄送) marks the copy read; nothing happens when it was not copied."""
+    marker = getattr(get_engine(), "mark_cc_read", None)
+    if marker is None:
+        return
+    try:
+        marker(instance_id, current_user().username)
+    except NotFoundError:
+        pass
+
+
+@bp.post("/<instance_id>/withdraw")
+@login_required
+def withdraw(instance_id: str):
+    """撤回: the starter takes the instance back while the next task is untouched."""
+    try:
+        get_engine().withdraw(instance_id, current_user().username)
+        flash(_("已撤回"))
+    except (EngineError, AttributeError) as exc:
+        flash(getattr(exc, "detail", str(exc)), "error")
+    return redirect(url_for("instances.show", instance_id=instance_id))
 
 
 @bp.post("/<instance_id>/jobs/<job_id>/execute")

@@ -60,6 +60,9 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         may_unclaim=task.status == "open" and task.assignee == me.username and bool(task.candidate_groups),
         comments=_comments(task_id, me.username),
         can_comment=hasattr(engine, "add_comment"),
+        ops=_available_ops(task, me.username),
+        return_targets=_return_targets(task_id) if task.status == "open" else [],
+        users=engine.list_users(limit=1000),
     ), status
 
 
@@ -130,4 +133,78 @@ def comment(task_id: str):
             flash(_("意见已保存"))
         except EngineError as exc:
             flash(exc.detail, "error")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+# ---- approval operations (转办, 委派, 加签, 退回, 催办, 抄送) ---------------------------------------
+# Each entry: engine method, who sees the button (the task's worker, or anyone involved).
+OPS = {
+    "transfer": ("transfer", "worker"),
+    "delegate": ("delegate", "worker"),
+    "add_signers": ("add_signers", "worker"),
+    "return": ("return_task", "worker"),
+    "urge": ("urge", "anyone"),
+    "cc": ("copy_to", "anyone"),
+}
+
+
+def _available_ops(task: Any, username: str) -> list[str]:
+    engine = get_engine()
+    if task.status != "open":
+        return []
+    worker = task.assignee == username
+    return [op for op, (method, who) in OPS.items() if hasattr(engine, method) and (worker or who == "anyone")]
+
+
+def _return_targets(task_id: str) -> list[Any]:
+    lister = getattr(get_engine(), "return_targets", None)
+    if lister is None:
+        return []
+    try:
+        return list(lister(task_id))
+    except EngineError:
+        return []
+
+
+def _usernames(raw: str) -> list[str]:
+    return [u for u in (x.strip() for x in raw.replace("，", ",").replace(" ", ",").split(",")) if u]
+
+
+@bp.post("/<task_id>/ops/<op>")
+@login_required
+def operate(task_id: str, op: str):
+    """One approval operation on the task; the engine decides whether this user may do it."""
+    if op not in OPS or not hasattr(get_engine(), OPS[op][0]):
+        return render_template("pages/error.html", message=_("不支持的操作")), 404
+    engine, me, form = get_engine(), current_user().username, request.form
+    comment = (form.get("comment") or "").strip() or None
+    try:
+        if op == "transfer":
+            engine.transfer(task_id, me, form.get("to", "").strip(), comment)
+            message = _("已转办")
+        elif op == "delegate":
+            engine.delegate(task_id, me, form.get("to", "").strip(), comment)
+            message = _("已委派")
+        elif op == "add_signers":
+            engine.add_signers(task_id, me, _usernames(form.get("usernames", "")), form.get("mode", "after"), comment)
+            message = _("已加签")
+        elif op == "return":
+            engine.return_task(task_id, me, form.get("to_element_id") or None, comment or "")
+            message = _("已退回")
+        elif op == "urge":
+            engine.urge(task_id, me, comment)
+            message = _("已催办")
+        else:
+            instance_id = engine.get_task(task_id).task.instance_id
+            engine.copy_to(instance_id, me, _usernames(form.get("usernames", "")))
+            message = _("已抄送")
+    except InvalidInputError as exc:
+        flash("；".join(f"{k}: {'；'.join(v)}" for k, v in exc.errors.items()) or exc.detail, "error")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    except EngineError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    flash(message)
+    if op in ("transfer", "delegate", "return"):
+        return redirect(url_for("inbox.index"))
     return redirect(url_for("tasks.show", task_id=task_id))
