@@ -44,6 +44,7 @@ class Model:
     lanes: dict[str, str]
     forms: dict[str, dict[str, Any]]  # form file name -> JSON Schema
     task_forms: dict[str, str] = field(default_factory=dict)  # element id -> form file name
+    properties: dict[str, str] = field(default_factory=dict)  # process-level extension properties
 
     def form_for(self, element_id: str) -> dict[str, Any] | None:
         name = self.task_forms.get(element_id)
@@ -64,6 +65,7 @@ class Prepared:
     forms: dict[str, dict[str, Any]]
     lanes: dict[str, str]
     digest: str
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 class Catalog:
@@ -88,6 +90,7 @@ class Catalog:
             files=prepared.files,
             forms=prepared.forms,
             lanes=prepared.lanes,
+            properties=prepared.properties,
             notes=[],
             deployed_by=deployed_by,
             created_at=now,
@@ -157,7 +160,8 @@ class Catalog:
         name_attr = _process_name(normalised[bpmn_names[0]], key) or key
         stored_files = {n: d.decode("utf-8") for n, d in sorted(diagrams.items())}
         digest = hashlib.sha256(json.dumps({"files": stored_files, "forms": used_forms}, sort_keys=True).encode()).hexdigest()
-        return Prepared(key, name_attr, stored_files, used_forms, _lane_rules(normalised[bpmn_names[0]], key), digest)
+        props = _process_properties(normalised[bpmn_names[0]], key)
+        return Prepared(key, name_attr, stored_files, used_forms, _lane_rules(normalised[bpmn_names[0]], key), digest, props)
 
     def _shipped_form(self, name: str) -> dict[str, Any] | None:
         if "/" in name or "\\" in name or name.startswith("."):
@@ -230,7 +234,7 @@ class Catalog:
                     props = (getattr(ts, "extensions", None) or {}).get("properties") or {}
                     if FORM_PROPERTY in props and getattr(ts, "bpmn_id", None):
                         task_forms[ts.bpmn_id] = props[FORM_PROPERTY]
-            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms), task_forms)
+            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms), task_forms, dict(row.properties or {}))
             self._cache[row.id] = model
             return model
 
@@ -248,6 +252,15 @@ def _process_name(xml: bytes, key: str | None) -> str | None:
     return proc.get("name") if proc is not None else None
 
 
+def _process_properties(xml: bytes, key: str | None) -> dict[str, str]:
+    """The process element's own ``spiffworkflow:property`` values (not its tasks')."""
+    proc = _process_element(xml, key)
+    ext = proc.find(f"{{{BPMN_NS}}}extensionElements") if proc is not None else None
+    if ext is None:
+        return {}
+    return {p.get("name"): p.get("value") or "" for p in ext.iter(f"{{{SPIFF_NS}}}property") if p.get("name")}
+
+
 def _lane_rules(xml: bytes, key: str | None) -> dict[str, str]:
     """Lane -> assignment rule from process properties ``lane:NAME``; default: the lane's group."""
     proc = _process_element(xml, key)
@@ -257,10 +270,7 @@ def _lane_rules(xml: bytes, key: str | None) -> dict[str, str]:
     for lane in proc.iter(f"{{{BPMN_NS}}}lane"):
         if lane.get("name"):
             rules[lane.get("name")] = f"group:{lane.get('name').lower()}"
-    ext = proc.find(f"{{{BPMN_NS}}}extensionElements")
-    if ext is not None:
-        for prop in ext.iter(f"{{{SPIFF_NS}}}property"):
-            name = prop.get("name") or ""
-            if name.startswith("lane:"):
-                rules[name[5:]] = prop.get("value") or ""
+    for name, value in _process_properties(xml, key).items():
+        if name.startswith("lane:"):
+            rules[name[5:]] = value
     return rules

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, claims, identity, jobs
+from . import approval, audit, claims, identity, jobs
 from . import forms as formlib
+from .approval import ApprovalMixin
 from .catalog import Catalog
 from .clock import Clock, SystemClock
 from .errors import (
@@ -54,7 +56,7 @@ from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSub
 
 log = logging.getLogger("jiebang.engine")
 
-SCOPES = ("mine", "candidate", "involved")
+SCOPES = ("mine", "candidate", "involved", "cc")
 JobHandler = Callable[["Engine", Job, bool], None]
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 
@@ -66,7 +68,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin):
+class Engine(IntegrationMixin, ApprovalMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -87,6 +89,7 @@ class Engine(IntegrationMixin):
         self.listeners: list[Listener] = []
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         claims.install(self)
+        approval.install(self)
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()
@@ -287,6 +290,8 @@ class Engine(IntegrationMixin):
     ) -> Page:
         if scope not in SCOPES:
             raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
+        if scope == "cc":
+            return self.list_cc(username, offset=offset, limit=limit)  # items are CcRecord: instances copied to me
         with self.store.read() as s:
             groups = identity.groups_of(s, username)
             filters = []
@@ -315,7 +320,8 @@ class Engine(IntegrationMixin):
             row = s.get(Instance, ht.instance_id)
             model = self.runner.model_of(s, row)
             schema = model.form_for(ht.element_id)
-            return TaskDetail(_task_record(ht), schema, formlib.form_data(schema, dict(row.data or {})))
+            start = {**(row.data or {}), **(ht.draft or {})}  # a delegate's or an earlier signer's work comes first
+            return TaskDetail(_task_record(ht), schema, formlib.form_data(schema, start))
 
     def claim(self, task_id: str, username: str) -> TaskRecord:
         with self.store.write() as s:
@@ -345,44 +351,61 @@ class Engine(IntegrationMixin):
             return _task_record(ht)
 
     def complete(self, task_id: str, username: str, data: dict[str, Any] | None) -> InstanceRecord:
-        """Validate ``data`` against the task's form, complete the task and run what follows."""
+        """Validate ``data`` against the task's form, complete the task and run what follows.
+
+        A delegated task completed by its delegate goes back to its owner to confirm; a signer's
+        part of a task counts towards the step, which completes once its signing rule is met.
+        """
         data = data if data is not None else {}
         with self.store.write() as s:
-            ht = self._task(s, task_id)
-            row = self._lock_instance(s, ht.instance_id)
-            if not self.store.is_sqlite:
-                s.refresh(ht)  # read again under the instance lock: a racing completion is visible now
-            self._require_open(ht)
-            if row.status != "running":
-                raise ConflictError(f"instance {row.id} is {row.status}")
-            if ht.assignee is not None and ht.assignee != username:
-                self._require_candidate(s, ht, username, held=True)
-            elif ht.assignee is None:
-                self._require_candidate(s, ht, username)
+            row, ht = self._task_for_work(s, task_id, username)
             model = self.runner.model_of(s, row)
             formlib.validate(model.form_for(ht.element_id), data)
             self._check_data_names(data)
-            now = self.clock.now()
-
-            def action(wf: Any) -> None:
-                task = wf.get_task_from_id(UUID(task_id))
-                if task is None or not task.has_state(16):  # TaskState.READY
-                    raise ConflictError(f"task {task_id} is no longer waiting")
-                task.data.update(data)
-                task.run()
-
-            ht.status = "completed"
-            ht.completed_at = now
-            ht.completed_by = username
-            ht.assignee = ht.assignee or username
-            audit.record(s, audit.TASK_COMPLETE, now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=task_id, data={"form": data})
-            ctx = self._step(s, row, username, action)
-            if ctx.error is None:
-                self._emit(s, "task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username})
+            ctx = approval.complete(self, s, row, ht, username, data)
             record = self._instance_record(s, row)
-        self.runner.remember(ctx)
-        self._raise_if_failed(ctx)
+        if ctx is not None:
+            self.runner.remember(ctx)
+            self._raise_if_failed(ctx)
         return record
+
+    def _task_for_work(self, s: Session, task_id: str, username: str) -> tuple[Instance, HumanTask]:
+        """Lock the task's instance and check that ``username`` may work the open task now."""
+        ht = self._task(s, task_id)
+        row = self._lock_instance(s, ht.instance_id)
+        if not self.store.is_sqlite:
+            s.refresh(ht)  # read again under the instance lock: a racing completion is visible now
+        self._require_open(ht)
+        if row.status != "running":
+            raise ConflictError(f"instance {row.id} is {row.status}")
+        if ht.assignee is not None and ht.assignee != username:
+            self._require_candidate(s, ht, username, held=True)
+        elif ht.assignee is None:
+            self._require_candidate(s, ht, username)
+        return row, ht
+
+    def finish_task(self, s: Session, row: Instance, ht: HumanTask, username: str, data: dict[str, Any], *, event: str = audit.TASK_COMPLETE) -> StepContext:
+        """Complete the BPMN user task behind ``ht`` with ``data`` and run what follows (one step)."""
+        now = self.clock.now()
+        task_id = ht.id
+
+        def action(wf: Any) -> None:
+            task = wf.get_task_from_id(UUID(task_id))
+            if task is None or not task.has_state(TaskState.READY):
+                raise ConflictError(f"task {task_id} is no longer waiting")
+            task.data.update(data)
+            task.run()
+
+        ht.status = "completed"
+        ht.completed_at = now
+        ht.completed_by = username
+        ht.assignee = ht.assignee or username
+        ht.decision = data.get("decision") if isinstance(data.get("decision"), str) else None
+        audit.record(s, event, now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=task_id, data={"form": data})
+        ctx = self._step(s, row, username, action)
+        if ctx.error is None:
+            self._emit(s, "task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username})
+        return ctx
 
     # ---- the claim-and-evaluate read models -------------------------------------------------
     def board(self, *, category: str | None = None) -> list[dict[str, Any]]:
@@ -457,9 +480,9 @@ class Engine(IntegrationMixin):
                 jobs.retry_later(job, self.clock.now(), error)
 
     # ---- internals ----------------------------------------------------------------------
-    def _step(self, s: Session, row: Instance, actor: str | None, action: Callable[[Any], None]) -> StepContext:
+    def _step(self, s: Session, row: Instance, actor: str | None, action: Callable[[Any], None], *, reopening: bool = False) -> StepContext:
         try:
-            ctx = self.runner.step(s, row, actor=actor, action=action)
+            ctx = self.runner.step(s, row, actor=actor, action=action, reopening=reopening)
             s.flush()
         except StaleDataError as exc:
             raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
@@ -539,6 +562,7 @@ def _task_record(ht: HumanTask) -> TaskRecord:
     return TaskRecord(
         ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
         ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
+        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned),
     )
 
 

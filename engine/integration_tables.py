@@ -82,4 +82,5 @@ class TaskComment(Base):
     instance_id: Mapped[str] = mapped_column(String(36))
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="comment")  # approval/common.py COMMENT_KINDS
     at: Mapped[datetime] = mapped_column(UtcDateTime)

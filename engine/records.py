@@ -38,6 +38,11 @@ class TaskRecord:
     completed_at: datetime | None = None
     completed_by: str | None = None
     form_name: str | None = None
+    kind: str = "task"  # "sign": one signer's part of the task ``parent_id``
+    parent_id: str | None = None
+    owner: str | None = None  # set while delegated: who confirms
+    sign_mode: str | None = None
+    returned: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ from .serializer import StateSerializer
 from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 
 Projection = Callable[[Session, "StepContext"], None]
+TaskHook = Callable[[Session, "StepContext", HumanTask, Any], None]
+CloseHook = Callable[[Session, "StepContext", list], None]
+AutoAction = Callable[[Session, "StepContext"], list]
 
 
 @dataclass
@@ -54,6 +57,8 @@ class StepContext:
     created_tasks: list[HumanTask] = field(default_factory=list)
     closed_tasks: list[tuple[str, str]] = field(default_factory=list)  # (task id, new status)
     error: Exception | None = None  # set when the diagram failed; the instance is marked error
+    reopening: bool = False  # a reset (return, withdraw) may bring back tasks that ran before
+    auto_seen: set[str] = field(default_factory=set)  # tasks the auto-approval policy has looked at
 
 
 class Runner:
@@ -63,6 +68,9 @@ class Runner:
         self.serializer = StateSerializer()
         self._script_engine = script_engine_factory()
         self.projections: list[Projection] = []
+        self.task_hooks: list[TaskHook] = []  # (session, ctx, human task row, Spiff task) per new user task
+        self.close_hooks: list[CloseHook] = []  # (session, ctx, [(Spiff task, status)]) per step
+        self.auto_actions: list[AutoAction] = []  # user tasks the engine completes itself (auto-approve)
         self._warm = WarmWorkflows()
 
     # ---- loading ------------------------------------------------------------------------
@@ -120,13 +128,14 @@ class Runner:
         *,
         actor: str | None,
         action: Callable[[BpmnWorkflow], None],
+        reopening: bool = False,
     ) -> StepContext:
         """Apply ``action`` to the instance's workflow and persist everything that follows."""
         if row.status != "running":
             raise ConflictError(f"instance {row.id} is {row.status}")
         model = self.model_of(session, row)
         wf = self._warm.take(row.id, row.row_version) or self.load(model, row)
-        ctx = StepContext(row, model, wf, actor, self.clock.now(), data_before=dict(row.data or {}))
+        ctx = StepContext(row, model, wf, actor, self.clock.now(), data_before=dict(row.data or {}), reopening=reopening)
         self._advance(session, ctx, action, fresh=False)
         return ctx
 
@@ -146,6 +155,26 @@ class Runner:
         after_waits = _waiting_events(wf)
         self._sync_waits(session, ctx, before_waits, after_waits)
         self._sync_tasks(session, ctx, before_tasks, after_tasks)
+        for _ in range(20):
+            automatic = [item for hook in self.auto_actions for item in hook(session, ctx)]
+            if not automatic:
+                break
+            before_tasks, before_waits = after_tasks, after_waits
+            try:
+                with running_on(self.clock):
+                    for task_id, data in automatic:
+                        task = wf.get_task_from_id(UUID(task_id))
+                        task.data.update(data)
+                        task.run()
+                    _run_engine_tasks(wf)
+            except (ScriptError, SpiffWorkflowException) as exc:
+                self._fail(session, ctx, exc)
+                return
+            compact(wf)
+            after_tasks = _open_user_tasks(wf)
+            after_waits = _waiting_events(wf)
+            self._sync_waits(session, ctx, before_waits, after_waits)
+            self._sync_tasks(session, ctx, before_tasks, after_tasks)
         completed = wf.is_completed()
         data = _visible_data(wf, after_tasks)
         ctx.data_after = self.serializer.data(data)
@@ -193,40 +222,57 @@ class Runner:
             status = "completed" if task.has_state(TaskState.COMPLETED) else "cancelled"
             ctx.closed_tasks.append((str(task_id), status))
             if status == "cancelled":
-                session.execute(
-                    update(HumanTask).where(HumanTask.id == str(task_id), HumanTask.status == "open").values(status="cancelled", completed_at=ctx.now)
+                closed = session.execute(
+                    update(HumanTask)
+                    .where((HumanTask.id == str(task_id)) | (HumanTask.parent_id == str(task_id)), HumanTask.status.in_(("open", "waiting")))
+                    .values(status="cancelled", completed_at=ctx.now)
                 )
-                audit.record(session, audit.TASK_CANCEL, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=task.task_spec.bpmn_id, task_id=str(task_id))
-        closed = [tid for tid, _ in ctx.closed_tasks]
-        if closed:
-            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(closed)))
+                if closed.rowcount:
+                    audit.record(session, audit.TASK_CANCEL, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=task.task_spec.bpmn_id, task_id=str(task_id))
+        closed_ids = [tid for tid, _ in ctx.closed_tasks]
+        if closed_ids:
+            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(closed_ids)))
+        for hook in self.close_hooks:
+            hook(session, ctx, [(before[UUID(tid)], status) for tid, status in ctx.closed_tasks])
         for task_id in after.keys() - before.keys():
             task = after[task_id]
             spec = task.task_spec
             groups, assignee = self._who(ctx, task)
-            ht = HumanTask(
-                id=str(task_id),
-                instance_id=row.id,
-                process_key=row.process_key,
-                business_key=row.business_key,
-                element_id=spec.bpmn_id,
-                name=spec.bpmn_name or spec.bpmn_id,
-                lane=spec.lane,
-                candidate_groups=groups,
-                assignee=assignee,
-                form=ctx.model.task_forms.get(spec.bpmn_id),
-                status="open",
-                created_at=ctx.now,
-                due_at=_due_at(task, ctx.now),
-            )
-            session.add(ht)
-            for group in groups:
-                session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ctx.now))
+            ht = session.get(HumanTask, str(task_id)) if ctx.reopening else None
+            if ht is not None:  # sent back (退回/撤回): the same task runs again, for whoever did it
+                ht.status, ht.created_at, ht.completed_at, ht.returned = "open", ctx.now, None, True
+                ht.assignee = ht.completed_by or assignee
+                ht.completed_by, ht.draft, ht.owner, ht.decision = None, None, None, None
+                ht.due_at = _due_at(task, ctx.now)
+            else:
+                ht = HumanTask(
+                    id=str(task_id),
+                    instance_id=row.id,
+                    process_key=row.process_key,
+                    business_key=row.business_key,
+                    element_id=spec.bpmn_id,
+                    name=spec.bpmn_name or spec.bpmn_id,
+                    lane=spec.lane,
+                    candidate_groups=groups,
+                    assignee=assignee,
+                    form=ctx.model.task_forms.get(spec.bpmn_id),
+                    status="open",
+                    kind="task",
+                    returned=False,
+                    created_at=ctx.now,
+                    due_at=_due_at(task, ctx.now),
+                )
+                session.add(ht)
             ctx.created_tasks.append(ht)
             audit.record(
                 session, audit.TASK_CREATE, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=spec.bpmn_id, task_id=ht.id,
-                data={"name": ht.name, "lane": ht.lane, "candidate_groups": groups, "assignee": assignee},
+                data={"name": ht.name, "lane": ht.lane, "candidate_groups": ht.candidate_groups, "assignee": ht.assignee},
             )
+            for hook in self.task_hooks:
+                hook(session, ctx, ht, task)
+            if ht.status == "open":
+                for group in ht.candidate_groups or []:
+                    session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ctx.now))
 
     def _who(self, ctx: StepContext, task: Any) -> tuple[list[str], str | None]:
         """Candidate groups and assignee of a new user task, from its lane's rule."""

@@ -338,8 +338,8 @@ _EXCEPTIONS: dict[str, Any] = {
 
 # --------------------------------------------------------------------------- date helpers
 _DURATION = re.compile(
-    r"^(?P<sign>-)?P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
+    r"^P(?:(?P<weeks>\d+)W|(?=\d|T\d)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)$"
 )
 
 
@@ -350,52 +350,48 @@ def _parse_utc(value: Any) -> datetime:
         try:
             dt = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ScriptError(f"not an ISO 8601 date-time: {value!r}") from None
+            raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
     else:
-        raise ScriptError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
+        raise ValueError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def _format_utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).replace(microsecond=0).isoformat()
+    return dt.astimezone(UTC).replace(microsecond=0)
 
 
 def to_utc(iso: str) -> str:
-    """Normalise an ISO date-time (offset, 'Z' or naive = UTC) to ``YYYY-MM-DDTHH:MM:SS+00:00``."""
-    return _format_utc(_parse_utc(iso))
+    """Normalise an ISO date-time ('Z', an offset, or naive = UTC) to ``YYYY-MM-DDTHH:MM:SS+00:00``.
+
+    One shape for every date-time in task data means ISO strings compare correctly as strings.
+    Raises ValueError for anything that is not an ISO 8601 date-time.
+    """
+    return _parse_utc(iso).isoformat()
 
 
 def add_duration(iso_datetime: str, iso_duration: str) -> str:
-    """Add an ISO 8601 duration (PnYnMnDTnHnMnS, PnW, optional leading '-') to a date-time.
+    """``iso_datetime`` plus an ISO 8601 duration (PnYnMnDTnHnMnS or PnW), in to_utc form.
 
     Years and months are calendar arithmetic with the day clamped to the month's end
-    (2024-01-31 + P1M = 2024-02-29), the rest is exact time, as XML Schema defines it.
+    (2026-01-31 + P1M = 2026-02-28); the rest is exact time, as XML Schema defines it.
+    Negative durations, an empty "P" and weeks mixed with other units raise ValueError.
     """
+    match = _DURATION.match(str(iso_duration).strip().upper())
+    if match is None:
+        raise ValueError(f"not an ISO 8601 duration: {iso_duration!r} (expected e.g. P1M, P2W, PT36H)")
+    parts = {k: float(v) if k == "seconds" else int(v) for k, v in match.groupdict().items() if v}
     start = _parse_utc(iso_datetime)
-    if not isinstance(iso_duration, str):
-        raise ScriptError(f"expected an ISO 8601 duration string, got {type(iso_duration).__name__}")
-    m = _DURATION.match(iso_duration.strip().upper())
-    if not m or iso_duration.strip().upper().rstrip("T").endswith("P"):
-        raise ScriptError(f"not an ISO 8601 duration: {iso_duration!r} (expected e.g. P1M, P2W, PT36H)")
-    sign = -1 if m["sign"] else 1
-    part = {k: int(v) for k, v in m.groupdict().items() if v and k not in ("sign", "seconds")}
-    seconds = float(m["seconds"].replace(",", ".")) if m["seconds"] else 0.0
     try:
-        months = sign * (part.get("years", 0) * 12 + part.get("months", 0))
-        total = start.year * 12 + (start.month - 1) + months
-        year, month = divmod(total, 12)
-        month += 1
-        day = min(start.day, calendar.monthrange(year, month)[1])
-        result = start.replace(year=year, month=month, day=day)
-        result += sign * timedelta(
-            weeks=part.get("weeks", 0), days=part.get("days", 0), hours=part.get("hours", 0),
-            minutes=part.get("minutes", 0), seconds=seconds,
+        months = parts.get("years", 0) * 12 + parts.get("months", 0)
+        if months:
+            index = start.month - 1 + months
+            year, month = start.year + index // 12, index % 12 + 1
+            start = start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+        result = start + timedelta(
+            weeks=parts.get("weeks", 0), days=parts.get("days", 0), hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0), seconds=parts.get("seconds", 0),
         )
     except (ValueError, OverflowError) as exc:
-        raise ScriptError(f"add_duration({iso_datetime!r}, {iso_duration!r}) is out of range: {exc}") from None
-    return _format_utc(result)
+        raise ValueError(f"add_duration({iso_datetime!r}, {iso_duration!r}) is out of range: {exc}") from None
+    return result.replace(microsecond=0).isoformat()
 
 
 # --------------------------------------------------------------------------- the time limit
@@ -679,7 +675,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     ) -> None:
         def now() -> str:
             """The engine clock as ``YYYY-MM-DDTHH:MM:SS+00:00``."""
-            return _format_utc(_parse_utc(clock()))
+            return _parse_utc(clock()).isoformat()
 
         helpers: dict[str, Callable[..., Any]] = {"now": now, "add_duration": add_duration, "to_utc": to_utc}
         for name, fn in (extra_helpers or {}).items():

@@ -61,6 +61,7 @@ class Definition(Base):
     files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> XML text
     forms: Mapped[dict[str, Any]] = mapped_column(JSON)  # form file name -> JSON Schema
     lanes: Mapped[dict[str, Any]] = mapped_column(JSON)  # lane name -> assignment rule
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # process-level properties
     notes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # normalisations applied
     deployed_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -113,6 +114,32 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    # Approval operations (engine/approval/): a ``sign`` row is one signer's part of the ``task``
+    # row ``parent_id``; ``owner`` confirms a delegated task; ``draft`` holds submitted data that
+    # is not yet applied to the workflow (a delegate's work, a signing in progress).
+    kind: Mapped[str] = mapped_column(String(10), default="task")
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sign_mode: Mapped[str | None] = mapped_column(String(20))
+    sign_seq: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(String(40))
+    returned: Mapped[bool] = mapped_column(default=False)
+
+
+class CarbonCopy(Base):
+    """An instance copied to a person (抄送), read or not."""
+
+    __tablename__ = "carbon_copy"
+    __table_args__ = (UniqueConstraint("instance_id", "username"), Index("ix_cc_user", "username", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"))
+    username: Mapped[str] = mapped_column(String(200))
+    by: Mapped[str | None] = mapped_column(String(200))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class TaskCandidate(Base):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from .steps import done, file_problem, local_input, open_task, submit_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -13,42 +14,10 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TITLE = "康渝高铁征迁外围协调保障（浏览器）"
 
 
-def local_input(days: int) -> str:
-    """A Beijing wall-clock time ``days`` ahead, as a datetime-local input takes it."""
-    return (datetime.now(UTC) + timedelta(days=days, hours=8)).strftime("%Y-%m-%dT%H:%M")
-
-
-def open_task(page, element_id: str, tab: str = "mine") -> None:  # noqa: ANN001
-    page.goto(f"/inbox?tab={tab}")
-    page.locator(f"tr[data-element='{element_id}'] a").first.click()
-    page.wait_for_selector("#form-editor[data-ready='1']")
-
-
-def submit_form(page) -> None:  # noqa: ANN001
-    page.click("#complete")
-    page.wait_for_load_state()
-
-
-def done(page) -> None:  # noqa: ANN001
-    page.wait_for_url("**/inbox**")
-    assert page.locator(".flash").first.inner_text().strip() == "任务已完成"
-
-
 def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> None:  # noqa: ANN001
     # 1. wang files the problem (征集)
     wang = login("wang")
-    wang.fill(".start-form input[name=business_key]", "P-2026-001")
-    wang.click("#start-process")
-    wang.wait_for_selector("#form-editor[data-ready='1']")
-    wang.fill("[name='root[title]']", TITLE)
-    wang.select_option("[name='root[category]']", "经济建设")
-    wang.fill("[name='root[description]']", "福滩村征迁矛盾多，谈判屡次不欢而散。")
-    wang.fill("[name='root[goals]']", "三个月内完成征迁协议签订")
-    wang.fill("[name='root[proposed_deadline]']", local_input(150))
-    wang.fill("[name='root[proposed_points]']", "80")
-    wang.fill("[name='root[support_needed]']", "法律顾问一名")
-    submit_form(wang)
-    done(wang)
+    file_problem(wang, TITLE, "P-2026-001")
     wang.screenshot(path=str(tmp_path / "01-submitted.png"))
 
     # 2. zhao (task force) reviews: a "return" without a comment is refused at the comment field

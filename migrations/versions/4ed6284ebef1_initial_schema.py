@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a90aaf38448d
+Revision ID: 4ed6284ebef1
 Revises: 
-Create Date: 2026-11-23 11:04:27.073757
+Create Date: 2026-11-23 11:16:42.707685
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import engine.tables
 
 
-revision = 'a90aaf38448d'
+revision = '4ed6284ebef1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('files', sa.JSON(), nullable=False),
     sa.Column('forms', sa.JSON(), nullable=False),
     sa.Column('lanes', sa.JSON(), nullable=False),
+    sa.Column('properties', sa.JSON(), nullable=False),
     sa.Column('notes', sa.JSON(), nullable=False),
     sa.Column('deployed_by', sa.String(length=200), nullable=True),
     sa.Column('created_at', engine.tables.UtcDateTime(), nullable=False),
@@ -181,6 +182,21 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index('ix_delivery_webhook', ['webhook_id', 'created_at'], unique=False)
 
+    op.create_table('carbon_copy',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('instance_id', sa.String(length=36), nullable=False),
+    sa.Column('username', sa.String(length=200), nullable=False),
+    sa.Column('by', sa.String(length=200), nullable=True),
+    sa.Column('element_id', sa.String(length=200), nullable=True),
+    sa.Column('at', engine.tables.UtcDateTime(), nullable=False),
+    sa.Column('read_at', engine.tables.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('instance_id', 'username')
+    )
+    with op.batch_alter_table('carbon_copy', schema=None) as batch_op:
+        batch_op.create_index('ix_cc_user', ['username', 'at'], unique=False)
+
     op.create_table('human_task',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('instance_id', sa.String(length=36), nullable=False),
@@ -197,12 +213,21 @@ def upgrade() -> None:
     sa.Column('due_at', engine.tables.UtcDateTime(), nullable=True),
     sa.Column('completed_at', engine.tables.UtcDateTime(), nullable=True),
     sa.Column('completed_by', sa.String(length=200), nullable=True),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('parent_id', sa.String(length=36), nullable=True),
+    sa.Column('owner', sa.String(length=200), nullable=True),
+    sa.Column('draft', sa.JSON(), nullable=True),
+    sa.Column('sign_mode', sa.String(length=20), nullable=True),
+    sa.Column('sign_seq', sa.Integer(), nullable=True),
+    sa.Column('decision', sa.String(length=40), nullable=True),
+    sa.Column('returned', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.create_index('ix_human_task_assignee_status', ['assignee', 'status', 'created_at'], unique=False)
         batch_op.create_index('ix_human_task_instance_status', ['instance_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_human_task_parent_id'), ['parent_id'], unique=False)
 
     op.create_table('message_subscription',
     sa.Column('task_id', sa.String(length=36), nullable=False),
@@ -233,6 +258,7 @@ def upgrade() -> None:
     sa.Column('instance_id', sa.String(length=36), nullable=False),
     sa.Column('author', sa.String(length=200), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('at', engine.tables.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['task_id'], ['human_task.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -259,10 +285,15 @@ def downgrade() -> None:
 
     op.drop_table('message_subscription')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_human_task_parent_id'))
         batch_op.drop_index('ix_human_task_instance_status')
         batch_op.drop_index('ix_human_task_assignee_status')
 
     op.drop_table('human_task')
+    with op.batch_alter_table('carbon_copy', schema=None) as batch_op:
+        batch_op.drop_index('ix_cc_user')
+
+    op.drop_table('carbon_copy')
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_webhook')
 

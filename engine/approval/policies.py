@@ -1,0 +1,126 @@
+"""Per-task policies declared in the BPMN: timeout actions, CC on completion, auto-approval.
+
+User-task properties: ``timeout`` (ISO duration) with ``timeoutAction`` remind | approve |
+reject; ``ccGroups`` (comma list: copy these groups when the step completes, whatever the
+decision). Process property ``autoApprove``: never | same_person (the assignee approved earlier
+in this instance) | consecutive (they approved the step just before); a returned step never is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..tables import HumanTask, Job, Membership
+from .notify import add_copies, urge_in_session
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..runner import StepContext
+
+TIMEOUT_NS = uuid.UUID("5b0f7c1e-2d8e-4a52-9f8b-6a0f3c9e1d42")
+ACTIONS = ("remind", "approve", "reject")
+
+
+def _props(task: Any) -> dict[str, str]:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+
+
+def timeout_job_id(task_id: str) -> str:
+    return str(uuid.uuid5(TIMEOUT_NS, task_id))
+
+
+def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
+    props = _props(task)
+    duration, action = props.get("timeout"), props.get("timeoutAction", "remind")
+    if not duration or action not in ACTIONS:
+        return
+    try:
+        due = ctx.now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(duration), ctx.now)
+    except Exception:  # a malformed duration is a modelling slip: the task simply has no timeout
+        return
+    job_id = timeout_job_id(ht.id)
+    job = s.get(Job, job_id)
+    if job is None:
+        s.add(Job(id=job_id, kind="task_timeout", instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, due_at=due, payload={"action": action}, attempts=0, created_at=ctx.now))
+    else:
+        job.due_at, job.payload, job.attempts, job.last_error, job.locked_by, job.locked_until = due, {"action": action}, 0, None, None, None
+
+
+def on_tasks_closed(s: Session, ctx: StepContext, closed: list[tuple[Any, str]]) -> None:
+    if not closed:
+        return
+    s.execute(delete(Job).where(Job.kind == "task_timeout", Job.id.in_([timeout_job_id(str(t.id)) for t, _ in closed])))
+    for task, status in closed:
+        groups = [g.strip() for g in (_props(task).get("ccGroups") or "").split(",") if g.strip()]
+        if status != "completed" or not groups:
+            continue
+        people = sorted(set(s.scalars(select(Membership.username).where(Membership.group.in_(groups)))))
+        added = add_copies(s, ctx.row, people, "system", task.task_spec.bpmn_id, ctx.now)
+        if added:
+            audit.record(s, "instance.cc", ctx.now, actor="system", instance_id=ctx.row.id, element_id=task.task_spec.bpmn_id, data={"usernames": added})
+
+
+def run_timeout(engine: Engine, job: Job, force: bool) -> None:
+    """A task's timeout fell due: remind, or decide it the way the diagram says."""
+    action = (job.payload or {}).get("action", "remind")
+    ctx = None
+    with engine.store.write() as s:
+        live = s.get(Job, job.id)
+        ht = s.get(HumanTask, job.task_id)
+        if live is None:
+            return
+        if ht is None or ht.status not in ("open", "waiting"):
+            s.delete(live)
+            return
+        if action == "remind":
+            urge_in_session(engine, s, ht.id, "system", "超时提醒 / overdue reminder", system=True)
+            s.delete(live)
+        else:
+            row = engine._lock_instance(s, ht.instance_id)
+            s.delete(live)
+            data = {"decision": action, "comment": "超时自动处理 / decided on timeout"}
+            audit.record(s, "task.timeout", engine.clock.now(), actor="system", instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"action": action})
+            if ht.status == "waiting":  # a signing in progress is decided as a whole
+                from .signing import decide
+
+                ctx = decide(engine, s, row, ht, "approve" if action == "approve" else "reject", "system", {**(ht.draft or {}), **data})
+            else:
+                ctx = engine.finish_task(s, row, ht, "system", data)
+    if ctx is not None:
+        engine.runner.remember(ctx)
+        engine._raise_if_failed(ctx)
+
+
+def auto_approve(s: Session, ctx: StepContext) -> list[tuple[str, dict[str, Any]]]:
+    """Tasks the engine approves itself because their assignee already approved (自动去重)."""
+    policy = (ctx.model.properties or {}).get("autoApprove", "never")
+    if policy not in ("same_person", "consecutive"):
+        return []
+    done = ctx.auto_seen
+    out = []
+    for ht in ctx.created_tasks:
+        if ht.id in done or ht.kind != "task" or ht.status != "open" or not ht.assignee or ht.returned:
+            continue
+        done.add(ht.id)
+        earlier = s.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == ctx.row.id, HumanTask.kind == "task", HumanTask.status == "completed", HumanTask.id != ht.id)
+            .order_by(HumanTask.completed_at.desc(), HumanTask.created_at.desc())
+        ).all()
+        approvals = [t for t in earlier if t.decision == "approve" and t.completed_by == ht.assignee]
+        if policy == "consecutive":
+            approvals = approvals[:1] if earlier and earlier[0] in approvals else []
+        if not approvals:
+            continue
+        ht.status, ht.completed_at, ht.completed_by, ht.decision = "completed", ctx.now, ht.assignee, "approve"
+        data = {"decision": "approve", "comment": f"自动通过：已于「{approvals[0].name}」审批 / auto-approved, approved earlier"}
+        audit.record(s, "task.auto_approve", ctx.now, actor="system", instance_id=ctx.row.id, element_id=ht.element_id, task_id=ht.id, data={"on_behalf_of": ht.assignee, "because": approvals[0].id})
+        out.append((ht.id, data))
+    return out
+

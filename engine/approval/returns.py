@@ -1,0 +1,160 @@
+"""退回 return and 撤回 withdraw: run an earlier user task again, from the data it had.
+
+Only user tasks on the current task's own path (its ancestors in the task tree, through
+enclosing subprocesses) are legal targets: a task in a sibling parallel branch is refused with a
+reason rather than leaving two tokens. A target inside a multi-instance step resets the whole
+step, so every instance of it is created again (no stuck "return into multi-instance").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..errors import ConflictError, InvalidInputError, NotAllowedError
+from ..tables import AuditEvent, HumanTask, Instance
+from .common import ReturnTarget, comment, get_task, sign_rows
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..records import InstanceRecord
+    from ..runner import StepContext
+
+
+def _path_user_tasks(task: Any) -> list[Any]:
+    """Completed user tasks on ``task``'s path, newest first; a multi-instance child stands for its step."""
+    top = task.workflow.top_workflow
+    found: list[Any] = []
+    seen: set[str] = set()
+    node, tree = task.parent, task.workflow
+    while True:
+        while node is not None:
+            spec = node.task_spec
+            if getattr(spec, "manual", False) and node.has_state(TaskState.COMPLETED) and spec.bpmn_id and spec.bpmn_id not in seen:
+                point = node.parent if node.parent is not None and node.parent.task_spec.bpmn_id == spec.bpmn_id else node
+                seen.add(spec.bpmn_id)
+                found.append(point)
+            node = node.parent
+        if tree.parent_task_id is None:
+            return found
+        holder = top.get_task_from_id(tree.parent_task_id)
+        if holder is None:
+            return found
+        node, tree = holder.parent, holder.workflow
+
+
+def _load_task(engine: Engine, s: Session, ht: HumanTask) -> tuple[Any, Any]:
+    inst = s.get(Instance, ht.instance_id)
+    model = engine.runner.model_of(s, inst)
+    wf = engine.runner.load(model, inst)
+    return wf, wf.get_task_from_id(UUID(ht.id))
+
+
+def targets(engine: Engine, task_id: str) -> list[ReturnTarget]:
+    with engine.store.read() as s:
+        ht = get_task(s, task_id)
+        if ht.kind == "sign":
+            ht = get_task(s, ht.parent_id)
+        _, task = _load_task(engine, s, ht)
+        if task is None:
+            return []
+        return [ReturnTarget(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, str(t.id)) for t in _path_user_tasks(task)]
+
+
+def return_task(engine: Engine, task_id: str, actor: str, to_element_id: str | None, text: str) -> InstanceRecord:
+    with engine.store.write() as s:
+        row, ht = engine._task_for_work(s, task_id, actor)
+        if ht.kind == "sign":
+            raise ConflictError("a signer approves or rejects; the step's approver returns it / 加签人不能退回")
+        ctx = return_in_session(engine, s, row, ht, actor, to_element_id, text)
+        record = engine._instance_record(s, row)
+    engine.runner.remember(ctx)
+    engine._raise_if_failed(ctx)
+    return record
+
+
+def return_in_session(engine: Engine, s: Session, row: Instance, ht: HumanTask, actor: str, to_element_id: str | None, text: str) -> StepContext:
+    now = engine.clock.now()
+    chosen: dict[str, Any] = {}
+
+    def action(wf: Any) -> None:
+        task = wf.get_task_from_id(UUID(ht.id))
+        if task is None or not task.has_state(TaskState.READY):
+            raise ConflictError(f"task {ht.id} is no longer waiting")
+        legal = _path_user_tasks(task)
+        if not legal:
+            raise ConflictError("there is no earlier user task on this task's path to return to / 没有可退回的环节")
+        if to_element_id is None:
+            target = legal[0]
+        else:
+            target = next((t for t in legal if t.task_spec.bpmn_id == to_element_id), None)
+            if target is None:
+                names = ", ".join(t.task_spec.bpmn_id for t in legal)
+                raise InvalidInputError(
+                    f"cannot return to '{to_element_id}': legal targets are {names}",
+                    {"to_element_id": [f"not an earlier step on this task's path; legal: {names} / 不是本任务之前经过的环节"]},
+                )
+        chosen["element_id"], chosen["task_id"] = target.task_spec.bpmn_id, str(target.id)
+        wf.reset_from_task_id(target.id, data=dict(target.data))
+
+    for r in sign_rows(s, ht.id):
+        if r.status in ("open", "waiting"):
+            r.status, r.completed_at = "cancelled", now
+    ht.status, ht.completed_at, ht.completed_by = "returned", now, actor
+    ctx = engine._step(s, row, actor, action, reopening=True)
+    audit.record(s, "task.return", now, actor=actor, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"to": chosen.get("element_id"), "comment": text})
+    comment(s, ht, actor, "return", text, now)
+    engine._emit(s, "task.returned", row, {"task_id": ht.id, "element_id": ht.element_id, "to": chosen.get("element_id"), "by": actor, "comment": text})
+    return ctx
+
+
+def withdraw(engine: Engine, instance_id: str, actor: str, text: str) -> InstanceRecord:
+    with engine.store.write() as s:
+        row = engine._lock_instance(s, instance_id)
+        if row.status != "running":
+            raise ConflictError(f"instance {instance_id} is {row.status}")
+        mine = s.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == instance_id, HumanTask.kind == "task", HumanTask.status == "completed")
+            .order_by(HumanTask.completed_at.desc(), HumanTask.created_at.desc())
+            .limit(1)
+        ).first()
+        acted = row.started_by == actor or s.scalar(
+            select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.completed_by == actor).limit(1)
+        )
+        if not acted:
+            raise NotAllowedError("only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回")
+        if mine is None or mine.completed_by != actor:
+            raise ConflictError("someone else acted last; nothing of yours to withdraw / 已有他人处理，无法撤回")
+        open_rows = list(s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "waiting")))))
+        touched = s.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.instance_id == instance_id,
+                AuditEvent.task_id.in_([r.id for r in open_rows] or [""]),
+                AuditEvent.event != audit.TASK_CREATE,
+            ).limit(1)
+        )
+        if touched is not None or any(r.kind == "sign" or r.owner for r in open_rows):
+            raise ConflictError("the next step has been worked on; it can no longer be withdrawn / 下一环节已处理，无法撤回")
+        now = engine.clock.now()
+
+        def action(wf: Any) -> None:
+            task = wf.get_task_from_id(UUID(mine.id))
+            if task is None or not task.has_state(TaskState.COMPLETED):
+                raise ConflictError("that step is too far back to withdraw / 该环节已无法撤回")
+            wf.reset_from_task_id(task.id, data=dict(task.data))
+
+        for r in open_rows:
+            r.status, r.completed_at = "withdrawn", now
+        ctx = engine._step(s, row, actor, action, reopening=True)
+        audit.record(s, "instance.withdraw", now, actor=actor, instance_id=row.id, element_id=mine.element_id, task_id=mine.id, data={"comment": text})
+        comment(s, mine, actor, "withdraw", text, now)
+        record = engine._instance_record(s, row)
+    engine.runner.remember(ctx)
+    engine._raise_if_failed(ctx)
+    return record

@@ -1,0 +1,74 @@
+"""Approval operations from the task page: 抄送 (CC), 转办 (transfer), 退回 (return)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .steps import done, file_problem, open_task
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+TITLE = "福滩村人居环境整治（审批操作）"
+
+
+def test_cc_transfer_and_return(login, tmp_path: Path) -> None:  # noqa: ANN001
+    wang = login("wang")
+    file_problem(wang, TITLE, "P-2026-002")
+
+    zhao = login("zhao")
+    zhao.goto("/inbox?tab=candidate")
+    zhao.locator("tr[data-element='preliminary_review']", has_text=TITLE).locator("a").click()
+    zhao.click("#claim")
+    zhao.wait_for_selector(".ops")
+    zhao.locator("details[data-op='cc'] summary").click()
+    zhao.fill("details[data-op='cc'] input[name=usernames]", "zhou")
+    zhao.locator("details[data-op='cc'] button[type=submit]").click()
+    assert zhao.locator(".flash").first.inner_text().strip() == "已抄送"
+    zhao.locator("details[data-op='transfer'] summary").click()
+    zhao.fill("details[data-op='transfer'] input[name=to]", "sun")
+    zhao.fill("details[data-op='transfer'] input[name=comment]", "请孙书记直接审")
+    zhao.screenshot(path=str(tmp_path / "transfer.png"), full_page=True)
+    zhao.locator("details[data-op='transfer'] button[type=submit]").click()
+    done(zhao, "已转办")
+
+    zhou = login("zhou")
+    zhou.goto("/inbox?tab=cc")
+    row = zhou.locator("table.cc tr", has_text=TITLE)
+    assert row.count() == 1 and "未读" in row.inner_text()
+    row.locator("a").click()
+    zhou.wait_for_selector("#diagram[data-ready='1']")
+    zhou.goto("/inbox?tab=cc")
+    assert "已读" in zhou.locator("table.cc tr", has_text=TITLE).inner_text()
+
+    sun = login("sun")
+    sun.goto("/inbox")
+    sun.locator("tr[data-element='preliminary_review']", has_text=TITLE).locator("a").click()
+    sun.wait_for_selector(".ops")
+    sun.locator("details[data-op='return'] summary").click()
+    sun.fill("details[data-op='return'] input[name=comment]", "目标不够具体，请补充")
+    sun.locator("details[data-op='return'] button[type=submit]").click()
+    done(sun, "已退回")
+
+    # back on wang's desk with what he wrote kept for the redo
+    wang.goto("/inbox")
+    wang.locator("tr[data-element='submit_problem']", has_text=TITLE).locator("a").click()
+    wang.wait_for_selector("#form-editor[data-ready='1']")
+    assert wang.input_value("[name='root[title]']") == TITLE
+    wang.screenshot(path=str(tmp_path / "returned.png"), full_page=True)
+    for p in (wang, zhao, zhou, sun):
+        assert p.js_errors == [], p.js_errors
+
+
+def test_claim_task_then_release_it(login, tmp_path: Path) -> None:  # noqa: ANN001
+    wang = login("wang")
+    file_problem(wang, TITLE + "（签收）", "P-2026-003")
+    zhao = login("zhao")
+    open_task(zhao, "preliminary_review", tab="candidate")
+    zhao.click("#claim")
+    assert zhao.locator(".flash").first.inner_text().strip() == "已签收"
+    zhao.click("#unclaim")
+    assert zhao.locator(".flash").first.inner_text().strip() == "已退回组任务"
+    assert zhao.locator("#claim").count() == 1
+    zhao.screenshot(path=str(tmp_path / "released.png"))
