@@ -65,6 +65,8 @@ def show(instance_id: str):
         bpmn_xml=bpmn_xml,
         marks={"done": done, "current": current},
         jobs=jobs,
+        can_cc=hasattr(engine, "copy_to"),
+        users=engine.list_users(limit=1000) if hasattr(engine, "copy_to") else [],
         can_withdraw=hasattr(engine, "withdraw") and instance.status == "running" and instance.started_by == current_user().username,
     )
 
@@ -87,6 +89,20 @@ def withdraw(instance_id: str):
     try:
         get_engine().withdraw(instance_id, current_user().username)
         flash(_("已撤回"))
+    except (EngineError, AttributeError) as exc:
+        flash(getattr(exc, "detail", str(exc)), "error")
+    return redirect(url_for("instances.show", instance_id=instance_id))
+
+
+@bp.post("/<instance_id>/cc")
+@login_required
+def copy_to(instance_id: str):
+    """抄送: copy the instance to people (the starter or anyone who worked it)."""
+    raw = (request.form.get("usernames") or "").replace("，", ",").replace(" ", ",")
+    usernames = [u.strip() for u in raw.split(",") if u.strip()]
+    try:
+        get_engine().copy_to(instance_id, current_user().username, usernames)
+        flash(_("已抄送"))
     except (EngineError, AttributeError) as exc:
         flash(getattr(exc, "detail", str(exc)), "error")
     return redirect(url_for("instances.show", instance_id=instance_id))

@@ -22,16 +22,20 @@ def test_cc_transfer_and_return(login, tmp_path: Path) -> None:  # noqa: ANN001
     zhao.locator("tr[data-element='preliminary_review']", has_text=TITLE).locator("a").click()
     zhao.click("#claim")
     zhao.wait_for_selector(".ops")
-    zhao.locator("details[data-op='cc'] summary").click()
-    zhao.fill("details[data-op='cc'] input[name=usernames]", "zhou")
-    zhao.locator("details[data-op='cc'] button[type=submit]").click()
-    assert zhao.locator(".flash").first.inner_text().strip() == "已抄送"
+    instance_url = zhao.locator(".crumbs a").nth(1).get_attribute("href")
     zhao.locator("details[data-op='transfer'] summary").click()
     zhao.fill("details[data-op='transfer'] input[name=to]", "sun")
     zhao.fill("details[data-op='transfer'] input[name=comment]", "请孙书记直接审")
     zhao.screenshot(path=str(tmp_path / "transfer.png"), full_page=True)
     zhao.locator("details[data-op='transfer'] button[type=submit]").click()
     done(zhao, "已转办")
+
+    # the starter copies the instance to zhou from the instance page
+    wang.goto(instance_url)
+    wang.locator("details[data-op='cc'] summary").click()
+    wang.fill("details[data-op='cc'] input[name=usernames]", "zhou")
+    wang.locator("details[data-op='cc'] button[type=submit]").click()
+    assert wang.locator(".flash").first.inner_text().strip() == "已抄送"
 
     zhou = login("zhou")
     zhou.goto("/inbox?tab=cc")
