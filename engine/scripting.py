@@ -44,6 +44,7 @@ import re
 import sys
 import threading
 import time
+import warnings
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -514,7 +515,9 @@ def _syntax_reason(exc: SyntaxError, kind: str) -> str:
 def _compile_script(script: str) -> tuple[CodeType | None, str | None, bool]:
     """(code, reason, is_violation). Cached by source: diagrams run the same scripts repeatedly."""
     try:
-        tree = ast.parse(script, SCRIPT_FILENAME, "exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(script, SCRIPT_FILENAME, "exec")
     except SyntaxError as exc:
         return None, _syntax_reason(exc, "script"), False
     except (ValueError, MemoryError, RecursionError) as exc:
@@ -527,7 +530,9 @@ def _compile_script(script: str) -> tuple[CodeType | None, str | None, bool]:
     if errors:
         return None, "script refused: " + "; ".join(dict.fromkeys(errors)), True
     try:
-        return compile(ast.fix_missing_locations(tree), SCRIPT_FILENAME, "exec"), None, False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return compile(ast.fix_missing_locations(tree), SCRIPT_FILENAME, "exec"), None, False
     except (SyntaxError, ValueError, TypeError, RecursionError) as exc:
         return None, f"script cannot be compiled: {exc}", False
 
@@ -541,7 +546,9 @@ def _parse_expression(expression: str) -> tuple[ast.expr | None, str | None, boo
     if not isinstance(expression, str):
         return None, f"an expression must be text, got {type(expression).__name__}", False
     try:
-        tree = ast.parse(expression.strip(), "<bpmn-expression>", "eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(expression.strip(), "<bpmn-expression>", "eval")
     except SyntaxError as exc:
         return None, _syntax_reason(exc, "expression"), False
     except (ValueError, MemoryError, RecursionError) as exc:
@@ -573,11 +580,25 @@ def check_expression(expression: str) -> str | None:
     return _parse_expression(expression)[1]
 
 
+_DMN_QUESTION = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")  # as in Spiff's DMNEngine
+
+
 def check_dmn_cell(cell: str) -> str | None:
-    """Like check_expression for a DMN input-entry cell, which Spiff may prefix with the input."""
+    """Like check_expression for a DMN input-entry cell, which Spiff may prefix with the input.
+
+    Spiff 3.2 glues the input expression to an operator cell without a space (``track`` +
+    ``in ('a', 'b')`` becomes ``trackin ('a', 'b')``), so cells starting with a word operator
+    are reported with the fix: write ``? in ('a', 'b')``.
+    """
     text = (cell or "").strip()
     if not text or text == "-":
         return None
+    if "?" in text:  # Spiff's double-ended form: '?' (outside quotes) stands for the input
+        return _parse_expression(_DMN_QUESTION.sub("dmninputexpr", text))[1]
+    first = text.split(None, 1)[0]
+    if first in ("in", "not", "is", "and", "or") and _parse_expression(text)[1] is not None:
+        return (f"DMN cell {text!r} starts with the word operator {first!r}, which SpiffWorkflow joins to the "
+                f"input without a space; write it as '? {text}'")
     if _parse_expression(text)[1] is None:
         return None
     reason = _parse_expression(f"dmninputexpr {text}")[1]
