@@ -7,6 +7,7 @@ template helpers, and one blueprint per URL area (auth, inbox, board, instances,
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
@@ -19,6 +20,7 @@ from .common import CSRF_FIELD, csrf_ok, csrf_token, current_user, fmt_when, is_
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
+SESSION_LIFETIME = timedelta(hours=12)  # a working day; a login link or password starts the next
 BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, board.bp, instances.bp, designer.bp, scores.bp)
 PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
 
@@ -35,8 +37,12 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask's defaults exist as keys already (SameSite None, 31-day sessions): tighten unless configured.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if app.config.get("PERMANENT_SESSION_LIFETIME") == timedelta(days=31):
+        app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     app.config["BABEL_DEFAULT_LOCALE"] = "zh_CN"
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(HERE.parent / "translations")
     if "babel" not in app.extensions:

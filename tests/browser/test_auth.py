@@ -21,6 +21,8 @@ def test_login_link_works_once_and_only_once(login, server, tmp_path: Path) -> N
     anon.wait_for_url("**/inbox?tab=candidate")
     assert anon.locator(".me[data-username='zhao']").count() == 1
     assert anon.locator(".tab.active[data-tab='candidate']").count() == 1
+    session = [c for c in anon.context.cookies() if c["name"] == "session"]
+    assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
     anon.screenshot(path=str(tmp_path / "link-used.png"))
 
     again = login(None)
