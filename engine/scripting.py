@@ -98,7 +98,9 @@ _DENIED_ATTRS = frozenset(INSPECT_ATTRIBUTES) | {
     "im_self", "f_lasti", "gi_running", "cr_running", "ag_running", "exec", "eval",
 }
 _DENIED_ATTR_PREFIXES = ("_", "func_", "f_", "gi_", "cr_", "ag_", "tb_", "co_")
-_SIZE_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join", "extend"})
+_SIZE_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join", "extend", "to_bytes"})
+_SIZED_OWNERS = (*(str, bytes, bytearray, list, tuple), int)
+MAX_FORMAT_NUMBER = 10_000      # largest width/precision in a format spec or %-format
 
 
 def _attr_refusal(name: str) -> str | None:
@@ -162,6 +164,41 @@ def _check_lshift(a: Any, b: Any) -> None:
         _refuse_size(f"{a!r} << {b!r}")
 
 
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
+
+
+def _check_spec_numbers(numbers: Any, what: str) -> None:
+    for number in numbers:
+        if number == "*" or (number and int(number) > MAX_FORMAT_NUMBER):
+            _refuse_size(f"{what} with width/precision {number!r} (limit {MAX_FORMAT_NUMBER:,})")
+
+
+def _check_percent(fmt: Any) -> None:
+    if isinstance(fmt, str | bytes):
+        text = fmt.decode("latin-1") if isinstance(fmt, bytes) else fmt
+        for width, precision in _PERCENT.findall(text):
+            _check_spec_numbers((width, precision), "a %-format")
+
+
+def guarded_mod(a: Any, b: Any) -> Any:
+    """``a % b`` unless ``a`` is a %-format asking for a huge width (``'%999999999d' % 1``)."""
+    if type(a) is not int and type(a) is not float:
+        _check_percent(a)
+    return a % b
+
+
+def guarded_format(value: Any, conversion: int, spec: str) -> str:
+    """An f-string field with a format spec, refusing huge widths (``f'{x:>999999999}'``)."""
+    _check_spec_numbers(re.findall(r"\d+", spec), "an f-string field")
+    if conversion == ord("r"):
+        value = repr(value)
+    elif conversion == ord("s"):
+        value = str(value)
+    elif conversion == ord("a"):
+        value = ascii(value)
+    return format(value, spec)
+
+
 def guarded_mul(a: Any, b: Any) -> Any:
     """``a * b`` unless it would build a huge sequence or integer."""
     if type(a) is not float and type(b) is not float:
@@ -194,7 +231,7 @@ _INPLACE: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], None] 
     "*=": (operator.imul, _check_mul),
     "/=": (operator.itruediv, None),
     "//=": (operator.ifloordiv, None),
-    "%=": (operator.imod, None),
+    "%=": (operator.imod, lambda a, b: _check_percent(a)),
     "**=": (operator.ipow, _check_pow),
     "<<=": (operator.ilshift, _check_lshift),
     ">>=": (operator.irshift, None),
@@ -244,6 +281,10 @@ def _size_guarded_method(obj: Any, name: str, method: Callable[..., Any]) -> Cal
             if total > MAX_ITEMS:
                 _refuse_size(f"a joined string of {total:,} characters")
             return method(items)
+        elif name == "to_bytes":
+            length = args[0] if args else kwargs.get("length", 1)
+            if isinstance(length, int) and length > MAX_ITEMS:
+                _refuse_size(f"{length:,} bytes")
         elif name == "extend" and args and hasattr(args[0], "__len__"):
             if len(obj) + len(args[0]) > MAX_ITEMS:
                 _refuse_size(f"a list of {len(obj) + len(args[0]):,} items")
@@ -265,7 +306,7 @@ def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
     if isinstance(obj, ModuleType):
         raise _Refused("modules are not available in diagram code")
     value = getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
-    if name in _SIZE_METHODS and (isinstance(obj, _SEQUENCES) or obj in _SEQUENCES):
+    if name in _SIZE_METHODS and (isinstance(obj, _SIZED_OWNERS) or obj in _SIZED_OWNERS):
         return _size_guarded_method(obj, name, value)
     return value
 
@@ -441,7 +482,16 @@ def _tick() -> bool:
 class _DiagramPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy, tightened for diagram scripts and with guarded operators."""
 
-    _BINOPS = {ast.Mult: "_jb_mul_", ast.Pow: "_jb_pow_", ast.Add: "_jb_add_", ast.LShift: "_jb_lshift_"}
+    _BINOPS = {ast.Mult: "_jb_mul_", ast.Pow: "_jb_pow_", ast.Add: "_jb_add_", ast.LShift: "_jb_lshift_",
+               ast.Mod: "_jb_mod_"}
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        node = self.node_contents_visit(node)
+        if node.format_spec is None:
+            return node
+        call = ast.Call(func=ast.Name("_jb_format_", ast.Load()),
+                        args=[node.value, ast.Constant(node.conversion), node.format_spec], keywords=[])
+        return ast.copy_location(ast.FormattedValue(value=call, conversion=-1, format_spec=None), node)
 
     def visit_Import(self, node: ast.Import) -> Any:
         self.error(node, "import statements are not allowed in diagram scripts")
@@ -659,7 +709,7 @@ def _se_pow(a: Any, b: Any) -> Any:
 
 
 _OPERATORS = dict(simpleeval.DEFAULT_OPERATORS)
-_OPERATORS.update({ast.Mult: _se_mul, ast.Pow: _se_pow})
+_OPERATORS.update({ast.Mult: _se_mul, ast.Pow: _se_pow, ast.Mod: guarded_mod})
 
 
 class _Evaluator(simpleeval.EvalWithCompoundTypes):
@@ -672,9 +722,14 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
         value = super()._eval_attribute(node)
         if node.attr in _SIZE_METHODS:
             owner = getattr(value, "__self__", None)
-            if isinstance(owner, _SEQUENCES) or owner in _SEQUENCES:
+            if isinstance(owner, _SIZED_OWNERS) or owner in _SIZED_OWNERS:
                 return _size_guarded_method(owner, node.attr, value)
         return value
+
+    def _eval_formattedvalue(self, node: ast.FormattedValue) -> Any:
+        if node.format_spec:
+            return guarded_format(self._eval(node.value), node.conversion, self._eval(node.format_spec))
+        return super()._eval_formattedvalue(node)
 
     def _check_disallowed_items(self, item: Any) -> None:
         # simpleeval walks every container after every node; task data is JSON-like and our
@@ -725,6 +780,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             "_jb_pow_": guarded_pow,
             "_jb_add_": guarded_add,
             "_jb_lshift_": guarded_lshift,
+            "_jb_mod_": guarded_mod,
+            "_jb_format_": guarded_format,
             "_jb_tick_": _tick,
         }
 

@@ -240,20 +240,32 @@ def test_timeout_works_in_a_worker_thread_and_restores_the_previous_tracer(env: 
     "x = ('a' * 10**6).join(['b'] * 1000)",
     "x = list(range(100001))",
     "x = sum([[1] * 1000] * 10000, [])",
+    "x = f'{y:>1000000000}'",
+    "x = f'{y:.999999999f}'",
+    "x = '%1000000000d' % 1",
+    "x = '%*d' % (10**9, 1)",
+    "x = (1).to_bytes(10**9, 'big')",
     "try:\n    x = 'a' * 10**9\nexcept Exception:\n    x = 'swallowed'",
 ])
 def test_huge_allocations_are_refused_fast(env: SandboxEnvironment, script: str) -> None:
     started = time.monotonic()
     with pytest.raises(SandboxViolationError):
-        run(env, script)
+        run(env, script, y=1.5)
     assert time.monotonic() - started < 1.0
 
 
 @pytest.mark.parametrize("expression", ["'a' * 10**9", "10 ** 10 ** 10", "9 ** 4000000", "range(10**9)",
-                                        "'a'.ljust(10**10)"])
+                                        "'a'.ljust(10**10)", "f'{y:>1000000000}'", "'%1000000000d' % 1",
+                                        "(1).to_bytes(10**9, 'big')"])
 def test_huge_allocations_in_expressions_are_refused(env: SandboxEnvironment, expression: str) -> None:
     with pytest.raises(SandboxViolationError):
-        env.evaluate(expression, {})
+        env.evaluate(expression, {"y": 1.5})
+
+
+def test_ordinary_formatting_still_works(env: SandboxEnvironment) -> None:
+    data = run(env, "a = f'{y!r:>6}|{y:.2f}|{y}'\nb = '%5.1f%%' % y\nc = 7 % 3", y=1.5)
+    assert (data["a"], data["b"], data["c"]) == ("   1.5|1.50|1.5", "  1.5%", 1)
+    assert env.evaluate("f'{y:.1f}' + ('%d' % y)", {"y": 2.25}) == "2.22"
 
 
 # ----------------------------------------------------------------------------- helpers and data
