@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from .steps import file_problem
+
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PAGES = ("/inbox", "/inbox?tab=done", "/inbox?tab=cc", "/board", "/instances", "/scores", "/designer")
@@ -44,3 +46,22 @@ def test_pages_need_a_login(login) -> None:  # noqa: ANN001
     # the designer is for admins only
     user = login("wang")
     assert user.goto("/designer").status == 403
+
+
+def test_inbox_tabs_search_and_filter(login, tmp_path: Path) -> None:  # noqa: ANN001
+    wang = login("wang")
+    file_problem(wang, "独一无二的检索标题", "P-2026-SEARCH")
+    wang.goto("/inbox?tab=done")
+    assert int(wang.locator(".tab[data-tab='done'] .count").inner_text()) >= 1
+    wang.fill("input[name=q]", "独一无二")
+    wang.click("form.filters button[type=submit]")
+    rows = wang.locator("table.tasks tbody tr")
+    assert rows.count() == 1 and "独一无二的检索标题" in rows.first.inner_text()
+    assert "tab=done" in wang.url
+    wang.select_option("select[name=process]", "claim_evaluate")
+    wang.click("form.filters button[type=submit]")
+    assert wang.locator("table.tasks tbody tr").count() == 1
+    wang.fill("input[name=q]", "没有这个标题")
+    wang.click("form.filters button[type=submit]")
+    assert wang.locator("table.tasks").count() == 0 and wang.locator(".empty").count() == 1
+    wang.screenshot(path=str(tmp_path / "inbox-search.png"))
