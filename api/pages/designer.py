@@ -22,8 +22,8 @@ def index():
     rows = []
     for latest in engine.list_definitions():
         full = engine.get_definition(latest.key)
-        files = engine.definition_files(latest.key, latest.version)
-        rows.append({"definition": full, "files": sorted(files)})
+        files = {v: sorted(engine.definition_files(latest.key, v)) for v in full.versions}
+        rows.append({"definition": full, "files": files})
     return render_template("pages/designer/index.html", rows=rows)
 
 
