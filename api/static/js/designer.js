@@ -70,6 +70,11 @@
       li.setAttribute("data-element-id", p.element_id || "");
       li.textContent = (p.element_id ? p.element_id + "：" : "") + msg;
       problemList.appendChild(li);
+      var el = p.element_id && registry.get(p.element_id);
+      if (el) {  // a click on the problem shows its element
+        li.classList.add("clickable");
+        li.addEventListener("click", function () { canvas.scrollToElement(el); modeler.get("selection").select(el); });
+      }
       if (p.element_id && registry.get(p.element_id)) {
         canvas.addMarker(p.element_id, "jb-problem");
         var id = overlays.add(p.element_id, { position: { bottom: 0, left: 0 }, html: '<div class="jb-problem-note"></div>' });
