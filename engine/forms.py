@@ -112,8 +112,8 @@ def _describe(err: ValidationError) -> list[tuple[str, str]]:
 
 
 def form_data(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
-    """The part of the instance data a form starts from: the values of its own fields."""
+    """The part of the instance data a form starts from: the values of its own fields (all, without a form)."""
     if not schema:
-        return {}
+        return dict(data)
     props = schema.get("properties") or {}
     return {k: data[k] for k in props if k in data}

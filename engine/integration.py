@@ -90,6 +90,7 @@ class CommentRecord:
     author: str
     text: str
     at: datetime
+    kind: str = "comment"  # approve, reject, return, transfer, delegate, add_sign, ... (approval/common.py)
 
 
 class IntegrationMixin:
@@ -458,4 +459,4 @@ def _delivery_record(d: Delivery) -> DeliveryRecord:
 
 
 def _comment_record(c: TaskComment) -> CommentRecord:
-    return CommentRecord(c.id, c.task_id, c.instance_id, c.author, c.text, c.at)
+    return CommentRecord(c.id, c.task_id, c.instance_id, c.author, c.text, c.at, c.kind or "comment")

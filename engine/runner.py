@@ -217,10 +217,12 @@ class Runner:
     # ---- projections --------------------------------------------------------------------
     def _sync_tasks(self, session: Session, ctx: StepContext, before: dict[UUID, Any], after: dict[UUID, Any]) -> None:
         row = ctx.row
+        closed_now: list[tuple[Any, str]] = []
         for task_id in before.keys() - after.keys():
             task = before[task_id]
             status = "completed" if task.has_state(TaskState.COMPLETED) else "cancelled"
             ctx.closed_tasks.append((str(task_id), status))
+            closed_now.append((task, status))
             if status == "cancelled":
                 closed = session.execute(
                     update(HumanTask)
@@ -229,11 +231,10 @@ class Runner:
                 )
                 if closed.rowcount:
                     audit.record(session, audit.TASK_CANCEL, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=task.task_spec.bpmn_id, task_id=str(task_id))
-        closed_ids = [tid for tid, _ in ctx.closed_tasks]
-        if closed_ids:
-            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(closed_ids)))
+        if closed_now:
+            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_([str(t.id) for t, _ in closed_now])))
         for hook in self.close_hooks:
-            hook(session, ctx, [(before[UUID(tid)], status) for tid, status in ctx.closed_tasks])
+            hook(session, ctx, closed_now)
         for task_id in after.keys() - before.keys():
             task = after[task_id]
             spec = task.task_spec
@@ -277,6 +278,9 @@ class Runner:
     def _who(self, ctx: StepContext, task: Any) -> tuple[list[str], str | None]:
         """Candidate groups and assignee of a new user task, from its lane's rule."""
         props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+        if props.get("assignee"):  # a data variable naming the person, e.g. a multi-instance item
+            found = task.data.get(props["assignee"])
+            return [], str(found) if found else None
         if props.get("candidateGroups"):
             return [g.strip() for g in props["candidateGroups"].split(",") if g.strip()], None
         if not task.task_spec.lane:

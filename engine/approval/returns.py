@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,10 +36,9 @@ def _path_user_tasks(task: Any) -> list[Any]:
     while True:
         while node is not None:
             spec = node.task_spec
-            if getattr(spec, "manual", False) and node.has_state(TaskState.COMPLETED) and spec.bpmn_id and spec.bpmn_id not in seen:
-                point = node.parent if node.parent is not None and node.parent.task_spec.bpmn_id == spec.bpmn_id else node
+            if _is_user_step(spec) and node.has_state(TaskState.COMPLETED) and spec.bpmn_id and spec.bpmn_id not in seen:
                 seen.add(spec.bpmn_id)
-                found.append(point)
+                found.append(node)
             node = node.parent
         if tree.parent_task_id is None:
             return found
@@ -46,6 +46,23 @@ def _path_user_tasks(task: Any) -> list[Any]:
         if holder is None:
             return found
         node, tree = holder.parent, holder.workflow
+
+
+def _is_user_step(spec: Any) -> bool:
+    """A user task, or a multi-instance step of user tasks (reset as a whole)."""
+    if isinstance(spec, MultiInstanceTask):
+        child = spec._wf_spec.task_specs.get(spec.task_spec)
+        return bool(getattr(child, "manual", False))
+    return bool(getattr(spec, "manual", False))
+
+
+def _redo_data(target: Any) -> dict[str, Any]:
+    """The data a step is redone from: what it had, less a multi-instance step's collected output."""
+    data = dict(target.data)
+    spec = target.task_spec
+    if isinstance(spec, MultiInstanceTask) and spec.data_output is not None and spec.data_output != spec.data_input:
+        data.pop(spec.data_output.bpmn_id, None)
+    return data
 
 
 def _load_task(engine: Engine, s: Session, ht: HumanTask) -> tuple[Any, Any]:
@@ -100,7 +117,7 @@ def return_in_session(engine: Engine, s: Session, row: Instance, ht: HumanTask, 
                     {"to_element_id": [f"not an earlier step on this task's path; legal: {names} / 不是本任务之前经过的环节"]},
                 )
         chosen["element_id"], chosen["task_id"] = target.task_spec.bpmn_id, str(target.id)
-        wf.reset_from_task_id(target.id, data=dict(target.data))
+        wf.reset_from_task_id(target.id, data=_redo_data(target))
 
     for r in sign_rows(s, ht.id):
         if r.status in ("open", "waiting"):
@@ -147,7 +164,7 @@ def withdraw(engine: Engine, instance_id: str, actor: str, text: str) -> Instanc
             task = wf.get_task_from_id(UUID(mine.id))
             if task is None or not task.has_state(TaskState.COMPLETED):
                 raise ConflictError("that step is too far back to withdraw / 该环节已无法撤回")
-            wf.reset_from_task_id(task.id, data=dict(task.data))
+            wf.reset_from_task_id(task.id, data=_redo_data(task))
 
         for r in open_rows:
             r.status, r.completed_at = "withdrawn", now
