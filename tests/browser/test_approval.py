@@ -82,3 +82,15 @@ def test_claim_task_then_release_it(login, tmp_path: Path) -> None:  # noqa: ANN
     assert zhao.locator(".flash").first.inner_text().strip() == "已退回组任务"
     assert zhao.locator("#claim").count() == 1
     zhao.screenshot(path=str(tmp_path / "released.png"))
+
+
+def test_starter_withdraws_before_review(login, tmp_path: Path) -> None:  # noqa: ANN001
+    wang = login("wang")
+    file_problem(wang, TITLE + "（撤回）", "P-2026-004")
+    wang.goto("/inbox?tab=done")
+    wang.locator("tr[data-element='submit_problem']", has_text="（撤回）").locator("a").click()
+    wang.locator(".crumbs a").nth(1).click()
+    wang.click("#withdraw")
+    assert wang.locator(".flash").first.inner_text().strip() == "已撤回"
+    assert wang.locator(".open-tasks li", has_text="submit_problem").count() + wang.locator(".open-tasks li", has_text="申报问题").count() >= 1
+    wang.screenshot(path=str(tmp_path / "withdrawn.png"), full_page=True)
