@@ -29,10 +29,11 @@ N = 1000
 
 def start_workers(database_url: str, count: int, tmp_path: Path, **env: str) -> list[subprocess.Popen]:
     environ = {**os.environ, "JIEBANG_DATABASE_URL": database_url, "JIEBANG_WORKER_INTERVAL": "0.1", **env}
-    return [
-        subprocess.Popen(jiebang("worker", "--concurrency", "2"), env=environ, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        for _ in range(count)
-    ]
+    procs = []
+    for _ in range(count):
+        log = (tmp_path / f"worker-{len(list(tmp_path.glob('worker-*.log')))}.log").open("w")  # a file, never a pipe nobody reads
+        procs.append(subprocess.Popen(jiebang("worker", "--concurrency", "2"), env=environ, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
+    return procs
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -62,7 +63,7 @@ def test_two_workers_fire_a_thousand_timers_exactly_once(database_url: str, tmp_
     try:
         deadline = time.monotonic() + 240
         while engine.list_jobs(kind="timer").total and time.monotonic() < deadline:
-            assert all(w.poll() is None for w in workers), [w.stderr.read() for w in workers if w.poll() is not None]
+            assert all(w.poll() is None for w in workers), [p.read_text() for p in tmp_path.glob("worker-*.log")]
             time.sleep(0.5)
     finally:
         stop(workers)
