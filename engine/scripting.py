@@ -11,11 +11,14 @@ module plugs a sandbox into Spiff's extension point instead:
 * **Scripts** (scriptTask, pre/post scripts) are compiled by RestrictedPython with a stricter
   policy (no imports, no classes, no bare ``except:``/``finally``) and run with task data as their
   namespace, so assigned variables become task data exactly as with Spiff's TaskDataEnvironment.
-* **Resources**: ``*``, ``**``, ``+`` and ``<<`` are rewritten into guarded calls that refuse
-  results over ~10 million items or ~1 million bits; ``range`` is capped at 100,000 items; a
-  per-thread ``sys.settrace`` tracer stops code that runs past ``time_limit`` seconds. The timeout
-  and the guards raise a ``BaseException`` internally, so ``except Exception:`` in a diagram
-  cannot swallow them. Memory and CPU rlimits on the worker process are still the last line.
+* **Resources**: ``*``, ``**``, ``+``, ``<<`` and ``%`` are rewritten into guarded calls that
+  refuse results over ~10 million items or ~1 million bits (and %-/f-string widths over 10,000);
+  size-taking methods (``ljust``, ``replace``, ``join``, ``to_bytes``...) are checked the same way;
+  ``range`` is capped at 100,000 items. A per-thread ``sys.settrace`` tracer (call events only)
+  plus a tick compiled into every loop and comprehension stop code that runs past ``time_limit``
+  seconds, in any thread, restoring any previous tracer. The timeout and the guards raise a
+  ``BaseException`` internally, so ``except Exception:`` in a diagram cannot swallow them.
+  Memory and CPU rlimits on the worker process are still the last line of defence.
 
 Helpers available to diagrams: ``now()``, ``add_duration(iso_datetime, iso_duration)``,
 ``to_utc(iso)``; safe builtins: ``len min max sum round abs int float str bool sorted any all dict
