@@ -74,6 +74,20 @@ _ZH = {
 }
 
 
+_validators: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    """One compiled validator per schema object (models keep their schemas for their lifetime)."""
+    hit = _validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        if len(_validators) > 1000:
+            _validators.clear()
+        hit = (schema, FormValidator(schema, format_checker=_formats))
+        _validators[id(schema)] = hit
+    return hit[1]
+
+
 def check_schema(schema: dict[str, Any]) -> str | None:
     """Why a form schema is unusable, or None."""
     try:
@@ -90,7 +104,7 @@ def validate(schema: dict[str, Any] | None, data: Any) -> None:
     if schema is None:
         return
     errors: dict[str, list[str]] = {}
-    for err in FormValidator(schema, format_checker=_formats).iter_errors(data):
+    for err in _validator(schema).iter_errors(data):
         for path, message in _describe(err):
             errors.setdefault(path, []).append(message)
     if errors:
