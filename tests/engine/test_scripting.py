@@ -175,7 +175,7 @@ def test_infinite_loop_times_out_within_the_limit(env: SandboxEnvironment) -> No
     started = time.monotonic()
     with pytest.raises(ScriptTimeoutError, match="longer than 0.3s") as caught:
         run(env, "while True: pass")
-    assert time.monotonic() - started < LIMIT + 0.5
+    assert time.monotonic() - started < LIMIT + 2.0  # the limit is wall time; the margin absorbs a loaded CI box
     assert caught.value.context["line"] == 1
 
 
@@ -191,7 +191,7 @@ def test_huge_comprehension_times_out(env: SandboxEnvironment) -> None:
     started = time.monotonic()
     with pytest.raises(ScriptTimeoutError):
         run(env, "x = sum(1 for a in range(100000) for b in range(100000))")
-    assert time.monotonic() - started < LIMIT + 0.5
+    assert time.monotonic() - started < LIMIT + 2.0  # the limit is wall time; the margin absorbs a loaded CI box
 
 
 def test_runaway_recursion_and_expression_time_out(env: SandboxEnvironment) -> None:
@@ -251,7 +251,7 @@ def test_huge_allocations_are_refused_fast(env: SandboxEnvironment, script: str)
     started = time.monotonic()
     with pytest.raises(SandboxViolationError):
         run(env, script, y=1.5)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # refused before allocating, not after minutes of work; generous for a loaded CI box
 
 
 @pytest.mark.parametrize("expression", ["'a' * 10**9", "10 ** 10 ** 10", "9 ** 4000000", "range(10**9)",
@@ -513,7 +513,7 @@ def test_endless_bpmn_script_surfaces_as_timeout(clock: FakeClock) -> None:
     started = time.monotonic()
     with pytest.raises(ScriptTimeoutError) as caught:
         wf.do_engine_steps()
-    assert time.monotonic() - started < LIMIT + 0.5
+    assert time.monotonic() - started < LIMIT + 2.0  # the limit is wall time; the margin absorbs a loaded CI box
     assert caught.value.context["bpmn_id"] == "compute"
 
 
