@@ -277,7 +277,15 @@ def fingerprint(*parts: Any) -> str:
 # ---- webhook outbox -----------------------------------------------------------------------
 def _enqueue_for_event(session: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
     """Engine listener: queue a delivery for each active webhook subscribed to ``event``."""
-    hooks = [h for h in session.scalars(select(Webhook).where(Webhook.active.is_(True))) if event in (h.events or [])]
+    _enqueue(session, _subscribers(session), event, row, data)
+
+
+def _subscribers(session: Session) -> list[Webhook]:
+    return list(session.scalars(select(Webhook).where(Webhook.active.is_(True))))
+
+
+def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, data: dict[str, Any]) -> None:
+    hooks = [h for h in hooks if event in (h.events or [])]
     if not hooks:
         return
     now = row.updated_at  # the step's own instant (a manual clock in tests stays in charge)
@@ -300,14 +308,20 @@ def _enqueue_for_event(session: Session, event: str, row: Instance, data: dict[s
 
 def _step_events(session: Session, ctx: StepContext) -> None:
     """Runner projection: ``task.created`` for each new user task, ``instance.completed`` at the end."""
+    completed = ctx.row.status == "completed" and ctx.error is None
+    if not ctx.created_tasks and not completed:
+        return
+    hooks = _subscribers(session)  # one read per step, only when there is something to announce
+    if not hooks:
+        return
     for ht in ctx.created_tasks:
-        _enqueue_for_event(
-            session, "task.created", ctx.row,
+        _enqueue(
+            session, hooks, "task.created", ctx.row,
             {"task_id": ht.id, "element_id": ht.element_id, "name": ht.name, "lane": ht.lane,
              "candidate_groups": list(ht.candidate_groups or []), "assignee": ht.assignee, "due_at": iso(ht.due_at) if ht.due_at else None},
         )
-    if ctx.row.status == "completed" and ctx.error is None:
-        _enqueue_for_event(session, "instance.completed", ctx.row, {"data": ctx.data_after})
+    if completed:
+        _enqueue(session, hooks, "instance.completed", ctx.row, {"data": ctx.data_after})
 
 
 def _deliver(engine: IntegrationMixin, job: Job, force: bool) -> None:

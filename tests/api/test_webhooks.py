@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -120,3 +121,17 @@ def test_delivery_time_check_refuses_a_target_that_turned_private(walk: HttpWalk
     assert receiver.received == []
     walk.call("DELETE", f"/webhooks/{hook['id']}", "admin", 204)
     assert walk.call("GET", "/webhooks")["items"][0]["active"] is False
+
+
+def test_instance_completed_event(walk: HttpWalk, receiver: Receiver, engine: Engine, clock: ManualClock) -> None:
+    engine.deploy({"ping.bpmn": (Path(__file__).parent / "data" / "ping.bpmn").read_bytes()})
+    walk.call("POST", "/webhooks", "admin", 201, json={"url": receiver.url, "events": ["instance.completed"], "secret": SECRET})
+    inst = walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "ping"})
+    walk.instance_id = inst["id"]
+    clock.advance(hours=2)
+    engine.run_due_jobs()  # the timer
+    done = walk.do("answer", "wang", {})
+    assert done["status"] == "completed"
+    engine.run_due_jobs()  # the delivery
+    [(headers, body)] = receiver.received
+    assert headers["X-Jiebang-Event"] == "instance.completed" and json.loads(body)["instance"]["status"] == "completed"
