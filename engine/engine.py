@@ -546,7 +546,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
             ]
         return InstanceRecord(
             row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
-            tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error,
+            tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error, list(row.visited or []),
         )
 
 

@@ -67,6 +67,7 @@ class InstanceRecord:
     updated_at: datetime
     ended_at: datetime | None
     error: str | None
+    visited_elements: list[str] = field(default_factory=list)  # every element completed so far
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,11 @@ class StepContext:
     error: Exception | None = None  # set when the diagram failed; the instance is marked error
     reopening: bool = False  # a reset (return, withdraw) may bring back tasks that ran before
     auto_seen: set[str] = field(default_factory=set)  # tasks the auto-approval policy has looked at
+    visited: set[str] = field(default_factory=set)  # elements completed in this step
+
+    def visit(self, task: Any) -> None:
+        if task.task_spec.bpmn_id:
+            self.visited.add(task.task_spec.bpmn_id)
 
 
 class Runner:
@@ -146,7 +151,7 @@ class Runner:
         try:
             with running_on(self.clock):
                 action(wf)
-                _run_engine_tasks(wf)
+                _run_engine_tasks(wf, done=ctx.visit)
         except (ScriptError, SpiffWorkflowException) as exc:
             self._fail(session, ctx, exc)
             return
@@ -167,7 +172,7 @@ class Runner:
                         task = wf.get_task_from_id(UUID(task_id))
                         task.data.update(data)
                         task.run()
-                    _run_engine_tasks(wf)
+                    _run_engine_tasks(wf, done=ctx.visit)
             except (ScriptError, SpiffWorkflowException) as exc:
                 self._fail(session, ctx, exc)
                 return
@@ -184,6 +189,8 @@ class Runner:
         row.active_elements = sorted(
             {t.task_spec.bpmn_id for t in after_tasks.values()} | {w.task.task_spec.bpmn_id for w in after_waits.values() if w.task.task_spec.bpmn_id}
         )
+        if not ctx.visited <= set(row.visited or []):
+            row.visited = sorted(set(row.visited or []) | ctx.visited)  # the path taken, for the diagram
         row.updated_at = ctx.now
         if completed:
             row.status = "completed"
@@ -224,6 +231,8 @@ class Runner:
             status = "completed" if task.has_state(TaskState.COMPLETED) else "cancelled"
             ctx.closed_tasks.append((str(task_id), status))
             closed_now.append((task, status))
+            if status == "completed":
+                ctx.visit(task)
             if status == "cancelled":
                 closed = session.execute(
                     update(HumanTask)
@@ -371,7 +380,7 @@ class Wait:
     task: Any = field(compare=False, repr=False)
 
 
-def _run_engine_tasks(wf: BpmnWorkflow, rounds: int = 100) -> None:
+def _run_engine_tasks(wf: BpmnWorkflow, rounds: int = 100, done: Callable[[Any], None] | None = None) -> None:
     """Run everything that can run without a person, including timers that fell due meanwhile.
 
     ``do_engine_steps`` refreshes timers only at its end, so a timer that fires there leaves its
@@ -379,7 +388,7 @@ def _run_engine_tasks(wf: BpmnWorkflow, rounds: int = 100) -> None:
     """
     wf.refresh_timers()
     for _ in range(rounds):
-        wf.do_engine_steps()
+        wf.do_engine_steps(did_complete_task=done)
         if not _ready(wf, manual=False):
             return
     raise ScriptError(f"the diagram kept running automatic tasks for {rounds} rounds without waiting")

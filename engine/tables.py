@@ -80,6 +80,7 @@ class Instance(Base):
     state: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     active_elements: Mapped[list[Any]] = mapped_column(JSON)
+    visited: Mapped[list[Any]] = mapped_column(JSON, default=list)  # elements completed so far
     started_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

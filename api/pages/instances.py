@@ -56,7 +56,7 @@ def show(instance_id: str):
     files = engine.definition_files(instance.process_key, instance.version)
     bpmn_xml = next((xml for name, xml in sorted(files.items()) if name.endswith(".bpmn")), "")
     current = sorted({t.element_id for t in instance.open_tasks} | set(instance.active_elements))
-    done = sorted({h.element_id for h in history if h.element_id and h.event in DONE_EVENTS} - set(current))
+    done = sorted(({h.element_id for h in history if h.element_id and h.event in DONE_EVENTS} | set(instance.visited_elements)) - set(current))
     jobs = engine.list_jobs(instance_id=instance_id).items if is_admin(current_user()) else []
     return render_template(
         "pages/instances/show.html",

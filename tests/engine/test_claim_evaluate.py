@@ -219,3 +219,11 @@ def test_cancel_closes_tasks_jobs_and_subscriptions(walk: Walk) -> None:
     with pytest.raises(ConflictError):
         walk.claim_individual()
     assert walk.events()[-1] == "instance.cancel"
+
+
+def test_the_path_taken_is_recorded_for_the_diagram(walk: Walk) -> None:
+    walk.submit()
+    walk.review("return", "补充材料")
+    visited = set(walk.instance().visited_elements)
+    assert {"submit_problem", "preliminary_review", "preliminary_decision"} <= visited
+    assert "committee_approval" not in visited

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4ed6284ebef1
+Revision ID: f11ca1ebab7b
 Revises: 
-Create Date: 2026-11-23 11:16:42.707685
+Create Date: 2026-11-23 11:29:25.395943
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import engine.tables
 
 
-revision = '4ed6284ebef1'
+revision = 'f11ca1ebab7b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('active_elements', sa.JSON(), nullable=False),
+    sa.Column('visited', sa.JSON(), nullable=False),
     sa.Column('started_by', sa.String(length=200), nullable=True),
     sa.Column('created_at', engine.tables.UtcDateTime(), nullable=False),
     sa.Column('updated_at', engine.tables.UtcDateTime(), nullable=False),
