@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,15 @@ from .steps import done, file_problem, local_input, open_task, submit_form
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+UPDATE_DOCS = os.environ.get("JIEBANG_UPDATE_SCREENSHOTS") == "1"  # refresh the README's pictures on purpose only
+
+
+def keep(page, tmp_path: Path, name: str) -> None:  # noqa: ANN001
+    """A screenshot in the test's tmp dir, and in docs/ when asked to refresh the README's."""
+    page.screenshot(path=str(tmp_path / name))
+    if UPDATE_DOCS:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS / name))
 TITLE = "康渝高铁征迁外围协调保障（浏览器）"
 
 
@@ -24,8 +34,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     zhao = login("zhao")
     zhao.goto("/inbox?tab=candidate")
     assert int(zhao.locator(".tab[data-tab='candidate'] .count").inner_text()) >= 1
-    DOCS.mkdir(parents=True, exist_ok=True)
-    zhao.screenshot(path=str(DOCS / "inbox.png"))
+    keep(zhao, tmp_path, "inbox.png")
     open_task(zhao, "preliminary_review", tab="candidate")
     assert TITLE in zhao.locator(".facts").inner_text()
     zhao.click("#claim")
@@ -74,7 +83,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     zhangjie.wait_for_url("**/board**")
     card = zhangjie.locator("article.card", has_text=TITLE)
     assert "张杰" in card.locator(".claims").inner_text() and "李明 40%" in card.locator(".claims").inner_text()
-    zhangjie.screenshot(path=str(DOCS / "board.png"))
+    keep(zhangjie, tmp_path, "board.png")
     instance_id = card.get_attribute("data-instance-id")
 
     # 5. the admin closes the claim window now (runs the timer job from the instance page)
