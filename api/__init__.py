@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from typing import Any
@@ -22,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "WEBHOOK_ALLOW_LOOPBACK": False,
     "JOB_LEASE_SECONDS": None,
+    "LANE_GROUPS": None,
     "WORKER_INTERVAL": 1.0,
     "API_TITLE": "Jiebang",
     "API_VERSION": "v1",
@@ -36,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
 }
 _BOOLEAN = {"WEBHOOK_ALLOW_LOOPBACK"}
 _NUMERIC = {"MAX_CONTENT_LENGTH": int, "JOB_LEASE_SECONDS": float, "WORKER_INTERVAL": float}
+_JSON = {"LANE_GROUPS"}  # e.g. {"TaskForce": "zhuanban"}: lane name -> candidate group
 
 
 def config_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -49,6 +52,8 @@ def config_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
             out[key] = raw.strip().lower() in ("1", "true", "yes", "on")
         elif key in _NUMERIC:
             out[key] = _NUMERIC[key](raw)
+        elif key in _JSON:
+            out[key] = json.loads(raw)
         else:
             out[key] = raw
     return out

@@ -24,7 +24,7 @@ from .worker import start_worker_threads
 
 def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> Engine:
     config = config_from_env()
-    engine = Engine(args.database_url or config.get("DATABASE_URL"), deploy_shipped=deploy_shipped)
+    engine = Engine(args.database_url or config.get("DATABASE_URL"), lane_groups=config.get("LANE_GROUPS"), deploy_shipped=deploy_shipped)
     engine.configure_integration(
         allow_private_webhooks=bool(config.get("WEBHOOK_ALLOW_LOOPBACK")), job_lease_seconds=config.get("JOB_LEASE_SECONDS")
     )
@@ -120,7 +120,8 @@ def _read_password(confirm: bool = True) -> str:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     engine = build_engine(args, deploy_shipped=False)
-    user = engine.upsert_user(args.name, display_name=args.display_name, groups=args.group or [], roles=args.role or [])
+    # Options left out keep what an existing user has (re-running a bootstrap script is harmless).
+    user = engine.upsert_user(args.name, display_name=args.display_name, groups=args.group, roles=args.role)
     if args.password:
         engine.set_password(user.username, _read_password())
     print(f"user {user.username} ({user.display_name}) groups={','.join(user.groups) or '-'} roles={','.join(user.roles) or '-'}")

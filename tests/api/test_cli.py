@@ -1,0 +1,64 @@
+"""The ``jiebang`` command in-process: users, tokens, deploy, validate, db upgrade, configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api import config_from_env
+from api.cli import main
+from engine import Engine
+
+DATA = Path(__file__).parent / "data"
+MODELERS = Path(__file__).parent.parent / "data" / "modelers"
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001 - the CLI is backend-agnostic
+    return f"sqlite:///{tmp_path}/cli.sqlite3"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_users_tokens_passwords(database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIEBANG_DATABASE_URL", database_url)
+    monkeypatch.setenv("JIEBANG_PASSWORD", "correct-horse")
+    assert run(capsys, "user", "add", "zhao", "--group", "taskforce", "--group", "committee", "--display-name", "赵", "--password")[0] == 0
+    assert run(capsys, "user", "add", "zhao", "--role", "admin")[0] == 0  # re-running keeps the groups
+    code, out, _ = run(capsys, "token", "create", "zhao")
+    token = out.split()[-1]
+    engine = Engine(database_url, deploy_shipped=False)
+    user = engine.authenticate(token)
+    assert code == 0 and user is not None and user.groups == ["committee", "taskforce"] and user.roles == ["admin"]
+    assert engine.check_password("zhao", "correct-horse") is not None
+    monkeypatch.setenv("JIEBANG_PASSWORD", "another-horse")
+    assert run(capsys, "user", "passwd", "zhao")[0] == 0
+    assert engine.check_password("zhao", "another-horse") is not None
+    code, _, err = run(capsys, "token", "create", "ghost")
+    assert code == 2 and "ghost" in err
+    engine.store.dispose()
+
+
+def test_deploy_validate_upgrade(database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIEBANG_DATABASE_URL", database_url)
+    assert run(capsys, "db", "upgrade")[0] == 0
+    code, out, _ = run(capsys, "validate", str(DATA / "ping.bpmn"))
+    assert code == 0 and out.strip() == "ok"
+    code, out, _ = run(capsys, "validate", str(MODELERS / "xsd_invalid.bpmn"))
+    assert code == 1 and out.startswith("Activity_a:") and "Flow_2:" in out
+    code, out, _ = run(capsys, "deploy", str(DATA / "ping.bpmn"))
+    assert code == 0 and "ping version 1" in out
+    code, _, err = run(capsys, "deploy", str(MODELERS / "xsd_invalid.bpmn"))
+    assert code == 2 and "Activity_a" in err
+
+
+def test_configuration_from_environment() -> None:
+    config = config_from_env({"JIEBANG_WEBHOOK_ALLOW_LOOPBACK": "1", "JIEBANG_MAX_CONTENT_LENGTH": "1024", "JIEBANG_JOB_LEASE_SECONDS": "2.5",
+                              "JIEBANG_LANE_GROUPS": '{"TaskForce": "zb"}', "JIEBANG_DATABASE_URL": "sqlite:///x", "HOME": "/root"})
+    assert config == {"WEBHOOK_ALLOW_LOOPBACK": True, "MAX_CONTENT_LENGTH": 1024, "JOB_LEASE_SECONDS": 2.5,
+                      "LANE_GROUPS": {"TaskForce": "zb"}, "DATABASE_URL": "sqlite:///x"}
