@@ -60,4 +60,5 @@ class CommentSchema(Schema):
     instance_id = fields.String()
     author = fields.String()
     text = fields.String()
+    kind = fields.String(metadata={"description": "comment, or the approval action that wrote it (approve, return, transfer, ...)"})
     at = fields.DateTime()

@@ -75,7 +75,7 @@ def test_comments_by_people_involved(walk: HttpWalk) -> None:
     walk.submit()
     review = walk.task("preliminary_review")
     added = walk.call("POST", f"/tasks/{review['id']}/comments", "zhao", 201, json={"text": "材料齐全"})
-    assert added["author"] == "zhao" and added["text"] == "材料齐全"
+    assert added["author"] == "zhao" and added["text"] == "材料齐全" and added["kind"] == "comment"
     walk.call("POST", f"/tasks/{review['id']}/comments", "wang", 201, json={"text": "请尽快"})
     assert [c["author"] for c in walk.call("GET", f"/tasks/{review['id']}/comments", "zhao")["items"]] == ["zhao", "wang"]
     walk.call("POST", f"/tasks/{review['id']}/comments", "li", 403, json={"text": "路过"})
