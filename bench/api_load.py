@@ -1,0 +1,567 @@
+#!/usr/bin/env python
+"""Benchmark: ``jiebang serve --workers 2`` (gunicorn) under concurrent HTTP clients.
+
+For each database (``--db pg|sqlite|both``; PostgreSQL in a private schema of ``test`` at
+127.0.0.1:5432, created and dropped here; SQLite in a temp file) one real ``jiebang serve
+--workers 2`` process is started on loopback, users and tokens are created with the Engine
+(what ``jiebang user add`` / ``jiebang token create`` do), a tiny two-user-task diagram is
+deployed over ``POST /process-definitions``, then these phases run, each ``--rounds`` times
+(the phases alternate, so they share the machine's noise):
+
+``walk``      16 clients (``--clients``), each walking whole claim-and-evaluate instances over HTTP
+              with bearer tokens: start → submit_problem → claim + complete preliminary_review →
+              claim + complete committee_approval → a claim filed on the board → the claim-window
+              timer executed (admin) → claim + complete select_claim → progress_report →
+              completion_report → claim + complete acceptance; after every completion ten inbox
+              reads ``GET /tasks?scope=involved`` (page 1 with total) by the client's people.
+``two1``      the SpiffArena comparison shape: a two-user-task process (start, complete, complete),
+              one client.
+``two4``      the same with 4 clients.
+
+Clients are threads spread over ``--client-procs`` processes, each with one keep-alive
+``http.client`` connection; the client processes' CPU is measured (``getrusage``) and printed
+next to the server's (gunicorn master + workers, from /proc), so one can see the client is not
+the bottleneck. Requests finishing in the first ``--warmup`` seconds of a phase are not counted.
+
+Printed: throughput (task completions/s, whole lifecycles/s, requests/s), p50/p95/p99 per route,
+errors by route and status (409s on claim/complete are counted apart as expected conflicts),
+the load average. The last line is::
+
+    api_load: pg_completions_per_s=… pg_complete_p95_ms=… pg_inbox_p95_ms=… pg_lifecycles_per_s=…
+              pg_two1_submit_p50_ms=… pg_two4_lifecycles_per_s=… sqlite_… errors=N
+
+(one line; ``na`` for a database not measured). Targets on PostgreSQL: ≥ 150 completions/s,
+completion p95 ≤ 60 ms, inbox p95 ≤ 20 ms; SpiffArena (same machine class, SQLite): ~30 ms per
+submission single-client, ~10 two-task lifecycles/s with 2 workers and 4 clients.
+
+    .venv/bin/python bench/api_load.py                 # both databases, 3 × 20 s per phase (~5 min)
+    .venv/bin/python bench/api_load.py --db pg --seconds 30 --rounds 3
+    .venv/bin/python bench/api_load.py --quick         # smoke run (SQLite, tiny, < 30 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import multiprocessing as mp
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+
+TWO_TASK_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_two" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="bench_two_task" name="Bench two tasks" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first" />
+    <bpmn:userTask id="first" name="First"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="second" />
+    <bpmn:userTask id="second" name="Second"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="second" targetRef="end" />
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+PROBLEM = {
+    "title": "康渝高铁征迁外围协调保障",
+    "category": "经济建设",
+    "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
+    "goals": "三个月内完成征迁协议签订",
+    "proposed_deadline": "2027-06-30T00:00:00+08:00",
+    "proposed_points": 80,
+    "support_needed": "法律顾问一名",
+}
+INBOX_READS_PER_COMPLETION = 10
+ROUTE_ORDER = [
+    "POST /process-instances", "POST /tasks/{id}/claim", "POST /tasks/{id}/complete", "GET /tasks?scope=involved",
+    "POST /board/{id}/claims", "GET /jobs", "POST /jobs/{id}/execute", "GET /process-instances/{id}",
+]
+
+
+# ------------------------------------------------------------------------------------------
+# statistics and printing (the house style of bench/engine_step.py)
+# ------------------------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def fmt(v: float | None, digits: int = 1) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print(f"\n{title}")
+    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ------------------------------------------------------------------------------------------
+# databases and the server
+# ------------------------------------------------------------------------------------------
+def pg_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class PgSchema:
+    """A private schema in ``test``; the URL sets it as search_path."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.name = f"bench_api_{uuid.uuid4().hex[:8]}"
+        self._dsn = "host=127.0.0.1 port=5432 dbname=test"
+        with psycopg.connect(self._dsn, autocommit=True) as c:
+            c.execute(f"CREATE SCHEMA {self.name}")
+        self.url = f"{PG_URL}?options=-csearch_path%3D{self.name}"
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def jiebang_cmd(*args: str) -> list[str]:
+    script = Path(sys.executable).with_name("jiebang")
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "api.cli", *args]
+
+
+class Server:
+    def __init__(self, url: str, workdir: Path, workers: int) -> None:
+        self.port = free_port()
+        self.log_path = workdir / f"serve-{self.port}.log"
+        env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING"}
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(jiebang_cmd("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)),
+                                     env=env, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", "/api/openapi.json")
+                if c.getresponse().status == 200:
+                    c.close()
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serve exited: {self.log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("serve did not become ready")
+            time.sleep(0.2)
+
+    def pids(self) -> list[int]:
+        """The gunicorn master and its children (the workers)."""
+        out = [self.proc.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                out.append(int(stat.parent.name))
+        return out
+
+    def cpu_seconds(self) -> float:
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def setup_people(url: str, clients: int) -> dict[str, str]:
+    """Users and tokens, as ``jiebang user add`` / ``token create`` make them; returns username → token."""
+    from engine import Engine
+
+    engine = Engine(url)  # migrates and deploys the shipped process
+    tokens = {}
+    engine.upsert_user("bench_admin", groups=[], roles=["admin"])
+    tokens["bench_admin"] = engine.create_token("bench_admin")
+    for c in range(clients):
+        for prefix, groups in (("sub", []), ("tf", ["taskforce"]), ("cm", ["committee"]), ("ev", ["evaluator"]), ("cl", []), ("two", [])):
+            name = f"{prefix}{c}"
+            engine.upsert_user(name, display_name=name, groups=groups)
+            tokens[name] = engine.create_token(name)
+    engine.store.dispose()
+    return tokens
+
+
+def deploy_two_task(port: int, admin_token: str) -> None:
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench_two_task.bpmn\"\r\n"
+            f"Content-Type: application/xml\r\n\r\n{TWO_TASK_BPMN}\r\n--{boundary}--\r\n").encode()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/api/v1/process-definitions", body=body,
+              headers={"Authorization": f"Bearer {admin_token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    resp = c.getresponse()
+    raw = resp.read()
+    if resp.status != 201:
+        raise RuntimeError(f"deploy failed: {resp.status} {raw[:500]!r}")
+    c.close()
+
+
+# ------------------------------------------------------------------------------------------
+# the clients
+# ------------------------------------------------------------------------------------------
+class Failed(Exception):
+    pass
+
+
+class Client:
+    """One person-group at one keep-alive connection; records (route, status, ms, t_end)."""
+
+    def __init__(self, port: int, tokens: dict[str, str], idx: int, samples: list) -> None:
+        self.port, self.tokens, self.idx, self.samples = port, tokens, idx, samples
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.completions = 0
+        self.lifecycles: list[float] = []
+        self.inbox_users = [f"{p}{idx}" for p in ("sub", "tf", "cm", "ev", "cl")]
+        self._inbox_turn = 0
+
+    def call(self, method: str, path: str, route: str, user: str, body: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (0, 1):
+            t0 = time.perf_counter()
+            try:
+                self.conn.request(method, "/api/v1" + path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                raw = resp.read()
+                status = resp.status
+                break
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt:
+                    self.samples.append((route, 0, (time.perf_counter() - t0) * 1000, time.time()))
+                    raise Failed(f"{route}: connection failed") from None
+        self.samples.append((route, status, (time.perf_counter() - t0) * 1000, time.time()))
+        if status not in ok:
+            raise Failed(f"{route}: {status} {raw[:300]!r}")
+        return json.loads(raw) if raw else None
+
+    def inbox(self, n: int = INBOX_READS_PER_COMPLETION) -> None:
+        for _ in range(n):
+            user = self.inbox_users[self._inbox_turn % len(self.inbox_users)]
+            self._inbox_turn += 1
+            self.call("GET", "/tasks?scope=involved&page=1&per_page=20", "GET /tasks?scope=involved", user)
+
+    def complete(self, task_id: str, user: str, data: dict[str, Any], inbox: bool = True) -> dict[str, Any]:
+        out = self.call("POST", f"/tasks/{task_id}/complete", "POST /tasks/{id}/complete", user, {"data": data})
+        self.completions += 1
+        if inbox:
+            self.inbox()
+        return out
+
+    def claim(self, task_id: str, user: str) -> None:
+        self.call("POST", f"/tasks/{task_id}/claim", "POST /tasks/{id}/claim", user)
+
+    @staticmethod
+    def task(inst: dict[str, Any], element_id: str) -> str:
+        for t in inst["open_tasks"]:
+            if t["element_id"] == element_id:
+                return t["id"]
+        raise Failed(f"no open {element_id}: {[t['element_id'] for t in inst['open_tasks']]}")
+
+    def walk(self, n: int) -> None:
+        """One whole claim-and-evaluate instance."""
+        c = self.idx
+        sub, tf, cm, ev, cl = (f"{p}{c}" for p in ("sub", "tf", "cm", "ev", "cl"))
+        t_start = time.time()
+        inst = self.call("POST", "/process-instances", "POST /process-instances", sub,
+                         {"process_key": "claim_evaluate", "business_key": f"L-{c}-{n}-{uuid.uuid4().hex[:6]}"})
+        iid = inst["id"]
+        inst = self.complete(self.task(inst, "submit_problem"), sub, PROBLEM)
+        tid = self.task(inst, "preliminary_review")
+        self.claim(tid, tf)
+        inst = self.complete(tid, tf, {"decision": "approve", "comment": "符合条件"})
+        tid = self.task(inst, "committee_approval")
+        self.claim(tid, cm)
+        deadline = (datetime.now(UTC) + timedelta(days=120)).isoformat()
+        inst = self.complete(tid, cm, {"decision": "approve", "points": 100, "deadline": deadline, "claim_window": "P14D",
+                                       "report_interval": "P30D", "milestones": ["摸排", "签约"], "guarantees": "经费"})
+        self.call("POST", f"/board/{iid}/claims", "POST /board/{id}/claims", cl, {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+        job = self.call("GET", f"/jobs?instance_id={iid}&kind=timer", "GET /jobs", "bench_admin")["items"][0]
+        self.call("POST", f"/jobs/{job['id']}/execute", "POST /jobs/{id}/execute", "bench_admin")
+        inst = self.call("GET", f"/process-instances/{iid}", "GET /process-instances/{id}", cm)
+        tid = self.task(inst, "select_claim")
+        self.claim(tid, cm)
+        inst = self.complete(tid, cm, {"selected": 0, "decision": "approve"})
+        inst = self.complete(self.task(inst, "progress_report"), cl,
+                             {"progress_percent": 100, "summary": "完成", "status_self": "on_track", "final": True})
+        inst = self.complete(self.task(inst, "completion_report"), cl, {"summary": "全部签订", "results": "37 户", "evidence_links": []})
+        tid = self.task(inst, "acceptance")
+        self.claim(tid, ev)
+        done = self.complete(tid, ev, {"decision": "pass", "grade": "good"})
+        if done["status"] != "completed":
+            raise Failed(f"instance ended {done['status']}")
+        self.lifecycles.append(time.time())
+        del t_start
+
+    def two_task(self, n: int) -> None:
+        user = f"two{self.idx}"
+        inst = self.call("POST", "/process-instances", "POST /process-instances", user, {"process_key": "bench_two_task", "data": {"n": n}})
+        inst = self.complete(self.task(inst, "first"), user, {"note": "first"}, inbox=False)
+        done = self.complete(self.task(inst, "second"), user, {"note": "second"}, inbox=False)
+        if done["status"] != "completed":
+            raise Failed(f"instance ended {done['status']}")
+        self.lifecycles.append(time.time())
+
+
+def client_proc(port: int, tokens: dict[str, str], idxs: list[int], shape: str, t_begin: float, t_end: float, out: Any) -> None:
+    """A client process: one thread per client index; sends back samples, lifecycles and its CPU."""
+    samples: list = []
+    lifecycles: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def run(idx: int) -> None:
+        local: list = []
+        client = Client(port, tokens, idx, local)
+        n = 0
+        while time.time() < t_begin:
+            time.sleep(0.005)
+        while time.time() < t_end:
+            n += 1
+            try:
+                (client.walk if shape == "walk" else client.two_task)(n)
+            except Failed as exc:
+                with lock:
+                    failures.append(str(exc)[:300])
+        with lock:
+            samples.extend(local)
+            lifecycles.extend(client.lifecycles)
+
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    threads = [threading.Thread(target=run, args=(i,)) for i in idxs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    out.put({"samples": samples, "lifecycles": lifecycles, "failures": failures, "cpu": cpu})
+
+
+PHASES = {"walk": "claim-and-evaluate walk", "two1": "two-task lifecycle, 1 client", "two4": "two-task lifecycle, 4 clients"}
+
+
+def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, seconds: float, warmup: float, client_procs: int) -> dict[str, Any]:
+    shape = "walk" if phase == "walk" else "two"
+    n = {"walk": clients, "two1": 1, "two4": 4}[phase]
+    procs_n = max(1, min(client_procs, n))
+    groups = [list(range(i, n, procs_n)) for i in range(procs_n)]
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    t_begin = time.time() + 1.5  # let the spawned processes import first
+    t_end = t_begin + warmup + seconds
+    procs = [ctx.Process(target=client_proc, args=(server.port, tokens, g, shape, t_begin, t_end, out)) for g in groups]
+    for p in procs:
+        p.start()
+    time.sleep(max(0.0, t_begin - time.time()))
+    cpu0 = server.cpu_seconds()
+    results = [out.get(timeout=seconds + warmup + 300) for _ in procs]
+    cpu1 = server.cpu_seconds()
+    wall_total = time.time() - t_begin
+    for p in procs:
+        p.join()
+    w0 = t_begin + warmup
+    samples = [s for r in results for s in r["samples"] if s[3] >= w0 and s[3] <= t_end]
+    lifecycles = [t for r in results for t in r["lifecycles"] if w0 <= t <= t_end]
+    window = t_end - w0
+    completions = sum(1 for s in samples if s[0] == "POST /tasks/{id}/complete" and s[1] == 200)
+    client_cpu = sum(r["cpu"] for r in results)
+    return {
+        "phase": phase, "clients": n, "samples": samples, "window": window, "completions": completions,
+        "lifecycles": len(lifecycles), "failures": [f for r in results for f in r["failures"]],
+        "client_cores": client_cpu / wall_total, "server_cores": (cpu1 - cpu0) / wall_total, "load": loadavg(),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# reporting
+# ------------------------------------------------------------------------------------------
+def is_expected_409(route: str, status: int) -> bool:
+    return status == 409 and route in ("POST /tasks/{id}/claim", "POST /tasks/{id}/complete")
+
+
+def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    by_phase: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in runs:
+        by_phase[r["phase"]].append(r)
+    rows = []
+    for phase, rs in by_phase.items():
+        for i, r in enumerate(rs, 1):
+            reqs = len(r["samples"])
+            rows.append([f"{phase} #{i}", str(r["clients"]), fmt(r["window"], 1), fmt(r["completions"] / r["window"]),
+                         fmt(r["lifecycles"] / r["window"], 2), fmt(reqs / r["window"]), fmt(r["client_cores"], 2), fmt(r["server_cores"], 2), r["load"]])
+    table(f"[{db}] throughput per run (window = counted seconds after warm-up)",
+          ["phase / round", "clients", "window s", "completions/s", "lifecycles/s", "requests/s", "client cores", "server cores", "load 1/5/15"], rows)
+
+    summary: dict[str, Any] = {}
+    for phase, rs in by_phase.items():
+        lat: dict[str, list[float]] = defaultdict(list)
+        for r in rs:
+            for route, status, ms, _ in r["samples"]:
+                if 200 <= status < 300:
+                    lat[route].append(ms)
+        rrows = []
+        for route in [r for r in ROUTE_ORDER if r in lat]:
+            v = lat[route]
+            rrows.append([route, str(len(v)), fmt(pct(v, 0.5)), fmt(pct(v, 0.95)), fmt(pct(v, 0.99)), fmt(max(v))])
+        table(f"[{db}] {PHASES[phase]}: latency per route, ms (successful requests, all rounds pooled)",
+              ["route", "n", "p50", "p95", "p99", "max"], rrows)
+        med_rate = sorted(r["completions"] / r["window"] for r in rs)[len(rs) // 2]
+        med_life = sorted(r["lifecycles"] / r["window"] for r in rs)[len(rs) // 2]
+        summary[phase] = {
+            "completions_per_s": med_rate, "lifecycles_per_s": med_life,
+            "complete_p50": pct(lat["POST /tasks/{id}/complete"], 0.5), "complete_p95": pct(lat["POST /tasks/{id}/complete"], 0.95),
+            "inbox_p95": pct(lat["GET /tasks?scope=involved"], 0.95),
+        }
+    errs: Counter = Counter()
+    expected: Counter = Counter()
+    for r in runs:
+        for route, status, _, _ in r["samples"]:
+            if not 200 <= status < 300:
+                (expected if is_expected_409(route, status) else errs)[(r["phase"], route, status)] += 1
+    erows = [[f"{ph}: {route}", str(st), str(n), "expected 409" if (ph, route, st) in expected else "error"]
+             for (ph, route, st), n in sorted({**errs, **expected}.items())]
+    if erows:
+        table(f"[{db}] non-2xx responses by route and status", ["phase: route", "status", "count", "kind"], erows)
+    else:
+        print(f"\n[{db}] no non-2xx responses")
+    fails = [f for r in runs for f in r["failures"]]
+    if fails:
+        print(f"[{db}] {len(fails)} lifecycle(s) broke off; first: {fails[0]}")
+    summary["errors"] = sum(errs.values())
+    summary["expected_409"] = sum(expected.values())
+    return summary
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", choices=["pg", "sqlite", "both"], default=None, help="default: both (sqlite with --quick)")
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=20.0, help="counted seconds per phase and round")
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    ap.add_argument("--client-procs", type=int, default=4)
+    ap.add_argument("--phases", default="walk,two1,two4")
+    ap.add_argument("--quick", action="store_true", help="smoke run: SQLite, 4 clients, 1 round of 2 s per phase")
+    args = ap.parse_args()
+    if args.quick:
+        args.db = args.db or "sqlite"
+        args.clients, args.seconds, args.warmup, args.rounds, args.client_procs = min(args.clients, 4), 2.0, 0.5, 1, 2
+    dbs = {"pg": ["pg"], "sqlite": ["sqlite"], "both": ["pg", "sqlite"], None: ["pg", "sqlite"]}[args.db]
+    if "pg" in dbs and not pg_answers():
+        print("PostgreSQL does not answer at 127.0.0.1:5432: skipped")
+        dbs = [d for d in dbs if d != "pg"]
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    print(f"api_load: {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
+          f"gunicorn workers {args.workers}, walk clients {args.clients} over {args.client_procs} processes, "
+          f"{args.rounds} × {args.seconds:g} s (+{args.warmup:g} s warm-up) per phase")
+
+    summaries: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="jiebang-api-load-") as tmp:
+        for db in dbs:
+            schema = PgSchema() if db == "pg" else None
+            url = schema.url if schema else f"sqlite:///{tmp}/api_load.sqlite3"
+            server = None
+            try:
+                tokens = setup_people(url, max(args.clients, 4))
+                server = Server(url, Path(tmp), args.workers)
+                deploy_two_task(server.port, tokens["bench_admin"])
+                runs = []
+                for _ in range(args.rounds):
+                    for phase in phases:
+                        runs.append(run_phase(server, tokens, phase, args.clients, args.seconds, args.warmup, args.client_procs))
+                        print(f"  [{db}] {phase}: {runs[-1]['completions'] / runs[-1]['window']:.1f} completions/s, load {loadavg()}", flush=True)
+                summaries[db] = report_db(db, runs)
+            finally:
+                if server:
+                    server.stop()
+                if schema:
+                    schema.drop()
+
+    parts = []
+    for db in ("pg", "sqlite"):
+        s = summaries.get(db, {})
+        walk, two1, two4 = s.get("walk", {}), s.get("two1", {}), s.get("two4", {})
+
+        def v(d: dict[str, Any], k: str, digits: int = 1) -> str:
+            x = d.get(k)
+            return "na" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+        parts += [f"{db}_completions_per_s={v(walk, 'completions_per_s')}", f"{db}_complete_p95_ms={v(walk, 'complete_p95')}",
+                  f"{db}_inbox_p95_ms={v(walk, 'inbox_p95')}", f"{db}_lifecycles_per_s={v(walk, 'lifecycles_per_s', 2)}",
+                  f"{db}_two1_submit_p50_ms={v(two1, 'complete_p50')}", f"{db}_two4_lifecycles_per_s={v(two4, 'lifecycles_per_s')}"]
+    errors = sum(s.get("errors", 0) for s in summaries.values())
+    expected = sum(s.get("expected_409", 0) for s in summaries.values())
+    print(f"\nload at the end: {loadavg()}")
+    print("api_load: " + " ".join(parts) + f" expected_409={expected} errors={errors}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
