@@ -508,17 +508,17 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     ap.add_argument("--client-procs", type=int, default=4)
     ap.add_argument("--phases", default="walk,two1,two4")
-    ap.add_argument("--quick", action="store_true", help="smoke run: SQLite, 4 clients, 1 round of 2 s per phase")
+    ap.add_argument("--quick", action="store_true", help="smoke run: SQLite, 4 clients, 1 round of 1.5 s per phase")
     args = ap.parse_args()
     if args.quick:
         args.db = args.db or "sqlite"
-        args.clients, args.seconds, args.warmup, args.rounds, args.client_procs = min(args.clients, 4), 2.0, 0.5, 1, 2
+        args.clients, args.seconds, args.warmup, args.rounds, args.client_procs = min(args.clients, 4), 1.5, 0.5, 1, 2
     dbs = {"pg": ["pg"], "sqlite": ["sqlite"], "both": ["pg", "sqlite"], None: ["pg", "sqlite"]}[args.db]
     if "pg" in dbs and not pg_answers():
         print("PostgreSQL does not answer at 127.0.0.1:5432: skipped")
         dbs = [d for d in dbs if d != "pg"]
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    print(f"api_load: {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
+    print(f"api_load benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
           f"gunicorn workers {args.workers}, walk clients {args.clients} over {args.client_procs} processes, "
           f"{args.rounds} × {args.seconds:g} s (+{args.warmup:g} s warm-up) per phase")
 

@@ -1,0 +1,423 @@
+#!/usr/bin/env python
+"""Benchmark: the inbox at a million open tasks (PostgreSQL).
+
+Bulk-loads, with COPY through psycopg straight into the projection tables (the schema itself comes
+from the project's own migrations via ``engine.store.Store(url)``, in a private schema of database
+``test`` at 127.0.0.1:5432, dropped at the end):
+
+* ``--tasks`` open human tasks (default 1,000,000) in instances of 10 tasks each, created over the
+  last 180 days; 70 % are group tasks nobody has claimed, 20 % group tasks someone claimed (their
+  candidate rows stay, as the engine keeps them), 10 % lane-assigned to one person (no candidate
+  row); one candidate group per group task, 10 % of them two;
+* ``--users`` users (default 10,000) in ``--groups`` groups (default 500), each user in 1–3 groups;
+  20 probe users are in exactly 3 groups.
+
+Then a probe user asks for ``scope=involved`` page 1 (50 items) with its total:
+
+1. in-process: ``Engine.list_tasks(user, scope="involved")`` timed (p50/p95/p99 over the probes);
+2. over HTTP: ``GET /api/v1/tasks?scope=involved&page=1&per_page=50`` against a real
+   ``jiebang serve --workers 2``, one client, sequential (loopback; includes auth and JSON);
+3. the SQL the engine issues for one call, captured with SQLAlchemy's ``before_cursor_execute``
+   event, each run under ``EXPLAIN (ANALYZE, BUFFERS)`` and printed;
+4. PROPOSED (not the engine's code): the same page and total with a patched query shape and one
+   extra index, timed in the same run on the same data, with its plans, so before/after compare
+   like for like. The proposal is described in bench/README.md and printed below the table.
+
+Last line: ``inbox: engine_p95_ms=… http_p95_ms=… proposed_p95_ms=… tasks=N index_only=yes|no``
+where ``index_only`` says whether the engine's plans avoid sequential scans of human_task and
+task_candidate. Target: p95 ≤ 20 ms server-side, an index in the plan.
+
+    .venv/bin/python bench/inbox.py              # 1,000,000 tasks (load ≈ 2–3 min)
+    .venv/bin/python bench/inbox.py --quick      # 10,000 tasks, smoke run (< 30 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import math
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+PROBES = 20
+
+
+# ------------------------------------------------------------------------------------------
+# statistics and printing (house style)
+# ------------------------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def fmt(v: float | None, digits: int = 2) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print(f"\n{title}")
+    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def pg_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------
+# bulk load
+# ------------------------------------------------------------------------------------------
+def _uuid(prefix: int, i: int) -> str:
+    h = f"{prefix:04x}{i:028x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _ts(dt: datetime) -> str:
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def copy_rows(cur: Any, table_sql: str, lines: list[str]) -> None:
+    with cur.copy(f"COPY {table_sql} FROM STDIN") as cp:
+        buf = io.StringIO()
+        for n, line in enumerate(lines, 1):
+            buf.write(line)
+            if n % 50_000 == 0:
+                cp.write(buf.getvalue())
+                buf = io.StringIO()
+        cp.write(buf.getvalue())
+
+
+def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition_id: int) -> dict[str, Any]:
+    """COPY users, memberships, instances, human tasks and candidate rows; returns the probe users."""
+    import psycopg
+
+    rnd = random.Random(20261123)
+    groups = [f"g{g:04d}" for g in range(n_groups)]
+    users = [f"u{u:05d}" for u in range(n_users)]
+    member_of: dict[str, list[str]] = {}
+    probes = users[:PROBES]
+    for u in users:
+        member_of[u] = rnd.sample(groups, 3 if u in probes else rnd.randint(1, 3))
+    t0 = time.perf_counter()
+    created = _ts(NOW - timedelta(days=400))
+    with psycopg.connect(PG_DSN, options=f"-csearch_path={schema}") as conn, conn.cursor() as cur:
+        copy_rows(cur, "app_user (username, display_name, roles, created_at)", [f"{u}\t{u}\t[]\t{created}\n" for u in users])
+        copy_rows(cur, 'membership ("group", username)', [f"{g}\t{u}\n" for u, gs in member_of.items() for g in gs])
+        n_inst = (n_tasks + 9) // 10
+        span = 180 * 86400
+        inst_lines = []
+        inst_created = []
+        for i in range(n_inst):
+            at = NOW - timedelta(seconds=rnd.randrange(span))
+            inst_created.append(at)
+            inst_lines.append(f"{_uuid(1, i)}\t{definition_id}\tclaim_evaluate\t1\tB-{i}\trunning\t{{}}\t{{}}\t[]\t[]\t{rnd.choice(users)}\t{_ts(at)}\t{_ts(at)}\t1\n")
+        copy_rows(cur, "instance (id, definition_id, process_key, version, business_key, status, state, data, active_elements, visited, "
+                       "started_by, created_at, updated_at, row_version)", inst_lines)
+        del inst_lines
+        task_lines, cand_lines = [], []
+        for t in range(n_tasks):
+            i = t // 10
+            at = inst_created[i] + timedelta(seconds=rnd.randrange(86400 * 3))
+            kind = rnd.random()
+            if kind < 0.9:
+                gs = [rnd.choice(groups)] if rnd.random() < 0.9 else rnd.sample(groups, 2)
+                assignee = rnd.choice(users) if kind >= 0.7 else None
+            else:
+                gs, assignee = [], rnd.choice(users)
+            tid = _uuid(2, t)
+            gjson = "[" + ", ".join(f'"{g}"' for g in gs) + "]"
+            task_lines.append(f"{tid}\t{_uuid(1, i)}\tclaim_evaluate\tB-{i}\ttask_{t % 10}\t任务 {t % 10}\t{'Lane' if gs else ''}\t{gjson}\t"
+                              f"{assignee or chr(92) + 'N'}\topen\t{_ts(at)}\ttask\tf\n")
+            for g in gs:
+                cand_lines.append(f"{g}\t{_ts(at)}\t{tid}\n")
+        copy_rows(cur, "human_task (id, instance_id, process_key, business_key, element_id, name, lane, candidate_groups, assignee, "
+                       "status, created_at, kind, returned)", task_lines)
+        copy_rows(cur, 'task_candidate ("group", created_at, task_id)', cand_lines)
+        n_cand = len(cand_lines)
+        del task_lines, cand_lines
+        conn.commit()
+        conn.autocommit = True
+        for t in ("app_user", "membership", "instance", "human_task", "task_candidate"):
+            cur.execute(f"VACUUM ANALYZE {t}")
+    return {"probes": probes, "member_of": member_of, "seconds": time.perf_counter() - t0, "candidates": n_cand}
+
+
+# ------------------------------------------------------------------------------------------
+# the proposed query (NOT the engine's): per-group top-N merge for the page, a cheaper count
+# ------------------------------------------------------------------------------------------
+PROPOSED_DDL = [
+    # lets the "mine" half and the count of candidate rows be answered from indexes alone
+    "CREATE INDEX IF NOT EXISTS ix_human_task_open_unassigned ON human_task (id) WHERE status = 'open' AND assignee IS NULL",
+]
+
+
+def proposed_sql(n_groups: int) -> tuple[str, str]:
+    """Page and total for scope=involved, status=open (the shape proposed for Engine.list_tasks)."""
+    gs = ", ".join(f"%(g{i})s" for i in range(n_groups))
+    per_group = " UNION ALL ".join(
+        f"(SELECT tc.task_id AS id, tc.created_at FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
+        f"WHERE tc.\"group\" = %(g{i})s AND ht.assignee IS NULL AND ht.status = 'open' "
+        f"ORDER BY tc.created_at DESC, tc.task_id LIMIT %(lim)s)" for i in range(n_groups))
+    page = (
+        "SELECT id FROM ("
+        "(SELECT id, created_at FROM human_task WHERE assignee = %(u)s AND status = 'open' ORDER BY created_at DESC, id LIMIT %(lim)s)"
+        f" UNION {per_group}) AS ids ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    total = (
+        "SELECT (SELECT count(*) FROM human_task WHERE assignee = %(u)s AND status = 'open') + "
+        f"(SELECT count(DISTINCT tc.task_id) FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
+        f"WHERE tc.\"group\" IN ({gs}) AND ht.assignee IS NULL AND ht.status = 'open')"
+    )
+    return page, total
+
+
+def proposed_list(conn: Any, username: str, offset: int = 0, limit: int = 50) -> tuple[list[tuple], int]:
+    """The proposed list_tasks body as raw SQL on a psycopg connection (groups, total, page, rows)."""
+    groups = [r[0] for r in conn.execute("SELECT \"group\" FROM membership WHERE username = %s ORDER BY \"group\"", (username,))]
+    page_sql, total_sql = proposed_sql(len(groups))
+    params = {"u": username, "lim": offset + limit, "limit": limit, "offset": offset, **{f"g{i}": g for i, g in enumerate(groups)}}
+    total = conn.execute(total_sql, params).fetchone()[0]
+    ids = [r[0] for r in conn.execute(page_sql, params)]
+    rows = conn.execute("SELECT * FROM human_task WHERE id = ANY(%s)", (ids,)).fetchall() if ids else []
+    return rows, total
+
+
+# ------------------------------------------------------------------------------------------
+# the server
+# ------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(url: str, workdir: Path) -> tuple[subprocess.Popen, int, Any]:
+    port = free_port()
+    script = Path(sys.executable).with_name("jiebang")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
+    log = (workdir / "serve.log").open("w")
+    proc = subprocess.Popen([*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                            env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING"}, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/openapi.json")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("serve did not start: " + (workdir / "serve.log").read_text()[-2000:])
+        time.sleep(0.2)
+    return proc, port, log
+
+
+def stop_serve(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ------------------------------------------------------------------------------------------
+def explain(conn: Any, statement: str, params: Any) -> list[str]:
+    return [r[0] for r in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tasks", type=int, default=1_000_000)
+    ap.add_argument("--users", type=int, default=10_000)
+    ap.add_argument("--groups", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=10, help="calls per probe user and method")
+    ap.add_argument("--quick", action="store_true", help="10,000 tasks, 500 users, 50 groups, 1 call per probe")
+    ap.add_argument("--no-http", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.tasks, args.users, args.groups, args.repeat = 10_000, 500, 50, 1
+    print(f"inbox benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
+          f"{args.tasks:,} open tasks, {args.users:,} users, {args.groups} groups")
+    if not pg_answers():
+        print("PostgreSQL does not answer at 127.0.0.1:5432: skipped")
+        print("inbox: engine_p95_ms=na http_p95_ms=na proposed_p95_ms=na tasks=0 index_only=na")
+        return 0
+
+    import psycopg
+    from sqlalchemy import event, text
+
+    from engine import Engine
+    from engine.store import Store
+
+    schema = f"bench_inbox_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    proc = None
+    try:
+        store = Store(url)  # the project's own migrations
+        engine = Engine(store=store)  # deploys the shipped definition (instances reference it)
+        with store.read() as s:
+            definition_id = s.scalar(text("SELECT min(id) FROM definition"))
+        loaded = bulk_load(schema, args.tasks, args.users, args.groups, definition_id)
+        probes = loaded["probes"]
+        print(f"loaded in {loaded['seconds']:.1f} s: {args.tasks:,} tasks, {loaded['candidates']:,} candidate rows; load {loadavg()}")
+
+        # expected sizes for the probe users
+        with store.read() as s:
+            sizes = []
+            for u in probes[:3]:
+                mine = s.scalar(text("SELECT count(*) FROM human_task WHERE assignee = :u AND status = 'open'"), {"u": u})
+                cand = s.scalar(text("SELECT count(*) FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
+                                     "WHERE tc.\"group\" = ANY(:g) AND ht.assignee IS NULL"), {"g": loaded["member_of"][u]})
+                sizes.append(f"{u}: mine {mine}, candidate rows {cand}")
+        print("probe users (3 groups each): " + "; ".join(sizes))
+
+        # 1. in-process Engine.list_tasks (warm: one call per probe first)
+        for u in probes:
+            engine.list_tasks(u, scope="involved")
+        engine_ms, totals = [], {}
+        for _ in range(args.repeat):
+            for u in probes:
+                t0 = time.perf_counter()
+                page = engine.list_tasks(u, scope="involved", limit=50)
+                engine_ms.append((time.perf_counter() - t0) * 1000)
+                totals[u] = page.total
+
+        # 4. proposed shape, raw SQL on one psycopg connection, interleaved with the engine
+        with psycopg.connect(PG_DSN, options=f"-csearch_path={schema}", autocommit=True) as pc:
+            for ddl in PROPOSED_DDL:
+                pc.execute(ddl)
+            pc.execute("ANALYZE human_task")
+            for u in probes:
+                proposed_list(pc, u)
+            proposed_ms, engine_after_ms = [], []
+            mismatches = 0
+            for _ in range(args.repeat):
+                for u in probes:
+                    t0 = time.perf_counter()
+                    rows, total = proposed_list(pc, u)
+                    proposed_ms.append((time.perf_counter() - t0) * 1000)
+                    t0 = time.perf_counter()
+                    page = engine.list_tasks(u, scope="involved", limit=50)
+                    engine_after_ms.append((time.perf_counter() - t0) * 1000)
+                    if total != page.total or sorted(r[0] for r in rows) != sorted(t.id for t in page.items):
+                        mismatches += 1
+                        if mismatches == 1:
+                            got, want = {r[0] for r in rows}, {t.id for t in page.items}
+                            print(f"first mismatch ({u}): total {total} vs {page.total}; ids only proposed {len(got - want)}, only engine {len(want - got)}")
+
+        # 3. the engine's SQL under EXPLAIN (ANALYZE, BUFFERS)
+        captured: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+            captured.append((statement, parameters))
+
+        event.listen(store.engine, "before_cursor_execute", capture)
+        engine.list_tasks(probes[0], scope="involved", limit=50)
+        event.remove(store.engine, "before_cursor_execute", capture)
+        plans: list[tuple[str, list[str]]] = []
+        with store.engine.connect() as conn:
+            for statement, params in captured:
+                if statement.strip().upper().startswith("SELECT"):
+                    plans.append((statement, explain(conn, statement, params)))
+            page_sql, total_sql = proposed_sql(len(loaded["member_of"][probes[0]]))
+            pparams = {"u": probes[0], "lim": 50, "limit": 50, "offset": 0, **{f"g{i}": g for i, g in enumerate(loaded["member_of"][probes[0]])}}
+            proposed_plans = [(total_sql, explain(conn, total_sql, pparams)), (page_sql, explain(conn, page_sql, pparams))]
+            conn.rollback()
+
+        # 2. HTTP against a real jiebang serve
+        http_ms: list[float] = []
+        if not args.no_http:
+            tokens = {u: engine.create_token(u) for u in probes}
+            with tempfile.TemporaryDirectory(prefix="jiebang-inbox-") as tmp:
+                proc, port, log = start_serve(url, Path(tmp))
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                for rep in range(args.repeat + 1):
+                    for u in probes:
+                        t0 = time.perf_counter()
+                        conn.request("GET", "/api/v1/tasks?scope=involved&page=1&per_page=50", headers={"Authorization": f"Bearer {tokens[u]}"})
+                        resp = conn.getresponse()
+                        resp.read()
+                        if resp.status != 200:
+                            raise RuntimeError(f"HTTP {resp.status}")
+                        if rep:  # the first round warms both gunicorn workers
+                            http_ms.append((time.perf_counter() - t0) * 1000)
+                conn.close()
+                stop_serve(proc)
+                proc = None
+                log.close()
+
+        engine.store.dispose()
+
+        print("\nThe engine's queries for one list_tasks(scope='involved') call, EXPLAIN (ANALYZE, BUFFERS):")
+        for statement, plan in plans:
+            print("\n  SQL: " + " ".join(statement.split()))
+            for line in plan:
+                print("    " + line)
+        print("\nPROPOSED (not the engine's code) — total and page with per-group top-N, plus "
+              + "; ".join(PROPOSED_DDL) + ":")
+        for statement, plan in proposed_plans:
+            print("\n  SQL: " + " ".join(statement.split())[:600] + (" …" if len(statement) > 600 else ""))
+            for line in plan:
+                print("    " + line)
+
+        rows = [
+            ["Engine.list_tasks (in-process)", str(len(engine_ms)), fmt(pct(engine_ms, .5)), fmt(pct(engine_ms, .95)), fmt(pct(engine_ms, .99))],
+            ["Engine.list_tasks, interleaved with proposed", str(len(engine_after_ms)), fmt(pct(engine_after_ms, .5)), fmt(pct(engine_after_ms, .95)), fmt(pct(engine_after_ms, .99))],
+            ["PROPOSED query shape (raw psycopg)", str(len(proposed_ms)), fmt(pct(proposed_ms, .5)), fmt(pct(proposed_ms, .95)), fmt(pct(proposed_ms, .99))],
+            ["GET /api/v1/tasks?scope=involved (HTTP, serve)", str(len(http_ms)), fmt(pct(http_ms, .5)), fmt(pct(http_ms, .95)), fmt(pct(http_ms, .99))],
+        ]
+        table(f"scope=involved page 1 (50) with total, {len(probes)} probe users × {args.repeat}; ms", ["what", "n", "p50", "p95", "p99"], rows)
+        print(f"totals of the probe users: {sorted(set(totals.values()))[:5]} …; proposed vs engine mismatches: {mismatches}")
+        seq = [line for _, plan in plans for line in plan if "Seq Scan on human_task" in line or "Seq Scan on task_candidate" in line]
+        index_only = "no" if seq else "yes"
+        print(f"sequential scans of human_task/task_candidate in the engine's plans: {len(seq)}; load {loadavg()}")
+        print(f"inbox: engine_p95_ms={pct(engine_ms, .95):.2f} http_p95_ms={fmt(pct(http_ms, .95))} "
+              f"proposed_p95_ms={pct(proposed_ms, .95):.2f} tasks={args.tasks} index_only={index_only}".replace("=—", "=na"))
+    finally:
+        if proc is not None:
+            stop_serve(proc)
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+#!/usr/bin/env python
+"""Benchmark: ``jiebang serve`` resident memory after 10,000 instances have been stepped.
+
+A real ``jiebang serve`` (one process, the built-in threaded server and its in-process worker;
+``--workers 2`` for gunicorn, then every worker is measured) runs on PostgreSQL (a private schema
+of ``test``, dropped at the end) or SQLite (``--db``). ``--instances`` claim-and-evaluate
+instances are then started and stepped (start → submit_problem → claim + complete
+preliminary_review): a share ``--http-share`` of them over HTTP through the server by 4 client
+threads, which also read their inboxes (``GET /tasks?scope=involved``, three reads per step)
+and the instance list, and the rest in-process by an ``Engine`` against the same database at the
+same time — so the server's caches, pools and inbox queries see the whole database grow.
+``VmRSS`` and ``VmHWM`` (peak) are read from ``/proc/<pid>/status`` every 500 instances.
+
+Last line: ``memory: rss_mb=… peak_mb=… start_mb=… instances=N http_instances=N errors=N``
+(the largest process when gunicorn runs several). Target: RSS ≤ 300 MB.
+
+    .venv/bin/python bench/memory.py                 # 10,000 instances (≈ 3–5 min)
+    .venv/bin/python bench/memory.py --quick         # 100 instances, smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
+PROBLEM = {
+    "title": "康渝高铁征迁外围协调保障", "category": "经济建设", "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
+    "goals": "三个月内完成征迁协议签订", "proposed_deadline": "2027-06-30T00:00:00+08:00", "proposed_points": 80, "support_needed": "法律顾问一名",
+}
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print(f"\n{title}")
+    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+
+
+def pg_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def server_pids(root: int) -> list[int]:
+    """The serve process, or gunicorn's workers when it has children."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == root:
+            kids.append(int(stat.parent.name))
+    return kids or [root]
+
+
+class Http:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        try:
+            self.conn.request(method, "/api/v1" + path, body=data, headers=headers)
+            resp = self.conn.getresponse()
+            raw = resp.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            return 0, None
+        return resp.status, (json.loads(raw) if raw else None)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", choices=["pg", "sqlite"], default=None, help="default: pg when it answers, else sqlite")
+    ap.add_argument("--instances", type=int, default=10_000)
+    ap.add_argument("--http-share", type=float, default=0.25, help="share of instances stepped over HTTP")
+    ap.add_argument("--workers", type=int, default=1, help="serve --workers (1: the built-in threaded server)")
+    ap.add_argument("--quick", action="store_true", help="100 instances")
+    args = ap.parse_args()
+    if args.quick:
+        args.instances = 100
+    db = args.db or ("pg" if pg_answers() else "sqlite")
+    print(f"memory benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; {db}, "
+          f"{args.instances:,} instances, {args.http_share:.0%} over HTTP, serve --workers {args.workers}")
+
+    import psycopg
+
+    from engine import Engine
+
+    tmp = tempfile.TemporaryDirectory(prefix="jiebang-memory-")
+    schema = None
+    if db == "pg":
+        schema = f"bench_mem_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f"CREATE SCHEMA {schema}")
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{tmp.name}/memory.sqlite3"
+    proc = None
+    try:
+        engine = Engine(url)
+        people = {"sub": [], "tf": ["taskforce"], "cm": ["committee"]}
+        tokens = {}
+        for c in range(4):
+            for p, groups in people.items():
+                engine.upsert_user(f"{p}{c}", groups=groups)
+                tokens[f"{p}{c}"] = engine.create_token(f"{p}{c}")
+        engine.upsert_user("local", groups=["taskforce"])
+
+        port = free_port()
+        script = Path(sys.executable).with_name("jiebang")
+        cmd = [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
+        log = (Path(tmp.name) / "serve.log").open("w")
+        proc = subprocess.Popen([*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
+                                env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING"}, cwd=tmp.name,
+                                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", "/api/openapi.json")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("serve did not start: " + (Path(tmp.name) / "serve.log").read_text()[-2000:])
+            time.sleep(0.2)
+        # one request of each kind first, so the start figure is a warm, idle server
+        warm = Http(port)
+        warm.call("GET", "/tasks?scope=involved", tokens["tf0"])
+        warm.call("GET", "/process-instances?per_page=50", tokens["sub0"])
+        pids = server_pids(proc.pid)
+        start_kb = max(status_kb(p, "VmRSS") for p in pids)
+
+        n_http = int(round(args.instances * args.http_share))
+        n_local = args.instances - n_http
+        done = {"http": 0, "local": 0}
+        errors = {"n": 0}
+        lock = threading.Lock()
+        samples: list[list[str]] = []
+        next_mark = [500]
+
+        def sample(force: bool = False) -> None:
+            with lock:
+                total = done["http"] + done["local"]
+                if not force and total < next_mark[0]:
+                    return
+                next_mark[0] = (total // 500 + 1) * 500
+            rss = [status_kb(p, "VmRSS") for p in pids]
+            hwm = [status_kb(p, "VmHWM") for p in pids]
+            samples.append([f"{total:,}", f"{done['http']:,}", f"{max(rss) / 1024:.1f}", f"{max(hwm) / 1024:.1f}", loadavg()])
+
+        def over_http(c: int, count: int) -> None:
+            h = Http(port)
+            sub, tf = tokens[f"sub{c}"], tokens[f"tf{c}"]
+            for i in range(count):
+                st, inst = h.call("POST", "/process-instances", sub, {"process_key": "claim_evaluate", "business_key": f"M-{c}-{i}"})
+                ok = st == 201
+                if ok:
+                    tid = next(t["id"] for t in inst["open_tasks"] if t["element_id"] == "submit_problem")
+                    st, inst = h.call("POST", f"/tasks/{tid}/complete", sub, {"data": PROBLEM})
+                    ok = st == 200
+                if ok:
+                    tid = next(t["id"] for t in inst["open_tasks"] if t["element_id"] == "preliminary_review")
+                    for _ in range(3):
+                        h.call("GET", "/tasks?scope=involved", tf)
+                    ok = h.call("POST", f"/tasks/{tid}/claim", tf)[0] == 200
+                    ok = ok and h.call("POST", f"/tasks/{tid}/complete", tf, {"data": {"decision": "approve", "comment": "ok"}})[0] == 200
+                    for _ in range(3):
+                        h.call("GET", "/tasks?scope=involved", tokens[f"cm{c}"])
+                    if i % 10 == 0:
+                        h.call("GET", "/process-instances?per_page=50", sub)
+                with lock:
+                    done["http"] += 1
+                    errors["n"] += 0 if ok else 1
+                sample()
+
+        def in_process(count: int) -> None:
+            for i in range(count):
+                inst = engine.start("claim_evaluate", actor="local", business_key=f"L-{i}")
+                tid = next(t.id for t in inst.open_tasks if t.element_id == "submit_problem")
+                inst = engine.complete(tid, "local", PROBLEM)
+                tid = next(t.id for t in inst.open_tasks if t.element_id == "preliminary_review")
+                engine.claim(tid, "local")
+                engine.complete(tid, "local", {"decision": "approve", "comment": "ok"})
+                with lock:
+                    done["local"] += 1
+                sample()
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(6) as pool:
+            futs = [pool.submit(over_http, c, n_http // 4 + (1 if c < n_http % 4 else 0)) for c in range(4)]
+            futs += [pool.submit(in_process, n_local // 2 + (1 if k < n_local % 2 else 0)) for k in range(2)]
+            for f in futs:
+                f.result()
+        elapsed = time.perf_counter() - t0
+        sample(force=True)
+        time.sleep(2)  # let the in-process worker loop settle
+        end_rss = [status_kb(p, "VmRSS") for p in pids]
+        end_hwm = [status_kb(p, "VmHWM") for p in pids]
+        samples.append(["after 2 s idle", f"{done['http']:,}", f"{max(end_rss) / 1024:.1f}", f"{max(end_hwm) / 1024:.1f}", loadavg()])
+        table(f"jiebang serve RSS while {args.instances:,} instances are stepped ({elapsed:.0f} s; pids {pids})",
+              ["instances stepped", "of which over HTTP", "VmRSS MB", "VmHWM MB", "load 1/5/15"],
+              [["idle, warm", "0", f"{start_kb / 1024:.1f}", "", loadavg()], *samples])
+        engine.store.dispose()
+        print(f"memory: rss_mb={max(end_rss) / 1024:.1f} peak_mb={max(end_hwm) / 1024:.1f} start_mb={start_kb / 1024:.1f} "
+              f"instances={done['http'] + done['local']} http_instances={done['http']} errors={errors['n']}")
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if schema:
+            with psycopg.connect(PG_DSN, autocommit=True) as c:
+                c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
