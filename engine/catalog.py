@@ -77,6 +77,9 @@ class Catalog:
     # ---- deploy -------------------------------------------------------------------------
     def deploy(self, session: Session, files: Mapping[str, bytes], *, now: datetime, deployed_by: str | None) -> Definition:
         """Validate ``files`` (.bpmn, .dmn, .json forms) and store them as the next version of their key."""
+        unchanged = self._unchanged(session, files)
+        if unchanged is not None:
+            return unchanged  # a redeploy of what is deployed (every start-up deploys the shipped process)
         prepared = self.prepare(files)
         latest = self.latest(session, prepared.key, missing_ok=True)
         if latest is not None and latest.content_hash == prepared.digest:
@@ -98,6 +101,22 @@ class Catalog:
         session.add(row)
         session.flush()
         return row
+
+    def _unchanged(self, session: Session, files: Mapping[str, bytes]) -> Definition | None:
+        """The latest version holding exactly these diagrams and the same forms, if there is one."""
+        try:
+            texts = {n: d.decode("utf-8") for n, d in files.items() if n.lower().endswith((".bpmn", ".dmn"))}
+            keys = [k for n, d in files.items() if n.lower().endswith(".bpmn") for k in modelcheck.process_ids(d)[:1]]
+        except Exception:  # anything odd goes through the full validation below
+            return None
+        if not keys or len(texts) != len(files):
+            return None
+        latest = self.latest(session, keys[0], missing_ok=True)
+        if latest is None or latest.files != texts:
+            return None
+        if any(self._shipped_form(name) != schema for name, schema in latest.forms.items()):
+            return None
+        return latest
 
     def validate(self, files: Mapping[str, bytes]) -> list[Problem]:
         """Every problem deploying ``files`` would report, without storing anything."""
@@ -221,13 +240,7 @@ class Catalog:
             cached = self._cache.get(row.id)
             if cached is not None:
                 return cached
-            files = {n: t.encode("utf-8") for n, t in row.files.items()}
-            normalised, problems = modelcheck.validate(files)
-            if problems:
-                raise DefinitionInvalidError(problems=problems)
-            parser, _ = self._parse(normalised)
-            spec = parser.get_spec(row.key)
-            subs = parser.get_subprocess_specs(row.key)
+            spec, subs = _parsed_specs(row)
             task_forms: dict[str, str] = {}
             for sp in [spec, *subs.values()]:
                 for ts in sp.task_specs.values():
@@ -237,6 +250,33 @@ class Catalog:
             model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms), task_forms, dict(row.properties or {}))
             self._cache[row.id] = model
             return model
+
+
+_PARSED: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed_specs(row: Definition) -> tuple[Any, dict[str, Any]]:
+    """Spec objects for a definition's content, parsed once per process whatever database holds it.
+
+    Specs are immutable descriptions of a diagram, so engines in one process share them; the
+    content hash covers the diagrams and their forms.
+    """
+    key = (row.key, row.content_hash)
+    hit = _PARSED.get(key)
+    if hit is not None:
+        return hit
+    files = {n: t.encode("utf-8") for n, t in row.files.items()}
+    normalised, problems = modelcheck.validate(files)
+    if problems:
+        raise DefinitionInvalidError(problems=problems)
+    parser, _ = Catalog._parse(normalised)
+    parsed = (parser.get_spec(row.key), parser.get_subprocess_specs(row.key))
+    with _PARSED_LOCK:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[key] = parsed
+    return parsed
 
 
 def _process_element(xml: bytes, key: str | None):  # noqa: ANN202
