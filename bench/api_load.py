@@ -403,10 +403,71 @@ def client_proc(port: int, tokens: dict[str, str], idxs: list[int], shape: str, 
     out.put({"samples": samples, "lifecycles": lifecycles, "failures": failures, "cpu": cpu})
 
 
+def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
+    """py-spy on the gunicorn master and its workers (``pip install py-spy`` into the venv)."""
+    exe = Path(sys.executable).with_name("py-spy")
+    if not exe.exists():
+        print("  (py-spy not installed in the venv: no profile)")
+        return None
+    return subprocess.Popen([str(exe), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--rate", "200",
+                             "--duration", str(max(1, int(seconds))), "--format", "raw", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+CATEGORIES = [  # leaf frame's file → where the server's CPU goes
+    ("SpiffWorkflow", "SpiffWorkflow"), ("jsonschema", "jsonschema"), ("psycopg (driver, wire)", "psycopg"),
+    ("sqlite3", "sqlite3"), ("SQLAlchemy", "sqlalchemy"), ("marshmallow/smorest/webargs/apispec", "marshmallow|flask_smorest|webargs|apispec"),
+    ("Flask/Werkzeug/Jinja", "flask/|werkzeug|jinja2|flask_babel|babel"), ("gunicorn", "gunicorn"), ("json", "json/"),
+    ("Jiebang engine/", r"\(engine/"), ("Jiebang api/", r"\(api/"), ("hashlib/secrets", "hashlib|secrets|hmac"),
+]
+
+
+def summarize_profile(path: Path, top: int = 25) -> None:
+    import re
+
+    if not path.exists():
+        print("  (no profile written)")
+        return
+    selfc: Counter = Counter()
+    incl: Counter = Counter()
+    cats: Counter = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        n = int(n)
+        frames = [f for f in stack.split(";") if "(" in f and ".py" in f]
+        if not frames:
+            continue
+        total += n
+        selfc[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+        leaf_file = frames[-1]
+        for name, pat in CATEGORIES:
+            if re.search(pat, leaf_file):
+                cats[name] += n
+                break
+        else:
+            cats["other (stdlib, …)"] += n
+    if not total:
+        print("  (empty profile)")
+        return
+    table(f"server CPU by the leaf frame's library (py-spy, {total} samples, gunicorn workers)", ["library", "% of samples"],
+          [[k, f"{100 * v / total:.1f}"] for k, v in cats.most_common()])
+    ours = [(f, v) for f, v in incl.most_common() if re.search(r"\((engine|api)/", f)][:top]
+    table("inclusive share of Jiebang's own functions (engine/, api/)", ["function (file:line)", "% of samples"],
+          [[f.strip()[:110], f"{100 * v / total:.1f}"] for f, v in ours])
+    table("self time, hottest leaf functions", ["function (file:line)", "% of samples"],
+          [[f.strip()[:110], f"{100 * v / total:.1f}"] for f, v in selfc.most_common(top)])
+
+
 PHASES = {"walk": "claim-and-evaluate walk", "two1": "two-task lifecycle, 1 client", "two4": "two-task lifecycle, 4 clients"}
 
 
-def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, seconds: float, warmup: float, client_procs: int) -> dict[str, Any]:
+def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, seconds: float, warmup: float, client_procs: int,
+              profile: Path | None = None) -> dict[str, Any]:
     shape = "walk" if phase == "walk" else "two"
     n = {"walk": clients, "two1": 1, "two4": 4}[phase]
     procs_n = max(1, min(client_procs, n))
@@ -420,7 +481,13 @@ def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, 
         p.start()
     time.sleep(max(0.0, t_begin - time.time()))
     cpu0 = server.cpu_seconds()
+    spy = None
+    if profile is not None:
+        time.sleep(warmup)
+        spy = start_profiler(server.proc.pid, seconds, profile)
     results = [out.get(timeout=seconds + warmup + 300) for _ in procs]
+    if spy is not None:
+        spy.wait(timeout=120)
     cpu1 = server.cpu_seconds()
     wall_total = time.time() - t_begin
     for p in procs:
@@ -508,6 +575,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     ap.add_argument("--client-procs", type=int, default=4)
     ap.add_argument("--phases", default="walk,two1,two4")
+    ap.add_argument("--profile", action="store_true", help="py-spy the server during the first round of each phase; print where its CPU goes")
     ap.add_argument("--quick", action="store_true", help="smoke run: SQLite, 4 clients, 1 round of 1.5 s per phase")
     args = ap.parse_args()
     if args.quick:
@@ -533,11 +601,18 @@ def main() -> int:
                 server = Server(url, Path(tmp), args.workers)
                 deploy_two_task(server.port, tokens["bench_admin"])
                 runs = []
-                for _ in range(args.rounds):
+                profiles = []
+                for rnd in range(args.rounds):
                     for phase in phases:
-                        runs.append(run_phase(server, tokens, phase, args.clients, args.seconds, args.warmup, args.client_procs))
+                        prof = Path(tmp) / f"pyspy-{db}-{phase}.txt" if args.profile and rnd == 0 else None
+                        runs.append(run_phase(server, tokens, phase, args.clients, args.seconds, args.warmup, args.client_procs, prof))
+                        if prof is not None:
+                            profiles.append((phase, prof))
                         print(f"  [{db}] {phase}: {runs[-1]['completions'] / runs[-1]['window']:.1f} completions/s, load {loadavg()}", flush=True)
                 summaries[db] = report_db(db, runs)
+                for phase, prof in profiles:
+                    print(f"\n[{db}] {PHASES[phase]}: profile of the first round (py-spy --subprocesses, the round's throughput is lower for it)")
+                    summarize_profile(prof)
             finally:
                 if server:
                     server.stop()

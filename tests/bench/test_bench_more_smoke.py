@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NUM = r"(\d+(\.\d+)?|na)"
 SUMMARIES = {
     "api_load": re.compile(r"^api_load: (\w+=" + NUM + r" )+expected_409=\d+ errors=\d+$"),
-    "inbox": re.compile(rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} proposed_p95_ms={NUM} tasks=\d+ index_only=(yes|no|na)$"),
+    "inbox": re.compile(rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} proposed_p95_ms={NUM} proposed_p1_p95_ms={NUM} tasks=\d+ index_only=(yes|no|na)$"),
     "timers": re.compile(rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM}$"),
     "memory": re.compile(rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ http_instances=\d+ errors=\d+$"),
 }
