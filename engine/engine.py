@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import approval, audit, claims, identity, jobs
+from . import approval, audit, claims, identity, jobs, rules
 from . import forms as formlib
 from .approval import ApprovalMixin
 from .catalog import Catalog
@@ -196,9 +196,16 @@ class Engine(IntegrationMixin, ApprovalMixin):
             record = self._instance_record(s, row)
         return record
 
-    def get_instance(self, instance_id: str) -> InstanceRecord:
+    def get_instance(self, instance_id: str, *, viewer: str | None = None) -> InstanceRecord:
+        """An instance; with ``viewer``, only if that person may see it (rules.py)."""
         with self.store.read() as s:
-            return self._instance_record(s, self._instance(s, instance_id))
+            row = self._instance(s, instance_id)
+            self._require_view(s, row, viewer)
+            return self._instance_record(s, row)
+
+    def _require_view(self, s: Session, row: Instance, viewer: str | None) -> None:
+        if viewer is not None and not rules.may_view_instance(s, row, viewer):
+            raise NotAllowedError(f"{viewer} is not involved in instance {row.id}")
 
     def list_instances(
         self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50
@@ -215,9 +222,9 @@ class Engine(IntegrationMixin, ApprovalMixin):
             rows = s.scalars(stmt.order_by(Instance.created_at.desc(), Instance.id).offset(offset).limit(limit))
             return Page([self._instance_record(s, r, with_tasks=False) for r in rows], total or 0)
 
-    def history(self, instance_id: str) -> list[AuditRecord]:
+    def history(self, instance_id: str, *, viewer: str | None = None) -> list[AuditRecord]:
         with self.store.read() as s:
-            self._instance(s, instance_id)
+            self._require_view(s, self._instance(s, instance_id), viewer)
             rows = s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
             return [AuditRecord(r.id, r.instance_id, r.at, r.actor, r.event, r.element_id, r.task_id, dict(r.data or {})) for r in rows]
 
@@ -315,9 +322,11 @@ class Engine(IntegrationMixin, ApprovalMixin):
             return Page([_task_record(rows[i]) for i in ids], total)
 
     def get_task(self, task_id: str, username: str | None = None) -> TaskDetail:
+        """A task with its form and the data the form starts from; with ``username``, only if visible to them."""
         with self.store.read() as s:
             ht = self._task(s, task_id)
             row = s.get(Instance, ht.instance_id)
+            self._require_view(s, row, username)
             model = self.runner.model_of(s, row)
             schema = model.form_for(ht.element_id)
             start = {**(row.data or {}), **(ht.draft or {})}  # a delegate's or an earlier signer's work comes first

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import EngineError, NotFoundError
+from engine import EngineError, NotAllowedError, NotFoundError
 
 from .common import current_user, get_engine, is_admin, login_required
 
@@ -48,9 +48,11 @@ def show(instance_id: str):
     """The instance page: diagram XML, history and data in one response."""
     engine = get_engine()
     try:
-        instance = engine.get_instance(instance_id)
+        instance = engine.get_instance(instance_id, viewer=current_user().username)
     except NotFoundError:
         abort(404)
+    except NotAllowedError:
+        abort(403)
     history = engine.history(instance_id)
     _mark_cc_read(instance_id)
     files = engine.definition_files(instance.process_key, instance.version)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import EngineError, FormInvalidError, InvalidInputError, NotFoundError
+from engine import EngineError, FormInvalidError, InvalidInputError, NotAllowedError, NotFoundError
 
 from .common import current_user, get_engine, login_required
 
@@ -39,9 +39,11 @@ def _comments(task_id: str, username: str) -> list[Any]:
 def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None, status: int = 200):
     engine = get_engine()
     try:
-        detail = engine.get_task(task_id)
+        detail = engine.get_task(task_id, current_user().username)
     except NotFoundError:
         return render_template("pages/error.html", message=_("任务不存在")), 404
+    except NotAllowedError:
+        return render_template("pages/error.html", message=_("无权查看该任务")), 403
     instance = engine.get_instance(detail.task.instance_id)
     me = current_user()
     groups = set(me.groups)

@@ -61,21 +61,19 @@ def list_instances(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/process-instances/<instance_id>", methods=["GET"])
 @blp.response(200, InstanceSchema)
-@errors(blp, 404)
+@errors(blp, 403, 404)
 def get_instance(instance_id: str) -> InstanceRecord:
-    """An instance: status, data, open tasks and active element ids."""
-    require_user()
-    return get_engine().get_instance(instance_id)
+    """An instance: status, data, open tasks and active element ids (403 unless involved)."""
+    return get_engine().get_instance(instance_id, viewer=require_user().username)
 
 
 @blp.route("/process-instances/<instance_id>/history", methods=["GET"])
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, HistoryPageSchema)
-@errors(blp, 404, 422)
+@errors(blp, 403, 404, 422)
 def history(args: dict[str, Any], instance_id: str) -> dict[str, Any]:
-    """Audit events of an instance, oldest first."""
-    require_user()
-    return sliced(get_engine().history(instance_id), args)
+    """Audit events of an instance, oldest first (403 unless involved)."""
+    return sliced(get_engine().history(instance_id, viewer=require_user().username), args)
 
 
 @blp.route("/process-instances/<instance_id>/cancel", methods=["POST"])

@@ -34,18 +34,31 @@ CommentPageSchema = page_schema(CommentSchema, "CommentPage")
 @blp.response(200, TaskPageSchema)
 @errors(blp, 422)
 def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
-    """My inbox: ``scope=mine`` (assigned to me), ``candidate`` (my groups may take it), ``involved`` (both)."""
+    """My inbox: ``scope=mine`` (assigned to me), ``candidate`` (my groups may take it), ``involved`` (both), ``cc`` (copied to me).
+
+    CC items describe the copied instance: ``id`` and ``instance_id`` are the instance, ``name`` its
+    title, ``status`` is ``unread`` or ``read``, ``created_at`` when it was copied, ``copied_by`` who did.
+    """
     user = require_user()
     page = get_engine().list_tasks(
         user.username, scope=args["scope"], status=args["status"], process_key=args.get("process_key"),
         business_key=args.get("business_key"), **offset_limit(args),
     )
-    return paged(page.items, page.total, args)
+    items = [_cc_item(c, user.username) for c in page.items] if args["scope"] == "cc" else page.items
+    return paged(items, page.total, args)
+
+
+def _cc_item(cc: Any, username: str) -> dict[str, Any]:
+    return {
+        "id": cc.instance_id, "instance_id": cc.instance_id, "name": cc.title or cc.process_key, "element_id": cc.element_id,
+        "process_key": cc.process_key, "business_key": cc.business_key, "lane": None, "candidate_groups": [], "assignee": username,
+        "created_at": cc.at, "due_at": None, "status": "read" if cc.read_at else "unread", "read_at": cc.read_at, "copied_by": cc.by,
+    }
 
 
 @blp.route("/<task_id>", methods=["GET"])
 @blp.response(200, TaskDetailSchema)
-@errors(blp, 404)
+@errors(blp, 403, 404)
 def get_task(task_id: str) -> TaskDetail:
     """A task with its form (JSON Schema) and the data the form starts from."""
     user = require_user()

@@ -9,8 +9,8 @@ from marshmallow import Schema, fields, pre_dump, validate
 
 from .common import PageArgsSchema
 
-SCOPES = ("mine", "candidate", "involved")
-STATUSES = ("open", "completed", "cancelled", "suspended")
+SCOPES = ("mine", "candidate", "involved", "cc")
+STATUSES = ("open", "waiting", "completed", "cancelled", "suspended", "returned", "withdrawn")
 
 
 class TaskSchema(Schema):
@@ -28,6 +28,13 @@ class TaskSchema(Schema):
     status = fields.String()
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    kind = fields.String(metadata={"description": "task, or sign: one signer's part of the task parent_id (加签/会签)"})
+    parent_id = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True, metadata={"description": "set while delegated (委派): who confirms"})
+    sign_mode = fields.String(allow_none=True, metadata={"description": "before, after, parallel, all, any, sequential, ratio:R"})
+    returned = fields.Boolean(metadata={"description": "this task was sent back to (退回)"})
+    read_at = fields.DateTime(allow_none=True, metadata={"description": "scope=cc only"})
+    copied_by = fields.String(allow_none=True, metadata={"description": "scope=cc only"})
 
 
 class TaskDetailSchema(TaskSchema):
