@@ -27,6 +27,9 @@ CONTRACT = [
     ("get", "/jobs"), ("post", "/jobs/{job_id}/execute"),
     ("post", "/webhooks"), ("get", "/webhooks/{webhook_id}/deliveries"),
     ("get", "/board"), ("post", "/board/{instance_id}/claims"), ("get", "/scores"), ("get", "/leaderboard"), ("get", "/scores/export"),
+    ("post", "/tasks/{task_id}/transfer"), ("post", "/tasks/{task_id}/delegate"), ("post", "/tasks/{task_id}/add-signers"),
+    ("delete", "/tasks/{task_id}/signers/{username}"), ("post", "/tasks/{task_id}/return"), ("post", "/tasks/{task_id}/urge"),
+    ("post", "/process-instances/{instance_id}/withdraw"), ("post", "/process-instances/{instance_id}/cc"),
 ]
 
 
