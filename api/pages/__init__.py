@@ -49,8 +49,6 @@ def init_app(app: Flask) -> None:
         Babel(app, locale_selector=select_locale)
     app.register_blueprint(assets)
     for bp in BLUEPRINTS:
-        for code in (400, 403, 404, 405, 413):
-            bp.register_error_handler(code, _error_page)
         app.register_blueprint(bp)
     app.add_url_rule("/", "pages_home", lambda: redirect(url_for("inbox.index")))
     app.before_request(_check_csrf)
@@ -94,3 +92,10 @@ def _template_globals() -> dict:
         "csrf_field": CSRF_FIELD,
         "locale": str(get_locale() or "zh_CN"),
     }
+
+
+# Error pages belong to the blueprints themselves, registered once at import: Flask refuses
+# blueprint setup after a blueprint's first registration, and tests build many apps.
+for _bp in BLUEPRINTS:
+    for _code in (400, 403, 404, 405, 413):
+        _bp.register_error_handler(_code, _error_page)

@@ -15,20 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from api import pages as _pages
 from engine import Engine, ManualClock
 from engine.clock import iso
 from tests.walk import PEOPLE, PROBLEM
 
 
 def make_app(config: dict[str, Any]) -> Flask:
-    """``create_app`` for tests that build several apps in one process.
-
-    Workaround, to be removed: ``api.pages.init_app`` registers error handlers on module-level
-    blueprints, which Flask refuses once they were registered with an earlier app.
-    """
-    for bp in getattr(_pages, "BLUEPRINTS", ()):
-        bp._got_registered_once = False
+    """``create_app`` for tests: several apps are built in one process."""
     return create_app(config)
 
 
