@@ -281,7 +281,11 @@ def _enqueue_for_event(session: Session, event: str, row: Instance, data: dict[s
 
 
 def _subscribers(session: Session) -> list[Webhook]:
-    return list(session.scalars(select(Webhook).where(Webhook.active.is_(True))))
+    """Active webhooks, read once per transaction however many events the step announces."""
+    hooks = session.info.get("jiebang_webhooks")
+    if hooks is None:
+        hooks = session.info["jiebang_webhooks"] = list(session.scalars(select(Webhook).where(Webhook.active.is_(True))))
+    return hooks
 
 
 def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, data: dict[str, Any]) -> None:
