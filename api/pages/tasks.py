@@ -64,6 +64,8 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         can_comment=hasattr(engine, "add_comment"),
         ops=_available_ops(task, me.username),
         return_targets=_return_targets(task_id) if task.status == "open" else [],
+        signers=engine.signers(task_id) if task.kind == "task" else [],
+        me=me.username,
         users=engine.list_users(limit=1000),
     ), status
 
@@ -144,6 +146,7 @@ OPS = {
     "transfer": ("transfer", "worker"),
     "delegate": ("delegate", "worker"),
     "add_signers": ("add_signers", "worker"),
+    "remove_signer": ("remove_signer", "worker"),
     "return": ("return_task", "worker"),
     "urge": ("urge", "anyone"),
     "cc": ("copy_to", "anyone"),
@@ -190,6 +193,9 @@ def operate(task_id: str, op: str):
         elif op == "add_signers":
             engine.add_signers(task_id, me, _usernames(form.get("usernames", "")), form.get("mode", "after"), comment)
             message = _("已加签")
+        elif op == "remove_signer":
+            engine.remove_signer(task_id, me, form.get("username", "").strip(), comment)
+            message = _("已减签")
         elif op == "return":
             engine.return_task(task_id, me, form.get("to_element_id") or None, comment or "")
             message = _("已退回")

@@ -1,4 +1,4 @@
-"""Approval operations from the task page: 抄送 (CC), 转办 (transfer), 退回 (return)."""
+"""Approval operations from the task page: 抄送 (CC), 转办 (transfer), 退回 (return), 撤回, 加签/减签."""
 
 from __future__ import annotations
 
@@ -94,3 +94,26 @@ def test_starter_withdraws_before_review(login, tmp_path: Path) -> None:  # noqa
     assert wang.locator(".flash").first.inner_text().strip() == "已撤回"
     assert wang.locator(".open-tasks li", has_text="submit_problem").count() + wang.locator(".open-tasks li", has_text="申报问题").count() >= 1
     wang.screenshot(path=str(tmp_path / "withdrawn.png"), full_page=True)
+
+
+def test_add_signers_then_remove_one(login, tmp_path: Path) -> None:  # noqa: ANN001
+    wang = login("wang")
+    file_problem(wang, TITLE + "（加签）", "P-2026-005")
+    zhao = login("zhao")
+    open_task(zhao, "preliminary_review", tab="candidate")
+    zhao.click("#claim")
+    zhao.wait_for_selector(".ops")
+    zhao.locator("details[data-op='add_signers'] summary").click()
+    zhao.fill("details[data-op='add_signers'] input[name=usernames]", "li, zhou")
+    zhao.select_option("details[data-op='add_signers'] select[name=mode]", "after")
+    zhao.locator("details[data-op='add_signers'] button[type=submit]").click()
+    zhao.wait_for_selector(".flash")
+    assert zhao.locator(".flash").first.inner_text().strip() == "已加签"
+    assert zhao.locator(".signers li[data-signer='zhou']").count() == 1
+    zhao.locator(".signers li[data-signer='zhou'] button").click()
+    zhao.wait_for_selector(".flash")
+    assert zhao.locator(".flash").first.inner_text().strip() == "已减签"
+    assert "removed" in zhao.locator(".signers li[data-signer='zhou']").inner_text()
+    assert zhao.locator(".comments li[data-kind='remove_sign']").count() == 1
+    zhao.screenshot(path=str(tmp_path / "signers.png"), full_page=True)
+    assert zhao.js_errors == [], zhao.js_errors
