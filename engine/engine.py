@@ -85,6 +85,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.catalog = Catalog([forms_dir])
         self.runner = Runner(self.catalog, self.clock, lambda: make_script_engine(self.clock.now, time_limit=script_time_limit))
         self.lane_groups = dict(lane_groups or {})
+        self.runner.lane_groups = self.lane_groups
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
         self.listeners: list[Listener] = []
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -170,13 +171,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
         model = self.catalog.model(row)
         versions = list(s.scalars(select(Definition.version).where(Definition.key == row.key).order_by(Definition.version)))
-        lanes = {lane: self._lane_rule(model, lane) for lane in model.lanes}
+        lanes = {lane: self.runner.lane_rule(model, lane) for lane in model.lanes}
         return DefinitionRecord(row.id, row.key, row.version, row.name, lanes, dict(model.task_forms), row.created_at, row.deployed_by, list(row.notes or []), versions)
-
-    def _lane_rule(self, model: Any, lane: str | None) -> str:
-        if lane and lane in self.lane_groups:
-            return f"group:{self.lane_groups[lane]}"
-        return model.assignment(lane)
 
     # ---- instances ----------------------------------------------------------------------
     def start(

@@ -73,6 +73,7 @@ class Runner:
         self.serializer = StateSerializer()
         self._script_engine = script_engine_factory()
         self.projections: list[Projection] = []
+        self.lane_groups: dict[str, str] = {}  # deployment-wide lane -> group mapping (JIEBANG_LANE_GROUPS)
         self.task_hooks: list[TaskHook] = []  # (session, ctx, human task row, Spiff task) per new user task
         self.close_hooks: list[CloseHook] = []  # (session, ctx, [(Spiff task, status)]) per step
         self.auto_actions: list[AutoAction] = []  # user tasks the engine completes itself (auto-approve)
@@ -286,6 +287,10 @@ class Runner:
                 for group in ht.candidate_groups or []:
                     session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ctx.now))
 
+    def lane_rule(self, model: Model, lane: str | None) -> str:
+        """Who works a lane's tasks: the deployment's mapping first, then the diagram's."""
+        return f"group:{self.lane_groups[lane]}" if lane in self.lane_groups else model.assignment(lane)
+
     def _who(self, ctx: StepContext, task: Any) -> tuple[list[str], str | None]:
         """Candidate groups and assignee of a new user task, from its lane's rule."""
         props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
@@ -296,8 +301,7 @@ class Runner:
             return [g.strip() for g in props["candidateGroups"].split(",") if g.strip()], None
         if not task.task_spec.lane:
             return [], ctx.row.started_by  # a diagram without lanes: the starter works it
-        rule = ctx.model.assignment(task.task_spec.lane)
-        kind, _, value = rule.partition(":")
+        kind, _, value = self.lane_rule(ctx.model, task.task_spec.lane).partition(":")
         if kind == "starter":
             return [], ctx.row.started_by
         if kind == "data":

@@ -227,3 +227,14 @@ def test_the_path_taken_is_recorded_for_the_diagram(walk: Walk) -> None:
     visited = set(walk.instance().visited_elements)
     assert {"submit_problem", "preliminary_review", "preliminary_decision"} <= visited
     assert "committee_approval" not in visited
+
+
+def test_a_deployment_maps_lanes_to_its_own_groups(make_engine, clock) -> None:  # noqa: ANN001
+    walk = Walk(lambda: make_engine(lane_groups={"TaskForce": "zhuanban"}), clock)
+    walk.engine.upsert_user("ban", groups=["zhuanban"])
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+    assert review.candidate_groups == ["zhuanban"]
+    assert walk.engine.get_definition("claim_evaluate").lanes["TaskForce"] == "group:zhuanban"
+    walk.engine.complete(review.id, "ban", {"decision": "approve"})
+    assert walk.open_elements() == ["committee_approval"]
