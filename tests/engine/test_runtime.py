@@ -209,3 +209,14 @@ def test_every_action_is_in_the_audit_log_with_its_actor(make_engine, clock) -> 
     ]
     complete = next(e for e in history if e.event == "task.complete" and e.actor == "zhao")
     assert complete.data["form"] == {"decision": "approve", "comment": "符合条件"}
+
+
+def test_a_workflow_loaded_from_the_database_runs_on_the_sandbox(engine: Engine) -> None:
+    from engine.scripting import SandboxScriptEngine
+
+    inst = engine.start("claim_evaluate", actor="wang")
+    with engine.store.read() as s:
+        row = s.get(Instance, inst.id)
+        workflow = engine.runner.load(engine.runner.model_of(s, row), row)
+    assert isinstance(workflow.script_engine, SandboxScriptEngine)
+    assert all(isinstance(sp.script_engine, SandboxScriptEngine) for sp in workflow.subprocesses.values())
