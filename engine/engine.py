@@ -225,8 +225,11 @@ class Engine(IntegrationMixin, ApprovalMixin):
             return [AuditRecord(r.id, r.instance_id, r.at, r.actor, r.event, r.element_id, r.task_id, dict(r.data or {})) for r in rows]
 
     def cancel(self, instance_id: str, *, actor: str | None, reason: str = "") -> InstanceRecord:
+        """Stop an instance for good (its starter or an admin; ``actor=None`` is the system itself)."""
         with self.store.write() as s:
             row = self._lock_instance(s, instance_id)
+            if actor is not None and not rules.may_cancel(s, row, actor):
+                raise NotAllowedError("only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销")
             if row.status not in ("running", "error"):
                 raise ConflictError(f"instance {instance_id} is {row.status}")
             now = self.clock.now()

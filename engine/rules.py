@@ -2,7 +2,8 @@
 
 An instance is visible to admins and the OA service account, its starter, anyone who holds,
 held or delegated one of its tasks, members of a candidate group of one of its open tasks, and
-the people it was copied to. A task is visible to whoever may see its instance.
+the people it was copied to. A task is visible to whoever may see its instance. Only its
+starter or an admin cancels an instance.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from sqlalchemy.orm import Session
 from .tables import CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, User
 
 PRIVILEGED_ROLES = ("admin", "oa-service")
+
+
+def may_cancel(s: Session, row: Instance, username: str) -> bool:
+    if row.started_by == username:
+        return True
+    user = s.get(User, username)
+    return user is not None and "admin" in (user.roles or [])
 
 
 def may_view_instance(s: Session, row: Instance, username: str) -> bool:

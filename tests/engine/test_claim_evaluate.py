@@ -212,7 +212,9 @@ def test_claims_are_refused_once_the_window_closed(walk: Walk) -> None:
 def test_cancel_closes_tasks_jobs_and_subscriptions(walk: Walk) -> None:
     walk.publish()
     assert walk.engine.list_jobs(instance_id=walk.instance_id).total == 1
-    walk.engine.cancel(walk.instance_id, actor="sun", reason="上级统筹")
+    with pytest.raises(NotAllowedError):
+        walk.engine.cancel(walk.instance_id, actor="zhao", reason="越权")
+    walk.engine.cancel(walk.instance_id, actor="wang", reason="上级统筹")
     inst = walk.instance()
     assert inst.status == "cancelled"
     assert walk.engine.list_jobs(instance_id=walk.instance_id).total == 0

@@ -194,7 +194,7 @@ def test_every_action_is_in_the_audit_log_with_its_actor(make_engine, clock) -> 
     walk.review()
     walk.approve()
     walk.claim_individual("zhou")
-    walk.engine.cancel(walk.instance_id, actor="sun", reason="并入其他事项")
+    walk.engine.cancel(walk.instance_id, actor="wang", reason="并入其他事项")
     history = walk.engine.history(walk.instance_id)
     seen = [(e.event, e.actor) for e in history if e.event in ("instance.start", "task.claim", "task.unclaim", "task.complete", "message.received", "instance.cancel")]
     assert seen == [
@@ -205,7 +205,7 @@ def test_every_action_is_in_the_audit_log_with_its_actor(make_engine, clock) -> 
         ("task.complete", "zhao"),
         ("task.complete", "sun"),
         ("message.received", "zhou"),
-        ("instance.cancel", "sun"),
+        ("instance.cancel", "wang"),
     ]
     complete = next(e for e in history if e.event == "task.complete" and e.actor == "zhao")
     assert complete.data["form"] == {"decision": "approve", "comment": "符合条件"}
