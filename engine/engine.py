@@ -88,6 +88,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.runner.lane_groups = self.lane_groups
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
         self.listeners: list[Listener] = []
+        self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         claims.install(self)
         approval.install(self)
@@ -460,7 +461,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def run_due_jobs(self, *, limit: int = 50, kinds: list[str] | None = None) -> int:
         """Lease due jobs and run each in its own transaction; returns how many ran."""
         with self.store.write() as s:
-            ids = jobs.acquire(s, self.worker_id, self.clock.now(), limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds)
+            ids = jobs.acquire(s, self.worker_id, self.clock.now(), limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds, lease=self.job_lease)
         for job_id in ids:
             self._run_job(job_id, actor="system", force=False)
         return len(ids)

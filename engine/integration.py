@@ -7,8 +7,6 @@ inserted in the same transaction as the work they guard, so a retry can never do
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import hashlib
 import hmac
 import http.client
@@ -19,7 +17,7 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,16 +46,6 @@ WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_MAX_ATTEMPTS = 15  # 5 s doubling, capped at 6 h: about three days of trying
 LOGIN_LINK_TTL = timedelta(minutes=5)
 TASK_COMMENT = "task.commented"
-
-# The session of an idempotency key's transaction; Store.write() joins it instead of opening another.
-_joined: contextvars.ContextVar[_Joined | None] = contextvars.ContextVar("jiebang_joined_write", default=None)
-
-
-@dataclass
-class _Joined:
-    session: Session
-    inner_done: bool = False
-
 
 @dataclass(frozen=True)
 class WebhookRecord:
@@ -102,6 +90,7 @@ class IntegrationMixin:
         runner: Runner
         listeners: list[Any]
         job_handlers: dict[str, Any]
+        job_lease: timedelta
 
     webhook_allow_private: bool = False
 
@@ -110,26 +99,13 @@ class IntegrationMixin:
         self.listeners.append(_enqueue_for_event)
         self.runner.projections.append(_step_events)
         self.job_handlers["webhook"] = _deliver
-        plain_write = self.store.write
-
-        @contextlib.contextmanager
-        def write() -> Iterator[Session]:
-            joined = _joined.get()
-            if joined is None or joined.inner_done:
-                with plain_write() as s:
-                    yield s
-                return
-            yield joined.session
-            joined.inner_done = True
-
-        self.store.write = write  # type: ignore[method-assign]
 
     def configure_integration(self, *, allow_private_webhooks: bool | None = None, job_lease_seconds: float | None = None) -> None:
         """Settings the app or the worker reads from ``JIEBANG_*`` variables."""
         if allow_private_webhooks is not None:
             self.webhook_allow_private = allow_private_webhooks
         if job_lease_seconds is not None:
-            jobs.LEASE = timedelta(seconds=job_lease_seconds)  # process-wide: every worker here shares it
+            self.job_lease = timedelta(seconds=job_lease_seconds)
 
     # ---- idempotency ----------------------------------------------------------------------
     def run_once(self, username: str, key: str, fingerprint: str, work: Callable[[], T], render: Callable[[T], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
@@ -152,17 +128,14 @@ class IntegrationMixin:
                     row = IdempotencyKey(username=username, key=key, fingerprint=fingerprint, created_at=self.clock.now())
                     s.add(row)
                     s.flush()  # on PostgreSQL a racing twin waits here until this transaction ends
-                    joined = _Joined(s)
-                    token = _joined.set(joined)
-                    try:
-                        result = work()
-                    except Exception as exc:
-                        if not joined.inner_done:
-                            raise
-                        s.delete(row)  # the work committed its own failure (a script error): keep it, not the key
-                        failure = exc
-                    finally:
-                        _joined.reset(token)
+                    with self.store.joining(s) as joined:
+                        try:
+                            result = work()
+                        except Exception as exc:
+                            if not joined.done:
+                                raise
+                            s.delete(row)  # the work committed its own failure (a script error): keep it, not the key
+                            failure = exc
                     if failure is None:
                         row.response = render(result)
                         return row.response, False

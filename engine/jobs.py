@@ -19,7 +19,9 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(hours=6)
 
 
-def acquire(session: Session, worker_id: str, now: datetime, *, limit: int = 20, skip_locked: bool = False, kinds: list[str] | None = None) -> list[str]:
+def acquire(
+    session: Session, worker_id: str, now: datetime, *, limit: int = 20, skip_locked: bool = False, kinds: list[str] | None = None, lease: timedelta = LEASE
+) -> list[str]:
     """Lease up to ``limit`` due jobs to ``worker_id``; returns their ids."""
     stmt = (
         select(Job)
@@ -34,7 +36,7 @@ def acquire(session: Session, worker_id: str, now: datetime, *, limit: int = 20,
     jobs = list(session.scalars(stmt))
     for job in jobs:
         job.locked_by = worker_id
-        job.locked_until = now + LEASE
+        job.locked_until = now + lease
     return [j.id for j in jobs]
 
 

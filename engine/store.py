@@ -8,13 +8,28 @@ concurrent. PostgreSQL runs READ COMMITTED and the runner locks the instance row
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///jiebang.sqlite3"
+
+
+@dataclass
+class Join:
+    """A write joined to an outer transaction; ``done`` once its block finished without error."""
+
+    store: Store
+    session: Session
+    entered: bool = False
+    done: bool = False
+
+
+_joined: contextvars.ContextVar[Join | None] = contextvars.ContextVar("jiebang_joined_write", default=None)
 
 
 class Store:
@@ -49,9 +64,29 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: commits on success, rolls back on any exception."""
+        """One write transaction: commits on success, rolls back on any exception.
+
+        Inside ``joining(session)``, the first write runs in that session's transaction instead,
+        so an outer record (an idempotency key) commits or rolls back with the work it guards.
+        """
+        join = _joined.get()
+        if join is not None and join.store is self and not join.entered:
+            join.entered = True
+            yield join.session
+            join.done = True
+            return
         with self._writer() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def joining(self, session: Session) -> Iterator[Join]:
+        """Make the next ``write()`` in this context part of ``session``'s transaction."""
+        join = Join(self, session)
+        token = _joined.set(join)
+        try:
+            yield join
+        finally:
+            _joined.reset(token)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
