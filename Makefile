@@ -7,10 +7,11 @@ serve:
 
 test:
 	scripts/setup test
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -n 2 --dist loadgroup -q
 
 lint:
-	.venv/bin/ruff check engine api tests bench
+	.venv/bin/ruff check .
 
 bench:
 	.venv/bin/python bench/engine_step.py
