@@ -127,6 +127,22 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of every local ``postgres`` process (others' sessions included: the server is shared)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" not in raw:
+            continue
+        fields = raw.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 # ------------------------------------------------------------------------------------------
 # databases and the server
 # ------------------------------------------------------------------------------------------
@@ -150,6 +166,19 @@ class PgSchema:
             c.execute(f"CREATE SCHEMA {self.name}")
         self.url = f"{PG_URL}?options=-csearch_path%3D{self.name}"
 
+    def autovacuum_off(self) -> bool:
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True) as c:
+            return c.execute("SHOW autovacuum").fetchone()[0] == "off"
+
+    def analyze(self) -> None:
+        """What autovacuum would have done by now on a production server."""
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True, options=f"-csearch_path={self.name}") as c:
+            c.execute("ANALYZE")
+
     def drop(self) -> None:
         import psycopg
 
@@ -169,13 +198,14 @@ def jiebang_cmd(*args: str) -> list[str]:
 
 
 class Server:
-    def __init__(self, url: str, workdir: Path, workers: int) -> None:
+    def __init__(self, url: str, workdir: Path, workers: int, proposed: bool = False) -> None:
         self.port = free_port()
         self.log_path = workdir / f"serve-{self.port}.log"
-        env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
         self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(jiebang_cmd("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)),
-                                     env=env, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT)
+        args = ("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers))
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-proposed", *args] if proposed else jiebang_cmd(*args)
+        self.proc = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -255,6 +285,76 @@ def deploy_two_task(port: int, admin_token: str) -> None:
     if resp.status != 201:
         raise RuntimeError(f"deploy failed: {resp.status} {raw[:500]!r}")
     c.close()
+
+
+# ------------------------------------------------------------------------------------------
+# PROPOSED (not Jiebang's code): a serve with the fixes this benchmark proposes, applied as
+# monkeypatches inside this script's own server process, so before/after run on the same machine
+# at the same time. ``--variant both`` alternates the stock and the patched server phase by phase.
+# ------------------------------------------------------------------------------------------
+PROPOSED_FIXES = [
+    "Engine.authenticate: token -> user cached in-process for 10 s (saves a pool checkout, BEGIN/COMMIT and 3 SELECTs per request)",
+    "Store: pool_pre_ping=False (saves one round trip per checkout; pool_recycle=1800 instead)",
+    "integration._subscribers: active webhooks cached for 5 s per process (saves 1-2 SELECTs per step)",
+]
+
+
+def install_proposed_patches() -> None:
+    import collections
+
+    import sqlalchemy
+
+    import engine.integration as integration
+    import engine.store as store_mod
+    from engine import Engine
+
+    real_create_engine = sqlalchemy.create_engine
+
+    def create_engine(url: Any, **kw: Any) -> Any:
+        if kw.get("pool_pre_ping"):
+            kw = {**kw, "pool_pre_ping": False, "pool_recycle": 1800}
+        return real_create_engine(url, **kw)
+
+    store_mod.create_engine = create_engine
+
+    real_authenticate = Engine.authenticate
+    cache: dict[str, tuple[float, Any]] = {}
+    lock = threading.Lock()
+
+    def authenticate(self: Any, token: str) -> Any:
+        now = time.monotonic()
+        hit = cache.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        user = real_authenticate(self, token)
+        if user is not None:
+            with lock:
+                if len(cache) > 10_000:
+                    cache.clear()
+                cache[token] = (now + 10.0, user)
+        return user
+
+    Engine.authenticate = authenticate
+
+    Hook = collections.namedtuple("Hook", "id events")
+    real_subscribers = integration._subscribers
+    hooks_cache: list[Any] = [0.0, []]
+
+    def subscribers(session: Any) -> list[Any]:
+        now = time.monotonic()
+        if hooks_cache[0] <= now:
+            hooks_cache[1] = [Hook(h.id, list(h.events or [])) for h in real_subscribers(session)]
+            hooks_cache[0] = now + 5.0
+        return hooks_cache[1]
+
+    integration._subscribers = subscribers
+
+
+def serve_proposed(argv: list[str]) -> int:
+    install_proposed_patches()
+    from api.cli import main as cli_main
+
+    return cli_main(argv)
 
 
 # ------------------------------------------------------------------------------------------
@@ -480,7 +580,7 @@ def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, 
     for p in procs:
         p.start()
     time.sleep(max(0.0, t_begin - time.time()))
-    cpu0 = server.cpu_seconds()
+    cpu0, pg0 = server.cpu_seconds(), postgres_cpu_seconds()
     spy = None
     if profile is not None:
         time.sleep(warmup)
@@ -488,7 +588,7 @@ def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, 
     results = [out.get(timeout=seconds + warmup + 300) for _ in procs]
     if spy is not None:
         spy.wait(timeout=120)
-    cpu1 = server.cpu_seconds()
+    cpu1, pg1 = server.cpu_seconds(), postgres_cpu_seconds()
     wall_total = time.time() - t_begin
     for p in procs:
         p.join()
@@ -502,6 +602,7 @@ def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, 
         "phase": phase, "clients": n, "samples": samples, "window": window, "completions": completions,
         "lifecycles": len(lifecycles), "failures": [f for r in results for f in r["failures"]],
         "client_cores": client_cpu / wall_total, "server_cores": (cpu1 - cpu0) / wall_total, "load": loadavg(),
+        "pg_cores": (pg1 - pg0) / wall_total, "server_ms_per_req": 1000 * (cpu1 - cpu0) / max(1, sum(len(r["samples"]) for r in results)),
     }
 
 
@@ -521,9 +622,11 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         for i, r in enumerate(rs, 1):
             reqs = len(r["samples"])
             rows.append([f"{phase} #{i}", str(r["clients"]), fmt(r["window"], 1), fmt(r["completions"] / r["window"]),
-                         fmt(r["lifecycles"] / r["window"], 2), fmt(reqs / r["window"]), fmt(r["client_cores"], 2), fmt(r["server_cores"], 2), r["load"]])
-    table(f"[{db}] throughput per run (window = counted seconds after warm-up)",
-          ["phase / round", "clients", "window s", "completions/s", "lifecycles/s", "requests/s", "client cores", "server cores", "load 1/5/15"], rows)
+                         fmt(r["lifecycles"] / r["window"], 2), fmt(reqs / r["window"]), fmt(r["client_cores"], 2), fmt(r["server_cores"], 2),
+                         fmt(r["server_ms_per_req"], 2), fmt(r["pg_cores"], 2), r["load"]])
+    table(f"[{db}] throughput per run (window = counted seconds after warm-up; cores = CPU seconds per wall second)",
+          ["phase / round", "clients", "window s", "completions/s", "lifecycles/s", "requests/s", "client cores", "server cores",
+           "server CPU ms/req", "all postgres cores", "load 1/5/15"], rows)
 
     summary: dict[str, Any] = {}
     for phase, rs in by_phase.items():
@@ -566,6 +669,8 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-proposed":
+        return serve_proposed(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", choices=["pg", "sqlite", "both"], default=None, help="default: both (sqlite with --quick)")
     ap.add_argument("--clients", type=int, default=16)
@@ -575,6 +680,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     ap.add_argument("--client-procs", type=int, default=4)
     ap.add_argument("--phases", default="walk,two1,two4")
+    ap.add_argument("--variant", choices=["stock", "proposed", "both"], default="stock",
+                    help="proposed: a serve with the fixes this script proposes (monkeypatched, labelled PROPOSED); both: alternate them")
     ap.add_argument("--profile", action="store_true", help="py-spy the server during the first round of each phase; print where its CPU goes")
     ap.add_argument("--quick", action="store_true", help="smoke run: SQLite, 4 clients, 1 round of 1.5 s per phase")
     args = ap.parse_args()
@@ -590,37 +697,55 @@ def main() -> int:
           f"gunicorn workers {args.workers}, walk clients {args.clients} over {args.client_procs} processes, "
           f"{args.rounds} × {args.seconds:g} s (+{args.warmup:g} s warm-up) per phase")
 
+    variants = {"stock": ["stock"], "proposed": ["proposed"], "both": ["stock", "proposed"]}[args.variant]
+    if "proposed" in variants:
+        print("PROPOSED server (not Jiebang's code; monkeypatched in this script's server process):")
+        for fix in PROPOSED_FIXES:
+            print(f"  - {fix}")
     summaries: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="jiebang-api-load-") as tmp:
         for db in dbs:
             schema = PgSchema() if db == "pg" else None
             url = schema.url if schema else f"sqlite:///{tmp}/api_load.sqlite3"
-            server = None
+            servers: dict[str, Server] = {}
             try:
                 tokens = setup_people(url, max(args.clients, 4))
-                server = Server(url, Path(tmp), args.workers)
-                deploy_two_task(server.port, tokens["bench_admin"])
-                runs = []
+                for v in variants:
+                    servers[v] = Server(url, Path(tmp), args.workers, proposed=(v == "proposed"))
+                deploy_two_task(servers[variants[0]].port, tokens["bench_admin"])
+                runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
                 profiles = []
+                analyze = schema is not None and schema.autovacuum_off()
+                if analyze:
+                    print(f"  [{db}] this PostgreSQL runs with autovacuum = off: the schema is ANALYZEd before each phase, as autovacuum would")
                 for rnd in range(args.rounds):
                     for phase in phases:
-                        prof = Path(tmp) / f"pyspy-{db}-{phase}.txt" if args.profile and rnd == 0 else None
-                        runs.append(run_phase(server, tokens, phase, args.clients, args.seconds, args.warmup, args.client_procs, prof))
-                        if prof is not None:
-                            profiles.append((phase, prof))
-                        print(f"  [{db}] {phase}: {runs[-1]['completions'] / runs[-1]['window']:.1f} completions/s, load {loadavg()}", flush=True)
-                summaries[db] = report_db(db, runs)
-                for phase, prof in profiles:
-                    print(f"\n[{db}] {PHASES[phase]}: profile of the first round (py-spy --subprocesses, the round's throughput is lower for it)")
+                        for v in (variants if rnd % 2 == 0 else variants[::-1]):
+                            if analyze:
+                                schema.analyze()
+                            prof = Path(tmp) / f"pyspy-{db}-{v}-{phase}.txt" if args.profile and rnd == 0 else None
+                            runs[v].append(run_phase(servers[v], tokens, phase, args.clients, args.seconds, args.warmup, args.client_procs, prof))
+                            if prof is not None:
+                                profiles.append((v, phase, prof))
+                            r = runs[v][-1]
+                            print(f"  [{db}{'' if v == 'stock' else ' PROPOSED'}] {phase}: {r['completions'] / r['window']:.1f} completions/s, "
+                                  f"load {loadavg()}", flush=True)
+                for v in variants:
+                    key = db if v == "stock" else f"{db}_proposed"
+                    summaries[key] = report_db(db if v == "stock" else f"{db} PROPOSED", runs[v])
+                for v, phase, prof in profiles:
+                    print(f"\n[{db}{'' if v == 'stock' else ' PROPOSED'}] {PHASES[phase]}: profile of the first round "
+                          "(py-spy --subprocesses --nonblocking: wall-time samples of the workers' threads, waits included)")
                     summarize_profile(prof)
             finally:
-                if server:
+                for server in servers.values():
                     server.stop()
                 if schema:
                     schema.drop()
 
     parts = []
-    for db in ("pg", "sqlite"):
+    keys = ["pg", "sqlite"] + [k for k in ("pg_proposed", "sqlite_proposed") if k in summaries]
+    for db in keys:
         s = summaries.get(db, {})
         walk, two1, two4 = s.get("walk", {}), s.get("two1", {}), s.get("two4", {})
 
