@@ -34,7 +34,13 @@ the load average. The last line is::
 completion p95 ≤ 60 ms, inbox p95 ≤ 20 ms; SpiffArena (same machine class, SQLite): ~30 ms per
 submission single-client, ~10 two-task lifecycles/s with 2 workers and 4 clients.
 
-    .venv/bin/python bench/api_load.py                 # both databases, 3 × 20 s per phase (~5 min)
+``--variant both`` also starts a PROPOSED server (the fixes in ``PROPOSED_FIXES``, monkeypatched
+inside that server process only; not Jiebang's code) and alternates it with the stock one phase by
+phase; its figures appear as ``pg_proposed_…`` in the summary line. ``--profile`` runs py-spy on the
+gunicorn workers during the first round and prints where their threads spend wall time.
+
+    .venv/bin/python bench/api_load.py                 # both databases, 3 × 20 s per phase (~9 min)
+    .venv/bin/python bench/api_load.py --db pg --variant both       # stock vs PROPOSED, interleaved
     .venv/bin/python bench/api_load.py --db pg --seconds 30 --rounds 3
     .venv/bin/python bench/api_load.py --quick         # smoke run (SQLite, tiny, < 30 s)
 """
