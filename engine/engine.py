@@ -21,11 +21,11 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select, union_all
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import approval, audit, claims, identity, jobs, rules
+from . import approval, audit, claims, identity, inbox, jobs, rules
 from . import forms as formlib
 from .approval import ApprovalMixin
 from .catalog import Catalog
@@ -294,30 +294,18 @@ class Engine(IntegrationMixin, ApprovalMixin):
         business_key: str | None = None,
         offset: int = 0,
         limit: int = 50,
+        groups: list[str] | None = None,
     ) -> Page:
+        """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them)."""
         if scope not in SCOPES:
             raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
         if scope == "cc":
             return self.list_cc(username, offset=offset, limit=limit)  # items are CcRecord: instances copied to me
         with self.store.read() as s:
-            groups = identity.groups_of(s, username)
-            filters = []
-            if status:
-                filters.append(HumanTask.status == status)
-            if process_key:
-                filters.append(HumanTask.process_key == process_key)
-            if business_key:
-                filters.append(HumanTask.business_key == business_key)
-            mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)
-            candidate = (
-                select(HumanTask.id, HumanTask.created_at)
-                .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
-                .where(TaskCandidate.group.in_(groups or [""]), HumanTask.assignee.is_(None), *filters)
-                .distinct()
+            groups = list(groups) if groups is not None else identity.groups_of(s, username)
+            ids, total = inbox.page_ids(
+                s, username, groups, scope, status=status, process_key=process_key, business_key=business_key, offset=offset, limit=limit
             )
-            ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
-            total = s.scalar(select(func.count()).select_from(ids_q)) or 0
-            ids = [r[0] for r in s.execute(select(ids_q.c.id).order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit))]
             rows = {r.id: r for r in s.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))} if ids else {}
             return Page([_task_record(rows[i]) for i in ids], total)
 
@@ -342,6 +330,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
                 raise ConflictError(f"task {task_id} is held by {ht.assignee}")
             self._require_candidate(s, ht, username)
             ht.assignee = username
+            inbox.reindex(s, ht)
             audit.record(s, audit.TASK_CLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
             return _task_record(ht)
 
@@ -356,6 +345,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
             if not ht.candidate_groups:
                 raise ConflictError(f"task {task_id} is assigned to {username} by its lane and cannot be released")
             ht.assignee = None
+            inbox.reindex(s, ht)
             audit.record(s, audit.TASK_UNCLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
             return _task_record(ht)
 

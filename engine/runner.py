@@ -283,9 +283,9 @@ class Runner:
             )
             for hook in self.task_hooks:
                 hook(session, ctx, ht, task)
-            if ht.status == "open":
+            if ht.status == "open" and ht.assignee is None:  # the group queue holds only tasks nobody has
                 for group in ht.candidate_groups or []:
-                    session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ctx.now))
+                    session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))
 
     def lane_rule(self, model: Model, lane: str | None) -> str:
         """Who works a lane's tasks: the deployment's mapping first, then the diagram's."""

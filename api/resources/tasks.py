@@ -42,7 +42,7 @@ def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
     user = require_user()
     page = get_engine().list_tasks(
         user.username, scope=args["scope"], status=args["status"], process_key=args.get("process_key"),
-        business_key=args.get("business_key"), **offset_limit(args),
+        business_key=args.get("business_key"), groups=user.groups, **offset_limit(args),
     )
     items = [_cc_item(c, user.username) for c in page.items] if args["scope"] == "cc" else page.items
     return paged(items, page.total, args)

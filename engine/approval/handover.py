@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import ConflictError, InvalidInputError
+from ..inbox import reindex
 from ..tables import HumanTask
 from .common import comment, require_users
 
@@ -27,6 +28,7 @@ def transfer(engine: Engine, task_id: str, actor: str, to: str, text: str | None
         now = engine.clock.now()
         previous = ht.assignee
         ht.assignee, ht.owner = to, None
+        reindex(s, ht)
         audit.record(s, "task.transfer", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"from": previous or actor, "to": to, "comment": text})
         comment(s, ht, actor, "transfer", text, now)
         return _task_record(ht)
@@ -42,6 +44,7 @@ def delegate(engine: Engine, task_id: str, actor: str, to: str, text: str | None
             raise ConflictError("the task is already delegated / 任务已委派")
         now = engine.clock.now()
         ht.owner, ht.assignee = actor, to
+        reindex(s, ht)
         audit.record(s, "task.delegate", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"owner": actor, "to": to, "comment": text})
         comment(s, ht, actor, "delegate", text, now)
         return _task_record(ht)

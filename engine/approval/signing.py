@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from ..inbox import reindex
 from ..tables import HumanTask, Membership
 from .common import comment, get_task, require_users, sign_rows, verdict
 
@@ -75,6 +76,7 @@ def add_signers(engine: Engine, task_id: str, actor: str, usernames: list[str], 
             raise InvalidInputError("already signing", {"usernames": [f"already on this step: {', '.join(dupes)} / 已在本环节"]})
         now = engine.clock.now()
         ht.assignee = actor  # the step comes back to whoever added signers
+        reindex(s, ht)
         start = max([r.sign_seq or 0 for r in sign_rows(s, ht.id)], default=0)
         rows = []
         for i, person in enumerate(usernames, start=1):
