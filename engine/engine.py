@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -57,6 +58,7 @@ from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSub
 log = logging.getLogger("jiebang.engine")
 
 SCOPES = ("mine", "candidate", "involved", "cc")
+TOKEN_CACHE_SECONDS = 10.0  # another process's change of a user's groups or roles shows within this
 JobHandler = Callable[["Engine", Job, bool], None]
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 
@@ -88,6 +90,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.runner.lane_groups = self.lane_groups
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
         self.listeners: list[Listener] = []
+        self._tokens: dict[str, tuple[float, UserRecord]] = {}  # token -> (valid until, user); see authenticate
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         claims.install(self)
@@ -98,6 +101,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
 
     # ---- identity -----------------------------------------------------------------------
     def upsert_user(self, username: str, *, display_name: str | None = None, groups: list[str] | None = None, roles: list[str] | None = None) -> UserRecord:
+        self._tokens.clear()  # groups and roles may change: tokens are looked up afresh
         with self.store.write() as s:
             return identity.upsert_user(s, username, now=self.clock.now(), display_name=display_name, groups=groups, roles=roles)
 
@@ -118,8 +122,18 @@ class Engine(IntegrationMixin, ApprovalMixin):
             return identity.create_token(s, username, now=self.clock.now())
 
     def authenticate(self, token: str) -> UserRecord | None:
+        """The user a bearer token belongs to; remembered for a few seconds, as every request asks."""
+        now = time.monotonic()
+        hit = self._tokens.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
         with self.store.read() as s:
-            return identity.authenticate_token(s, token)
+            user = identity.authenticate_token(s, token)
+        if user is not None:
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            self._tokens[token] = (now + TOKEN_CACHE_SECONDS, user)
+        return user
 
     def set_password(self, username: str, password: str) -> None:
         with self.store.write() as s:

@@ -42,7 +42,8 @@ class Store:
             self.engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
             _tune_sqlite(self.engine)
         else:
-            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+            # No pre-ping: it costs a round trip per transaction; connections are recycled instead.
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_bind = self.engine.execution_options(jiebang_write=True) if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
