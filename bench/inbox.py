@@ -162,8 +162,9 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
             gjson = "[" + ", ".join(f'"{g}"' for g in gs) + "]"
             task_lines.append(f"{tid}\t{_uuid(1, i)}\tclaim_evaluate\tB-{i}\ttask_{t % 10}\t任务 {t % 10}\t{'Lane' if gs else ''}\t{gjson}\t"
                               f"{assignee or chr(92) + 'N'}\topen\t{_ts(at)}\ttask\tf\n")
-            for g in gs:
-                cand_lines.append(f"{g}\t{_ts(at)}\t{tid}\n")
+            if assignee is None:  # the engine keeps queue rows only for open tasks nobody holds
+                for g in gs:
+                    cand_lines.append(f"{g}\t{_ts(at)}\t{tid}\n")
         copy_rows(cur, "human_task (id, instance_id, process_key, business_key, element_id, name, lane, candidate_groups, assignee, "
                        "status, created_at, kind, returned)", task_lines)
         copy_rows(cur, 'task_candidate ("group", created_at, task_id)', cand_lines)
