@@ -7,6 +7,9 @@ dicts) and returns records from ``records.py``. Usage::
     inst = engine.start("claim_evaluate", actor="zhang", data={...})
     task = engine.list_tasks("zhang", scope="mine").items[0]
     engine.complete(task.id, "zhang", {"title": ...})
+
+The module is long because it is the whole public surface in one place; each method stays a
+thin unit of work over catalog, runner, inbox, rules and the approval and integration mixins.
 """
 
 from __future__ import annotations

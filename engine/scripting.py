@@ -1,5 +1,7 @@
 """The restricted script environment every diagram's code runs in.
 
+One concept, at length: every guard a sandbox needs sits here so it can be read as one policy.
+
 SpiffWorkflow evaluates scripts and expressions with plain ``eval``/``exec`` and full builtins,
 so a diagram could run ``__import__('os').system(...)`` as the engine's user (notes §2). This
 module plugs a sandbox into Spiff's extension point instead:
