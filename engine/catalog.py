@@ -29,6 +29,7 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 FORM_PROPERTY = "formJsonSchemaFilename"
 MAX_FILE_BYTES = 5_000_000
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in every database
 
 
 @dataclass
@@ -222,6 +223,8 @@ class Catalog:
     def get_row(self, session: Session, key: str, version: int | None = None) -> Definition:
         if version is None:
             return self.latest(session, key)  # type: ignore[return-value]
+        if not 1 <= version <= MAX_VERSION:
+            raise NotFoundError(f"process definition '{key}' has no version {version}")
         row = session.scalars(select(Definition).where(Definition.key == key, Definition.version == version)).first()
         if row is None:
             raise NotFoundError(f"process definition '{key}' has no version {version}")

@@ -12,7 +12,7 @@ INSTANCE_STATUSES = ("running", "completed", "cancelled", "error")
 
 class InstanceStartSchema(Schema):
     process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
     data = fields.Dict(load_default=dict)
 

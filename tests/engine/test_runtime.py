@@ -220,3 +220,13 @@ def test_a_workflow_loaded_from_the_database_runs_on_the_sandbox(engine: Engine)
         workflow = engine.runner.load(engine.runner.model_of(s, row), row)
     assert isinstance(workflow.script_engine, SandboxScriptEngine)
     assert all(isinstance(sp.script_engine, SandboxScriptEngine) for sp in workflow.subprocesses.values())
+
+
+@pytest.mark.parametrize("version", [0, -1, 18988481781325173182431232])
+def test_a_version_that_cannot_exist_is_not_found(engine: Engine, version: int) -> None:
+    from engine import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        engine.definition_files("claim_evaluate", version)
+    with pytest.raises(NotFoundError):
+        engine.start("claim_evaluate", actor="wang", version=version)
