@@ -57,7 +57,14 @@ def require_users(s: Session, usernames: list[str], field: str = "usernames") ->
 
 
 def sign_rows(s: Session, base_id: str) -> list[HumanTask]:
-    return list(s.scalars(select(HumanTask).where(HumanTask.parent_id == base_id, HumanTask.kind == "sign").order_by(HumanTask.sign_seq)))
+    """The current signing's rows (a step sent back and redone supersedes its earlier ones)."""
+    return list(
+        s.scalars(
+            select(HumanTask)
+            .where(HumanTask.parent_id == base_id, HumanTask.kind == "sign", HumanTask.status != "superseded")
+            .order_by(HumanTask.sign_seq)
+        )
+    )
 
 
 def get_task(s: Session, task_id: str) -> HumanTask:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -39,8 +39,10 @@ def _props(task: Any) -> dict[str, str]:
 
 def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
     """A user task with ``approvalMode`` opens one sign row per approver instead of one task."""
+    if ht.returned:  # a step sent back starts its signing afresh
+        s.execute(update(HumanTask).where(HumanTask.parent_id == ht.id, HumanTask.kind == "sign").values(status="superseded"))
     mode = _props(task).get("approvalMode")
-    if not mode or ht.returned and ht.assignee:
+    if not mode:
         return
     if mode not in BPMN_MODES and not mode.startswith("ratio:"):
         return
@@ -52,7 +54,7 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
         people = sorted(set(s.scalars(select(Membership.username).where(Membership.group.in_(ht.candidate_groups)))))
     if not people:
         return  # nobody to sign: it stays an ordinary task for its candidates
-    ht.status, ht.sign_mode = "waiting", mode
+    ht.status, ht.sign_mode, ht.assignee = "waiting", mode, None
     for seq, person in enumerate(people, start=1):
         first_or_all = mode != "sequential" or seq == 1
         s.add(_sign_row(ht, person, mode, seq, "open" if first_or_all else "waiting", ctx.now))

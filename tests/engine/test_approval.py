@@ -372,3 +372,18 @@ def test_transfer_of_a_timed_out_task(engine: Engine, clock) -> None:  # noqa: A
     assert {t.element_id for t in engine.get_instance(inst.id).open_tasks} == {"countersign"}
     story = events(engine, inst.id)
     assert story.index("task.urge") < story.index("task.transfer") < len(story)
+
+
+def test_return_into_a_countersign_step_signs_it_afresh(engine: Engine) -> None:
+    deploy(engine, mode="all")
+    inst = start(engine, signers=("s1", "s2"))
+    engine.complete(open_task(engine, inst.id, "review").id, "a", {"decision": "approve"})
+    sign_all(engine, inst.id)
+    leader = open_task(engine, inst.id, "leader")
+    engine.return_task(leader.id, "boss", "countersign", "请重新会签")
+    again = [t for t in engine.get_instance(inst.id).open_tasks if t.element_id == "countersign"]
+    assert sorted(t.assignee for t in again) == ["s1", "s2"]
+    engine.complete(again[0].id, again[0].assignee, {"decision": "approve"})
+    assert [t.element_id for t in engine.get_instance(inst.id).open_tasks] == ["countersign"]  # one signature is not all
+    engine.complete(again[1].id, again[1].assignee, {"decision": "approve"})
+    assert [t.element_id for t in engine.get_instance(inst.id).open_tasks] == ["leader"]
