@@ -55,7 +55,6 @@ import multiprocessing as mp
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+from bench.common import PG_URL, free_port, loadavg, pct, pg_answers, table  # noqa: E402 - after the path set-up above
 
 TWO_TASK_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_two" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -106,31 +105,8 @@ ROUTE_ORDER = [
 # ------------------------------------------------------------------------------------------
 # statistics and printing (the house style of bench/engine_step.py)
 # ------------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    s = sorted(values)
-    k = (len(s) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def fmt(v: float | None, digits: int = 1) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def postgres_cpu_seconds() -> float:
@@ -152,14 +128,6 @@ def postgres_cpu_seconds() -> float:
 # ------------------------------------------------------------------------------------------
 # databases and the server
 # ------------------------------------------------------------------------------------------
-def pg_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 class PgSchema:
     """A private schema in ``test``; the URL sets it as search_path."""
 
@@ -190,12 +158,6 @@ class PgSchema:
 
         with psycopg.connect(self._dsn, autocommit=True) as c:
             c.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def jiebang_cmd(*args: str) -> list[str]:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -63,13 +62,13 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
+from bench.common import PG_URL, pct, pg_answers, table  # noqa: E402 - after the path set-up above
 from bpmn import PATH as BPMN_DIR  # noqa: E402
 from engine import Engine  # noqa: E402
 from engine.clock import ManualClock, iso, running_on  # noqa: E402
 from engine.runner import fire_timer  # noqa: E402
 from engine.scripting import add_duration, make_script_engine, to_utc  # noqa: E402
 
-PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 PROCESS_ID = "claim_evaluate"
 CLAIM_MESSAGE = "claim_submitted"
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -118,31 +117,12 @@ def happy_path(clock: ManualClock) -> list[tuple]:
 # ------------------------------------------------------------------------------------------
 # statistics and printing
 # ------------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    s = sorted(values)
-    k = (len(s) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
 def fmt(v: float) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
 
 
 # ------------------------------------------------------------------------------------------
@@ -289,16 +269,6 @@ class JbRun:
 # ------------------------------------------------------------------------------------------
 # databases
 # ------------------------------------------------------------------------------------------
-def pg_answers() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=2):
-            return True
-    except Exception:  # noqa: BLE001 - any failure means "no PostgreSQL here"
-        return False
-
-
 @contextlib.contextmanager
 def pg_schema() -> Iterator[str]:
     import psycopg

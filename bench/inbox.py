@@ -40,7 +40,6 @@ import math
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,8 +53,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
+from bench.common import PG_DSN, PG_URL, free_port, loadavg, pct, pg_answers, table  # noqa: E402 - after the path set-up above
+
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 PROBES = 20
 
@@ -63,39 +62,8 @@ PROBES = 20
 # ------------------------------------------------------------------------------------------
 # statistics and printing (house style)
 # ------------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    s = sorted(values)
-    k = (len(s) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def fmt(v: float | None, digits: int = 2) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def pg_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 # ------------------------------------------------------------------------------------------
@@ -248,12 +216,6 @@ def proposed_list(conn: Any, username: str, offset: int = 0, limit: int = 50, va
 # ------------------------------------------------------------------------------------------
 # the server
 # ------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_serve(url: str, workdir: Path) -> tuple[subprocess.Popen, int, Any]:
     port = free_port()
     script = Path(sys.executable).with_name("jiebang")

@@ -27,7 +27,6 @@ import argparse
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,8 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
+from bench.common import PG_DSN, PG_URL, loadavg, pg_answers, table  # noqa: E402 - after the path set-up above
 
 TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_bench_timer" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -61,28 +59,6 @@ TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-
-
-def pg_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def jiebang_cmd(*args: str) -> list[str]:
