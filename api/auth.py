@@ -24,7 +24,7 @@ def _session_username() -> str | None:
     return session.get("user") or session.get("username")  # the pages log people in under "user"
 
 
-# The pages engineer may replace this; it is consulted only outside /api/.
+# The web pages may install their own loader; it is consulted only outside /api/.
 session_user_loader: Callable[[], str | None] = _session_username
 
 

@@ -18,19 +18,13 @@ from lxml import etree
 from engine import modelfix
 from engine.errors import Problem
 from engine.modelfix import BPMN, NS, Ctx, q
+from engine.xmlguard import safe_parser
 
 __all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "process_ids"]
 
-try:  # another engineer's hostile-XML guard; fall back to an equally strict parser
-    from engine.xmlguard import safe_parser as _guard_parser  # type: ignore[import-not-found]
-except Exception:  # pragma: no cover - depends on what else is deployed
-    _guard_parser = None
-
-
 def _parser() -> etree.XMLParser:
-    if _guard_parser is not None:
-        return _guard_parser()
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    """The hostile-XML guard's parser: no entities, no network, no DTD, no huge trees."""
+    return safe_parser()
 
 
 def _problem(code: str, element_id: str | None, en: str, zh: str, file: str | None, line: int | None = None) -> Problem:

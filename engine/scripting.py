@@ -3,7 +3,7 @@
 One concept, at length: every guard a sandbox needs sits here so it can be read as one policy.
 
 SpiffWorkflow evaluates scripts and expressions with plain ``eval``/``exec`` and full builtins,
-so a diagram could run ``__import__('os').system(...)`` as the engine's user (notes §2). This
+so a diagram could run ``__import__('os').system(...)`` as the engine's user. This
 module plugs a sandbox into Spiff's extension point instead:
 
 * **Expressions** (gateway conditions, timers, DMN input expressions and cells, multi-instance,

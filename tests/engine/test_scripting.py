@@ -62,7 +62,7 @@ def run(env: SandboxEnvironment, script: str, **data: object) -> dict:
     return data
 
 
-# ----------------------------------------------------------------------------- notes §2 attacks
+# ----------------------------------------------------------------------------- the attacks that work on the stock engine
 def test_os_system_in_a_script_is_refused(env: SandboxEnvironment, tmp_path: Path) -> None:
     marker = tmp_path / "pwned_script.txt"
     with pytest.raises(SandboxViolationError, match="__import__"):
