@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import socket
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,13 +114,3 @@ def walk(client: FlaskClient, auth: Auth, clock: ManualClock) -> HttpWalk:
     return HttpWalk(client, auth, clock)
 
 
-def jiebang(*args: str) -> list[str]:
-    """The ``jiebang`` command line of this virtualenv."""
-    script = Path(sys.executable).with_name("jiebang")
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "api.cli", *args]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,9 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.server import jiebang, serving
 from tests.walk import PEOPLE, PROBLEM
-
-from .conftest import free_port, jiebang
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
 
@@ -51,32 +48,10 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
     env = {**os.environ, "JIEBANG_DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3", "JIEBANG_WORKER_INTERVAL": "0.2", "JIEBANG_PASSWORD": "correct-horse"}
-    proc = subprocess.Popen(jiebang("serve", "--host", "127.0.0.1", "--port", str(port)), env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/api/openapi.json", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "serve exited"
-        assert time.monotonic() < deadline, "serve did not become ready"
-        time.sleep(0.2)
-    try:
-        yield Server(base, env, tmp_path)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        assert code == 0, proc.stdout.read() if proc.stdout else ""
+    with serving(env, tmp_path) as serve:
+        yield Server(serve.base, env, tmp_path)
+    assert serve.exit_code == 0, serve.output()  # SIGTERM stops it cleanly
 
 
 def test_whole_claim_and_evaluate_over_http(server: Server) -> None:

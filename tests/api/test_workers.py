@@ -19,8 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from engine import Engine, ManualClock
-
-from .conftest import jiebang
+from tests.server import jiebang
 
 pytestmark = [pytest.mark.slow]
 PING = Path(__file__).parent / "data" / "ping.bpmn"

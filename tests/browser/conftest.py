@@ -7,16 +7,14 @@ The server runs once per session on a free port with its own SQLite file; users 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.server import jiebang, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -46,19 +44,8 @@ class Server:
     env: dict[str, str] = field(repr=False, default_factory=dict)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _cli() -> str:
-    found = Path(sys.executable).with_name("jiebang")
-    return str(found) if found.exists() else "jiebang"
-
-
 def _run_cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([_cli(), *args], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(jiebang(*args), env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"jiebang {' '.join(args)} failed: {done.stdout}{done.stderr}"
     return done.stdout
 
@@ -79,32 +66,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _run_cli(env, *args)
     admin_token = _run_cli(env, "token", "create", "admin").split()[-1]
     oa_token = _run_cli(env, "token", "create", "oa").split()[-1]
-    port = _free_port()
     log = home / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=home,
-                                stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/login", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"jiebang serve did not come up:\n{log.read_text()}")
-        time.sleep(0.2)
-    try:
-        yield Server(base, admin_token, oa_token, log, env)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with log.open("w") as out, serving(env, home, probe="/login", log=out) as serve:
+        yield Server(serve.base, admin_token, oa_token, log, env)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,71 @@
+"""A real ``jiebang serve`` process on loopback for the tests that need one, and the CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+
+def jiebang(*args: str) -> list[str]:
+    """The ``jiebang`` command line of this virtualenv."""
+    script = Path(sys.executable).with_name("jiebang")
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "api.cli", *args]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Serving:
+    base: str
+    proc: subprocess.Popen
+    log: IO[str] | None = None
+    exit_code: int | None = None
+
+    def output(self) -> str:
+        """What the server printed (from its pipe, or from the log file it wrote to)."""
+        if self.proc.stdout:
+            return self.proc.stdout.read()
+        return Path(self.log.name).read_text() if self.log is not None else ""
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], cwd: Path, *, probe: str = "/api/openapi.json", log: IO[str] | None = None) -> Iterator[Serving]:
+    """Start ``jiebang serve`` on 127.0.0.1, wait until ``probe`` answers 200, stop it with SIGTERM."""
+    port = free_port()
+    proc = subprocess.Popen(jiebang("serve", "--host", "127.0.0.1", "--port", str(port)), env=env, cwd=cwd,
+                            stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    handle = Serving(f"http://127.0.0.1:{port}", proc, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(handle.base + probe, timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"jiebang serve did not come up:\n{handle.output()}")
+        time.sleep(0.2)
+    try:
+        yield handle
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            handle.exit_code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
