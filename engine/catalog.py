@@ -173,8 +173,6 @@ class Catalog:
                     problems.append(Problem(element_id, "form-missing", f"Form '{form_name}' was not sent and is not shipped", f"表单 '{form_name}' 未上传，系统中也不存在", name))
                 else:
                     used_forms[form_name] = schema
-        if not problems:
-            problems.extend(self._check_parse(normalised))
         if problems:
             raise DefinitionInvalidError(problems=problems)
         name_attr = _process_name(normalised[bpmn_names[0]], key) or key
@@ -191,25 +189,6 @@ class Catalog:
             if path.is_file():
                 return json.loads(path.read_text("utf-8"))
         return None
-
-    def _check_parse(self, normalised: Mapping[str, bytes]) -> list[Problem]:
-        try:
-            self._parse(normalised)
-        except Exception as exc:  # modelcheck.validate already parsed; this is a last guard
-            return [Problem(getattr(exc, "id", None), "parse-failed", str(exc), f"解析失败：{exc}")]
-        return []
-
-    @staticmethod
-    def _parse(normalised: Mapping[str, bytes]) -> tuple[SpiffBpmnParser, list[str]]:
-        parser = SpiffBpmnParser(validator=VALIDATOR)
-        keys = []
-        for name, data in normalised.items():
-            if name.lower().endswith(".dmn"):
-                parser.add_dmn_str(data, filename=name)
-            else:
-                parser.add_bpmn_str(data, filename=name)
-                keys.extend(modelcheck.process_ids(data))
-        return parser, keys
 
     # ---- lookup -------------------------------------------------------------------------
     def latest(self, session: Session, key: str, *, missing_ok: bool = False) -> Definition | None:
@@ -269,11 +248,13 @@ def _parsed_specs(row: Definition) -> tuple[Any, dict[str, Any]]:
     hit = _PARSED.get(key)
     if hit is not None:
         return hit
-    files = {n: t.encode("utf-8") for n, t in row.files.items()}
-    normalised, problems = modelcheck.validate(files)
-    if problems:
-        raise DefinitionInvalidError(problems=problems)
-    parser, _ = Catalog._parse(normalised)
+    parser = SpiffBpmnParser(validator=VALIDATOR)  # validated at deploy: only normalise and parse here
+    for name, text in row.files.items():
+        data = text.encode("utf-8")
+        if name.lower().endswith(".dmn"):
+            parser.add_dmn_str(data, filename=name)
+        else:
+            parser.add_bpmn_str(modelcheck.normalise(data, name=name)[0], filename=name)
     parsed = (parser.get_spec(row.key), parser.get_subprocess_specs(row.key))
     with _PARSED_LOCK:
         if len(_PARSED) > 256:
