@@ -491,7 +491,7 @@ def _visible_data(wf: BpmnWorkflow, open_tasks: dict[UUID, Any]) -> dict[str, An
         return dict(newest.data)
     if wf.last_task is not None:
         return dict(wf.last_task.data)
-    waiting = [t for t in wf.event_manager.tasks.values()]
+    waiting = list(wf.event_manager.tasks.values())
     if waiting:
         return dict(max(waiting, key=lambda t: t.last_state_change).data)
     return dict(wf.task_tree.data)
