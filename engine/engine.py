@@ -25,7 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -318,13 +318,15 @@ class Engine(IntegrationMixin, ApprovalMixin):
             raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
         if scope == "cc":
             return self.list_cc(username, offset=offset, limit=limit)  # items are CcRecord: instances copied to me
-        with self.store.read() as s:
-            groups = list(groups) if groups is not None else identity.groups_of(s, username)
-            ids, total = inbox.page_ids(
-                s, username, groups, scope, status=status, process_key=process_key, business_key=business_key, offset=offset, limit=limit
+        if groups is None:
+            with self.store.read() as s:
+                groups = identity.groups_of(s, username)
+        with self.store.statement() as conn:
+            rows, total = inbox.page(
+                conn, username, list(groups), scope, status=status, process_key=process_key, business_key=business_key,
+                offset=offset, limit=limit,
             )
-            rows = {r.id: r for r in s.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))} if ids else {}
-            return Page([_task_record(rows[i]) for i in ids], total)
+        return Page([_task_record(r) for r in rows], total)
 
     def get_task(self, task_id: str, username: str | None = None) -> TaskDetail:
         """A task with its form and the data the form starts from; with ``username``, only if visible to them."""
@@ -574,7 +576,7 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _task_record(ht: HumanTask) -> TaskRecord:
+def _task_record(ht: HumanTask | Row) -> TaskRecord:
     return TaskRecord(
         ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
         ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,

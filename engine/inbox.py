@@ -8,7 +8,10 @@ primary key plus the person's own tasks; any other filter takes the general join
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, func, select, union, union_all
+import functools
+import operator
+
+from sqlalchemy import Connection, Row, Select, bindparam, delete, func, select, union, union_all
 from sqlalchemy.orm import Session
 
 from .tables import HumanTask, TaskCandidate
@@ -22,8 +25,14 @@ def reindex(s: Session, ht: HumanTask) -> None:
             s.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))
 
 
-def page_ids(
-    s: Session,
+_COLUMNS = tuple(HumanTask.__table__.c[name] for name in (
+    "id", "instance_id", "process_key", "business_key", "element_id", "name", "lane", "candidate_groups", "assignee",
+    "status", "created_at", "due_at", "completed_at", "completed_by", "form", "kind", "parent_id", "owner", "sign_mode", "returned",
+))
+
+
+def page(
+    conn: Connection,
     username: str,
     groups: list[str],
     scope: str,
@@ -33,8 +42,73 @@ def page_ids(
     business_key: str | None,
     offset: int,
     limit: int,
-) -> tuple[list[str], int]:
-    """Task ids of one inbox page, newest first, and how many there are in all."""
+) -> tuple[list[Row], int]:
+    """One inbox page, newest first, as ``human_task`` rows, and how many tasks there are in all.
+
+    The open inbox without filters, what people look at all day, is one statement (page and total
+    together, one round trip) built once per shape and compiled once by SQLAlchemy's cache.
+    """
+    if status == "open" and not process_key and not business_key:
+        if scope == "candidate" and not groups:
+            return [], 0
+        params = {"username": username, "top": offset + limit, "offset": offset, "limit": limit}
+        params.update((f"g{i}", g) for i, g in enumerate(groups))
+        rows = list(conn.execute(_open_page(scope, len(groups)), params))
+        if rows or offset == 0:
+            return rows, rows[0].total if rows else 0
+        return [], conn.execute(_open_total(scope, len(groups)), params).scalar_one()  # past the last page
+    return _filtered_page(conn, username, groups, scope, status=status, process_key=process_key,
+                          business_key=business_key, offset=offset, limit=limit)
+
+
+@functools.cache
+def _open_total(scope: str, n_groups: int) -> Select:
+    """Open tasks assigned to the person plus distinct tasks queued for their groups."""
+    parts = []
+    if scope in ("mine", "involved"):
+        parts.append(select(func.count()).where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
+                     .scalar_subquery())
+    if scope in ("candidate", "involved") and n_groups:
+        groups = [bindparam(f"g{i}") for i in range(n_groups)]
+        parts.append(select(func.count(TaskCandidate.task_id.distinct())).where(TaskCandidate.group.in_(groups))
+                     .scalar_subquery())
+    return select(functools.reduce(operator.add, parts).label("total"))
+
+
+@functools.cache
+def _open_page(scope: str, n_groups: int) -> Select:
+    """Each source yields at most offset+limit newest rows from an index range; the merge sorts those few."""
+    top = bindparam("top")
+    sources: list[Select] = []
+    if scope in ("mine", "involved"):
+        sources.append(select(HumanTask.id.label("id"), HumanTask.created_at.label("created_at"))
+                       .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
+                       .order_by(HumanTask.created_at.desc(), HumanTask.id).limit(top))
+    if scope in ("candidate", "involved"):
+        for i in range(n_groups):
+            sources.append(select(TaskCandidate.task_id.label("id"), TaskCandidate.created_at.label("created_at"))
+                           .where(TaskCandidate.group == bindparam(f"g{i}"))
+                           .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id).limit(top))
+    merged = union(*(select(q.subquery()) for q in sources)).subquery() if len(sources) > 1 else sources[0].subquery()
+    ids = (select(merged.c.id, merged.c.created_at).order_by(merged.c.created_at.desc(), merged.c.id)
+           .offset(bindparam("offset")).limit(bindparam("limit")).subquery())
+    total = _open_total(scope, n_groups).scalar_subquery()
+    return (select(*_COLUMNS, total.label("total")).join_from(ids, HumanTask, HumanTask.id == ids.c.id)
+            .order_by(ids.c.created_at.desc(), ids.c.id))
+
+
+def _filtered_page(
+    conn: Connection,
+    username: str,
+    groups: list[str],
+    scope: str,
+    *,
+    status: str | None,
+    process_key: str | None,
+    business_key: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Row], int]:
     filters = []
     if status:
         filters.append(HumanTask.status == status)
@@ -42,8 +116,6 @@ def page_ids(
         filters.append(HumanTask.process_key == process_key)
     if business_key:
         filters.append(HumanTask.business_key == business_key)
-    if status == "open" and not process_key and not business_key:
-        return _default_page(s, username, groups, scope, offset, limit)
     mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)
     candidate = (
         select(HumanTask.id, HumanTask.created_at)
@@ -52,32 +124,11 @@ def page_ids(
         .distinct()
     )
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
-    total = s.scalar(select(func.count()).select_from(ids_q)) or 0
-    ids = [r[0] for r in s.execute(select(ids_q.c.id).order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit))]
-    return ids, total
+    total = conn.execute(select(func.count()).select_from(ids_q)).scalar_one()
+    ids = select(ids_q.c.id, ids_q.c.created_at).order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit).subquery()
+    rows = conn.execute(select(*_COLUMNS).join_from(ids, HumanTask, HumanTask.id == ids.c.id)
+                        .order_by(ids.c.created_at.desc(), ids.c.id))
+    return list(rows), total
 
 
-def _default_page(s: Session, username: str, groups: list[str], scope: str, offset: int, limit: int) -> tuple[list[str], int]:
-    """Open tasks: each source yields at most offset+limit newest rows from an index range, then merge."""
-    top = offset + limit
-    sources: list[Select] = []
-    total = 0
-    if scope in ("mine", "involved"):
-        mine = HumanTask.assignee == username, HumanTask.status == "open"
-        total += s.scalar(select(func.count()).where(*mine)) or 0
-        sources.append(select(HumanTask.id.label("id"), HumanTask.created_at.label("created_at")).where(*mine)
-                       .order_by(HumanTask.created_at.desc(), HumanTask.id).limit(top))
-    if scope in ("candidate", "involved") and groups:
-        total += s.scalar(select(func.count(TaskCandidate.task_id.distinct())).where(TaskCandidate.group.in_(groups))) or 0
-        for group in groups:
-            sources.append(select(TaskCandidate.task_id.label("id"), TaskCandidate.created_at.label("created_at"))
-                           .where(TaskCandidate.group == group)
-                           .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id).limit(top))
-    if not sources:
-        return [], 0
-    merged = union(*(select(q.subquery()) for q in sources)).subquery() if len(sources) > 1 else sources[0].subquery()
-    page = select(merged.c.id).order_by(merged.c.created_at.desc(), merged.c.id).offset(offset).limit(limit)
-    return [r[0] for r in s.execute(page)], total
-
-
-__all__ = ["page_ids", "reindex"]
+__all__ = ["page", "reindex"]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///jiebang.sqlite3"
@@ -44,6 +44,7 @@ class Store:
         else:
             # No pre-ping: it costs a round trip per transaction; connections are recycled instead.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_bind = self.engine.execution_options(jiebang_write=True) if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
@@ -93,6 +94,20 @@ class Store:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A connection for reads that are one statement each, hence consistent on their own.
+
+        On PostgreSQL it runs in autocommit, which saves the BEGIN and COMMIT round trips of a
+        transaction; SQLite's are function calls, so it keeps its ordinary read transaction.
+        """
+        if self.is_sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with self._autocommit.connect() as conn:
+                yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -144,7 +144,7 @@ class CarbonCopy(Base):
 
 
 class TaskCandidate(Base):
-    """Open, unassigned-or-not task x candidate group: the inbox's ``candidate`` index."""
+    """Open, unassigned task x candidate group: the inbox's ``candidate`` index (see ``inbox.reindex``)."""
 
     __tablename__ = "task_candidate"
     __table_args__ = (Index("ix_task_candidate_task", "task_id"),)

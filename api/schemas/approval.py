@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from .base import Schema
 from .tasks import TaskSchema
 
 COMMENT = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from .base import Schema
 from .common import PageArgsSchema
 from .tasks import TaskSchema
 

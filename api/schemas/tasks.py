@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from marshmallow import Schema, fields, pre_dump, validate
+from marshmallow import fields, pre_dump, validate
 
+from .base import Schema
 from .common import PageArgsSchema
 
 SCOPES = ("mine", "candidate", "involved", "cc")

@@ -40,3 +40,22 @@ def test_pages_merge_my_tasks_and_my_groups_queue_newest_first(engine: Engine, c
     engine.transfer(reviews[1], "a", "b")
     assert engine.list_tasks("a", scope="candidate").total == 6
     assert engine.list_tasks("a", scope="candidate", process_key="approval_demo").total == 6  # the general query agrees
+
+    past = engine.list_tasks("a", scope="involved", offset=50, limit=10)
+    assert (past.items, past.total) == ([], 7)  # past the last page: nothing, but the count still answers
+    assert engine.list_tasks("wang", scope="candidate").total == 0  # no groups, no queue
+
+
+def test_the_open_inbox_is_one_statement(engine: Engine) -> None:
+    """What people look at all day costs one round trip: page and total together."""
+    from sqlalchemy import event
+
+    engine.upsert_user("a", groups=["reviewers", "office", "taskforce"])
+    statements: list[str] = []
+    listener = lambda *args, **_: statements.append(args[2])  # noqa: E731 - before_cursor_execute(conn, cursor, statement, ...)
+    event.listen(engine.store.engine, "before_cursor_execute", listener)
+    try:
+        engine.list_tasks("a", scope="involved", groups=["reviewers", "office", "taskforce"])
+    finally:
+        event.remove(engine.store.engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]) == 1, statements
