@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine import InstanceRecord, TaskRecord
 
 from ..auth import require_user
@@ -22,7 +20,7 @@ from ..schemas.approval import (
 )
 from ..schemas.instances import InstanceSchema
 from ..schemas.tasks import TaskSchema
-from .common import errors
+from .common import Blueprint, errors
 
 blp = Blueprint("Approval", __name__, url_prefix="/api/v1", description="Approval operations: transfer, delegate, signers, return, urge, withdraw, CC.")
 

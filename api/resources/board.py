@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import fields
 from openpyxl import Workbook
 
@@ -25,7 +24,7 @@ from ..schemas.board import (
 )
 from ..schemas.common import page_schema, sliced
 from ..schemas.instances import InstanceSchema
-from .common import errors
+from .common import Blueprint, errors
 
 blp = Blueprint("Board", __name__, url_prefix="/api/v1", description="揭榜挂帅: challenges on the board, claims, scores.")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from engine import DefinitionRecord, InvalidInputError, NotFoundError
 
@@ -13,7 +12,7 @@ from ..auth import require_role, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, page_schema, sliced
 from ..schemas.definitions import DefinitionSchema, DeployArgsSchema, DeployResultSchema
-from .common import errors
+from .common import Blueprint, errors
 
 blp = Blueprint("Process definitions", __name__, url_prefix="/api/v1/process-definitions", description="Deployed process models (BPMN, DMN, forms).")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from engine import InstanceRecord
 
@@ -21,7 +20,7 @@ from ..schemas.instances import (
     MessageResultSchema,
     MessageSchema,
 )
-from .common import errors, idempotent
+from .common import Blueprint, errors, idempotent
 
 blp = Blueprint("Process instances", __name__, url_prefix="/api/v1", description="Running and finished process instances; messages.")
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from ..auth import require_role
 from ..extension import get_engine
 from ..schemas.common import offset_limit, page_schema, paged
 from ..schemas.jobs import JobQueryArgsSchema, JobSchema
-from .common import errors
+from .common import Blueprint, errors
 
 blp = Blueprint("Jobs", __name__, url_prefix="/api/v1/jobs", description="Timers and deliveries waiting to run (admins).")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from engine import InstanceRecord, TaskDetail, TaskRecord
 
@@ -21,7 +20,7 @@ from ..schemas.tasks import (
     TaskQueryArgsSchema,
     TaskSchema,
 )
-from .common import errors, idempotent
+from .common import Blueprint, errors, idempotent
 
 blp = Blueprint("Tasks", __name__, url_prefix="/api/v1/tasks", description="The inbox: tasks to claim and complete.")
 

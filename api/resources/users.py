@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from engine import NotAllowedError, UserRecord
 
@@ -20,7 +19,7 @@ from ..schemas.users import (
     UserSchema,
     UserUpsertSchema,
 )
-from .common import errors
+from .common import Blueprint, errors
 
 blp = Blueprint("Identity", __name__, url_prefix="/api/v1", description="People and groups, synced from the OA system.")
 

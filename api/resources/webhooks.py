@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from ..auth import require_role
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, offset_limit, page_schema, paged, sliced
 from ..schemas.webhooks import DeliverySchema, WebhookCreateSchema, WebhookSchema
-from .common import errors
+from .common import Blueprint, errors
 
 blp = Blueprint("Webhooks", __name__, url_prefix="/api/v1/webhooks", description="Signed event deliveries to the OA system (admins).")
 
