@@ -389,10 +389,17 @@ class Engine(IntegrationMixin, ApprovalMixin):
 
     def _task_for_work(self, s: Session, task_id: str, username: str) -> tuple[Instance, HumanTask]:
         """Lock the task's instance and check that ``username`` may work the open task now."""
-        ht = self._task(s, task_id)
-        row = self._lock_instance(s, ht.instance_id)
-        if not self.store.is_sqlite:
-            s.refresh(ht)  # read again under the instance lock: a racing completion is visible now
+        if self.store.is_sqlite:  # the write transaction holds the database's one write lock already
+            ht = self._task(s, task_id)
+            row = self._instance(s, ht.instance_id)
+        else:
+            # Lock the instance first, then read the task: under the lock a racing completion is visible.
+            owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+            found = s.scalars(select(Instance).where(Instance.id == owner).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none() if _is_uuid(task_id) else None
+            if found is None:
+                raise NotFoundError(f"no task '{task_id}'")
+            row, ht = found, self._task(s, task_id)
         self._require_open(ht)
         if row.status != "running":
             raise ConflictError(f"instance {row.id} is {row.status}")

@@ -55,7 +55,9 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
 def on_tasks_closed(s: Session, ctx: StepContext, closed: list[tuple[Any, str]]) -> None:
     if not closed:
         return
-    s.execute(delete(Job).where(Job.kind == "task_timeout", Job.id.in_([timeout_job_id(str(t.id)) for t, _ in closed])))
+    timed = [timeout_job_id(str(t.id)) for t, _ in closed if _props(t).get("timeout")]  # only these ever had a job
+    if timed:
+        s.execute(delete(Job).where(Job.kind == "task_timeout", Job.id.in_(timed)))
     for task, status in closed:
         groups = [g.strip() for g in (_props(task).get("ccGroups") or "").split(",") if g.strip()]
         if status != "completed" or not groups:

@@ -1,0 +1,55 @@
+"""What the busiest operations cost in statements sent to the database.
+
+Each statement is a round trip and, under load, a chance to wait for the interpreter lock;
+these budgets keep a plain claim and a plain completion from growing new ones unnoticed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SqlEngine
+
+from engine import ManualClock
+from tests.walk import Walk
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL sent meanwhile by any pool, transaction control left out.
+
+    A batch the driver sends row by row (SQLite's inserts with RETURNING) counts once.
+    """
+    sent: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        text = " ".join(statement.split())
+        if not text.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")) and (not sent or sent[-1] != text):
+            sent.append(text)
+
+    event.listen(SqlEngine, "before_cursor_execute", listener)
+    try:
+        yield sent
+    finally:
+        event.remove(SqlEngine, "before_cursor_execute", listener)
+
+
+def test_claim_and_complete_a_review_within_their_statement_budgets(make_engine, clock: ManualClock) -> None:  # noqa: ANN001
+    walk = Walk(make_engine, clock)
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+
+    with statements() as claim:
+        walk.engine.claim(review.id, "zhao")
+    # the task under lock, the person's groups, the task row, its queue rows, the audit row
+    assert len(claim) <= 5, claim
+
+    with statements() as complete:
+        walk.engine.complete(review.id, "zhao", {"decision": "approve", "comment": "符合条件"})
+    # instance lock, task, signers, queue rows, audit, task rows, instance, new queue rows,
+    # webhooks, the open tasks of the answer; no timeout job to remove: the step declares none
+    assert len(complete) <= 11, complete
+    assert not [s for s in complete if s.startswith("DELETE FROM job")], complete
+    assert walk.open_task("committee_approval")
