@@ -77,7 +77,7 @@ def _serve_gunicorn(args: argparse.Namespace) -> int:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
-            self.cfg.set("threads", 4)
+            self.cfg.set("threads", args.threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("post_worker_init", _post_worker_init)
 
@@ -88,7 +88,7 @@ def _serve_gunicorn(args: argparse.Namespace) -> int:
         engine = worker.wsgi.extensions["jiebang"]
         start_worker_threads(engine, threading.Event(), interval=interval)  # daemon: dies with the worker
 
-    print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers", flush=True)
+    print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers × {args.threads} threads", flush=True)
     _App().run()
     return 0
 
@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (more than 1 implies --gunicorn)")
     p.add_argument("--gunicorn", action="store_true", help="serve with gunicorn instead of the built-in threaded server")
+    p.add_argument("--threads", type=int, default=4, help="request threads per gunicorn worker (default 4)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run job loops alone (timers, webhook deliveries)")

@@ -166,12 +166,13 @@ def jiebang_cmd(*args: str) -> list[str]:
 
 
 class Server:
-    def __init__(self, url: str, workdir: Path, workers: int, proposed: bool = False) -> None:
+    def __init__(self, url: str, workdir: Path, workers: int, proposed: bool = False, threads: int | None = None) -> None:
         self.port = free_port()
         self.log_path = workdir / f"serve-{self.port}.log"
         env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
         self._log = self.log_path.open("w")
-        args = ("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers))
+        args = ("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                *(("--threads", str(threads)) if threads else ()))
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-proposed", *args] if proposed else jiebang_cmd(*args)
         self.proc = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
@@ -646,6 +647,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    ap.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: serve's own)")
     ap.add_argument("--client-procs", type=int, default=4)
     ap.add_argument("--phases", default="walk,two1,two4")
     ap.add_argument("--variant", choices=["stock", "proposed", "both"], default="stock",
@@ -679,7 +681,7 @@ def main() -> int:
             try:
                 tokens = setup_people(url, max(args.clients, 4))
                 for v in variants:
-                    servers[v] = Server(url, Path(tmp), args.workers, proposed=(v == "proposed"))
+                    servers[v] = Server(url, Path(tmp), args.workers, proposed=(v == "proposed"), threads=args.threads)
                 deploy_two_task(servers[variants[0]].port, tokens["bench_admin"])
                 runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
                 profiles = []
