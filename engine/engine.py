@@ -339,7 +339,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
             start = {**(row.data or {}), **(ht.draft or {})}  # a delegate's or an earlier signer's work comes first
             return TaskDetail(_task_record(ht), schema, formlib.form_data(schema, start))
 
-    def claim(self, task_id: str, username: str) -> TaskRecord:
+    def claim(self, task_id: str, username: str, *, groups: list[str] | None = None) -> TaskRecord:
+        """Take a task from a group queue (``groups``: the person's, when the caller knows them)."""
         with self.store.write() as s:
             ht = self._task(s, task_id, lock=True)
             self._require_open(ht)
@@ -347,7 +348,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
                 return _task_record(ht)
             if ht.assignee is not None:
                 raise ConflictError(f"task {task_id} is held by {ht.assignee}")
-            self._require_candidate(s, ht, username)
+            self._require_candidate(s, ht, username, groups=groups)
             ht.assignee = username
             inbox.reindex(s, ht)
             audit.record(s, audit.TASK_CLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
@@ -549,9 +550,10 @@ class Engine(IntegrationMixin, ApprovalMixin):
         if ht.status != "open":
             raise ConflictError(f"task {ht.id} is already {ht.status}")
 
-    def _require_candidate(self, s: Session, ht: HumanTask, username: str, *, held: bool = False) -> None:
+    def _require_candidate(self, s: Session, ht: HumanTask, username: str, *, held: bool = False, groups: list[str] | None = None) -> None:
         """403 for someone with no claim on the task; 409 for a candidate when a colleague holds it."""
-        is_candidate = bool(set(identity.groups_of(s, username)) & set(ht.candidate_groups))
+        mine = groups if groups is not None else identity.groups_of(s, username)
+        is_candidate = bool(set(mine) & set(ht.candidate_groups))
         if not is_candidate:
             raise NotAllowedError(f"{username} may not work task {ht.id}")
         if held:

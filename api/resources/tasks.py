@@ -69,7 +69,8 @@ def get_task(task_id: str) -> TaskDetail:
 @errors(blp, 403, 404, 409)
 def claim(task_id: str) -> TaskRecord:
     """Take a task from my group's queue; 409 when someone else holds it."""
-    return get_engine().claim(task_id, require_user().username)
+    user = require_user()
+    return get_engine().claim(task_id, user.username, groups=user.groups)
 
 
 @blp.route("/<task_id>/unclaim", methods=["POST"])
