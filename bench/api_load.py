@@ -14,6 +14,10 @@ deployed over ``POST /process-definitions``, then these phases run, each ``--rou
               timer executed (admin) → claim + complete select_claim → progress_report →
               completion_report → claim + complete acceptance; after every completion ten inbox
               reads ``GET /tasks?scope=involved`` (page 1 with total) by the client's people.
+``floor``     the same 16 clients on ``GET /users/me``, Jiebang's cheapest authenticated route (token
+              check and a small schema dump, no SQL): what gunicorn, Flask and the client cost per
+              request before Jiebang does any work. With the walk's requests per completion it gives
+              the completions/s this machine's cores would allow if everything else were free.
 ``two1``      the SpiffArena comparison shape: a two-user-task process (start, complete, complete),
               one client.
 ``two4``      the same with 4 clients.
@@ -28,7 +32,7 @@ errors by route and status (409s on claim/complete are counted apart as expected
 the load average. The last line is::
 
     api_load: pg_completions_per_s=… pg_complete_p95_ms=… pg_inbox_p95_ms=… pg_lifecycles_per_s=…
-              pg_two1_submit_p50_ms=… pg_two4_lifecycles_per_s=… sqlite_… errors=N
+              pg_two1_submit_p50_ms=… pg_two4_lifecycles_per_s=… pg_floor_ceiling_completions_per_s=… sqlite_… errors=N
 
 (one line; ``na`` for a database not measured). Targets on PostgreSQL: ≥ 150 completions/s,
 completion p95 ≤ 60 ms, inbox p95 ≤ 20 ms; SpiffArena (same machine class, SQLite): ~30 ms per
@@ -98,7 +102,7 @@ PROBLEM = {
 INBOX_READS_PER_COMPLETION = 10
 ROUTE_ORDER = [
     "POST /process-instances", "POST /tasks/{id}/claim", "POST /tasks/{id}/complete", "GET /tasks?scope=involved",
-    "POST /board/{id}/claims", "GET /jobs", "POST /jobs/{id}/execute", "GET /process-instances/{id}",
+    "POST /board/{id}/claims", "GET /jobs", "POST /jobs/{id}/execute", "GET /process-instances/{id}", "GET /users/me",
 ]
 
 
@@ -427,6 +431,13 @@ class Client:
         self.lifecycles.append(time.time())
         del t_start
 
+    def floor(self, n: int) -> None:
+        """The cheapest authenticated route (token check, one small schema dump, no SQL): what the
+        HTTP server, Flask and this client cost per request before Jiebang does any work."""
+        for _ in range(INBOX_READS_PER_COMPLETION):
+            self.call("GET", "/users/me", "GET /users/me", self.inbox_users[self._inbox_turn % len(self.inbox_users)])
+            self._inbox_turn += 1
+
     def two_task(self, n: int) -> None:
         user = f"two{self.idx}"
         inst = self.call("POST", "/process-instances", "POST /process-instances", user, {"process_key": "bench_two_task", "data": {"n": n}})
@@ -453,7 +464,7 @@ def client_proc(port: int, tokens: dict[str, str], idxs: list[int], shape: str, 
         while time.time() < t_end:
             n += 1
             try:
-                (client.walk if shape == "walk" else client.two_task)(n)
+                {"walk": client.walk, "floor": client.floor, "two": client.two_task}[shape](n)
             except Failed as exc:
                 with lock:
                     failures.append(str(exc)[:300])
@@ -532,13 +543,14 @@ def summarize_profile(path: Path, top: int = 25) -> None:
           [[f.strip()[:110], f"{100 * v / total:.1f}"] for f, v in selfc.most_common(top)])
 
 
-PHASES = {"walk": "claim-and-evaluate walk", "two1": "two-task lifecycle, 1 client", "two4": "two-task lifecycle, 4 clients"}
+PHASES = {"walk": "claim-and-evaluate walk", "two1": "two-task lifecycle, 1 client", "two4": "two-task lifecycle, 4 clients",
+          "floor": "stack floor: GET /users/me"}
 
 
 def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, seconds: float, warmup: float, client_procs: int,
               profile: Path | None = None) -> dict[str, Any]:
-    shape = "walk" if phase == "walk" else "two"
-    n = {"walk": clients, "two1": 1, "two4": 4}[phase]
+    shape = {"walk": "walk", "floor": "floor"}.get(phase, "two")
+    n = {"walk": clients, "floor": clients, "two1": 1, "two4": 4}[phase]
     procs_n = max(1, min(client_procs, n))
     groups = [list(range(i, n, procs_n)) for i in range(procs_n)]
     ctx = mp.get_context("spawn")
@@ -572,6 +584,8 @@ def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, 
         "lifecycles": len(lifecycles), "failures": [f for r in results for f in r["failures"]],
         "client_cores": client_cpu / wall_total, "server_cores": (cpu1 - cpu0) / wall_total, "load": loadavg(),
         "pg_cores": (pg1 - pg0) / wall_total, "server_ms_per_req": 1000 * (cpu1 - cpu0) / max(1, sum(len(r["samples"]) for r in results)),
+        "client_ms_per_req": 1000 * client_cpu / max(1, sum(len(r["samples"]) for r in results)),
+        "pg_ms_per_req": 1000 * (pg1 - pg0) / max(1, sum(len(r["samples"]) for r in results)),
     }
 
 
@@ -617,6 +631,8 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
             "complete_p50": pct(lat["POST /tasks/{id}/complete"], 0.5), "complete_p95": pct(lat["POST /tasks/{id}/complete"], 0.95),
             "inbox_p95": pct(lat["GET /tasks?scope=involved"], 0.95),
         }
+    if "walk" in by_phase and "floor" in by_phase:
+        summary["ceiling"] = report_ceiling(db, by_phase["walk"], by_phase["floor"])
     errs: Counter = Counter()
     expected: Counter = Counter()
     for r in runs:
@@ -637,6 +653,32 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def report_ceiling(db: str, walks: list[dict[str, Any]], floors: list[dict[str, Any]]) -> float:
+    """How many completions/s this machine allows if Jiebang's own work cost nothing.
+
+    Every request of the walk costs at least what the floor phase's request costs: the HTTP
+    server, Flask and the token check on the server, and this client's own request. The walk
+    needs ``requests per completion`` of them; the machine's cores bound the rest.
+    """
+    def med(rs: list[dict[str, Any]], key: str) -> float:
+        return sorted(r[key] for r in rs)[len(rs) // 2]
+
+    per_completion = med([{"x": len(r["samples"]) / max(1, r["completions"])} for r in walks], "x")
+    floor_server, floor_client = med(floors, "server_ms_per_req"), med(floors, "client_ms_per_req")
+    walk_server, walk_client = med(walks, "server_ms_per_req"), med(walks, "client_ms_per_req")
+    on_pg = db.startswith("pg")
+    walk_pg = med(walks, "pg_ms_per_req") if on_pg else 0.0  # SQLite runs inside the server process
+    cores = os.cpu_count() or 1
+    ceiling = 1000 * cores / (per_completion * (floor_server + floor_client))
+    table(f"[{db}] CPU per request: the stack floor against the walk (ms; medians over rounds)",
+          ["phase", "server", "client", "postgres", "requests/completion", "completions/s the cores allow"],
+          [["floor (GET /users/me)", fmt(floor_server, 2), fmt(floor_client, 2), fmt(med(floors, "pg_ms_per_req"), 2) if on_pg else "—", "—",
+            f"{fmt(ceiling)} if all else were free"],
+           ["walk", fmt(walk_server, 2), fmt(walk_client, 2), fmt(walk_pg, 2) if on_pg else "—", fmt(per_completion, 1),
+            fmt(1000 * cores / (per_completion * (walk_server + walk_client + walk_pg)))]])
+    return ceiling
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-proposed":
         return serve_proposed(sys.argv[2:])
@@ -649,7 +691,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     ap.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: serve's own)")
     ap.add_argument("--client-procs", type=int, default=4)
-    ap.add_argument("--phases", default="walk,two1,two4")
+    ap.add_argument("--phases", default="walk,floor,two1,two4")
     ap.add_argument("--variant", choices=["stock", "proposed", "both"], default="stock",
                     help="proposed: a serve with the fixes this script proposes (monkeypatched, labelled PROPOSED); both: alternate them")
     ap.add_argument("--profile", action="store_true", help="py-spy the server during the first round of each phase; print where its CPU goes")
@@ -718,6 +760,7 @@ def main() -> int:
     for db in keys:
         s = summaries.get(db, {})
         walk, two1, two4 = s.get("walk", {}), s.get("two1", {}), s.get("two4", {})
+        ceiling = s.get("ceiling")
 
         def v(d: dict[str, Any], k: str, digits: int = 1) -> str:
             x = d.get(k)
@@ -725,7 +768,8 @@ def main() -> int:
 
         parts += [f"{db}_completions_per_s={v(walk, 'completions_per_s')}", f"{db}_complete_p95_ms={v(walk, 'complete_p95')}",
                   f"{db}_inbox_p95_ms={v(walk, 'inbox_p95')}", f"{db}_lifecycles_per_s={v(walk, 'lifecycles_per_s', 2)}",
-                  f"{db}_two1_submit_p50_ms={v(two1, 'complete_p50')}", f"{db}_two4_lifecycles_per_s={v(two4, 'lifecycles_per_s')}"]
+                  f"{db}_two1_submit_p50_ms={v(two1, 'complete_p50')}", f"{db}_two4_lifecycles_per_s={v(two4, 'lifecycles_per_s')}",
+                  f"{db}_floor_ceiling_completions_per_s={v({'c': ceiling}, 'c')}"]
     errors = sum(s.get("errors", 0) for s in summaries.values())
     expected = sum(s.get("expected_409", 0) for s in summaries.values())
     print(f"\nload at the end: {loadavg()}")

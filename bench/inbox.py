@@ -273,6 +273,7 @@ def main() -> int:
 
     import psycopg
     from sqlalchemy import event, text
+    from sqlalchemy.engine import Engine as SqlEngine
 
     from engine import Engine
     from engine.store import Store
@@ -330,9 +331,9 @@ def main() -> int:
         def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
             captured.append((statement, parameters))
 
-        event.listen(store.engine, "before_cursor_execute", capture)
+        event.listen(SqlEngine, "before_cursor_execute", capture)  # every pool the store keeps
         engine.list_tasks(probes[0], scope="involved", limit=50)
-        event.remove(store.engine, "before_cursor_execute", capture)
+        event.remove(SqlEngine, "before_cursor_execute", capture)
         plans: list[tuple[str, list[str]]] = []
         with store.engine.connect() as conn:
             for statement, params in captured:
