@@ -266,48 +266,15 @@ def deploy_two_task(port: int, admin_token: str) -> None:
 # at the same time. ``--variant both`` alternates the stock and the patched server phase by phase.
 # ------------------------------------------------------------------------------------------
 PROPOSED_FIXES = [
-    "Engine.authenticate: token -> user cached in-process for 10 s (saves a pool checkout, BEGIN/COMMIT and 3 SELECTs per request)",
-    "Store: pool_pre_ping=False (saves one round trip per checkout; pool_recycle=1800 instead)",
-    "integration._subscribers: active webhooks cached for 5 s per process (saves 1-2 SELECTs per step)",
+    "integration._subscribers: active webhooks cached for 5 s per process (saves 1 SELECT per step; a webhook "
+    "registered in another process would miss up to 5 s of events, which is why Jiebang reads them per step)",
 ]
 
 
 def install_proposed_patches() -> None:
     import collections
 
-    import sqlalchemy
-
     import engine.integration as integration
-    import engine.store as store_mod
-    from engine import Engine
-
-    real_create_engine = sqlalchemy.create_engine
-
-    def create_engine(url: Any, **kw: Any) -> Any:
-        if kw.get("pool_pre_ping"):
-            kw = {**kw, "pool_pre_ping": False, "pool_recycle": 1800}
-        return real_create_engine(url, **kw)
-
-    store_mod.create_engine = create_engine
-
-    real_authenticate = Engine.authenticate
-    cache: dict[str, tuple[float, Any]] = {}
-    lock = threading.Lock()
-
-    def authenticate(self: Any, token: str) -> Any:
-        now = time.monotonic()
-        hit = cache.get(token)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        user = real_authenticate(self, token)
-        if user is not None:
-            with lock:
-                if len(cache) > 10_000:
-                    cache.clear()
-                cache[token] = (now + 10.0, user)
-        return user
-
-    Engine.authenticate = authenticate
 
     Hook = collections.namedtuple("Hook", "id events")
     real_subscribers = integration._subscribers

@@ -44,11 +44,7 @@ class Store:
         else:
             # No pre-ping: it costs a round trip per transaction; connections are recycled instead.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
-        # Single-statement reads get a pool of their own, always in autocommit: switching a pooled
-        # connection's mode on every checkout costs more CPU than the query it serves.
-        self._autocommit = None if self.is_sqlite else create_engine(
-            self.url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=20, pool_recycle=1800
-        )
+        self._autocommit = None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_bind = self.engine.execution_options(jiebang_write=True) if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
@@ -115,8 +111,6 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._autocommit is not None:
-            self._autocommit.dispose()
 
 
 def _tune_sqlite(engine: Engine) -> None:
