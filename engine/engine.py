@@ -206,8 +206,9 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self._check_data_names(data)
         with self.store.write() as s:
             definition = self.catalog.get_row(s, process_key, version)
-            row = self.runner.start(s, definition, actor=actor, business_key=business_key, data=data)
-            record = self._instance_record(s, row)
+            ctx = self.runner.start(s, definition, actor=actor, business_key=business_key, data=data)
+            record = self._instance_record(s, ctx.row)
+        self.runner.remember(ctx)  # the first task's completion then skips loading what was just saved
         return record
 
     def get_instance(self, instance_id: str, *, viewer: str | None = None) -> InstanceRecord:

@@ -97,7 +97,8 @@ class Runner:
         actor: str | None,
         business_key: str | None,
         data: dict[str, Any],
-    ) -> Instance:
+    ) -> StepContext:
+        """Create the instance and run it to its first wait; ``remember`` the result once committed."""
         model = self.catalog.model(definition)
         now = self.clock.now()
         wf = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=self._script_engine)
@@ -124,7 +125,7 @@ class Runner:
         audit.record(session, audit.INSTANCE_START, now, actor=actor, instance_id=row.id, data={"business_key": business_key, "data": row.data})
         ctx = StepContext(row, model, wf, actor, now, data_before={})
         self._advance(session, ctx, lambda w: None, fresh=True)
-        return row
+        return ctx
 
     # ---- stepping -----------------------------------------------------------------------
     def step(

@@ -53,3 +53,23 @@ def test_claim_and_complete_a_review_within_their_statement_budgets(make_engine,
     assert len(complete) <= 11, complete
     assert not [s for s in complete if s.startswith("DELETE FROM job")], complete
     assert walk.open_task("committee_approval")
+
+
+def test_a_busy_instance_is_not_read_back_from_its_saved_state(make_engine, clock: ManualClock) -> None:  # noqa: ANN001
+    """The workflow a step leaves is kept in memory, tagged with the row version; starts included."""
+    walk = Walk(make_engine, clock)
+    engine = walk.engine
+    loads: list[str] = []
+    real_load = engine.runner.load
+    engine.runner.load = lambda model, row: loads.append(row.id) or real_load(model, row)  # a spy: the real load still runs
+
+    walk.submit()  # the start, then its first task at once
+    assert loads == []
+
+    other = make_engine()  # another process moves the instance on: what this one kept is stale now
+    review = walk.open_task("preliminary_review").id
+    other.claim(review, "zhao")
+    other.complete(review, "zhao", {"decision": "approve", "comment": "符合条件"})
+    walk.approve()
+    assert loads == [walk.instance_id]  # read back once, because the row's version moved
+    assert walk.data()["phase"] == "published"
