@@ -1,4 +1,5 @@
-"""The database: engine creation per backend, sessions for reading and for writing.
+"""The database: engine creation per backend, sessions for reading and for writing, and
+connections for reads that are a single statement (the inbox).
 
 SQLite (the embedded default) runs in WAL mode and write transactions start with
 ``BEGIN IMMEDIATE`` so two writers queue instead of failing on a stale snapshot; reads stay
