@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import operator
+from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, delete, func, select, union, union_all
+from sqlalchemy import Connection, Row, Select, Subquery, bindparam, delete, func, select, union, union_all
 from sqlalchemy.orm import Session
 
 from .tables import HumanTask, TaskCandidate
@@ -57,8 +58,9 @@ def page(
         if rows or offset == 0:
             return rows, rows[0].total if rows else 0
         return [], conn.execute(_open_total(scope, len(groups)), params).scalar_one()  # past the last page
-    return _filtered_page(conn, username, groups, scope, status=status, process_key=process_key,
-                          business_key=business_key, offset=offset, limit=limit)
+    filters = [column == value for column, value in (
+        (HumanTask.status, status), (HumanTask.process_key, process_key), (HumanTask.business_key, business_key)) if value]
+    return _filtered_page(conn, username, groups, scope, filters, offset, limit)
 
 
 @functools.cache
@@ -92,30 +94,18 @@ def _open_page(scope: str, n_groups: int) -> Select:
     merged = union(*(select(q.subquery()) for q in sources)).subquery() if len(sources) > 1 else sources[0].subquery()
     ids = (select(merged.c.id, merged.c.created_at).order_by(merged.c.created_at.desc(), merged.c.id)
            .offset(bindparam("offset")).limit(bindparam("limit")).subquery())
-    total = _open_total(scope, n_groups).scalar_subquery()
-    return (select(*_COLUMNS, total.label("total")).join_from(ids, HumanTask, HumanTask.id == ids.c.id)
-            .order_by(ids.c.created_at.desc(), ids.c.id))
+    return _tasks_in_order(ids).add_columns(_open_total(scope, n_groups).scalar_subquery().label("total"))
+
+
+def _tasks_in_order(ids: Subquery) -> Select:
+    """The ``human_task`` rows of a page of ``(id, created_at)``, newest first."""
+    return select(*_COLUMNS).join_from(ids, HumanTask, HumanTask.id == ids.c.id).order_by(ids.c.created_at.desc(), ids.c.id)
 
 
 def _filtered_page(
-    conn: Connection,
-    username: str,
-    groups: list[str],
-    scope: str,
-    *,
-    status: str | None,
-    process_key: str | None,
-    business_key: str | None,
-    offset: int,
-    limit: int,
+    conn: Connection, username: str, groups: list[str], scope: str, filters: list[Any], offset: int, limit: int
 ) -> tuple[list[Row], int]:
-    filters = []
-    if status:
-        filters.append(HumanTask.status == status)
-    if process_key:
-        filters.append(HumanTask.process_key == process_key)
-    if business_key:
-        filters.append(HumanTask.business_key == business_key)
+    """Any other inbox: the general join, counted and paged in two statements."""
     mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)
     candidate = (
         select(HumanTask.id, HumanTask.created_at)
@@ -126,9 +116,7 @@ def _filtered_page(
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
     total = conn.execute(select(func.count()).select_from(ids_q)).scalar_one()
     ids = select(ids_q.c.id, ids_q.c.created_at).order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit).subquery()
-    rows = conn.execute(select(*_COLUMNS).join_from(ids, HumanTask, HumanTask.id == ids.c.id)
-                        .order_by(ids.c.created_at.desc(), ids.c.id))
-    return list(rows), total
+    return list(conn.execute(_tasks_in_order(ids))), total
 
 
 __all__ = ["page", "reindex"]
