@@ -58,7 +58,6 @@ import math
 import multiprocessing as mp
 import os
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -74,7 +73,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_URL, free_port, loadavg, pct, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import (  # noqa: E402 - after the path set-up above
+    PG_URL,
+    child_pids,
+    loadavg,
+    pct,
+    pg_answers,
+    start_serve,
+    stop_serve,
+    table,
+)
 
 TWO_TASK_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_two" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -164,48 +172,19 @@ class PgSchema:
             c.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
 
 
-def jiebang_cmd(*args: str) -> list[str]:
-    script = Path(sys.executable).with_name("jiebang")
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "api.cli", *args]
-
-
 class Server:
+    """``jiebang serve`` (or the PROPOSED variant of it) with its CPU read from /proc."""
+
     def __init__(self, url: str, workdir: Path, workers: int, proposed: bool = False, threads: int | None = None) -> None:
-        self.port = free_port()
-        self.log_path = workdir / f"serve-{self.port}.log"
-        env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-        self._log = self.log_path.open("w")
-        args = ("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-                *(("--threads", str(threads)) if threads else ()))
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-proposed", *args] if proposed else jiebang_cmd(*args)
-        self.proc = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/api/openapi.json")
-                if c.getresponse().status == 200:
-                    c.close()
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited: {self.log_path.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("serve did not become ready")
-            time.sleep(0.2)
+        self.proc, self.port, self._log = start_serve(
+            url, workdir, workers=workers, extra=("--threads", str(threads)) if threads else (),
+            command=[sys.executable, str(Path(__file__).resolve()), "--serve-proposed"] if proposed else None,
+            env={"PYTHONPATH": str(ROOT)},
+        )
 
     def pids(self) -> list[int]:
         """The gunicorn master and its children (the workers)."""
-        out = [self.proc.pid]
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.proc.pid:
-                out.append(int(stat.parent.name))
-        return out
+        return [self.proc.pid, *child_pids(self.proc.pid)]
 
     def cpu_seconds(self) -> float:
         tick = os.sysconf("SC_CLK_TCK")
@@ -219,14 +198,7 @@ class Server:
         return total
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+        stop_serve(self.proc, self._log)
 
 
 def setup_people(url: str, clients: int) -> dict[str, str]:

@@ -1,11 +1,19 @@
-"""What every benchmark script shares: percentiles, the printed table, load, ports, PostgreSQL."""
+"""What every benchmark script shares: percentiles, the printed table, load, ports, PostgreSQL,
+and a real ``jiebang serve`` started and stopped."""
 
 from __future__ import annotations
 
+import http.client
 import math
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
@@ -51,3 +59,68 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def jiebang_cmd(*args: str) -> list[str]:
+    """The ``jiebang`` command of this venv (``python -m api.cli`` when it is not installed)."""
+    script = Path(sys.executable).with_name("jiebang")
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "api.cli", *args]
+
+
+def start_serve(
+    url: str, workdir: Path, *, workers: int = 2, extra: Sequence[str] = (), command: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen, int, IO[str]]:
+    """``jiebang serve`` (or ``command`` + serve's arguments) on a free loopback port, once it answers.
+
+    Returns the process, its port and its open log (``workdir/serve-<port>.log``); ``stop_serve`` ends it.
+    """
+    port = free_port()
+    log_path = workdir / f"serve-{port}.log"
+    log = log_path.open("w")
+    args = ("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *extra)
+    proc = subprocess.Popen(
+        [*command, *args] if command else jiebang_cmd(*args),
+        env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING", **(env or {})},
+        cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/openapi.json")
+            if c.getresponse().status == 200:
+                c.close()
+                return proc, port, log
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_serve(proc, log)
+            raise RuntimeError("serve did not start: " + log_path.read_text()[-3000:])
+        time.sleep(0.2)
+
+
+def stop_serve(proc: subprocess.Popen, log: IO[str] | None = None) -> None:
+    """SIGTERM (gunicorn finishes its requests), SIGKILL after 30 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log is not None:
+        log.close()
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (gunicorn's workers under its master)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            kids.append(int(stat.parent.name))
+    return kids

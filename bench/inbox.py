@@ -39,8 +39,6 @@ import io
 import math
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PG_URL, free_port, loadavg, pct, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import PG_DSN, PG_URL, loadavg, pct, pg_answers, start_serve, stop_serve, table  # noqa: E402 - after the path set-up above
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 PROBES = 20
@@ -216,35 +214,7 @@ def proposed_list(conn: Any, username: str, offset: int = 0, limit: int = 50, va
 # ------------------------------------------------------------------------------------------
 # the server
 # ------------------------------------------------------------------------------------------
-def start_serve(url: str, workdir: Path) -> tuple[subprocess.Popen, int, Any]:
-    port = free_port()
-    script = Path(sys.executable).with_name("jiebang")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
-    log = (workdir / "serve.log").open("w")
-    proc = subprocess.Popen([*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                            env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING"}, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/openapi.json")
-            if c.getresponse().status == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("serve did not start: " + (workdir / "serve.log").read_text()[-2000:])
-        time.sleep(0.2)
-    return proc, port, log
 
-
-def stop_serve(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 # ------------------------------------------------------------------------------------------
@@ -398,9 +368,8 @@ def main() -> int:
                         if rep:  # the first round warms both gunicorn workers
                             http_ms.append((time.perf_counter() - t0) * 1000)
                 conn.close()
-                stop_serve(proc)
+                stop_serve(proc, log)
                 proc = None
-                log.close()
 
         engine.store.dispose()
 

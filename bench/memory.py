@@ -26,8 +26,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PG_URL, free_port, loadavg, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import PG_DSN, PG_URL, child_pids, loadavg, pg_answers, start_serve, stop_serve, table  # noqa: E402 - after the path set-up above
 
 PROBLEM = {
     "title": "康渝高铁征迁外围协调保障", "category": "经济建设", "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
@@ -96,15 +94,7 @@ class Autoanalyze:
 
 def server_pids(root: int) -> list[int]:
     """The serve process, or gunicorn's workers when it has children."""
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == root:
-            kids.append(int(stat.parent.name))
-    return kids or [root]
+    return child_pids(root) or [root]
 
 
 class Http:
@@ -166,25 +156,7 @@ def main() -> int:
                 tokens[f"{p}{c}"] = engine.create_token(f"{p}{c}")
         engine.upsert_user("local", groups=["taskforce"])
 
-        port = free_port()
-        script = Path(sys.executable).with_name("jiebang")
-        cmd = [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
-        log = (Path(tmp.name) / "serve.log").open("w")
-        proc = subprocess.Popen([*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
-                                env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING"}, cwd=tmp.name,
-                                stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/api/openapi.json")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("serve did not start: " + (Path(tmp.name) / "serve.log").read_text()[-2000:])
-            time.sleep(0.2)
+        proc, port, log = start_serve(url, Path(tmp.name), workers=args.workers)
         # one request of each kind first, so the start figure is a warm, idle server
         warm = Http(port)
         warm.call("GET", "/tasks?scope=involved", tokens["tf0"])
@@ -273,12 +245,8 @@ def main() -> int:
         print(f"memory: rss_mb={max(end_rss) / 1024:.1f} peak_mb={max(end_hwm) / 1024:.1f} start_mb={start_kb / 1024:.1f} "
               f"instances={done['http'] + done['local']} http_instances={done['http']} errors={errors['n']}")
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if proc is not None:
+            stop_serve(proc, log)
         if schema:
             with psycopg.connect(PG_DSN, autocommit=True) as c:
                 c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PG_URL, loadavg, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import PG_DSN, PG_URL, jiebang_cmd, loadavg, pg_answers, table  # noqa: E402 - after the path set-up above
 
 TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_bench_timer" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -59,11 +59,6 @@ TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-
-
-def jiebang_cmd(*args: str) -> list[str]:
-    script = Path(sys.executable).with_name("jiebang")
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "api.cli", *args]
 
 
 def main() -> int:
