@@ -8,6 +8,7 @@ subscriptions and the audit rows together. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections import OrderedDict
@@ -36,6 +37,9 @@ from .compaction import compact
 from .errors import ConflictError, ScriptError
 from .serializer import StateSerializer
 from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
+
+#: How many times in one step the auto_actions hooks may complete tasks (a loop of auto-approvals ends).
+MAX_AUTOMATIC_ROUNDS = 20
 
 Projection = Callable[[Session, "StepContext"], None]
 TaskHook = Callable[[Session, "StepContext", HumanTask, Any], None]
@@ -150,30 +154,11 @@ class Runner:
         wf, row = ctx.workflow, ctx.row
         before_tasks = {} if fresh else _open_user_tasks(wf)
         before_waits = {} if fresh else _waiting_events(wf)
-        try:
-            with running_on(self.clock):
-                action(wf)
-                _run_engine_tasks(wf, done=ctx.visit)
-        except (ScriptError, SpiffWorkflowException) as exc:
-            self._fail(session, ctx, exc)
-            return
-        compact(wf)
-        after_tasks = _open_user_tasks(wf)
-        after_waits = _waiting_events(wf)
-        with session.no_autoflush:
-            self._sync_waits(session, ctx, before_waits, after_waits)
-            self._sync_tasks(session, ctx, before_tasks, after_tasks)
-        for _ in range(20):
-            automatic = [item for hook in self.auto_actions for item in hook(session, ctx)]
-            if not automatic:
-                break
-            before_tasks, before_waits = after_tasks, after_waits
+        run: Callable[[BpmnWorkflow], None] = action
+        for round_ in range(MAX_AUTOMATIC_ROUNDS + 1):  # the action, then what the auto_actions hooks decide
             try:
                 with running_on(self.clock):
-                    for task_id, data in automatic:
-                        task = wf.get_task_from_id(UUID(task_id))
-                        task.data.update(data)
-                        task.run()
+                    run(wf)
                     _run_engine_tasks(wf, done=ctx.visit)
             except (ScriptError, SpiffWorkflowException) as exc:
                 self._fail(session, ctx, exc)
@@ -181,8 +166,14 @@ class Runner:
             compact(wf)
             after_tasks = _open_user_tasks(wf)
             after_waits = _waiting_events(wf)
-            self._sync_waits(session, ctx, before_waits, after_waits)
-            self._sync_tasks(session, ctx, before_tasks, after_tasks)
+            with session.no_autoflush:
+                self._sync_waits(session, ctx, before_waits, after_waits)
+                self._sync_tasks(session, ctx, before_tasks, after_tasks)
+            automatic = [item for hook in self.auto_actions for item in hook(session, ctx)] if round_ < MAX_AUTOMATIC_ROUNDS else []
+            if not automatic:
+                break
+            before_tasks, before_waits = after_tasks, after_waits
+            run = functools.partial(_complete_automatically, automatic)
         completed = wf.is_completed()
         data = _visible_data(wf, after_tasks)
         ctx.data_after = self.serializer.data(data)
@@ -383,6 +374,14 @@ class Wait:
     element_id: str | None
     due_at: datetime | None
     task: Any = field(compare=False, repr=False)
+
+
+def _complete_automatically(decided: list[tuple[str, dict[str, Any]]], wf: BpmnWorkflow) -> None:
+    """Complete the user tasks an auto_actions hook decided, with the data it gave."""
+    for task_id, data in decided:
+        task = wf.get_task_from_id(UUID(task_id))
+        task.data.update(data)
+        task.run()
 
 
 def _run_engine_tasks(wf: BpmnWorkflow, rounds: int = 100, done: Callable[[Any], None] | None = None) -> None:
