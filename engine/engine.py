@@ -55,7 +55,7 @@ from .records import (
 )
 from .runner import Runner, StepContext, fire_timer, message_event
 from .scripting import HELPER_NAMES, make_script_engine
-from .store import Store
+from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 
 log = logging.getLogger("jiebang.engine")
@@ -233,9 +233,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
                 stmt = stmt.where(Instance.status == status)
             if business_key:
                 stmt = stmt.where(Instance.business_key == business_key)
-            total = s.scalar(select(func.count()).select_from(stmt.subquery()))
-            rows = s.scalars(stmt.order_by(Instance.created_at.desc(), Instance.id).offset(offset).limit(limit))
-            return Page([self._instance_record(s, r, with_tasks=False) for r in rows], total or 0)
+            rows, total = counted_page(s, stmt, Instance.created_at.desc(), Instance.id, offset=offset, limit=limit)
+            return Page([self._instance_record(s, r, with_tasks=False) for r in rows.scalars()], total)
 
     def history(self, instance_id: str, *, viewer: str | None = None) -> list[AuditRecord]:
         with self.store.read() as s:
@@ -465,9 +464,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
                 stmt = stmt.where(Job.instance_id == instance_id)
             if kind:
                 stmt = stmt.where(Job.kind == kind)
-            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-            rows = s.scalars(stmt.order_by(Job.due_at, Job.id).offset(offset).limit(limit))
-            return Page([_job_record(j) for j in rows], total)
+            rows, total = counted_page(s, stmt, Job.due_at, Job.id, offset=offset, limit=limit)
+            return Page([_job_record(j) for j in rows.scalars()], total)
 
     def execute_job(self, job_id: str, *, actor: str | None = None) -> None:
         """Run one job now, whatever its due time (close a claim window early, retry a delivery)."""

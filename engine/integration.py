@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,13 +31,13 @@ from . import audit, identity, jobs
 from .clock import iso
 from .errors import InvalidInputError, NotAllowedError, NotFoundError
 from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
+from .store import Store, counted_page
 from .tables import HumanTask, Instance, Job
 
 if TYPE_CHECKING:
     from .catalog import Catalog  # noqa: F401
     from .clock import Clock
     from .runner import Runner, StepContext
-    from .store import Store
 
 T = TypeVar("T")
 
@@ -182,9 +182,8 @@ class IntegrationMixin:
             if s.get(Webhook, webhook_id) is None:
                 raise NotFoundError(f"no webhook '{webhook_id}'")
             stmt = select(Delivery).where(Delivery.webhook_id == webhook_id)
-            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-            rows = s.scalars(stmt.order_by(Delivery.created_at.desc(), Delivery.id).offset(offset).limit(limit))
-            return [_delivery_record(d) for d in rows], total
+            rows, total = counted_page(s, stmt, Delivery.created_at.desc(), Delivery.id, offset=offset, limit=limit)
+            return [_delivery_record(d) for d in rows.scalars()], total
 
     # ---- login links ----------------------------------------------------------------------
     def create_login_link(self, username: str, next_path: str | None = None) -> tuple[str, datetime]:

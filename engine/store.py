@@ -13,8 +13,9 @@ import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Result, Select, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///jiebang.sqlite3"
@@ -112,6 +113,12 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def counted_page(s: Session, stmt: Select, *order_by: Any, offset: int, limit: int) -> tuple[Result, int]:
+    """One page of ``stmt`` in ``order_by`` order, and how many rows it has in all."""
+    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return s.execute(stmt.order_by(*order_by).offset(offset).limit(limit)), total
 
 
 def _tune_sqlite(engine: Engine) -> None:

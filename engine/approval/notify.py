@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from .. import audit
 from ..errors import ConflictError, NotAllowedError, NotFoundError
 from ..records import Page
+from ..store import counted_page
 from ..tables import AuditEvent, CarbonCopy, HumanTask, Instance, User
 from .common import CcRecord, comment, get_task, require_users
 
@@ -79,8 +80,7 @@ def list_cc(engine: Engine, username: str, *, unread_only: bool, offset: int, li
         stmt = select(CarbonCopy, Instance).join(Instance, Instance.id == CarbonCopy.instance_id).where(CarbonCopy.username == username)
         if unread_only:
             stmt = stmt.where(CarbonCopy.read_at.is_(None))
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = s.execute(stmt.order_by(CarbonCopy.at.desc(), CarbonCopy.id.desc()).offset(offset).limit(limit)).all()
+        rows, total = counted_page(s, stmt, CarbonCopy.at.desc(), CarbonCopy.id.desc(), offset=offset, limit=limit)
         items = [
             CcRecord(i.id, i.process_key, i.business_key, (i.data or {}).get("title"), c.by, c.element_id, c.at, c.read_at)
             for c, i in rows
