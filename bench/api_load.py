@@ -74,7 +74,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402 - after the path set-up above
-    PG_URL,
+    PgSchema,
     child_pids,
     loadavg,
     pct,
@@ -140,38 +140,6 @@ def postgres_cpu_seconds() -> float:
 # ------------------------------------------------------------------------------------------
 # databases and the server
 # ------------------------------------------------------------------------------------------
-class PgSchema:
-    """A private schema in ``test``; the URL sets it as search_path."""
-
-    def __init__(self) -> None:
-        import psycopg
-
-        self.name = f"bench_api_{uuid.uuid4().hex[:8]}"
-        self._dsn = "host=127.0.0.1 port=5432 dbname=test"
-        with psycopg.connect(self._dsn, autocommit=True) as c:
-            c.execute(f"CREATE SCHEMA {self.name}")
-        self.url = f"{PG_URL}?options=-csearch_path%3D{self.name}"
-
-    def autovacuum_off(self) -> bool:
-        import psycopg
-
-        with psycopg.connect(self._dsn, autocommit=True) as c:
-            return c.execute("SHOW autovacuum").fetchone()[0] == "off"
-
-    def analyze(self) -> None:
-        """What autovacuum would have done by now on a production server."""
-        import psycopg
-
-        with psycopg.connect(self._dsn, autocommit=True, options=f"-csearch_path={self.name}") as c:
-            c.execute("ANALYZE")
-
-    def drop(self) -> None:
-        import psycopg
-
-        with psycopg.connect(self._dsn, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
-
-
 class Server:
     """``jiebang serve`` (or the PROPOSED variant of it) with its CPU read from /proc."""
 
@@ -656,7 +624,7 @@ def main() -> int:
     summaries: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="jiebang-api-load-") as tmp:
         for db in dbs:
-            schema = PgSchema() if db == "pg" else None
+            schema = PgSchema("bench_api") if db == "pg" else None
             url = schema.url if schema else f"sqlite:///{tmp}/api_load.sqlite3"
             servers: dict[str, Server] = {}
             try:

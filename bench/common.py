@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
@@ -124,3 +125,35 @@ def child_pids(parent: int) -> list[int]:
         if int(fields[1]) == parent:
             kids.append(int(stat.parent.name))
     return kids
+
+
+class PgSchema:
+    """A private schema in ``test``; the URL sets it as search_path."""
+
+    def __init__(self, prefix: str) -> None:
+        import psycopg
+
+        self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self._dsn = PG_DSN
+        with psycopg.connect(self._dsn, autocommit=True) as c:
+            c.execute(f"CREATE SCHEMA {self.name}")
+        self.url = f"{PG_URL}?options=-csearch_path%3D{self.name}"
+
+    def autovacuum_off(self) -> bool:
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True) as c:
+            return c.execute("SHOW autovacuum").fetchone()[0] == "off"
+
+    def analyze(self) -> None:
+        """What autovacuum would have done by now on a production server."""
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True, options=f"-csearch_path={self.name}") as c:
+            c.execute("ANALYZE")
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")

@@ -62,7 +62,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from bench.common import PG_URL, pct, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import PgSchema, pct, pg_answers, table  # noqa: E402 - after the path set-up above
 from bpmn import PATH as BPMN_DIR  # noqa: E402
 from engine import Engine  # noqa: E402
 from engine.clock import ManualClock, iso, running_on  # noqa: E402
@@ -271,18 +271,11 @@ class JbRun:
 # ------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def pg_schema() -> Iterator[str]:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    raw = PG_URL.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(raw, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
+    schema = PgSchema("bench_step")
     try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        yield schema.url
     finally:
-        with psycopg.connect(raw, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        schema.drop()
 
 
 def make_engine(url: str, clock: ManualClock) -> Engine:

@@ -42,7 +42,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PG_URL, loadavg, pct, pg_answers, start_serve, stop_serve, table  # noqa: E402 - after the path set-up above
+from bench.common import PG_DSN, PgSchema, loadavg, pct, pg_answers, start_serve, stop_serve, table  # noqa: E402 - after the path set-up above
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 PROBES = 20
@@ -248,10 +247,8 @@ def main() -> int:
     from engine import Engine
     from engine.store import Store
 
-    schema = f"bench_inbox_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    pg = PgSchema("bench_inbox")
+    schema, url = pg.name, pg.url
     proc = None
     try:
         store = Store(url)  # the project's own migrations
@@ -408,8 +405,7 @@ def main() -> int:
     finally:
         if proc is not None:
             stop_serve(proc)
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        pg.drop()
     return 0
 
 

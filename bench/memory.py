@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PG_URL, child_pids, loadavg, pg_answers, start_serve, stop_serve, table  # noqa: E402 - after the path set-up above
+from bench.common import (  # noqa: E402 - after the path set-up above
+    PgSchema,
+    child_pids,
+    loadavg,
+    pg_answers,
+    start_serve,
+    stop_serve,
+    table,
+)
 
 PROBLEM = {
     "title": "康渝高铁征迁外围协调保障", "category": "经济建设", "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
@@ -68,12 +75,9 @@ class Autoanalyze:
     the benchmark analyses the schema every ``every`` seconds instead.
     """
 
-    def __init__(self, schema: str, every: float = 10.0) -> None:
-        import psycopg
-
+    def __init__(self, schema: PgSchema, every: float = 10.0) -> None:
         self.schema, self.every = schema, every
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            self.needed = c.execute("SHOW autovacuum").fetchone()[0] == "off"
+        self.needed = schema.autovacuum_off()
         self.runs = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -81,12 +85,9 @@ class Autoanalyze:
             self._thread.start()
 
     def _loop(self) -> None:
-        import psycopg
-
-        with psycopg.connect(PG_DSN, autocommit=True, options=f"-csearch_path={self.schema}") as c:
-            while not self._stop.wait(self.every):
-                c.execute("ANALYZE")
-                self.runs += 1
+        while not self._stop.wait(self.every):
+            self.schema.analyze()
+            self.runs += 1
 
     def stop(self) -> None:
         self._stop.set()
@@ -132,17 +133,14 @@ def main() -> int:
     print(f"memory benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; {db}, "
           f"{args.instances:,} instances, {args.http_share:.0%} over HTTP, serve --workers {args.workers}")
 
-    import psycopg
 
     from engine import Engine
 
     tmp = tempfile.TemporaryDirectory(prefix="jiebang-memory-")
     schema = None
     if db == "pg":
-        schema = f"bench_mem_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"CREATE SCHEMA {schema}")
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        schema = PgSchema("bench_mem")
+        url = schema.url
     else:
         url = f"sqlite:///{tmp.name}/memory.sqlite3"
     proc = None
@@ -248,8 +246,7 @@ def main() -> int:
         if proc is not None:
             stop_serve(proc, log)
         if schema:
-            with psycopg.connect(PG_DSN, autocommit=True) as c:
-                c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            schema.drop()
         tmp.cleanup()
     return 0
 

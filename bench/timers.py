@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PG_URL, jiebang_cmd, loadavg, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import PgSchema, jiebang_cmd, loadavg, pg_answers, table  # noqa: E402 - after the path set-up above
 
 TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_bench_timer" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -79,15 +78,12 @@ def main() -> int:
         print("timers: n=0 fired=na duplicates=na missing=na all_fired_s=na fire_span_s=na per_s=na")
         return 0
 
-    import psycopg
     from sqlalchemy import text
 
     from engine import Engine, ManualClock
 
-    schema = f"bench_timers_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    schema = PgSchema("bench_timers")
+    url = schema.url
     workers: list[subprocess.Popen] = []
     try:
         past = ManualClock(datetime.now(UTC) - timedelta(hours=2))  # started two hours ago: the 1 h timers are due
@@ -178,8 +174,7 @@ def main() -> int:
         for w in workers:
             if w.poll() is None:
                 w.kill()
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        schema.drop()
     return 0
 
 
