@@ -1,5 +1,5 @@
-"""What every page blueprint shares: the engine accessor, the logged-in user, login/admin guards,
-the CSRF token and small formatting helpers. No views live here."""
+"""What every page blueprint shares: the logged-in user, login/admin guards, the CSRF token,
+acting on a form post and small formatting helpers. No views live here."""
 
 from __future__ import annotations
 
@@ -13,19 +13,24 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 
-from engine import Engine, NotFoundError, UserRecord
+from engine import EngineError, NotFoundError, UserRecord
+
+from ..extension import get_engine
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def get_engine() -> Engine:
-    """The app's Engine, as the API's factory attached it (``app.extensions["jiebang"]``)."""
-    ext = current_app.extensions["jiebang"]
-    return getattr(ext, "engine", ext)
+def act(call: Callable[[], Any], done_message: str) -> None:
+    """Run one engine call for a form post and flash how it went (its problem detail when refused)."""
+    try:
+        call()
+        flash(done_message)
+    except EngineError as exc:
+        flash(exc.detail, "error")
 
 
 def current_user() -> UserRecord | None:

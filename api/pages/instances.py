@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from engine import EngineError, NotAllowedError, NotFoundError
 
-from .common import current_user, get_engine, is_admin, login_required
+from .common import act, current_user, get_engine, is_admin, login_required
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
@@ -88,11 +88,7 @@ def _mark_cc_read(instance_id: str) -> None:
 @login_required
 def withdraw(instance_id: str):
     """撤回: the starter takes the instance back while the next task is untouched."""
-    try:
-        get_engine().withdraw(instance_id, current_user().username)
-        flash(_("已撤回"))
-    except (EngineError, AttributeError) as exc:
-        flash(getattr(exc, "detail", str(exc)), "error")
+    act(lambda: get_engine().withdraw(instance_id, current_user().username), _("已撤回"))
     return redirect(url_for("instances.show", instance_id=instance_id))
 
 
@@ -102,11 +98,7 @@ def copy_to(instance_id: str):
     """抄送: copy the instance to people (the starter or anyone who worked it)."""
     raw = (request.form.get("usernames") or "").replace("，", ",").replace(" ", ",")
     usernames = [u.strip() for u in raw.split(",") if u.strip()]
-    try:
-        get_engine().copy_to(instance_id, current_user().username, usernames)
-        flash(_("已抄送"))
-    except (EngineError, AttributeError) as exc:
-        flash(getattr(exc, "detail", str(exc)), "error")
+    act(lambda: get_engine().copy_to(instance_id, current_user().username, usernames), _("已抄送"))
     return redirect(url_for("instances.show", instance_id=instance_id))
 
 
@@ -116,9 +108,5 @@ def execute_job(instance_id: str, job_id: str):
     """Run a waiting timer now (admins), e.g. close a claim window early."""
     if not is_admin(current_user()):
         abort(403)
-    try:
-        get_engine().execute_job(job_id, actor=current_user().username)
-        flash(_("已执行"))
-    except EngineError as exc:
-        flash(exc.detail, "error")
+    act(lambda: get_engine().execute_job(job_id, actor=current_user().username), _("已执行"))
     return redirect(url_for("instances.show", instance_id=instance_id))

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from engine import EngineError, FormInvalidError, InvalidInputError, NotAllowedError, NotFoundError
 
-from .common import current_user, get_engine, login_required
+from .common import act, current_user, get_engine, login_required
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -101,11 +101,7 @@ def complete(task_id: str):
 
 
 def _act(task_id: str, action: str, done_message: str):
-    try:
-        getattr(get_engine(), action)(task_id, current_user().username)
-        flash(done_message)
-    except EngineError as exc:
-        flash(exc.detail, "error")
+    act(lambda: getattr(get_engine(), action)(task_id, current_user().username), done_message)
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
@@ -128,15 +124,10 @@ def unclaim(task_id: str):
 def comment(task_id: str):
     """Add an approval remark to the task."""
     text = (request.form.get("text") or "").strip()
-    adder = getattr(get_engine(), "add_comment", None)
-    if not text or adder is None:
+    if not text:
         flash(_("意见不能为空"), "error")
     else:
-        try:
-            adder(task_id, current_user().username, text)
-            flash(_("意见已保存"))
-        except EngineError as exc:
-            flash(exc.detail, "error")
+        act(lambda: get_engine().add_comment(task_id, current_user().username, text), _("意见已保存"))
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
