@@ -35,6 +35,7 @@ from .catalog import Catalog, Model
 from .clock import Clock, parse_instant, running_on
 from .compaction import compact
 from .errors import ConflictError, ScriptError
+from .scripting import script_error_from
 from .serializer import StateSerializer
 from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 
@@ -199,7 +200,7 @@ class Runner:
 
     def _fail(self, session: Session, ctx: StepContext, exc: Exception) -> None:
         """A diagram's script failed or was stopped: mark the instance, keep the last good state."""
-        cause = _script_cause(exc) or exc
+        cause = script_error_from(exc) or exc
         message = f"{type(cause).__name__}: {getattr(cause, 'detail', None) or cause}"
         element = getattr(getattr(getattr(exc, "task", None), "task_spec", None), "bpmn_id", None)
         ctx.error = exc
@@ -495,18 +496,6 @@ def _visible_data(wf: BpmnWorkflow, open_tasks: dict[UUID, Any]) -> dict[str, An
     if waiting:
         return dict(max(waiting, key=lambda t: t.last_state_change).data)
     return dict(wf.task_tree.data)
-
-
-def _script_cause(exc: BaseException) -> ScriptError | None:
-    """Our sandbox error behind Spiff's wrapping exceptions, if that is what stopped the step."""
-    cur: BaseException | None = exc
-    seen: set[int] = set()
-    while cur is not None and id(cur) not in seen:
-        if isinstance(cur, ScriptError):
-            return cur
-        seen.add(id(cur))
-        cur = cur.__cause__ or cur.__context__
-    return None
 
 
 def message_event(name: str, payload: dict[str, Any]) -> BpmnEvent:
