@@ -74,6 +74,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402 - after the path set-up above
+    PROBLEM,
     PgSchema,
     child_pids,
     loadavg,
@@ -98,15 +99,6 @@ TWO_TASK_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>
 """
 
-PROBLEM = {
-    "title": "康渝高铁征迁外围协调保障",
-    "category": "经济建设",
-    "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
-    "goals": "三个月内完成征迁协议签订",
-    "proposed_deadline": "2027-06-30T00:00:00+08:00",
-    "proposed_points": 80,
-    "support_needed": "法律顾问一名",
-}
 INBOX_READS_PER_COMPLETION = 10
 ROUTE_ORDER = [
     "POST /process-instances", "POST /tasks/{id}/claim", "POST /tasks/{id}/complete", "GET /tasks?scope=involved",

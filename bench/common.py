@@ -19,6 +19,17 @@ from typing import IO
 PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
 
+#: The problem every benchmark files (the 康渝高铁 case from the seed articles).
+PROBLEM = {
+    "title": "康渝高铁征迁外围协调保障",
+    "category": "经济建设",
+    "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
+    "goals": "三个月内完成征迁协议签订",
+    "proposed_deadline": "2027-06-30T00:00:00+08:00",
+    "proposed_points": 80,
+    "support_needed": "法律顾问一名",
+}
+
 
 def pct(values: list[float], q: float) -> float:
     """The ``q`` quantile, linearly interpolated; NaN for no values."""

@@ -62,7 +62,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from bench.common import PgSchema, pct, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import PROBLEM, PgSchema, pct, pg_answers, table  # noqa: E402 - after the path set-up above
 from bpmn import PATH as BPMN_DIR  # noqa: E402
 from engine import Engine  # noqa: E402
 from engine.clock import ManualClock, iso, running_on  # noqa: E402
@@ -74,15 +74,6 @@ CLAIM_MESSAGE = "claim_submitted"
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 PEOPLE = {"wang": [], "zhao": ["taskforce"], "sun": ["committee"], "qian": ["evaluator"], "zhou": []}
-PROBLEM = {
-    "title": "康渝高铁征迁外围协调保障",
-    "category": "经济建设",
-    "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
-    "goals": "三个月内完成征迁协议签订",
-    "proposed_deadline": "2026-06-30T00:00:00+08:00",
-    "proposed_points": 80,
-    "support_needed": "法律顾问一名",
-}
 CLAIM = {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"}
 CLAIMANT = "zhou"
 

@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402 - after the path set-up above
+    PROBLEM,
     PgSchema,
     child_pids,
     loadavg,
@@ -48,11 +49,6 @@ from bench.common import (  # noqa: E402 - after the path set-up above
     stop_serve,
     table,
 )
-
-PROBLEM = {
-    "title": "康渝高铁征迁外围协调保障", "category": "经济建设", "description": "福滩村征迁矛盾多，谈判屡次不欢而散。",
-    "goals": "三个月内完成征迁协议签订", "proposed_deadline": "2027-06-30T00:00:00+08:00", "proposed_points": 80, "support_needed": "法律顾问一名",
-}
 
 
 def status_kb(pid: int, field: str) -> int:
