@@ -6,9 +6,9 @@ from the project's own migrations via ``engine.store.Store(url)``, in a private 
 ``test`` at 127.0.0.1:5432, dropped at the end):
 
 * ``--tasks`` open human tasks (default 1,000,000) in instances of 10 tasks each, created over the
-  last 180 days; 70 % are group tasks nobody has claimed, 20 % group tasks someone claimed (their
-  candidate rows stay, as the engine keeps them), 10 % lane-assigned to one person (no candidate
-  row); one candidate group per group task, 10 % of them two;
+  last 180 days; 70 % are group tasks nobody has claimed (a candidate row per group), 20 % group
+  tasks someone claimed and 10 % lane-assigned to one person (no candidate rows, as the engine
+  keeps them); one candidate group per group task, 10 % of them two;
 * ``--users`` users (default 10,000) in ``--groups`` groups (default 500), each user in 1–3 groups;
   20 probe users are in exactly 3 groups.
 
@@ -19,11 +19,10 @@ Then a probe user asks for ``scope=involved`` page 1 (50 items) with its total:
    ``jiebang serve --workers 2``, one client, sequential (loopback; includes auth and JSON);
 3. the SQL the engine issues for one call, captured with SQLAlchemy's ``before_cursor_execute``
    event, each run under ``EXPLAIN (ANALYZE, BUFFERS)`` and printed;
-4. PROPOSED (not the engine's code): the same page and total with a patched query shape and one
-   extra index, timed in the same run on the same data, with its plans, so before/after compare
-   like for like. The proposal is described in bench/README.md and printed below the table.
+4. the same page and total through the engine's general query (a filter that matches every task):
+   both paths must agree for every probe user.
 
-Last line: ``inbox: engine_p95_ms=… http_p95_ms=… proposed_p95_ms=… tasks=N index_only=yes|no``
+Last line: ``inbox: engine_p95_ms=… http_p95_ms=… tasks=N index_only=yes|no mismatches=N``
 where ``index_only`` says whether the engine's plans avoid sequential scans of human_task and
 task_candidate. Target: p95 ≤ 20 ms server-side, an index in the plan.
 
@@ -142,81 +141,6 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
     return {"probes": probes, "member_of": member_of, "seconds": time.perf_counter() - t0, "candidates": n_cand}
 
 
-# ------------------------------------------------------------------------------------------
-# the proposed query (NOT the engine's): per-group top-N merge for the page, a cheaper count
-# ------------------------------------------------------------------------------------------
-PROPOSED_DDL = [
-    # P1: the candidate half's join checks "open and unassigned" from a small partial index
-    "CREATE INDEX IF NOT EXISTS ix_human_task_open_unassigned ON human_task (id) WHERE status = 'open' AND assignee IS NULL",
-]
-# P2: task_candidate keeps rows only while the task is open AND unassigned (claim deletes the
-# task's rows, unclaim/transfer back to the queue re-inserts them). Simulated here by a copy of
-# task_candidate holding exactly those rows, with the same primary key.
-P2_TABLE = "proposed_candidate_open"
-P2_DDL = [
-    f"CREATE TABLE {P2_TABLE} (LIKE task_candidate INCLUDING ALL)",
-    f"INSERT INTO {P2_TABLE} SELECT tc.* FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
-    "WHERE ht.assignee IS NULL AND ht.status = 'open'",
-    f"VACUUM ANALYZE {P2_TABLE}",
-]
-
-
-def proposed2_sql(n_groups: int) -> tuple[str, str]:
-    """P2: no join at all for the default status=open (candidate rows imply open and unassigned)."""
-    gs = ", ".join(f"%(g{i})s" for i in range(n_groups))
-    per_group = " UNION ".join(
-        f"(SELECT task_id AS id, created_at FROM {P2_TABLE} WHERE \"group\" = %(g{i})s ORDER BY created_at DESC, task_id LIMIT %(lim)s)"
-        for i in range(n_groups))
-    page = (
-        "SELECT id FROM ("
-        "(SELECT id, created_at FROM human_task WHERE assignee = %(u)s AND status = 'open' ORDER BY created_at DESC, id LIMIT %(lim)s)"
-        f" UNION {per_group}) AS ids ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s"
-    )
-    total = (
-        "SELECT (SELECT count(*) FROM human_task WHERE assignee = %(u)s AND status = 'open') + "
-        f"(SELECT count(DISTINCT task_id) FROM {P2_TABLE} WHERE \"group\" IN ({gs}))"
-    )
-    return page, total
-
-
-def proposed_sql(n_groups: int) -> tuple[str, str]:
-    """Page and total for scope=involved, status=open (the shape proposed for Engine.list_tasks)."""
-    gs = ", ".join(f"%(g{i})s" for i in range(n_groups))
-    per_group = " UNION ".join(
-        f"(SELECT tc.task_id AS id, tc.created_at FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
-        f"WHERE tc.\"group\" = %(g{i})s AND ht.assignee IS NULL AND ht.status = 'open' "
-        f"ORDER BY tc.created_at DESC, tc.task_id LIMIT %(lim)s)" for i in range(n_groups))
-    page = (
-        "SELECT id FROM ("
-        "(SELECT id, created_at FROM human_task WHERE assignee = %(u)s AND status = 'open' ORDER BY created_at DESC, id LIMIT %(lim)s)"
-        f" UNION {per_group}) AS ids ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s"
-    )
-    total = (
-        "SELECT (SELECT count(*) FROM human_task WHERE assignee = %(u)s AND status = 'open') + "
-        f"(SELECT count(DISTINCT tc.task_id) FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
-        f"WHERE tc.\"group\" IN ({gs}) AND ht.assignee IS NULL AND ht.status = 'open')"
-    )
-    return page, total
-
-
-def proposed_list(conn: Any, username: str, offset: int = 0, limit: int = 50, variant: int = 1) -> tuple[list[tuple], int]:
-    """The proposed list_tasks body as raw SQL on a psycopg connection (groups, total, page, rows)."""
-    groups = [r[0] for r in conn.execute("SELECT \"group\" FROM membership WHERE username = %s ORDER BY \"group\"", (username,))]
-    page_sql, total_sql = (proposed_sql if variant == 1 else proposed2_sql)(len(groups))
-    params = {"u": username, "lim": offset + limit, "limit": limit, "offset": offset, **{f"g{i}": g for i, g in enumerate(groups)}}
-    total = conn.execute(total_sql, params).fetchone()[0]
-    ids = [r[0] for r in conn.execute(page_sql, params)]
-    rows = conn.execute("SELECT * FROM human_task WHERE id = ANY(%s)", (ids,)).fetchall() if ids else []
-    return rows, total
-
-
-# ------------------------------------------------------------------------------------------
-# the server
-# ------------------------------------------------------------------------------------------
-
-
-
-# ------------------------------------------------------------------------------------------
 def explain(conn: Any, statement: str, params: Any) -> list[str]:
     return [r[0] for r in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)]
 
@@ -237,10 +161,9 @@ def main() -> int:
           f"{args.tasks:,} open tasks, {args.users:,} users, {args.groups} groups")
     if not pg_answers():
         print("PostgreSQL does not answer at 127.0.0.1:5432: skipped")
-        print("inbox: engine_p95_ms=na http_p95_ms=na proposed_p95_ms=na proposed_p1_p95_ms=na tasks=0 index_only=na")
+        print("inbox: engine_p95_ms=na http_p95_ms=na tasks=0 index_only=na mismatches=na")
         return 0
 
-    import psycopg
     from sqlalchemy import event, text
     from sqlalchemy.engine import Engine as SqlEngine
 
@@ -308,44 +231,13 @@ def main() -> int:
                     plans.append((statement, explain(conn, statement, params)))
             conn.rollback()
 
-        # 4. proposed shape, raw SQL on one psycopg connection, interleaved with the engine
-        with psycopg.connect(PG_DSN, options=f"-csearch_path={schema}", autocommit=True) as pc:
-            for ddl in [*PROPOSED_DDL, *P2_DDL]:
-                pc.execute(ddl)
-            pc.execute("ANALYZE human_task")
-            for u in probes:
-                proposed_list(pc, u)
-                proposed_list(pc, u, variant=2)
-            proposed_ms, proposed2_ms, engine_after_ms = [], [], []
-            mismatches = 0
-            for _ in range(args.repeat):
-                for u in probes:
-                    t0 = time.perf_counter()
-                    rows, total = proposed_list(pc, u)
-                    proposed_ms.append((time.perf_counter() - t0) * 1000)
-                    t0 = time.perf_counter()
-                    rows2, total2 = proposed_list(pc, u, variant=2)
-                    proposed2_ms.append((time.perf_counter() - t0) * 1000)
-                    t0 = time.perf_counter()
-                    page = engine.list_tasks(u, scope="involved", limit=50)
-                    engine_after_ms.append((time.perf_counter() - t0) * 1000)
-                    want = sorted(t.id for t in page.items)
-                    for got_rows, got_total in ((rows, total), (rows2, total2)):
-                        if got_total != page.total or sorted(r[0] for r in got_rows) != want:
-                            mismatches += 1
-                            if mismatches == 1:
-                                got = {r[0] for r in got_rows}
-                                print(f"first mismatch ({u}): total {got_total} vs engine {page.total}; "
-                                      f"ids only proposed {len(got - set(want))}, only engine {len(set(want) - got)}")
-
-        with store.engine.connect() as conn:
-            page_sql, total_sql = proposed_sql(len(loaded["member_of"][probes[0]]))
-            pparams = {"u": probes[0], "lim": 50, "limit": 50, "offset": 0, **{f"g{i}": g for i, g in enumerate(loaded["member_of"][probes[0]])}}
-            proposed_plans = [(total_sql, explain(conn, total_sql, pparams)), (page_sql, explain(conn, page_sql, pparams))]
-            page2_sql, total2_sql = proposed2_sql(len(loaded["member_of"][probes[0]]))
-            proposed2_plans = [(total2_sql, explain(conn, total2_sql, pparams)), (page2_sql, explain(conn, page2_sql, pparams))]
-
-            conn.rollback()
+        # 4. the general query path (any filter) must agree with the default one, page and total
+        mismatches = 0
+        for u in probes:
+            default = engine.list_tasks(u, scope="involved", limit=50)
+            general = engine.list_tasks(u, scope="involved", limit=50, process_key="claim_evaluate")
+            if default.total != general.total or [t.id for t in default.items] != [t.id for t in general.items]:
+                mismatches += 1
 
         # 2. HTTP against a real jiebang serve
         http_ms: list[float] = []
@@ -375,33 +267,18 @@ def main() -> int:
             print("\n  SQL: " + " ".join(statement.split()))
             for line in plan:
                 print("    " + line)
-        for title, pplans in (
-            ("PROPOSED P1 (not the engine's code) — page as per-group top-N merge, total without the ORDER BY pass, plus "
-             + "; ".join(PROPOSED_DDL), proposed_plans),
-            (f"PROPOSED P2 (not the engine's code) — P1's shape on candidate rows kept only while a task is open and unassigned "
-             f"(simulated by table {P2_TABLE}), no join to human_task", proposed2_plans),
-        ):
-            print(f"\n{title}:")
-            for statement, plan in pplans:
-                print("\n  SQL: " + " ".join(statement.split())[:600] + (" …" if len(statement) > 600 else ""))
-                for line in plan:
-                    print("    " + line)
 
         rows = [
             ["Engine.list_tasks (in-process)", str(len(engine_ms)), fmt(pct(engine_ms, .5)), fmt(pct(engine_ms, .95)), fmt(pct(engine_ms, .99))],
-            ["Engine.list_tasks, interleaved with proposed (P1 index present)", str(len(engine_after_ms)), fmt(pct(engine_after_ms, .5)), fmt(pct(engine_after_ms, .95)), fmt(pct(engine_after_ms, .99))],
-            ["PROPOSED P1: query shape + partial index (raw psycopg)", str(len(proposed_ms)), fmt(pct(proposed_ms, .5)), fmt(pct(proposed_ms, .95)), fmt(pct(proposed_ms, .99))],
-            ["PROPOSED P2: P1 + candidate rows only while unassigned", str(len(proposed2_ms)), fmt(pct(proposed2_ms, .5)), fmt(pct(proposed2_ms, .95)), fmt(pct(proposed2_ms, .99))],
             ["GET /api/v1/tasks?scope=involved (HTTP, serve)", str(len(http_ms)), fmt(pct(http_ms, .5)), fmt(pct(http_ms, .95)), fmt(pct(http_ms, .99))],
         ]
         table(f"scope=involved page 1 (50) with total, {len(probes)} probe users × {args.repeat}; ms", ["what", "n", "p50", "p95", "p99"], rows)
-        print(f"totals of the probe users: {sorted(set(totals.values()))[:5]} …; proposed vs engine mismatches: {mismatches}")
+        print(f"totals of the probe users: {sorted(set(totals.values()))[:5]} …; default vs general query mismatches: {mismatches}")
         seq = [line for _, plan in plans for line in plan if "Seq Scan on human_task" in line or "Seq Scan on task_candidate" in line]
         index_only = "no" if seq else "yes"
         print(f"sequential scans of human_task/task_candidate in the engine's plans: {len(seq)}; load {loadavg()}")
         print(f"inbox: engine_p95_ms={pct(engine_ms, .95):.2f} http_p95_ms={fmt(pct(http_ms, .95))} "
-              f"proposed_p95_ms={pct(proposed2_ms, .95):.2f} proposed_p1_p95_ms={pct(proposed_ms, .95):.2f} "
-              f"tasks={args.tasks} index_only={index_only}".replace("=—", "=na"))
+              f"tasks={args.tasks} index_only={index_only} mismatches={mismatches}".replace("=—", "=na"))
     finally:
         if proc is not None:
             stop_serve(proc)

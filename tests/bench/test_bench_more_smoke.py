@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NUM = r"(\d+(\.\d+)?|na)"
 SUMMARIES = {
     "api_load": re.compile(r"^api_load: (\w+=" + NUM + r" )+expected_409=\d+ errors=\d+$"),
-    "inbox": re.compile(rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} proposed_p95_ms={NUM} proposed_p1_p95_ms={NUM} tasks=\d+ index_only=(yes|no|na)$"),
+    "inbox": re.compile(rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} tasks=\d+ index_only=(yes|no|na) mismatches=(\d+|na)$"),
     "timers": re.compile(rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM}$"),
     "memory": re.compile(rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ http_instances=\d+ errors=\d+$"),
 }
@@ -59,3 +59,9 @@ def test_quick_run_prints_its_summary_line(name: str, runs: dict[str, subprocess
     assert lines, "no output"
     assert SUMMARIES[name].match(lines[-1]), f"last line is not the summary: {lines[-1]!r}"
     assert sum(1 for line in lines if line.startswith(f"{name}: ") and "=" in line) == 1
+
+
+def test_the_inbox_benchmark_finds_both_query_paths_agreeing(runs: dict[str, subprocess.CompletedProcess]) -> None:
+    if "inbox" not in runs:
+        pytest.skip("PostgreSQL not answering on 127.0.0.1:5432")
+    assert runs["inbox"].stdout.rstrip().endswith("mismatches=0"), runs["inbox"].stdout[-2000:]
