@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from marshmallow import fields, missing
 
 import api.schemas
-from api.schemas.base import Schema
+from api.schemas.base import Schema, _plan
 
 
 def _schema_classes() -> list[type[Schema]]:
@@ -80,6 +80,7 @@ def _marshmallow_dump(schema: marshmallow.Schema, obj: Any, many: bool) -> Any:
 @pytest.mark.parametrize("schema_cls", SCHEMAS, ids=lambda c: c.__name__)
 def test_every_schema_is_built_on_the_planned_base(schema_cls: type[marshmallow.Schema]) -> None:
     assert issubclass(schema_cls, Schema), f"{schema_cls.__name__} should derive from api.schemas.base.Schema"
+    assert _plan(schema_cls()) is not False, f"{schema_cls.__name__} falls back to marshmallow's loop"
 
 
 @pytest.mark.parametrize("schema_cls", SCHEMAS, ids=lambda c: c.__name__)

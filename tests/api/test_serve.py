@@ -92,3 +92,17 @@ def test_whole_claim_and_evaluate_over_http(server: Server) -> None:
     assert sorted((r["username"], r["points"]) for r in scores) == [("li", 40.0), ("zhangjie", 60.0)]
     events = [e["event"] for e in s.call("GET", f"/process-instances/{iid}/history?per_page=200", "wang")["items"]]
     assert events[0] == "instance.start" and "instance.completed" in events
+
+
+def test_gunicorn_serves_with_the_workers_and_threads_asked_for(tmp_path: Path) -> None:
+    """``--workers 2 --threads 2``: gunicorn forks two workers, each answering the API."""
+    env = {**os.environ, "JIEBANG_DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3"}
+    with serving(env, tmp_path, extra=("--workers", "2", "--threads", "2")) as serve:
+        children = [p for p in Path("/proc").glob("[0-9]*/stat")
+                    if p.read_text().rsplit(")", 1)[1].split()[1] == str(serve.proc.pid)]
+        for _ in range(4):  # one connection each: they land on either worker
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(serve.base + "/api/v1/tasks", timeout=10)
+            assert refused.value.code == 401 and refused.value.headers["Content-Type"] == "application/problem+json"
+    assert len(children) == 2
+    assert "2 gunicorn workers × 2 threads" in serve.output()
