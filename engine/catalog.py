@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from . import forms as formlib
 from . import modelcheck, xmlguard
-from .errors import DefinitionInvalidError, NotFoundError, Problem
+from .errors import DefinitionInvalidError, InvalidInputError, NotFoundError, Problem
+from .payload import strict_json_loads
 from .tables import Definition
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -141,8 +142,8 @@ class Catalog:
                 diagrams[name if not lower.endswith(".xml") else name[:-4] + ".bpmn"] = data
             elif lower.endswith(".json"):
                 try:
-                    schema = json.loads(data)
-                except ValueError as exc:
+                    schema = strict_json_loads(data)
+                except (ValueError, InvalidInputError) as exc:
                     problems.append(Problem(None, "form-not-json", f"{name}: not JSON ({exc})", f"{name}：不是合法的 JSON", name))
                     continue
                 reason = formlib.check_schema(schema) if isinstance(schema, dict) else "not an object"

@@ -13,7 +13,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from .errors import FormInvalidError
+from .errors import FormInvalidError, InvalidInputError
+from .payload import check_json_value
 
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 
@@ -98,9 +99,13 @@ def check_schema(schema: dict[str, Any]) -> str | None:
 
 
 def validate(schema: dict[str, Any] | None, data: Any) -> None:
-    """Raise FormInvalidError listing every field that fails ``schema``."""
+    """Raise FormInvalidError listing every field that fails ``schema`` or cannot be stored at all."""
     if not isinstance(data, dict):
         raise FormInvalidError("form data must be an object", {"": ["must be an object / 必须是对象"]})
+    try:
+        check_json_value(data)  # NaN, NUL, lone surrogates: no schema keyword refuses them all
+    except InvalidInputError as exc:
+        raise FormInvalidError(exc.detail, exc.errors) from None
     if schema is None:
         return
     errors: dict[str, list[str]] = {}
