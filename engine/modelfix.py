@@ -69,14 +69,20 @@ class Ctx:
             line, el = el.sourceline, el.get("id")
         (self.notes if note else self.problems).append(Problem(el, code, en, zh, self.name, line))
 
+    _taken: set[str] | None = field(default=None, repr=False)
+
     def ids(self) -> dict[str, etree._Element]:
         return {el.get("id"): el for el in self.root.iter() if isinstance(el.tag, str) and el.get("id")}
 
     def unique(self, base: str) -> str:
-        taken, cand, n = self.ids(), base, 1
-        while cand in taken:
+        """An id no element has (nor any id handed out before): one scan of the tree per document."""
+        if self._taken is None:
+            self._taken = set(self.ids())
+        cand, n = base, 1
+        while cand in self._taken:
             n += 1
             cand = f"{base}{n}"
+        self._taken.add(cand)
         return cand
 
 
@@ -360,8 +366,12 @@ def fix_decision_refs(ctx: Ctx) -> None:
 
 # ---------------------------------------------------------------- gateways and implicit splits
 
-def _outgoing(scope: etree._Element, node_id: str) -> list[etree._Element]:
-    return [f for f in scope.findall(q("sequenceFlow")) if f.get("sourceRef") == node_id]
+def _outgoing_by_source(scope: etree._Element) -> dict[str, list[etree._Element]]:
+    """The scope's sequence flows by source id, built once per scope (a lookup per node was quadratic)."""
+    out: dict[str, list[etree._Element]] = {}
+    for flow in scope.findall(q("sequenceFlow")):
+        out.setdefault(flow.get("sourceRef"), []).append(flow)
+    return out
 
 
 def _has_condition(flow: etree._Element) -> bool:
@@ -376,8 +386,12 @@ def _condition(flow: etree._Element, text: str) -> None:
 
 def fix_gateway_defaults(ctx: Ctx) -> None:
     """An exclusive gateway flow with no condition is its default if it is the only one; else ambiguous."""
+    by_scope: dict[etree._Element, dict[str, list[etree._Element]]] = {}
     for gw in list(ctx.root.iter(q("exclusiveGateway"), q("inclusiveGateway"))):
-        flows = _outgoing(gw.getparent(), gw.get("id"))
+        scope = gw.getparent()
+        if scope not in by_scope:
+            by_scope[scope] = _outgoing_by_source(scope)
+        flows = by_scope[scope].get(gw.get("id"), [])
         if len(flows) < 2:
             continue
         bare = [f for f in flows if not _has_condition(f) and f.get("id") != gw.get("default")]
@@ -399,17 +413,32 @@ def fix_gateway_defaults(ctx: Ctx) -> None:
 
 def split_implicit(ctx: Ctx) -> None:
     """Spiff rejects several outgoing flows on an activity/event; BPMN means a split, so make it explicit."""
+    index = _DiagramIndex(ctx.root)
     for scope in list(ctx.root.iter(q("process"), q("subProcess"), q("transaction"), q("adHocSubProcess"))):
+        outgoing = _outgoing_by_source(scope)
         for node in list(scope):
             if local(node) not in SPLIT_SOURCES:
                 continue
-            flows = _outgoing(scope, node.get("id"))
+            flows = outgoing.get(node.get("id"), [])
             conditional = any(_has_condition(f) for f in flows)
             if len(flows) > 1 or conditional:
-                _insert_split(ctx, scope, node, flows, conditional)
+                _insert_split(ctx, index, scope, node, flows, conditional)
 
 
-def _insert_split(ctx: Ctx, scope: etree._Element, src: etree._Element, flows: list, conditional: bool) -> None:
+class _DiagramIndex:
+    """Lane references and diagram shapes/edges by element id, read once per pass, not once per split."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.lane_refs: dict[str, list[etree._Element]] = {}
+        for ref in root.iter(q("flowNodeRef")):
+            self.lane_refs.setdefault((ref.text or "").strip(), []).append(ref)
+        self.shapes = {s.get("bpmnElement"): s for s in reversed(list(root.iter(q("BPMNShape", BPMNDI))))}
+        self.edges: dict[str, list[etree._Element]] = {}
+        for edge in root.iter(q("BPMNEdge", BPMNDI)):
+            self.edges.setdefault(edge.get("bpmnElement"), []).append(edge)
+
+
+def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: etree._Element, flows: list, conditional: bool) -> None:
     sid = src.get("id")
     default = src.attrib.pop("default", None)
     kind = "inclusiveGateway" if conditional or default else "parallelGateway"
@@ -432,19 +461,18 @@ def _insert_split(ctx: Ctx, scope: etree._Element, src: etree._Element, flows: l
     idx = scope.index(src)
     scope.insert(idx + 1, gw)
     scope.insert(idx + 2, etree.Element(q("sequenceFlow"), id=fid, sourceRef=sid, targetRef=gid))
-    for ref in list(ctx.root.iter(q("flowNodeRef"))):
-        if (ref.text or "").strip() == sid:
-            ref.addnext(etree.Element(q("flowNodeRef")))
-            ref.getnext().text = gid
-    _split_di(ctx, sid, gid, fid, [f.get("id") for f in flows])
+    for ref in index.lane_refs.get(sid, []):
+        ref.addnext(etree.Element(q("flowNodeRef")))
+        ref.getnext().text = gid
+    _split_di(ctx, index, sid, gid, fid, [f.get("id") for f in flows])
     what = ("an inclusive gateway", "包容网关") if conditional or default else ("a parallel gateway", "并行网关")
     ctx.add("implicit-split", src, f"'{sid}' has {len(flows)} outgoing flows without a gateway; inserted "
             f"{what[0]} '{gid}'.", f"'{sid}' 有 {len(flows)} 条未经网关的流出顺序流；已插入{what[1]} '{gid}'。", note=True)
 
 
-def _split_di(ctx: Ctx, sid: str, gid: str, fid: str, flow_ids: list[str]) -> None:
+def _split_di(ctx: Ctx, index: _DiagramIndex, sid: str, gid: str, fid: str, flow_ids: list[str]) -> None:
     """Give the new gateway a shape just right of its source, and re-root the moved edges on it."""
-    shape = next((s for s in ctx.root.iter(q("BPMNShape", BPMNDI)) if s.get("bpmnElement") == sid), None)
+    shape = index.shapes.get(sid)
     bounds = shape.find(q("Bounds", DC)) if shape is not None else None
     if bounds is None:
         return
@@ -458,23 +486,73 @@ def _split_di(ctx: Ctx, sid: str, gid: str, fid: str, flow_ids: list[str]) -> No
     etree.SubElement(edge, q("waypoint", DI), x=f"{x + w:g}", y=f"{y + h / 2:g}")
     etree.SubElement(edge, q("waypoint", DI), x=f"{gx:g}", y=f"{y + h / 2:g}")
     gshape.addnext(edge)
-    for e in ctx.root.iter(q("BPMNEdge", BPMNDI)):
-        if e.get("bpmnElement") in flow_ids:
-            wp = e.find(q("waypoint", DI))
-            if wp is None:
-                continue
-            wx, wy = float(wp.get("x", 0)), float(wp.get("y", 0))
-            cx = gx + size / 2
-            px, py = (cx, gy) if wy <= y else (cx, gy + size) if wy >= y + h else (gx + size, gy + size / 2)
-            wp.set("x", f"{px:g}")
-            wp.set("y", f"{py:g}")
-            nxt = wp.getnext()
-            if nxt is not None and local(nxt) == "waypoint":  # keep the first segment orthogonal
-                if float(nxt.get("x", 0)) == wx:
-                    nxt.set("x", f"{px:g}")
-                elif float(nxt.get("y", 0)) == wy:
-                    nxt.set("y", f"{py:g}")
+    for e in (edge for f in flow_ids for edge in index.edges.get(f, [])):
+        wp = e.find(q("waypoint", DI))
+        if wp is None:
+            continue
+        wx, wy = float(wp.get("x", 0)), float(wp.get("y", 0))
+        cx = gx + size / 2
+        px, py = (cx, gy) if wy <= y else (cx, gy + size) if wy >= y + h else (gx + size, gy + size / 2)
+        wp.set("x", f"{px:g}")
+        wp.set("y", f"{py:g}")
+        nxt = wp.getnext()
+        if nxt is not None and local(nxt) == "waypoint":  # keep the first segment orthogonal
+            if float(nxt.get("x", 0)) == wx:
+                nxt.set("x", f"{px:g}")
+            elif float(nxt.get("y", 0)) == wy:
+                nxt.set("y", f"{py:g}")
+
+
+# ---------------------------------------------------------------- size
+
+# SpiffWorkflow predicts a new instance's future by recursing along its flows, one Python frame per
+# element, so a path much longer than this exhausts the interpreter's recursion limit at start.
+MAX_PATH_ELEMENTS = 500
+
+
+def check_path_length(ctx: Ctx) -> None:
+    """Refuse a process or subprocess whose longest path (loops cut) exceeds MAX_PATH_ELEMENTS."""
+    for scope in ctx.root.iter(q("process"), q("subProcess"), q("transaction"), q("adHocSubProcess")):
+        longest = _longest_path(scope)
+        if longest > MAX_PATH_ELEMENTS:
+            ctx.add("process-too-long", scope,
+                    f"'{scope.get('id')}' has a path of {longest:,} elements one after another; the limit is "
+                    f"{MAX_PATH_ELEMENTS:,}. Split it into subprocesses or call activities.",
+                    f"'{scope.get('id')}' 中有一条路径依次包含 {longest:,} 个元素，超过上限 {MAX_PATH_ELEMENTS:,}。"
+                    "请拆分为子流程或调用活动。")
+
+
+def _longest_path(scope: etree._Element) -> int:
+    """Elements on the longest path through the scope's flows, back edges of loops ignored; linear, no recursion."""
+    successors: dict[str, list[str]] = {}
+    for flow in scope.findall(q("sequenceFlow")):
+        successors.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    for event in scope.findall(q("boundaryEvent")):  # a boundary event continues from its task
+        successors.setdefault(event.get("attachedToRef"), []).append(event.get("id"))
+    nodes = [n.get("id") for n in scope if n.get("id") and local(n) != "sequenceFlow"]
+    finished: list[str] = []  # post-order: every node after all its successors
+    state: dict[str, int] = {}  # 1 on the DFS path, 2 finished
+    for root in nodes:
+        if root in state:
+            continue
+        stack = [(root, iter(successors.get(root, ())))]
+        state[root] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                state[node] = 2
+                finished.append(node)
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(successors.get(child, ()))))
+    length: dict[str, int] = {}
+    for node in finished:  # successors first; a successor still on the path was a back edge
+        length[node] = 1 + max((length[c] for c in successors.get(node, ()) if c in length), default=0)
+    return max(length.values(), default=0)
 
 
 PASSES = (fix_executable, check_unsupported, fix_link_events, strip_data_stores, fix_decision_refs,
-          check_scripts, check_service_tasks, fix_timers, fix_expressions, fix_gateway_defaults, split_implicit)
+          check_scripts, check_service_tasks, fix_timers, fix_expressions, fix_gateway_defaults, split_implicit,
+          check_path_length)
