@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser, SpiffProcessParser
 
-from engine import modelfix
+from engine import modelfix, modelrules
 from engine.errors import Problem
 from engine.modelfix import BPMN, NS, Ctx, q
 from engine.xmlguard import safe_parser
@@ -57,7 +57,7 @@ def normalise_with_notes(xml: bytes, *, name: str) -> tuple[bytes, list[Problem]
         return xml, [_problem("xml-dtd", None, "The file declares a DTD (<!DOCTYPE ...>); BPMN files must not.",
                               "文件声明了 DTD（<!DOCTYPE ...>）；BPMN 文件不允许包含 DTD。", name, 1)], []
     ctx = Ctx(root, name)
-    for fix in modelfix.PASSES:
+    for fix in (*modelfix.PASSES, *modelrules.CHECKS):
         try:
             fix(ctx)
         except Exception as exc:  # a rewrite must never turn into a traceback for the user

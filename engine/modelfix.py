@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as _Timer
 
+from engine import durations
 from engine.errors import Problem
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -191,20 +191,22 @@ def fix_expressions(ctx: Ctx) -> None:
 
 # ---------------------------------------------------------------- timers, scripts, elements
 
-def _iso_literal(kind: str, text: str) -> bool:
+def _string_literal(text: str) -> str | None:
+    """The string a Python string literal such as ``"P14D"`` spells, or None for anything else."""
     try:
-        if kind == "timeDuration":
-            _Timer.parse_iso_duration(text)
-            return text.upper().startswith("P")
-        if kind == "timeCycle":
-            return text.upper().startswith("R") and _Timer.parse_iso_recurring_interval(text) is not None
-        return re.match(r"\d{4}-", text) is not None and _Timer.parse_time_or_duration(text) is not None
-    except Exception:
-        return False
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _constant(py: str) -> bool:
+    """Whether a Python expression reads no variable (``9999-99-99``): its value is fixed at deploy."""
+    return not any(isinstance(n, ast.Name | ast.Call | ast.Attribute | ast.Subscript) for n in ast.walk(ast.parse(py, mode="eval")))
 
 
 def fix_timers(ctx: Ctx) -> None:
-    """Spiff evaluates timer bodies as Python: quote ISO literals, report what is not an expression."""
+    """Spiff evaluates timer bodies as Python: check and quote ISO literals, report what is not an expression."""
     for ted in ctx.root.iter(q("timerEventDefinition")):
         event = owner(ted)
         bodies = [c for c in ted if local(c) in {"timeDate", "timeDuration", "timeCycle"} and (c.text or "").strip()]
@@ -217,8 +219,15 @@ def fix_timers(ctx: Ctx) -> None:
             continue
         body = bodies[0]
         text = body.text.strip()
-        if _iso_literal(local(body), text):
-            body.text = json.dumps(text)
+        literal = _string_literal(text)
+        if literal is not None or durations.looks_iso(text):
+            value = text if literal is None else literal
+            reason = durations.timer_problem(local(body), value)
+            if reason:
+                _invalid_timer(ctx, event, local(body), value, reason)
+            else:
+                body.text = json.dumps(value)
+            body.attrib.pop("language", None)
             continue
         py = translate(text, body.get("language"))
         if py is None:
@@ -227,9 +236,17 @@ def fix_timers(ctx: Ctx) -> None:
                     "literal nor a Python expression (cron is not supported). Use ISO 8601, e.g. R3/PT1H.",
                     f"定时事件 '{event.get('id')}' 的 {local(body)} 值 {text!r} 既不是 ISO 8601 字面量也不是 "
                     "Python 表达式（不支持 cron）。请使用 ISO 8601，例如 R3/PT1H。")
+        elif _constant(py):
+            _invalid_timer(ctx, event, local(body), text, "is a constant expression, not an ISO 8601 value")
         else:
             body.text = py
         body.attrib.pop("language", None)
+
+
+def _invalid_timer(ctx: Ctx, event: etree._Element, kind: str, value: str, reason: str) -> None:
+    ctx.add("invalid-timer", event,
+            f"Timer event '{event.get('id')}' has {kind} {value!r}, which {reason}.",
+            f"定时事件 '{event.get('id')}' 的 {kind} 值 {value!r} 无效（{reason}）。请使用有效的 ISO 8601 值，例如 P14D。")
 
 
 def check_scripts(ctx: Ctx) -> None:
@@ -503,56 +520,5 @@ def _split_di(ctx: Ctx, index: _DiagramIndex, sid: str, gid: str, fid: str, flow
                 nxt.set("y", f"{py:g}")
 
 
-# ---------------------------------------------------------------- size
-
-# SpiffWorkflow predicts a new instance's future by recursing along its flows, one Python frame per
-# element, so a path much longer than this exhausts the interpreter's recursion limit at start.
-MAX_PATH_ELEMENTS = 500
-
-
-def check_path_length(ctx: Ctx) -> None:
-    """Refuse a process or subprocess whose longest path (loops cut) exceeds MAX_PATH_ELEMENTS."""
-    for scope in ctx.root.iter(q("process"), q("subProcess"), q("transaction"), q("adHocSubProcess")):
-        longest = _longest_path(scope)
-        if longest > MAX_PATH_ELEMENTS:
-            ctx.add("process-too-long", scope,
-                    f"'{scope.get('id')}' has a path of {longest:,} elements one after another; the limit is "
-                    f"{MAX_PATH_ELEMENTS:,}. Split it into subprocesses or call activities.",
-                    f"'{scope.get('id')}' 中有一条路径依次包含 {longest:,} 个元素，超过上限 {MAX_PATH_ELEMENTS:,}。"
-                    "请拆分为子流程或调用活动。")
-
-
-def _longest_path(scope: etree._Element) -> int:
-    """Elements on the longest path through the scope's flows, back edges of loops ignored; linear, no recursion."""
-    successors: dict[str, list[str]] = {}
-    for flow in scope.findall(q("sequenceFlow")):
-        successors.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
-    for event in scope.findall(q("boundaryEvent")):  # a boundary event continues from its task
-        successors.setdefault(event.get("attachedToRef"), []).append(event.get("id"))
-    nodes = [n.get("id") for n in scope if n.get("id") and local(n) != "sequenceFlow"]
-    finished: list[str] = []  # post-order: every node after all its successors
-    state: dict[str, int] = {}  # 1 on the DFS path, 2 finished
-    for root in nodes:
-        if root in state:
-            continue
-        stack = [(root, iter(successors.get(root, ())))]
-        state[root] = 1
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                state[node] = 2
-                finished.append(node)
-            elif child not in state:
-                state[child] = 1
-                stack.append((child, iter(successors.get(child, ()))))
-    length: dict[str, int] = {}
-    for node in finished:  # successors first; a successor still on the path was a back edge
-        length[node] = 1 + max((length[c] for c in successors.get(node, ()) if c in length), default=0)
-    return max(length.values(), default=0)
-
-
 PASSES = (fix_executable, check_unsupported, fix_link_events, strip_data_stores, fix_decision_refs,
-          check_scripts, check_service_tasks, fix_timers, fix_expressions, fix_gateway_defaults, split_implicit,
-          check_path_length)
+          check_scripts, check_service_tasks, fix_timers, fix_expressions, fix_gateway_defaults, split_implicit)

@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import DefinitionInvalidError, Engine, FormInvalidError
-from engine.modelfix import MAX_PATH_ELEMENTS
+from engine.modelrules import MAX_PATH_ELEMENTS
 from tests.api.conftest import Auth, make_app
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">\n'
@@ -73,7 +73,34 @@ def _zip_bomb() -> bytes:
     return buf.getvalue()
 
 
+def timer_process(kind: str, value: str) -> bytes:
+    return process("timed", f"""<bpmn:startEvent id="s"/>
+<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:endEvent id="e"/>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
+""")
+
+
+def property_process(name: str, value: str) -> bytes:
+    return process("propped", f"""<bpmn:startEvent id="s"/>
+<bpmn:userTask id="review"><bpmn:extensionElements><spiffworkflow:properties>
+  <spiffworkflow:property name="{name}" value="{value}"/></spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+<bpmn:endEvent id="e"/>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/><bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e"/>
+""")
+
+
+BAD_TIMERS = [
+    ("timeDuration", "not a duration"), ("timeDuration", "P99999999999999999999D"), ("timeDuration", "-P1D"),
+    ("timeDuration", '"not a duration"'), ("timeDuration", "'P99999999999999999999D'"), ("timeDuration", "'-P1D'"),
+    ("timeDuration", "P99999999999M"), ("timeDuration", "P"), ("timeDate", "9999-99-99"), ("timeDate", '"2026-13-45T00:00:00"'),
+    ("timeCycle", "R/P99999999999M"), ("timeCycle", "R5/PT0S"), ("timeCycle", "R5/not-a-duration"), ("timeCycle", "0 0 * * *"),
+]
+BAD_PROPERTIES = [("dueIn", "P99999999999M"), ("dueIn", "soon"), ("timeout", "-P1D"), ("timeoutAction", "explode"), ("approvalMode", "ratio:7"), ("approvalMode", "most")]
+
 HOSTILE: dict[str, dict[str, bytes]] = {
+    **{f"timer {kind} {value}": {"x.bpmn": timer_process(kind, value)} for kind, value in BAD_TIMERS},
+    **{f"property {name}={value}": {"x.bpmn": property_process(name, value)} for name, value in BAD_PROPERTIES},
     "billion laughs": {"x.bpmn": BILLION_LAUGHS},
     "external entity to a file": {"x.bpmn": XXE_FILE},
     "external DTD over HTTP": {"x.bpmn": EXTERNAL_DTD},
