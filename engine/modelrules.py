@@ -89,6 +89,7 @@ PROPERTY_RULES: dict[str, Callable[[str], str | None]] = {
     "timeout": durations.duration_problem,
     "timeoutAction": _one_of(*TIMEOUT_ACTIONS),
     "approvalMode": _approval_modes,
+    "onReject": _one_of("reject", "return"),
     "autoApprove": _one_of("never", "same_person", "consecutive"),
 }
 

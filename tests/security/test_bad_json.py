@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from api.cli import main as cli_main
 from engine import DefinitionInvalidError, Engine, FormInvalidError, ManualClock, ScriptError
 from engine.tables import Base
 from tests.api.conftest import Auth, HttpWalk, make_app
@@ -221,3 +223,16 @@ def _script_bpmn(script: str) -> bytes:
     <bpmn:sequenceFlow id="f3" sourceRef="u" targetRef="e"/>
   </bpmn:process>
 </bpmn:definitions>""".encode()
+
+
+def test_cli_deploy_and_validate_refuse_a_form_file_with_nan(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIEBANG_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite3")
+    (tmp_path / "nan_form.bpmn").write_bytes(_one_task_bpmn())
+    (tmp_path / "nan.json").write_text('{"type": "object", "properties": {"p": {"maximum": Infinity}}}')
+    files = [str(tmp_path / "nan_form.bpmn"), str(tmp_path / "nan.json")]
+    assert cli_main(["validate", *files]) == 1
+    assert "form-not-json" in capsys.readouterr().out
+    assert cli_main(["deploy", *files]) != 0
+    engine = Engine(f"sqlite:///{tmp_path}/cli.sqlite3", deploy_shipped=False)
+    assert "nan_form" not in {d.key for d in engine.list_definitions()}
+    engine.store.dispose()
