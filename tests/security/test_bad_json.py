@@ -130,6 +130,22 @@ def test_every_route_refuses_nul_in_path_and_query_and_changes_nothing(client: F
     assert snapshot(engine) == before
 
 
+def test_every_page_refuses_nul_in_the_query_and_path(client: FlaskClient, engine: Engine, ids: dict[str, str]) -> None:
+    """The web pages, from the app's URL map: a NUL never reaches a database query (PostgreSQL refuses it)."""
+    engine.upsert_user("admin", roles=["admin"])
+    token, _ = engine.create_login_link("admin")
+    client.get(f"/login/link/{token}")
+    before = snapshot(engine)
+    rules = [r for r in client.application.url_map.iter_rules() if "GET" in (r.methods or ()) and not r.rule.startswith(("/api", "/static"))]
+    assert len(rules) >= 8, "the pages are in the URL map"
+    for rule in rules:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: ids.get(m.group(1), "x"), rule.rule)
+        for url in (f"{path}?q=a%00b&period=a%00b&next=a%00b", re.sub(r"<(?:\w+:)?\w+>", "a%00b", rule.rule)):
+            resp = client.get(url)
+            assert resp.status_code < 500, f"GET {url}: {resp.status_code}"
+    assert snapshot(engine) == before
+
+
 def test_nothing_it_stores_makes_a_listing_invalid_json(client: FlaskClient, auth: Auth) -> None:
     for body in BAD_BODIES.values():
         client.post("/api/v1/process-instances", data=body.replace('{"data"', '{"process_key": "claim_evaluate", "data"', 1), content_type="application/json", headers=auth.headers("wang"))
