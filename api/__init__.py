@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import auth, errors, extension, pages
+from . import auth, errors, extension, pages, payload
 from .extension import get_engine
 from .resources import BLUEPRINTS
 
@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         # Sessions then last one process; set JIEBANG_SECRET_KEY when running several.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    payload.init_app(app)
     extension.init_app(app)
     auth.init_app(app)
     api = errors.JiebangApi(app)

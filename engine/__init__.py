@@ -21,6 +21,7 @@ from .errors import (
     ScriptTimeoutError,
     TooLargeError,
 )
+from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
     AuditRecord,
     DefinitionRecord,
@@ -59,4 +60,7 @@ __all__ = [
     "TaskRecord",
     "TooLargeError",
     "UserRecord",
+    "check_json_value",
+    "check_text",
+    "strict_json_loads",
 ]

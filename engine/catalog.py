@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import forms as formlib
-from . import modelcheck, xmlguard
-from .errors import DefinitionInvalidError, NotFoundError, Problem
+from . import modelcheck, patterns, xmlguard
+from .errors import DefinitionInvalidError, InvalidInputError, NotFoundError, Problem
+from .payload import strict_json_loads
 from .tables import Definition
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -76,12 +76,18 @@ class Catalog:
         self._lock = threading.Lock()
 
     # ---- deploy -------------------------------------------------------------------------
-    def deploy(self, session: Session, files: Mapping[str, bytes], *, now: datetime, deployed_by: str | None) -> Definition:
-        """Validate ``files`` (.bpmn, .dmn, .json forms) and store them as the next version of their key."""
-        unchanged = self._unchanged(session, files)
+    def deploy(
+        self, session: Session, files: Mapping[str, bytes], *, now: datetime, deployed_by: str | None, prepared: Prepared | None = None
+    ) -> Definition:
+        """Store ``files`` (.bpmn, .dmn, .json forms) as the next version of their key.
+
+        Pass ``prepared`` (from ``prepare``, run before the write transaction opened) so a large
+        diagram is validated without holding the database's write lock; without it, it is done here.
+        """
+        unchanged = self.unchanged(session, files)
         if unchanged is not None:
             return unchanged  # a redeploy of what is deployed (every start-up deploys the shipped process)
-        prepared = self.prepare(files)
+        prepared = prepared or self.prepare(files)
         latest = self.latest(session, prepared.key, missing_ok=True)
         if latest is not None and latest.content_hash == prepared.digest:
             return latest
@@ -103,7 +109,7 @@ class Catalog:
         session.flush()
         return row
 
-    def _unchanged(self, session: Session, files: Mapping[str, bytes]) -> Definition | None:
+    def unchanged(self, session: Session, files: Mapping[str, bytes]) -> Definition | None:
         """The latest version holding exactly these diagrams and the same forms, if there is one."""
         try:
             texts = {n: d.decode("utf-8") for n, d in files.items() if n.lower().endswith((".bpmn", ".dmn"))}
@@ -141,8 +147,8 @@ class Catalog:
                 diagrams[name if not lower.endswith(".xml") else name[:-4] + ".bpmn"] = data
             elif lower.endswith(".json"):
                 try:
-                    schema = json.loads(data)
-                except ValueError as exc:
+                    schema = strict_json_loads(data)
+                except (ValueError, InvalidInputError) as exc:
                     problems.append(Problem(None, "form-not-json", f"{name}: not JSON ({exc})", f"{name}：不是合法的 JSON", name))
                     continue
                 reason = formlib.check_schema(schema) if isinstance(schema, dict) else "not an object"
@@ -173,6 +179,7 @@ class Catalog:
                     problems.append(Problem(element_id, "form-missing", f"Form '{form_name}' was not sent and is not shipped", f"表单 '{form_name}' 未上传，系统中也不存在", name))
                 else:
                     used_forms[form_name] = schema
+        problems.extend(_pattern_problems({**form_files, **used_forms}))
         if problems:
             raise DefinitionInvalidError(problems=problems)
         name_attr = _process_name(normalised[bpmn_names[0]], key) or key
@@ -238,29 +245,52 @@ _PARSED: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 _PARSED_LOCK = threading.Lock()
 
 
+def parse_prepared(prepared: Prepared) -> None:
+    """Parse a prepared deployment's specs now (outside any transaction), so storing it parses nothing."""
+    _parsed_specs_of(prepared.key, prepared.digest, prepared.files)
+
+
 def _parsed_specs(row: Definition) -> tuple[Any, dict[str, Any]]:
+    return _parsed_specs_of(row.key, row.content_hash, row.files)
+
+
+def _parsed_specs_of(process_key: str, content_hash: str, files: Mapping[str, str]) -> tuple[Any, dict[str, Any]]:
     """Spec objects for a definition's content, parsed once per process whatever database holds it.
 
     Specs are immutable descriptions of a diagram, so engines in one process share them; the
     content hash covers the diagrams and their forms.
     """
-    key = (row.key, row.content_hash)
+    key = (process_key, content_hash)
     hit = _PARSED.get(key)
     if hit is not None:
         return hit
-    parser = SpiffBpmnParser(validator=VALIDATOR)  # validated at deploy: only normalise and parse here
-    for name, text in row.files.items():
+    parser = modelcheck.spiff_parser()  # validated at deploy: only normalise and parse here
+    for name, text in files.items():
         data = text.encode("utf-8")
         if name.lower().endswith(".dmn"):
             parser.add_dmn_str(data, filename=name)
         else:
             parser.add_bpmn_str(modelcheck.normalise(data, name=name)[0], filename=name)
-    parsed = (parser.get_spec(row.key), parser.get_subprocess_specs(row.key))
+    parsed = (parser.get_spec(process_key), parser.get_subprocess_specs(process_key))
     with _PARSED_LOCK:
         if len(_PARSED) > 256:
             _PARSED.clear()
         _PARSED[key] = parsed
     return parsed
+
+
+def _pattern_problems(form_schemas: Mapping[str, Any]) -> list[Problem]:
+    """Every form pattern a backtracking engine (the browser's) could spend exponential time on."""
+    out = []
+    for form_name, schema in sorted(form_schemas.items()):
+        for field_path, pattern, reason in patterns.schema_pattern_problems(schema):
+            out.append(Problem(
+                None, "form-pattern-unsafe",
+                f"Form '{form_name}', field '{field_path}': pattern '{pattern}' {reason}. Rewrite it so no repeated part varies in length.",
+                f"表单 '{form_name}' 的字段 '{field_path}'：正则表达式 '{pattern}' 存在嵌套或重叠的量词，可能导致指数级回溯。请改写。",
+                form_name,
+            ))
+    return out
 
 
 def _process_element(xml: bytes, key: str | None):  # noqa: ANN202

@@ -32,7 +32,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import approval, audit, claims, identity, inbox, jobs, rules
 from . import forms as formlib
 from .approval import ApprovalMixin
-from .catalog import Catalog
+from .catalog import Catalog, parse_prepared
 from .clock import Clock, SystemClock
 from .errors import (
     ConflictError,
@@ -148,9 +148,18 @@ class Engine(IntegrationMixin, ApprovalMixin):
 
     # ---- definitions --------------------------------------------------------------------
     def deploy(self, files: Mapping[str, bytes], *, actor: str | None = None) -> DefinitionRecord:
-        """Deploy BPMN/DMN (+ forms) as the next version of its key; identical content is not re-versioned."""
+        """Deploy BPMN/DMN (+ forms) as the next version of its key; identical content is not re-versioned.
+
+        Validating and parsing a large diagram takes seconds; both happen before the write
+        transaction opens, so on SQLite other writers are not queued behind them.
+        """
+        with self.store.read() as s:
+            unchanged = self.catalog.unchanged(s, files) is not None
+        prepared = None if unchanged else self.catalog.prepare(files)
+        if prepared is not None:
+            parse_prepared(prepared)
         with self.store.write() as s:
-            row = self.catalog.deploy(s, files, now=self.clock.now(), deployed_by=actor)
+            row = self.catalog.deploy(s, files, now=self.clock.now(), deployed_by=actor, prepared=prepared)
             audit.record(s, audit.MODEL_DEPLOY, self.clock.now(), actor=actor, data={"key": row.key, "version": row.version})
             self.catalog.model(row)
             return self._definition_record(s, row)

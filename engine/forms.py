@@ -13,7 +13,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from .errors import FormInvalidError
+from . import patterns
+from .errors import FormInvalidError, InvalidInputError
+from .payload import check_json_value
 
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 
@@ -52,7 +54,39 @@ def _sum_of(validator, spec: dict, instance: object, schema: dict):  # noqa: ANN
         yield ValidationError(f"the {prop} values must sum to {target} (they sum to {total:g})")
 
 
-FormValidator = validators.extend(Draft202012Validator, {"x-sumOf": _sum_of})
+def _pattern(validator, pattern: str, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+    """``pattern`` matched in linear time (see engine.patterns), whatever the form's author wrote."""
+    if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, by_pattern: dict, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in by_pattern.items():
+        for key, value in instance.items():
+            if patterns.search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator, allowed: object, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+    """jsonschema's ``additionalProperties``, with ``patternProperties`` keys matched as above."""
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    by_pattern = schema.get("patternProperties", {})
+    extras = [k for k in instance if k not in declared and not any(patterns.search(p, k) for p in by_pattern)]
+    if validator.is_type(allowed, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], allowed, path=extra)
+    elif not allowed and extras:
+        yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)")
+
+
+FormValidator = validators.extend(
+    Draft202012Validator,
+    {"x-sumOf": _sum_of, "pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties},
+)
 
 _ZH = {
     "required": "必填项",
@@ -98,9 +132,13 @@ def check_schema(schema: dict[str, Any]) -> str | None:
 
 
 def validate(schema: dict[str, Any] | None, data: Any) -> None:
-    """Raise FormInvalidError listing every field that fails ``schema``."""
+    """Raise FormInvalidError listing every field that fails ``schema`` or cannot be stored at all."""
     if not isinstance(data, dict):
         raise FormInvalidError("form data must be an object", {"": ["must be an object / 必须是对象"]})
+    try:
+        check_json_value(data)  # NaN, NUL, lone surrogates: no schema keyword refuses them all
+    except InvalidInputError as exc:
+        raise FormInvalidError(exc.detail, exc.errors) from None
     if schema is None:
         return
     errors: dict[str, list[str]] = {}

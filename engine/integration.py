@@ -147,7 +147,7 @@ class IntegrationMixin:
 
     # ---- webhooks -------------------------------------------------------------------------
     def create_webhook(self, url: str, events: list[str], secret: str, *, actor: str | None) -> WebhookRecord:
-        """Subscribe ``url`` to ``events``; a loopback or private target is refused unless allowed."""
+        """Subscribe ``url`` to ``events``; a target that is not a public address is refused unless allowed."""
         errors: dict[str, list[str]] = {}
         unknown = [e for e in events if e not in WEBHOOK_EVENTS]
         if not events or unknown:
@@ -352,12 +352,53 @@ def resolve_target(url: str, *, allow_private: bool) -> tuple[str, str, int, str
         raise ValueError(f"host does not resolve ({exc}) / 无法解析主机") from None
     addresses = [info[4][0] for info in infos]
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        mapped = getattr(ip, "ipv4_mapped", None)
-        ip = mapped or ip
-        if not allow_private and (not ip.is_global or ip.is_multicast):
-            raise ValueError(f"target {address} is loopback or private / 目标地址为内网或回环地址")
+        if not allow_private and not is_public_address(address):
+            raise ValueError(f"target {address} is not a public address / 目标地址不是公网地址（内网、回环或保留地址）")
     return parts.scheme, parts.hostname, port, addresses[0]
+
+
+# Special-purpose ranges (IANA registries, RFC 6890 and successors) that Python 3.11's ``is_global``
+# still calls global, or that only carry another address inside.
+_NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
+    "192.0.0.0/24",     # IETF protocol assignments: 192.0.0.8 dummy, 192.0.0.170 NAT64 discovery, ...
+    "192.88.99.0/24",   # 6to4 relay anycast (deprecated)
+    "64:ff9b:1::/48",   # local-use IPv4/IPv6 translation
+    "fec0::/10",        # site-local (deprecated)
+    "5f00::/16",        # SRv6 SIDs
+    "3fff::/20",        # documentation
+)]
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo).
+
+    A host that routes these forms reaches the IPv4 address inside, so that one must be public too.
+    """
+    inner: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        inner.append(ip.ipv4_mapped)
+    if ip in _NAT64 or ip in _COMPATIBLE:
+        inner.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        inner.append(ip.sixtofour)
+    if ip.teredo is not None:
+        inner.extend(ip.teredo)
+    return inner
+
+
+def is_public_address(address: str) -> bool:
+    """Whether a webhook may connect to ``address``: globally routable, unicast, nothing private inside."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    if not ip.is_global or ip.is_multicast or any(ip in net for net in _NOT_PUBLIC if net.version == ip.version):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        return all(is_public_address(str(v4)) for v4 in embedded_ipv4(ip))
+    return True
 
 
 class _PinnedHTTP(http.client.HTTPConnection):

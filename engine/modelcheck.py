@@ -14,13 +14,14 @@ import traceback
 from collections.abc import Mapping
 
 from lxml import etree
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser, SpiffProcessParser
 
-from engine import modelfix
+from engine import modelfix, modelrules
 from engine.errors import Problem
 from engine.modelfix import BPMN, NS, Ctx, q
 from engine.xmlguard import safe_parser
 
-__all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "process_ids"]
+__all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "process_ids", "spiff_parser"]
 
 def _parser() -> etree.XMLParser:
     """The hostile-XML guard's parser: no entities, no network, no DTD, no huge trees."""
@@ -56,7 +57,7 @@ def normalise_with_notes(xml: bytes, *, name: str) -> tuple[bytes, list[Problem]
         return xml, [_problem("xml-dtd", None, "The file declares a DTD (<!DOCTYPE ...>); BPMN files must not.",
                               "文件声明了 DTD（<!DOCTYPE ...>）；BPMN 文件不允许包含 DTD。", name, 1)], []
     ctx = Ctx(root, name)
-    for fix in modelfix.PASSES:
+    for fix in (*modelfix.PASSES, *modelrules.CHECKS):
         try:
             fix(ctx)
         except Exception as exc:  # a rewrite must never turn into a traceback for the user
@@ -104,6 +105,57 @@ def referenced_forms(xml: bytes) -> dict[str, str]:
             if prop.get("value"):
                 forms[task.get("id")] = prop.get("value")
     return forms
+
+
+# ---------------------------------------------------------------- parsing with Spiff
+
+class _PostOrderProcessParser(SpiffProcessParser):
+    """Spiff's process parser, made safe for long chains.
+
+    Spiff parses a flow node by recursively parsing its successors (two Python frames per element),
+    so a chain of ~480 elements exhausted the recursion limit. Parsing the nodes first in post-order
+    (successors before predecessors, found iteratively) means every recursive call finds its
+    successor already parsed and returns at once; the specs Spiff builds are the same.
+    """
+
+    def add_tasks(self):  # noqa: ANN201 - Spiff's signature
+        for node in self._post_order():
+            if node.get("id") not in self.spec.task_specs:
+                self.parse_node(node)
+        return super().add_tasks()
+
+    def _post_order(self) -> list[etree._Element]:
+        order: list[etree._Element] = []
+        seen: set[str] = set()
+        stack = [(node, False) for node in reversed(self.xpath("./bpmn:startEvent"))]
+        while stack:
+            node, finished = stack.pop()
+            if finished:
+                order.append(node)
+                continue
+            if node.get("id") in seen:
+                continue
+            seen.add(node.get("id"))
+            stack.append((node, True))
+            stack.extend((succ, False) for succ in self._successors(node.get("id")) if succ.get("id") not in seen)
+        return order
+
+    def _successors(self, node_id: str) -> list[etree._Element]:
+        """Targets of the node's flows and of its boundary events' flows (boundary events parse with their task)."""
+        sources = [node_id, *(b.get("id") for b in self.get_boundary_events(node_id))]
+        targets = (self.get_node_by_id(f.get("targetRef")) for src in sources for f in self.get_outgoing_sequence_flows(src))
+        return [t for t in targets if t is not None]
+
+
+class JiebangBpmnParser(SpiffBpmnParser):
+    """SpiffWorkflow's parser with the post-order process parser; used for validation and for runs."""
+
+    PROCESS_PARSER_CLASS = _PostOrderProcessParser
+
+
+def spiff_parser() -> JiebangBpmnParser:
+    """A parser validating against Spiff's BPMN schema, as ``SpiffBpmnParser(validator=VALIDATOR)``."""
+    return JiebangBpmnParser(validator=VALIDATOR)
 
 
 # ---------------------------------------------------------------- validation with Spiff
@@ -202,8 +254,6 @@ def validate(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[Problem
     Returns the rewritten files (DMN unchanged) and every problem found; an empty list means every
     executable process and its subprocesses built. Spiff itself only runs when no file has problems.
     """
-    from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-
     out: dict[str, bytes] = {}
     problems: list[Problem] = []
     trees: dict[str, etree._Element] = {}
@@ -229,7 +279,7 @@ def validate(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[Problem
     problems += _unresolved_refs(trees, lines)
     if problems or not trees:
         return out, problems
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = spiff_parser()
     try:
         for fname, root in trees.items():
             if fname.lower().endswith(".dmn"):

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as _Timer
 
+from engine import durations
 from engine.errors import Problem
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -69,14 +69,20 @@ class Ctx:
             line, el = el.sourceline, el.get("id")
         (self.notes if note else self.problems).append(Problem(el, code, en, zh, self.name, line))
 
+    _taken: set[str] | None = field(default=None, repr=False)
+
     def ids(self) -> dict[str, etree._Element]:
         return {el.get("id"): el for el in self.root.iter() if isinstance(el.tag, str) and el.get("id")}
 
     def unique(self, base: str) -> str:
-        taken, cand, n = self.ids(), base, 1
-        while cand in taken:
+        """An id no element has (nor any id handed out before): one scan of the tree per document."""
+        if self._taken is None:
+            self._taken = set(self.ids())
+        cand, n = base, 1
+        while cand in self._taken:
             n += 1
             cand = f"{base}{n}"
+        self._taken.add(cand)
         return cand
 
 
@@ -185,20 +191,22 @@ def fix_expressions(ctx: Ctx) -> None:
 
 # ---------------------------------------------------------------- timers, scripts, elements
 
-def _iso_literal(kind: str, text: str) -> bool:
+def _string_literal(text: str) -> str | None:
+    """The string a Python string literal such as ``"P14D"`` spells, or None for anything else."""
     try:
-        if kind == "timeDuration":
-            _Timer.parse_iso_duration(text)
-            return text.upper().startswith("P")
-        if kind == "timeCycle":
-            return text.upper().startswith("R") and _Timer.parse_iso_recurring_interval(text) is not None
-        return re.match(r"\d{4}-", text) is not None and _Timer.parse_time_or_duration(text) is not None
-    except Exception:
-        return False
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _constant(py: str) -> bool:
+    """Whether a Python expression reads no variable (``9999-99-99``): its value is fixed at deploy."""
+    return not any(isinstance(n, ast.Name | ast.Call | ast.Attribute | ast.Subscript) for n in ast.walk(ast.parse(py, mode="eval")))
 
 
 def fix_timers(ctx: Ctx) -> None:
-    """Spiff evaluates timer bodies as Python: quote ISO literals, report what is not an expression."""
+    """Spiff evaluates timer bodies as Python: check and quote ISO literals, report what is not an expression."""
     for ted in ctx.root.iter(q("timerEventDefinition")):
         event = owner(ted)
         bodies = [c for c in ted if local(c) in {"timeDate", "timeDuration", "timeCycle"} and (c.text or "").strip()]
@@ -211,8 +219,15 @@ def fix_timers(ctx: Ctx) -> None:
             continue
         body = bodies[0]
         text = body.text.strip()
-        if _iso_literal(local(body), text):
-            body.text = json.dumps(text)
+        literal = _string_literal(text)
+        if literal is not None or durations.looks_iso(text):
+            value = text if literal is None else literal
+            reason = durations.timer_problem(local(body), value)
+            if reason:
+                _invalid_timer(ctx, event, local(body), value, reason)
+            else:
+                body.text = json.dumps(value)
+            body.attrib.pop("language", None)
             continue
         py = translate(text, body.get("language"))
         if py is None:
@@ -221,9 +236,17 @@ def fix_timers(ctx: Ctx) -> None:
                     "literal nor a Python expression (cron is not supported). Use ISO 8601, e.g. R3/PT1H.",
                     f"定时事件 '{event.get('id')}' 的 {local(body)} 值 {text!r} 既不是 ISO 8601 字面量也不是 "
                     "Python 表达式（不支持 cron）。请使用 ISO 8601，例如 R3/PT1H。")
+        elif _constant(py):
+            _invalid_timer(ctx, event, local(body), text, "is a constant expression, not an ISO 8601 value")
         else:
             body.text = py
         body.attrib.pop("language", None)
+
+
+def _invalid_timer(ctx: Ctx, event: etree._Element, kind: str, value: str, reason: str) -> None:
+    ctx.add("invalid-timer", event,
+            f"Timer event '{event.get('id')}' has {kind} {value!r}, which {reason}.",
+            f"定时事件 '{event.get('id')}' 的 {kind} 值 {value!r} 无效（{reason}）。请使用有效的 ISO 8601 值，例如 P14D。")
 
 
 def check_scripts(ctx: Ctx) -> None:
@@ -360,8 +383,12 @@ def fix_decision_refs(ctx: Ctx) -> None:
 
 # ---------------------------------------------------------------- gateways and implicit splits
 
-def _outgoing(scope: etree._Element, node_id: str) -> list[etree._Element]:
-    return [f for f in scope.findall(q("sequenceFlow")) if f.get("sourceRef") == node_id]
+def _outgoing_by_source(scope: etree._Element) -> dict[str, list[etree._Element]]:
+    """The scope's sequence flows by source id, built once per scope (a lookup per node was quadratic)."""
+    out: dict[str, list[etree._Element]] = {}
+    for flow in scope.findall(q("sequenceFlow")):
+        out.setdefault(flow.get("sourceRef"), []).append(flow)
+    return out
 
 
 def _has_condition(flow: etree._Element) -> bool:
@@ -376,8 +403,12 @@ def _condition(flow: etree._Element, text: str) -> None:
 
 def fix_gateway_defaults(ctx: Ctx) -> None:
     """An exclusive gateway flow with no condition is its default if it is the only one; else ambiguous."""
+    by_scope: dict[etree._Element, dict[str, list[etree._Element]]] = {}
     for gw in list(ctx.root.iter(q("exclusiveGateway"), q("inclusiveGateway"))):
-        flows = _outgoing(gw.getparent(), gw.get("id"))
+        scope = gw.getparent()
+        if scope not in by_scope:
+            by_scope[scope] = _outgoing_by_source(scope)
+        flows = by_scope[scope].get(gw.get("id"), [])
         if len(flows) < 2:
             continue
         bare = [f for f in flows if not _has_condition(f) and f.get("id") != gw.get("default")]
@@ -399,17 +430,32 @@ def fix_gateway_defaults(ctx: Ctx) -> None:
 
 def split_implicit(ctx: Ctx) -> None:
     """Spiff rejects several outgoing flows on an activity/event; BPMN means a split, so make it explicit."""
+    index = _DiagramIndex(ctx.root)
     for scope in list(ctx.root.iter(q("process"), q("subProcess"), q("transaction"), q("adHocSubProcess"))):
+        outgoing = _outgoing_by_source(scope)
         for node in list(scope):
             if local(node) not in SPLIT_SOURCES:
                 continue
-            flows = _outgoing(scope, node.get("id"))
+            flows = outgoing.get(node.get("id"), [])
             conditional = any(_has_condition(f) for f in flows)
             if len(flows) > 1 or conditional:
-                _insert_split(ctx, scope, node, flows, conditional)
+                _insert_split(ctx, index, scope, node, flows, conditional)
 
 
-def _insert_split(ctx: Ctx, scope: etree._Element, src: etree._Element, flows: list, conditional: bool) -> None:
+class _DiagramIndex:
+    """Lane references and diagram shapes/edges by element id, read once per pass, not once per split."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.lane_refs: dict[str, list[etree._Element]] = {}
+        for ref in root.iter(q("flowNodeRef")):
+            self.lane_refs.setdefault((ref.text or "").strip(), []).append(ref)
+        self.shapes = {s.get("bpmnElement"): s for s in reversed(list(root.iter(q("BPMNShape", BPMNDI))))}
+        self.edges: dict[str, list[etree._Element]] = {}
+        for edge in root.iter(q("BPMNEdge", BPMNDI)):
+            self.edges.setdefault(edge.get("bpmnElement"), []).append(edge)
+
+
+def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: etree._Element, flows: list, conditional: bool) -> None:
     sid = src.get("id")
     default = src.attrib.pop("default", None)
     kind = "inclusiveGateway" if conditional or default else "parallelGateway"
@@ -432,19 +478,18 @@ def _insert_split(ctx: Ctx, scope: etree._Element, src: etree._Element, flows: l
     idx = scope.index(src)
     scope.insert(idx + 1, gw)
     scope.insert(idx + 2, etree.Element(q("sequenceFlow"), id=fid, sourceRef=sid, targetRef=gid))
-    for ref in list(ctx.root.iter(q("flowNodeRef"))):
-        if (ref.text or "").strip() == sid:
-            ref.addnext(etree.Element(q("flowNodeRef")))
-            ref.getnext().text = gid
-    _split_di(ctx, sid, gid, fid, [f.get("id") for f in flows])
+    for ref in index.lane_refs.get(sid, []):
+        ref.addnext(etree.Element(q("flowNodeRef")))
+        ref.getnext().text = gid
+    _split_di(ctx, index, sid, gid, fid, [f.get("id") for f in flows])
     what = ("an inclusive gateway", "包容网关") if conditional or default else ("a parallel gateway", "并行网关")
     ctx.add("implicit-split", src, f"'{sid}' has {len(flows)} outgoing flows without a gateway; inserted "
             f"{what[0]} '{gid}'.", f"'{sid}' 有 {len(flows)} 条未经网关的流出顺序流；已插入{what[1]} '{gid}'。", note=True)
 
 
-def _split_di(ctx: Ctx, sid: str, gid: str, fid: str, flow_ids: list[str]) -> None:
+def _split_di(ctx: Ctx, index: _DiagramIndex, sid: str, gid: str, fid: str, flow_ids: list[str]) -> None:
     """Give the new gateway a shape just right of its source, and re-root the moved edges on it."""
-    shape = next((s for s in ctx.root.iter(q("BPMNShape", BPMNDI)) if s.get("bpmnElement") == sid), None)
+    shape = index.shapes.get(sid)
     bounds = shape.find(q("Bounds", DC)) if shape is not None else None
     if bounds is None:
         return
@@ -458,22 +503,21 @@ def _split_di(ctx: Ctx, sid: str, gid: str, fid: str, flow_ids: list[str]) -> No
     etree.SubElement(edge, q("waypoint", DI), x=f"{x + w:g}", y=f"{y + h / 2:g}")
     etree.SubElement(edge, q("waypoint", DI), x=f"{gx:g}", y=f"{y + h / 2:g}")
     gshape.addnext(edge)
-    for e in ctx.root.iter(q("BPMNEdge", BPMNDI)):
-        if e.get("bpmnElement") in flow_ids:
-            wp = e.find(q("waypoint", DI))
-            if wp is None:
-                continue
-            wx, wy = float(wp.get("x", 0)), float(wp.get("y", 0))
-            cx = gx + size / 2
-            px, py = (cx, gy) if wy <= y else (cx, gy + size) if wy >= y + h else (gx + size, gy + size / 2)
-            wp.set("x", f"{px:g}")
-            wp.set("y", f"{py:g}")
-            nxt = wp.getnext()
-            if nxt is not None and local(nxt) == "waypoint":  # keep the first segment orthogonal
-                if float(nxt.get("x", 0)) == wx:
-                    nxt.set("x", f"{px:g}")
-                elif float(nxt.get("y", 0)) == wy:
-                    nxt.set("y", f"{py:g}")
+    for e in (edge for f in flow_ids for edge in index.edges.get(f, [])):
+        wp = e.find(q("waypoint", DI))
+        if wp is None:
+            continue
+        wx, wy = float(wp.get("x", 0)), float(wp.get("y", 0))
+        cx = gx + size / 2
+        px, py = (cx, gy) if wy <= y else (cx, gy + size) if wy >= y + h else (gx + size, gy + size / 2)
+        wp.set("x", f"{px:g}")
+        wp.set("y", f"{py:g}")
+        nxt = wp.getnext()
+        if nxt is not None and local(nxt) == "waypoint":  # keep the first segment orthogonal
+            if float(nxt.get("x", 0)) == wx:
+                nxt.set("x", f"{px:g}")
+            elif float(nxt.get("y", 0)) == wy:
+                nxt.set("y", f"{py:g}")
 
 
 PASSES = (fix_executable, check_unsupported, fix_link_events, strip_data_stores, fix_decision_refs,

@@ -18,6 +18,8 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializ
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from .errors import ScriptError
+
 FORMAT_KEY = "serializer_version"
 
 
@@ -65,5 +67,25 @@ class StateSerializer:
         return self.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
 
     def data(self, value: Any) -> Any:
-        """Task data as JSON-native values (datetimes and UUIDs become their dict forms)."""
-        return json.loads(json.dumps(self.registry.clean(value), cls=self._encoder))
+        """Task data as JSON-native values (datetimes and UUIDs become their dict forms).
+
+        A script can compute ``float("nan")``; JSON has no such number, so the step is refused
+        (ScriptError naming the variable) rather than stored and emitted as invalid JSON.
+        """
+        cleaned = self.registry.clean(value)
+        try:
+            return json.loads(json.dumps(cleaned, cls=self._encoder, allow_nan=False))
+        except ValueError:
+            names = [k for k, v in cleaned.items() if not _representable(v, self._encoder)] if isinstance(cleaned, dict) else []
+            raise ScriptError(
+                f"task data variable {', '.join(map(repr, names)) or '(unknown)'} holds NaN or Infinity, which JSON cannot "
+                "represent / 流程变量包含 NaN 或 Infinity，无法保存"
+            ) from None
+
+
+def _representable(value: Any, encoder: type[json.JSONEncoder]) -> bool:
+    try:
+        json.dumps(value, cls=encoder, allow_nan=False)
+    except ValueError:
+        return False
+    return True

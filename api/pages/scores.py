@@ -3,14 +3,12 @@ and the same data as an .xlsx workbook."""
 
 from __future__ import annotations
 
-import io
-
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
-from openpyxl import Workbook
 
 from engine import InvalidInputError
 
+from ..exports import XLSX_MIMETYPE, workbook
 from .common import fmt_when, get_engine, login_required
 
 bp = Blueprint("scores", __name__, url_prefix="/scores")
@@ -41,20 +39,10 @@ def index():
 def export():
     """The month's leaderboard and ledger as an Excel workbook."""
     period, board, titles, rows = _load(request.args.get("period"))
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("排行榜")
-    sheet.append([_("名次"), _("用户名"), _("姓名"), _("积分")])
-    for r in board:
-        sheet.append([r["rank"], r["username"], r["display_name"], r["points"]])
-    ledger = book.create_sheet(_("积分明细"))
-    ledger.append([_("用户名"), _("积分"), _("事由"), _("实例"), _("记入时间")])
-    for r in rows:
-        ledger.append([r["username"], r["points"], r["reason"], r["instance_id"], fmt_when(r["awarded_at"])])
-    buf = io.BytesIO()
-    book.save(buf)
-    return Response(
-        buf.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'},
-    )
+    leaders = [[r["rank"], r["username"], r["display_name"], r["points"]] for r in board]
+    ledger = [[r["username"], r["points"], r["reason"], r["instance_id"], fmt_when(r["awarded_at"])] for r in rows]
+    body = workbook([
+        (_("排行榜"), [_("名次"), _("用户名"), _("姓名"), _("积分")], leaders),
+        (_("积分明细"), [_("用户名"), _("积分"), _("事由"), _("实例"), _("记入时间")], ledger),
+    ])
+    return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'})

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import EngineError, FormInvalidError, InvalidInputError, NotAllowedError, NotFoundError
+from engine import (
+    EngineError,
+    FormInvalidError,
+    InvalidInputError,
+    NotAllowedError,
+    NotFoundError,
+    strict_json_loads,
+)
 
 from .common import act, current_user, get_engine, login_required
 
@@ -82,7 +88,9 @@ def show(task_id: str):
 def complete(task_id: str):
     """Complete the task with the form's data; on invalid data show the form again with the errors."""
     try:
-        data = json.loads(request.form.get("data") or "{}")
+        data = strict_json_loads(request.form.get("data") or "{}", where="data")
+    except InvalidInputError as exc:
+        return _render(task_id, data={}, errors=exc.errors, status=422)
     except ValueError:
         data = None
     if not isinstance(data, dict):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from flask import Response
 from marshmallow import fields
-from openpyxl import Workbook
 
 from engine import InstanceRecord
 
 from ..auth import require_user
+from ..exports import XLSX_MIMETYPE as XLSX
+from ..exports import workbook
 from ..extension import get_engine
 from ..schemas.board import (
     BoardArgsSchema,
@@ -31,7 +31,6 @@ blp = Blueprint("Board", __name__, url_prefix="/api/v1", description="揭榜挂�
 BoardPageSchema = page_schema(BoardItemSchema, "BoardPage")
 ScorePageSchema = page_schema(ScoreRowSchema, "ScorePage", period=fields.String())
 LeaderboardPageSchema = page_schema(LeaderRowSchema, "LeaderboardPage", period=fields.String(), titles=fields.Dict())
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @blp.route("/board", methods=["GET"])
@@ -88,12 +87,6 @@ def export_scores(args: dict[str, Any]) -> Response:
 
 def ledger_workbook(period: str, rows: list[dict[str, Any]]) -> bytes:
     """One sheet, one row per ledger entry; times in ISO 8601 so Excel and the OA agree."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = period
-    ws.append(["username", "points", "instance_id", "reason", "awarded_at"])
-    for r in rows:
-        ws.append([r["username"], r["points"], r["instance_id"], r["reason"], r["awarded_at"].isoformat()])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    header = ["username", "points", "instance_id", "reason", "awarded_at"]
+    body = ([r["username"], r["points"], r["instance_id"], r["reason"], r["awarded_at"].isoformat()] for r in rows)
+    return workbook([(period, header, body)])

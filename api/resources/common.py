@@ -14,6 +14,7 @@ from marshmallow import Schema
 
 from ..auth import require_user
 from ..extension import get_engine
+from ..payload import ARGUMENTS_PARSER
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -24,7 +25,10 @@ class Blueprint(flask_smorest.Blueprint):
 
     Given a schema class, webargs builds a new instance on every request, which costs more than
     parsing the arguments; a marshmallow schema holds no per-request state, so one is shared.
+    JSON bodies come from the app's strict JSON provider (see ``api.payload``).
     """
+
+    ARGUMENTS_PARSER = ARGUMENTS_PARSER
 
     def arguments(self, schema: type[Schema] | Schema, **kwargs: Any) -> Callable[[F], F]:
         return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)

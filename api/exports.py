@@ -1,0 +1,52 @@
+"""Excel workbooks the API and the pages serve, written by one function so no export can forget
+that a cell's text comes from users.
+
+A name or reason such as ``=HYPERLINK(...)`` or ``+cmd|...`` would become a live formula in the
+reader's spreadsheet (CSV/formula injection, OWASP). Every text cell is therefore written as a
+string cell with Excel's quote prefix: the text is shown as typed and never evaluated.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import TYPE_STRING
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# What spreadsheet programs treat as the start of a formula (OWASP's list, plus CR and LF).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
+
+
+def workbook(sheets: Sequence[Sheet]) -> bytes:
+    """An .xlsx file with one sheet per ``(title, header, rows)``; every text is inert."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(_sheet_title(title))
+        for row, values in enumerate([header, *rows], start=1):
+            for column, value in enumerate(values, start=1):
+                write_cell(sheet.cell(row=row, column=column), value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def write_cell(cell: Any, value: Any) -> None:  # noqa: ANN401 - an openpyxl cell and any cell value
+    """Set ``cell`` to ``value``; a text is always a string cell, never a formula."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = TYPE_STRING  # openpyxl makes any text starting with "=" a formula
+        if value.startswith(FORMULA_LEADS):
+            cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+
+
+def _sheet_title(title: str) -> str:
+    """Excel's rules for sheet names: at most 31 characters, none of ``[]:*?/\\``."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in title).strip("'")
+    return (cleaned or "Sheet")[:31]
