@@ -29,7 +29,7 @@ from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import approval, audit, claims, identity, inbox, jobs, rules
+from . import approval, audit, claims, identity, inbox, jobs, ownership, rules
 from . import forms as formlib
 from .approval import ApprovalMixin
 from .catalog import Catalog
@@ -54,7 +54,7 @@ from .records import (
     UserRecord,
 )
 from .runner import Runner, StepContext, fire_timer, message_event
-from .scripting import HELPER_NAMES, make_script_engine
+from .scripting import make_script_engine
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 
@@ -202,10 +202,11 @@ class Engine(IntegrationMixin, ApprovalMixin):
         business_key: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> InstanceRecord:
-        data = dict(data or {})
-        self._check_data_names(data)
+        data = {} if data is None else data
         with self.store.write() as s:
             definition = self.catalog.get_row(s, process_key, version)
+            _check_start_data(self.catalog.model(definition), data)
+            data = dict(data)
             ctx = self.runner.start(s, definition, actor=actor, business_key=business_key, data=data)
             record = self._instance_record(s, ctx.row)
         self.runner.remember(ctx)  # the first task's completion then skips loading what was just saved
@@ -378,9 +379,9 @@ class Engine(IntegrationMixin, ApprovalMixin):
         data = data if data is not None else {}
         with self.store.write() as s:
             row, ht = self._task_for_work(s, task_id, username)
-            model = self.runner.model_of(s, row)
-            formlib.validate(model.form_for(ht.element_id), data)
-            self._check_data_names(data)
+            schema = self.runner.model_of(s, row).form_for(ht.element_id)
+            ownership.check_caller_data(data, ownership.declared_names(schema) if schema is not None else None, what="task data")
+            formlib.validate(schema, data)
             ctx = approval.complete(self, s, row, ht, username, data)
             record = self._instance_record(s, row)
         if ctx is not None:
@@ -558,11 +559,6 @@ class Engine(IntegrationMixin, ApprovalMixin):
         if held:
             raise ConflictError(f"task {ht.id} is held by {ht.assignee}")
 
-    def _check_data_names(self, data: dict[str, Any]) -> None:
-        clash = sorted(k for k in data if k in HELPER_NAMES or k.startswith("_"))
-        if clash:
-            raise InvalidInputError(f"reserved field names: {', '.join(clash)}", {k: ["reserved name / 保留字段名"] for k in clash})
-
     def _instance_record(self, s: Session, row: Instance, *, with_tasks: bool = True) -> InstanceRecord:
         tasks = []
         if with_tasks:
@@ -574,6 +570,15 @@ class Engine(IntegrationMixin, ApprovalMixin):
             row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
             tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error, list(row.visited or []),
         )
+
+
+def _check_start_data(model: Any, data: Any) -> None:
+    """Start data carries only what the start event declares (ownership.py), valid against its start form."""
+    ownership.check_caller_data(data, model.start_names(), what="start data")
+    form = model.start_form()
+    if form is not None:
+        own = ownership.declared_names(form)
+        formlib.validate(form, {k: v for k, v in data.items() if k in own})
 
 
 def _is_uuid(value: str) -> bool:
