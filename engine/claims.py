@@ -7,6 +7,7 @@ computed it. Nothing is kept by hand beside the workflow.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -98,27 +99,31 @@ def board(session: Session, now: datetime, *, category: str | None = None) -> li
             continue
         if category and data.get("category") != category:
             continue
-        claimant = data.get("claimant") or {}
-        items.append(
-            {
-                "instance_id": row.id,
-                "title": data.get("title"),
-                "category": data.get("category"),
-                "points": data.get("points"),
-                "claim_deadline": data.get("claim_deadline"),
-                "deadline": data.get("deadline"),
-                "status": data.get("phase"),
-                "claims": list(data.get("claims") or []),
-                "leader": claimant.get("leader"),
-                "rag": rag(data, now),
-                "open_for_claims": data.get("phase") == "published",
-            }
-        )
+        items.append(board_item(row, now))
     return items
 
 
-def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, Any]) -> list[str]:
-    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅)."""
+def board_item(row: Instance, now: datetime) -> dict[str, Any]:
+    """A challenge as the board shows it to everyone: what is public of its instance data."""
+    data = row.data or {}
+    claimant = data.get("claimant") or {}
+    return {
+        "instance_id": row.id,
+        "title": data.get("title"),
+        "category": data.get("category"),
+        "points": data.get("points"),
+        "claim_deadline": data.get("claim_deadline"),
+        "deadline": data.get("deadline"),
+        "status": data.get("phase"),
+        "claims": list(data.get("claims") or []),
+        "leader": claimant.get("leader"),
+        "rag": rag(data, now),
+        "open_for_claims": data.get("phase") == "published",
+    }
+
+
+def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
+    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅). Returns the claim as filed."""
     kind = claim.get("kind")
     members = claim.get("members") or []
     errors: dict[str, list[str]] = {}
@@ -144,7 +149,7 @@ def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, An
                 errors[f"members.{i}.username"] = ["required / 必填项"]
                 continue
             share = m.get("share")
-            if not isinstance(share, (int, float)) or isinstance(share, bool) or share < 0 or share > 100:
+            if not _is_share(share):
                 errors[f"members.{i}.share"] = ["a number from 0 to 100 / 须为 0 到 100 的数字"]
                 continue
             total += share
@@ -180,7 +185,13 @@ def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, An
         "pledge": claim["pledge"],
         "filed_at": iso(engine.clock.now()),
     }
-    return engine.send_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
+    engine.send_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
+    return payload
+
+
+def _is_share(value: object) -> bool:
+    """A contribution share: a finite number from 0 to 100 (NaN and infinity are not shares)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 100
 
 
 def scores(session: Session, period: str) -> list[ScoreEntry]:

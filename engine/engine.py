@@ -224,10 +224,15 @@ class Engine(IntegrationMixin, ApprovalMixin):
             raise NotAllowedError(f"{viewer} is not involved in instance {row.id}")
 
     def list_instances(
-        self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50
+        self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50,
+        viewer: str | None = None,
     ) -> Page:
+        """Instances, newest first; with ``viewer``, only those that person may see (rules.py)."""
         with self.store.read() as s:
             stmt = select(Instance)
+            visible = rules.visible_instances(s, viewer) if viewer is not None else None
+            if visible is not None:
+                stmt = stmt.where(visible)
             if process_key:
                 stmt = stmt.where(Instance.process_key == process_key)
             if status:
@@ -439,9 +444,11 @@ class Engine(IntegrationMixin, ApprovalMixin):
         with self.store.read() as s:
             return claims.board(s, self.clock.now(), category=category)
 
-    def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> InstanceRecord:
-        claims.file_claim(self, instance_id, actor, claim)
-        return self.get_instance(instance_id)
+    def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
+        """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""
+        filed = claims.file_claim(self, instance_id, actor, claim)
+        with self.store.read() as s:
+            return {"instance_id": instance_id, "claim": filed, "challenge": claims.board_item(self._instance(s, instance_id), self.clock.now())}
 
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -43,21 +44,22 @@ def _members(form: Any, leader: str) -> list[dict[str, Any]]:
         username = username.strip()
         if not username:
             continue
-        try:
-            value: Any = float(share)
-            value = int(value) if value == int(value) else value
-        except (TypeError, ValueError):
-            value = share
-        out.append({"username": username, "share": value})
+        out.append({"username": username, "share": _share(share)})
     leader_share = form.get("leader_share")
     if leader_share not in (None, ""):
-        try:
-            lead: Any = float(leader_share)
-            lead = int(lead) if lead == int(lead) else lead
-        except ValueError:
-            lead = leader_share
-        out = [{"username": leader, "share": lead}, *[m for m in out if m["username"] != leader]]
+        out = [{"username": leader, "share": _share(leader_share)}, *[m for m in out if m["username"] != leader]]
     return out
+
+
+def _share(text: str) -> Any:
+    """A typed share as a number; anything else (``inf``, ``nan``, words) stays text for the engine to refuse."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return text
+    if not math.isfinite(value):
+        return text
+    return int(value) if value.is_integer() else value
 
 
 @bp.post("/<instance_id>/claims")
