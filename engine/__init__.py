@@ -31,6 +31,7 @@ from .records import (
     TaskRecord,
     UserRecord,
 )
+from .rules import acting_with, effective_roles, outranks, refused_grants
 
 __all__ = [
     "AuditRecord",
@@ -59,4 +60,8 @@ __all__ = [
     "TaskRecord",
     "TooLargeError",
     "UserRecord",
+    "acting_with",
+    "effective_roles",
+    "outranks",
+    "refused_grants",
 ]

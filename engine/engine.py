@@ -363,6 +363,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def unclaim(self, task_id: str, username: str) -> TaskRecord:
         with self.store.write() as s:
             ht = self._task(s, task_id, lock=True)
+            self._require_view(s, self._instance(s, ht.instance_id), username)  # a stranger learns nothing of the task
             self._require_open(ht)
             if ht.assignee != username:
                 if ht.assignee is None:
