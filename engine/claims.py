@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .clock import iso, parse_instant
-from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from .errors import ConflictError, FormInvalidError, InvalidInputError, NotAllowedError, NotFoundError
 from .runner import StepContext
-from .tables import Instance, MessageSubscription, ScoreEntry, User
+from .tables import HumanTask, Instance, MessageSubscription, ScoreEntry, User
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -32,8 +32,50 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # ledgers close by the local month
 YELLOW_WINDOW = timedelta(days=7)
 
 
+SELECT_FORM = "select_claim.schema.json"
+ASSIGN_FORM = "assign_claimant.schema.json"
+
+
 def install(engine: Engine) -> None:
     engine.runner.projections.append(_ledger_projection)
+    engine.completion_checks.append(check_completion)
+
+
+def check_completion(session: Session, row: Instance, ht: HumanTask, data: dict[str, Any]) -> None:
+    """What the claim forms cannot say in JSON Schema: the chosen claim exists, the assigned people do,
+    the leader is on the team and the shares add up. A refusal is a 422 and the task stays open."""
+    if ht.form == SELECT_FORM:
+        filed = (row.data or {}).get("claims") or []
+        selected = data.get("selected")
+        if isinstance(selected, int) and not 0 <= selected < len(filed):
+            choice = f"0 to {len(filed) - 1}" if filed else "nothing: no claim was filed"
+            raise FormInvalidError(f"no claim number {selected}", {"selected": [f"choose {choice} / 揭榜申请序号不存在"]})
+    elif ht.form == ASSIGN_FORM:
+        _check_assigned_team(session, data)
+
+
+def _check_assigned_team(session: Session, data: dict[str, Any]) -> None:
+    leader = data.get("leader")
+    members = [m for m in data.get("members") or [] if isinstance(m, dict)]
+    names = [m.get("username") for m in members]
+    errors: dict[str, list[str]] = {}
+    if members:
+        if leader not in names:
+            errors["leader"] = ["the leader must be one of the members / 挂帅人须为团队成员"]
+        if len(set(names)) != len(names):
+            errors["members"] = ["a member is listed twice / 成员重复"]
+        total = sum(m.get("share") for m in members if _is_share(m.get("share")))
+        if abs(total - 100) > 1e-9:
+            errors.setdefault("members", []).append(f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100")
+    people = [n for n in dict.fromkeys([leader, *names]) if isinstance(n, str)]
+    known = set(session.scalars(select(User.username).where(User.username.in_(people))))
+    if leader not in known and "leader" not in errors:
+        errors["leader"] = [f"unknown user {leader} / 用户不存在"]
+    for i, name in enumerate(names):
+        if name not in known:
+            errors[f"members.{i}.username"] = [f"unknown user {name} / 用户不存在"]
+    if errors:
+        raise FormInvalidError(f"assignment invalid: {', '.join(sorted(errors))}", errors)
 
 
 def period_of(moment: datetime) -> str:

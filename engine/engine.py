@@ -64,6 +64,7 @@ SCOPES = ("mine", "candidate", "involved", "cc")
 TOKEN_CACHE_SECONDS = 10.0  # another process's change of a user's groups or roles shows within this
 JobHandler = Callable[["Engine", Job, bool], None]
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
+CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
 
 
 def shipped_dirs() -> tuple[Path, Path]:
@@ -93,6 +94,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.runner.lane_groups = self.lane_groups
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
         self.listeners: list[Listener] = []
+        self.completion_checks: list[CompletionCheck] = []  # domain checks a form schema cannot make (claims.py)
         self._tokens: dict[str, tuple[float, UserRecord]] = {}  # token -> (valid until, user); see authenticate
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -388,6 +390,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
             schema = self.runner.model_of(s, row).form_for(ht.element_id)
             ownership.check_caller_data(data, ownership.declared_names(schema) if schema is not None else None, what="task data")
             formlib.validate(schema, data)
+            for check in self.completion_checks:
+                check(s, row, ht, data)
             ctx = approval.complete(self, s, row, ht, username, data)
             record = self._instance_record(s, row)
         if ctx is not None:
