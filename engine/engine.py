@@ -365,7 +365,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def unclaim(self, task_id: str, username: str) -> TaskRecord:
         with self.store.write() as s:
             ht = self._task(s, task_id, lock=True)
-            self._require_view(s, self._instance(s, ht.instance_id), username)  # a stranger learns nothing of the task
+            if ht.assignee != username and not set(identity.groups_of(s, username)) & set(ht.candidate_groups or []):
+                self._require_view(s, self._instance(s, ht.instance_id), username)  # a stranger learns nothing of the task
             self._require_open(ht)
             if ht.assignee != username:
                 if ht.assignee is None:
