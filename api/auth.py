@@ -37,6 +37,7 @@ def _unauthorized(detail: str) -> Unauthorized:
 
 def _load_user() -> UserRecord | None:
     engine = get_engine()
+    acting_with(None)
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -102,6 +103,5 @@ def _stop_acting(_exc: BaseException | None = None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_stop_acting)  # a pooled thread never carries an earlier request's cap
     app.before_request(_authenticate_api)
-    app.teardown_request(_stop_acting)
+    app.teardown_request(_stop_acting)  # a pooled thread never carries a request's cap into the next
