@@ -116,3 +116,16 @@ def test_selecting_a_missing_claim_answers_422_over_http(walk: HttpWalk) -> None
     bad = walk.call("POST", f"/tasks/{walk.task('select_claim')['id']}/complete", "sun", 422, json={"data": {"selected": 99}})
     assert "selected" in bad["errors"]
     assert walk.instance()["status"] == "running" and walk.task("select_claim")["status"] == "open"
+
+
+def test_the_board_page_refuses_infinite_shares_with_the_form_again(walk: HttpWalk) -> None:
+    walk.publish()
+    with walk.client.session_transaction() as session:
+        session["user"], session["csrf_token"] = "zhangjie", "t"
+    for share in ("inf", "nan", "1e999"):
+        resp = walk.client.post(f"/board/{walk.instance_id}/claims", data={
+            "csrf_token": "t", "kind": "team", "plan": "组建专班", "pledge": "三个月签约",
+            "member": ["zhangjie", "li"], "share": [share, "40"],
+        })
+        assert resp.status_code == 422, (share, resp.status_code)
+    assert walk.instance()["data"]["claims"] == []
