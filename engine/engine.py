@@ -32,7 +32,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import approval, audit, claims, identity, inbox, jobs, ownership, rules
 from . import forms as formlib
 from .approval import ApprovalMixin
-from .catalog import Catalog
+from .catalog import Catalog, Model
 from .clock import Clock, SystemClock
 from .errors import (
     ConflictError,
@@ -585,7 +585,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         )
 
 
-def _check_start_data(model: Any, data: Any) -> None:
+def _check_start_data(model: Model, data: Any) -> None:
     """Start data carries only what the start event declares (ownership.py), valid against its start form."""
     ownership.check_caller_data(data, model.start_names(), what="start data")
     form = model.start_form()
