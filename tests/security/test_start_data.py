@@ -100,6 +100,18 @@ def test_start_variables_declare_what_a_starter_sends(engine: Engine) -> None:
     assert set(err.value.errors) == {"approved"}
 
 
+@pytest.mark.parametrize("name", ["now", "add_duration", "_internal"])
+def test_script_helpers_and_internal_names_are_reserved_everywhere(engine: Engine, name: str) -> None:
+    engine.deploy({"open.bpmn": diagram("open", start=prop("startVariables", "amount"))})
+    with pytest.raises(FormInvalidError) as err:
+        engine.start("open", actor="wang", data={name: 1})
+    assert "reserved" in err.value.errors[name][0]
+    inst = engine.start("open", actor="wang")
+    with pytest.raises(FormInvalidError) as err:
+        engine.complete(inst.open_tasks[0].id, "wang", {name: 1})
+    assert "reserved" in err.value.errors[name][0]
+
+
 # ---- task completion data --------------------------------------------------------------------------
 def test_task_data_is_limited_to_what_its_form_declares(engine: Engine) -> None:
     engine.deploy({"open.bpmn": diagram("open", task=prop("formJsonSchemaFilename", "open.json")), "open.json": form(note={"type": "string"})})
