@@ -263,3 +263,74 @@ def test_only_admins_grant_or_withdraw_roles(client: FlaskClient, auth: Auth, en
     assert synced.status_code == 200  # the org sync resends roles unchanged
     assert engine.get_user("admin").roles == ["admin"] and engine.get_user("zhou").roles == []
     assert client.put("/api/v1/users/zhou", json={"roles": ["oa-service"]}, headers=auth.headers("admin")).get_json()["roles"] == ["oa-service"]
+
+
+# ---- the web pages ---------------------------------------------------------------------------------
+# Every page route: (what a logged-in stranger gets, form fields). Page forms answer a refusal with a
+# redirect and a flash message, so for those the test checks that nothing changed.
+REFUSED_BY_REDIRECT = 302
+PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
+    ("GET", "/"): (302, None),
+    ("GET", "/board"): (200, None),
+    ("POST", "/board/<instance_id>/claims"): (REFUSED_BY_REDIRECT, {"kind": "individual", "plan": "p", "pledge": "p"}),  # not published
+    ("GET", "/designer"): (403, None),
+    ("GET", "/designer/<key>"): (403, None),
+    ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
+    ("POST", "/designer/deploy"): (403, None),
+    ("POST", "/designer/validate"): (403, None),
+    ("GET", "/inbox"): (200, None),
+    ("GET", "/instances"): (200, None),
+    ("POST", "/instances"): (302, {"process_key": "claim_evaluate"}),  # anyone starts a process
+    ("GET", "/instances/<instance_id>"): (403, None),
+    ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
+    ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
+    ("POST", "/instances/<instance_id>/withdraw"): (REFUSED_BY_REDIRECT, {}),
+    ("GET", "/login"): (200, None),
+    ("POST", "/login"): (401, {"username": "wang", "password": "guess"}),
+    ("GET", "/login/link/<token>"): (410, None),
+    ("POST", "/logout"): (302, {}),
+    ("GET", "/scores"): (200, None),
+    ("GET", "/scores/export.xlsx"): (200, None),
+    ("GET", "/tasks/<task_id>"): (403, None),
+    ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/tasks/<task_id>/unclaim"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
+    ("POST", "/tasks/<task_id>/complete"): (REFUSED_BY_REDIRECT, {"data": '{"decision": "approve"}'}),
+    ("POST", "/tasks/<task_id>/ops/<op>"): (REFUSED_BY_REDIRECT, {"comment": "快点"}),
+}
+
+
+def page_rules(app: Any) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule) for rule in app.url_map.iter_rules() if not rule.rule.startswith(("/api", "/static"))
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_page_is_classified(app: Any) -> None:
+    assert page_rules(app) - set(PAGES) == set(), "new pages: say what a stranger gets in this matrix"
+    assert set(PAGES) - page_rules(app) == set()
+
+
+def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+    auth.user(STRANGER)
+    values = {**review, "filename": "claim_evaluate.bpmn", "token": "expired", "op": "urge"}
+    history = engine.history(review["instance_id"])
+    wrong = []
+    for (method, rule), (expected, form) in sorted(PAGES.items()):
+        with client.session_transaction() as session:
+            session["user"], session["csrf_token"] = STRANGER, "t"
+        path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
+        for name, value in values.items():
+            path = path.replace(f"<{name}>", value)
+        resp = client.open(path, method=method, data={**(form or {}), "csrf_token": "t"} if method == "POST" else None)
+        if resp.status_code != expected:
+            wrong.append(f"{method} {rule}: {resp.status_code}, expected {expected}")
+        if resp.status_code == 200 and resp.mimetype == "text/html":
+            page = resp.get_data(as_text=True)
+            assert review["task_id"] not in page and review["instance_id"] not in page, rule  # nothing leads a stranger to wang's application
+    assert wrong == []
+    assert engine.history(review["instance_id"]) == history
+    task = engine.get_task(review["task_id"]).task
+    assert (task.status, task.assignee) == ("open", None)
+    assert engine.list_comments(review["task_id"], "zhao") == [] and engine.list_cc(STRANGER).total == 0
