@@ -8,9 +8,9 @@ admin cancels an instance.
 
 Roles are privileges: ``admin`` holds every privilege, ``oa-service`` the service's own. Acting
 on someone's behalf never raises privileges: while a service acts as a person
-(``acting_with``), that person's roles count only as far as the service holds them too. Only
-admins grant roles, and nobody mints a token or a login link for someone who holds a privilege
-they lack.
+(``acting_with``), that person's roles count only as far as the service holds them too. Nobody
+grants a role they do not hold (only admins grant ``admin`` and ``oa-service``), and nobody mints
+a token or a login link for someone who holds a privilege they lack.
 """
 
 from __future__ import annotations
@@ -60,9 +60,14 @@ def outranks(target_roles: Iterable[str], caller_roles: Iterable[str]) -> bool:
 
 
 def refused_grants(caller_roles: Iterable[str], current: Iterable[str], wanted: Iterable[str]) -> list[str]:
-    """The role changes (granted or withdrawn) the caller may not make: only admins change roles."""
-    changed = set(current) ^ set(wanted)
-    return [] if "admin" in set(caller_roles) else sorted(changed)
+    """The role changes (granted or withdrawn) the caller may not make.
+
+    Nobody changes a role they do not hold, and only admins change ``admin`` or ``oa-service``.
+    """
+    mine = set(caller_roles)
+    if "admin" in mine:
+        return []
+    return sorted(r for r in set(current) ^ set(wanted) if r in PRIVILEGED_ROLES or r not in mine)
 
 
 def may_cancel(s: Session, row: Instance, username: str) -> bool:

@@ -48,7 +48,7 @@ def get_user(username: str) -> UserRecord:
 @blp.response(200, UserSchema)
 @errors(blp, 403, 422)
 def put_user(body: dict[str, Any], username: str) -> UserRecord:
-    """Create or update a user (org sync); only admins grant or withdraw roles."""
+    """Create or update a user (org sync); only admins grant or withdraw admin and oa-service."""
     me = require_role("admin", "oa-service")
     if "roles" in body:
         try:
@@ -57,7 +57,7 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
             current = []
         refused = refused_grants(me.roles, current, body["roles"])
         if refused:
-            raise NotAllowedError(f"only an admin grants or withdraws roles ({', '.join(refused)})")
+            raise NotAllowedError(f"you may not grant or withdraw: {', '.join(refused)}")
     return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"))
 
 

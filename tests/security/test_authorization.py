@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine import Engine, NotAllowedError
+from engine import Engine, NotAllowedError, effective_roles, outranks, refused_grants
+from engine.rules import acting_with
 from tests.api import conftest as api
 from tests.api.conftest import Auth, HttpWalk
 from tests.walk import PROBLEM
@@ -216,6 +217,20 @@ def test_a_filed_claim_answers_the_claim_not_the_instance_data(walk: HttpWalk) -
 # ---- acting users never raise privileges --------------------------------------------------------------
 def acting(auth: Auth, person: str) -> dict[str, str]:
     return auth.headers("oa", **{"X-Acting-User": person})
+
+
+def test_privilege_rules() -> None:
+    assert outranks(["admin"], ["oa-service"]) and outranks(["oa-service"], []) and not outranks(["oa-service"], ["admin"])
+    assert refused_grants(["oa-service"], [], ["oa-service"]) == ["oa-service"]  # not even a role it holds: only admins grant it
+    assert refused_grants(["oa-service"], ["admin"], []) == ["admin"]
+    assert refused_grants(["oa-service"], ["admin"], ["admin"]) == []  # resending what is there changes nothing
+    assert refused_grants(["admin"], [], ["admin", "oa-service"]) == []
+    try:
+        acting_with(["oa-service"])
+        assert effective_roles(["admin"]) == set() and effective_roles(["oa-service", "admin"]) == {"oa-service"}
+    finally:
+        acting_with(None)
+    assert effective_roles(["admin"]) == {"admin"}
 
 
 def test_acting_as_an_admin_gives_only_the_services_privileges(client: FlaskClient, auth: Auth, engine: Engine) -> None:
