@@ -39,6 +39,7 @@ ASSIGN_FORM = "assign_claimant.schema.json"
 def install(engine: Engine) -> None:
     engine.runner.projections.append(_ledger_projection)
     engine.completion_checks.append(check_completion)
+    engine.engine_messages.add(CLAIM_MESSAGE)  # a claim reaches an instance only through file_claim's checks
 
 
 def check_completion(session: Session, row: Instance, ht: HumanTask, data: dict[str, Any]) -> None:
@@ -227,7 +228,7 @@ def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, An
         "pledge": claim["pledge"],
         "filed_at": iso(engine.clock.now()),
     }
-    engine.send_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
+    engine.deliver_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
     return payload
 
 

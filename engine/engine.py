@@ -95,6 +95,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
         self.listeners: list[Listener] = []
         self.completion_checks: list[CompletionCheck] = []  # domain checks a form schema cannot make (claims.py)
+        self.engine_messages: set[str] = set()  # messages only the engine sends, after its own checks (claims.py)
         self._tokens: dict[str, tuple[float, UserRecord]] = {}  # token -> (valid until, user); see authenticate
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -277,7 +278,19 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def send_message(
         self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
     ) -> list[str]:
-        """Deliver a message to every instance waiting for it (by instance id or business key)."""
+        """Deliver a message to every instance waiting for it (by instance id or business key).
+
+        Messages the engine sends itself (a board claim) are refused: their payload is checked on
+        the way in (``file_claim``), and a raw message would skip that.
+        """
+        if name in self.engine_messages:
+            raise InvalidInputError(f"'{name}' is sent by the engine only", {"name": ["sent by the engine only; claims are filed on the board / 该消息只能由系统发送，揭榜请通过榜单"]})
+        return self.deliver_message(name, actor=actor, payload=payload, business_key=business_key, instance_id=instance_id)
+
+    def deliver_message(
+        self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
+    ) -> list[str]:
+        """``send_message`` for the engine's own senders (claims.py), which check the payload first."""
         if not name:
             raise InvalidInputError("message name required", {"name": ["required / 必填项"]})
         if business_key is None and instance_id is None:

@@ -9,7 +9,8 @@ tables and events write them; caller data never does:
   neither;
 - task completion data: only the properties the task's form declares (a task without a form
   takes any name that is not engine-owned);
-- a board claim reaches the workflow only as the message variable the diagram names.
+- a board claim reaches the workflow only as the message variable the diagram names, and only
+  through the board's checks (``Engine.send_message`` refuses the messages the engine sends itself).
 
 A form or start declaration that names an engine-owned variable is a deploy-time problem.
 """

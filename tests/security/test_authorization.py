@@ -219,6 +219,15 @@ def acting(auth: Auth, person: str) -> dict[str, str]:
     return auth.headers("oa", **{"X-Acting-User": person})
 
 
+def test_a_claim_cannot_bypass_the_board_as_a_raw_message(walk: HttpWalk, engine: Engine) -> None:
+    walk.publish()
+    forged = {"kind": "team", "leader": "ghost", "members": [{"username": "ghost", "share": 500}], "plan": "p", "pledge": "p"}
+    for sender in ("admin", "oa"):
+        bad = walk.call("POST", "/messages", sender, 422, json={"name": "claim_submitted", "instance_id": walk.instance_id, "payload": forged})
+        assert "name" in bad["errors"]
+    assert engine.get_instance(walk.instance_id).data["claims"] == []
+
+
 def test_privilege_rules() -> None:
     assert outranks(["admin"], ["oa-service"]) and outranks(["oa-service"], []) and not outranks(["oa-service"], ["admin"])
     assert refused_grants(["oa-service"], [], ["oa-service"]) == ["oa-service"]  # not even a role it holds: only admins grant it
