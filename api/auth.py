@@ -1,19 +1,22 @@
 """Who is asking: bearer tokens for /api, the pages' cookie session elsewhere.
 
 A token whose user has the ``oa-service`` role may send ``X-Acting-User`` to act as that user
-(the OA system relays its people); anyone else sending it gets 403. Permissions on tasks and
-instances are the engine's business; this module only checks roles for admin-only routes.
+(the OA system relays its people); anyone else sending it gets 403. Acting never raises
+privileges: the acted user's roles count only as far as the service holds them, in this module's
+role checks and in the engine's (``engine.acting_with``, reset after every request). Permissions
+on tasks and instances are the engine's business; this module only checks roles for admin-only routes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from flask import Flask, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from engine import NotAllowedError, NotFoundError, UserRecord
+from engine import NotAllowedError, NotFoundError, UserRecord, acting_with, effective_roles
 
 from .extension import get_engine
 
@@ -34,6 +37,7 @@ def _unauthorized(detail: str) -> Unauthorized:
 
 def _load_user() -> UserRecord | None:
     engine = get_engine()
+    acting_with(None)
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -47,9 +51,11 @@ def _load_user() -> UserRecord | None:
             if "oa-service" not in user.roles:
                 raise NotAllowedError(f"only an oa-service token may send {ACTING_HEADER}")
             try:
-                return engine.get_user(acting)
+                person = engine.get_user(acting)
             except NotFoundError:
                 raise NotFoundError(f"{ACTING_HEADER}: no user '{acting}'") from None
+            acting_with(user.roles)  # the engine's own role checks are capped for the rest of the request
+            return dataclasses.replace(person, roles=sorted(effective_roles(person.roles)))
         return user
     if request.headers.get(ACTING_HEADER) is not None:
         raise _unauthorized(f"{ACTING_HEADER} needs an oa-service bearer token")
@@ -92,5 +98,10 @@ def _authenticate_api() -> None:
         require_user()
 
 
+def _stop_acting(_exc: BaseException | None = None) -> None:
+    acting_with(None)
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_authenticate_api)
+    app.teardown_request(_stop_acting)  # a pooled thread never carries a request's cap into the next

@@ -235,8 +235,9 @@ class JbRun:
     def claim(self, actor: str) -> float:
         engine = self.engine
         t0 = time.perf_counter()
-        rec = engine.file_claim(self.instance_id, actor, dict(CLAIM))
+        engine.file_claim(self.instance_id, actor, dict(CLAIM))
         t1 = time.perf_counter()
+        rec = engine.get_instance(self.instance_id)
         self.open = {t.element_id: t.id for t in rec.open_tasks}
         return t1 - t0
 

@@ -32,6 +32,7 @@ from .records import (
     TaskRecord,
     UserRecord,
 )
+from .rules import acting_with, effective_roles, outranks, refused_grants
 
 __all__ = [
     "AuditRecord",
@@ -60,7 +61,11 @@ __all__ = [
     "TaskRecord",
     "TooLargeError",
     "UserRecord",
+    "acting_with",
     "check_json_value",
     "check_text",
+    "effective_roles",
+    "outranks",
+    "refused_grants",
     "strict_json_loads",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import forms as formlib
-from . import modelcheck, patterns, xmlguard
+from . import modelcheck, ownership, patterns, xmlguard
 from .errors import DefinitionInvalidError, InvalidInputError, NotFoundError, Problem
 from .payload import strict_json_loads
 from .tables import Definition
@@ -46,6 +46,16 @@ class Model:
     forms: dict[str, dict[str, Any]]  # form file name -> JSON Schema
     task_forms: dict[str, str] = field(default_factory=dict)  # element id -> form file name
     properties: dict[str, str] = field(default_factory=dict)  # process-level extension properties
+    start_events: tuple[str, ...] = ()  # the process's own start event ids
+    start_variables: frozenset[str] = frozenset()  # names its start events declare (``startVariables``)
+
+    def start_form(self) -> dict[str, Any] | None:
+        """The JSON Schema start data is validated against, if a start event declares one."""
+        return next((self.form_for(e) for e in self.start_events if self.form_for(e) is not None), None)
+
+    def start_names(self) -> set[str]:
+        """Every name a starter may send: the start form's properties and the declared start variables."""
+        return ownership.declared_names(self.start_form()) | set(self.start_variables)
 
     def form_for(self, element_id: str) -> dict[str, Any] | None:
         name = self.task_forms.get(element_id)
@@ -179,6 +189,11 @@ class Catalog:
                     problems.append(Problem(element_id, "form-missing", f"Form '{form_name}' was not sent and is not shipped", f"表单 '{form_name}' 未上传，系统中也不存在", name))
                 else:
                     used_forms[form_name] = schema
+                    problems += ownership.declaration_problems(element_id, ownership.declared_names(schema), source=f"form '{form_name}'", file=name)
+            declared = modelcheck.element_properties(normalised[name], ownership.START_VARIABLES_PROPERTY, ("startEvent",))
+            for element_id, value in declared.items():
+                names = ownership.parse_start_variables(value)
+                problems += ownership.declaration_problems(element_id, names, source=ownership.START_VARIABLES_PROPERTY, file=name)
         problems.extend(_pattern_problems({**form_files, **used_forms}))
         if problems:
             raise DefinitionInvalidError(problems=problems)
@@ -236,7 +251,13 @@ class Catalog:
                     props = (getattr(ts, "extensions", None) or {}).get("properties") or {}
                     if FORM_PROPERTY in props and getattr(ts, "bpmn_id", None):
                         task_forms[ts.bpmn_id] = props[FORM_PROPERTY]
-            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms), task_forms, dict(row.properties or {}))
+            starts = [ts for ts in spec.task_specs.values() if type(ts).__name__ == "StartEvent" and getattr(ts, "bpmn_id", None)]
+            start_variables = frozenset(
+                n for ts in starts
+                for n in ownership.parse_start_variables(((getattr(ts, "extensions", None) or {}).get("properties") or {}).get(ownership.START_VARIABLES_PROPERTY))
+            )
+            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms), task_forms, dict(row.properties or {}),
+                          tuple(ts.bpmn_id for ts in starts), start_variables)
             self._cache[row.id] = model
             return model
 

@@ -7,6 +7,7 @@ computed it. Nothing is kept by hand beside the workflow.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .clock import iso, parse_instant
-from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from .errors import ConflictError, FormInvalidError, InvalidInputError, NotAllowedError, NotFoundError
 from .runner import StepContext
-from .tables import Instance, MessageSubscription, ScoreEntry, User
+from .tables import HumanTask, Instance, MessageSubscription, ScoreEntry, User
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -31,8 +32,51 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # ledgers close by the local month
 YELLOW_WINDOW = timedelta(days=7)
 
 
+SELECT_FORM = "select_claim.schema.json"
+ASSIGN_FORM = "assign_claimant.schema.json"
+
+
 def install(engine: Engine) -> None:
     engine.runner.projections.append(_ledger_projection)
+    engine.completion_checks.append(check_completion)
+    engine.engine_messages.add(CLAIM_MESSAGE)  # a claim reaches an instance only through file_claim's checks
+
+
+def check_completion(session: Session, row: Instance, ht: HumanTask, data: dict[str, Any]) -> None:
+    """What the claim forms cannot say in JSON Schema: the chosen claim exists, the assigned people do,
+    the leader is on the team and the shares add up. A refusal is a 422 and the task stays open."""
+    if ht.form == SELECT_FORM:
+        filed = (row.data or {}).get("claims") or []
+        selected = data.get("selected")
+        if isinstance(selected, int) and not 0 <= selected < len(filed):
+            choice = f"0 to {len(filed) - 1}" if filed else "nothing: no claim was filed"
+            raise FormInvalidError(f"no claim number {selected}", {"selected": [f"choose {choice} / 揭榜申请序号不存在"]})
+    elif ht.form == ASSIGN_FORM:
+        _check_assigned_team(session, data)
+
+
+def _check_assigned_team(session: Session, data: dict[str, Any]) -> None:
+    leader = data.get("leader")
+    members = [m for m in data.get("members") or [] if isinstance(m, dict)]
+    names = [m.get("username") for m in members]
+    errors: dict[str, list[str]] = {}
+    if members:
+        if leader not in names:
+            errors["leader"] = ["the leader must be one of the members / 挂帅人须为团队成员"]
+        if len(set(names)) != len(names):
+            errors["members"] = ["a member is listed twice / 成员重复"]
+        total = sum(m.get("share") for m in members if _is_share(m.get("share")))
+        if abs(total - 100) > 1e-9:
+            errors.setdefault("members", []).append(f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100")
+    people = [n for n in dict.fromkeys([leader, *names]) if isinstance(n, str)]
+    known = set(session.scalars(select(User.username).where(User.username.in_(people))))
+    if leader not in known and "leader" not in errors:
+        errors["leader"] = [f"unknown user {leader} / 用户不存在"]
+    for i, name in enumerate(names):
+        if name not in known:
+            errors[f"members.{i}.username"] = [f"unknown user {name} / 用户不存在"]
+    if errors:
+        raise FormInvalidError(f"assignment invalid: {', '.join(sorted(errors))}", errors)
 
 
 def period_of(moment: datetime) -> str:
@@ -98,27 +142,31 @@ def board(session: Session, now: datetime, *, category: str | None = None) -> li
             continue
         if category and data.get("category") != category:
             continue
-        claimant = data.get("claimant") or {}
-        items.append(
-            {
-                "instance_id": row.id,
-                "title": data.get("title"),
-                "category": data.get("category"),
-                "points": data.get("points"),
-                "claim_deadline": data.get("claim_deadline"),
-                "deadline": data.get("deadline"),
-                "status": data.get("phase"),
-                "claims": list(data.get("claims") or []),
-                "leader": claimant.get("leader"),
-                "rag": rag(data, now),
-                "open_for_claims": data.get("phase") == "published",
-            }
-        )
+        items.append(board_item(row, now))
     return items
 
 
-def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, Any]) -> list[str]:
-    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅)."""
+def board_item(row: Instance, now: datetime) -> dict[str, Any]:
+    """A challenge as the board shows it to everyone: what is public of its instance data."""
+    data = row.data or {}
+    claimant = data.get("claimant") or {}
+    return {
+        "instance_id": row.id,
+        "title": data.get("title"),
+        "category": data.get("category"),
+        "points": data.get("points"),
+        "claim_deadline": data.get("claim_deadline"),
+        "deadline": data.get("deadline"),
+        "status": data.get("phase"),
+        "claims": list(data.get("claims") or []),
+        "leader": claimant.get("leader"),
+        "rag": rag(data, now),
+        "open_for_claims": data.get("phase") == "published",
+    }
+
+
+def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
+    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅). Returns the claim as filed."""
     kind = claim.get("kind")
     members = claim.get("members") or []
     errors: dict[str, list[str]] = {}
@@ -144,7 +192,7 @@ def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, An
                 errors[f"members.{i}.username"] = ["required / 必填项"]
                 continue
             share = m.get("share")
-            if not isinstance(share, (int, float)) or isinstance(share, bool) or share < 0 or share > 100:
+            if not _is_share(share):
                 errors[f"members.{i}.share"] = ["a number from 0 to 100 / 须为 0 到 100 的数字"]
                 continue
             total += share
@@ -180,7 +228,13 @@ def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, An
         "pledge": claim["pledge"],
         "filed_at": iso(engine.clock.now()),
     }
-    return engine.send_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
+    engine.deliver_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
+    return payload
+
+
+def _is_share(value: object) -> bool:
+    """A contribution share: a finite number from 0 to 100 (NaN and infinity are not shares)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 100
 
 
 def scores(session: Session, period: str) -> list[ScoreEntry]:

@@ -29,10 +29,10 @@ from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import approval, audit, claims, identity, inbox, jobs, rules
+from . import approval, audit, claims, identity, inbox, jobs, ownership, rules
 from . import forms as formlib
 from .approval import ApprovalMixin
-from .catalog import Catalog, parse_prepared
+from .catalog import Catalog, Model, parse_prepared
 from .clock import Clock, SystemClock
 from .errors import (
     ConflictError,
@@ -54,7 +54,7 @@ from .records import (
     UserRecord,
 )
 from .runner import Runner, StepContext, fire_timer, message_event
-from .scripting import HELPER_NAMES, make_script_engine
+from .scripting import make_script_engine
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 
@@ -64,6 +64,7 @@ SCOPES = ("mine", "candidate", "involved", "cc")
 TOKEN_CACHE_SECONDS = 10.0  # another process's change of a user's groups or roles shows within this
 JobHandler = Callable[["Engine", Job, bool], None]
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
+CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
 
 
 def shipped_dirs() -> tuple[Path, Path]:
@@ -93,6 +94,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.runner.lane_groups = self.lane_groups
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
         self.listeners: list[Listener] = []
+        self.completion_checks: list[CompletionCheck] = []  # domain checks a form schema cannot make (claims.py)
+        self.engine_messages: set[str] = set()  # messages only the engine sends, after its own checks (claims.py)
         self._tokens: dict[str, tuple[float, UserRecord]] = {}  # token -> (valid until, user); see authenticate
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -211,10 +214,11 @@ class Engine(IntegrationMixin, ApprovalMixin):
         business_key: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> InstanceRecord:
-        data = dict(data or {})
-        self._check_data_names(data)
+        data = {} if data is None else data
         with self.store.write() as s:
             definition = self.catalog.get_row(s, process_key, version)
+            _check_start_data(self.catalog.model(definition), data)
+            data = dict(data)
             ctx = self.runner.start(s, definition, actor=actor, business_key=business_key, data=data)
             record = self._instance_record(s, ctx.row)
         self.runner.remember(ctx)  # the first task's completion then skips loading what was just saved
@@ -232,10 +236,15 @@ class Engine(IntegrationMixin, ApprovalMixin):
             raise NotAllowedError(f"{viewer} is not involved in instance {row.id}")
 
     def list_instances(
-        self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50
+        self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50,
+        viewer: str | None = None,
     ) -> Page:
+        """Instances, newest first; with ``viewer``, only those that person may see (rules.py)."""
         with self.store.read() as s:
             stmt = select(Instance)
+            visible = rules.visible_instances(s, viewer) if viewer is not None else None
+            if visible is not None:
+                stmt = stmt.where(visible)
             if process_key:
                 stmt = stmt.where(Instance.process_key == process_key)
             if status:
@@ -278,7 +287,19 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def send_message(
         self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
     ) -> list[str]:
-        """Deliver a message to every instance waiting for it (by instance id or business key)."""
+        """Deliver a message to every instance waiting for it (by instance id or business key).
+
+        Messages the engine sends itself (a board claim) are refused: their payload is checked on
+        the way in (``file_claim``), and a raw message would skip that.
+        """
+        if name in self.engine_messages:
+            raise InvalidInputError(f"'{name}' is sent by the engine only", {"name": ["sent by the engine only; claims are filed on the board / 该消息只能由系统发送，揭榜请通过榜单"]})
+        return self.deliver_message(name, actor=actor, payload=payload, business_key=business_key, instance_id=instance_id)
+
+    def deliver_message(
+        self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
+    ) -> list[str]:
+        """``send_message`` for the engine's own senders (claims.py), which check the payload first."""
         if not name:
             raise InvalidInputError("message name required", {"name": ["required / 必填项"]})
         if business_key is None and instance_id is None:
@@ -366,6 +387,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def unclaim(self, task_id: str, username: str) -> TaskRecord:
         with self.store.write() as s:
             ht = self._task(s, task_id, lock=True)
+            if ht.assignee != username and not set(identity.groups_of(s, username)) & set(ht.candidate_groups or []):
+                self._require_view(s, self._instance(s, ht.instance_id), username)  # a stranger learns nothing of the task
             self._require_open(ht)
             if ht.assignee != username:
                 if ht.assignee is None:
@@ -387,9 +410,11 @@ class Engine(IntegrationMixin, ApprovalMixin):
         data = data if data is not None else {}
         with self.store.write() as s:
             row, ht = self._task_for_work(s, task_id, username)
-            model = self.runner.model_of(s, row)
-            formlib.validate(model.form_for(ht.element_id), data)
-            self._check_data_names(data)
+            schema = self.runner.model_of(s, row).form_for(ht.element_id)
+            ownership.check_caller_data(data, ownership.declared_names(schema) if schema is not None else None, what="task data")
+            formlib.validate(schema, data)
+            for check in self.completion_checks:
+                check(s, row, ht, data)
             ctx = approval.complete(self, s, row, ht, username, data)
             record = self._instance_record(s, row)
         if ctx is not None:
@@ -447,9 +472,11 @@ class Engine(IntegrationMixin, ApprovalMixin):
         with self.store.read() as s:
             return claims.board(s, self.clock.now(), category=category)
 
-    def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> InstanceRecord:
-        claims.file_claim(self, instance_id, actor, claim)
-        return self.get_instance(instance_id)
+    def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
+        """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""
+        filed = claims.file_claim(self, instance_id, actor, claim)
+        with self.store.read() as s:
+            return {"instance_id": instance_id, "claim": filed, "challenge": claims.board_item(self._instance(s, instance_id), self.clock.now())}
 
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:
@@ -567,11 +594,6 @@ class Engine(IntegrationMixin, ApprovalMixin):
         if held:
             raise ConflictError(f"task {ht.id} is held by {ht.assignee}")
 
-    def _check_data_names(self, data: dict[str, Any]) -> None:
-        clash = sorted(k for k in data if k in HELPER_NAMES or k.startswith("_"))
-        if clash:
-            raise InvalidInputError(f"reserved field names: {', '.join(clash)}", {k: ["reserved name / 保留字段名"] for k in clash})
-
     def _instance_record(self, s: Session, row: Instance, *, with_tasks: bool = True) -> InstanceRecord:
         tasks = []
         if with_tasks:
@@ -583,6 +605,15 @@ class Engine(IntegrationMixin, ApprovalMixin):
             row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
             tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error, list(row.visited or []),
         )
+
+
+def _check_start_data(model: Model, data: Any) -> None:
+    """Start data carries only what the start event declares (ownership.py), valid against its start form."""
+    ownership.check_caller_data(data, model.start_names(), what="start data")
+    form = model.start_form()
+    if form is not None:
+        own = ownership.declared_names(form)
+        formlib.validate(form, {k: v for k, v in data.items() if k in own})
 
 
 def _is_uuid(value: str) -> bool:

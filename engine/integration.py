@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, identity, jobs
+from . import audit, identity, jobs, rules
 from .clock import iso
 from .errors import InvalidInputError, NotAllowedError, NotFoundError
 from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
@@ -474,7 +474,7 @@ def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
         username in (ht.assignee, ht.completed_by)
         or bool(set(user.groups) & set(ht.candidate_groups or []))
         or (inst is not None and inst.started_by == username)
-        or "admin" in user.roles
+        or rules.is_admin(s, username)
     )
     if not involved:
         raise NotAllowedError(f"{username} is not involved in task {task_id}")

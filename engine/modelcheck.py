@@ -21,7 +21,7 @@ from engine.errors import Problem
 from engine.modelfix import BPMN, NS, Ctx, q
 from engine.xmlguard import safe_parser
 
-__all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "process_ids", "spiff_parser"]
+__all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "element_properties", "process_ids", "spiff_parser"]
 
 def _parser() -> etree.XMLParser:
     """The hostile-XML guard's parser: no entities, no network, no DTD, no huge trees."""
@@ -94,17 +94,23 @@ def process_ids(xml: bytes) -> list[str]:
 
 
 def referenced_forms(xml: bytes) -> dict[str, str]:
-    """User task id -> its `formJsonSchemaFilename` property, so the caller can check the files exist."""
+    """User task or start event id -> its `formJsonSchemaFilename` property, so the caller can check the files exist."""
+    return element_properties(xml, "formJsonSchemaFilename", ("userTask", "startEvent"))
+
+
+def element_properties(xml: bytes, name: str, tags: tuple[str, ...]) -> dict[str, str]:
+    """Element id -> the value of its extension property ``name``, for elements of the given BPMN tags."""
     root, _ = _parse(xml, "")
-    forms: dict[str, str] = {}
+    found: dict[str, str] = {}
     if root is None:
-        return forms
-    path = "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='formJsonSchemaFilename']"
-    for task in root.iter(q("userTask")):
-        for prop in task.xpath(path, namespaces=NS):
-            if prop.get("value"):
-                forms[task.get("id")] = prop.get("value")
-    return forms
+        return found
+    path = f"./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='{name}']"
+    for tag in tags:
+        for element in root.iter(q(tag)):
+            for prop in element.xpath(path, namespaces=NS):
+                if prop.get("value"):
+                    found[element.get("id")] = prop.get("value")
+    return found
 
 
 # ---------------------------------------------------------------- parsing with Spiff

@@ -89,10 +89,10 @@ class Walk:
         self.review()
         return self.approve()
 
-    def claim_individual(self, user: str = "zhou") -> InstanceRecord:
+    def claim_individual(self, user: str = "zhou") -> dict[str, Any]:
         return self.engine.file_claim(self.instance_id, user, {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
 
-    def claim_team(self, leader: str = "zhangjie", partner: str = "li", shares: tuple[int, int] = (60, 40)) -> InstanceRecord:
+    def claim_team(self, leader: str = "zhangjie", partner: str = "li", shares: tuple[int, int] = (60, 40)) -> dict[str, Any]:
         members = [{"username": leader, "share": shares[0]}, {"username": partner, "share": shares[1]}]
         return self.engine.file_claim(self.instance_id, leader, {"kind": "team", "members": members, "plan": "组建专班", "pledge": "三个月签约"})
 

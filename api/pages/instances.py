@@ -19,8 +19,8 @@ DONE_EVENTS = ("task.complete", "timer.fired", "message.received", "element.comp
 @bp.get("")
 @login_required
 def index():
-    """Recent instances, newest first."""
-    page = get_engine().list_instances(limit=100)
+    """Recent instances I may see, newest first."""
+    page = get_engine().list_instances(limit=100, viewer=current_user().username)
     return render_template("pages/instances/index.html", items=page.items, total=page.total)
 
 

@@ -55,11 +55,10 @@ def add_signers(body: dict[str, Any], task_id: str) -> dict[str, Any]:
 
 @blp.route("/tasks/<task_id>/signers", methods=["GET"])
 @blp.response(200, SignerListSchema)
-@errors(blp, 404)
+@errors(blp, 403, 404)
 def list_signers(task_id: str) -> dict[str, Any]:
-    """Everyone signing this step, with where each stands."""
-    require_user()
-    return {"items": get_engine().signers(task_id)}
+    """Everyone signing this step, with where each stands (403 unless involved)."""
+    return {"items": get_engine().signers(task_id, viewer=require_user().username)}
 
 
 @blp.route("/tasks/<task_id>/signers/<username>", methods=["DELETE"])
@@ -73,11 +72,10 @@ def remove_signer(args: dict[str, Any], task_id: str, username: str) -> None:
 
 @blp.route("/tasks/<task_id>/return-targets", methods=["GET"])
 @blp.response(200, ReturnTargetListSchema)
-@errors(blp, 404)
+@errors(blp, 403, 404)
 def return_targets(task_id: str) -> dict[str, Any]:
-    """Earlier user tasks this task may be sent back to (newest first; the first is the default)."""
-    require_user()
-    return {"items": get_engine().return_targets(task_id)}
+    """Earlier user tasks this task may be sent back to (newest first; the first is the default; 403 unless involved)."""
+    return {"items": get_engine().return_targets(task_id, viewer=require_user().username)}
 
 
 @blp.route("/tasks/<task_id>/return", methods=["POST"])

@@ -7,8 +7,6 @@ from typing import Any
 from flask import Response
 from marshmallow import fields
 
-from engine import InstanceRecord
-
 from ..auth import require_user
 from ..exports import XLSX_MIMETYPE as XLSX
 from ..exports import workbook
@@ -18,12 +16,12 @@ from ..schemas.board import (
     BoardItemSchema,
     ClaimCreateSchema,
     ExportArgsSchema,
+    FiledClaimSchema,
     LeaderRowSchema,
     PeriodArgsSchema,
     ScoreRowSchema,
 )
 from ..schemas.common import page_schema, sliced
-from ..schemas.instances import InstanceSchema
 from .common import Blueprint, errors
 
 blp = Blueprint("Board", __name__, url_prefix="/api/v1", description="揭榜挂帅: challenges on the board, claims, scores.")
@@ -45,10 +43,10 @@ def board(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/board/<instance_id>/claims", methods=["POST"])
 @blp.arguments(ClaimCreateSchema)
-@blp.response(201, InstanceSchema)
+@blp.response(201, FiledClaimSchema)
 @errors(blp, 403, 404, 409, 422)
-def file_claim(body: dict[str, Any], instance_id: str) -> InstanceRecord:
-    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅)."""
+def file_claim(body: dict[str, Any], instance_id: str) -> dict[str, Any]:
+    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅). Answers the claim and the board item."""
     return get_engine().file_claim(instance_id, require_user().username, body)
 
 

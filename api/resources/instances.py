@@ -50,10 +50,10 @@ def start(headers: dict[str, Any], body: dict[str, Any]) -> InstanceRecord | Res
 @blp.response(200, InstancePageSchema)
 @errors(blp, 422)
 def list_instances(args: dict[str, Any]) -> dict[str, Any]:
-    """Instances, newest first; filters ``process_key``, ``status``, ``business_key``."""
-    require_user()
+    """Instances I may see (admins and the OA service: all), newest first; filters ``process_key``, ``status``, ``business_key``."""
     page = get_engine().list_instances(
-        process_key=args.get("process_key"), status=args.get("status"), business_key=args.get("business_key"), **offset_limit(args)
+        process_key=args.get("process_key"), status=args.get("status"), business_key=args.get("business_key"),
+        viewer=require_user().username, **offset_limit(args),
     )
     return paged(page.items, page.total, args)
 

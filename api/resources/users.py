@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from engine import NotAllowedError, UserRecord
+from engine import NotAllowedError, NotFoundError, UserRecord, outranks, refused_grants
 
 from ..auth import require_role, require_user
 from ..extension import get_engine
@@ -48,10 +48,16 @@ def get_user(username: str) -> UserRecord:
 @blp.response(200, UserSchema)
 @errors(blp, 403, 422)
 def put_user(body: dict[str, Any], username: str) -> UserRecord:
-    """Create or update a user (org sync); only admins may set roles."""
+    """Create or update a user (org sync); only admins grant or withdraw admin and oa-service."""
     me = require_role("admin", "oa-service")
-    if "roles" in body and "admin" not in me.roles:
-        raise NotAllowedError("only an admin may set roles")
+    if "roles" in body:
+        try:
+            current = get_engine().get_user(username).roles
+        except NotFoundError:
+            current = []
+        refused = refused_grants(me.roles, current, body["roles"])
+        if refused:
+            raise NotAllowedError(f"you may not grant or withdraw: {', '.join(refused)}")
     return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"))
 
 
@@ -60,8 +66,15 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
 @errors(blp, 403, 404)
 def create_token(username: str) -> dict[str, str]:
     """Issue an API token for a user (admins); it is shown only in this response."""
-    require_role("admin")
+    _require_not_outranked(require_role("admin"), username)
     return {"username": username, "token": get_engine().create_token(username)}
+
+
+def _require_not_outranked(me: UserRecord, username: str) -> None:
+    """Nobody mints credentials for someone holding a privilege they lack (404 for an unknown user)."""
+    target = get_engine().get_user(username)
+    if outranks(target.roles, me.roles):
+        raise NotAllowedError(f"{username} holds privileges you do not hold")
 
 
 @blp.route("/groups", methods=["GET"])
@@ -81,6 +94,6 @@ def list_groups(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 403, 404, 422)
 def create_login_link(body: dict[str, Any]) -> dict[str, Any]:
     """A one-time link, valid five minutes, that opens the web pages as a user (oa-service)."""
-    require_role("oa-service")
+    _require_not_outranked(require_role("oa-service"), body["username"])
     token, expires_at = get_engine().create_login_link(body["username"], body.get("next"))
     return {"url": f"{request.host_url}login/link/{token}", "expires_at": expires_at}

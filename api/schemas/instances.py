@@ -15,7 +15,11 @@ class InstanceStartSchema(Schema):
     process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
-    data = fields.Dict(load_default=dict)
+    data = fields.Dict(load_default=dict, metadata={"description": (
+        "start data: only the fields the process's start event declares (its start form, ``startVariables``), "
+        "validated like a form; a process declaring neither takes none. claim_evaluate takes optional prefills of "
+        "the application form (title, category, description, goals, proposed_deadline, proposed_points, support_needed)."
+    )})
 
 
 class InstanceSchema(Schema):

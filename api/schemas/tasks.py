@@ -55,7 +55,7 @@ class TaskQueryArgsSchema(PageArgsSchema):
 
 
 class TaskCompleteSchema(Schema):
-    data = fields.Dict(load_default=dict, metadata={"description": "validated against the task's form"})
+    data = fields.Dict(load_default=dict, metadata={"description": "validated against the task's form; only the fields it declares (422 names the others)"})
 
 
 class CommentCreateSchema(Schema):

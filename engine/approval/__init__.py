@@ -61,12 +61,13 @@ class ApprovalMixin:
         """减签: remove an added signer who has not acted yet."""
         signing.remove_signer(self, task_id, actor, username, comment)
 
-    def signers(self: Engine, task_id: str) -> list[TaskRecord]:
-        return signing.list_signers(self, task_id)
+    def signers(self: Engine, task_id: str, *, viewer: str | None = None) -> list[TaskRecord]:
+        """Everyone signing the step; with ``viewer``, only if that person may see the task (rules.py)."""
+        return signing.list_signers(self, task_id, viewer=viewer)
 
-    def return_targets(self: Engine, task_id: str) -> list[ReturnTarget]:
-        """Where a task may be sent back to: earlier user tasks on its own path, newest first."""
-        return returns.targets(self, task_id)
+    def return_targets(self: Engine, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
+        """Where a task may be sent back to: earlier user tasks on its own path, newest first (``viewer``: as in ``signers``)."""
+        return returns.targets(self, task_id, viewer=viewer)
 
     def return_task(self: Engine, task_id: str, actor: str, to_element_id: str | None = None, comment: str = "") -> InstanceRecord:
         """退回: send the instance back to an earlier user task (default: the previous one)."""

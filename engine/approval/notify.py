@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from .. import audit
+from .. import audit, rules
 from ..errors import ConflictError, NotAllowedError, NotFoundError
 from ..records import Page
 from ..store import counted_page
-from ..tables import AuditEvent, CarbonCopy, HumanTask, Instance, User
+from ..tables import AuditEvent, CarbonCopy, HumanTask, Instance
 from .common import CcRecord, comment, get_task, require_users
 
 if TYPE_CHECKING:
@@ -26,8 +26,7 @@ def involved(s: Session, row: Instance, username: str) -> bool:
     """The starter, anyone who worked a task of the instance, or an admin."""
     if row.started_by == username:
         return True
-    user = s.get(User, username)
-    if user is not None and "admin" in (user.roles or []):
+    if rules.is_admin(s, username):
         return True
     return s.scalar(select(HumanTask.id).where(HumanTask.instance_id == row.id, HumanTask.completed_by == username).limit(1)) is not None
 

@@ -72,9 +72,10 @@ def _load_task(engine: Engine, s: Session, ht: HumanTask) -> tuple[Any, Any]:
     return wf, wf.get_task_from_id(UUID(ht.id))
 
 
-def targets(engine: Engine, task_id: str) -> list[ReturnTarget]:
+def targets(engine: Engine, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
     with engine.store.read() as s:
-        ht = get_task(s, task_id)
+        ht = engine._task(s, task_id)
+        engine._require_view(s, engine._instance(s, ht.instance_id), viewer)
         if ht.kind == "sign":
             ht = get_task(s, ht.parent_id)
         _, task = _load_task(engine, s, ht)

@@ -114,11 +114,12 @@ def remove_signer(engine: Engine, task_id: str, actor: str, username: str, text:
             _advance_before(s, ht)
 
 
-def list_signers(engine: Engine, task_id: str) -> list[TaskRecord]:
+def list_signers(engine: Engine, task_id: str, *, viewer: str | None = None) -> list[TaskRecord]:
     from ..engine import _task_record
 
     with engine.store.read() as s:
-        get_task(s, task_id)
+        ht = engine._task(s, task_id)
+        engine._require_view(s, engine._instance(s, ht.instance_id), viewer)
         return [_task_record(r) for r in sign_rows(s, task_id)]
 
 

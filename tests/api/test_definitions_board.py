@@ -90,3 +90,42 @@ def test_claim_and_evaluate_over_http(walk: HttpWalk) -> None:
     rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
     assert rows[0] == ("username", "points", "instance_id", "reason", "awarded_at")
     assert sorted(r[0] for r in rows[1:]) == ["li", "zhangjie"]
+
+
+def test_bad_claim_input_answers_422_over_http(walk: HttpWalk) -> None:
+    walk.publish()
+    for share in ("Infinity", "NaN", "1e999"):
+        body = '{"kind": "team", "plan": "p", "pledge": "p", "members": [{"username": "zhangjie", "share": SHARE}, {"username": "li", "share": 40}]}'
+        resp = walk.client.post(f"/api/v1/board/{walk.instance_id}/claims", headers={**walk.auth.headers("zhangjie"), "Content-Type": "application/json"},
+                                data=body.replace("SHARE", share))
+        assert resp.status_code == 422, (share, resp.get_data(as_text=True))
+    walk.call("POST", f"/jobs/{walk.call('GET', f'/jobs?instance_id={walk.instance_id}&kind=timer')['items'][0]['id']}/execute", "admin", 204)
+    walk.call("POST", f"/jobs/{walk.call('GET', f'/jobs?instance_id={walk.instance_id}&kind=timer')['items'][0]['id']}/execute", "admin", 204)
+    task = walk.task("assign_claimant")["id"]
+    bad = walk.call("POST", f"/tasks/{task}/complete", "sun", 422, json={"data": {"leader": "zhou", "members": [{"username": "ghost", "share": 100}]}})
+    assert set(bad["errors"]) == {"leader", "members.0.username"}
+    bad = walk.call("POST", f"/tasks/{task}/complete", "sun", 422, json={"data": {"leader": "zhou", "members": [{"username": "zhou", "share": 60}, {"username": "li", "share": 60}]}})
+    assert set(bad["errors"]) == {"members"}
+    assert walk.task("assign_claimant")["status"] == "open"
+
+
+def test_selecting_a_missing_claim_answers_422_over_http(walk: HttpWalk) -> None:
+    walk.publish()
+    walk.call("POST", f"/board/{walk.instance_id}/claims", "zhou", 201, json={"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+    walk.call("POST", f"/jobs/{walk.call('GET', f'/jobs?instance_id={walk.instance_id}&kind=timer')['items'][0]['id']}/execute", "admin", 204)
+    bad = walk.call("POST", f"/tasks/{walk.task('select_claim')['id']}/complete", "sun", 422, json={"data": {"selected": 99}})
+    assert "selected" in bad["errors"]
+    assert walk.instance()["status"] == "running" and walk.task("select_claim")["status"] == "open"
+
+
+def test_the_board_page_refuses_infinite_shares_with_the_form_again(walk: HttpWalk) -> None:
+    walk.publish()
+    with walk.client.session_transaction() as session:
+        session["user"], session["csrf_token"] = "zhangjie", "t"
+    for share in ("inf", "nan", "1e999"):
+        resp = walk.client.post(f"/board/{walk.instance_id}/claims", data={
+            "csrf_token": "t", "kind": "team", "plan": "组建专班", "pledge": "三个月签约",
+            "member": ["zhangjie", "li"], "share": [share, "40"],
+        })
+        assert resp.status_code == 422, (share, resp.status_code)
+    assert walk.instance()["data"]["claims"] == []

@@ -10,7 +10,7 @@ from .conftest import Auth, HttpWalk
 
 
 def test_start_read_list_history_and_cancel(walk: HttpWalk) -> None:
-    inst = walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "claim_evaluate", "business_key": "B-1", "data": {"x": 1}})
+    inst = walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "claim_evaluate", "business_key": "B-1", "data": {"title": "村道修缮"}})
     assert set(inst) >= {"id", "process_key", "version", "business_key", "status", "data", "open_tasks", "active_elements"}
     assert inst["status"] == "running" and inst["open_tasks"][0]["element_id"] == "submit_problem"
     assert inst["created_at"].endswith("+00:00")

@@ -201,6 +201,54 @@ def test_team_shares_must_sum_to_100(walk: Walk) -> None:
     assert walk.data()["claims"] == []
 
 
+def test_engine_claim_shares_must_be_finite(walk: Walk) -> None:
+    walk.publish()
+    for bad in (float("inf"), float("nan")):
+        members = [{"username": "zhangjie", "share": bad}, {"username": "li", "share": 40}]
+        with pytest.raises(InvalidInputError) as err:
+            walk.engine.file_claim(walk.instance_id, "zhangjie", {"kind": "team", "members": members, "plan": "p", "pledge": "p"})
+        assert "members.0.share" in err.value.errors
+    assert walk.data()["claims"] == []
+
+
+def assign_ready(walk: Walk) -> None:
+    """Published, no claim in two windows: the committee assigns (组织指派)."""
+    walk.publish()
+    walk.close_claim_window()
+    walk.close_claim_window()
+    assert walk.open_elements() == ["assign_claimant"]
+
+
+@pytest.mark.parametrize(("assignment", "field"), [
+    ({"leader": "zhou", "members": [{"username": "zhou", "share": 60}, {"username": "li", "share": 60}]}, "members"),
+    ({"leader": "zhou", "members": [{"username": "zhou", "share": 50}, {"username": "ghost", "share": 50}]}, "members.1.username"),
+    ({"leader": "ghost", "members": []}, "leader"),
+    ({"leader": "zhou", "members": [{"username": "li", "share": 50}, {"username": "zhangjie", "share": 50}]}, "leader"),
+    ({"leader": "zhou", "members": [{"username": "zhou", "share": 50}, {"username": "zhou", "share": 50}]}, "members"),
+], ids=["shares-120", "unknown-member", "unknown-leader", "leader-outside-team", "member-twice"])
+def test_an_organisational_assignment_names_real_people_whose_shares_add_up(walk: Walk, assignment: dict, field: str) -> None:
+    assign_ready(walk)
+    before = walk.engine.history(walk.instance_id)
+    with pytest.raises(FormInvalidError) as err:
+        walk.do("assign_claimant", "sun", {**assignment, "comment": "组织指派"})
+    assert field in err.value.errors
+    assert walk.engine.history(walk.instance_id) == before and walk.open_elements() == ["assign_claimant"]
+    walk.do("assign_claimant", "sun", {"leader": "zhou", "members": [{"username": "zhou", "share": 70}, {"username": "li", "share": 30}]})
+    assert walk.data()["claimant"]["members"][1] == {"username": "li", "share": 30}
+
+
+def test_selecting_a_claim_that_does_not_exist_is_refused_and_the_task_stays_open(walk: Walk) -> None:
+    walk.publish()
+    walk.claim_individual("zhou")
+    walk.close_claim_window()
+    with pytest.raises(FormInvalidError) as err:
+        walk.do("select_claim", "sun", {"selected": 99})
+    assert "selected" in err.value.errors
+    assert walk.instance().status == "running" and walk.open_elements() == ["select_claim"]
+    walk.do("select_claim", "sun", {"selected": 0})
+    assert walk.data()["claimant_leader"] == "zhou"
+
+
 def test_claims_are_refused_once_the_window_closed(walk: Walk) -> None:
     walk.publish()
     walk.claim_individual("zhou")

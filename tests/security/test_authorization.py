@@ -1,0 +1,360 @@
+"""Authorization over every route and role, acting users, and who sees which instance.
+
+The matrix below classifies every operation of the OpenAPI document: open to every logged-in
+user, only for people involved in the instance, or only for a role. A route missing from it
+fails ``test_every_route_is_classified``, so a new route needs a decision before it ships.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine import Engine, NotAllowedError, effective_roles, outranks, refused_grants
+from engine.rules import acting_with
+from tests.api import conftest as api
+from tests.api.conftest import Auth, HttpWalk
+from tests.walk import PROBLEM
+
+app, auth, client, walk = api.app, api.auth, api.client, api.walk  # the API suite's fixtures
+
+STRANGER = "li"  # logged in, in no group, not involved in the instance, no role
+PING = (Path(__file__).resolve().parent.parent / "api" / "data" / "ping.bpmn").read_bytes()
+NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def deploy_body() -> dict[str, Any]:
+    return {"data": {"file": [(io.BytesIO(PING), "ping.bpmn")]}, "content_type": "multipart/form-data"}
+
+
+# (method, path) -> (status a stranger gets, request body). The instance is wang's application,
+# waiting in the task force's preliminary review ({task_id}).
+INVOLVED_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
+    ("GET", "/process-instances/{instance_id}"): (403, None),
+    ("GET", "/process-instances/{instance_id}/history"): (403, None),
+    ("POST", "/process-instances/{instance_id}/cancel"): (403, {"reason": "不是我的"}),
+    ("POST", "/process-instances/{instance_id}/withdraw"): (403, {}),
+    ("POST", "/process-instances/{instance_id}/cc"): (403, {"usernames": ["zhou"]}),
+    ("GET", "/tasks/{task_id}"): (403, None),
+    ("POST", "/tasks/{task_id}/claim"): (403, None),
+    ("POST", "/tasks/{task_id}/unclaim"): (403, None),
+    ("POST", "/tasks/{task_id}/complete"): (403, {"data": {"decision": "approve"}}),
+    ("POST", "/tasks/{task_id}/comments"): (403, {"text": "看看"}),
+    ("GET", "/tasks/{task_id}/comments"): (403, None),
+    ("POST", "/tasks/{task_id}/transfer"): (403, {"to": "zhou"}),
+    ("POST", "/tasks/{task_id}/delegate"): (403, {"to": "zhou"}),
+    ("POST", "/tasks/{task_id}/add-signers"): (403, {"usernames": ["zhou"], "mode": "after"}),
+    ("GET", "/tasks/{task_id}/signers"): (403, None),
+    ("DELETE", "/tasks/{task_id}/signers/{username}"): (403, None),
+    ("GET", "/tasks/{task_id}/return-targets"): (403, None),
+    ("POST", "/tasks/{task_id}/return"): (403, {"comment": "退回"}),
+    ("POST", "/tasks/{task_id}/urge"): (403, {}),
+}
+
+# (method, path) -> (who may: "admin" is a user with role admin, "oa" the OA service account;
+# request body). Everyone else gets 403.
+ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
+    ("PUT", "/users/{username}"): (("admin", "oa"), {"display_name": "王科长"}),  # the org sync
+    ("POST", "/users/{username}/tokens"): (("admin",), None),
+    ("POST", "/login-links"): (("oa",), {"username": "wang"}),
+    ("POST", "/process-definitions"): (("admin",), deploy_body),
+    ("POST", "/messages"): (("admin", "oa"), {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}}),
+    ("GET", "/jobs"): (("admin",), None),
+    ("POST", "/jobs/{job_id}/execute"): (("admin",), None),
+    ("POST", "/webhooks"): (("admin",), {"url": "https://oa.example.org/hooks", "events": ["task.created"], "secret": "s"}),
+    ("GET", "/webhooks"): (("admin",), None),
+    ("DELETE", "/webhooks/{webhook_id}"): (("admin",), None),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): (("admin",), None),
+}
+
+# Open to every logged-in user, with what the stranger gets here. Lists answer only what the
+# caller may see (checked below); the board and the score ledger are public by design (公开公示).
+OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
+    ("GET", "/users/me"): (200, None),
+    ("GET", "/users/{username}"): (200, None),  # the directory, to pick people to transfer or copy to
+    ("GET", "/groups"): (200, None),
+    ("GET", "/process-definitions"): (200, None),
+    ("GET", "/process-definitions/{key}"): (200, None),
+    ("GET", "/process-definitions/{key}/versions/{version}/xml"): (200, None),
+    ("POST", "/process-instances"): (201, {"process_key": "claim_evaluate"}),
+    ("GET", "/process-instances"): (200, None),
+    ("GET", "/tasks"): (200, None),
+    ("POST", "/process-instances/{instance_id}/cc/read"): (404, None),  # only a copy made to me
+    ("GET", "/board"): (200, None),
+    ("POST", "/board/{instance_id}/claims"): (409, {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"}),  # not published yet
+    ("GET", "/scores"): (200, None),
+    ("GET", "/leaderboard"): (200, None),
+    ("GET", "/scores/export"): (200, None),
+}
+
+MATRIX = {**{k: v[0] for k, v in INVOLVED_ONLY.items()}, **{k: 403 for k in ROLE_ONLY}, **{k: v[0] for k, v in OPEN_TO_EVERYONE.items()}}
+
+
+@pytest.fixture
+def review(walk: HttpWalk) -> dict[str, str]:
+    """Wang's application waiting in preliminary review; the values the route templates need."""
+    walk.submit()
+    return {
+        "instance_id": walk.instance_id, "task_id": walk.task("preliminary_review")["id"], "username": "zhao",
+        "key": "claim_evaluate", "version": "1", "job_id": NO_SUCH_ID, "webhook_id": NO_SUCH_ID,
+    }
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def call(client: FlaskClient, auth: Auth, user: str, method: str, path: str, body: Any, values: dict[str, str]) -> Any:
+    kwargs: dict[str, Any] = {}
+    if callable(body):
+        kwargs = body()
+    elif body is not None:
+        kwargs = {"json": json.loads(fill(json.dumps(body), values))}
+    return client.open(f"/api/v1{fill(path, values)}", method=method, headers=auth.headers(user), **kwargs)
+
+
+def body_of(key: tuple[str, str]) -> Any:
+    if key in INVOLVED_ONLY:
+        return INVOLVED_ONLY[key][1]
+    if key in ROLE_ONLY:
+        return ROLE_ONLY[key][1]
+    return OPEN_TO_EVERYONE[key][1]
+
+
+def test_every_route_is_classified(client: FlaskClient) -> None:
+    doc = client.get("/api/openapi.json").get_json()
+    operations = {
+        (method.upper(), path.removeprefix("/api/v1"))
+        for path, ops in doc["paths"].items() for method in ops if method in ("get", "post", "put", "patch", "delete")
+    }
+    assert operations - set(MATRIX) == set(), "new routes: say who may call them in this matrix"
+    assert set(MATRIX) - operations == set(), "routes in the matrix that the API no longer has"
+
+
+def test_a_stranger_gets_the_expected_status_everywhere_and_changes_nothing(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+    auth.user(STRANGER)
+    history = engine.history(review["instance_id"])
+    wrong = []
+    for (method, path), expected in sorted(MATRIX.items()):
+        resp = call(client, auth, STRANGER, method, path, body_of((method, path)), review)
+        if resp.status_code != expected:
+            wrong.append(f"{method} {path}: {resp.status_code}, expected {expected}: {resp.get_data(as_text=True)[:200]}")
+        elif expected >= 400:
+            assert resp.mimetype == "application/problem+json", (method, path)
+    assert wrong == []
+    assert engine.history(review["instance_id"]) == history  # nothing the stranger tried was recorded
+    assert engine.get_task(review["task_id"]).task.status == "open"
+
+
+def test_role_routes_refuse_other_roles_and_answer_theirs(client: FlaskClient, auth: Auth, review: dict[str, str]) -> None:
+    wrong = []
+    for (method, path), (allowed, body) in sorted(ROLE_ONLY.items()):
+        for user in ("wang", "zhao", "admin", "oa"):
+            status = call(client, auth, user, method, path, body, review).status_code
+            if user in allowed and status in (401, 403):
+                wrong.append(f"{user}: {method} {path} -> {status}, expected to be let in")
+            if user not in allowed and status != 403:
+                wrong.append(f"{user}: {method} {path} -> {status}, expected 403")
+    assert wrong == []
+
+
+# ---- who sees which instance --------------------------------------------------------------------------
+def test_instance_lists_show_only_what_the_viewer_may_see(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+    auth.user(STRANGER)
+
+    def listed(user: str) -> list[str]:
+        return [i["id"] for i in client.get("/api/v1/process-instances", headers=auth.headers(user)).get_json()["items"]]
+
+    mine = client.post("/api/v1/process-instances", json={"process_key": "claim_evaluate"}, headers=auth.headers(STRANGER)).get_json()["id"]
+    assert listed(STRANGER) == [mine]
+    assert listed("wang") == [review["instance_id"]]  # the starter
+    assert listed("zhao") == [review["instance_id"]]  # a candidate of its open review
+    assert listed("qian") == []  # an evaluator, not involved yet
+    assert set(listed("admin")) == set(listed("oa")) == {mine, review["instance_id"]}
+    assert engine.list_instances(viewer="qian").total == 0 and engine.list_instances().total == 2
+
+
+def test_the_instances_page_lists_only_visible_instances(client: FlaskClient, auth: Auth, review: dict[str, str]) -> None:
+    auth.user(STRANGER)
+    with client.session_transaction() as session:
+        session["user"] = STRANGER
+    page = client.get("/instances").get_data(as_text=True)
+    assert PROBLEM["title"] not in page and review["instance_id"] not in page
+    with client.session_transaction() as session:
+        session["user"] = "wang"
+    assert PROBLEM["title"] in client.get("/instances").get_data(as_text=True)
+
+
+def test_signers_and_return_targets_need_a_visible_task(engine: Engine, auth: Auth, review: dict[str, str]) -> None:
+    auth.user(STRANGER)
+    for call_ in (engine.signers, engine.return_targets):
+        with pytest.raises(NotAllowedError):
+            call_(review["task_id"], viewer=STRANGER)
+        call_(review["task_id"], viewer="zhao")
+    assert [t.element_id for t in engine.return_targets(review["task_id"], viewer="wang")] == ["submit_problem"]
+
+
+def test_a_filed_claim_answers_the_claim_not_the_instance_data(walk: HttpWalk) -> None:
+    walk.submit()
+    walk.do("preliminary_review", "zhao", {"decision": "approve", "comment": "内部意见：申报人此前两次逾期"})
+    walk.do("committee_approval", "sun", {
+        "decision": "approve", "points": 100, "deadline": "2027-01-01T00:00:00+08:00", "claim_window": "P14D", "report_interval": "P30D",
+    })
+    filed = walk.call("POST", f"/board/{walk.instance_id}/claims", "zhou", 201, json={"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+    assert set(filed) == {"instance_id", "claim", "challenge"}
+    assert filed["claim"]["leader"] == "zhou" and filed["challenge"]["claims"][0]["leader"] == "zhou"
+    assert "内部意见" not in json.dumps(filed, ensure_ascii=False)
+    walk.call("GET", f"/process-instances/{walk.instance_id}", "zhou", 403)  # a claimant is not (yet) involved
+
+
+# ---- acting users never raise privileges --------------------------------------------------------------
+def acting(auth: Auth, person: str) -> dict[str, str]:
+    return auth.headers("oa", **{"X-Acting-User": person})
+
+
+def test_a_claim_cannot_bypass_the_board_as_a_raw_message(walk: HttpWalk, engine: Engine) -> None:
+    walk.publish()
+    forged = {"kind": "team", "leader": "ghost", "members": [{"username": "ghost", "share": 500}], "plan": "p", "pledge": "p"}
+    for sender in ("admin", "oa"):
+        bad = walk.call("POST", "/messages", sender, 422, json={"name": "claim_submitted", "instance_id": walk.instance_id, "payload": forged})
+        assert "name" in bad["errors"]
+    assert engine.get_instance(walk.instance_id).data["claims"] == []
+
+
+def test_privilege_rules() -> None:
+    assert outranks(["admin"], ["oa-service"]) and outranks(["oa-service"], []) and not outranks(["oa-service"], ["admin"])
+    assert refused_grants(["oa-service"], [], ["oa-service"]) == ["oa-service"]  # not even a role it holds: only admins grant it
+    assert refused_grants(["oa-service"], ["admin"], []) == ["admin"]
+    assert refused_grants(["oa-service"], ["admin"], ["admin"]) == []  # resending what is there changes nothing
+    assert refused_grants(["admin"], [], ["admin", "oa-service"]) == []
+    try:
+        acting_with(["oa-service"])
+        assert effective_roles(["admin"]) == set() and effective_roles(["oa-service", "admin"]) == {"oa-service"}
+    finally:
+        acting_with(None)
+    assert effective_roles(["admin"]) == {"admin"}
+
+
+def test_acting_as_an_admin_gives_only_the_services_privileges(client: FlaskClient, auth: Auth, engine: Engine) -> None:
+    me = client.get("/api/v1/users/me", headers=acting(auth, "admin")).get_json()
+    assert me["username"] == "admin" and me["roles"] == []
+    grant = client.put("/api/v1/users/oa", json={"roles": ["admin", "oa-service"]}, headers=acting(auth, "admin"))
+    assert grant.status_code == 403 and grant.mimetype == "application/problem+json"
+    assert client.post("/api/v1/users/admin/tokens", headers=acting(auth, "admin")).status_code == 403
+    assert client.post("/api/v1/users/oa/tokens", headers=acting(auth, "admin")).status_code == 403
+    assert client.post("/api/v1/login-links", json={"username": "admin"}, headers=acting(auth, "admin")).status_code == 403
+    assert client.get("/api/v1/jobs", headers=acting(auth, "admin")).status_code == 403
+    assert engine.get_user("oa").roles == ["oa-service"]
+
+
+def test_acting_as_an_admin_does_not_open_other_peoples_instances(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+    path = f"/api/v1/process-instances/{review['instance_id']}"
+    assert client.post(f"{path}/cancel", json={"reason": "x"}, headers=acting(auth, "admin")).status_code == 403
+    assert client.get(f"{path}/history", headers=acting(auth, "admin")).status_code == 403
+    assert engine.get_instance(review["instance_id"]).status == "running"
+    # the cap ends with the request: the admin itself, and the OA service itself, are unaffected
+    assert client.get(path, headers=auth.headers("oa")).status_code == 200
+    assert client.post(f"{path}/cancel", json={"reason": "重复"}, headers=auth.headers("admin")).get_json()["status"] == "cancelled"
+
+
+def test_acting_keeps_the_roles_the_service_holds_too(client: FlaskClient, auth: Auth) -> None:
+    auth.user("oa2", roles=["oa-service"])
+    assert client.get("/api/v1/users/me", headers=acting(auth, "oa2")).get_json()["roles"] == ["oa-service"]
+
+
+def test_nobody_mints_credentials_for_someone_more_privileged(client: FlaskClient, auth: Auth) -> None:
+    assert client.post("/api/v1/login-links", json={"username": "admin"}, headers=auth.headers("oa")).status_code == 403
+    assert client.post("/api/v1/login-links", json={"username": "wang"}, headers=auth.headers("oa")).status_code == 201
+    assert client.post("/api/v1/login-links", json={"username": "ghost"}, headers=auth.headers("oa")).status_code == 404
+    assert client.post("/api/v1/users/oa/tokens", headers=auth.headers("admin")).status_code == 201  # an admin holds the service's privileges
+    auth.user("admin2", roles=["admin"])
+    assert client.post("/api/v1/users/admin2/tokens", headers=auth.headers("admin")).status_code == 201
+
+
+def test_only_admins_grant_or_withdraw_roles(client: FlaskClient, auth: Auth, engine: Engine) -> None:
+    oa = auth.headers("oa")
+    assert client.put("/api/v1/users/zhou", json={"roles": ["oa-service"]}, headers=oa).status_code == 403
+    assert client.put("/api/v1/users/admin", json={"roles": []}, headers=oa).status_code == 403
+    assert client.put("/api/v1/users/newbie", json={"roles": ["admin"]}, headers=oa).status_code == 403
+    synced = client.put("/api/v1/users/zhou", json={"display_name": "周强", "groups": ["evaluator"], "roles": []}, headers=oa)
+    assert synced.status_code == 200  # the org sync resends roles unchanged
+    assert engine.get_user("admin").roles == ["admin"] and engine.get_user("zhou").roles == []
+    assert client.put("/api/v1/users/zhou", json={"roles": ["oa-service"]}, headers=auth.headers("admin")).get_json()["roles"] == ["oa-service"]
+
+
+# ---- the web pages ---------------------------------------------------------------------------------
+# Every page route: (what a logged-in stranger gets, form fields). Page forms answer a refusal with a
+# redirect and a flash message, so for those the test checks that nothing changed.
+REFUSED_BY_REDIRECT = 302
+PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
+    ("GET", "/"): (302, None),
+    ("GET", "/board"): (200, None),
+    ("POST", "/board/<instance_id>/claims"): (REFUSED_BY_REDIRECT, {"kind": "individual", "plan": "p", "pledge": "p"}),  # not published
+    ("GET", "/designer"): (403, None),
+    ("GET", "/designer/<key>"): (403, None),
+    ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
+    ("POST", "/designer/deploy"): (403, None),
+    ("POST", "/designer/validate"): (403, None),
+    ("GET", "/inbox"): (200, None),
+    ("GET", "/instances"): (200, None),
+    ("POST", "/instances"): (302, {"process_key": "claim_evaluate"}),  # anyone starts a process
+    ("GET", "/instances/<instance_id>"): (403, None),
+    ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
+    ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
+    ("POST", "/instances/<instance_id>/withdraw"): (REFUSED_BY_REDIRECT, {}),
+    ("GET", "/login"): (200, None),
+    ("POST", "/login"): (401, {"username": "wang", "password": "guess"}),
+    ("GET", "/login/link/<token>"): (410, None),
+    ("POST", "/logout"): (302, {}),
+    ("GET", "/scores"): (200, None),
+    ("GET", "/scores/export.xlsx"): (200, None),
+    ("GET", "/tasks/<task_id>"): (403, None),
+    ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/tasks/<task_id>/unclaim"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
+    ("POST", "/tasks/<task_id>/complete"): (REFUSED_BY_REDIRECT, {"data": '{"decision": "approve"}'}),
+    ("POST", "/tasks/<task_id>/ops/<op>"): (REFUSED_BY_REDIRECT, {"comment": "快点"}),
+}
+
+
+def page_rules(app: Any) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule) for rule in app.url_map.iter_rules() if not rule.rule.startswith(("/api", "/static"))
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_page_is_classified(app: Any) -> None:
+    assert page_rules(app) - set(PAGES) == set(), "new pages: say what a stranger gets in this matrix"
+    assert set(PAGES) - page_rules(app) == set()
+
+
+def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+    auth.user(STRANGER)
+    values = {**review, "filename": "claim_evaluate.bpmn", "token": "expired", "op": "urge"}
+    history = engine.history(review["instance_id"])
+    wrong = []
+    for (method, rule), (expected, form) in sorted(PAGES.items()):
+        with client.session_transaction() as session:
+            session["user"], session["csrf_token"] = STRANGER, "t"
+        path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
+        for name, value in values.items():
+            path = path.replace(f"<{name}>", value)
+        resp = client.open(path, method=method, data={**(form or {}), "csrf_token": "t"} if method == "POST" else None)
+        if resp.status_code != expected:
+            wrong.append(f"{method} {rule}: {resp.status_code}, expected {expected}")
+        if resp.status_code == 200 and resp.mimetype == "text/html":
+            page = resp.get_data(as_text=True)
+            assert review["task_id"] not in page and review["instance_id"] not in page, rule  # nothing leads a stranger to wang's application
+    assert wrong == []
+    assert engine.history(review["instance_id"]) == history
+    task = engine.get_task(review["task_id"]).task
+    assert (task.status, task.assignee) == ("open", None)
+    assert engine.list_comments(review["task_id"], "zhao") == [] and engine.list_cc(STRANGER).total == 0
