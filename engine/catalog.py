@@ -205,7 +205,7 @@ class Catalog:
                         used_forms[element.form] = schema
                         problems += ownership.declaration_problems(element_id, ownership.declared_names(schema), source=f"form '{element.form}'", file=name)
                 if element.start_variables:
-                    problems += ownership.declaration_problems(element_id, element.start_variables, source="startVariables", file=name)
+                    problems += ownership.declaration_problems(element_id, element.start_variables, source=policy.START_VARIABLES, file=name)
         problems.extend(_pattern_problems({**form_files, **used_forms}))
         if problems:
             raise DefinitionInvalidError(problems=problems)

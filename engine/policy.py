@@ -21,7 +21,7 @@ from lxml import etree
 from . import durations
 
 __all__ = [
-    "APPROVAL_MODES", "AUTO_APPROVE", "EMPTY", "ON_REJECT", "TIMEOUT_ACTIONS", "ProcessPolicy", "TaskPolicy",
+    "APPROVAL_MODES", "AUTO_APPROVE", "EMPTY", "ON_REJECT", "START_VARIABLES", "TIMEOUT_ACTIONS", "ProcessPolicy", "TaskPolicy",
     "diagram_policies", "element_properties", "parse_names", "process_policy", "property_problems", "task_policy",
 ]
 
@@ -33,6 +33,7 @@ TIMEOUT_ACTIONS = ("remind", "approve", "reject")
 ON_REJECT = ("reject", "return")
 AUTO_APPROVE = ("never", "same_person", "consecutive")
 LANE_KINDS = ("group", "user", "data")  # besides starter
+START_VARIABLES = "startVariables"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -144,7 +145,7 @@ def _lane_rule(value: str) -> Reason | None:
 
 RULES: dict[str, Callable[[str], Reason | None]] = {
     "formJsonSchemaFilename": _form,
-    "startVariables": _variables,
+    START_VARIABLES: _variables,
     "assignee": _variable,
     "candidateGroups": _groups,
     "dueIn": _duration,
@@ -207,7 +208,7 @@ def task_policy(element_id: str, props: Mapping[str, str] | None) -> TaskPolicy:
         approvers=_valid(props, "approvers"),
         on_reject=_valid(props, "onReject") or "reject",
         reject_decision=_valid(props, "rejectDecision") or "reject",
-        start_variables=tuple(parse_names(props.get("startVariables"))),
+        start_variables=tuple(parse_names(props.get(START_VARIABLES))),
     )
 
 
