@@ -117,15 +117,16 @@ def looks_iso(text: str) -> bool:
 
 
 def duration_problem(text: str) -> str | None:
-    """Why ``text`` is not a usable ISO 8601 duration (``P14D``, ``PT2H``), or None."""
-    if not text.upper().startswith("P"):
+    """Why ``text`` is not a usable ISO 8601 duration (``P14D``, ``PT2H``), or None; ``parse_duration``'s rule."""
+    value = text.strip()
+    if not value.upper().startswith("P"):
         return "is not an ISO 8601 duration such as P14D or PT2H (it must start with P; negative durations are refused)"
-    if _DURATION.match(text.strip().upper()) is None:
+    if _DURATION.match(value.upper()) is None:
         return "is not an ISO 8601 duration such as P14D, P2W or PT2H (weeks stand alone; only seconds take a fraction)"
-    if parse_duration_or_none(text) is None:
+    if parse_duration_or_none(value) is None:
         return f"is longer than {MAX_DAYS:,} days"
     try:
-        parsed = _Timer.parse_iso_duration(text)  # Spiff runs timers: it must read the value too
+        parsed = _Timer.parse_iso_duration(value)  # Spiff runs timers: it must read the value too
     except Exception:  # noqa: BLE001 - Spiff raises a bare Exception
         parsed = None
     if parsed is None:
