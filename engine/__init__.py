@@ -33,18 +33,22 @@ from .records import (
     UserRecord,
 )
 from .rules import acting_with, effective_roles, outranks, refused_grants
+from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
     "AuditRecord",
     "Clock",
     "ConflictError",
     "DefinitionInvalidError",
+    "Decision",
     "DefinitionRecord",
     "Engine",
     "EngineError",
+    "Event",
     "FormInvalidError",
     "HostileDiagramError",
     "InstanceRecord",
+    "InstanceStatus",
     "InvalidInputError",
     "JobRecord",
     "ManualClock",
@@ -59,8 +63,10 @@ __all__ = [
     "SystemClock",
     "TaskDetail",
     "TaskRecord",
+    "TaskStatus",
     "TooLargeError",
     "UserRecord",
+    "WebhookEvent",
     "acting_with",
     "check_json_value",
     "check_text",

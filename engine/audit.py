@@ -1,4 +1,4 @@
-"""The one vocabulary of actions, shared by audit rows, permission rules and log lines."""
+"""The append-only audit log; its event names are ``engine.vocabulary.Event``."""
 
 from __future__ import annotations
 
@@ -8,25 +8,27 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .tables import AuditEvent
+from .vocabulary import Event
 
-INSTANCE_START = "instance.start"
-INSTANCE_COMPLETE = "instance.completed"
-INSTANCE_CANCEL = "instance.cancel"
-INSTANCE_ERROR = "instance.error"
-TASK_CREATE = "task.created"
-TASK_CLAIM = "task.claim"
-TASK_UNCLAIM = "task.unclaim"
-TASK_COMPLETE = "task.complete"
-TASK_CANCEL = "task.cancelled"
-MESSAGE = "message.received"
-TIMER_FIRE = "timer.fired"
-SCORE_AWARD = "score.awarded"
-MODEL_DEPLOY = "model.deploy"
+# The names the engine's modules write under (members of the one vocabulary).
+INSTANCE_START = Event.INSTANCE_START
+INSTANCE_COMPLETE = Event.INSTANCE_COMPLETED
+INSTANCE_CANCEL = Event.INSTANCE_CANCEL
+INSTANCE_ERROR = Event.INSTANCE_ERROR
+TASK_CREATE = Event.TASK_CREATED
+TASK_CLAIM = Event.TASK_CLAIM
+TASK_UNCLAIM = Event.TASK_UNCLAIM
+TASK_COMPLETE = Event.TASK_COMPLETE
+TASK_CANCEL = Event.TASK_CANCELLED
+MESSAGE = Event.MESSAGE_RECEIVED
+TIMER_FIRE = Event.TIMER_FIRED
+SCORE_AWARD = Event.SCORE_AWARDED
+MODEL_DEPLOY = Event.MODEL_DEPLOY
 
 
 def record(
     session: Session,
-    event: str,
+    event: Event | str,
     at: datetime,
     *,
     actor: str | None = None,
@@ -35,13 +37,14 @@ def record(
     task_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Append one row; history is never rewritten."""
+    """Append one row; history is never rewritten. ``event`` must be a word of the vocabulary."""
+    event = Event(event)  # a misspelt name fails here, in the step, not unnoticed in the history
     session.add(
         AuditEvent(
             instance_id=instance_id,
             at=at,
             actor=actor,
-            event=event,
+            event=event.value,
             element_id=element_id,
             task_id=task_id,
             data=data or {},
