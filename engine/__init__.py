@@ -20,6 +20,7 @@ from .errors import (
     ScriptError,
     ScriptTimeoutError,
     TooLargeError,
+    TooManyAttemptsError,
 )
 from .records import (
     AuditRecord,
@@ -29,6 +30,7 @@ from .records import (
     Page,
     TaskDetail,
     TaskRecord,
+    TokenRecord,
     UserRecord,
 )
 
@@ -57,6 +59,8 @@ __all__ = [
     "SystemClock",
     "TaskDetail",
     "TaskRecord",
+    "TokenRecord",
     "TooLargeError",
+    "TooManyAttemptsError",
     "UserRecord",
 ]
