@@ -18,7 +18,7 @@ from typing import Any
 
 from engine import Engine, EngineError, InvalidInputError
 
-from . import config_from_env, create_app
+from . import DEFAULTS, config_from_env, create_app
 from .worker import start_worker_threads
 
 
@@ -28,6 +28,7 @@ def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> En
     engine.configure_integration(
         allow_private_webhooks=bool(config.get("WEBHOOK_ALLOW_LOOPBACK")), job_lease_seconds=config.get("JOB_LEASE_SECONDS")
     )
+    engine.configure_identity(token_lifetime=config.get("TOKEN_EXPIRES_IN", DEFAULTS["TOKEN_EXPIRES_IN"]))
     return engine
 
 
@@ -135,9 +136,37 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_active(args: argparse.Namespace) -> int:
+    """``user deactivate`` / ``user activate``: deactivation stops the user's tokens and sessions at once."""
+    engine = build_engine(args, deploy_shipped=False)
+    engine.get_user(args.name)  # an unknown name is an error here, not a new user
+    user = engine.upsert_user(args.name, active=args.active, actor="cli")
+    print(f"user {user.username} {'activated' if user.active else 'deactivated'}")
+    return 0
+
+
+def _when(moment: Any) -> str:
+    return moment.isoformat(timespec="minutes") if moment is not None else "-"
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
-    token = build_engine(args, deploy_shipped=False).create_token(args.name)
-    print(f"API token for {args.name} (shown once): {token}")
+    token, record = build_engine(args, deploy_shipped=False).issue_token(args.name, lifetime=args.expires_in)
+    print(f"API token {record.id} for {args.name}, expires {_when(record.expires_at) if record.expires_at else 'never'} (shown once): {token}")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    """A user's tokens: id, created, expires, last used, status; never the secret."""
+    tokens = build_engine(args, deploy_shipped=False).list_tokens(args.name)
+    print(f"{'id':>6}  {'created':<22}  {'expires':<22}  {'last used':<22}  status")
+    for t in tokens:
+        print(f"{t.id:>6}  {_when(t.created_at):<22}  {_when(t.expires_at) if t.expires_at else 'never':<22}  {_when(t.last_used_at):<22}  {t.status}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    record = build_engine(args, deploy_shipped=False).revoke_token(args.token)
+    print(f"token {record.id} of {record.username} revoked")
     return 0
 
 
@@ -200,10 +229,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=cmd_user_passwd)
 
+    p = user.add_parser("deactivate", help="stop a user's login, tokens and sessions at once; held tasks go back to the queue")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_user_active, active=False)
+    p = user.add_parser("activate", help="let a deactivated user log in again")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_user_active, active=True)
+
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = token.add_parser("create", help="issue a token (printed as the last word)")
     p.add_argument("name")
+    p.add_argument("--expires-in", help="lifetime such as 90d, 12h, 30m or never (default $JIEBANG_TOKEN_EXPIRES_IN, else 365d)")
     p.set_defaults(func=cmd_token_create)
+    p = token.add_parser("list", help="a user's tokens: id, created, expires, last used (never the secret)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_token_list)
+    p = token.add_parser("revoke", help="revoke a token by its id or the token itself")
+    p.add_argument("token", metavar="TOKEN|ID")
+    p.set_defaults(func=cmd_token_revoke)
 
     p = sub.add_parser("deploy", help="deploy .bpmn/.dmn/form files as one definition")
     p.add_argument("files", nargs="+")

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
@@ -103,9 +103,9 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self._install_integration()
 
     # ---- identity -----------------------------------------------------------------------
-    def configure_identity(self, *, token_lifetime: timedelta | None) -> None:
-        """Set the lifetime new tokens get unless told otherwise (``None``: they never expire)."""
-        self.token_lifetime = token_lifetime
+    def configure_identity(self, *, token_lifetime: timedelta | str | None) -> None:
+        """Set the lifetime new tokens get unless told otherwise: ``90d``, ``12h``, ``never``/``None``."""
+        self.token_lifetime = identity.parse_lifetime(token_lifetime, "TOKEN_EXPIRES_IN") if isinstance(token_lifetime, str) else token_lifetime
 
     def upsert_user(
         self,
@@ -158,14 +158,17 @@ class Engine(IntegrationMixin, ApprovalMixin):
         with self.store.read() as s:
             return identity.list_groups(s)
 
-    def create_token(self, username: str, *, lifetime: timedelta | Literal["never"] | None = None) -> str:
+    def create_token(self, username: str, *, lifetime: timedelta | str | None = None) -> str:
         """A new API token's secret (shown once); see ``issue_token``."""
         return self.issue_token(username, lifetime=lifetime)[0]
 
-    def issue_token(self, username: str, *, lifetime: timedelta | Literal["never"] | None = None) -> tuple[str, TokenRecord]:
+    def issue_token(self, username: str, *, lifetime: timedelta | str | None = None) -> tuple[str, TokenRecord]:
         """A new API token for an active user: its secret and its record. ``lifetime`` ``None`` takes
-        the configured token lifetime, ``"never"`` makes one that does not expire."""
-        chosen = self.token_lifetime if lifetime is None else None if lifetime == "never" else lifetime
+        the configured default; a text such as ``90d`` or ``never`` is parsed (422 when unreadable)."""
+        if lifetime is None:
+            chosen = self.token_lifetime
+        else:
+            chosen = identity.parse_lifetime(lifetime) if isinstance(lifetime, str) else lifetime
         with self.store.write() as s:
             return identity.create_token(s, username, now=self.clock.now(), lifetime=chosen)
 
