@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .errors import ConflictError, InvalidInputError, NotFoundError, TooManyAttemptsError
+from .integration_tables import LoginLink
 from .records import TokenRecord, UserRecord
 from .tables import ApiToken, LoginFailures, Membership, User, WebSession
 
@@ -53,7 +54,7 @@ def upsert_user(
     roles: list[str] | None = None,
     active: bool | None = None,
 ) -> UserRecord:
-    """Create or update a user; ``active=False`` also ends their web sessions (tokens stop by the flag)."""
+    """Create or update a user; ``active=False`` also ends all their access (``end_access``)."""
     if not username or len(username) > 200 or any(c.isspace() for c in username) or "/" in username:
         raise InvalidInputError("invalid username", {"username": ["1-200 characters, no spaces or '/' / 用户名无效"]})
     unknown = [r for r in roles or [] if r not in ROLES]
@@ -72,7 +73,7 @@ def upsert_user(
         if active is not None:
             user.active = active
     if active is False:
-        revoke_sessions(session, username, now=now)
+        end_access(session, username, now=now)
     session.flush()
     if groups is not None:
         session.execute(delete(Membership).where(Membership.username == username))
@@ -130,6 +131,14 @@ def _require_active(session: Session, username: str) -> User:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def end_access(session: Session, username: str, *, now: datetime) -> None:
+    """Deactivation: revoke every token, web session and unused login link of the user, so that
+    reactivating later restores only the password login, never an old credential."""
+    session.execute(update(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
+    session.execute(update(LoginLink).where(LoginLink.username == username, LoginLink.used_at.is_(None)).values(used_at=now))
+    revoke_sessions(session, username, now=now)
 
 
 # ---- API tokens -------------------------------------------------------------------------------
