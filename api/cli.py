@@ -47,51 +47,24 @@ def _interval() -> float:
 
 # ---- serve and worker ---------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    """API + pages + an in-process worker; gunicorn when ``--workers`` > 1 or ``--gunicorn``."""
-    if args.workers > 1 or args.gunicorn:
-        return _serve_gunicorn(args)
-    from werkzeug.serving import make_server
+    """API + pages on gunicorn (threaded workers) and one job loop per server; SIGTERM stops it gracefully."""
+    from .server import serve
 
-    engine = build_engine(args)
-    app = create_app({"ENGINE": engine})
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    server = make_server(args.host, args.port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, name="jiebang-http", daemon=True).start()
-    workers = start_worker_threads(engine, stop, interval=_interval())
-    print(f"Jiebang serving on http://{args.host}:{server.port} (database: {engine.store.url})", flush=True)
-    stop.wait()
-    server.shutdown()
-    for t in workers:
-        t.join(timeout=30)
+    engine = build_engine(args)  # migrate and deploy once, before the workers fork
+    url = engine.store.url
     engine.store.dispose()
-    return 0
+    config = config_from_env()
 
+    def announce() -> None:
+        print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers × {args.threads} threads "
+              f"(database: {url})", flush=True)
 
-def _serve_gunicorn(args: argparse.Namespace) -> int:
-    from gunicorn.app.base import BaseApplication
-
-    build_engine(args).store.dispose()  # migrate and deploy once, before the workers fork
-    interval = _interval()
-
-    class _App(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{args.host}:{args.port}")
-            self.cfg.set("workers", args.workers)
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("post_worker_init", _post_worker_init)
-
-        def load(self) -> Any:
-            return create_app({"ENGINE": build_engine(args)})
-
-    def _post_worker_init(worker: Any) -> None:
-        engine = worker.wsgi.extensions["jiebang"]
-        start_worker_threads(engine, threading.Event(), interval=interval)  # daemon: dies with the worker
-
-    print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers × {args.threads} threads", flush=True)
-    _App().run()
-    return 0
+    return serve(
+        lambda: build_engine(args),
+        lambda engine, secret: create_app({"ENGINE": engine, "SECRET_KEY": config.get("SECRET_KEY") or secret}),
+        host=args.host, port=args.port, workers=args.workers, threads=args.threads, interval=_interval(),
+        secret_key=config.get("SECRET_KEY"), announce=announce,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -208,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the API, the web pages and a worker")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (more than 1 implies --gunicorn)")
-    p.add_argument("--gunicorn", action="store_true", help="serve with gunicorn instead of the built-in threaded server")
+    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
+    p.add_argument("--gunicorn", action="store_true", help=argparse.SUPPRESS)  # gunicorn is the only server now; kept for old scripts
     p.add_argument("--threads", type=int, default=4, help="request threads per gunicorn worker (default 4)")
     p.set_defaults(func=cmd_serve)
 
