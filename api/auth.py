@@ -10,7 +10,7 @@ instances are the engine's business; this module only checks roles for admin-onl
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
@@ -31,7 +31,9 @@ def web_session_user() -> UserRecord | None:
     """
     if "jiebang_web_user" not in g:
         session_id = session.get(SESSION_KEY)
-        user = get_engine().session_user(session_id) if isinstance(session_id, str) and session_id else None
+        user = None
+        if isinstance(session_id, str) and session_id:
+            user = get_engine().session_user(session_id, max_age=current_app.permanent_session_lifetime)
         if user is None and session_id:
             session.clear()
         g.jiebang_web_user = user

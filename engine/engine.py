@@ -239,11 +239,12 @@ class Engine(IntegrationMixin, ApprovalMixin):
         with self.store.write() as s:
             return identity.open_session(s, username, now=self.clock.now())
 
-    def session_user(self, session_id: str) -> UserRecord | None:
-        """The user of a live web session (checked on every request; last-seen written once a minute)."""
+    def session_user(self, session_id: str, *, max_age: timedelta = identity.SESSION_MAX_AGE) -> UserRecord | None:
+        """The user of a live web session no older than ``max_age`` (checked on every request;
+        last-seen written once a minute)."""
         now = self.clock.now()
         with self.store.read() as s:
-            found = identity.session_user(s, session_id)
+            found = identity.session_user(s, session_id, now=now, max_age=max_age)
         if found is None:
             return None
         user, last_seen = found

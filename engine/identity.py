@@ -31,6 +31,8 @@ from .tables import ApiToken, LoginFailures, Membership, User, WebSession
 ROLES = ("admin", "oa-service")
 TOKEN_PREFIX = "jb_"
 TOUCH_EVERY = timedelta(minutes=1)  # last-used / last-seen stamps are refreshed at most this often
+SESSION_MAX_AGE = timedelta(hours=12)  # a working day, like the pages' cookie
+SESSION_RECORDS_KEPT = timedelta(days=30)  # ended sessions stay this long for the record
 
 # Login throttling: a username may fail this many times, a client address (many people behind one
 # intranet proxy) more; then each further failure doubles a lockout, up to LOCKOUT_MAX. Failures
@@ -218,19 +220,25 @@ def _token_record(row: ApiToken, now: datetime) -> TokenRecord:
 
 # ---- web sessions -----------------------------------------------------------------------------
 def open_session(session: Session, username: str, *, now: datetime) -> str:
-    """A new web session for an active user; the returned id goes in the cookie, its digest here."""
+    """A new web session for an active user; the returned id goes in the cookie, its digest here.
+
+    The user's records untouched for SESSION_RECORDS_KEPT are dropped on the way.
+    """
     _require_active(session, username)
+    session.execute(delete(WebSession).where(WebSession.username == username, WebSession.last_seen_at < now - SESSION_RECORDS_KEPT))
     session_id = secrets.token_urlsafe(32)
     session.add(WebSession(id_hash=_digest(session_id), username=username, created_at=now, last_seen_at=now))
     return session_id
 
 
-def session_user(session: Session, session_id: str) -> tuple[UserRecord, datetime] | None:
-    """The user of a live web session and when it was last seen; ``None`` when revoked, unknown or the user is deactivated."""
+def session_user(session: Session, session_id: str, *, now: datetime, max_age: timedelta) -> tuple[UserRecord, datetime] | None:
+    """The user of a live web session and when it was last seen; ``None`` when revoked, unknown,
+    older than ``max_age`` or the user is deactivated."""
     found = session.execute(
         select(WebSession.last_seen_at, User)
         .join(User, User.username == WebSession.username)
         .where(WebSession.id_hash == _digest(session_id), WebSession.revoked_at.is_(None), User.active.is_(True))
+        .where(WebSession.created_at > now - max_age)
     ).first()
     if found is None:
         return None

@@ -238,6 +238,16 @@ def test_the_cookie_carries_a_session_id_not_the_user(app: Flask, engine: Engine
     assert len(rows) == 1 and rows[0].id_hash != content["sid"] and rows[0].revoked_at is None  # only a digest is stored
 
 
+def test_a_session_ends_after_a_working_day_whatever_the_cookie_says(app: Flask, engine: Engine, auth: Auth, clock: ManualClock) -> None:
+    engine.set_password("zhao", PASSWORD)
+    browser = app.test_client()
+    web_login(browser, "zhao")
+    clock.advance(hours=11)
+    assert logged_in(browser)
+    clock.advance(hours=1, seconds=1)
+    assert not logged_in(browser)
+
+
 def test_a_password_change_ends_every_session(app: Flask, engine: Engine, auth: Auth) -> None:
     engine.set_password("zhao", PASSWORD)
     office, home = app.test_client(), app.test_client()
