@@ -17,13 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('app_user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
-
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('expires_at', engine.tables.UtcDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('revoked_at', engine.tables.UtcDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('last_used_at', engine.tables.UtcDateTime(), nullable=True))
+    # Plain ADD COLUMN (no batch table copy): on SQLite a copy of app_user would cascade-delete
+    # the rows that reference it (tokens, memberships, login links) while foreign keys are on.
+    op.add_column('app_user', sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+    op.add_column('api_token', sa.Column('expires_at', engine.tables.UtcDateTime(), nullable=True))
+    op.add_column('api_token', sa.Column('revoked_at', engine.tables.UtcDateTime(), nullable=True))
+    op.add_column('api_token', sa.Column('last_used_at', engine.tables.UtcDateTime(), nullable=True))
 
     op.create_table('web_session',
     sa.Column('id_hash', sa.String(length=64), nullable=False),

@@ -3,11 +3,13 @@ password guessing and user enumeration by timing."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import statistics
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -328,3 +330,34 @@ def test_a_deactivated_user_gets_the_same_answer_as_a_wrong_password(app: Flask,
     engine.upsert_user("zhao", active=False)
     browser = app.test_client()
     assert web_login(browser, "zhao") == 401 and not logged_in(browser)
+
+
+# ---- the schema change on an existing database ------------------------------------------------------
+def test_an_existing_database_upgrades_and_its_tokens_keep_working(database_url: str) -> None:
+    """A database at the previous revision, with a user, a group and a token, upgrades in place and loses
+    nothing (on SQLite, copying app_user would cascade-delete the rows that reference it)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    import engine as engine_package
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(engine_package.__file__).resolve().parent.parent / "migrations"))
+    old = create_engine(database_url)
+    with old.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "f11ca1ebab7b")
+        conn.execute(text("INSERT INTO app_user (username, display_name, roles, created_at) VALUES ('zhao', '赵', '[]', '2026-01-01 00:00:00')"))
+        conn.execute(text("INSERT INTO api_token (username, token_hash, created_at) VALUES ('zhao', :h, '2026-01-01 00:00:00')"),
+                     {"h": hashlib.sha256(b"jb_old-token").hexdigest()})
+        conn.execute(text("INSERT INTO membership (\"group\", username) VALUES ('taskforce', 'zhao')"))
+    old.dispose()
+
+    upgraded = Engine(database_url, deploy_shipped=False)
+    user = upgraded.authenticate("jb_old-token")
+    assert user is not None and user.active and user.groups == ["taskforce"]
+    assert [t.status for t in upgraded.list_tokens("zhao")] == ["active"]
+    upgraded.upsert_user("zhao", active=False)
+    assert upgraded.authenticate("jb_old-token") is None
+    upgraded.store.dispose()
