@@ -156,6 +156,53 @@ def test_cli_creates_lists_and_revokes_tokens(sqlite_url: str, capsys: pytest.Ca
     engine.store.dispose()
 
 
+def _routes(app: Flask, *, api: bool) -> list[tuple[str, str]]:
+    """Every route of the app (the API's or the pages'), with placeholder path arguments."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") != api or rule.endpoint.endswith("static") or rule.endpoint.startswith("assets."):
+            continue
+        path = re.sub(r"<(\w+:)?(\w+)>", lambda m: "1" if m.group(2) == "version" or m.group(1) == "int:" else "x", rule.rule)
+        out.extend((method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"}))
+    return sorted(out)
+
+
+def test_every_api_route_refuses_revoked_expired_and_deactivated_tokens(client: FlaskClient, auth: Auth, engine: Engine, clock: ManualClock) -> None:
+    """Walks the app's url_map, so a route added later is covered without touching this test."""
+    revoked = engine.issue_token("zhao")
+    engine.revoke_token(str(revoked[1].id))
+    expiring = engine.create_token("wang", lifetime="1h")
+    engine.upsert_user("leaver")
+    leaving = engine.create_token("leaver")
+    engine.upsert_user("leaver", active=False)
+    clock.advance(hours=2)
+    routes = _routes(client.application, api=True)
+    assert len(routes) > 20
+    for secret in (revoked[0], expiring, leaving):
+        for method, path in routes:
+            resp = client.open(path, method=method, json={}, headers={"Authorization": f"Bearer {secret}"})
+            assert resp.status_code == 401 and resp.content_type == "application/problem+json", (method, path, resp.status_code)
+
+
+def test_no_page_shows_a_logged_out_session_as_logged_in(app: Flask, engine: Engine, auth: Auth) -> None:
+    """Replays a cookie after logout on every page of the url_map: none may render the user as logged in."""
+    engine.set_password("zhao", PASSWORD)
+    browser = app.test_client()
+    web_login(browser, "zhao")
+    assert 'data-username="zhao"' in browser.get("/inbox").get_data(as_text=True)
+    stolen = session_cookie(browser)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/inbox").get_data(as_text=True)).group(1)
+    browser.post("/logout", data={"csrf_token": csrf})
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    pages = [path for method, path in _routes(app, api=False) if method == "GET" and not path.startswith("/login")]
+    assert len(pages) > 5
+    for path in pages:
+        resp = thief.get(path)
+        assert resp.status_code != 200 or 'data-username="zhao"' not in resp.get_data(as_text=True), path
+        assert resp.status_code in (200, 302, 400, 401, 403, 404, 410), (path, resp.status_code)
+
+
 # ---- deactivation --------------------------------------------------------------------------------
 def _task_held_by_zhao(engine: Engine) -> str:
     engine.start("claim_evaluate", actor="wang")
@@ -322,7 +369,7 @@ def test_unknown_users_and_wrong_passwords_take_the_same_time(app: Flask, engine
         unknown.append(timed(f"ghost{i}", f"10.3.1.{i}"))
         known.append(timed(f"known{i}", f"10.3.2.{i}"))
     ratio = statistics.median(unknown) / statistics.median(known)
-    assert 0.7 < ratio < 1.4, (ratio, unknown, known)
+    assert 0.66 < ratio < 1.5, (ratio, unknown, known)  # was 2.3 (163 ms against 71 ms)
 
 
 def test_a_deactivated_user_gets_the_same_answer_as_a_wrong_password(app: Flask, engine: Engine, auth: Auth) -> None:
