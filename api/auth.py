@@ -19,8 +19,6 @@ from engine import NotAllowedError, NotFoundError, UserRecord
 from .extension import get_engine
 
 ACTING_HEADER = "X-Acting-User"
-
-
 SESSION_KEY = "sid"  # the cookie holds the id of a server-side session record, never the user
 
 
@@ -70,7 +68,7 @@ def _load_user() -> UserRecord | None:
             raise _unauthorized("use 'Authorization: Bearer <token>'")
         user = engine.authenticate(token.strip())
         if user is None:
-            raise _unauthorized("unknown or revoked token")
+            raise _unauthorized("token unknown, revoked or expired, or its user deactivated")
         acting = request.headers.get(ACTING_HEADER)
         if acting is not None:
             if "oa-service" not in user.roles:
