@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from engine import ConflictError, NotAllowedError, UserRecord
+from engine import ConflictError, NotAllowedError, NotFoundError, UserRecord
 
 from ..auth import require_role, require_user
 from ..extension import get_engine
@@ -53,8 +53,15 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
     me = require_role("admin", "oa-service")
     if "roles" in body and "admin" not in me.roles:
         raise NotAllowedError("only an admin may set roles")
-    if body.get("active") is False and username == me.username:
-        raise ConflictError("you cannot deactivate yourself")
+    if "active" in body:
+        if body["active"] is False and username == me.username:
+            raise ConflictError("you cannot deactivate yourself")
+        try:
+            target_roles = get_engine().get_user(username).roles
+        except NotFoundError:
+            target_roles = []
+        if "admin" in target_roles and "admin" not in me.roles:
+            raise NotAllowedError("only an admin may deactivate or activate an admin")
     return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"),
                                     active=body.get("active"), actor=me.username)
 

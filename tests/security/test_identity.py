@@ -244,6 +244,9 @@ def test_deactivating_stops_tokens_sessions_and_login_and_frees_held_tasks(clien
 def test_only_admins_and_the_oa_service_deactivate_and_nobody_themselves(client: FlaskClient, auth: Auth) -> None:
     assert client.put("/api/v1/users/zhao", json={"active": False}, headers=auth.headers("wang")).status_code == 403
     assert client.put("/api/v1/users/admin", json={"active": False}, headers=auth.headers("admin")).status_code == 409
+    assert client.put("/api/v1/users/admin", json={"active": False}, headers=auth.headers("oa")).status_code == 403  # OA sync cannot lock out admins
+    assert client.put("/api/v1/users/zhao", json={"active": False}, headers=auth.headers("oa")).status_code == 200  # ... but deactivates leavers
+    assert client.put("/api/v1/users/zhao", json={"active": True}, headers=auth.headers("oa")).status_code == 200
     assert client.put("/api/v1/users/zhao", json={"active": "nope"}, headers=auth.headers("admin")).status_code == 422
     assert client.get("/api/v1/users/zhao", headers=auth.headers("admin")).get_json()["active"] is True
 
