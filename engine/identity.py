@@ -34,12 +34,13 @@ TOUCH_EVERY = timedelta(minutes=1)  # last-used / last-seen stamps are refreshed
 SESSION_MAX_AGE = timedelta(hours=12)  # a working day, like the pages' cookie
 SESSION_RECORDS_KEPT = timedelta(days=30)  # ended sessions stay this long for the record
 
-# Login throttling: a username may fail this many times, a client address (many people behind one
-# intranet proxy) more; then each further failure doubles a lockout, up to LOCKOUT_MAX. Failures
-# older than FAILURE_MEMORY are forgotten.
-USER_FREE_FAILURES = 5
-ADDRESS_FREE_FAILURES = 20
-LOCKOUT_MAX = timedelta(minutes=15)
+# Login throttling, as (key, failures allowed, longest lockout): a username may fail 5 times, then
+# each further failure doubles its lockout up to 15 minutes. A client address (many people may sit
+# behind one intranet proxy) may fail 20 times and is held back at most a minute at a time: enough
+# to slow a password sprayer to a guess a minute without locking a whole office out for long.
+# Failures older than FAILURE_MEMORY are forgotten.
+USER_FREE_FAILURES, USER_LOCKOUT_MAX = 5, timedelta(minutes=15)
+ADDRESS_FREE_FAILURES, ADDRESS_LOCKOUT_MAX = 20, timedelta(minutes=1)
 FAILURE_MEMORY = timedelta(hours=1)
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -293,21 +294,24 @@ def check_password(session: Session, username: str, password: str) -> UserRecord
 
 
 # ---- login throttling -------------------------------------------------------------------------
-def throttle_keys(username: str, client: str | None) -> tuple[tuple[str, int], ...]:
-    """The counters a login attempt touches, each with the failures it may have for free."""
-    keys = [("user:" + _digest(username.strip().lower()), USER_FREE_FAILURES)]
+ThrottleKeys = tuple[tuple[str, int, timedelta], ...]
+
+
+def throttle_keys(username: str, client: str | None) -> ThrottleKeys:
+    """The counters a login attempt touches: the username's first, then the client address's."""
+    keys = [("user:" + _digest(username.strip().lower()), USER_FREE_FAILURES, USER_LOCKOUT_MAX)]
     if client:
-        keys.append(("addr:" + _digest(client), ADDRESS_FREE_FAILURES))
+        keys.append(("addr:" + _digest(client), ADDRESS_FREE_FAILURES, ADDRESS_LOCKOUT_MAX))
     return tuple(keys)
 
 
-def begin_attempt(session: Session, keys: tuple[tuple[str, int], ...], *, now: datetime) -> None:
+def begin_attempt(session: Session, keys: ThrottleKeys, *, now: datetime) -> None:
     """Refuse while any counter is locked; otherwise count this attempt as a failure until it succeeds.
 
     Counting before the password is checked means parallel guesses cannot slip past the limit.
     """
     locked = session.scalars(
-        select(LoginFailures.locked_until).where(LoginFailures.key.in_([k for k, _ in keys]), LoginFailures.locked_until > now)
+        select(LoginFailures.locked_until).where(LoginFailures.key.in_([k for k, _, _ in keys]), LoginFailures.locked_until > now)
     ).all()
     if locked:
         wait = max(locked) - now
@@ -315,7 +319,7 @@ def begin_attempt(session: Session, keys: tuple[tuple[str, int], ...], *, now: d
         raise TooManyAttemptsError(f"too many failed logins; try again in {seconds} s / 登录失败次数过多，请 {seconds} 秒后再试", retry_after=seconds)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stale = now - FAILURE_MEMORY
-    for key, free in keys:
+    for key, free, longest in keys:
         stmt = insert(LoginFailures).values(key=key, failures=1, last_failure_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[LoginFailures.key],
@@ -323,15 +327,15 @@ def begin_attempt(session: Session, keys: tuple[tuple[str, int], ...], *, now: d
         ).returning(LoginFailures.failures)
         failures = session.execute(stmt).scalar_one()
         if failures >= free:
-            lock = min(timedelta(seconds=2 ** min(failures - free, 20)), LOCKOUT_MAX)
+            lock = min(timedelta(seconds=2 ** min(failures - free, 20)), longest)
             session.execute(update(LoginFailures).where(LoginFailures.key == key).values(locked_until=now + lock))
     session.execute(delete(LoginFailures).where(LoginFailures.last_failure_at < stale, (LoginFailures.locked_until.is_(None)) | (LoginFailures.locked_until < now)))
 
 
-def attempt_succeeded(session: Session, keys: tuple[tuple[str, int], ...]) -> None:
+def attempt_succeeded(session: Session, keys: ThrottleKeys) -> None:
     """The password was right: forget the username's failures; take back this attempt's count at the address."""
-    (user_key, _), *others = keys
+    (user_key, _, _), *others = keys
     session.execute(delete(LoginFailures).where(LoginFailures.key == user_key))
-    for key, free in others:
+    for key, free, _ in others:
         session.execute(update(LoginFailures).where(LoginFailures.key == key, LoginFailures.failures > 0).values(failures=LoginFailures.failures - 1))
         session.execute(update(LoginFailures).where(LoginFailures.key == key, LoginFailures.failures < free).values(locked_until=None))
