@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -100,3 +101,35 @@ def test_no_secret_reaches_the_access_log(tmp_path: Path) -> None:
 ])
 def test_redaction_keeps_the_shape_of_a_log_line(line: str, kept: str) -> None:
     assert redact(line) == kept
+
+
+def test_a_session_survives_its_worker_being_replaced(tmp_path: Path) -> None:
+    """One secret key for the whole server, made before the workers fork: a cookie signed by one worker
+    is read by the others and by a worker gunicorn starts after a crash (it was a key per worker)."""
+    import http.cookiejar
+    import re
+
+    env = {**_env(tmp_path), "JIEBANG_PASSWORD": "correct-horse"}
+    _cli(env, tmp_path, "user", "add", "zhao", "--password")
+    with serving(env, tmp_path, extra=("--workers", "2", "--threads", "1")) as serve:
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = browser.open(f"{serve.base}/login", timeout=10).read().decode()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        body = urllib.parse.urlencode({"username": "zhao", "password": "correct-horse", "csrf_token": csrf}).encode()
+        browser.open(f"{serve.base}/login", data=body, timeout=10).read()
+        before = _children(serve.proc.pid)
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = _children(serve.proc.pid)
+            if len(now) == 2 and not set(now) & set(before):
+                break
+            time.sleep(0.2)
+        pages = []
+        while len(pages) < 4 and time.monotonic() < deadline:
+            try:
+                pages.append(browser.open(f"{serve.base}/inbox", timeout=10).read().decode())
+            except OSError:
+                time.sleep(0.2)  # the new workers are still loading the app
+    assert len(pages) == 4 and all('data-username="zhao"' in page for page in pages)
