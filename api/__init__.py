@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "JOB_LEASE_SECONDS": None,
     "LANE_GROUPS": None,
     "WORKER_INTERVAL": 1.0,
+    "TOKEN_EXPIRES_IN": "365d",  # new API tokens' default lifetime (90d, 12h, never)
     "API_TITLE": "Jiebang",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
