@@ -79,7 +79,7 @@ def _error_page(exc: HTTPException):  # noqa: ANN202 - Flask hook
 def _remember_lang(response):  # noqa: ANN001, ANN202 - Flask hook
     lang = request.args.get("lang")
     if lang in LOCALES:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure)
     return response
 
 

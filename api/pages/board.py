@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -36,6 +37,18 @@ def index():
     )
 
 
+def _share(raw: str | None) -> Any:
+    """A share as a number when it is a finite one (60, 33.5); otherwise the text as sent, which
+    the engine refuses at its field ("须为 0 到 100 的数字") so ``inf``/``nan``/``abc`` file nothing."""
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return raw
+    if not math.isfinite(value):
+        return raw
+    return int(value) if value.is_integer() else value
+
+
 def _members(form: Any, leader: str) -> list[dict[str, Any]]:
     """Team members from the form's parallel lists; the leader's own share comes first."""
     out: list[dict[str, Any]] = []
@@ -43,20 +56,10 @@ def _members(form: Any, leader: str) -> list[dict[str, Any]]:
         username = username.strip()
         if not username:
             continue
-        try:
-            value: Any = float(share)
-            value = int(value) if value == int(value) else value
-        except (TypeError, ValueError):
-            value = share
-        out.append({"username": username, "share": value})
+        out.append({"username": username, "share": _share(share)})
     leader_share = form.get("leader_share")
     if leader_share not in (None, ""):
-        try:
-            lead: Any = float(leader_share)
-            lead = int(lead) if lead == int(lead) else lead
-        except ValueError:
-            lead = leader_share
-        out = [{"username": leader, "share": lead}, *[m for m in out if m["username"] != leader]]
+        out = [{"username": leader, "share": _share(leader_share)}, *[m for m in out if m["username"] != leader]]
     return out
 
 

@@ -70,6 +70,10 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
     ), status
 
 
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 @bp.get("/<task_id>")
 @login_required
 def show(task_id: str):
@@ -81,9 +85,9 @@ def show(task_id: str):
 @login_required
 def complete(task_id: str):
     """Complete the task with the form's data; on invalid data show the form again with the errors."""
-    try:
-        data = json.loads(request.form.get("data") or "{}")
-    except ValueError:
+    try:  # NaN/Infinity are not JSON; a deeply nested array is no form either
+        data = json.loads(request.form.get("data") or "{}", parse_constant=_not_json)
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         return _render(task_id, data={}, errors={"": [_("表单数据无法解析")]}, status=400)
