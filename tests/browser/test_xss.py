@@ -212,6 +212,7 @@ def test_hostile_texts_in_a_deployed_form_are_cleaned(login, server, tmp_path: P
     assert guide.get_attribute("rel") == "noopener noreferrer"
     assert editor.locator("a", has_text="待办").get_attribute("href") == "/inbox"
     assert editor.locator("a", has_text="危险链接").get_attribute("href") is None
+    assert editor.locator("a", has_text="打开").is_hidden()  # the schema link to javascript: is dropped
     zhou.fill("[name='root[answer]']", "javascript:alert(1)")
     zhou.locator("[name='root[answer]']").blur()
     zhou.wait_for_timeout(200)

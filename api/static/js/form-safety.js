@@ -53,12 +53,14 @@
   Editor.getLink = function (data) {
     var holder = getLink.call(this, data);
     this.link_watchers.push(function () {
+      var refused = false;
       var nodes = [holder].concat(Array.prototype.slice.call(holder.querySelectorAll("[href],[src]")));
       nodes.forEach(function (node) {
         ["href", "src"].forEach(function (attr) {
-          if (node.hasAttribute && node.hasAttribute(attr) && !isSafeUrl(node.getAttribute(attr))) node.removeAttribute(attr);
+          if (node.hasAttribute(attr) && !isSafeUrl(node.getAttribute(attr))) { node.removeAttribute(attr); refused = true; }
         });
       });
+      if (refused) holder.style.display = "none"; // a link that leads nowhere is not shown
     });
     return holder;
   };
