@@ -1,7 +1,8 @@
 """The web pages: server-rendered Jinja views over the same Engine methods the REST API uses.
 
 ``init_app(app)`` wires them in: Flask-Babel (zh_CN by default, ``?lang=en`` or the ``lang``
-cookie for English), session cookie settings, a CSRF check on every page form POST, the shared
+cookie for English), session cookie settings, a CSRF check on every page form POST, NUL characters
+refused in page queries and forms, the shared
 template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores).
 """
 
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(bp)
     app.add_url_rule("/", "pages_home", lambda: redirect(url_for("inbox.index")))
     app.before_request(_check_csrf)
+    app.before_request(_refuse_nul)
     app.after_request(_remember_lang)
     app.context_processor(_template_globals)
     app.jinja_env.filters.setdefault("when", fmt_when)
@@ -65,6 +67,16 @@ def _check_csrf() -> None:
         return
     if request.endpoint and request.endpoint.startswith(PAGE_ENDPOINT_PREFIXES) and not csrf_ok():
         abort(400, description="CSRF token missing or invalid / 表单令牌无效，请刷新页面后重试")
+
+
+def _refuse_nul() -> None:
+    """A NUL character is never text a person typed (and PostgreSQL cannot store one): a page
+    request carrying one in a query or form field is refused before anything reads it."""
+    if not (request.endpoint and request.endpoint.startswith(PAGE_ENDPOINT_PREFIXES)):
+        return
+    for fields in (request.args, request.form):
+        if any("\x00" in key or "\x00" in value for key, value in fields.items(multi=True)):
+            abort(400, description=_("请求含有无效字符（NUL）/ the request contains a NUL character"))
 
 
 def _error_page(exc: HTTPException):  # noqa: ANN202 - Flask hook

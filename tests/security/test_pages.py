@@ -176,7 +176,7 @@ HOSTILE_NEXT = [
     "\\\\evil.example/",
     "/\t/evil.example/",
     "/\u200b/evil.example/",
-    "/\x00",
+    "/\x7f/evil.example/",
     "https://evil.example/",
     "javascript:alert(1)",
     "evil.example",
@@ -209,7 +209,8 @@ def test_login_keeps_a_same_site_next(app: Flask) -> None:
 
 
 # The OA system's login links already refuse other sites; these still start with one "/".
-@pytest.mark.parametrize("target", [t for t in HOSTILE_NEXT if t.startswith("/") and not t.startswith("//") and "\\" not in t])
+@pytest.mark.parametrize("target", [t for t in HOSTILE_NEXT if t.startswith("/") and not t.startswith("//")
+                                    and "\\" not in t])
 def test_a_login_link_with_an_unsafe_next_lands_on_the_inbox(app: Flask, engine: Engine, target: str) -> None:
     token = engine.create_login_link("zhou", target)[0]
     response = app.test_client().get(f"/login/link/{token}")
@@ -280,6 +281,24 @@ def test_no_page_answers_a_hostile_query_or_form_with_a_500(app: Flask, publishe
             response = client.post(url, data=form)
             assert response.status_code < 500, (url, repr(value), response.status_code)
             assert_security_headers(response, f"POST {url}")
+
+
+def test_a_nul_in_any_page_field_is_refused_and_changes_nothing(app: Flask, engine: Engine, published: dict[str, str]) -> None:
+    task_id = published["task_id"]
+    client = logged_in(app, "zhao")
+    page = client.get("/inbox", query_string={"process": "claim\x00evaluate"})
+    assert page.status_code == 400 and "NUL" in page.get_data(as_text=True)
+    comment = client.post(f"/tasks/{task_id}/comments", data={"csrf_token": CSRF, "text": "同意\x00"})
+    assert comment.status_code == 400 and "NUL" in comment.get_data(as_text=True)
+    assert engine.list_comments(task_id, "zhao") == []
+    started = client.post("/instances", data={"csrf_token": CSRF, "process_key": "claim_evaluate", "business_key": "K\x00"})
+    assert started.status_code == 400
+    assert app.test_client().get("/login", query_string={"next": "/\x00"}).status_code == 400
+    anonymous = app.test_client()
+    with anonymous.session_transaction() as session:
+        session["csrf_token"] = CSRF
+    login = anonymous.post("/login", data={"username": "zhou\x00", "password": PASSWORD, "csrf_token": CSRF})
+    assert login.status_code == 400 and "NUL" in login.get_data(as_text=True)
 
 
 # ---- cookies behind an HTTPS reverse proxy ----------------------------------------------------
