@@ -268,6 +268,14 @@ def test_no_page_answers_a_hostile_query_or_form_with_a_500(app: Flask, publishe
         raw = "&".join(f"{p}=%ED%A0%80%FF%00" for p in params)  # a lone surrogate, a stray byte, a NUL
         response = client.get(f"{url}?{raw}")
         assert response.status_code < 500, (url, raw, response.status_code)
+    for rule in app.url_map.iter_rules():  # hostile path variables: unknown ids, huge numbers, dots
+        if not rule.endpoint.startswith(PAGE_ENDPOINTS) or not rule.arguments:
+            continue
+        for value in ("0", "99999999999999999999", "not-an-id", "..", "x" * 300):
+            url = fill_rule(rule.rule, dict.fromkeys(rule.arguments, value))
+            for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+                response = client.open(url, method=method, data={"csrf_token": CSRF} if method == "POST" else None)
+                assert response.status_code < 500, (method, url, response.status_code)
     fields = ("kind", "plan", "pledge", "leader_share", "member", "share", "text", "comment", "to", "usernames", "mode",
               "username", "to_element_id", "data", "process_key", "business_key", "password")
     for rule in app.url_map.iter_rules():
