@@ -8,22 +8,24 @@
 //  - plain-text extraction parses in an inert document that loads and runs nothing.
 (function () {
   "use strict";
-  var DOMPurify = window.DOMPurify;
+  var DOMPurify = window.DOMPurify; // without it (assets not rebuilt) schema texts show as plain text
   var JSONEditor = window.JSONEditor;
-  if (!DOMPurify || !JSONEditor) return;
+  if (!JSONEditor) return;
 
   // http:, https:, or no scheme at all (relative); tested after DOMPurify strips whitespace.
   var SAFE_URL = /^(?:https?:|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i;
   var TEXT_TAGS = ["a", "b", "strong", "i", "em", "u", "s", "small", "sub", "sup", "code", "br", "p", "span",
     "ul", "ol", "li"];
 
-  DOMPurify.setConfig({ ALLOWED_TAGS: TEXT_TAGS, ALLOWED_ATTR: ["href", "title"], ALLOWED_URI_REGEXP: SAFE_URL });
-  DOMPurify.addHook("afterSanitizeAttributes", function (node) {
-    if (node.tagName === "A" && node.hasAttribute("href")) {
-      node.setAttribute("target", "_blank");
-      node.setAttribute("rel", "noopener noreferrer");
-    }
-  });
+  if (DOMPurify) {
+    DOMPurify.setConfig({ ALLOWED_TAGS: TEXT_TAGS, ALLOWED_ATTR: ["href", "title"], ALLOWED_URI_REGEXP: SAFE_URL });
+    DOMPurify.addHook("afterSanitizeAttributes", function (node) {
+      if (node.tagName === "A" && node.hasAttribute("href")) {
+        node.setAttribute("target", "_blank");
+        node.setAttribute("rel", "noopener noreferrer");
+      }
+    });
+  }
 
   function isSafeUrl(url) {
     return typeof url === "string" && SAFE_URL.test(url.replace(/[\u0000-\u0020\u00a0\u1680\u180e\u2000-\u2029\u205f\u3000]/g, ""));
@@ -32,6 +34,13 @@
   function plainText(text) {
     if (text === null || text === undefined) return "";
     return new DOMParser().parseFromString(String(text), "text/html").body.textContent || "";
+  }
+
+  function safeHTML(html) {
+    if (DOMPurify) return DOMPurify.sanitize(String(html));
+    var holder = document.createElement("div");
+    holder.textContent = plainText(html);
+    return holder.innerHTML;
   }
 
   var Editor = JSONEditor.AbstractEditor.prototype;
@@ -45,7 +54,7 @@
   var enumEditor = JSONEditor.defaults.editors.enum;
   if (enumEditor) {
     var getHTML = enumEditor.prototype.getHTML;
-    enumEditor.prototype.getHTML = function (value) { return DOMPurify.sanitize(String(getHTML.call(this, value))); };
+    enumEditor.prototype.getHTML = function (value) { return safeHTML(getHTML.call(this, value)); };
   }
 
   // A schema's "links" get their href from a template over the form's values: drop unsafe ones.
