@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -249,4 +250,58 @@ def test_the_designer_and_every_page_work_under_the_csp(login, tmp_path: Path) -
     admin.locator(".crumbs a").nth(1).click()
     admin.wait_for_selector("#diagram[data-ready='1']")
     assert admin.locator("#diagram .djs-overlay .jb-badge").count() >= 1  # overlays positioned by style attributes
+    assert_inert(admin, hits)
+
+
+HOSTILE = '<img src=x onerror="window.__pwned=20">'
+DIAGRAM = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+  id="defs_xss_diagram" targetNamespace="http://jiebang.example/xss">
+  <bpmn:process id="xss_diagram" name="XSS 图 {escape(HOSTILE)}" isExecutable="true">
+    <bpmn:documentation>{escape(HOSTILE)}</bpmn:documentation>
+    <bpmn:startEvent id="start" name="{escape(HOSTILE)}"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="answer" name="{escape(HOSTILE)}" />
+    <bpmn:userTask id="answer" name="答复 {escape(HOSTILE)}"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end" />
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="diagram"><bpmndi:BPMNPlane id="plane" bpmnElement="xss_diagram">
+    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="answer_di" bpmnElement="answer"><dc:Bounds x="200" y="78" width="100" height="80" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="360" y="100" width="36" height="36" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="118" /><di:waypoint x="200" y="118" /></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="300" y="118" /><di:waypoint x="360" y="118" /></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+DECISION = f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_xss_dmn" name="XSS {escape(HOSTILE)}" namespace="http://x">
+  <decision id="xss_decision" name="决策 {escape(HOSTILE)}">
+    <description>{escape(HOSTILE)}</description>
+    <decisionTable id="xss_table" hitPolicy="UNIQUE">
+      <input id="in1" label="{escape(HOSTILE)}"><inputExpression id="ie1" typeRef="string"><text>grade</text></inputExpression></input>
+      <output id="out1" label="{escape(HOSTILE)}" name="x" typeRef="string" />
+      <rule id="r1"><description>{escape(HOSTILE)}</description>
+        <inputEntry id="e1"><text>"{escape(HOSTILE)}"</text></inputEntry><outputEntry id="o1"><text>"{escape(HOSTILE)}"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def test_hostile_names_in_a_deployed_diagram_stay_text_in_the_designer(login, server) -> None:  # noqa: ANN001
+    deploy(server, {"xss_diagram.bpmn": DIAGRAM.encode(), "xss_diagram.dmn": DECISION.encode()})
+    admin = login(None)
+    hits = watch(admin)
+    sign_in(admin, "admin")
+    admin.goto("/designer")
+    assert HOSTILE in admin.locator("tr[data-key='xss_diagram']").inner_text()
+    assert_inert(admin, hits)
+    admin.goto("/designer/xss_diagram")
+    admin.wait_for_selector("#modeler[data-ready='1']")
+    assert "答复" in admin.locator("#modeler").inner_text()
+    assert_inert(admin, hits)
+    admin.locator(".tab[data-pane^='pane-dmn']").first.click()
+    admin.wait_for_selector(".dmn-editor[data-ready='1']")
     assert_inert(admin, hits)
