@@ -3,7 +3,7 @@
 ``init_app(app)`` adds the security headers to every page, API and static response (a
 Content-Security-Policy that runs only this site's own script files), and, with
 ``PROXY_HOPS`` (``JIEBANG_PROXY_HOPS``) set to the number of reverse proxies in front, trusts
-that many ``X-Forwarded-*`` hops so ``request.is_secure`` and the client address are right;
+that many ``X-Forwarded-For``/``-Proto`` hops so ``request.is_secure`` and the client address are right;
 cookies are then marked ``Secure`` on every HTTPS request without further configuration.
 """
 
@@ -59,7 +59,9 @@ def init_app(app: Flask) -> None:
     if hops < 0:
         raise ValueError("PROXY_HOPS (JIEBANG_PROXY_HOPS) must be 0 or the number of proxies in front")
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+        # Only what a proxy always sets: the client address and the scheme. Host and prefix stay
+        # the request's own, so a client cannot steer generated links with X-Forwarded-Host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = SessionCookieInterface()
     app.after_request(add_security_headers)
