@@ -41,9 +41,14 @@ class Event(StrEnum):
     TASK_SIGN = "task.sign"
     TASK_TIMEOUT = "task.timeout"
     TASK_AUTO_APPROVE = "task.auto_approve"
+    TASK_RELEASED = "task.released"  # its holder was deactivated: back to the candidate queue
+    TASK_HOLDER_DEACTIVATED = "task.holder_deactivated"  # assigned by its lane; stays for an admin to transfer
     MESSAGE_RECEIVED = "message.received"
     TIMER_FIRED = "timer.fired"
     SCORE_AWARDED = "score.awarded"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_ACTIVATED = "user.activated"
+    TOKEN_REVOKED = "token.revoked"
 
 
 class WebhookEvent(StrEnum):
