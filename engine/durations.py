@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as _Timer
 
 __all__ = [
@@ -125,12 +127,6 @@ def duration_problem(text: str) -> str | None:
         return "is not an ISO 8601 duration such as P14D, P2W or PT2H (weeks stand alone; only seconds take a fraction)"
     if parse_duration_or_none(value) is None:
         return f"is longer than {MAX_DAYS:,} days"
-    try:
-        parsed = _Timer.parse_iso_duration(value)  # Spiff runs timers: it must read the value too
-    except Exception:  # noqa: BLE001 - Spiff raises a bare Exception
-        parsed = None
-    if parsed is None:
-        return "is not an ISO 8601 duration SpiffWorkflow's timers read"
     return None
 
 
@@ -175,3 +171,27 @@ def timer_problem(kind: str, text: str) -> str | None:
     """The check for a timer event's ``timeDuration``, ``timeCycle`` or ``timeDate`` value."""
     check = {"timeDuration": duration_problem, "timeCycle": cycle_problem}.get(kind, date_problem)
     return check(text)
+
+
+# ---------------------------------------------------------------- SpiffWorkflow's timers read the same way
+# Spiff parses timer values with its own rules: P1M from 31 January was 3 March (a due date or
+# add_duration said 28 February) and a naive timeDate was the server's local time (UTC everywhere
+# else). Its timer definitions call these three static methods; they answer with this module's.
+
+
+def _spiff_parse_duration(expression: str) -> dict[str, Any]:
+    return asdict(parse_duration(expression))
+
+
+def _spiff_timedelta_from_start(parsed_duration: dict[str, Any], start: datetime | None = None) -> timedelta:
+    start = start or _spiff_timer.datetime.now(UTC)  # the clock the engine runs on (engine.clock)
+    return add(start, Duration(**parsed_duration)) - start
+
+
+def _spiff_datetime(expression: str) -> datetime:
+    return parse_instant(expression).astimezone(UTC)
+
+
+_Timer.parse_iso_duration = staticmethod(_spiff_parse_duration)
+_Timer.get_timedelta_from_start = staticmethod(_spiff_timedelta_from_start)
+_Timer.get_datetime = staticmethod(_spiff_datetime)

@@ -97,3 +97,27 @@ def test_the_committee_form_refuses_a_claim_window_the_process_could_not_add() -
     with pytest.raises(FormInvalidError) as refused:
         forms.validate(schema, {"claim_window": "P99999999999M", "report_interval": "P30D"})
     assert "claim_window" in refused.value.errors and "report_interval" not in refused.value.errors
+
+
+def timer_process(kind: str, value: str) -> bytes:
+    return f"""{HEAD}<bpmn:process id="waits" isExecutable="true"><bpmn:startEvent id="s"/>
+<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:{kind}>"{value}"</bpmn:{kind}></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
+</bpmn:process></bpmn:definitions>""".encode()
+
+
+@pytest.mark.parametrize(("kind", "value", "due"), [
+    ("timeDuration", "P1M", "2026-02-28T09:00:00+00:00"),  # Spiff alone said 3 March
+    ("timeDuration", "P1Y1M1DT1H", "2027-03-01T10:00:00+00:00"),
+    ("timeDate", "2026-06-30T09:00:00", "2026-06-30T09:00:00+00:00"),  # naive is UTC, as everywhere else
+    ("timeDate", "2026-06-30T17:00:00+08:00", "2026-06-30T09:00:00+00:00"),
+])
+def test_a_timer_falls_due_when_add_duration_and_to_utc_say(make_engine, clock, kind: str, value: str, due: str) -> None:  # noqa: ANN001
+    clock.set(datetime(2026, 1, 31, 9, 0, tzinfo=UTC))
+    engine = make_engine()
+    engine.deploy({"waits.bpmn": timer_process(kind, value)}, actor="admin")
+    inst = engine.start("waits", actor="admin")
+    [job] = engine.list_jobs(instance_id=inst.id).items
+    assert job.due_at.astimezone(UTC).isoformat() == due
+    expected = add_duration(clock.now().isoformat(), value) if kind == "timeDuration" else to_utc(value)
+    assert expected == due
