@@ -57,6 +57,7 @@ from .runner import Runner, StepContext, fire_timer, message_event
 from .scripting import HELPER_NAMES, make_script_engine
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
+from .taskdata import DEFAULT_MAX_DATA_BYTES
 
 log = logging.getLogger("jiebang.engine")
 
@@ -81,6 +82,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         clock: Clock | None = None,
         lane_groups: Mapping[str, str] | None = None,
         script_time_limit: float = 2.0,
+        max_data_bytes: int | None = None,
         deploy_shipped: bool = True,
         store: Store | None = None,
     ) -> None:
@@ -88,7 +90,12 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.store = store or Store(database_url)
         bpmn_dir, forms_dir = shipped_dirs()
         self.catalog = Catalog([forms_dir])
-        self.runner = Runner(self.catalog, self.clock, lambda: make_script_engine(self.clock.now, time_limit=script_time_limit))
+        data_limit = max_data_bytes or _env_int("JIEBANG_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES)
+        self.runner = Runner(
+            self.catalog, self.clock,
+            lambda: make_script_engine(self.clock.now, time_limit=script_time_limit, max_data_bytes=data_limit),
+            max_data_bytes=data_limit,
+        )
         self.lane_groups = dict(lane_groups or {})
         self.runner.lane_groups = self.lane_groups
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
@@ -574,6 +581,13 @@ class Engine(IntegrationMixin, ApprovalMixin):
             row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
             tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error, list(row.visited or []),
         )
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name) or default)
+    except ValueError:
+        return default
 
 
 def _is_uuid(value: str) -> bool:

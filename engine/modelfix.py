@@ -12,6 +12,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as _Timer
@@ -223,7 +224,46 @@ def fix_timers(ctx: Ctx) -> None:
                     "Python 表达式（不支持 cron）。请使用 ISO 8601，例如 R3/PT1H。")
         else:
             body.text = py
+            reason = literal_timer_fault(local(body), py)
+            if reason:
+                ctx.add("invalid-timer", event,
+                        f"Timer event '{event.get('id')}' has {local(body)} {py}, which can never fire: {reason}. "
+                        "Use a valid ISO 8601 value, e.g. P14D, 2026-05-01T09:00:00Z or R3/PT1H.",
+                        f"定时事件 '{event.get('id')}' 的 {local(body)} 值 {py} 永远无法触发：{reason}。"
+                        "请使用有效的 ISO 8601 值，例如 P14D、2026-05-01T09:00:00Z 或 R3/PT1H。")
         body.attrib.pop("language", None)
+
+
+def literal_timer_fault(kind: str, expression: str) -> str | None:
+    """Why a timer whose expression is a constant can never work, else None (not a constant, or fine).
+
+    Spiff parses the value only when the timer starts waiting, and then fails the instance:
+    a negative or malformed duration, a number too large for a date, a duration where a date
+    is expected, a cycle that repeats with no interval.
+    """
+    try:
+        value = ast.literal_eval(expression)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None  # an expression over task data: checked when it runs
+    if not isinstance(value, str):
+        return f"it is a {type(value).__name__}, not an ISO 8601 text"
+    now = datetime.now(UTC)
+    try:
+        if kind == "timeDuration":
+            now + _Timer.get_timedelta_from_start(_Timer.parse_iso_duration(value), now)
+        elif kind == "timeDate":
+            if not isinstance(_Timer.parse_time_or_duration(value), datetime):
+                return "a timeDate needs a date-time, not a duration"
+        else:
+            cycles, start, duration = _Timer.parse_iso_recurring_interval(value)
+            start + duration
+            if cycles != 0 and duration.total_seconds() <= 0:
+                return "a cycle must repeat after a positive interval"
+    except (OverflowError, ValueError, TypeError, AttributeError, IndexError, KeyError, ArithmeticError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - Spiff's parsers raise bare Exception('Invalid duration')
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def check_scripts(ctx: Ctx) -> None:
