@@ -132,10 +132,10 @@ def check_data(data: Mapping[str, Any], max_bytes: int, *, where: str = "task da
     if total > max_bytes:
         biggest = sorted(sizes, key=lambda k: -sizes[k])
         named, covered = [], 0
-        for key in biggest:  # name the few variables that make the data too big
+        for key in biggest:  # the variables that make the data too big, and at least the top three
             named.append(key)
             covered += sizes[key]
-            if total - covered <= max_bytes or len(named) == 5:
+            if (total - covered <= max_bytes and len(named) >= 3) or len(named) == 5:
                 break
         listing = ", ".join(f"{k!r} ({'over ' if sizes[k] > max_bytes else ''}{min(sizes[k], max_bytes):,} characters)"
                             for k in named)
