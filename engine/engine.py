@@ -282,6 +282,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         if business_key is None and instance_id is None:
             raise InvalidInputError("business_key or instance_id required", {"business_key": ["business_key or instance_id required / 需指定业务键或实例"]})
         payload = dict(payload or {})
+        self.runner.check_input(payload, "message payload")
         with self.store.read() as s:
             stmt = select(MessageSubscription.instance_id).where(MessageSubscription.message_name == name).distinct()
             if instance_id is not None:
@@ -388,6 +389,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
             model = self.runner.model_of(s, row)
             formlib.validate(model.form_for(ht.element_id), data)
             self._check_data_names(data)
+            self.runner.check_input({**(row.data or {}), **data}, "the task's data with this form")
             ctx = approval.complete(self, s, row, ht, username, data)
             record = self._instance_record(s, row)
         if ctx is not None:

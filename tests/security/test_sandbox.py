@@ -465,3 +465,15 @@ def test_timer_values_that_work_still_wait(small_engine: Engine) -> None:
     small_engine.deploy({"wait.bpmn": timer_diagram("wait", "timeDuration", "wait_for")}, actor="admin")
     inst = small_engine.start("wait", actor="wang", data={"wait_for": "P1D"})
     assert inst.status == "running" and inst.active_elements == ["step"]
+
+
+def test_a_form_that_would_make_the_data_too_big_is_refused_and_changes_nothing(small_engine: Engine) -> None:
+    small_engine.deploy({"ok.bpmn": script_diagram("ok", "x = 1")}, actor="admin")
+    small_engine.upsert_user("wang")
+    inst = small_engine.start("ok", actor="wang", data={"notes": "a" * 60_000})
+    task = inst.open_tasks[0]
+    with pytest.raises(InvalidInputError) as caught:
+        small_engine.complete(task.id, "wang", {"more": "b" * 60_000})
+    assert "too big" in caught.value.detail
+    after = small_engine.get_instance(inst.id)
+    assert after.status == "running" and [t.id for t in after.open_tasks] == [task.id] and "more" not in after.data
