@@ -214,6 +214,7 @@ def fix_timers(ctx: Ctx) -> None:
         text = body.text.strip()
         if _iso_literal(local(body), text):
             body.text = json.dumps(text)
+            _check_literal_timer(ctx, event, local(body), body.text)
             continue
         py = translate(text, body.get("language"))
         if py is None:
@@ -224,14 +225,18 @@ def fix_timers(ctx: Ctx) -> None:
                     "Python 表达式（不支持 cron）。请使用 ISO 8601，例如 R3/PT1H。")
         else:
             body.text = py
-            reason = literal_timer_fault(local(body), py)
-            if reason:
-                ctx.add("invalid-timer", event,
-                        f"Timer event '{event.get('id')}' has {local(body)} {py}, which can never fire: {reason}. "
-                        "Use a valid ISO 8601 value, e.g. P14D, 2026-05-01T09:00:00Z or R3/PT1H.",
-                        f"定时事件 '{event.get('id')}' 的 {local(body)} 值 {py} 永远无法触发：{reason}。"
-                        "请使用有效的 ISO 8601 值，例如 P14D、2026-05-01T09:00:00Z 或 R3/PT1H。")
+            _check_literal_timer(ctx, event, local(body), py)
         body.attrib.pop("language", None)
+
+
+def _check_literal_timer(ctx: Ctx, event: etree._Element, kind: str, expression: str) -> None:
+    reason = literal_timer_fault(kind, expression)
+    if reason:
+        ctx.add("invalid-timer", event,
+                f"Timer event '{event.get('id')}' has {kind} {expression}, which can never fire: {reason}. "
+                "Use a valid ISO 8601 value, e.g. P14D, 2026-05-01T09:00:00Z or R3/PT1H.",
+                f"定时事件 '{event.get('id')}' 的 {kind} 值 {expression} 永远无法触发：{reason}。"
+                "请使用有效的 ISO 8601 值，例如 P14D、2026-05-01T09:00:00Z 或 R3/PT1H。")
 
 
 def literal_timer_fault(kind: str, expression: str) -> str | None:
