@@ -50,7 +50,7 @@ _BOOT = (
     "import sys, types\n"
     "pkg = types.ModuleType('engine'); pkg.__path__ = [sys.argv[1]]; sys.modules['engine'] = pkg\n"
     "from engine.sandbox_worker import serve\n"
-    "serve(int(sys.argv[2]), int(sys.argv[3]))\n"
+    "serve(int(sys.argv[2]))\n"
 )
 
 
@@ -64,9 +64,9 @@ def _env_int(name: str, default: int) -> int:
 class _Worker:
     """One worker process and its two pipe ends."""
 
-    def __init__(self, memory_bytes: int, max_request: int) -> None:
+    def __init__(self, memory_bytes: int) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", _BOOT, str(Path(__file__).resolve().parent), str(memory_bytes), str(max_request)],
+            [sys.executable, "-I", "-B", "-c", _BOOT, str(Path(__file__).resolve().parent), str(memory_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},
             close_fds=True, cwd="/",
         )
@@ -149,11 +149,8 @@ class SandboxPool:
             for _ in range(self.size):
                 self._spawn()
 
-    def _max_request(self, max_bytes: int) -> int:
-        return max_bytes * ESCAPE_FACTOR * 2 + REQUEST_SLACK
-
     def _spawn(self) -> None:
-        worker = _Worker(self.memory_bytes, self._max_request(self.max_data_bytes))
+        worker = _Worker(self.memory_bytes)
         self._all.add(worker)
         self._idle.append(worker)
 
@@ -179,9 +176,10 @@ class SandboxPool:
 
     def run(self, request: dict[str, Any], time_limit: float) -> dict[str, Any]:
         """Send one request; the worker's answer, or ScriptError/ScriptTimeoutError if it overran or died."""
+        max_bytes = int(request.get("max_bytes") or self.max_data_bytes)
         payload = frame(request)
-        if len(payload) > self._max_request(self.max_data_bytes):
-            raise ScriptError(f"the data sent to the script is over {len(payload):,} bytes, too big for the sandbox")
+        if len(payload) > max_bytes * ESCAPE_FACTOR * 2 + REQUEST_SLACK:  # data and context, each within the limit
+            raise ScriptError(f"the data sent to the script is {len(payload):,} bytes, too big for the sandbox")
         worker = self._take()
         healthy = False
         try:
@@ -196,7 +194,7 @@ class SandboxPool:
             deadline = time.monotonic() + time_limit + GRACE
             if not worker.send(payload, deadline):
                 raise self._timeout(time_limit)
-            answer = worker.receive(deadline, self.max_data_bytes * ESCAPE_FACTOR + REQUEST_SLACK)
+            answer = worker.receive(deadline, max_bytes * ESCAPE_FACTOR + REQUEST_SLACK)
             if answer is None:
                 raise self._timeout(time_limit)
             worker.requests += 1
@@ -250,9 +248,21 @@ def pool() -> SandboxPool:
 
 
 def _after_fork_in_child() -> None:
+    """A forked child (a gunicorn worker) starts its own pool; the parent's stays the parent's.
+
+    The child closes its inherited copies of the parent's pipes, so a worker still sees end of
+    file when the parent goes away; it never kills the parent's workers.
+    """
     global _pools_lock
     _pools_lock = threading.Lock()  # the parent's lock may have been held at fork time
-    # The parent's workers and pipes stay the parent's: never used, never killed from here.
+    for inherited in list(_pools.values()):
+        for worker in list(inherited._all):
+            for stream in (worker.proc.stdin, worker.proc.stdout):
+                try:
+                    stream.close()  # type: ignore[union-attr]
+                except OSError:
+                    pass
+    _pools.clear()
 
 
 def _close_at_exit() -> None:

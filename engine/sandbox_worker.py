@@ -31,7 +31,7 @@ from engine.scripting import SandboxEnvironment
 from engine.taskdata import check_data, check_value
 
 HEADER = struct.Struct(">I")
-#: Bytes a request may take beyond its data budget (source text, helpers' values, framing).
+#: Bytes a request or an answer may take beyond its data budget (source text, error texts, framing).
 REQUEST_SLACK = 256 * 1024
 
 
@@ -115,7 +115,7 @@ def _ran_out_of_memory(err: BaseException) -> bool:
 ERRORS = {cls.__name__: cls for cls in (ScriptError, SandboxViolationError, ScriptTimeoutError, TaskDataError)}
 
 
-def serve(memory_bytes: int, max_request: int) -> None:
+def serve(memory_bytes: int) -> None:
     """Answer requests until stdin closes (the parent went away or retired this worker)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the parent's to handle
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -125,7 +125,7 @@ def serve(memory_bytes: int, max_request: int) -> None:
     stdout.flush()
     while True:
         try:
-            request = read_message(stdin, max_request)
+            request = read_message(stdin, memory_bytes)  # the parent bounds what it sends
         except (ValueError, MemoryError):
             return
         if request is None:

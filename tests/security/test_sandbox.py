@@ -487,3 +487,35 @@ def test_a_form_that_would_make_the_data_too_big_is_refused_and_changes_nothing(
     assert "too big" in caught.value.detail
     after = small_engine.get_instance(inst.id)
     assert after.status == "running" and [t.id for t in after.open_tasks] == [task.id] and "more" not in after.data
+
+
+def test_a_forked_server_worker_starts_its_own_pool(sandbox: Any) -> None:
+    """gunicorn forks its workers: each must use its own sandbox processes, never the parent's pipes."""
+    import json
+    import os
+
+    sandbox.execute(FakeTask(), "x = 1")
+    parent_workers = pool().pids()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked child
+        code = 1
+        try:
+            os.close(read_end)
+            task = FakeTask(a=20)
+            sandbox.execute(task, "b = a * 2 + 2")
+            os.write(write_end, json.dumps({"b": task.data["b"], "workers": pool().pids()}).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as answer:
+        report = json.loads(answer.read() or "{}")
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert report["b"] == 42
+    assert not set(report["workers"]) & set(parent_workers)
+    assert pool().pids() == parent_workers  # the parent's pool is untouched
+    task = FakeTask(a=1)
+    sandbox.execute(task, "b = a + 1")
+    assert task.data["b"] == 2
