@@ -26,6 +26,8 @@ DEFAULT_MAX_DATA_BYTES = 1024 * 1024
 MAX_DEPTH = 100
 
 _SCALARS = (str, int, float, bool, type(None))
+_STRINGS = frozenset({str})
+_FLAT = frozenset(_SCALARS)
 
 
 class _NotJson(Exception):
@@ -36,60 +38,97 @@ class _NotJson(Exception):
         self.path, self.kind = path, kind
 
 
-_CLOSE = object()  # stack marker: the container below is finished
+Entry = tuple  # (container, parent entry or None, key in the parent, depth)
 
 
-def _path(parent: str, key: Any) -> str:
-    return f"{parent}[{key!r}]"
+def _format_path(entry: Entry | None, name: str, key: Any = None, has_key: bool = False) -> str:
+    keys = [key] if has_key else []
+    while entry is not None and entry[1] is not None:
+        keys.append(entry[2])
+        entry = entry[1]
+    return name + "".join(f"[{k!r}]" for k in reversed(keys))
+
+
+def _scalar_size(value: Any) -> int | None:
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2
+    if kind is int:
+        return value.bit_length() * 3 // 10 + 2
+    if kind is bool or value is None:
+        return 5
+    if kind is float and math.isfinite(value):
+        return 24
+    return None
+
+
+def _refusal(value: Any) -> str:
+    kind = type(value)
+    if kind is float:
+        return f"non-finite number {value!r}"
+    if isinstance(value, _SCALARS) or isinstance(value, dict | list | tuple):
+        return f"{kind.__name__} (a subclass of a JSON type)"
+    return kind.__name__
 
 
 def measure(value: Any, budget: int, name: str = "value") -> int:
     """Approximate compact-JSON size of ``value``; stops counting once it passes ``budget``.
 
     Raises ``_NotJson`` naming the first path that is not JSON data (tuples count as lists,
-    as the JSON encoder writes them) or nests deeper than MAX_DEPTH, or refers to itself.
+    as the JSON encoder writes them) or nests deeper than MAX_DEPTH (a structure that contains
+    itself ends there too). Containers of scalars only are counted at C speed; only nested
+    containers go on the stack, which keeps the check close to the cost of encoding the data.
     """
+    kind = type(value)
+    if not (kind is dict or kind is list or kind is tuple):
+        size = _scalar_size(value)
+        if size is None:
+            raise _NotJson(name, _refusal(value))
+        return size
     total = 0
-    stack: list[tuple[Any, str, int]] = [(value, name, 0)]
-    open_containers: set[int] = set()
+    stack: list[Entry] = [(value, None, None, 0)]
     while stack:
-        item, path, depth = stack.pop()
-        if item is _CLOSE:
-            open_containers.discard(depth)
-            continue
-        kind = type(item)
-        if kind is str:
-            total += len(item) + 2
-        elif kind is bool or item is None:
-            total += 5
-        elif kind is int:
-            total += item.bit_length() * 3 // 10 + 2
-        elif kind is float:
-            if not math.isfinite(item):
-                raise _NotJson(path, f"non-finite number {item!r}")
-            total += 24
-        elif kind is dict or kind is list or kind is tuple:
-            if depth >= MAX_DEPTH:
-                raise _NotJson(path, f"structure nested more than {MAX_DEPTH} levels deep")
-            ident = id(item)
-            if ident in open_containers:
-                raise _NotJson(path, "structure that contains itself")
-            open_containers.add(ident)
-            stack.append((_CLOSE, path, ident))
-            total += 2 + len(item)
-            if kind is dict:
-                for key, child in item.items():
-                    if type(key) is not str:
-                        raise _NotJson(_path(path, key), f"{type(key).__name__} key (JSON keys are strings)")
-                    total += len(key) + 3
-                    stack.append((child, _path(path, key), depth + 1))
+        entry = stack.pop()
+        item, _, _, depth = entry
+        if depth >= MAX_DEPTH:
+            raise _NotJson(_format_path(entry, name), f"structure nested more than {MAX_DEPTH} levels deep "
+                           "(or that contains itself)")
+        is_dict = type(item) is dict
+        values = item.values() if is_dict else item
+        total += 2 + len(item)
+        if is_dict and item:
+            if set(map(type, item)) != {str}:
+                key = next(k for k in item if type(k) is not str)
+                raise _NotJson(_format_path(entry, name, key, True), f"{type(key).__name__} key (JSON keys are strings)")
+            total += sum(map(len, item)) + 3 * len(item)
+        types = set(map(type, values))
+        if str in types:
+            total += sum(map(len, [v for v in values if type(v) is str])) + 2 * len(item)
+        if types <= _FLAT:  # scalars only: count at C speed
+            if int in types:
+                ints = [v for v in values if type(v) is int]
+                total += sum(map(int.bit_length, ints)) * 3 // 10 + 2 * len(ints)
+            if float in types:
+                floats = [v for v in values if type(v) is float]
+                if all(map(math.isfinite, floats)):
+                    total += 24 * len(floats)
+                    types = _STRINGS
             else:
-                for index, child in enumerate(item):
-                    stack.append((child, _path(path, index), depth + 1))
-        elif isinstance(item, _SCALARS) or isinstance(item, dict | list | tuple):
-            raise _NotJson(path, f"{kind.__name__} (a subclass of a JSON type)")
-        else:
-            raise _NotJson(path, kind.__name__)
+                types = _STRINGS
+            total += 5 * len(item)  # booleans, None and separators, as an upper bound
+        if not types <= _STRINGS:  # containers below, or a value that is not JSON: one by one
+            pairs = item.items() if is_dict else enumerate(item)
+            for key, child in pairs:
+                child_kind = type(child)
+                if child_kind is str:
+                    continue
+                if child_kind is dict or child_kind is list or child_kind is tuple:
+                    stack.append((child, entry, key, depth + 1))
+                    continue
+                size = _scalar_size(child)
+                if size is None:
+                    raise _NotJson(_format_path(entry, name, key, True), _refusal(child))
+                total += size
         if total > budget:
             return total
     return total
@@ -113,7 +152,16 @@ def check_data(data: Mapping[str, Any], max_bytes: int, *, where: str = "task da
 
     A variable that is not JSON data is named with the path to the offending value; when the
     total is over ``max_bytes``, the biggest variables are named (each measured within the budget).
+    The whole dict is measured in one pass first; variables are measured one by one only to
+    explain a refusal.
     """
+    if type(data) is dict:
+        try:
+            total = measure(data, max_bytes, where)
+        except _NotJson:
+            total = max_bytes + 1  # explained below, variable by variable
+        if total <= max_bytes:
+            return total
     sizes: dict[str, int] = {}
     total = 2
     for key, value in data.items():
