@@ -524,3 +524,23 @@ def test_a_forked_server_worker_starts_its_own_pool(sandbox: Any) -> None:
     task = FakeTask(a=1)
     sandbox.execute(task, "b = a + 1")
     assert task.data["b"] == 2
+
+
+def test_a_timer_that_fails_when_a_timer_job_fires_is_recorded_on_the_instance(
+    make_engine: Callable[..., Engine], clock: Any
+) -> None:
+    """The scheduler's path: the first timer fires from a job, the next one cannot be set."""
+    engine = make_engine(deploy_shipped=False, script_time_limit=LIMIT)
+    engine.deploy({"two.bpmn": diagram("two", """
+    <bpmn:intermediateCatchEvent id="first"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>mid</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="mid" sourceRef="first" targetRef="step"/>
+    <bpmn:intermediateCatchEvent id="step"><bpmn:incoming>mid</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>wait_for</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>""", first="first")}, actor="admin")
+    inst = engine.start("two", actor="wang", data={"wait_for": "-P1D"})
+    assert inst.status == "running" and inst.active_elements == ["first"]
+    clock.advance(days=2)
+    engine.run_due_jobs()
+    assert_recorded_failure(engine, inst.id, "timer 'step'", "wait_for", "ISO 8601")
