@@ -73,6 +73,7 @@ class _Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin = self.proc.stdin.fileno()
         self.stdout = self.proc.stdout.fileno()
+        os.set_blocking(self.stdin, False)
         self.ready = False
         self.requests = 0
 
@@ -92,15 +93,21 @@ class _Worker:
         except subprocess.TimeoutExpired:
             pass
 
-    # -- framed I/O with a deadline (select and os.read release the GIL) -------------------
+    # -- framed I/O with a deadline (poll and os.read/os.write release the GIL) ---------------
+    @staticmethod
+    def _wait(fd: int, events: int, deadline: float) -> bool:
+        """Wait until ``fd`` is ready for ``events`` or the deadline passes (poll: no FD_SETSIZE limit)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        poller = select.poll()
+        poller.register(fd, events)
+        return bool(poller.poll(max(1, int(remaining * 1000))))
+
     def _read_exact(self, count: int, deadline: float) -> bytes | None:
         chunks: list[bytes] = []
         while count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self.stdout], [], [], remaining)
-            if not ready:
+            if not self._wait(self.stdout, select.POLLIN, deadline):
                 return None
             chunk = os.read(self.stdout, min(count, 1 << 20))
             if not chunk:
@@ -121,15 +128,15 @@ class _Worker:
         return None if body is None else json.loads(body)
 
     def send(self, payload: bytes, deadline: float) -> bool:
+        """Write a whole message (stdin is non-blocking, so a stalled worker cannot hold us past the deadline)."""
         view = memoryview(payload)
         while view:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if not self._wait(self.stdin, select.POLLOUT, deadline):
                 return False
-            _, ready, _ = select.select([], [self.stdin], [], remaining)
-            if not ready:
-                return False
-            view = view[os.write(self.stdin, view[: 1 << 16]):]
+            try:
+                view = view[os.write(self.stdin, view[: 1 << 16]):]
+            except BlockingIOError:
+                continue
         return True
 
 

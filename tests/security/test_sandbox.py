@@ -544,3 +544,12 @@ def test_a_timer_that_fails_when_a_timer_job_fires_is_recorded_on_the_instance(
     clock.advance(days=2)
     engine.run_due_jobs()
     assert_recorded_failure(engine, inst.id, "timer 'step'", "wait_for", "ISO 8601")
+
+
+def test_data_near_the_limit_travels_to_a_worker_and_back_intact(sandbox: Any) -> None:
+    """A megabyte of ordinary data crosses the pipes both ways (many partial reads and writes)."""
+    rows = [{"name": f"成员{i}", "share": i % 100, "note": "说明" * 40} for i in range(2_500)]
+    task = FakeTask(rows=rows, title="评审 \u2028 \"quoted\" \\ back")
+    sandbox.execute(task, "count = len(rows)\ntotal = sum([r['share'] for r in rows])")
+    assert task.data["rows"] == rows and task.data["title"].endswith("back")
+    assert task.data["count"] == 2_500 and task.data["total"] == sum(i % 100 for i in range(2_500))
