@@ -170,15 +170,23 @@ class SandboxPool:
             return self._idle.pop()
 
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
-        if not healthy:
-            worker.kill()
-        with self._lock:
-            if healthy:
+        if healthy:
+            with self._lock:
                 self._idle.append(worker)
-            else:
-                self._all.discard(worker)
-                if not self._closed:
-                    self._spawn()  # the replacement starts now, in parallel with whatever comes next
+                self._lock.notify()
+            return
+        try:
+            worker.proc.kill()  # SIGKILL now; reaping and the replacement happen off the caller's time
+        except OSError:
+            pass
+        threading.Thread(target=self._replace, args=(worker,), name="sandbox-replace", daemon=True).start()
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+            if not self._closed:
+                self._spawn()
             self._lock.notify()
 
     def run(self, request: dict[str, Any], time_limit: float) -> dict[str, Any]:

@@ -20,7 +20,12 @@ module plugs a sandbox into Spiff's extension point instead:
   plus a tick compiled into every loop and comprehension stop code that runs past ``time_limit``
   seconds, in any thread, restoring any previous tracer. The timeout and the guards raise a
   ``BaseException`` internally, so ``except Exception:`` in a diagram cannot swallow them.
-  Memory and CPU rlimits on the worker process are still the last line of defence.
+* **Isolation**: all of the above is the first layer. The engine's script engine
+  (``make_script_engine``) runs every script, and every expression that is not a plain
+  comparison (``cheap_expression``), in a worker process of ``engine.sandbox_pool`` that has an
+  address-space and CPU limit and is killed when it overruns the time limit, because one C-level
+  operation (``[a] * 900 == [b] * 900``) runs without ever reaching a tracer or a tick. What a
+  script leaves in task data must be JSON data within the data limit (``engine.taskdata``).
 
 Helpers available to diagrams: ``now()``, ``add_duration(iso_datetime, iso_duration)``,
 ``to_utc(iso)``; safe builtins: ``len min max sum round abs int float str bool sorted any all dict
@@ -964,7 +969,9 @@ class SandboxScriptEngine(PythonScriptEngine):
         except ScriptError as err:
             err.context.setdefault("source", source)
             if err.context.get("line"):
-                err.detail = err.detail if "(line " in err.detail else _with_line(err.detail, source, err.context["line"])
+                if "(line " not in err.detail:
+                    err.detail = _with_line(err.detail, source, err.context["line"])
+                    err.args = (err.detail,)
             raise
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
