@@ -389,7 +389,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
             model = self.runner.model_of(s, row)
             formlib.validate(model.form_for(ht.element_id), data)
             self._check_data_names(data)
-            self.runner.check_input({**(row.data or {}), **data}, "the task's data with this form")
+            self.runner.check_input(data, "this form's data", stored=row.data)
             ctx = approval.complete(self, s, row, ht, username, data)
             record = self._instance_record(s, row)
         if ctx is not None:

@@ -9,6 +9,7 @@ subscriptions and the audit rows together. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import uuid
 from collections import OrderedDict
@@ -177,6 +178,11 @@ class Runner:
             compact(wf)
             after_tasks = _open_user_tasks(wf)
             after_waits = _waiting_events(wf)
+            try:  # before any projection is written: data that cannot be stored fails the step here
+                check_data(_visible_data(wf, after_tasks), self.max_data_bytes, where="the instance's data")
+            except TaskDataError as exc:
+                self._fail(session, ctx, exc)
+                return
             with session.no_autoflush:
                 self._sync_waits(session, ctx, before_waits, after_waits)
                 self._sync_tasks(session, ctx, before_tasks, after_tasks)
@@ -187,11 +193,6 @@ class Runner:
             run = functools.partial(_complete_automatically, automatic)
         completed = wf.is_completed()
         data = _visible_data(wf, after_tasks)
-        try:
-            check_data(data, self.max_data_bytes, where="the instance's data")
-        except TaskDataError as exc:
-            self._fail(session, ctx, exc)
-            return
         try:
             ctx.data_after = self.serializer.data(data)
             state = self.serializer.dumps(wf)
@@ -213,10 +214,17 @@ class Runner:
         for projection in self.projections:
             projection(session, ctx)
 
-    def check_input(self, data: dict[str, Any], what: str) -> None:
-        """Refuse a caller's data that could never be stored (not JSON, too big), changing nothing."""
+    def check_input(self, data: dict[str, Any], what: str, *, stored: dict[str, Any] | None = None) -> None:
+        """Refuse a caller's data that could never be stored (not JSON, too big), changing nothing.
+
+        With ``stored`` (the instance's data, which passed this check when it was saved), the
+        two together must fit too; the stored part is sized by the JSON encoder, then measured
+        variable by variable only to name what is too big.
+        """
         try:
-            check_data(data, self.max_data_bytes, where=what)
+            size = check_data(data, self.max_data_bytes, where=what)
+            if stored and size + len(json.dumps(stored, ensure_ascii=False, separators=(",", ":"))) > self.max_data_bytes:
+                check_data({**stored, **data}, self.max_data_bytes, where=f"the instance's data with {what}")
         except TaskDataError as exc:
             keys = exc.context.get("keys") or ["data"]
             raise InvalidInputError(exc.detail, {str(k): [f"{exc.detail} / 数据无法保存（非 JSON 或过大）"] for k in keys}) from None
