@@ -570,3 +570,15 @@ def test_data_near_the_limit_travels_to_a_worker_and_back_intact(sandbox: Any) -
     sandbox.execute(task, "count = len(rows)\ntotal = sum([r['share'] for r in rows])")
     assert task.data["rows"] == rows and task.data["title"].endswith("back")
     assert task.data["count"] == 2_500 and task.data["total"] == sum(i % 100 for i in range(2_500))
+
+
+def test_the_in_process_guards_stay_the_first_layer_inside_the_worker(sandbox: Any) -> None:
+    """A Python-level loop is stopped by the worker's own tracer (with its line); no kill is needed."""
+    sandbox.execute(FakeTask(), "x = 1")
+    before = pool().pids()
+    with pytest.raises(ScriptTimeoutError) as caught:
+        sandbox.execute(FakeTask(), "x = 0\nwhile True:\n    x = x + 1")
+    assert caught.value.context.get("line") in (2, 3) and "(line " in str(caught.value)
+    with pytest.raises(SandboxViolationError, match="size limit"):
+        sandbox.execute(FakeTask(), "x = 'a' * 10**9")
+    assert pool().pids() == before
