@@ -31,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
 from .catalog import Catalog, Model
 from .clock import Clock, parse_instant, running_on
 from .compaction import compact

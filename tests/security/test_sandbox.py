@@ -582,3 +582,35 @@ def test_the_in_process_guards_stay_the_first_layer_inside_the_worker(sandbox: A
     with pytest.raises(SandboxViolationError, match="size limit"):
         sandbox.execute(FakeTask(), "x = 'a' * 10**9")
     assert pool().pids() == before
+
+
+def multi_instance_diagram(process_id: str, loop: str) -> bytes:
+    return diagram(process_id, f"""<bpmn:scriptTask id="step" scriptFormat="python">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics {loop}</bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>done = True</bpmn:script></bpmn:scriptTask>""")
+
+
+@pytest.mark.parametrize(("loop", "data"), [
+    ("><bpmn:loopCardinality>how_many</bpmn:loopCardinality>", {"how_many": 20_000}),
+    ('isSequential="true"><bpmn:loopCardinality>how_many</bpmn:loopCardinality>', {"how_many": 20_000}),
+    ("><bpmn:loopDataInputRef>members</bpmn:loopDataInputRef><bpmn:inputDataItem id=\"member\" name=\"member\"/>",
+     {"members": list(range(5_000))}),
+], ids=["parallel cardinality", "sequential cardinality", "input collection"])
+def test_a_multi_instance_bomb_is_refused_quickly_and_recorded(small_engine: Engine, loop: str, data: dict) -> None:
+    """20,000 instances held the server for minutes; the activity is capped at 1,000 and fails clearly.
+
+    The sequential form runs its first 1,000 scripts (one worker round trip each) before the cap.
+    """
+    small_engine.deploy({"mi.bpmn": multi_instance_diagram("mi", loop)}, actor="admin")
+    elapsed, error = timed(lambda: small_engine.start("mi", actor="wang", data=data))
+    assert error is None and elapsed < (15.0 if "isSequential" in loop else 3.0), f"{elapsed:.2f}s"
+    inst = small_engine.list_instances(process_key="mi").items[0]
+    assert_recorded_failure(small_engine, inst.id, "multi-instance 'step'", "1,000 instances")
+
+
+def test_a_multi_instance_of_ordinary_size_still_runs(small_engine: Engine) -> None:
+    small_engine.deploy({"mi.bpmn": multi_instance_diagram("mi", "><bpmn:loopCardinality>how_many</bpmn:loopCardinality>")},
+                        actor="admin")
+    inst = small_engine.start("mi", actor="wang", data={"how_many": 12})
+    assert inst.status == "running" and inst.active_elements == ["after"]
