@@ -40,7 +40,7 @@ class CcRecord:
 
 def verdict(data: dict[str, Any]) -> str:
     """approve or reject, from a submission's ``decision``."""
-    return Decision.REJECT if data.get("decision") in REJECT_VALUES else Decision.APPROVE
+    return (Decision.REJECT if data.get("decision") in REJECT_VALUES else Decision.APPROVE).value  # plain text: it goes into task data
 
 
 def comment(s: Session, ht: HumanTask, actor: str, kind: str, text: str | None, at: datetime) -> None:
