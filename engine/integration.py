@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, identity, jobs, rules
 from .clock import iso
-from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from .errors import ConflictError, InvalidInputError, NotFoundError
 from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
 from .store import Store, counted_page
 from .tables import HumanTask, Instance, Job
@@ -463,7 +463,7 @@ def _digest(token: str) -> str:
 
 
 def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
-    """The task, if ``username`` works it, may take it, started its instance or is an admin."""
+    """The task, if ``username`` may read and write its remarks (rules.py)."""
     try:
         uuid.UUID(task_id)
     except (ValueError, TypeError):
@@ -471,16 +471,7 @@ def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
     ht = s.get(HumanTask, task_id)
     if ht is None:
         raise NotFoundError(f"no task '{task_id}'")
-    user = identity.get_user(s, username)
-    inst = s.get(Instance, ht.instance_id)
-    involved = (
-        username in (ht.assignee, ht.completed_by)
-        or bool(set(user.groups) & set(ht.candidate_groups or []))
-        or (inst is not None and inst.started_by == username)
-        or rules.is_admin(s, username)
-    )
-    if not involved:
-        raise NotAllowedError(f"{username} is not involved in task {task_id}")
+    rules.require("comment", rules.actor_of(s, username), ht)
     return ht
 
 
