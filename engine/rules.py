@@ -220,14 +220,14 @@ ROLE_RULES: dict[str, Rule] = {
 }
 
 REFUSALS = {
-    "view": "{who} is not involved in instance {what}",
-    "claim": "{who} may not work task {what}",
-    "complete": "{who} may not work task {what}",
-    "unclaim": "{who} does not hold task {what}",
+    "view": "{who} is not involved in {what}",
+    "claim": "{who} may not work {what}",
+    "complete": "{who} may not work {what}",
+    "unclaim": "{who} does not hold {what}",
     "remove_signer": "only the approver who added signers removes them / 仅加签人可减签",
     "urge": "only the starter or people who worked this instance may urge / 仅发起人或经办人可催办",
     "cc": "only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送",
-    "comment": "{who} is not involved in task {what}",
+    "comment": "{who} is not involved in {what}",
     "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
     "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
 }
@@ -250,7 +250,8 @@ def require(action: str, actor: Actor, target: Instance | HumanTask | None = Non
     if allowed(action, actor, target):
         return
     template = REFUSALS.get(action, "requires permission to {action}" if target is None else "{who} may not {action} {what}")
-    raise NotAllowedError(template.format(who=actor.username, what=getattr(target, "id", ""), action=action))
+    what = "" if target is None else f"{'task' if isinstance(target, HumanTask) else 'instance'} {target.id}"
+    raise NotAllowedError(template.format(who=actor.username, what=what, action=action))
 
 
 def actions(actor: Actor, target: Instance | HumanTask) -> list[str]:

@@ -358,3 +358,31 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, a
     task = engine.get_task(review["task_id"]).task
     assert (task.status, task.assignee) == ("open", None)
     assert engine.list_comments(review["task_id"], "zhao") == [] and engine.list_cc(STRANGER).total == 0
+
+
+def test_the_instance_page_offers_withdraw_to_whoever_acted_last(client: FlaskClient, auth: Auth, engine: Engine, walk: HttpWalk) -> None:
+    walk.submit()
+    walk.clock.advance(minutes=30)
+    walk.do("preliminary_review", "zhao", {"decision": "approve", "comment": "符合条件"})
+    page = f"/instances/{walk.instance_id}"
+    page_login(client, engine, "wang", csrf_token="t")
+    assert 'id="withdraw"' not in client.get(page).get_data(as_text=True)  # the starter no longer acted last
+    page_login(client, engine, "zhao", csrf_token="t")
+    assert 'id="withdraw"' in client.get(page).get_data(as_text=True)
+    assert client.post(f"{page}/withdraw", data={"csrf_token": "t"}).status_code == 302
+    assert [t.element_id for t in engine.get_instance(walk.instance_id).open_tasks] == ["preliminary_review"]
+
+
+def test_the_task_page_shows_only_the_buttons_the_rulebook_allows(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+    page = f"/tasks/{review['task_id']}"
+
+    def buttons(user: str) -> set[str]:
+        page_login(client, engine, user, csrf_token="t")
+        html = client.get(page).get_data(as_text=True)
+        shown = {op for op in ("transfer", "delegate", "add_signers", "return", "urge", "cc") if f'data-op="{op}"' in html}
+        return shown | {b for b in ("claim", "unclaim", "complete") if f'id="{b}"' in html}
+
+    assert buttons("zhao") == {"claim", "complete"}  # a candidate: no reminders, no copies until involved
+    assert buttons("wang") == {"urge", "cc"}  # the starter follows up, works nothing
+    engine.claim(review["task_id"], "zhao")
+    assert buttons("zhao") == {"unclaim", "complete", "transfer", "delegate", "add_signers", "return"}
