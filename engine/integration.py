@@ -230,7 +230,7 @@ class IntegrationMixin:
 
     def list_comments(self, task_id: str, username: str) -> list[CommentRecord]:
         with self.store.read() as s:
-            ht = _visible_task(s, task_id, username)
+            ht = _visible_task(s, task_id, username, action="view")  # the history shows remarks to every viewer already
             return [_comment_record(c) for c in s.scalars(select(TaskComment).where(TaskComment.task_id == ht.id).order_by(TaskComment.id))]
 
 
@@ -462,8 +462,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
-    """The task, if ``username`` may read and write its remarks (rules.py)."""
+def _visible_task(s: Session, task_id: str, username: str, *, action: str = "comment") -> HumanTask:
+    """The task, if the rulebook lets ``username`` do ``action`` to it (write remarks, by default)."""
     try:
         uuid.UUID(task_id)
     except (ValueError, TypeError):
@@ -471,7 +471,7 @@ def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
     ht = s.get(HumanTask, task_id)
     if ht is None:
         raise NotFoundError(f"no task '{task_id}'")
-    rules.require("comment", rules.actor_of(s, username), ht)
+    rules.require(action, rules.actor_of(s, username), ht)
     return ht
 
 

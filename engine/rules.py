@@ -160,7 +160,10 @@ def _involved(actor: Actor, target: Instance | HumanTask) -> bool:
 
 
 def _may_comment(actor: Actor, ht: HumanTask) -> bool:
-    """Remarks on a task: its holder or who completed it, its candidates, the starter, an admin."""
+    """Writing remarks on a task: its holder or who completed it, its candidates, the starter, an admin.
+
+    Reading them is ``view``: the instance's history shows every remark to whoever may see it.
+    """
     return (
         actor.username in (ht.assignee, ht.completed_by) or _is_candidate(actor, ht) or _is_admin(actor)
         or _instance(ht).started_by == actor.username

@@ -59,7 +59,7 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         form_data=data if data is not None else detail.data,
         errors=errors or {},
         actions=task.actions,
-        comments=_comments(task_id, me.username) if "comment" in task.actions else [],
+        comments=_comments(task_id, me.username),
         ops=[op for op in OPS if op in task.actions],
         return_targets=_return_targets(task_id) if "return" in task.actions else [],
         signers=engine.signers(task_id) if task.kind == "task" else [],

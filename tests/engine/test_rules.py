@@ -110,3 +110,17 @@ def test_rules_answer_by_action_name_for_rows_and_for_the_installation(walk: Wal
     assert allowed("deploy", admin) and not allowed("deploy", oa)
     assert allowed("issue_login_link", oa) and not allowed("issue_login_link", admin)
     assert allowed("manage_users", admin) and allowed("manage_users", oa) and not allowed("manage_users", Actor("wang"))
+
+
+def test_whoever_may_see_a_task_reads_its_remarks_as_the_history_shows_them(walk: Walk) -> None:
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+    walk.engine.add_comment(review.id, "zhao", "材料缺少村委会意见")
+    walk.engine.copy_to(walk.instance_id, "wang", ["zhou"])
+    for reader in ("oa", "zhou"):  # the OA service, someone the instance was copied to
+        assert [c.text for c in walk.engine.list_comments(review.id, reader)] == ["材料缺少村委会意见"]
+        assert any(e.data.get("text") == "材料缺少村委会意见" for e in walk.engine.history(walk.instance_id, viewer=reader))
+    with pytest.raises(NotAllowedError):
+        walk.engine.add_comment(review.id, "zhou", "我也说两句")  # writing remarks stays with the people on the task
+    with pytest.raises(NotAllowedError):
+        walk.engine.list_comments(review.id, "li")
