@@ -19,7 +19,16 @@ from flask import Flask, current_app, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from engine import Actor, NotAllowedError, NotFoundError, UserRecord, acting_with, effective_roles, require
+from engine import (
+    Actor,
+    NotAllowedError,
+    NotFoundError,
+    UserRecord,
+    acting_with,
+    allowed,
+    effective_roles,
+    require,
+)
 
 from .extension import get_engine
 
@@ -77,7 +86,7 @@ def _load_user() -> UserRecord | None:
             raise _unauthorized("token unknown, revoked or expired, or its user deactivated")
         acting = request.headers.get(ACTING_HEADER)
         if acting is not None:
-            if "oa-service" not in user.roles:
+            if not allowed("act_as", Actor.of(user)):
                 raise NotAllowedError(f"only an oa-service token may send {ACTING_HEADER}")
             try:
                 person = engine.get_user(acting)

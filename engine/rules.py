@@ -174,6 +174,11 @@ def _may_cancel(actor: Actor, row: Instance) -> bool:
     return row.started_by == actor.username or _is_admin(actor)
 
 
+def _may_file_claim(actor: Actor, row: Instance) -> bool:
+    """Anyone claims a challenge on the board, its submitter too unless the committee ruled it out."""
+    return not (row.started_by == actor.username and (row.data or {}).get("allow_submitter_claim") is False)
+
+
 def _may_withdraw(actor: Actor, row: Instance) -> bool:
     """The starter or someone who completed a step; only the last step's worker withdraws it (409 otherwise)."""
     return row.started_by == actor.username or _completed_one(actor, row)
@@ -208,6 +213,7 @@ INSTANCE_RULES: dict[str, Rule] = {
     "withdraw": _may_withdraw,
     "cc": _involved,
     "execute_job": _is_admin,
+    "file_claim": _may_file_claim,
 }
 
 #: Actions on the installation itself (no target): who holds which role.
@@ -218,6 +224,8 @@ ROLE_RULES: dict[str, Rule] = {
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
+    "manage_admins": _role("admin"),  # deactivate or reactivate an admin (granting roles: ``refused_grants``)
+    "act_as": _role("oa-service"),  # send X-Acting-User: the OA relays its people
     "send_message": _role("admin", "oa-service"),
     "issue_login_link": _role("oa-service"),
 }
@@ -233,6 +241,7 @@ REFUSALS = {
     "comment": "{who} is not involved in {what}",
     "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
     "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
+    "file_claim": "the submitter may not claim this challenge",
 }
 
 

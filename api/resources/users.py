@@ -6,7 +6,16 @@ from typing import Any
 
 from flask import request
 
-from engine import ConflictError, NotAllowedError, NotFoundError, UserRecord, outranks, refused_grants
+from engine import (
+    Actor,
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    UserRecord,
+    allowed,
+    outranks,
+    refused_grants,
+)
 
 from ..auth import require_permission, require_user
 from ..extension import get_engine
@@ -65,7 +74,7 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
     if "active" in body:
         if body["active"] is False and username == me.username:
             raise ConflictError("you cannot deactivate yourself")
-        if "admin" in current and "admin" not in me.roles:
+        if "admin" in current and not allowed("manage_admins", Actor.of(me)):
             raise NotAllowedError("only an admin may deactivate or activate an admin")
     return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"),
                                     active=body.get("active"), actor=me.username)

@@ -106,6 +106,9 @@ def test_rules_answer_by_action_name_for_rows_and_for_the_installation(walk: Wal
         assert not allowed("fly", zhao, task)  # an action nobody defined is refused
         with pytest.raises(NotAllowedError, match="仅发起人或管理员可撤销"):
             require("cancel", zhao, instance)
+        assert allowed("file_claim", wang, instance)  # a submitter may claim their own challenge...
+        instance.data = {**instance.data, "allow_submitter_claim": False}  # ...unless the diagram ruled it out
+        assert not allowed("file_claim", wang, instance) and allowed("file_claim", zhao, instance)
     admin, oa = Actor("admin", frozenset({"admin"})), Actor("oa", frozenset({"oa-service"}))
     assert allowed("deploy", admin) and not allowed("deploy", oa)
     assert allowed("issue_login_link", oa) and not allowed("issue_login_link", admin)
