@@ -279,6 +279,8 @@ def _task_actions(actor: Actor, ht: HumanTask) -> list[str]:
     out = ["view", "comment"]
     if ht.status in ("open", "waiting"):
         out += ["urge", "cc"]
+        if ht.kind == "task" and _holds(actor, ht):
+            out.append("remove_signer")  # also while signers added before the holder are signing
     if ht.status != "open":
         return out
     if ht.assignee is None:
@@ -288,7 +290,7 @@ def _task_actions(actor: Actor, ht: HumanTask) -> list[str]:
         if ht.candidate_groups:
             out.append("unclaim")
         if ht.kind == "task":
-            out += ["add_signers", "remove_signer", "return"]
+            out += ["add_signers", "return"]
     return out
 
 

@@ -127,3 +127,12 @@ def test_whoever_may_see_a_task_reads_its_remarks_as_the_history_shows_them(walk
         walk.engine.add_comment(review.id, "zhou", "我也说两句")  # writing remarks stays with the people on the task
     with pytest.raises(NotAllowedError):
         walk.engine.list_comments(review.id, "li")
+
+
+def test_the_holder_may_remove_a_signer_added_before_them_while_the_step_waits(walk: Walk) -> None:
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+    walk.engine.add_signers(review.id, "zhao", ["zhou", "li"], "before")
+    assert walk.engine.get_task(review.id).task.status == "waiting"
+    assert "remove_signer" in walk.engine.get_task(review.id, "zhao").task.actions
+    walk.engine.remove_signer(review.id, "zhao", "li")
