@@ -7,6 +7,7 @@ import functools
 import hmac
 import json
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -79,11 +80,20 @@ def log_in(username: str) -> None:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only local paths: a login link must not bounce a user to another site."""
-    if not target:
+    """Only a same-site path: a login link or ``?next=`` must not send a user to another site.
+
+    Refused (``default`` instead): absolute and scheme-relative URLs (``//host``), backslashes
+    (browsers read ``/\\host`` as ``//host``) and control or format characters (a CR/LF would
+    split the ``Location`` header; a tab or zero-width space hides a ``//``).
+    """
+    if not target or not isinstance(target, str):
+        return default
+    if "\\" in target or any(unicodedata.category(ch)[0] == "C" for ch in target):
+        return default
+    if not target.startswith("/") or target.startswith("//"):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return default
     return target
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from api.server import redact
+from api.server import GRACEFUL_SECONDS, redact
 from tests.server import jiebang, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
@@ -48,7 +48,9 @@ def test_the_default_server_is_gunicorn_and_stops_on_sigterm_within_seconds(tmp_
         serve.proc.send_signal(signal.SIGTERM)
         code = serve.proc.wait(timeout=15)
         took = time.monotonic() - started
-    assert code == 0 and took < 5, (code, took)
+    # Within the graceful period for requests in flight, plus slack for the master's own exit on a
+    # loaded machine; unloaded it takes about 2.5 s.
+    assert code == 0 and took < GRACEFUL_SECONDS + 3, (code, took)
     with socket.socket() as again:  # the port is free at once
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", port))
