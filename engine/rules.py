@@ -194,7 +194,7 @@ Rule = Callable[[Actor, Any], bool]
 TASK_RULES: dict[str, Rule] = {
     "view": _may_view,
     "claim": _is_candidate,
-    "unclaim": _holds,
+    "unclaim": _may_work,  # the holder gives it back; a colleague learns who holds it (409)
     "complete": _may_work,
     "transfer": _may_work,
     "delegate": _may_work,
@@ -234,7 +234,7 @@ REFUSALS = {
     "view": "{who} is not involved in {what}",
     "claim": "{who} may not work {what}",
     "complete": "{who} may not work {what}",
-    "unclaim": "{who} does not hold {what}",
+    "unclaim": "{who} may not work {what}",
     "remove_signer": "only the approver who added signers removes them / 仅加签人可减签",
     "urge": "only the starter or people who worked this instance may urge / 仅发起人或经办人可催办",
     "cc": "only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送",
