@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select
@@ -85,26 +84,56 @@ def refused_grants(caller_roles: Iterable[str], current: Iterable[str], wanted: 
 
 
 # ---- who is asking ------------------------------------------------------------------------------
-@dataclass(frozen=True)
 class Actor:
-    """A person as the rules see them: roles as they count now (capped while a service acts)."""
+    """A person as the rules see them: roles as they count now (capped while a service acts), groups.
 
-    username: str
-    roles: frozenset[str] = frozenset()
-    groups: frozenset[str] = frozenset()
+    An actor read from the database loads roles and groups only when a rule asks for them, so a
+    check that needs neither costs no statement.
+    """
+
+    __slots__ = ("_groups", "_load_groups", "_load_roles", "_roles", "username")
+
+    def __init__(
+        self, username: str, roles: Iterable[str] = (), groups: Iterable[str] = (), *,
+        load_roles: Callable[[], Iterable[str]] | None = None, load_groups: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
+        self.username = username
+        self._roles = None if load_roles else frozenset(roles)
+        self._groups = None if load_groups else frozenset(groups)
+        self._load_roles, self._load_groups = load_roles, load_groups
+
+    @property
+    def roles(self) -> frozenset[str]:
+        if self._roles is None:
+            self._roles = frozenset(self._load_roles())
+        return self._roles
+
+    @property
+    def groups(self) -> frozenset[str]:
+        if self._groups is None:
+            self._groups = frozenset(self._load_groups())
+        return self._groups
+
+    def __repr__(self) -> str:
+        return f"Actor({self.username!r})"
 
     @classmethod
     def of(cls, user: UserRecord) -> Actor:
         """The actor for an authenticated user record (its roles are already the effective ones)."""
-        return cls(user.username, frozenset(user.roles), frozenset(user.groups))
+        return cls(user.username, user.roles, user.groups)
 
 
 def actor_of(s: Session, username: str, *, groups: Iterable[str] | None = None) -> Actor:
     """The actor ``username`` from the database; ``groups`` when the caller knows them already."""
-    user = s.get(User, username)
-    if groups is None:
-        groups = s.scalars(select(Membership.group).where(Membership.username == username))
-    return Actor(username, frozenset(effective_roles(user.roles or [])) if user is not None else frozenset(), frozenset(groups))
+
+    def load_roles() -> set[str]:
+        user = s.get(User, username)
+        return effective_roles(user.roles or []) if user is not None else set()
+
+    def load_groups() -> list[str]:
+        return list(s.scalars(select(Membership.group).where(Membership.username == username)))
+
+    return Actor(username, groups=groups or (), load_roles=load_roles, load_groups=None if groups is not None else load_groups)
 
 
 # ---- the rules ----------------------------------------------------------------------------------
