@@ -58,6 +58,7 @@ from .runner import Runner, StepContext, fire_timer, message_event
 from .scripting import make_script_engine
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate, User
+from .taskdata import DEFAULT_MAX_DATA_BYTES
 
 log = logging.getLogger("jiebang.engine")
 
@@ -82,6 +83,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         clock: Clock | None = None,
         lane_groups: Mapping[str, str] | None = None,
         script_time_limit: float = 2.0,
+        max_data_bytes: int | None = None,
         deploy_shipped: bool = True,
         store: Store | None = None,
     ) -> None:
@@ -89,7 +91,12 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self.store = store or Store(database_url)
         bpmn_dir, forms_dir = shipped_dirs()
         self.catalog = Catalog([forms_dir])
-        self.runner = Runner(self.catalog, self.clock, lambda: make_script_engine(self.clock.now, time_limit=script_time_limit))
+        data_limit = max_data_bytes or _env_int("JIEBANG_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES)
+        self.runner = Runner(
+            self.catalog, self.clock,
+            lambda: make_script_engine(self.clock.now, time_limit=script_time_limit, max_data_bytes=data_limit),
+            max_data_bytes=data_limit,
+        )
         self.lane_groups = dict(lane_groups or {})
         self.runner.lane_groups = self.lane_groups
         self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
@@ -420,6 +427,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         if business_key is None and instance_id is None:
             raise InvalidInputError("business_key or instance_id required", {"business_key": ["business_key or instance_id required / 需指定业务键或实例"]})
         payload = dict(payload or {})
+        self.runner.check_input(payload, "message payload")
         with self.store.read() as s:
             stmt = select(MessageSubscription.instance_id).where(MessageSubscription.message_name == name).distinct()
             if instance_id is not None:
@@ -533,6 +541,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
             schema = self.runner.model_of(s, row).form_for(ht.element_id)
             ownership.check_caller_data(data, ownership.declared_names(schema) if schema is not None else None, what="task data")
             formlib.validate(schema, data)
+            self.runner.check_input(data, "this form's data", stored=row.data)
             for check in self.completion_checks:
                 check(s, row, ht, data)
             ctx = approval.complete(self, s, row, ht, username, data)
@@ -725,6 +734,13 @@ def _check_start_data(model: Model, data: Any) -> None:
     if form is not None:
         own = ownership.declared_names(form)
         formlib.validate(form, {k: v for k, v in data.items() if k in own})
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name) or default)
+    except ValueError:
+        return default
 
 
 def _is_uuid(value: str) -> bool:
