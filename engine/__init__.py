@@ -34,10 +34,11 @@ from .records import (
     TokenRecord,
     UserRecord,
 )
-from .rules import acting_with, effective_roles, outranks, refused_grants
+from .rules import Actor, acting_with, allowed, effective_roles, outranks, refused_grants, require
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
+    "Actor",
     "AuditRecord",
     "Clock",
     "ConflictError",
@@ -72,10 +73,12 @@ __all__ = [
     "UserRecord",
     "WebhookEvent",
     "acting_with",
+    "allowed",
     "check_json_value",
     "check_text",
     "effective_roles",
     "outranks",
     "refused_grants",
+    "require",
     "strict_json_loads",
 ]

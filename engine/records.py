@@ -43,6 +43,7 @@ class TaskRecord:
     owner: str | None = None  # set while delegated: who confirms
     sign_mode: str | None = None
     returned: bool = False
+    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class InstanceRecord:
     ended_at: datetime | None
     error: str | None
     visited_elements: list[str] = field(default_factory=list)  # every element completed so far
+    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from engine import DefinitionInvalidError, EngineError, NotFoundError
 
-from .common import admin_required, current_user, get_engine
+from .common import current_user, get_engine, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -15,7 +15,7 @@ MAX_FILES = 10
 
 
 @bp.get("")
-@admin_required
+@permission_required("deploy")
 def index():
     """Every process definition with its versions and their files."""
     engine = get_engine()
@@ -28,7 +28,7 @@ def index():
 
 
 @bp.get("/<key>")
-@admin_required
+@permission_required("deploy")
 def edit(key: str):
     """Open the modeler on the latest version (or ``?version=``) of one definition."""
     engine = get_engine()
@@ -43,7 +43,7 @@ def edit(key: str):
 
 
 @bp.get("/<key>/versions/<int:version>/files/<path:filename>")
-@admin_required
+@permission_required("deploy")
 def download(key: str, version: int, filename: str):
     """Download one file of one deployed version."""
     try:
@@ -74,7 +74,7 @@ def _problems(problems) -> list[dict]:  # noqa: ANN001
 
 
 @bp.post("/validate")
-@admin_required
+@permission_required("deploy")
 def validate():
     """Check diagrams without deploying; problems carry the element id they belong to."""
     try:
@@ -85,7 +85,7 @@ def validate():
 
 
 @bp.post("/deploy")
-@admin_required
+@permission_required("deploy")
 def deploy():
     """Deploy the edited diagrams as the next version of their key."""
     try:

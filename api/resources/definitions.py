@@ -8,7 +8,7 @@ from flask import Response
 
 from engine import DefinitionRecord, InvalidInputError, NotFoundError
 
-from ..auth import require_role, require_user
+from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, page_schema, sliced
 from ..schemas.definitions import DefinitionSchema, DeployArgsSchema, DeployResultSchema
@@ -29,7 +29,7 @@ def deploy(files: dict[str, Any]) -> DefinitionRecord:
 
     An invalid diagram is refused with 422 and ``problems``, each naming its element id.
     """
-    user = require_role("admin")
+    user = require_permission("deploy")
     uploads: dict[str, bytes] = {}
     for upload in files["file"]:
         name = upload.filename or ""
