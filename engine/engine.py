@@ -462,19 +462,23 @@ class Engine(IntegrationMixin, ApprovalMixin):
         offset: int = 0,
         limit: int = 50,
         groups: list[str] | None = None,
+        q: str | None = None,
     ) -> Page:
-        """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them)."""
+        """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them).
+
+        ``q`` keeps the tasks whose instance title, task name or business key contains it.
+        """
         if scope not in SCOPES:
             raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
         if scope == "cc":
-            return self.list_cc(username, offset=offset, limit=limit)  # items are CcRecord: instances copied to me
+            return self.list_cc(username, offset=offset, limit=limit, q=q)  # items are CcRecord: instances copied to me
         if groups is None:
             with self.store.read() as s:
                 groups = identity.groups_of(s, username)
         with self.store.statement() as conn:
             rows, total = inbox.page(
                 conn, username, list(groups), scope, status=status, process_key=process_key, business_key=business_key,
-                offset=offset, limit=limit,
+                offset=offset, limit=limit, q=q or None,
             )
         return Page([_task_record(r) for r in rows], total)
 
@@ -756,7 +760,7 @@ def _task_record(ht: HumanTask | Row) -> TaskRecord:
     return TaskRecord(
         ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
         ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
-        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned),
+        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned), ht.title,
     )
 
 
