@@ -67,19 +67,15 @@ def show(instance_id: str):
         bpmn_xml=bpmn_xml,
         marks={"done": done, "current": current},
         jobs=jobs,
-        can_cc=hasattr(engine, "copy_to"),
-        users=engine.list_users(limit=1000) if hasattr(engine, "copy_to") else [],
-        can_withdraw=hasattr(engine, "withdraw") and instance.status == "running" and instance.started_by == current_user().username,
+        users=engine.list_users(limit=1000),
+        can_withdraw=instance.status == "running" and instance.started_by == current_user().username,
     )
 
 
 def _mark_cc_read(instance_id: str) -> None:
     """Opening a copied instance (抄送) marks the copy read; nothing happens when it was not copied."""
-    marker = getattr(get_engine(), "mark_cc_read", None)
-    if marker is None:
-        return
     try:
-        marker(instance_id, current_user().username)
+        get_engine().mark_cc_read(instance_id, current_user().username)
     except NotFoundError:
         pass
 

@@ -33,11 +33,8 @@ def client_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _comments(task_id: str, username: str) -> list[Any]:
-    lister = getattr(get_engine(), "list_comments", None)
-    if lister is None:
-        return []
     try:
-        return list(lister(task_id, username))
+        return list(get_engine().list_comments(task_id, username))
     except EngineError:  # not involved in the task: no remarks to show
         return []
 
@@ -67,7 +64,6 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         may_claim=task.status == "open" and task.assignee is None and bool(groups & set(task.candidate_groups)),
         may_unclaim=task.status == "open" and task.assignee == me.username and bool(task.candidate_groups),
         comments=_comments(task_id, me.username),
-        can_comment=hasattr(engine, "add_comment"),
         ops=_available_ops(task, me.username),
         return_targets=_return_targets(task_id) if task.status == "open" else [],
         signers=engine.signers(task_id) if task.kind == "task" else [],
@@ -108,23 +104,20 @@ def complete(task_id: str):
     return redirect(url_for("inbox.index"))
 
 
-def _act(task_id: str, action: str, done_message: str):
-    act(lambda: getattr(get_engine(), action)(task_id, current_user().username), done_message)
-    return redirect(url_for("tasks.show", task_id=task_id))
-
-
 @bp.post("/<task_id>/claim")
 @login_required
 def claim(task_id: str):
     """Take a group task for myself (签收)."""
-    return _act(task_id, "claim", _("已签收"))
+    act(lambda: get_engine().claim(task_id, current_user().username), _("已签收"))
+    return redirect(url_for("tasks.show", task_id=task_id))
 
 
 @bp.post("/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
     """Give a claimed task back to the group."""
-    return _act(task_id, "unclaim", _("已退回组任务"))
+    act(lambda: get_engine().unclaim(task_id, current_user().username), _("已退回组任务"))
+    return redirect(url_for("tasks.show", task_id=task_id))
 
 
 @bp.post("/<task_id>/comments")
@@ -140,32 +133,28 @@ def comment(task_id: str):
 
 
 # ---- approval operations (转办, 委派, 加签, 退回, 催办, 抄送) ---------------------------------------
-# Each entry: engine method, who sees the button (the task's worker, or anyone involved).
+# Each operation and who sees its button: the task's worker, or anyone involved.
 OPS = {
-    "transfer": ("transfer", "worker"),
-    "delegate": ("delegate", "worker"),
-    "add_signers": ("add_signers", "worker"),
-    "remove_signer": ("remove_signer", "worker"),
-    "return": ("return_task", "worker"),
-    "urge": ("urge", "anyone"),
-    "cc": ("copy_to", "anyone"),
+    "transfer": "worker",
+    "delegate": "worker",
+    "add_signers": "worker",
+    "remove_signer": "worker",
+    "return": "worker",
+    "urge": "anyone",
+    "cc": "anyone",
 }
 
 
 def _available_ops(task: Any, username: str) -> list[str]:
-    engine = get_engine()
     if task.status != "open":
         return []
     worker = task.assignee == username
-    return [op for op, (method, who) in OPS.items() if hasattr(engine, method) and (worker or who == "anyone")]
+    return [op for op, who in OPS.items() if worker or who == "anyone"]
 
 
 def _return_targets(task_id: str) -> list[Any]:
-    lister = getattr(get_engine(), "return_targets", None)
-    if lister is None:
-        return []
     try:
-        return list(lister(task_id))
+        return list(get_engine().return_targets(task_id))
     except EngineError:
         return []
 
@@ -178,7 +167,7 @@ def _usernames(raw: str) -> list[str]:
 @login_required
 def operate(task_id: str, op: str):
     """One approval operation on the task; the engine decides whether this user may do it."""
-    if op not in OPS or not hasattr(get_engine(), OPS[op][0]):
+    if op not in OPS:
         return render_template("pages/error.html", message=_("不支持的操作")), 404
     engine, me, form = get_engine(), current_user().username, request.form
     comment = (form.get("comment") or "").strip() or None
