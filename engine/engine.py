@@ -606,11 +606,13 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:
             period = claims.validate_period(period, self.clock.now())
-            rows = [
-                {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
-                for r in claims.scores(s, period)
-            ]
-            return period, rows
+            return period, _ledger_rows(s, period)
+
+    def score_export(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+        """What a month's score workbook holds, read at one moment: the period, the leaderboard and the ledger."""
+        with self.store.read() as s:
+            period = claims.validate_period(period, self.clock.now())
+            return period, claims.leaderboard(s, period), _ledger_rows(s, period)
 
     def leaderboard(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
         with self.store.read() as s:
@@ -762,6 +764,13 @@ def _task_record(ht: HumanTask | Row) -> TaskRecord:
         ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
         ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned), ht.title,
     )
+
+
+def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
+    return [
+        {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
+        for r in claims.scores(s, period)
+    ]
 
 
 def _job_record(job: Job) -> JobRecord:
