@@ -63,6 +63,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/users/{username}/tokens"): (("admin",), None),
     ("POST", "/login-links"): (("oa",), {"username": "wang"}),
     ("POST", "/process-definitions"): (("admin",), deploy_body),
+    ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
     ("POST", "/messages"): (("admin", "oa"), {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}}),
     ("GET", "/jobs"): (("admin",), None),
     ("POST", "/jobs/{job_id}/execute"): (("admin",), None),
@@ -301,8 +302,6 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
-    ("POST", "/designer/deploy"): (403, None),
-    ("POST", "/designer/validate"): (403, None),
     ("GET", "/inbox"): (200, None),
     ("GET", "/instances"): (200, None),
     ("POST", "/instances"): (302, {"process_key": "claim_evaluate"}),  # anyone starts a process
