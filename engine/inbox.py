@@ -128,7 +128,8 @@ def _tasks_in_order(ids: Subquery) -> Select:
 def _filtered_page(
     conn: Connection, username: str, groups: list[str], scope: str, filters: list[Any], offset: int, limit: int
 ) -> tuple[list[Row], int]:
-    """Any other inbox: the general join, counted and paged in two statements."""
+    """Any other inbox (a status, a process, a search): the general join, page and total in one
+    statement; a second counts only when the page lies past the last task."""
     mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)
     candidate = (
         select(HumanTask.id, HumanTask.created_at)
@@ -137,9 +138,12 @@ def _filtered_page(
         .distinct()
     )
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
-    total = conn.execute(select(func.count()).select_from(ids_q)).scalar_one()
-    ids = select(ids_q.c.id, ids_q.c.created_at).order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit).subquery()
-    return list(conn.execute(_tasks_in_order(ids))), total
+    ids = (select(ids_q.c.id, ids_q.c.created_at, func.count().over().label("total"))
+           .order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit).subquery())
+    rows = list(conn.execute(_tasks_in_order(ids).add_columns(ids.c.total)))
+    if rows or offset == 0:
+        return rows, rows[0].total if rows else 0
+    return [], conn.execute(select(func.count()).select_from(ids_q)).scalar_one()
 
 
 __all__ = ["matching", "page", "reindex"]

@@ -120,3 +120,25 @@ def test_an_existing_database_fills_the_title_of_its_tasks(database_url: str, cl
     titles = {t.instance_id: t.title for t in upgraded.list_tasks("wang", scope="mine", status=None, limit=10).items}
     assert titles == {titled.id: "修路", untitled.id: None}
     upgraded.store.dispose()
+
+
+def test_a_searched_inbox_is_one_statement_too(engine: Engine) -> None:
+    """Titles come from the task index: a search, a status or a process filter is still one round trip."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine as SqlEngine
+
+    engine.upsert_user("zhao", groups=["taskforce"])
+    for _ in range(2):
+        engine.start("claim_evaluate", actor="zhao")  # 申报问题 Submit problem, assigned to zhao
+    statements: list[str] = []
+    listener = lambda *args, **_: statements.append(args[2])  # noqa: E731 - before_cursor_execute(conn, cursor, statement, ...)
+    event.listen(SqlEngine, "before_cursor_execute", listener)
+    try:
+        page = engine.list_tasks("zhao", scope="involved", q="申报", groups=["taskforce"])
+        engine.list_tasks("zhao", scope="mine", status="completed", process_key="claim_evaluate", groups=["taskforce"])
+    finally:
+        event.remove(SqlEngine, "before_cursor_execute", listener)
+    assert len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]) == 2, statements
+    assert page.total == len(page.items) == 2
+    past = engine.list_tasks("zhao", scope="involved", q="申报", offset=10)
+    assert (past.items, past.total) == ([], 2)  # past the last page: nothing, but the count still answers
