@@ -11,7 +11,8 @@ A token whose user has the ``oa-service`` role may send ``X-Acting-User`` to act
 (the OA system relays its people); anyone else sending it gets 403. Acting never raises
 privileges: the acted user's roles count only as far as the service holds them, in this module's
 role checks and in the engine's (``engine.acting_with``, reset after every request). Permissions
-on tasks and instances are the engine's business; this module only checks roles for admin-only routes.
+on tasks and instances are the engine's business; routes on the installation itself (deploy, jobs,
+webhooks, the org sync) ask the same rulebook through ``require_permission``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from flask import Flask, current_app, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from engine import NotAllowedError, NotFoundError, UserRecord, acting_with, effective_roles
+from engine import (
+    Actor,
+    NotAllowedError,
+    NotFoundError,
+    UserRecord,
+    acting_with,
+    allowed,
+    effective_roles,
+    require,
+)
 
 from .extension import get_engine
 
@@ -99,7 +109,7 @@ def _load_user() -> UserRecord | None:
             raise _unauthorized("token unknown, revoked or expired, or its user deactivated")
         acting = request.headers.get(ACTING_HEADER)
         if acting is not None:
-            if "oa-service" not in user.roles:
+            if not allowed("act_as", Actor.of(user)):
                 raise NotAllowedError(f"only an oa-service token may send {ACTING_HEADER}")
             try:
                 person = engine.get_user(acting)
@@ -137,11 +147,10 @@ def require_user() -> UserRecord:
     return user
 
 
-def require_role(*roles: str) -> UserRecord:
-    """The acting user if they hold one of ``roles``; 401 or 403 otherwise."""
+def require_permission(action: str) -> UserRecord:
+    """The acting user if the engine's rulebook lets them do ``action`` (deploy, manage_users, ...); 401 or 403 otherwise."""
     user = require_user()
-    if not set(roles) & set(user.roles):
-        raise NotAllowedError(f"requires role {' or '.join(roles)}")
+    require(action, Actor.of(user))
     return user
 
 

@@ -34,9 +34,10 @@ from .records import (
     TokenRecord,
     UserRecord,
 )
-from .rules import acting_with, effective_roles, outranks, refused_grants
+from .rules import Actor, acting_with, allowed, effective_roles, outranks, refused_grants, require
 
 __all__ = [
+    "Actor",
     "AuditRecord",
     "Clock",
     "ConflictError",
@@ -66,10 +67,12 @@ __all__ = [
     "TooManyAttemptsError",
     "UserRecord",
     "acting_with",
+    "allowed",
     "check_json_value",
     "check_text",
     "effective_roles",
     "outranks",
     "refused_grants",
+    "require",
     "strict_json_loads",
 ]

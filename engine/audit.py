@@ -18,6 +18,7 @@ TASK_CLAIM = "task.claim"
 TASK_UNCLAIM = "task.unclaim"
 TASK_COMPLETE = "task.complete"
 TASK_CANCEL = "task.cancelled"
+TASK_DELEGATE_DONE = "task.delegate_done"  # a delegate submitted their work back to the owner
 MESSAGE = "message.received"
 TIMER_FIRE = "timer.fired"
 SCORE_AWARD = "score.awarded"

@@ -14,6 +14,7 @@ thin unit of work over catalog, runner, inbox, rules and the approval and integr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -37,7 +38,6 @@ from .clock import Clock, SystemClock
 from .errors import (
     ConflictError,
     InvalidInputError,
-    NotAllowedError,
     NotFoundError,
     Problem,
     ScriptError,
@@ -195,7 +195,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         now = self.clock.now()
         with self.store.write() as s:
             row = identity.find_token(s, token_or_id)
-            if actor is not None and row.username != actor.username and "admin" not in actor.roles:
+            if actor is not None and row.username != actor.username and not rules.allowed("manage_tokens", rules.Actor.of(actor)):
                 raise NotFoundError("no such token")
             record = identity.revoke_token(s, row, now=now)
             audit.record(s, audit.TOKEN_REVOKED, now, actor=actor.username if actor else None, data={"token_id": row.id, "username": row.username})
@@ -347,12 +347,15 @@ class Engine(IntegrationMixin, ApprovalMixin):
         """An instance; with ``viewer``, only if that person may see it (rules.py)."""
         with self.store.read() as s:
             row = self._instance(s, instance_id)
-            self._require_view(s, row, viewer)
-            return self._instance_record(s, row)
+            if viewer is None:
+                return self._instance_record(s, row)
+            actor = rules.actor_of(s, viewer)
+            rules.require("view", actor, row)
+            return dataclasses.replace(self._instance_record(s, row), actions=rules.actions(actor, row))
 
-    def _require_view(self, s: Session, row: Instance, viewer: str | None) -> None:
-        if viewer is not None and not rules.may_view_instance(s, row, viewer):
-            raise NotAllowedError(f"{viewer} is not involved in instance {row.id}")
+    def _require_view(self, s: Session, target: Instance | HumanTask, viewer: str | None) -> None:
+        if viewer is not None:
+            rules.require("view", rules.actor_of(s, viewer), target)
 
     def list_instances(
         self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50,
@@ -383,8 +386,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
         """Stop an instance for good (its starter or an admin; ``actor=None`` is the system itself)."""
         with self.store.write() as s:
             row = self._lock_instance(s, instance_id)
-            if actor is not None and not rules.may_cancel(s, row, actor):
-                raise NotAllowedError("only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销")
+            if actor is not None:
+                rules.require("cancel", rules.actor_of(s, actor), row)
             if row.status not in ("running", "error"):
                 raise ConflictError(f"instance {instance_id} is {row.status}")
             now = self.clock.now()
@@ -487,11 +490,15 @@ class Engine(IntegrationMixin, ApprovalMixin):
         with self.store.read() as s:
             ht = self._task(s, task_id)
             row = s.get(Instance, ht.instance_id)
-            self._require_view(s, row, username)
+            record = _task_record(ht)
+            if username is not None:
+                actor = rules.actor_of(s, username)
+                rules.require("view", actor, ht)
+                record = dataclasses.replace(record, actions=rules.actions(actor, ht))
             model = self.runner.model_of(s, row)
             schema = model.form_for(ht.element_id)
             start = {**(row.data or {}), **(ht.draft or {})}  # a delegate's or an earlier signer's work comes first
-            return TaskDetail(_task_record(ht), schema, formlib.form_data(schema, start))
+            return TaskDetail(record, schema, formlib.form_data(schema, start))
 
     def claim(self, task_id: str, username: str, *, groups: list[str] | None = None) -> TaskRecord:
         """Take a task from a group queue (``groups``: the person's, when the caller knows them)."""
@@ -502,7 +509,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
                 return _task_record(ht)
             if ht.assignee is not None:
                 raise ConflictError(f"task {task_id} is held by {ht.assignee}")
-            self._require_candidate(s, ht, username, groups=groups)
+            rules.require("claim", rules.actor_of(s, username, groups=groups), ht)
             ht.assignee = username
             inbox.reindex(s, ht)
             audit.record(s, audit.TASK_CLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
@@ -511,8 +518,9 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def unclaim(self, task_id: str, username: str) -> TaskRecord:
         with self.store.write() as s:
             ht = self._task(s, task_id, lock=True)
-            if ht.assignee != username and not set(identity.groups_of(s, username)) & set(ht.candidate_groups or []):
-                self._require_view(s, self._instance(s, ht.instance_id), username)  # a stranger learns nothing of the task
+            actor = rules.actor_of(s, username)
+            if not rules.allowed("unclaim", actor, ht):
+                rules.require("view", actor, ht)  # a stranger learns nothing of the task; others learn who holds it
             self._require_open(ht)
             if ht.assignee != username:
                 if ht.assignee is None:
@@ -547,8 +555,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
             self._raise_if_failed(ctx)
         return record
 
-    def _task_for_work(self, s: Session, task_id: str, username: str) -> tuple[Instance, HumanTask]:
-        """Lock the task's instance and check that ``username`` may work the open task now."""
+    def _task_for_work(self, s: Session, task_id: str, username: str, *, action: str = "complete") -> tuple[Instance, HumanTask]:
+        """Lock the task's instance and check that ``username`` may ``action`` the open task now."""
         if self.store.is_sqlite:  # the write transaction holds the database's one write lock already
             ht = self._task(s, task_id)
             row = self._instance(s, ht.instance_id)
@@ -563,10 +571,10 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self._require_open(ht)
         if row.status != "running":
             raise ConflictError(f"instance {row.id} is {row.status}")
-        if ht.assignee is not None and ht.assignee != username:
-            self._require_candidate(s, ht, username, held=True)
-        elif ht.assignee is None:
-            self._require_candidate(s, ht, username)
+        if ht.assignee != username:
+            rules.require(action, rules.actor_of(s, username), ht)  # 403 for someone with no claim on the task
+            if ht.assignee is not None:
+                raise ConflictError(f"task {ht.id} is held by {ht.assignee}")  # 409 for a candidate
         return row, ht
 
     def finish_task(self, s: Session, row: Instance, ht: HumanTask, username: str, data: dict[str, Any], *, event: str = audit.TASK_COMPLETE) -> StepContext:
@@ -711,15 +719,6 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def _require_open(ht: HumanTask) -> None:
         if ht.status != "open":
             raise ConflictError(f"task {ht.id} is already {ht.status}")
-
-    def _require_candidate(self, s: Session, ht: HumanTask, username: str, *, held: bool = False, groups: list[str] | None = None) -> None:
-        """403 for someone with no claim on the task; 409 for a candidate when a colleague holds it."""
-        mine = groups if groups is not None else identity.groups_of(s, username)
-        is_candidate = bool(set(mine) & set(ht.candidate_groups))
-        if not is_candidate:
-            raise NotAllowedError(f"{username} may not work task {ht.id}")
-        if held:
-            raise ConflictError(f"task {ht.id} is held by {ht.assignee}")
 
     def _instance_record(self, s: Session, row: Instance, *, with_tasks: bool = True) -> InstanceRecord:
         tasks = []

@@ -44,6 +44,7 @@ class TaskRecord:
     sign_mode: str | None = None
     returned: bool = False
     title: str | None = None  # the instance's title, from the task index
+    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class InstanceRecord:
     ended_at: datetime | None
     error: str | None
     visited_elements: list[str] = field(default_factory=list)  # every element completed so far
+    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)

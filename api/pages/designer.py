@@ -8,13 +8,13 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from engine import NotFoundError
 
-from .common import admin_required, get_engine
+from .common import get_engine, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
 
 @bp.get("")
-@admin_required
+@permission_required("deploy")
 def index():
     """Every process definition with its versions and their files."""
     engine = get_engine()
@@ -27,7 +27,7 @@ def index():
 
 
 @bp.get("/<key>")
-@admin_required
+@permission_required("deploy")
 def edit(key: str):
     """Open the modeler on the latest version (or ``?version=``) of one definition."""
     engine = get_engine()
@@ -42,7 +42,7 @@ def edit(key: str):
 
 
 @bp.get("/<key>/versions/<int:version>/files/<path:filename>")
-@admin_required
+@permission_required("deploy")
 def download(key: str, version: int, filename: str):
     """Download one file of one deployed version."""
     try:

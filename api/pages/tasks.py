@@ -49,9 +49,7 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         return render_template("pages/error.html", message=_("无权查看该任务")), 403
     instance = engine.get_instance(detail.task.instance_id)
     me = current_user()
-    groups = set(me.groups)
     task = detail.task
-    may_work = task.status == "open" and (task.assignee == me.username or (task.assignee is None and bool(groups & set(task.candidate_groups))))
     return render_template(
         "pages/tasks/show.html",
         task=task,
@@ -60,12 +58,10 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         form_title=(detail.form or {}).get("title"),
         form_data=data if data is not None else detail.data,
         errors=errors or {},
-        may_work=may_work,
-        may_claim=task.status == "open" and task.assignee is None and bool(groups & set(task.candidate_groups)),
-        may_unclaim=task.status == "open" and task.assignee == me.username and bool(task.candidate_groups),
+        actions=task.actions,
         comments=_comments(task_id, me.username),
-        ops=_available_ops(task, me.username),
-        return_targets=_return_targets(task_id) if task.status == "open" else [],
+        ops=[op for op in OPS if op in task.actions],
+        return_targets=_return_targets(task_id) if "return" in task.actions else [],
         signers=engine.signers(task_id) if task.kind == "task" else [],
         me=me.username,
         users=engine.list_users(limit=1000),
@@ -133,23 +129,8 @@ def comment(task_id: str):
 
 
 # ---- approval operations (转办, 委派, 加签, 退回, 催办, 抄送) ---------------------------------------
-# Each operation and who sees its button: the task's worker, or anyone involved.
-OPS = {
-    "transfer": "worker",
-    "delegate": "worker",
-    "add_signers": "worker",
-    "remove_signer": "worker",
-    "return": "worker",
-    "urge": "anyone",
-    "cc": "anyone",
-}
-
-
-def _available_ops(task: Any, username: str) -> list[str]:
-    if task.status != "open":
-        return []
-    worker = task.assignee == username
-    return [op for op, who in OPS.items() if worker or who == "anyone"]
+# The operations the page offers, each shown only when the task's ``actions`` (the rulebook) allow it.
+OPS = ("transfer", "delegate", "add_signers", "remove_signer", "return", "urge", "cc")
 
 
 def _return_targets(task_id: str) -> list[Any]:

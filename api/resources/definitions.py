@@ -8,7 +8,7 @@ from flask import Response
 
 from engine import DefinitionInvalidError, DefinitionRecord, InvalidInputError, NotFoundError
 
-from ..auth import require_role, require_user
+from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, page_schema, sliced
 from ..schemas.definitions import (
@@ -34,7 +34,7 @@ def deploy(files: dict[str, Any]) -> DefinitionRecord:
 
     An invalid diagram is refused with 422 and ``problems``, each naming its element id.
     """
-    user = require_role("admin")
+    user = require_permission("deploy")
     return get_engine().deploy(_uploads(files), actor=user.username)
 
 
@@ -48,7 +48,7 @@ def validate(files: dict[str, Any]) -> dict[str, Any]:
     Valid files answer 200 with no ``problems``; invalid ones the 422 that deploying them would
     get, with ``problems``, each naming its element id.
     """
-    require_role("admin")
+    require_permission("deploy")
     problems = get_engine().validate(_uploads(files))
     if problems:
         raise DefinitionInvalidError(f"{len(problems)} problem(s) in the diagrams / 流程图有 {len(problems)} 处问题", problems)

@@ -110,5 +110,5 @@ def add_comment(body: dict[str, Any], task_id: str) -> Any:
 @blp.response(200, CommentPageSchema)
 @errors(blp, 403, 404, 422)
 def list_comments(args: dict[str, Any], task_id: str) -> dict[str, Any]:
-    """Approval remarks on a task, oldest first."""
+    """Approval remarks on a task, oldest first (whoever may see the task; 403 otherwise)."""
     return sliced(get_engine().list_comments(task_id, require_user().username), args)

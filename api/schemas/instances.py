@@ -36,6 +36,9 @@ class InstanceSchema(Schema):
     updated_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True)
+    actions = fields.List(fields.String(), metadata={"description": (
+        "what the caller may do with the instance now (view, cancel, withdraw, cc, execute_job); filled when one instance is read, empty in lists"
+    )})
 
 
 class InstanceQueryArgsSchema(PageArgsSchema):

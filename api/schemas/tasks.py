@@ -35,6 +35,10 @@ class TaskSchema(Schema):
     owner = fields.String(allow_none=True, metadata={"description": "set while delegated (委派): who confirms"})
     sign_mode = fields.String(allow_none=True, metadata={"description": "before, after, parallel, all, any, sequential, ratio:R"})
     returned = fields.Boolean(metadata={"description": "this task was sent back to (退回)"})
+    actions = fields.List(fields.String(), metadata={"description": (
+        "what the caller may do with the task now, by action name (claim, unclaim, complete, transfer, delegate, add_signers, "
+        "remove_signer, return, urge, cc, comment, view); filled when one task is read, empty in lists"
+    )})
     read_at = fields.DateTime(allow_none=True, metadata={"description": "scope=cc only"})
     copied_by = fields.String(allow_none=True, metadata={"description": "scope=cc only"})
 

@@ -21,7 +21,7 @@ def transfer(engine: Engine, task_id: str, actor: str, to: str, text: str | None
     from ..engine import _task_record
 
     with engine.store.write() as s:
-        _, ht = engine._task_for_work(s, task_id, actor)
+        _, ht = engine._task_for_work(s, task_id, actor, action="transfer")
         _check_target(s, ht, actor, to)
         if ht.owner and ht.assignee != ht.owner:
             raise ConflictError("a delegated task is transferred by its owner after it comes back / 委派中的任务不能转办")
@@ -38,7 +38,7 @@ def delegate(engine: Engine, task_id: str, actor: str, to: str, text: str | None
     from ..engine import _task_record
 
     with engine.store.write() as s:
-        _, ht = engine._task_for_work(s, task_id, actor)
+        _, ht = engine._task_for_work(s, task_id, actor, action="delegate")
         _check_target(s, ht, actor, to)
         if ht.owner and ht.assignee != ht.owner:
             raise ConflictError("the task is already delegated / 任务已委派")

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select
 
 from .. import audit, rules
-from ..errors import ConflictError, NotAllowedError, NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..records import Page
 from ..store import counted_page
-from ..tables import AuditEvent, CarbonCopy, HumanTask, Instance
+from ..tables import AuditEvent, CarbonCopy, Instance
 from .common import CcRecord, comment, get_task, require_users
 
 if TYPE_CHECKING:
@@ -20,15 +20,6 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 URGE_INTERVAL = timedelta(minutes=10)
-
-
-def involved(s: Session, row: Instance, username: str) -> bool:
-    """The starter, anyone who worked a task of the instance, or an admin."""
-    if row.started_by == username:
-        return True
-    if rules.is_admin(s, username):
-        return True
-    return s.scalar(select(HumanTask.id).where(HumanTask.instance_id == row.id, HumanTask.completed_by == username).limit(1)) is not None
 
 
 def urge(engine: Engine, task_id: str, actor: str, text: str | None, *, system: bool = False) -> None:
@@ -41,8 +32,8 @@ def urge_in_session(engine: Engine, s: Session, task_id: str, actor: str, text: 
     row = engine._lock_instance(s, ht.instance_id)
     if ht.status not in ("open", "waiting"):
         raise ConflictError(f"task {task_id} is {ht.status}; there is nobody to remind")
-    if not system and not involved(s, row, actor):
-        raise NotAllowedError("only the starter or people who worked this instance may urge / 仅发起人或经办人可催办")
+    if not system:
+        rules.require("urge", rules.actor_of(s, actor), ht)
     now = engine.clock.now()
     last = s.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.task_id == task_id, AuditEvent.event == "task.urge"))
     if last is not None and not system and now - last < URGE_INTERVAL:
@@ -58,8 +49,7 @@ def copy_to(engine: Engine, instance_id: str, actor: str, usernames: list[str], 
         row = s.get(Instance, instance_id)
         if row is None:
             raise NotFoundError(f"no process instance '{instance_id}'")
-        if not involved(s, row, actor):
-            raise NotAllowedError("only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送")
+        rules.require("cc", rules.actor_of(s, actor), row)
         require_users(s, usernames)
         added = add_copies(s, row, usernames, actor, element_id, engine.clock.now())
         audit.record(s, "instance.cc", engine.clock.now(), actor=actor, instance_id=row.id, data={"usernames": added})

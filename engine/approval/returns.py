@@ -16,8 +16,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..errors import ConflictError, InvalidInputError, NotAllowedError
+from .. import audit, rules
+from ..errors import ConflictError, InvalidInputError
 from ..tables import AuditEvent, HumanTask, Instance
 from .common import ReturnTarget, comment, get_task, sign_rows
 
@@ -75,7 +75,7 @@ def _load_task(engine: Engine, s: Session, ht: HumanTask) -> tuple[Any, Any]:
 def targets(engine: Engine, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
     with engine.store.read() as s:
         ht = engine._task(s, task_id)
-        engine._require_view(s, engine._instance(s, ht.instance_id), viewer)
+        engine._require_view(s, ht, viewer)
         if ht.kind == "sign":
             ht = get_task(s, ht.parent_id)
         _, task = _load_task(engine, s, ht)
@@ -86,7 +86,7 @@ def targets(engine: Engine, task_id: str, *, viewer: str | None = None) -> list[
 
 def return_task(engine: Engine, task_id: str, actor: str, to_element_id: str | None, text: str) -> InstanceRecord:
     with engine.store.write() as s:
-        row, ht = engine._task_for_work(s, task_id, actor)
+        row, ht = engine._task_for_work(s, task_id, actor, action="return")
         if ht.kind == "sign":
             raise ConflictError("a signer approves or rejects; the step's approver returns it / 加签人不能退回")
         ctx = return_in_session(engine, s, row, ht, actor, to_element_id, text)
@@ -136,17 +136,8 @@ def withdraw(engine: Engine, instance_id: str, actor: str, text: str) -> Instanc
         row = engine._lock_instance(s, instance_id)
         if row.status != "running":
             raise ConflictError(f"instance {instance_id} is {row.status}")
-        mine = s.scalars(
-            select(HumanTask)
-            .where(HumanTask.instance_id == instance_id, HumanTask.kind == "task", HumanTask.status == "completed")
-            .order_by(HumanTask.completed_at.desc(), HumanTask.created_at.desc())
-            .limit(1)
-        ).first()
-        acted = row.started_by == actor or s.scalar(
-            select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.completed_by == actor).limit(1)
-        )
-        if not acted:
-            raise NotAllowedError("only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回")
+        rules.require("withdraw", rules.actor_of(s, actor), row)
+        mine = rules.last_step(s, instance_id)
         if mine is None or mine.completed_by != actor:
             raise ConflictError("someone else acted last; nothing of yours to withdraw / 已有他人处理，无法撤回")
         open_rows = list(s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "waiting")))))

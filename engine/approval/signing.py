@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from .. import audit, rules
+from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..inbox import reindex
 from ..tables import HumanTask, Membership
 from .common import comment, get_task, require_users, sign_rows, verdict
@@ -68,7 +68,7 @@ def add_signers(engine: Engine, task_id: str, actor: str, usernames: list[str], 
     if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
         raise InvalidInputError("usernames must be a list of names", {"usernames": ["a list of usernames / 须为用户名列表"]})
     with engine.store.write() as s:
-        _, ht = engine._task_for_work(s, task_id, actor)
+        _, ht = engine._task_for_work(s, task_id, actor, action="add_signers")
         if ht.kind != "task" or ht.sign_mode in BPMN_MODES:
             raise ConflictError("signers are added to the task itself / 只能对任务本身加签")
         require_users(s, usernames)
@@ -98,8 +98,7 @@ def remove_signer(engine: Engine, task_id: str, actor: str, username: str, text:
     with engine.store.write() as s:
         ht = get_task(s, task_id)
         engine._lock_instance(s, ht.instance_id)
-        if ht.assignee != actor:
-            raise NotAllowedError("only the approver who added signers removes them / 仅加签人可减签")
+        rules.require("remove_signer", rules.actor_of(s, actor), ht)
         target = next((r for r in sign_rows(s, ht.id) if r.assignee == username and r.sign_mode in ADDED_MODES and r.status != "removed"), None)
         if target is None:
             raise NotFoundError(f"{username} is not an added signer of task {task_id}")
@@ -119,7 +118,7 @@ def list_signers(engine: Engine, task_id: str, *, viewer: str | None = None) -> 
 
     with engine.store.read() as s:
         ht = engine._task(s, task_id)
-        engine._require_view(s, engine._instance(s, ht.instance_id), viewer)
+        engine._require_view(s, ht, viewer)
         return [_task_record(r) for r in sign_rows(s, task_id)]
 
 
