@@ -206,7 +206,7 @@ PROPOSED_FIXES = [
 def install_proposed_patches() -> None:
     import collections
 
-    import engine.integration as integration
+    import engine.integration.service as integration
 
     Hook = collections.namedtuple("Hook", "id events")
     real_subscribers = integration._subscribers

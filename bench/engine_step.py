@@ -67,7 +67,7 @@ from bpmn import PATH as BPMN_DIR  # noqa: E402
 from engine import Engine  # noqa: E402
 from engine.clock import ManualClock, iso, running_on  # noqa: E402
 from engine.runner import fire_timer  # noqa: E402
-from engine.scripting import add_duration, make_script_engine, to_utc  # noqa: E402
+from engine.sandbox.scripting import add_duration, make_script_engine, to_utc  # noqa: E402
 
 PROCESS_ID = "claim_evaluate"
 CLAIM_MESSAGE = "claim_submitted"
@@ -437,8 +437,8 @@ def jiebang_phases(url: str, clock: ManualClock, instances: int, cold: bool) -> 
     from sqlalchemy.orm import Session, SessionTransaction
 
     from engine import engine as engine_mod
-    from engine import forms as formlib
     from engine import runner
+    from engine.definitions import forms as formlib
     from engine.serializer import StateSerializer
 
     eng = make_engine(url, clock)

@@ -30,11 +30,11 @@ from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import approval, audit, claims, identity, inbox, jobs, ownership, rules
-from . import forms as formlib
+from . import approval, audit, claims, identity, inbox, ownership, rules
 from .approval import ApprovalMixin
-from .catalog import Catalog, Model, parse_prepared
 from .clock import Clock, SystemClock
+from .definitions import forms as formlib
+from .definitions.catalog import Catalog, Model, parse_prepared
 from .errors import (
     ConflictError,
     InvalidInputError,
@@ -42,7 +42,8 @@ from .errors import (
     Problem,
     ScriptError,
 )
-from .integration import IntegrationMixin
+from .integration.service import IntegrationMixin
+from .jobs import leasing as jobs
 from .records import (
     AuditRecord,
     DefinitionRecord,
@@ -55,7 +56,7 @@ from .records import (
     UserRecord,
 )
 from .runner import Runner, StepContext, fire_timer, message_event
-from .scripting import make_script_engine
+from .sandbox.scripting import make_script_engine
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate, User
 from .taskdata import DEFAULT_MAX_DATA_BYTES

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .errors import ConflictError, InvalidInputError, NotFoundError, TooManyAttemptsError
-from .integration_tables import LoginLink
+from .integration.tables import LoginLink
 from .records import TokenRecord, UserRecord
 from .tables import ApiToken, LoginFailures, Membership, User, WebSession
 

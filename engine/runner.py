@@ -32,12 +32,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, durations, spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
-from .catalog import Catalog, Model
 from .clock import Clock, running_on
 from .compaction import compact
+from .definitions.catalog import Catalog, Model
 from .durations import parse_instant
 from .errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
-from .scripting import script_error_from
+from .sandbox.scripting import script_error_from
 from .serializer import StateSerializer
 from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 from .taskdata import DEFAULT_MAX_DATA_BYTES, check_data

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInputError, NotFoundError
-from ..integration_tables import TaskComment
+from ..integration.tables import TaskComment
 from ..tables import HumanTask, User
 from ..vocabulary import REFUSALS, Decision
 

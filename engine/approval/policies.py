@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import audit, durations
-from ..policy import TIMEOUT_ACTIONS as ACTIONS
+from ..definitions.policy import TIMEOUT_ACTIONS as ACTIONS
 from ..tables import HumanTask, Job, Membership
 from .notify import add_copies, urge_in_session
 

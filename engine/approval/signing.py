@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, rules
+from ..definitions.policy import APPROVAL_MODES as BPMN_MODES
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..inbox import reindex
-from ..policy import APPROVAL_MODES as BPMN_MODES
 from ..tables import HumanTask, Membership
 from .common import comment, get_task, require_users, sign_rows, verdict
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import durations, forms, policy
+from engine import durations
+from engine.definitions import forms, policy
+from engine.definitions.modelcheck import normalise
 from engine.errors import FormInvalidError
-from engine.modelcheck import normalise
-from engine.scripting import add_duration, to_utc
+from engine.sandbox.scripting import add_duration, to_utc
 
 # value, accepted everywhere (True) or refused everywhere (False)
 DURATIONS = [

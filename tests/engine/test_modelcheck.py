@@ -10,8 +10,14 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.modelcheck import normalise, normalise_with_notes, process_ids, referenced_forms, validate
-from engine.modelfix import translate
+from engine.definitions.modelcheck import (
+    normalise,
+    normalise_with_notes,
+    process_ids,
+    referenced_forms,
+    validate,
+)
+from engine.definitions.modelfix import translate
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "modelers"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine import Engine
+from engine.definitions.policy import TaskPolicy
 from engine.errors import DefinitionInvalidError
-from engine.policy import TaskPolicy
 
 DATA = Path(__file__).parent.parent / "data" / "engine"
 ENGINE_DIR = Path(__file__).parent.parent.parent / "engine"

@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError
-from engine.scripting import (
+from engine.sandbox.scripting import (
     SandboxEnvironment,
     SandboxScriptEngine,
     add_duration,

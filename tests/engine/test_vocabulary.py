@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from engine import Engine, Event, WebhookEvent, audit
-from engine.integration import WEBHOOK_EVENTS
-from engine.integration_tables import Delivery
+from engine.integration.service import WEBHOOK_EVENTS
+from engine.integration.tables import Delivery
 from engine.tables import AuditEvent
 from engine.vocabulary import AUDITED_AS
 

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 import pytest
 from lxml import etree
 
+from engine.definitions.xmlguard import check_xml, safe_parser
 from engine.errors import HostileDiagramError
-from engine.xmlguard import check_xml, safe_parser
 
 SMALL_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs"

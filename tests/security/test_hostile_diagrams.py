@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import DefinitionInvalidError, Engine, FormInvalidError
-from engine.modelrules import MAX_PATH_ELEMENTS
+from engine.definitions.modelrules import MAX_PATH_ELEMENTS
 from tests.api.conftest import Auth, make_app
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">\n'
@@ -220,7 +220,7 @@ def test_a_catastrophic_pattern_is_refused_at_deploy_naming_form_and_field(engin
 
 def test_a_stored_catastrophic_pattern_is_matched_in_linear_time() -> None:
     """A form deployed before patterns were vetted still cannot stall the server: RE2 matches it."""
-    from engine.forms import validate
+    from engine.definitions.forms import validate
 
     schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}, "patternProperties": {"^(x+)+$": {"type": "string"}}}
     started = time.monotonic()

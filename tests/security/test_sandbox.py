@@ -19,8 +19,8 @@ import pytest
 
 from engine import DefinitionInvalidError, Engine, InvalidInputError
 from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError, TaskDataError
-from engine.sandbox_pool import pool
-from engine.scripting import HELPER_NAMES, SAFE_BUILTINS, cheap_expression, make_script_engine
+from engine.sandbox.pool import pool
+from engine.sandbox.scripting import HELPER_NAMES, SAFE_BUILTINS, cheap_expression, make_script_engine
 
 LIMIT = 1.0      # the diagrams' time limit in these tests
 SLACK = 1.5      # a bomb must be stopped within LIMIT + SLACK seconds of wall time

@@ -18,7 +18,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import durations
+from .. import durations
 
 __all__ = [
     "APPROVAL_MODES", "AUTO_APPROVE", "EMPTY", "ON_REJECT", "START_VARIABLES", "TIMEOUT_ACTIONS", "ProcessPolicy", "TaskPolicy",

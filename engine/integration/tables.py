@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .tables import Base, UtcDateTime
+from ..tables import Base, UtcDateTime
 
 
 class Webhook(Base):

@@ -1,6 +1,6 @@
 """A small pool of worker processes that run diagram code under hard limits.
 
-The in-process sandbox (``engine.scripting``) refuses escapes and stops Python-level loops, but
+The in-process sandbox (``engine.sandbox.scripting``) refuses escapes and stops Python-level loops, but
 one C-level operation (``[a] * 900 == [b] * 900``, ``sorted(..., key=str)``) holds the GIL, the
 memory and the clock of the whole server until it returns. So every script, and every
 expression that can do unbounded work, runs in a worker subprocess instead:
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ScriptError, ScriptTimeoutError
-from engine.sandbox_worker import ERRORS, HEADER, REQUEST_SLACK, frame
+from engine.sandbox.worker import ERRORS, HEADER, REQUEST_SLACK, frame
 from engine.taskdata import DEFAULT_MAX_DATA_BYTES, check_data
 
 __all__ = ["SandboxPool", "pool", "run_in_worker"]
@@ -49,7 +49,7 @@ ESCAPE_FACTOR = 6
 _BOOT = (
     "import sys, types\n"
     "pkg = types.ModuleType('engine'); pkg.__path__ = [sys.argv[1]]; sys.modules['engine'] = pkg\n"
-    "from engine.sandbox_worker import serve\n"
+    "from engine.sandbox.worker import serve\n"
     "serve(int(sys.argv[2]))\n"
 )
 
@@ -66,7 +66,7 @@ class _Worker:
 
     def __init__(self, memory_bytes: int) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", _BOOT, str(Path(__file__).resolve().parent), str(memory_bytes)],
+            [sys.executable, "-I", "-B", "-c", _BOOT, str(Path(__file__).resolve().parent.parent), str(memory_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},
             close_fds=True, cwd="/",
         )

@@ -27,18 +27,19 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, identity, jobs, rules
-from .clock import iso
-from .errors import ConflictError, InvalidInputError, NotFoundError
-from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
-from .store import Store, counted_page
-from .tables import HumanTask, Instance, Job
-from .vocabulary import Event, WebhookEvent
+from .. import audit, identity, rules
+from ..clock import iso
+from ..errors import ConflictError, InvalidInputError, NotFoundError
+from ..jobs import leasing as jobs
+from ..store import Store, counted_page
+from ..tables import HumanTask, Instance, Job
+from ..vocabulary import Event, WebhookEvent
+from .tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
 
 if TYPE_CHECKING:
-    from .catalog import Catalog  # noqa: F401
-    from .clock import Clock
-    from .runner import Runner, StepContext
+    from ..clock import Clock
+    from ..definitions.catalog import Catalog  # noqa: F401
+    from ..runner import Runner, StepContext
 
 T = TypeVar("T")
 

@@ -12,9 +12,10 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from . import durations, patterns
-from .errors import FormInvalidError, InvalidInputError
-from .payload import check_json_value
+from .. import durations
+from ..errors import FormInvalidError, InvalidInputError
+from ..payload import check_json_value
+from . import patterns
 
 _formats = FormatChecker()
 
@@ -52,7 +53,7 @@ def _sum_of(validator, spec: dict, instance: object, schema: dict):  # noqa: ANN
 
 
 def _pattern(validator, pattern: str, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
-    """``pattern`` matched in linear time (see engine.patterns), whatever the form's author wrote."""
+    """``pattern`` matched in linear time (see engine.definitions.patterns), whatever the form's author wrote."""
     if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 

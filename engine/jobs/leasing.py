@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .tables import Job
+from ..tables import Job
 
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(hours=6)

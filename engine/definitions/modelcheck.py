@@ -2,7 +2,7 @@
 
 Raw Spiff 3.2 parses few real-world exports (implicit splits, JUEL/FEEL conditions, bare ISO
 timers, data stores...) and sometimes fails with its own TypeError. `normalise` rewrites one
-.bpmn file into an equivalent Spiff accepts (see `engine.modelfix`) and lists what cannot be
+.bpmn file into an equivalent Spiff accepts (see `engine.definitions.modelfix`) and lists what cannot be
 supported; `validate` then parses a whole upload with Spiff and turns every failure, including
 Spiff's internal ones, into `Problem`s pinned to element ids, in English and Chinese.
 """
@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser, SpiffProcessParser
 
-from engine import modelfix, modelrules, policy
+from engine.definitions import modelfix, modelrules, policy
+from engine.definitions.modelfix import BPMN, NS, Ctx, q
+from engine.definitions.xmlguard import safe_parser
 from engine.errors import Problem
-from engine.modelfix import BPMN, NS, Ctx, q
-from engine.xmlguard import safe_parser
 
 __all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "process_ids", "spiff_parser"]
 

@@ -22,7 +22,7 @@ module plugs a sandbox into Spiff's extension point instead:
   ``BaseException`` internally, so ``except Exception:`` in a diagram cannot swallow them.
 * **Isolation**: all of the above is the first layer. The engine's script engine
   (``make_script_engine``) runs every script, and every expression that is not a plain
-  comparison (``cheap_expression``), in a worker process of ``engine.sandbox_pool`` that has an
+  comparison (``cheap_expression``), in a worker process of ``engine.sandbox.pool`` that has an
   address-space and CPU limit and is killed when it overruns the time limit, because one C-level
   operation (``[a] * 900 == [b] * 900``) runs without ever reaching a tracer or a tick. What a
   script leaves in task data must be JSON data within the data limit (``engine.taskdata``).
@@ -892,7 +892,7 @@ class SandboxScriptEngine(PythonScriptEngine):
     Spiff would wrap them in WorkflowTaskException (losing the class); here they are raised
     as-is with the task recorded in ``err.context``. With ``isolated`` (the default of
     ``make_script_engine``) scripts and every expression that is not ``cheap_expression`` run
-    in a worker process of ``engine.sandbox_pool`` under hard time and memory limits, and what
+    in a worker process of ``engine.sandbox.pool`` under hard time and memory limits, and what
     they return must be JSON data within ``max_data_bytes``.
     """
 
@@ -932,7 +932,7 @@ class SandboxScriptEngine(PythonScriptEngine):
             raise
 
     def _in_worker(self, op: str, source: str, data: Mapping[str, Any], external: Mapping[str, Any] | None) -> dict[str, Any]:
-        from engine.sandbox_pool import run_in_worker  # the worker imports this module: import late
+        from engine.sandbox.pool import run_in_worker  # the worker imports this module: import late
 
         external = {k: v for k, v in (external or {}).items() if not k.startswith("_")} or None
         try:

@@ -3,7 +3,7 @@
 BPMN allows constructs Spiff 3.2 rejects (implicit splits, JUEL/FEEL conditions, bare ISO
 timer literals, data stores without an implementation...). Each pass here either rewrites
 the construct into an equivalent Spiff accepts, or records a `Problem` naming the element
-and what to do. Used by `engine.modelcheck`; nothing here parses with Spiff.
+and what to do. Used by `engine.definitions.modelcheck`; nothing here parses with Spiff.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Checks that refuse what a diagram may not hold; unlike ``engine.modelfix`` they rewrite nothing.
+"""Checks that refuse what a diagram may not hold; unlike ``engine.definitions.modelfix`` they rewrite nothing.
 
-Run by ``engine.modelcheck`` after the rewrites, on the same ``Ctx``: the length of the longest
+Run by ``engine.definitions.modelcheck`` after the rewrites, on the same ``Ctx``: the length of the longest
 path (SpiffWorkflow recurses along it) and the values of the extension properties the engine
-reads at run time, with the checks of ``engine.policy`` (a bad value used to be ignored there, or to
+reads at run time, with the checks of ``engine.definitions.policy`` (a bad value used to be ignored there, or to
 stall the worker).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from engine import policy
-from engine.modelfix import SPIFF, Ctx, local, owner, q
+from engine.definitions import policy
+from engine.definitions.modelfix import SPIFF, Ctx, local, owner, q
 
 __all__ = ["CHECKS", "MAX_PATH_ELEMENTS", "check_path_length", "check_properties"]
 

@@ -19,12 +19,13 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import ownership
+from ..errors import DefinitionInvalidError, InvalidInputError, NotFoundError, Problem
+from ..payload import strict_json_loads
+from ..tables import Definition
 from . import forms as formlib
-from . import modelcheck, ownership, patterns, policy, xmlguard
-from .errors import DefinitionInvalidError, InvalidInputError, NotFoundError, Problem
-from .payload import strict_json_loads
+from . import modelcheck, patterns, policy, xmlguard
 from .policy import EMPTY, ProcessPolicy, TaskPolicy
-from .tables import Definition
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 MAX_FILE_BYTES = 5_000_000

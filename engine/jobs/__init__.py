@@ -1,0 +1,1 @@
+"""Background jobs (timers, webhook deliveries): leasing a due job and retrying it later."""
