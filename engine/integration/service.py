@@ -8,20 +8,14 @@ inserted in the same transaction as the work they guard, so a retry can never do
 from __future__ import annotations
 
 import hashlib
-import hmac
-import http.client
-import ipaddress
 import json
 import secrets
-import socket
-import ssl
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +29,7 @@ from ..store import Store, counted_page
 from ..tables import HumanTask, Instance, Job
 from ..vocabulary import Event, WebhookEvent
 from .tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
+from .transport import HttpTransport, Transport
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -44,7 +39,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 WEBHOOK_EVENTS = tuple(WebhookEvent)
-WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_MAX_ATTEMPTS = 15  # 5 s doubling, capped at 6 h: about three days of trying
 LOGIN_LINK_TTL = timedelta(minutes=5)
 TASK_COMMENT = Event.TASK_COMMENTED
@@ -95,6 +89,8 @@ class IntegrationMixin:
         job_lease: timedelta
 
     webhook_allow_private: bool = False
+    #: How deliveries reach their targets; tests put a ``FakeTransport`` here.
+    transport: Transport = HttpTransport()
 
     def _install_integration(self) -> None:
         """Called once at the end of ``Engine.__init__``: subscribe webhooks, join idempotent writes."""
@@ -157,7 +153,7 @@ class IntegrationMixin:
         if not secret:
             errors["secret"] = ["required / 必填项"]
         try:
-            resolve_target(url, allow_private=self.webhook_allow_private)
+            self.transport.check_target(url, allow_private=self.webhook_allow_private)
         except ValueError as exc:
             errors["url"] = [str(exc)]
         if errors:
@@ -318,7 +314,7 @@ def _deliver(engine: IntegrationMixin, job: Job, force: bool) -> None:
             if live is not None:
                 s.delete(live)
         return
-    attempt = post_signed(hook.url, delivery.event, delivery.body.encode(), hook.secret, allow_private=engine.webhook_allow_private)
+    attempt = engine.transport.post(hook.url, delivery.event, delivery.body.encode(), hook.secret, allow_private=engine.webhook_allow_private)
     attempt["at"] = iso(now)
     with engine.store.write() as s:
         live = s.get(Job, job.id)
@@ -335,129 +331,6 @@ def _deliver(engine: IntegrationMixin, job: Job, force: bool) -> None:
             s.delete(live)
         else:
             jobs.retry_later(live, now, attempt.get("error") or f"HTTP {attempt.get('status_code')}")
-
-
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def resolve_target(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
-    """Check a webhook URL; returns (scheme, host, port, address to connect to).
-
-    Every address the name resolves to must be public unless ``allow_private``: a hostile URL
-    must not reach the intranet. Called at registration and again before each post (DNS can
-    change in between), and the post connects to the address checked here.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("an http(s) URL with a host / 须为 http(s) 地址")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ValueError(f"host does not resolve ({exc}) / 无法解析主机") from None
-    addresses = [info[4][0] for info in infos]
-    for address in addresses:
-        if not allow_private and not is_public_address(address):
-            raise ValueError(f"target {address} is not a public address / 目标地址不是公网地址（内网、回环或保留地址）")
-    return parts.scheme, parts.hostname, port, addresses[0]
-
-
-# Special-purpose ranges (IANA registries, RFC 6890 and successors) that Python 3.11's ``is_global``
-# still calls global, or that only carry another address inside.
-_NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
-    "192.0.0.0/24",     # IETF protocol assignments: 192.0.0.8 dummy, 192.0.0.170 NAT64 discovery, ...
-    "192.88.99.0/24",   # 6to4 relay anycast (deprecated)
-    "64:ff9b:1::/48",   # local-use IPv4/IPv6 translation
-    "fec0::/10",        # site-local (deprecated)
-    "5f00::/16",        # SRv6 SIDs
-    "3fff::/20",        # documentation
-)]
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_COMPATIBLE = ipaddress.ip_network("::/96")
-
-
-def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo).
-
-    A host that routes these forms reaches the IPv4 address inside, so that one must be public too.
-    """
-    inner: list[ipaddress.IPv4Address] = []
-    if ip.ipv4_mapped is not None:
-        inner.append(ip.ipv4_mapped)
-    if ip in _NAT64 or ip in _COMPATIBLE:
-        inner.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    if ip.sixtofour is not None:
-        inner.append(ip.sixtofour)
-    if ip.teredo is not None:
-        inner.extend(ip.teredo)
-    return inner
-
-
-def is_public_address(address: str) -> bool:
-    """Whether a webhook may connect to ``address``: globally routable, unicast, nothing private inside."""
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if not ip.is_global or ip.is_multicast or any(ip in net for net in _NOT_PUBLIC if net.version == ip.version):
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        return all(is_public_address(str(v4)) for v4 in embedded_ipv4(ip))
-    return True
-
-
-class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-def post_signed(url: str, event: str, body: bytes, secret: str, *, allow_private: bool) -> dict[str, Any]:
-    """POST ``body`` with the event and signature headers; returns the attempt as a dict.
-
-    http.client rather than urllib.request: the connection must go to the address that
-    ``resolve_target`` checked (no second lookup an attacker's DNS could answer differently).
-    """
-    started = time.monotonic()
-    try:
-        scheme, host, port, address = resolve_target(url, allow_private=allow_private)
-    except ValueError as exc:
-        return {"status_code": None, "error": f"refused: {exc}", "duration_ms": 0}
-    parts = urlsplit(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    conn_cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
-    conn = conn_cls(host, port, address, WEBHOOK_TIMEOUT)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Jiebang-Webhook/1",
-        "X-Jiebang-Event": event,
-        "X-Jiebang-Signature": sign(body, secret),
-    }
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        resp = conn.getresponse()
-        resp.read(65536)
-        status: int | None = resp.status
-        error = None if 200 <= resp.status < 300 else f"HTTP {resp.status}"
-    except (OSError, http.client.HTTPException) as exc:
-        status, error = None, f"{type(exc).__name__}: {exc}"
-    finally:
-        conn.close()
-    return {"status_code": status, "error": error, "duration_ms": int((time.monotonic() - started) * 1000)}
 
 
 # ---- small helpers ------------------------------------------------------------------------

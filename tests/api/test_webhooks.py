@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 
 from engine import Engine, ManualClock
+from engine.integration.transport import FakeTransport
 
 from .conftest import Auth, HttpWalk, make_app
 
@@ -85,6 +86,33 @@ def test_delivery_signed_and_retried_after_a_500(walk: HttpWalk, receiver: Recei
     payload = json.loads(body)
     assert payload["event"] == "task.created" and payload["data"]["element_id"] == "submit_problem"
     assert payload["instance"]["business_key"] == "W-1"
+
+
+def test_deliveries_go_through_the_engines_transport(walk: HttpWalk, clock: ManualClock, engine: Engine) -> None:
+    """No server and no DNS: a fake transport takes the posts, and the outbox retries what it refused."""
+    transport = FakeTransport(statuses=[503, 200])
+    engine.transport = transport
+    hook = walk.call("POST", "/webhooks", "admin", 201, json={"url": "https://oa.example.invalid/hook", "events": ["task.created"], "secret": SECRET})
+    walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "claim_evaluate", "business_key": "F-1"})
+
+    assert engine.run_due_jobs() == 1
+    clock.advance(seconds=6)
+    assert engine.run_due_jobs() == 1
+
+    delivery = walk.call("GET", f"/webhooks/{hook['id']}/deliveries")["items"][0]
+    assert delivery["status"] == "delivered" and [a["status_code"] for a in delivery["attempts"]] == [503, 200]
+    sent = transport.posted[-1]
+    assert sent.url == "https://oa.example.invalid/hook" and sent.event == "task.created"
+    assert sent.signature == "sha256=" + hmac.new(SECRET.encode(), sent.body, hashlib.sha256).hexdigest()
+    assert json.loads(sent.body)["instance"]["business_key"] == "F-1"
+
+
+def test_the_fake_transport_refuses_what_is_not_an_http_url(walk: HttpWalk, engine: Engine) -> None:
+    transport = FakeTransport()
+    engine.transport = transport
+    refused = walk.call("POST", "/webhooks", "admin", 422, json={"url": "ftp://oa.example.invalid/hook", "events": ["task.created"], "secret": SECRET})
+    assert "url" in refused["errors"]
+    assert transport.posted == []
 
 
 def test_completion_and_cancel_events_and_execute_now(walk: HttpWalk, receiver: Receiver) -> None:

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import Engine, InvalidInputError
-from engine.integration.service import post_signed, resolve_target
+from engine.integration.transport import post_signed, resolve_target
 from tests.api.conftest import Auth, make_app
 
 REFUSED = [
