@@ -67,7 +67,8 @@ from bpmn import PATH as BPMN_DIR  # noqa: E402
 from engine import Engine  # noqa: E402
 from engine.clock import ManualClock, iso, running_on  # noqa: E402
 from engine.runner import fire_timer  # noqa: E402
-from engine.sandbox.scripting import add_duration, make_script_engine, to_utc  # noqa: E402
+from engine.sandbox.environment import make_script_engine  # noqa: E402
+from engine.sandbox.helpers import add_duration, to_utc  # noqa: E402
 
 PROCESS_ID = "claim_evaluate"
 CLAIM_MESSAGE = "claim_submitted"

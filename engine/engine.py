@@ -56,7 +56,7 @@ from .records import (
     UserRecord,
 )
 from .runner import Runner, StepContext, fire_timer, message_event
-from .sandbox.scripting import make_script_engine
+from .sandbox.environment import make_script_engine
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate, User
 from .taskdata import DEFAULT_MAX_DATA_BYTES

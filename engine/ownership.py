@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from .errors import FormInvalidError, Problem
-from .sandbox.scripting import HELPER_NAMES
+from .sandbox.helpers import HELPER_NAMES
 
 #: Variables only the diagram writes: what board, claims, supervision, acceptance and the ledger
 #: rely on (engine/claims.py and the scripts of bpmn/claim_evaluate.bpmn), plus the ``signatures``

@@ -37,7 +37,7 @@ from .compaction import compact
 from .definitions.catalog import Catalog, Model
 from .durations import parse_instant
 from .errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
-from .sandbox.scripting import script_error_from
+from .sandbox.environment import script_error_from
 from .serializer import StateSerializer
 from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 from .taskdata import DEFAULT_MAX_DATA_BYTES, check_data

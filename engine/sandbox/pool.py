@@ -1,6 +1,6 @@
 """A small pool of worker processes that run diagram code under hard limits.
 
-The in-process sandbox (``engine.sandbox.scripting``) refuses escapes and stops Python-level loops, but
+The in-process sandbox (``engine.sandbox.environment``) refuses escapes and stops Python-level loops, but
 one C-level operation (``[a] * 900 == [b] * 900``, ``sorted(..., key=str)``) holds the GIL, the
 memory and the clock of the whole server until it returns. So every script, and every
 expression that can do unbounded work, runs in a worker subprocess instead:

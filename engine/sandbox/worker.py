@@ -1,7 +1,7 @@
 """The sandbox worker process: runs diagram code for one parent, one request at a time.
 
 Started by ``engine.sandbox.pool`` with a tiny boot line that loads only this module, the
-sandbox (``engine.sandbox.scripting``), ``engine.taskdata`` and ``engine.errors``, never the whole
+sandbox (``engine.sandbox.environment`` with its guards, helpers and restricted modules), ``engine.taskdata`` and ``engine.errors``, never the whole
 engine package, so a worker starts in a fraction of a second and stays small. After its
 imports it limits itself (address space, CPU seconds, file descriptors, no child processes)
 and answers requests on stdin/stdout.
@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError, TaskDataError
-from engine.sandbox.scripting import SandboxEnvironment
+from engine.sandbox.environment import SandboxEnvironment
 from engine.taskdata import check_data, check_value
 
 HEADER = struct.Struct(">I")

@@ -12,7 +12,7 @@ from engine import durations
 from engine.definitions import forms, policy
 from engine.definitions.modelcheck import normalise
 from engine.errors import FormInvalidError
-from engine.sandbox.scripting import add_duration, to_utc
+from engine.sandbox.helpers import add_duration, to_utc
 
 # value, accepted everywhere (True) or refused everywhere (False)
 DURATIONS = [

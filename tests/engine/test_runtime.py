@@ -212,7 +212,7 @@ def test_every_action_is_in_the_audit_log_with_its_actor(make_engine, clock) -> 
 
 
 def test_a_workflow_loaded_from_the_database_runs_on_the_sandbox(engine: Engine) -> None:
-    from engine.sandbox.scripting import SandboxScriptEngine
+    from engine.sandbox.environment import SandboxScriptEngine
 
     inst = engine.start("claim_evaluate", actor="wang")
     with engine.store.read() as s:

@@ -23,17 +23,14 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError
-from engine.sandbox.scripting import (
+from engine.sandbox.environment import (
     SandboxEnvironment,
     SandboxScriptEngine,
-    add_duration,
-    check_dmn_cell,
-    check_expression,
-    check_script,
     make_script_engine,
     script_error_from,
-    to_utc,
 )
+from engine.sandbox.helpers import add_duration, to_utc
+from engine.sandbox.restricted import check_dmn_cell, check_expression, check_script
 
 T0 = datetime(2026, 1, 31, 9, 30, 15, 987654, tzinfo=UTC)
 LIMIT = 0.3

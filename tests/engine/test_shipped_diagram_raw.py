@@ -65,7 +65,7 @@ USER_TASK_LANES = {
 }
 
 # --------------------------------------------------------------------------------------------
-# Reference helpers. The engine ships its own in engine/sandbox/scripting.py with IDENTICAL semantics:
+# Reference helpers. The engine ships its own in engine/sandbox/helpers.py with IDENTICAL semantics:
 #
 # now() -> str
 #     The (injectable) clock as an ISO 8601 UTC string at seconds precision,
