@@ -46,12 +46,15 @@ START_TIMEOUT = 30.0
 #: JSON escapes can make a text up to six times its character count (``\\u0001``).
 ESCAPE_FACTOR = 6
 
-_BOOT = (
+#: The worker's imports: ``engine`` is a bare package over ``ENGINE_DIR`` (its ``__init__`` never
+#: runs), so a worker loads the sandbox and what it needs, not the whole engine.
+WORKER_IMPORTS = (
     "import sys, types\n"
     "pkg = types.ModuleType('engine'); pkg.__path__ = [sys.argv[1]]; sys.modules['engine'] = pkg\n"
     "from engine.sandbox.worker import serve\n"
-    "serve(int(sys.argv[2]))\n"
 )
+ENGINE_DIR = Path(__file__).resolve().parent.parent
+_BOOT = WORKER_IMPORTS + "serve(int(sys.argv[2]))\n"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -66,7 +69,7 @@ class _Worker:
 
     def __init__(self, memory_bytes: int) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", _BOOT, str(Path(__file__).resolve().parent.parent), str(memory_bytes)],
+            [sys.executable, "-I", "-B", "-c", _BOOT, str(ENGINE_DIR), str(memory_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},
             close_fds=True, cwd="/",
         )

@@ -9,6 +9,8 @@ the server stays responsive while a bomb runs.
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +24,7 @@ from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError
 from engine.sandbox.environment import make_script_engine
 from engine.sandbox.guards import SAFE_BUILTINS
 from engine.sandbox.helpers import HELPER_NAMES
-from engine.sandbox.pool import pool
+from engine.sandbox.pool import ENGINE_DIR, WORKER_IMPORTS, pool
 from engine.sandbox.restricted import cheap_expression
 
 LIMIT = 1.0      # the diagrams' time limit in these tests
@@ -621,3 +623,14 @@ def test_a_multi_instance_of_ordinary_size_still_runs(small_engine: Engine) -> N
                         actor="admin")
     inst = small_engine.start("mi", actor="wang", data={"how_many": 12})
     assert inst.status == "running" and inst.active_elements == ["after"]
+
+
+def test_a_worker_process_loads_the_sandbox_and_nothing_else_of_the_engine() -> None:
+    """Small, fast workers: the engine's façade, store and runner never load in a worker."""
+    listing = "print(','.join(sorted(m for m in sys.modules if m.startswith('engine.'))))"
+    out = subprocess.run([sys.executable, "-I", "-B", "-c", WORKER_IMPORTS + listing, str(ENGINE_DIR)],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    loaded = set(out.split(","))
+    assert "engine.sandbox.worker" in loaded and "engine.sandbox.environment" in loaded
+    beyond = {m for m in loaded if not m.startswith("engine.sandbox.") and m != "engine.sandbox"}
+    assert beyond <= {"engine.taskdata", "engine.errors", "engine.durations"}, beyond
