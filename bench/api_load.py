@@ -198,7 +198,7 @@ def deploy_two_task(port: int, admin_token: str) -> None:
 # at the same time. ``--variant both`` alternates the stock and the patched server phase by phase.
 # ------------------------------------------------------------------------------------------
 PROPOSED_FIXES = [
-    "integration._subscribers: active webhooks cached for 5 s per process (saves 1 SELECT per step; a webhook "
+    "outbox._subscribers: active webhooks cached for 5 s per process (saves 1 SELECT per step; a webhook "
     "registered in another process would miss up to 5 s of events, which is why Jiebang reads them per step)",
 ]
 
@@ -206,10 +206,10 @@ PROPOSED_FIXES = [
 def install_proposed_patches() -> None:
     import collections
 
-    import engine.integration.service as integration
+    import engine.integration.outbox as outbox
 
     Hook = collections.namedtuple("Hook", "id events")
-    real_subscribers = integration._subscribers
+    real_subscribers = outbox._subscribers
     hooks_cache: list[Any] = [0.0, []]
 
     def subscribers(session: Any) -> list[Any]:
@@ -219,7 +219,7 @@ def install_proposed_patches() -> None:
             hooks_cache[0] = now + 5.0
         return hooks_cache[1]
 
-    integration._subscribers = subscribers
+    outbox._subscribers = subscribers
 
 
 def serve_proposed(argv: list[str]) -> int:

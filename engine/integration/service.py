@@ -22,24 +22,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit, identity, rules
-from ..clock import iso
 from ..errors import ConflictError, InvalidInputError, NotFoundError
-from ..jobs import leasing as jobs
 from ..store import Store, counted_page
-from ..tables import HumanTask, Instance, Job
+from ..tables import HumanTask
 from ..vocabulary import Event, WebhookEvent
+from . import outbox
 from .tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
 from .transport import HttpTransport, Transport
 
 if TYPE_CHECKING:
     from ..clock import Clock
     from ..definitions.catalog import Catalog  # noqa: F401
-    from ..runner import Runner, StepContext
+    from ..runner import Runner
 
 T = TypeVar("T")
 
 WEBHOOK_EVENTS = tuple(WebhookEvent)
-WEBHOOK_MAX_ATTEMPTS = 15  # 5 s doubling, capped at 6 h: about three days of trying
 LOGIN_LINK_TTL = timedelta(minutes=5)
 TASK_COMMENT = Event.TASK_COMMENTED
 
@@ -94,9 +92,9 @@ class IntegrationMixin:
 
     def _install_integration(self) -> None:
         """Called once at the end of ``Engine.__init__``: subscribe webhooks, join idempotent writes."""
-        self.listeners.append(_enqueue_for_event)
-        self.runner.projections.append(_step_events)
-        self.job_handlers["webhook"] = _deliver
+        self.listeners.append(outbox.enqueue_for_event)
+        self.runner.projections.append(outbox.enqueue_step_events)
+        self.job_handlers["webhook"] = outbox.deliver
 
     def configure_integration(self, *, allow_private_webhooks: bool | None = None, job_lease_seconds: float | None = None) -> None:
         """Settings the app or the worker reads from ``JIEBANG_*`` variables."""
@@ -245,92 +243,6 @@ def _replay(found: IdempotencyKey, fingerprint: str) -> dict[str, Any]:
 def fingerprint(*parts: Any) -> str:
     """A stable digest of a request (route + body) for ``run_once``."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
-
-
-# ---- webhook outbox -----------------------------------------------------------------------
-def _enqueue_for_event(session: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
-    """Engine listener: queue a delivery for each active webhook subscribed to ``event``."""
-    event = WebhookEvent(event).value  # only the vocabulary's webhook events are announced
-    _enqueue(session, _subscribers(session), event, row, data)
-
-
-def _subscribers(session: Session) -> list[Webhook]:
-    """Active webhooks, read once per transaction however many events the step announces."""
-    hooks = session.info.get("jiebang_webhooks")
-    if hooks is None:
-        hooks = session.info["jiebang_webhooks"] = list(session.scalars(select(Webhook).where(Webhook.active.is_(True))))
-    return hooks
-
-
-def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, data: dict[str, Any]) -> None:
-    hooks = [h for h in hooks if event in (h.events or [])]
-    if not hooks:
-        return
-    now = row.updated_at  # the step's own instant (a manual clock in tests stays in charge)
-    body = json.dumps(
-        {
-            "event": event,
-            "at": iso(now),
-            "instance": {"id": row.id, "process_key": row.process_key, "business_key": row.business_key, "status": row.status},
-            "data": data,
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-        default=str,
-    )
-    for hook in hooks:
-        job_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
-        session.add(Delivery(id=delivery_id, webhook_id=hook.id, event=event, body=body, status="pending", attempts=[], job_id=job_id, created_at=now))
-        session.add(Job(id=job_id, kind="webhook", instance_id=row.id, due_at=now, payload={"delivery_id": delivery_id, "webhook_id": hook.id}, attempts=0, created_at=now))
-
-
-def _step_events(session: Session, ctx: StepContext) -> None:
-    """Runner projection: ``task.created`` for each new user task, ``instance.completed`` at the end."""
-    completed = ctx.row.status == "completed" and ctx.error is None
-    if not ctx.created_tasks and not completed:
-        return
-    hooks = _subscribers(session)  # one read per step, only when there is something to announce
-    if not hooks:
-        return
-    for ht in ctx.created_tasks:
-        _enqueue(
-            session, hooks, "task.created", ctx.row,
-            {"task_id": ht.id, "element_id": ht.element_id, "name": ht.name, "lane": ht.lane,
-             "candidate_groups": list(ht.candidate_groups or []), "assignee": ht.assignee, "due_at": iso(ht.due_at) if ht.due_at else None},
-        )
-    if completed:
-        _enqueue(session, hooks, "instance.completed", ctx.row, {"data": ctx.data_after})
-
-
-def _deliver(engine: IntegrationMixin, job: Job, force: bool) -> None:
-    """Job handler: post one delivery outside any transaction, then record the attempt."""
-    with engine.store.read() as s:
-        delivery = s.get(Delivery, (job.payload or {}).get("delivery_id"))
-        hook = s.get(Webhook, delivery.webhook_id) if delivery is not None else None
-    now = engine.clock.now()
-    if delivery is None or hook is None or not hook.active or delivery.status != "pending":
-        with engine.store.write() as s:
-            live = s.get(Job, job.id)
-            if live is not None:
-                s.delete(live)
-        return
-    attempt = engine.transport.post(hook.url, delivery.event, delivery.body.encode(), hook.secret, allow_private=engine.webhook_allow_private)
-    attempt["at"] = iso(now)
-    with engine.store.write() as s:
-        live = s.get(Job, job.id)
-        row = s.get(Delivery, delivery.id)
-        if live is None or row is None:
-            return  # another worker finished it meanwhile
-        row.attempts = [*(row.attempts or []), attempt]
-        ok = attempt.get("status_code") is not None and 200 <= attempt["status_code"] < 300
-        if ok:
-            row.status, row.delivered_at = "delivered", now
-            s.delete(live)
-        elif len(row.attempts) >= WEBHOOK_MAX_ATTEMPTS:
-            row.status = "failed"
-            s.delete(live)
-        else:
-            jobs.retry_later(live, now, attempt.get("error") or f"HTTP {attempt.get('status_code')}")
 
 
 # ---- small helpers ------------------------------------------------------------------------
