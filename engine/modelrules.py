@@ -12,8 +12,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from engine import durations
-from engine.approval.policies import ACTIONS as TIMEOUT_ACTIONS
-from engine.approval.signing import BPMN_MODES
+from engine.approval.common import BPMN_MODES, TIMEOUT_ACTIONS
 from engine.modelfix import SPIFF, Ctx, local, owner, q
 
 __all__ = ["CHECKS", "MAX_PATH_ELEMENTS", "PROPERTY_RULES", "check_path_length", "check_properties"]

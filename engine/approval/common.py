@@ -16,6 +16,10 @@ from ..tables import HumanTask, User
 #: The kinds of approval comment, shown on the instance history.
 COMMENT_KINDS = ("comment", "approve", "reject", "return", "transfer", "delegate", "add_sign", "remove_sign", "withdraw", "urge")
 REJECT_VALUES = ("reject", "fail", "terminate")
+#: What a task's ``timeoutAction`` may say (policies.py), and the ``approvalMode`` values besides
+#: ``ratio:<share>`` (signing.py); the deploy-time check (modelrules.py) reads them here.
+TIMEOUT_ACTIONS = ("remind", "approve", "reject")
+BPMN_MODES = ("all", "any", "sequential")
 
 
 @dataclass(frozen=True)
