@@ -205,10 +205,12 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
     if errors:
         raise InvalidInputError("claim invalid", errors)
     s = step.session
-    row = s.get(Instance, instance_id)
+    try:
+        row = step.lock_instance(instance_id)  # locked before it is read: a racing claim is seen whole
+    except NotFoundError:
+        row = None
     if row is None or row.process_key != PROCESS_KEY:
         raise NotFoundError(f"no challenge '{instance_id}' on the board")
-    row = step.lock_instance(instance_id)
     known = set(s.scalars(select(User.username).where(User.username.in_([m["username"] for m in members]))))
     unknown = [m["username"] for m in members if m["username"] not in known]
     if unknown:
