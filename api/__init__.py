@@ -1,6 +1,7 @@
 """The Flask app: REST API under /api/v1 (flask-smorest), the web pages, one Engine per app.
 
-``create_app()`` reads as the app's table of contents: config, Engine, API, errors, pages.
+``create_app()`` reads as the app's table of contents: config, security headers and proxy trust,
+Engine, API, errors, pages.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import auth, errors, extension, pages, payload
+from . import auth, errors, extension, pages, payload, security
 from .extension import get_engine
 from .resources import BLUEPRINTS
 
@@ -25,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "JOB_LEASE_SECONDS": None,
     "LANE_GROUPS": None,
     "WORKER_INTERVAL": 1.0,
+    "TOKEN_EXPIRES_IN": "365d",  # new API tokens' default lifetime (90d, 12h, never)
+    "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
     "API_TITLE": "Jiebang",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -37,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 _BOOLEAN = {"WEBHOOK_ALLOW_LOOPBACK"}
-_NUMERIC = {"MAX_CONTENT_LENGTH": int, "JOB_LEASE_SECONDS": float, "WORKER_INTERVAL": float}
+_NUMERIC = {"MAX_CONTENT_LENGTH": int, "PROXY_HOPS": int, "JOB_LEASE_SECONDS": float, "WORKER_INTERVAL": float}
 _JSON = {"LANE_GROUPS"}  # e.g. {"TaskForce": "zhuanban"}: lane name -> candidate group
 
 
@@ -68,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         # Sessions then last one process; set JIEBANG_SECRET_KEY when running several.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    security.init_app(app)
     payload.init_app(app)
     extension.init_app(app)
     auth.init_app(app)

@@ -1,4 +1,7 @@
-"""Who is asking: bearer tokens for /api, the pages' cookie session elsewhere.
+"""Who is asking: bearer tokens for /api, the pages' server-side web session elsewhere.
+
+Tokens and web sessions are checked against the database on every request, so a revoked or
+expired token, a logged-out session and a deactivated user are refused at once.
 
 A token whose user has the ``oa-service`` role may send ``X-Acting-User`` to act as that user
 (the OA system relays its people); anyone else sending it gets 403. Acting never raises
@@ -10,9 +13,8 @@ on tasks and instances are the engine's business; this module only checks roles 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
@@ -21,14 +23,40 @@ from engine import NotAllowedError, NotFoundError, UserRecord, acting_with, effe
 from .extension import get_engine
 
 ACTING_HEADER = "X-Acting-User"
+SESSION_KEY = "sid"  # the cookie holds the id of a server-side session record, never the user
 
 
-def _session_username() -> str | None:
-    return session.get("user") or session.get("username")  # the pages log people in under "user"
+def web_session_user() -> UserRecord | None:
+    """The user of this request's web session, if its server-side record is live (once per request).
+
+    A cookie whose record was revoked (logout, deactivation, password change) is cleared.
+    """
+    if "jiebang_web_user" not in g:
+        session_id = session.get(SESSION_KEY)
+        user = None
+        if isinstance(session_id, str) and session_id:
+            user = get_engine().session_user(session_id, max_age=current_app.permanent_session_lifetime)
+        if user is None and session_id:
+            session.clear()
+        g.jiebang_web_user = user
+    return g.jiebang_web_user
 
 
-# The web pages may install their own loader; it is consulted only outside /api/.
-session_user_loader: Callable[[], str | None] = _session_username
+def start_web_session(username: str) -> None:
+    """Log a browser in: a fresh cookie (new CSRF token too) carrying a new server-side session id."""
+    end_web_session()
+    session[SESSION_KEY] = get_engine().open_session(username)
+    session.permanent = True
+    g.pop("jiebang_web_user", None)
+
+
+def end_web_session() -> None:
+    """Revoke this browser's server-side session (if any) and empty its cookie."""
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, str) and session_id:
+        get_engine().end_session(session_id)
+    session.clear()
+    g.pop("jiebang_web_user", None)
 
 
 def _unauthorized(detail: str) -> Unauthorized:
@@ -45,7 +73,7 @@ def _load_user() -> UserRecord | None:
             raise _unauthorized("use 'Authorization: Bearer <token>'")
         user = engine.authenticate(token.strip())
         if user is None:
-            raise _unauthorized("unknown or revoked token")
+            raise _unauthorized("token unknown, revoked or expired, or its user deactivated")
         acting = request.headers.get(ACTING_HEADER)
         if acting is not None:
             if "oa-service" not in user.roles:
@@ -54,18 +82,15 @@ def _load_user() -> UserRecord | None:
                 person = engine.get_user(acting)
             except NotFoundError:
                 raise NotFoundError(f"{ACTING_HEADER}: no user '{acting}'") from None
+            if not person.active:
+                raise NotAllowedError(f"{ACTING_HEADER}: user '{acting}' is deactivated")
             acting_with(user.roles)  # the engine's own role checks are capped for the rest of the request
             return dataclasses.replace(person, roles=sorted(effective_roles(person.roles)))
         return user
     if request.headers.get(ACTING_HEADER) is not None:
         raise _unauthorized(f"{ACTING_HEADER} needs an oa-service bearer token")
     if not request.path.startswith("/api/"):
-        username = session_user_loader()
-        if username:
-            try:
-                return engine.get_user(username)
-            except NotFoundError:
-                return None
+        return web_session_user()
     return None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine import Engine, EngineError, InvalidInputError
 
-from . import config_from_env, create_app
+from . import DEFAULTS, config_from_env, create_app
 from .worker import start_worker_threads
 
 
@@ -28,6 +28,7 @@ def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> En
     engine.configure_integration(
         allow_private_webhooks=bool(config.get("WEBHOOK_ALLOW_LOOPBACK")), job_lease_seconds=config.get("JOB_LEASE_SECONDS")
     )
+    engine.configure_identity(token_lifetime=config.get("TOKEN_EXPIRES_IN", DEFAULTS["TOKEN_EXPIRES_IN"]))
     return engine
 
 
@@ -46,51 +47,24 @@ def _interval() -> float:
 
 # ---- serve and worker ---------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    """API + pages + an in-process worker; gunicorn when ``--workers`` > 1 or ``--gunicorn``."""
-    if args.workers > 1 or args.gunicorn:
-        return _serve_gunicorn(args)
-    from werkzeug.serving import make_server
+    """API + pages on gunicorn (threaded workers) and one job loop per server; SIGTERM stops it gracefully."""
+    from .server import serve
 
-    engine = build_engine(args)
-    app = create_app({"ENGINE": engine})
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    server = make_server(args.host, args.port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, name="jiebang-http", daemon=True).start()
-    workers = start_worker_threads(engine, stop, interval=_interval())
-    print(f"Jiebang serving on http://{args.host}:{server.port} (database: {engine.store.url})", flush=True)
-    stop.wait()
-    server.shutdown()
-    for t in workers:
-        t.join(timeout=30)
+    engine = build_engine(args)  # migrate and deploy once, before the workers fork
+    url = engine.store.url
     engine.store.dispose()
-    return 0
+    config = config_from_env()
 
+    def announce() -> None:
+        print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers × {args.threads} threads "
+              f"(database: {url})", flush=True)
 
-def _serve_gunicorn(args: argparse.Namespace) -> int:
-    from gunicorn.app.base import BaseApplication
-
-    build_engine(args).store.dispose()  # migrate and deploy once, before the workers fork
-    interval = _interval()
-
-    class _App(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{args.host}:{args.port}")
-            self.cfg.set("workers", args.workers)
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("post_worker_init", _post_worker_init)
-
-        def load(self) -> Any:
-            return create_app({"ENGINE": build_engine(args)})
-
-    def _post_worker_init(worker: Any) -> None:
-        engine = worker.wsgi.extensions["jiebang"]
-        start_worker_threads(engine, threading.Event(), interval=interval)  # daemon: dies with the worker
-
-    print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers × {args.threads} threads", flush=True)
-    _App().run()
-    return 0
+    return serve(
+        lambda: build_engine(args),
+        lambda engine, secret: create_app({"ENGINE": engine, "SECRET_KEY": config.get("SECRET_KEY") or secret}),
+        host=args.host, port=args.port, workers=args.workers, threads=args.threads, interval=_interval(),
+        secret_key=config.get("SECRET_KEY"), announce=announce,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -135,9 +109,37 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_active(args: argparse.Namespace) -> int:
+    """``user deactivate`` / ``user activate``: deactivation stops the user's tokens and sessions at once."""
+    engine = build_engine(args, deploy_shipped=False)
+    engine.get_user(args.name)  # an unknown name is an error here, not a new user
+    user = engine.upsert_user(args.name, active=args.active, actor="cli")
+    print(f"user {user.username} {'activated' if user.active else 'deactivated'}")
+    return 0
+
+
+def _when(moment: Any) -> str:
+    return moment.isoformat(timespec="minutes") if moment is not None else "-"
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
-    token = build_engine(args, deploy_shipped=False).create_token(args.name)
-    print(f"API token for {args.name} (shown once): {token}")
+    token, record = build_engine(args, deploy_shipped=False).issue_token(args.name, lifetime=args.expires_in)
+    print(f"API token {record.id} for {args.name}, expires {_when(record.expires_at) if record.expires_at else 'never'} (shown once): {token}")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    """A user's tokens: id, created, expires, last used, status; never the secret."""
+    tokens = build_engine(args, deploy_shipped=False).list_tokens(args.name)
+    print(f"{'id':>6}  {'created':<22}  {'expires':<22}  {'last used':<22}  status")
+    for t in tokens:
+        print(f"{t.id:>6}  {_when(t.created_at):<22}  {_when(t.expires_at) if t.expires_at else 'never':<22}  {_when(t.last_used_at):<22}  {t.status}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    record = build_engine(args, deploy_shipped=False).revoke_token(args.token)
+    print(f"token {record.id} of {record.username} revoked")
     return 0
 
 
@@ -179,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the API, the web pages and a worker")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (more than 1 implies --gunicorn)")
-    p.add_argument("--gunicorn", action="store_true", help="serve with gunicorn instead of the built-in threaded server")
+    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
+    p.add_argument("--gunicorn", action="store_true", help=argparse.SUPPRESS)  # gunicorn is the only server now; kept for old scripts
     p.add_argument("--threads", type=int, default=4, help="request threads per gunicorn worker (default 4)")
     p.set_defaults(func=cmd_serve)
 
@@ -200,10 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=cmd_user_passwd)
 
+    p = user.add_parser("deactivate", help="stop a user's login, tokens and sessions at once; held tasks go back to the queue")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_user_active, active=False)
+    p = user.add_parser("activate", help="let a deactivated user log in again")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_user_active, active=True)
+
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = token.add_parser("create", help="issue a token (printed as the last word)")
     p.add_argument("name")
+    p.add_argument("--expires-in", help="lifetime such as 90d, 12h, 30m or never (default $JIEBANG_TOKEN_EXPIRES_IN, else 365d)")
     p.set_defaults(func=cmd_token_create)
+    p = token.add_parser("list", help="a user's tokens: id, created, expires, last used (never the secret)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_token_list)
+    p = token.add_parser("revoke", help="revoke a token by its id or the token itself")
+    p.add_argument("token", metavar="TOKEN|ID")
+    p.set_defaults(func=cmd_token_revoke)
 
     p = sub.add_parser("deploy", help="deploy .bpmn/.dmn/form files as one definition")
     p.add_argument("files", nargs="+")

@@ -24,6 +24,7 @@ from engine import (
     NotFoundError,
     ScriptError,
     TooLargeError,
+    TooManyAttemptsError,
 )
 
 from .schemas.common import ProblemSchema
@@ -38,6 +39,7 @@ STATUS_BY_ERROR: list[tuple[type[EngineError], int]] = [
     (NotAllowedError, 403),
     (ConflictError, 409),
     (TooLargeError, 413),
+    (TooManyAttemptsError, 429),
     (InvalidInputError, 422),
     (ScriptError, 422),
 ]
@@ -126,7 +128,10 @@ def handle_engine_error(error: EngineError) -> Response:
     errors = error.errors if isinstance(error, InvalidInputError) else None
     if status == 500:
         log.error("unmapped engine error: %r", error)
-    return problem(status, error.detail, title=error.title, errors=errors, **extra)
+    resp = problem(status, error.detail, title=error.title, errors=errors, **extra)
+    if isinstance(error, TooManyAttemptsError):
+        resp.headers["Retry-After"] = str(error.retry_after)
+    return resp
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -18,6 +18,8 @@ def init_app(app: Flask) -> Engine:
         allow_private_webhooks=bool(app.config.get("WEBHOOK_ALLOW_LOOPBACK")),
         job_lease_seconds=app.config.get("JOB_LEASE_SECONDS"),
     )
+    if "TOKEN_EXPIRES_IN" in app.config:
+        engine.configure_identity(token_lifetime=app.config["TOKEN_EXPIRES_IN"])
     app.extensions[EXTENSION_KEY] = engine
     return engine
 

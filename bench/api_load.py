@@ -15,7 +15,7 @@ deployed over ``POST /process-definitions``, then these phases run, each ``--rou
               completion_report → claim + complete acceptance; after every completion ten inbox
               reads ``GET /tasks?scope=involved`` (page 1 with total) by the client's people.
 ``floor``     the same 16 clients on ``GET /users/me``, Jiebang's cheapest authenticated route (token
-              check and a small schema dump, no SQL): what gunicorn, Flask and the client cost per
+              check, two indexed reads since tokens are checked live, and a small schema dump): what gunicorn, Flask and the client cost per
               request before Jiebang does any work. With the walk's requests per completion it gives
               the completions/s this machine's cores would allow if everything else were free.
 ``two1``      the SpiffArena comparison shape: a two-user-task process (start, complete, complete),
@@ -331,7 +331,7 @@ class Client:
         del t_start
 
     def floor(self, n: int) -> None:
-        """The cheapest authenticated route (token check, one small schema dump, no SQL): what the
+        """The cheapest authenticated route (live token check, one small schema dump): what the
         HTTP server, Flask and this client cost per request before Jiebang does any work."""
         for _ in range(INBOX_READS_PER_COMPLETION):
             self.call("GET", "/users/me", "GET /users/me", self.inbox_users[self._inbox_turn % len(self.inbox_users)])

@@ -20,6 +20,7 @@ from .errors import (
     ScriptError,
     ScriptTimeoutError,
     TooLargeError,
+    TooManyAttemptsError,
 )
 from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
@@ -30,6 +31,7 @@ from .records import (
     Page,
     TaskDetail,
     TaskRecord,
+    TokenRecord,
     UserRecord,
 )
 from .rules import acting_with, effective_roles, outranks, refused_grants
@@ -59,7 +61,9 @@ __all__ = [
     "SystemClock",
     "TaskDetail",
     "TaskRecord",
+    "TokenRecord",
     "TooLargeError",
+    "TooManyAttemptsError",
     "UserRecord",
     "acting_with",
     "check_json_value",

@@ -22,6 +22,11 @@ MESSAGE = "message.received"
 TIMER_FIRE = "timer.fired"
 SCORE_AWARD = "score.awarded"
 MODEL_DEPLOY = "model.deploy"
+TASK_RELEASED = "task.released"  # its holder was deactivated: back to the candidate queue
+TASK_HOLDER_DEACTIVATED = "task.holder_deactivated"  # assigned by its lane; stays for an admin to transfer
+USER_DEACTIVATED = "user.deactivated"
+USER_ACTIVATED = "user.activated"
+TOKEN_REVOKED = "token.revoked"
 
 
 def record(

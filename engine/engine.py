@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from .records import (
     Page,
     TaskDetail,
     TaskRecord,
+    TokenRecord,
     UserRecord,
     job_record,
     task_record,
@@ -54,12 +55,11 @@ from .runner import Runner
 from .scripting import make_script_engine
 from .step import CompletionCheck, JobHandler, Listener, Steps
 from .store import Store, counted_page
-from .tables import AuditEvent, Definition, Instance, Job, MessageSubscription
+from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
 
 log = logging.getLogger("jiebang.engine")
 
 SCOPES = ("mine", "candidate", "involved", "cc")
-TOKEN_CACHE_SECONDS = 10.0  # another process's change of a user's groups or roles shows within this
 
 
 def shipped_dirs() -> tuple[Path, Path]:
@@ -93,7 +93,7 @@ class Engine(IntegrationMixin):
         self.listeners: list[Listener] = self.steps.listeners
         self.completion_checks: list[CompletionCheck] = self.steps.completion_checks
         self.engine_messages: set[str] = self.steps.engine_messages
-        self._tokens: dict[str, tuple[float, UserRecord]] = {}  # token -> (valid until, user); see authenticate
+        self.token_lifetime: timedelta | None = None  # new tokens' default lifetime; see configure_identity
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         claims.install(self.steps)
@@ -103,10 +103,48 @@ class Engine(IntegrationMixin):
         self._install_integration()
 
     # ---- identity -----------------------------------------------------------------------
-    def upsert_user(self, username: str, *, display_name: str | None = None, groups: list[str] | None = None, roles: list[str] | None = None) -> UserRecord:
-        self._tokens.clear()  # groups and roles may change: tokens are looked up afresh
+    def configure_identity(self, *, token_lifetime: timedelta | str | None) -> None:
+        """Set the lifetime new tokens get unless told otherwise: ``90d``, ``12h``, ``never``/``None``."""
+        self.token_lifetime = identity.parse_lifetime(token_lifetime, "TOKEN_EXPIRES_IN") if isinstance(token_lifetime, str) else token_lifetime
+
+    def upsert_user(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        groups: list[str] | None = None,
+        roles: list[str] | None = None,
+        active: bool | None = None,
+        actor: str | None = None,
+    ) -> UserRecord:
+        """Create or update a user. Deactivating ends their sessions and tokens at once and puts the
+        open tasks they hold back in their groups' queue (audited); reactivating restores only login."""
+        now = self.clock.now()
         with self.store.write() as s:
-            return identity.upsert_user(s, username, now=self.clock.now(), display_name=display_name, groups=groups, roles=roles)
+            was = s.get(User, username)
+            was_active = bool(was.active) if was is not None else True
+            user = identity.upsert_user(s, username, now=now, display_name=display_name, groups=groups, roles=roles, active=active)
+            if was_active and not user.active:
+                self._release_tasks_of(s, username, actor=actor, now=now)
+                audit.record(s, audit.USER_DEACTIVATED, now, actor=actor, data={"username": username})
+            elif not was_active and user.active:
+                audit.record(s, audit.USER_ACTIVATED, now, actor=actor, data={"username": username})
+            return user
+
+    def _release_tasks_of(self, s: Session, username: str, *, actor: str | None, now: datetime) -> None:
+        """Open tasks held by a deactivated user go back to their candidate groups' queue.
+
+        A task assigned by its lane (no candidate group) has no queue to go back to; it stays for an
+        admin to transfer, and the audit says so.
+        """
+        held = s.scalars(select(HumanTask).where(HumanTask.assignee == username, HumanTask.status == "open").with_for_update()).all()
+        for ht in held:
+            released = bool(ht.candidate_groups)
+            if released:
+                ht.assignee = None
+                inbox.reindex(s, ht)
+            audit.record(s, audit.TASK_RELEASED if released else audit.TASK_HOLDER_DEACTIVATED, now, actor=actor,
+                         instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"username": username})
 
     def get_user(self, username: str) -> UserRecord:
         with self.store.read() as s:
@@ -120,31 +158,105 @@ class Engine(IntegrationMixin):
         with self.store.read() as s:
             return identity.list_groups(s)
 
-    def create_token(self, username: str) -> str:
+    def create_token(self, username: str, *, lifetime: timedelta | str | None = None) -> str:
+        """A new API token's secret (shown once); see ``issue_token``."""
+        return self.issue_token(username, lifetime=lifetime)[0]
+
+    def issue_token(self, username: str, *, lifetime: timedelta | str | None = None) -> tuple[str, TokenRecord]:
+        """A new API token for an active user: its secret and its record. ``lifetime`` ``None`` takes
+        the configured default; a text such as ``90d`` or ``never`` is parsed (422 when unreadable)."""
+        if lifetime is None:
+            chosen = self.token_lifetime
+        else:
+            chosen = identity.parse_lifetime(lifetime) if isinstance(lifetime, str) else lifetime
         with self.store.write() as s:
-            return identity.create_token(s, username, now=self.clock.now())
+            return identity.create_token(s, username, now=self.clock.now(), lifetime=chosen)
+
+    def list_tokens(self, username: str) -> list[TokenRecord]:
+        with self.store.read() as s:
+            return identity.list_tokens(s, username, now=self.clock.now())
+
+    def revoke_token(self, token_or_id: str, *, actor: UserRecord | None = None) -> TokenRecord:
+        """Revoke a token by id or secret; it answers 401 from the next request on.
+
+        ``actor`` (over the API) may revoke their own tokens, an admin anyone's; another user's
+        token is reported as not found so ids tell nothing. ``None`` is the trusted CLI.
+        """
+        now = self.clock.now()
+        with self.store.write() as s:
+            row = identity.find_token(s, token_or_id)
+            if actor is not None and row.username != actor.username and "admin" not in actor.roles:
+                raise NotFoundError("no such token")
+            record = identity.revoke_token(s, row, now=now)
+            audit.record(s, audit.TOKEN_REVOKED, now, actor=actor.username if actor else None, data={"token_id": row.id, "username": row.username})
+            return record
 
     def authenticate(self, token: str) -> UserRecord | None:
-        """The user a bearer token belongs to; remembered for a few seconds, as every request asks."""
-        now = time.monotonic()
-        hit = self._tokens.get(token)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        """The user a bearer token belongs to, if the token is live and the user active.
+
+        Checked in the database on every request (one indexed query), so revocation, expiry and
+        deactivation hold at once in every server process; the last-used stamp is written at most
+        once a minute.
+        """
+        now = self.clock.now()
         with self.store.read() as s:
-            user = identity.authenticate_token(s, token)
-        if user is not None:
-            if len(self._tokens) > 10_000:
-                self._tokens.clear()
-            self._tokens[token] = (now + TOKEN_CACHE_SECONDS, user)
+            found = identity.authenticate_token(s, token, now=now)
+        if found is None:
+            return None
+        user, token_id, last_used = found
+        if last_used is None or now - last_used >= identity.TOUCH_EVERY:
+            with self.store.write() as s:
+                identity.touch_token(s, token_id, now=now)
         return user
 
     def set_password(self, username: str, password: str) -> None:
+        """Set a password; the user's open web sessions end."""
         with self.store.write() as s:
-            identity.set_password(s, username, password)
+            identity.set_password(s, username, password, now=self.clock.now())
 
     def check_password(self, username: str, password: str) -> UserRecord | None:
+        """The active user if the password is right (no throttling; ``log_in`` is what login forms call)."""
         with self.store.read() as s:
             return identity.check_password(s, username, password)
+
+    def log_in(self, username: str, password: str, *, client: str | None = None) -> UserRecord | None:
+        """Check a password under the login throttle: the user, or ``None`` for a wrong name or password.
+
+        Raises ``TooManyAttemptsError`` while the username or the client address is locked out.
+        Unknown users, wrong passwords and deactivated users take the same path and time.
+        """
+        keys = identity.throttle_keys(username, client)
+        with self.store.write() as s:
+            identity.begin_attempt(s, keys, now=self.clock.now())
+        user = self.check_password(username, password)
+        if user is not None:
+            with self.store.write() as s:
+                identity.attempt_succeeded(s, keys)
+        return user
+
+    def open_session(self, username: str) -> str:
+        """Start a web session for an active user; the id returned is what the cookie carries."""
+        with self.store.write() as s:
+            return identity.open_session(s, username, now=self.clock.now())
+
+    def session_user(self, session_id: str, *, max_age: timedelta = identity.SESSION_MAX_AGE) -> UserRecord | None:
+        """The user of a live web session no older than ``max_age`` (checked on every request;
+        last-seen written once a minute)."""
+        now = self.clock.now()
+        with self.store.read() as s:
+            found = identity.session_user(s, session_id, now=now, max_age=max_age)
+        if found is None:
+            return None
+        user, last_seen = found
+        if now - last_seen >= identity.TOUCH_EVERY:
+            with self.store.write() as s:
+                identity.touch_session(s, session_id, now=now)
+        return user
+
+    def end_session(self, session_id: str) -> None:
+        """Log a web session out: its cookie is worthless from now on."""
+        with self.store.write() as s:
+            identity.end_session(s, session_id, now=self.clock.now())
 
     # ---- definitions --------------------------------------------------------------------
     def deploy(self, files: Mapping[str, bytes], *, actor: str | None = None) -> DefinitionRecord:

@@ -10,6 +10,7 @@
     │   │   └── HostileDiagramError  refused before parsing finished (entities, size, depth)
     │   └── MessageInvalidError  a message nothing can correlate, or a bad payload
     ├── TooLargeError            a body or file over the configured limit
+    ├── TooManyAttemptsError     logins refused for a while after repeated failures
     └── ScriptError              a diagram's script or expression failed or was stopped
         ├── SandboxViolationError    reached for the OS, files, network or internals
         └── ScriptTimeoutError       ran past its time budget
@@ -65,6 +66,16 @@ class NotAllowedError(EngineError):
 
 class ConflictError(EngineError):
     title = "Conflict"
+
+
+class TooManyAttemptsError(EngineError):
+    """Too many failed logins for a username or from an address; ``retry_after`` seconds to wait."""
+
+    title = "Too many attempts"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 1) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class InvalidInputError(EngineError):

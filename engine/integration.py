@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, identity, jobs, rules
 from .clock import iso
-from .errors import InvalidInputError, NotAllowedError, NotFoundError
+from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
 from .store import Store, counted_page
 from .tables import HumanTask, Instance, Job
@@ -194,7 +194,8 @@ class IntegrationMixin:
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         with self.store.write() as s:
-            identity.get_user(s, username)
+            if not identity.get_user(s, username).active:
+                raise ConflictError(f"user '{username}' is deactivated")
             s.add(LoginLink(token_hash=_digest(token), username=username, next_path=next_path, expires_at=now + LOGIN_LINK_TTL))
         return token, now + LOGIN_LINK_TTL
 
@@ -210,6 +211,8 @@ class IntegrationMixin:
             if used.rowcount != 1:
                 return None
             link = s.get(LoginLink, _digest(token))
+            if not identity.get_user(s, link.username).active:
+                return None
             return link.username, link.next_path
 
     # ---- comments -------------------------------------------------------------------------

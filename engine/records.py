@@ -105,6 +105,20 @@ class UserRecord:
     display_name: str
     groups: list[str]
     roles: list[str]
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token as listed: never the secret, only when it was made, expires, was last used."""
+
+    id: int
+    username: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    status: str  # active | expired | revoked
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,15 +38,20 @@ _joined: contextvars.ContextVar[Join | None] = contextvars.ContextVar("jiebang_j
 class Store:
     """Owns the SQLAlchemy engine and hands out one session per unit of work."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True, pool_size: int = 10) -> None:
+    def __init__(self, url: str | None = None, *, migrate: bool = True, pool_size: int | None = None, max_overflow: int | None = None) -> None:
+        """``pool_size``/``max_overflow`` (PostgreSQL): default ``$JIEBANG_DB_POOL_SIZE`` (10) and
+        ``$JIEBANG_DB_MAX_OVERFLOW`` (20); the test suite sets them low, as it builds many stores."""
         self.url = url or DEFAULT_URL
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
             _tune_sqlite(self.engine)
         else:
+            size = pool_size if pool_size is not None else int(os.environ.get("JIEBANG_DB_POOL_SIZE", "10"))
+            overflow = max_overflow if max_overflow is not None else int(os.environ.get("JIEBANG_DB_MAX_OVERFLOW", "20"))
             # No pre-ping: it costs a round trip per transaction; connections are recycled instead.
-            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+            self.engine = create_engine(self.url, pool_size=size, max_overflow=overflow, pool_recycle=1800)
+        # Shares the engine's pool (SQLAlchemy's option engines do), so ``dispose`` closes its connections too.
         self._autocommit = None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_bind = self.engine.execution_options(jiebang_write=True) if self.is_sqlite else self.engine
@@ -112,6 +118,7 @@ class Store:
                 yield conn
 
     def dispose(self) -> None:
+        """Close every pooled connection (the autocommit reads share the pool); the store reconnects if used again."""
         self.engine.dispose()
 
 

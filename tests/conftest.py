@@ -14,6 +14,10 @@ from engine import Engine
 from engine.clock import ManualClock
 
 PG_URL = os.environ.get("JIEBANG_TEST_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+# Tests build many engines, some at once: small pools keep the suite's peak connections low
+# (servers the tests start inherit these too).
+os.environ.setdefault("JIEBANG_DB_POOL_SIZE", "2")
+os.environ.setdefault("JIEBANG_DB_MAX_OVERFLOW", "6")
 
 
 def _pg_answers() -> bool:

@@ -47,6 +47,7 @@ class Walk:
     @property
     def engine(self) -> Engine:
         if self.fresh:
+            self._engine.store.dispose()  # the last step's engine is done with: give its connection back
             self._engine = self._make()
         return self._engine
 

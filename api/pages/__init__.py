@@ -1,7 +1,8 @@
 """The web pages: server-rendered Jinja views over the same Engine methods the REST API uses.
 
 ``init_app(app)`` wires them in: Flask-Babel (zh_CN by default, ``?lang=en`` or the ``lang``
-cookie for English), session cookie settings, a CSRF check on every page form POST, the shared
+cookie for English), session cookie settings, a CSRF check on every page form POST, NUL characters
+refused in page queries and forms, the shared
 template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores).
 """
 
@@ -79,7 +80,7 @@ def _error_page(exc: HTTPException):  # noqa: ANN202 - Flask hook
 def _remember_lang(response):  # noqa: ANN001, ANN202 - Flask hook
     lang = request.args.get("lang")
     if lang in LOCALES:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure)
     return response
 
 

@@ -37,6 +37,18 @@ def index():
     )
 
 
+def _share(raw: str | None) -> Any:
+    """A share as a number when it is a finite one (60, 33.5); otherwise the text as sent, which
+    the engine refuses at its field ("须为 0 到 100 的数字") so ``inf``/``nan``/``abc`` file nothing."""
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return raw
+    if not math.isfinite(value):
+        return raw
+    return int(value) if value.is_integer() else value
+
+
 def _members(form: Any, leader: str) -> list[dict[str, Any]]:
     """Team members from the form's parallel lists; the leader's own share comes first."""
     out: list[dict[str, Any]] = []

@@ -7,17 +7,19 @@ import functools
 import hmac
 import json
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 
-from engine import EngineError, NotFoundError, UserRecord
+from engine import EngineError, UserRecord
 
-from ..extension import get_engine
+from ..auth import start_web_session, web_session_user
+from ..extension import get_engine  # noqa: F401 - the page modules take it from here
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CSRF_FIELD = "csrf_token"
@@ -34,17 +36,8 @@ def act(call: Callable[[], Any], done_message: str) -> None:
 
 
 def current_user() -> UserRecord | None:
-    """The user of this request's session, loaded once per request."""
-    if "page_user" not in g:
-        username = session.get("user")
-        user = None
-        if username:
-            try:
-                user = get_engine().get_user(username)
-            except NotFoundError:
-                session.clear()
-        g.page_user = user
-    return g.page_user
+    """The user of this request's web session, loaded once per request."""
+    return web_session_user()
 
 
 def is_admin(user: UserRecord | None) -> bool:
@@ -77,19 +70,25 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def log_in(username: str) -> None:
-    """Start a fresh session (a new CSRF token too, so a planted session id is worthless)."""
-    session.clear()
-    session["user"] = username
-    session.permanent = True
-    g.pop("page_user", None)
+    """Start a fresh server-side session (a new CSRF token too, so a planted session id is worthless)."""
+    start_web_session(username)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only local paths: a login link must not bounce a user to another site."""
-    if not target:
+    """Only a same-site path: a login link or ``?next=`` must not send a user to another site.
+
+    Refused (``default`` instead): absolute and scheme-relative URLs (``//host``), backslashes
+    (browsers read ``/\\host`` as ``//host``) and control or format characters (a CR/LF would
+    split the ``Location`` header; a tab or zero-width space hides a ``//``).
+    """
+    if not target or not isinstance(target, str):
+        return default
+    if "\\" in target or any(unicodedata.category(ch)[0] == "C" for ch in target):
+        return default
+    if not target.startswith("/") or target.startswith("//"):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return default
     return target
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from engine import NotAllowedError, NotFoundError, UserRecord, outranks, refused_grants
+from engine import ConflictError, NotAllowedError, NotFoundError, UserRecord, outranks, refused_grants
 
 from ..auth import require_role, require_user
 from ..extension import get_engine
@@ -15,6 +15,7 @@ from ..schemas.users import (
     GroupSchema,
     LoginLinkCreateSchema,
     LoginLinkSchema,
+    TokenCreateSchema,
     TokenSchema,
     UserSchema,
     UserUpsertSchema,
@@ -46,28 +47,39 @@ def get_user(username: str) -> UserRecord:
 @blp.route("/users/<username>", methods=["PUT"])
 @blp.arguments(UserUpsertSchema)
 @blp.response(200, UserSchema)
-@errors(blp, 403, 422)
+@errors(blp, 403, 409, 422)
 def put_user(body: dict[str, Any], username: str) -> UserRecord:
-    """Create or update a user (org sync); only admins grant or withdraw admin and oa-service."""
+    """Create or update a user (org sync); only admins grant or withdraw admin and oa-service.
+
+    ``active: false`` deactivates: nobody deactivates themselves, and only an admin an admin.
+    """
     me = require_role("admin", "oa-service")
+    try:
+        current = get_engine().get_user(username).roles
+    except NotFoundError:
+        current = []
     if "roles" in body:
-        try:
-            current = get_engine().get_user(username).roles
-        except NotFoundError:
-            current = []
         refused = refused_grants(me.roles, current, body["roles"])
         if refused:
             raise NotAllowedError(f"you may not grant or withdraw: {', '.join(refused)}")
-    return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"))
+    if "active" in body:
+        if body["active"] is False and username == me.username:
+            raise ConflictError("you cannot deactivate yourself")
+        if "admin" in current and "admin" not in me.roles:
+            raise NotAllowedError("only an admin may deactivate or activate an admin")
+    return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"),
+                                    active=body.get("active"), actor=me.username)
 
 
 @blp.route("/users/<username>/tokens", methods=["POST"])
+@blp.arguments(TokenCreateSchema, required=False)
 @blp.response(201, TokenSchema)
-@errors(blp, 403, 404)
-def create_token(username: str) -> dict[str, str]:
-    """Issue an API token for a user (admins); it is shown only in this response."""
+@errors(blp, 403, 404, 409, 422)
+def create_token(body: dict[str, Any] | None, username: str) -> dict[str, Any]:
+    """Issue an API token for a user (admins); the secret is shown only in this response."""
     _require_not_outranked(require_role("admin"), username)
-    return {"username": username, "token": get_engine().create_token(username)}
+    token, record = get_engine().issue_token(username, lifetime=(body or {}).get("expires_in"))
+    return {"id": record.id, "username": username, "token": token, "expires_at": record.expires_at}
 
 
 def _require_not_outranked(me: UserRecord, username: str) -> None:

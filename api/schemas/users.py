@@ -12,6 +12,7 @@ class UserSchema(Schema):
     display_name = fields.String()
     groups = fields.List(fields.String())
     roles = fields.List(fields.String())
+    active = fields.Boolean(metadata={"description": "false: the user cannot log in and their tokens and sessions are refused"})
 
 
 class UserUpsertSchema(Schema):
@@ -20,6 +21,8 @@ class UserUpsertSchema(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=300))
     groups = fields.List(fields.String(validate=validate.Length(min=1, max=200)))
     roles = fields.List(fields.String(validate=validate.OneOf(["admin", "oa-service"])))
+    active = fields.Boolean(metadata={"description": "false deactivates: tokens and web sessions stop at once, held tasks go back "
+                                                     "to their groups' queue; true restores login (not the tasks)"})
 
 
 class GroupSchema(Schema):
@@ -28,8 +31,41 @@ class GroupSchema(Schema):
 
 
 class TokenSchema(Schema):
+    """A newly issued token: the only response that carries the secret."""
+
+    id = fields.Integer()
     username = fields.String()
     token = fields.String(metadata={"description": "shown once; only its digest is stored"})
+    expires_at = fields.DateTime(allow_none=True, metadata={"description": "null: never expires"})
+
+
+class TokenCreateSchema(Schema):
+    """``POST /users/{username}/tokens`` (body optional)."""
+
+    expires_in = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "lifetime such as 90d, 12h, 30m, or never; default: the server's JIEBANG_TOKEN_EXPIRES_IN"},
+    )
+
+
+class TokenInfoSchema(Schema):
+    """A token as listed: never the secret."""
+
+    id = fields.Integer()
+    username = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True, metadata={"description": "to the minute"})
+    revoked_at = fields.DateTime(allow_none=True)
+    status = fields.String(metadata={"description": "active | expired | revoked"})
+
+
+class TokenListArgsSchema(Schema):
+    """``GET /tokens``: your own tokens; an admin may name another user."""
+
+    username = fields.String(validate=validate.Length(min=1, max=200))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class LoginLinkCreateSchema(Schema):

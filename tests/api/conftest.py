@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
+from api.auth import SESSION_KEY
 from engine import Engine, ManualClock
 from engine.clock import iso
 from tests.walk import PEOPLE, PROBLEM
@@ -57,6 +58,16 @@ def engine(database_url: str, clock: ManualClock) -> Iterator[Engine]:
 @pytest.fixture
 def app(engine: Engine) -> Flask:
     return make_app({"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test", "WEBHOOK_ALLOW_LOOPBACK": False})
+
+
+def page_login(client: FlaskClient, engine: Engine, username: str, csrf_token: str | None = None) -> None:
+    """Log ``username`` in to the pages the way the login form does: a server-side session whose id the cookie carries."""
+    sid = engine.open_session(username)
+    with client.session_transaction() as session:
+        session.clear()
+        session[SESSION_KEY] = sid
+        if csrf_token:
+            session["csrf_token"] = csrf_token
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def api_routes() -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue
-        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "1" if m.group(1) == "version" else "x", rule.rule)
+        path = re.sub(r"<(\w+:)?(\w+)>", lambda m: "1" if m.group(2) == "version" or m.group(1) == "int:" else "x", rule.rule)
         out.extend((m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"}))
     return sorted(out)
 
@@ -30,6 +30,9 @@ class _NoEngine:
     """Enough of an Engine to build an app and list its routes."""
 
     def configure_integration(self, **_: object) -> None:
+        pass
+
+    def configure_identity(self, **_: object) -> None:
         pass
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from .conftest import Auth, HttpWalk
+from .conftest import Auth, HttpWalk, page_login
 
 DATA = Path(__file__).parent / "data"
 MODELERS = Path(__file__).parent.parent / "data" / "modelers"
@@ -120,8 +120,7 @@ def test_selecting_a_missing_claim_answers_422_over_http(walk: HttpWalk) -> None
 
 def test_the_board_page_refuses_infinite_shares_with_the_form_again(walk: HttpWalk) -> None:
     walk.publish()
-    with walk.client.session_transaction() as session:
-        session["user"], session["csrf_token"] = "zhangjie", "t"
+    page_login(walk.client, walk.auth.engine, "zhangjie", csrf_token="t")
     for share in ("inf", "nan", "1e999"):
         resp = walk.client.post(f"/board/{walk.instance_id}/claims", data={
             "csrf_token": "t", "kind": "team", "plan": "组建专班", "pledge": "三个月签约",

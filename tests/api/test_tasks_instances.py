@@ -92,7 +92,7 @@ def test_messages_404_when_nothing_waits_and_admin_only(walk: HttpWalk) -> None:
 
 def test_identity_sync_groups_tokens(client: FlaskClient, auth: Auth) -> None:
     me = client.get("/api/v1/users/me", headers=auth.headers("zhao")).get_json()
-    assert me == {"username": "zhao", "display_name": "赵专班", "groups": ["taskforce"], "roles": []}
+    assert me == {"username": "zhao", "display_name": "赵专班", "groups": ["taskforce"], "roles": [], "active": True}
     put = client.put("/api/v1/users/liu", json={"display_name": "刘", "groups": ["committee", "taskforce"]}, headers=auth.headers("oa"))
     assert put.status_code == 200 and put.get_json()["groups"] == ["committee", "taskforce"]
     assert client.put("/api/v1/users/liu", json={"roles": ["admin"]}, headers=auth.headers("oa")).status_code == 403

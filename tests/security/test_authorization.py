@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from engine import Engine, NotAllowedError, effective_roles, outranks, refused_grants
 from engine.rules import acting_with
 from tests.api import conftest as api
-from tests.api.conftest import Auth, HttpWalk
+from tests.api.conftest import Auth, HttpWalk, page_login
 from tests.walk import PROBLEM
 
 app, auth, client, walk = api.app, api.auth, api.client, api.walk  # the API suite's fixtures
@@ -90,6 +90,8 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/scores"): (200, None),
     ("GET", "/leaderboard"): (200, None),
     ("GET", "/scores/export"): (200, None),
+    ("GET", "/tokens"): (200, None),  # one's own tokens; an admin may ask for anyone's
+    ("DELETE", "/tokens/{token_id}"): (404, None),  # one's own; someone else's token does not exist for you
 }
 
 MATRIX = {**{k: v[0] for k, v in INVOLVED_ONLY.items()}, **{k: 403 for k in ROLE_ONLY}, **{k: v[0] for k, v in OPEN_TO_EVERYONE.items()}}
@@ -102,6 +104,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
     return {
         "instance_id": walk.instance_id, "task_id": walk.task("preliminary_review")["id"], "username": "zhao",
         "key": "claim_evaluate", "version": "1", "job_id": NO_SUCH_ID, "webhook_id": NO_SUCH_ID,
+        "token_id": "999999",
     }
 
 
@@ -183,12 +186,10 @@ def test_instance_lists_show_only_what_the_viewer_may_see(client: FlaskClient, a
 
 def test_the_instances_page_lists_only_visible_instances(client: FlaskClient, auth: Auth, review: dict[str, str]) -> None:
     auth.user(STRANGER)
-    with client.session_transaction() as session:
-        session["user"] = STRANGER
+    page_login(client, auth.engine, STRANGER)
     page = client.get("/instances").get_data(as_text=True)
     assert PROBLEM["title"] not in page and review["instance_id"] not in page
-    with client.session_transaction() as session:
-        session["user"] = "wang"
+    page_login(client, auth.engine, "wang")
     assert PROBLEM["title"] in client.get("/instances").get_data(as_text=True)
 
 
@@ -342,8 +343,7 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, a
     history = engine.history(review["instance_id"])
     wrong = []
     for (method, rule), (expected, form) in sorted(PAGES.items()):
-        with client.session_transaction() as session:
-            session["user"], session["csrf_token"] = STRANGER, "t"
+        page_login(client, engine, STRANGER, csrf_token="t")
         path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)

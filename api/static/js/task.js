@@ -61,6 +61,7 @@
     editor = new window.JSONEditor(holder, {
       schema: schema,
       theme: "html",
+      disable_theme_rules: true, // its rules come as vendor/json-editor/jsoneditor.css (no injected <style>)
       disable_edit_json: true,
       disable_properties: true,
       disable_collapse: true,
