@@ -565,8 +565,8 @@ class Engine(IntegrationMixin):
 
     def run_due_jobs(self, *, limit: int = 50, kinds: list[str] | None = None) -> int:
         """Lease due jobs and run each in its own transaction; returns how many ran."""
-        with self.store.write() as s:
-            ids = jobs.acquire(s, self.worker_id, self.clock.now(), limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds, lease=self.job_lease)
+        with self.steps.write("system") as step:
+            ids = jobs.acquire(step.session, self.worker_id, step.now, limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds, lease=self.job_lease)
         for job_id in ids:
             self._run_job(job_id, actor="system", force=False)
         return len(ids)
@@ -588,7 +588,7 @@ class Engine(IntegrationMixin):
             self._job_failed(job_id, f"{type(exc).__name__}: {exc}")
 
     def _job_failed(self, job_id: str, error: str) -> None:
-        with self.store.write() as s:
-            job = s.get(Job, job_id)
+        with self.steps.write("system") as step:
+            job = step.session.get(Job, job_id)
             if job is not None:
-                jobs.retry_later(job, self.clock.now(), error)
+                jobs.retry_later(job, step.now, error)
