@@ -529,7 +529,7 @@ class Engine(IntegrationMixin):
         """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""
         with self.steps.write(actor) as step:
             filed = claims.file_claim(step, instance_id, actor, claim)
-            return {"instance_id": instance_id, "claim": filed, "challenge": claims.board_item(step.instance(instance_id), step.now)}
+            return {"instance_id": instance_id, "claim": filed, "challenge": claims.board_item(step.locked_instance(), step.now)}
 
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:

@@ -94,6 +94,12 @@ class Step:
         self.instance_row = row
         return row
 
+    def locked_instance(self) -> Instance:
+        """The instance this step locked (after ``lock_instance``, ``task_for_work`` or ``start``)."""
+        if self.instance_row is None:
+            raise RuntimeError("this step has not locked an instance")
+        return self.instance_row
+
     def task(self, task_id: str, *, lock: bool = False) -> HumanTask:
         ht = self.session.get(HumanTask, task_id, with_for_update=lock and not self.steps.store.is_sqlite) if is_uuid(task_id) else None
         if ht is None:
