@@ -490,6 +490,35 @@ def jiebang_phases(url: str, clock: ManualClock, instances: int, cold: bool) -> 
 
 
 # ------------------------------------------------------------------------------------------
+def sandbox_round_trips(isolated: Any, in_process: Any, n: int) -> dict[str, list[float]]:
+    """Per-call cost of running diagram code in a worker process, next to the in-process sandbox."""
+
+    class Task:
+        id, task_spec = "bench", None
+
+        def __init__(self) -> None:
+            self.data = {"problem": dict(PROBLEM), "reports_count": 3, "points": 72.5, "grade": "good"}
+
+    calls = {
+        "script 'reports_count = reports_count + 1'": lambda engine: engine.execute(Task(), "reports_count = reports_count + 1"),
+        "expression 'round(points * 0.8, 1)'": lambda engine: engine.evaluate(Task(), "round(points * 0.8, 1)"),
+        "plain condition 'points >= 60 and grade == \"good\"'": lambda engine: engine.evaluate(Task(), 'points >= 60 and grade == "good"'),
+    }
+    times: dict[str, list[float]] = {}
+    for label, call in calls.items():
+        for side, engine in (("worker", isolated), ("in-process", in_process)):
+            if side == "worker" and label.startswith("plain"):
+                continue
+            call(engine)  # warm: the pool starts, the source is compiled
+            samples = []
+            for _ in range(n):
+                start = time.perf_counter()
+                call(engine)
+                samples.append(time.perf_counter() - start)
+            times[f"{label}, {side}"] = samples
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small smoke run (< 20 s)")
@@ -524,10 +553,12 @@ def main(argv: list[str] | None = None) -> int:
             pg_engine = make_engine(pg_url, clock)
             stack.callback(pg_engine.store.dispose)
         sandbox = make_script_engine(clock.now)
+        in_process = make_script_engine(clock.now, isolated=False)
         default = default_script_engine(clock)
 
         sides: dict[str, Callable[[], Any]] = {
             "raw Spiff (sandbox engine)": lambda: RawRun(specs, sandbox, clock),
+            "raw Spiff (in-process sandbox)": lambda: RawRun(specs, in_process, clock),
             "raw Spiff (default engine)": lambda: RawRun(specs, default, clock),
             "Jiebang SQLite": lambda: JbRun(sqlite_engine),
             "Jiebang SQLite, 2 engines (cold)": lambda: JbRun(cold_a, cold_b),
@@ -540,9 +571,11 @@ def main(argv: list[str] | None = None) -> int:
         run_walks(sides, clock, 1)
         walks = run_walks(sides, clock, instances)
 
-        flat_sides = {k: v for k, v in sides.items() if k not in ("raw Spiff (default engine)", "Jiebang SQLite, 2 engines (cold)")}
+        flat_sides = {k: v for k, v in sides.items()
+                      if k not in ("raw Spiff (default engine)", "raw Spiff (in-process sandbox)", "Jiebang SQLite, 2 engines (cold)")}
         flat, young, failed = run_flat(flat_sides, clock, checkpoints, window, pool)
 
+        round_trips = sandbox_round_trips(sandbox, in_process, 50 if quick else 500)
         phase_ms, phase_steps = jiebang_phases(f"sqlite:///{tmp}/phases.sqlite3", clock, 1 if quick else 10, cold=False)
         phase_cold, _ = jiebang_phases(f"sqlite:///{tmp}/phases-cold.sqlite3", clock, 1 if quick else 10, cold=True)
 
@@ -574,6 +607,10 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(["sum (instrumented pass; wrappers add a little)", fmt(sum(phase_ms.values())), fmt(sum(phase_cold.values()))])
     table(f"Jiebang SQLite step, exclusive time per part, mean ms over {phase_steps} steps (separate instrumented pass)",
           ["part", "one engine", "2 engines (cold)"], rows)
+
+    rows = [[what, fmt(med(v) * ms), fmt(pct(v, 0.9) * ms)] for what, v in round_trips.items()]
+    table("diagram code: worker-process round trip vs in-process sandbox (a script task's script, a non-trivial "
+          "expression; plain conditions never leave the process)", ["call", "median", "p90"], rows)
 
     kinds = list(walks["extra"][raw_name])
     rows = [[k, *(f"{fmt(med(walks['extra'][n][k]) * ms)}/{fmt(pct(walks['extra'][n][k], 0.9) * ms)}" for n in names)] for k in kinds]

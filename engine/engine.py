@@ -56,6 +56,7 @@ from .scripting import make_script_engine
 from .step import CompletionCheck, JobHandler, Listener, Steps
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
+from .taskdata import DEFAULT_MAX_DATA_BYTES
 
 log = logging.getLogger("jiebang.engine")
 
@@ -77,6 +78,7 @@ class Engine(IntegrationMixin):
         clock: Clock | None = None,
         lane_groups: Mapping[str, str] | None = None,
         script_time_limit: float = 2.0,
+        max_data_bytes: int | None = None,
         deploy_shipped: bool = True,
         store: Store | None = None,
     ) -> None:
@@ -84,7 +86,12 @@ class Engine(IntegrationMixin):
         self.store = store or Store(database_url)
         bpmn_dir, forms_dir = shipped_dirs()
         self.catalog = Catalog([forms_dir])
-        self.runner = Runner(self.catalog, self.clock, lambda: make_script_engine(self.clock.now, time_limit=script_time_limit))
+        data_limit = max_data_bytes or _env_int("JIEBANG_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES)
+        self.runner = Runner(
+            self.catalog, self.clock,
+            lambda: make_script_engine(self.clock.now, time_limit=script_time_limit, max_data_bytes=data_limit),
+            max_data_bytes=data_limit,
+        )
         self.lane_groups = dict(lane_groups or {})
         self.runner.lane_groups = self.lane_groups
         self.steps = Steps(self.store, self.clock, self.runner)
@@ -383,6 +390,7 @@ class Engine(IntegrationMixin):
         """``send_message`` for the engine's own senders (claims.py), which check the payload first."""
         operations.require_message_target(name, business_key, instance_id)
         payload = dict(payload or {})
+        self.runner.check_input(payload, "message payload")
         with self.store.read() as s:
             stmt = select(MessageSubscription.instance_id).where(MessageSubscription.message_name == name).distinct()
             if instance_id is not None:
@@ -592,3 +600,10 @@ class Engine(IntegrationMixin):
             job = step.session.get(Job, job_id)
             if job is not None:
                 jobs.retry_later(job, step.now, error)
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name) or default)
+    except ValueError:
+        return default

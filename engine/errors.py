@@ -13,7 +13,8 @@
     ├── TooManyAttemptsError     logins refused for a while after repeated failures
     └── ScriptError              a diagram's script or expression failed or was stopped
         ├── SandboxViolationError    reached for the OS, files, network or internals
-        └── ScriptTimeoutError       ran past its time budget
+        ├── ScriptTimeoutError       ran past its time budget
+        └── TaskDataError            left data that is not JSON or too big to store
 
 The API maps each class to one HTTP status in a single table (api/errors.py).
 """
@@ -123,3 +124,9 @@ class SandboxViolationError(ScriptError):
 
 class ScriptTimeoutError(ScriptError):
     title = "Script ran too long"
+
+
+class TaskDataError(ScriptError):
+    """Task data that cannot be stored: not JSON data, nested too deeply, or too big."""
+
+    title = "Task data not storable"

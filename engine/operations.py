@@ -104,6 +104,7 @@ def complete(step: Step, task_id: str, username: str, data: dict[str, Any]) -> I
     schema = step.runner.model_of(s, row).form_for(ht.element_id)
     ownership.check_caller_data(data, ownership.declared_names(schema) if schema is not None else None, what="task data")
     formlib.validate(schema, data)
+    step.runner.check_input(data, "this form's data", stored=row.data)
     for check in step.steps.completion_checks:
         check(s, row, ht, data)
     if ht.kind == "sign":

@@ -9,6 +9,7 @@ subscriptions and the audit rows together. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import uuid
 from collections import OrderedDict
@@ -30,14 +31,15 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
 from .catalog import Catalog, Model
 from .clock import Clock, parse_instant, running_on
 from .compaction import compact
-from .errors import ConflictError, ScriptError
+from .errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
 from .scripting import script_error_from
 from .serializer import StateSerializer
 from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
+from .taskdata import DEFAULT_MAX_DATA_BYTES, check_data
 
 #: How many times in one step the auto_actions hooks may complete tasks (a loop of auto-approvals ends).
 MAX_AUTOMATIC_ROUNDS = 20
@@ -72,9 +74,12 @@ class StepContext:
 
 
 class Runner:
-    def __init__(self, catalog: Catalog, clock: Clock, script_engine_factory: Callable[[], Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, clock: Clock, script_engine_factory: Callable[[], Any], *, max_data_bytes: int = DEFAULT_MAX_DATA_BYTES
+    ) -> None:
         self.catalog = catalog
         self.clock = clock
+        self.max_data_bytes = max_data_bytes  # bound on one instance's data, as JSON characters
         self.serializer = StateSerializer()
         self._script_engine = script_engine_factory()
         self.projections: list[Projection] = []
@@ -104,6 +109,7 @@ class Runner:
         data: dict[str, Any],
     ) -> StepContext:
         """Create the instance and run it to its first wait; ``remember`` the result once committed."""
+        self.check_input(data, "start data")
         model = self.catalog.model(definition)
         now = self.clock.now()
         wf = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=self._script_engine)
@@ -164,9 +170,19 @@ class Runner:
             except (ScriptError, SpiffWorkflowException) as exc:
                 self._fail(session, ctx, exc)
                 return
+            except EngineError:
+                raise  # the caller's action was refused (conflict, bad input): nothing to record
+            except Exception as exc:  # noqa: BLE001 - a diagram's own failure (a bad timer value...) is recorded, not a 500
+                self._fail(session, ctx, diagram_failure(exc))
+                return
             compact(wf)
             after_tasks = _open_user_tasks(wf)
             after_waits = _waiting_events(wf)
+            try:  # before any projection is written: data that cannot be stored fails the step here
+                check_data(_visible_data(wf, after_tasks), self.max_data_bytes, where="the instance's data")
+            except TaskDataError as exc:
+                self._fail(session, ctx, exc)
+                return
             with session.no_autoflush:
                 self._sync_waits(session, ctx, before_waits, after_waits)
                 self._sync_tasks(session, ctx, before_tasks, after_tasks)
@@ -177,8 +193,13 @@ class Runner:
             run = functools.partial(_complete_automatically, automatic)
         completed = wf.is_completed()
         data = _visible_data(wf, after_tasks)
-        ctx.data_after = self.serializer.data(data)
-        row.state = self.serializer.dumps(wf)
+        try:
+            ctx.data_after = self.serializer.data(data)
+            state = self.serializer.dumps(wf)
+        except (TypeError, ValueError, RecursionError) as exc:  # data the checks above did not see
+            self._fail(session, ctx, ScriptError(f"the instance's state cannot be stored as JSON: {type(exc).__name__}: {exc}"))
+            return
+        row.state = state
         row.data = ctx.data_after
         row.active_elements = sorted(
             {t.task_spec.bpmn_id for t in after_tasks.values()} | {w.task.task_spec.bpmn_id for w in after_waits.values() if w.task.task_spec.bpmn_id}
@@ -193,6 +214,21 @@ class Runner:
         for projection in self.projections:
             projection(session, ctx)
 
+    def check_input(self, data: dict[str, Any], what: str, *, stored: dict[str, Any] | None = None) -> None:
+        """Refuse a caller's data that could never be stored (not JSON, too big), changing nothing.
+
+        With ``stored`` (the instance's data, which passed this check when it was saved), the
+        two together must fit too; the stored part is sized by the JSON encoder, then measured
+        variable by variable only to name what is too big.
+        """
+        try:
+            size = check_data(data, self.max_data_bytes, where=what)
+            if stored and size + len(json.dumps(stored, ensure_ascii=False, separators=(",", ":"))) > self.max_data_bytes:
+                check_data({**stored, **data}, self.max_data_bytes, where=f"the instance's data with {what}")
+        except TaskDataError as exc:
+            keys = exc.context.get("keys") or ["data"]
+            raise InvalidInputError(exc.detail, {str(k): [f"{exc.detail} / 数据无法保存（非 JSON 或过大）"] for k in keys}) from None
+
     def remember(self, ctx: StepContext) -> None:
         """Keep a committed step's workflow in memory, tagged with the row version it matches."""
         if ctx.error is None and ctx.row.status == "running":
@@ -203,6 +239,8 @@ class Runner:
         cause = script_error_from(exc) or exc
         message = f"{type(cause).__name__}: {getattr(cause, 'detail', None) or cause}"
         element = getattr(getattr(getattr(exc, "task", None), "task_spec", None), "bpmn_id", None)
+        if element is None and isinstance(cause, ScriptError):
+            element = cause.context.get("bpmn_id")
         ctx.error = exc
         row = ctx.row
         if not row.state:
@@ -375,6 +413,42 @@ class Wait:
     element_id: str | None
     due_at: datetime | None
     task: Any = field(compare=False, repr=False)
+
+
+def diagram_failure(exc: BaseException) -> ScriptError:
+    """A ScriptError that says in words which element failed and how, for any error Spiff let through.
+
+    Spiff raises plain exceptions for diagram faults outside scripts: ``Exception('Invalid
+    duration')`` for a timer value like ``'-P1D'``, OverflowError for ``'P99999999999999999999D'``.
+    The element is the task Spiff was working on, found on the traceback.
+    """
+    task = _failing_task(exc)
+    spec = getattr(task, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    what = "the diagram failed"
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        what = (f"timer {element!r} could not be set: its expression {definition.expression} does not give a usable "
+                "ISO 8601 date, duration or cycle")
+    elif element:
+        what = f"element {element!r} failed"
+    reason = str(exc) or type(exc).__name__
+    err = ScriptError(f"{what}: {type(exc).__name__}: {reason}", error_type=type(exc).__name__,
+                      bpmn_id=element, task_id=str(getattr(task, "id", "") or "") or None)
+    err.__cause__ = exc
+    return err
+
+
+def _failing_task(exc: BaseException) -> Any:
+    """The innermost Spiff task on the traceback (Spiff's specs call it ``my_task``)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("my_task")
+        if candidate is not None and hasattr(candidate, "task_spec"):
+            found = candidate
+        tb = tb.tb_next
+    return found
 
 
 def _complete_automatically(decided: list[tuple[str, dict[str, Any]]], wf: BpmnWorkflow) -> None:

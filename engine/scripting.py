@@ -20,7 +20,12 @@ module plugs a sandbox into Spiff's extension point instead:
   plus a tick compiled into every loop and comprehension stop code that runs past ``time_limit``
   seconds, in any thread, restoring any previous tracer. The timeout and the guards raise a
   ``BaseException`` internally, so ``except Exception:`` in a diagram cannot swallow them.
-  Memory and CPU rlimits on the worker process are still the last line of defence.
+* **Isolation**: all of the above is the first layer. The engine's script engine
+  (``make_script_engine``) runs every script, and every expression that is not a plain
+  comparison (``cheap_expression``), in a worker process of ``engine.sandbox_pool`` that has an
+  address-space and CPU limit and is killed when it overruns the time limit, because one C-level
+  operation (``[a] * 900 == [b] * 900``) runs without ever reaching a tracer or a tick. What a
+  script leaves in task data must be JSON data within the data limit (``engine.taskdata``).
 
 Helpers available to diagrams: ``now()``, ``add_duration(iso_datetime, iso_duration)``,
 ``to_utc(iso)``; safe builtins: ``len min max sum round abs int float str bool sorted any all dict
@@ -70,6 +75,7 @@ __all__ = [
     "SandboxEnvironment",
     "SandboxScriptEngine",
     "make_script_engine",
+    "cheap_expression",
     "check_expression",
     "check_script",
     "check_dmn_cell",
@@ -626,6 +632,38 @@ def _parse_expression(expression: str) -> tuple[ast.expr | None, str | None, boo
     return tree.body, None, False
 
 
+_CHEAP_CALLS = frozenset({"len", "abs", "bool", "now", "to_utc", "add_duration"})
+_CHEAP_NODES = (
+    ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.IfExp,
+    ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.BinOp, ast.Call,
+    ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Add, ast.Sub,
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot,
+)
+
+
+@lru_cache(maxsize=4096)
+def cheap_expression(expression: str) -> bool:
+    """Can this expression run in the server process? True when its cost is bounded by the data's size.
+
+    Names, constants, comparisons, boolean operators, ``+``/``-``, subscripts by a constant,
+    tuple/list literals and calls of ``len``, ``abs``, ``bool`` and the date helpers: nothing
+    that multiplies, loops, calls methods or formats. Everything else runs in a worker process.
+    """
+    body = _parse_expression(expression)[0]
+    if body is None:
+        return True  # refused in-process with the reason, before anything runs
+    for node in ast.walk(body):
+        if not isinstance(node, _CHEAP_NODES):
+            return False
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _CHEAP_CALLS) or node.keywords or \
+                    any(isinstance(a, ast.Starred) for a in node.args):
+                return False
+        elif isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant | ast.UnaryOp):
+            return False
+    return True
+
+
 def check_expression(expression: str) -> str | None:
     """Why ``expression`` would be refused before running (syntax or sandbox), else None.
 
@@ -799,7 +837,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
                 f"{reason} in expression {expression!r}", source=expression)
         if not isinstance(context, Mapping):
             raise ScriptError(f"expression context must be a mapping, got {type(context).__name__}", source=expression)
-        self._check_clash(context, external_context)
+        self.check_clash(context, external_context)
         names = ChainMap(context, external_context) if external_context else context
         evaluator = _Evaluator(operators=_OPERATORS, functions=dict(self._functions), names=names)
         evaluator.expr = expression
@@ -828,7 +866,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         code, reason, violation = _compile_script(script)
         if code is None:
             raise (SandboxViolationError if violation else ScriptError)(reason, source=script)
-        self._check_clash(context, external_context)
+        self.check_clash(context, external_context)
         builtins = self._script_builtins
         if external_context:
             builtins = {**builtins, **{k: v for k, v in external_context.items() if not k.startswith("_")}}
@@ -860,7 +898,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         raise ScriptError(f"service task operator {name!r} is not available: the engine registers no service operators")
 
     # -- internals -------------------------------------------------------------------------
-    def _check_clash(self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None) -> None:
+    def check_clash(self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None) -> None:
+        """Task data must not shadow a helper: say which key, before any code runs."""
         clashes = sorted(k for k in self.helpers if k in context or (external_context and k in external_context))
         if clashes:
             keys = ", ".join(repr(k) for k in clashes)
@@ -879,13 +918,24 @@ class SandboxScriptEngine(PythonScriptEngine):
     """PythonScriptEngine that lets the sandbox's ScriptError family through unwrapped.
 
     Spiff would wrap them in WorkflowTaskException (losing the class); here they are raised
-    as-is with the task recorded in ``err.context``.
+    as-is with the task recorded in ``err.context``. With ``isolated`` (the default of
+    ``make_script_engine``) scripts and every expression that is not ``cheap_expression`` run
+    in a worker process of ``engine.sandbox_pool`` under hard time and memory limits, and what
+    they return must be JSON data within ``max_data_bytes``.
     """
 
     environment: SandboxEnvironment
 
+    def __init__(self, environment: SandboxEnvironment, *, isolated: bool = False, max_data_bytes: int | None = None) -> None:
+        super().__init__(environment=environment)
+        self.isolated = isolated
+        self.max_data_bytes = max_data_bytes
+
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         try:
+            if self.isolated and isinstance(expression, str) and not cheap_expression(expression):
+                self.environment.check_clash(task.data, external_context)
+                return self._in_worker("eval", expression, task.data, external_context)["value"]
             return self.environment.evaluate(expression, task.data, external_context)
         except ScriptError as err:
             _annotate(err, task, "expression")
@@ -893,9 +943,35 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> bool:
         try:
+            if self.isolated:
+                if not isinstance(script, str):
+                    raise ScriptError(f"a script must be text, got {type(script).__name__}")
+                code, reason, violation = _compile_script(script)
+                if code is None:  # refused here already: no need to bother a worker
+                    raise (SandboxViolationError if violation else ScriptError)(reason, source=script)
+                self.environment.check_clash(task.data, external_context)
+                data = self._in_worker("exec", script, task.data, external_context)["data"]
+                task.data.clear()
+                task.data.update(data)
+                return True
             return self.environment.execute(script, task.data, external_context or {})
         except ScriptError as err:
             _annotate(err, task, "script")
+            raise
+
+    def _in_worker(self, op: str, source: str, data: Mapping[str, Any], external: Mapping[str, Any] | None) -> dict[str, Any]:
+        from engine.sandbox_pool import run_in_worker  # the worker imports this module: import late
+
+        external = {k: v for k, v in (external or {}).items() if not k.startswith("_")} or None
+        try:
+            return run_in_worker(op, source, data, external, now=_parse_utc(self.environment.clock()).isoformat(),
+                                 time_limit=self.environment.time_limit, max_data_bytes=self.max_data_bytes)
+        except ScriptError as err:
+            err.context.setdefault("source", source)
+            if err.context.get("line"):
+                if "(line " not in err.detail:
+                    err.detail = _with_line(err.detail, source, err.context["line"])
+                    err.args = (err.detail,)
             raise
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
@@ -921,13 +997,22 @@ def make_script_engine(
     *,
     time_limit: float = 2.0,
     extra_helpers: Mapping[str, Callable[..., Any]] | None = None,
+    isolated: bool | None = None,
+    max_data_bytes: int | None = None,
 ) -> PythonScriptEngine:
     """A Spiff script engine whose every script and expression runs in the sandbox.
 
     ``clock()`` must return an aware UTC datetime; ``now()`` in diagrams reads it, so tests that
     move the engine clock move diagram time too. Returns a SandboxScriptEngine (see module doc for
     how errors surface). Set it again after deserializing: Spiff restores a default engine.
+    Scripts and costly expressions run in worker processes (``isolated``, the default unless
+    ``extra_helpers`` are given: helpers are functions of this process and cannot travel).
     """
     if not (time_limit > 0 and math.isfinite(time_limit)):
         raise ValueError("time_limit must be a positive number of seconds")
-    return SandboxScriptEngine(environment=SandboxEnvironment(clock, time_limit=time_limit, extra_helpers=extra_helpers))
+    if isolated is None:
+        isolated = not extra_helpers
+    if isolated and extra_helpers:
+        raise ValueError("extra_helpers run in this process; they cannot be used with isolated=True")
+    environment = SandboxEnvironment(clock, time_limit=time_limit, extra_helpers=extra_helpers)
+    return SandboxScriptEngine(environment, isolated=isolated, max_data_bytes=max_data_bytes)
