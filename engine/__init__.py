@@ -34,19 +34,24 @@ from .records import (
     TokenRecord,
     UserRecord,
 )
-from .rules import acting_with, effective_roles, outranks, refused_grants
+from .rules import Actor, acting_with, allowed, effective_roles, outranks, refused_grants, require
+from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
+    "Actor",
     "AuditRecord",
     "Clock",
     "ConflictError",
+    "Decision",
     "DefinitionInvalidError",
     "DefinitionRecord",
     "Engine",
     "EngineError",
+    "Event",
     "FormInvalidError",
     "HostileDiagramError",
     "InstanceRecord",
+    "InstanceStatus",
     "InvalidInputError",
     "JobRecord",
     "ManualClock",
@@ -61,15 +66,19 @@ __all__ = [
     "SystemClock",
     "TaskDetail",
     "TaskRecord",
+    "TaskStatus",
     "TokenRecord",
     "TooLargeError",
     "TooManyAttemptsError",
     "UserRecord",
+    "WebhookEvent",
     "acting_with",
+    "allowed",
     "check_json_value",
     "check_text",
     "effective_roles",
     "outranks",
     "refused_grants",
+    "require",
     "strict_json_loads",
 ]

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, rules
 from .clock import iso, parse_instant
-from .errors import ConflictError, FormInvalidError, InvalidInputError, NotAllowedError, NotFoundError
+from .errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError
 from .operations import deliver_message
 from .runner import StepContext
 from .step import Step, Steps
@@ -220,8 +220,7 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
     )
     if not waiting or row.status != "running":
         raise ConflictError("this challenge is not open for claims / 该榜单当前不接受揭榜")
-    if row.started_by == actor and (row.data or {}).get("allow_submitter_claim") is False:
-        raise NotAllowedError("the submitter may not claim this challenge")
+    rules.require("file_claim", rules.actor_of(s, actor), row)
     for existing in (row.data or {}).get("claims") or []:
         if existing.get("leader") == actor:
             raise ConflictError("you have already claimed this challenge / 您已揭榜")

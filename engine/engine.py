@@ -15,6 +15,7 @@ approval/*, claims.py); the reads are short queries over catalog, inbox and rule
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -192,7 +193,7 @@ class Engine(IntegrationMixin):
         now = self.clock.now()
         with self.store.write() as s:
             row = identity.find_token(s, token_or_id)
-            if actor is not None and row.username != actor.username and "admin" not in actor.roles:
+            if actor is not None and row.username != actor.username and not rules.allowed("manage_tokens", rules.Actor.of(actor)):
                 raise NotFoundError("no such token")
             record = identity.revoke_token(s, row, now=now)
             audit.record(s, audit.TOKEN_REVOKED, now, actor=actor.username if actor else None, data={"token_id": row.id, "username": row.username})
@@ -338,8 +339,11 @@ class Engine(IntegrationMixin):
         """An instance; with ``viewer``, only if that person may see it (rules.py)."""
         with self.steps.read(viewer) as step:
             row = step.instance(instance_id)
-            step.require_view(row, viewer)
-            return step.instance_record(row)
+            if viewer is None:
+                return step.instance_record(row)
+            actor = rules.actor_of(step.session, viewer)
+            rules.require("view", actor, row)
+            return dataclasses.replace(step.instance_record(row), actions=rules.actions(actor, row))
 
     def list_instances(
         self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50,
@@ -422,19 +426,23 @@ class Engine(IntegrationMixin):
         offset: int = 0,
         limit: int = 50,
         groups: list[str] | None = None,
+        q: str | None = None,
     ) -> Page:
-        """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them)."""
+        """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them).
+
+        ``q`` keeps the tasks whose instance title, task name or business key contains it.
+        """
         if scope not in SCOPES:
             raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
         if scope == "cc":
-            return self.list_cc(username, offset=offset, limit=limit)  # items are CcRecord: instances copied to me
+            return self.list_cc(username, offset=offset, limit=limit, q=q)  # items are CcRecord: instances copied to me
         if groups is None:
             with self.store.read() as s:
                 groups = identity.groups_of(s, username)
         with self.store.statement() as conn:
             rows, total = inbox.page(
                 conn, username, list(groups), scope, status=status, process_key=process_key, business_key=business_key,
-                offset=offset, limit=limit,
+                offset=offset, limit=limit, q=q or None,
             )
         return Page([task_record(r) for r in rows], total)
 
@@ -443,11 +451,15 @@ class Engine(IntegrationMixin):
         with self.steps.read(username) as step:
             ht = step.task(task_id)
             row = step.instance(ht.instance_id)
-            step.require_view(row, username)
+            record = task_record(ht)
+            if username is not None:
+                actor = rules.actor_of(step.session, username)
+                rules.require("view", actor, ht)
+                record = dataclasses.replace(record, actions=rules.actions(actor, ht))
             model = self.runner.model_of(step.session, row)
             schema = model.form_for(ht.element_id)
             start = {**(row.data or {}), **(ht.draft or {})}  # a delegate's or an earlier signer's work comes first
-            return TaskDetail(task_record(ht), schema, formlib.form_data(schema, start))
+            return TaskDetail(record, schema, formlib.form_data(schema, start))
 
     def claim(self, task_id: str, username: str, *, groups: list[str] | None = None) -> TaskRecord:
         """Take a task from a group queue (``groups``: the person's, when the caller knows them)."""
@@ -519,10 +531,10 @@ class Engine(IntegrationMixin):
         with self.steps.write(actor) as step:
             return notify.copy_to(step, instance_id, actor, usernames)
 
-    def list_cc(self, username: str, *, unread_only: bool = False, offset: int = 0, limit: int = 50) -> Page:
-        """Instances copied to ``username`` (items are ``CcRecord``), newest first."""
+    def list_cc(self, username: str, *, unread_only: bool = False, offset: int = 0, limit: int = 50, q: str | None = None) -> Page:
+        """Instances copied to ``username`` (items are ``CcRecord``), newest first; ``q`` searches their title and business key."""
         with self.steps.read(username) as step:
-            return notify.list_cc(step, username, unread_only=unread_only, offset=offset, limit=limit)
+            return notify.list_cc(step, username, unread_only=unread_only, offset=offset, limit=limit, q=q or None)
 
     def mark_cc_read(self, instance_id: str, username: str) -> None:
         with self.steps.write(username) as step:
@@ -542,11 +554,13 @@ class Engine(IntegrationMixin):
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:
             period = claims.validate_period(period, self.clock.now())
-            rows = [
-                {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
-                for r in claims.scores(s, period)
-            ]
-            return period, rows
+            return period, _ledger_rows(s, period)
+
+    def score_export(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+        """What a month's score workbook holds, read at one moment: the period, the leaderboard and the ledger."""
+        with self.store.read() as s:
+            period = claims.validate_period(period, self.clock.now())
+            return period, claims.leaderboard(s, period), _ledger_rows(s, period)
 
     def leaderboard(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
         with self.store.read() as s:
@@ -607,3 +621,10 @@ def _env_int(name: str, default: int) -> int:
         return int(os.environ.get(name) or default)
     except ValueError:
         return default
+
+
+def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
+    return [
+        {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
+        for r in claims.scores(s, period)
+    ]

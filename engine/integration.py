@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 
 from . import audit, identity, jobs, rules
 from .clock import iso
-from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from .errors import ConflictError, InvalidInputError, NotFoundError
 from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
 from .store import Store, counted_page
 from .tables import HumanTask, Instance, Job
+from .vocabulary import Event, WebhookEvent
 
 if TYPE_CHECKING:
     from .catalog import Catalog  # noqa: F401
@@ -42,11 +43,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-WEBHOOK_EVENTS = ("task.created", "task.completed", "task.urged", "task.returned", "instance.completed", "instance.cancelled")
+WEBHOOK_EVENTS = tuple(WebhookEvent)
 WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_MAX_ATTEMPTS = 15  # 5 s doubling, capped at 6 h: about three days of trying
 LOGIN_LINK_TTL = timedelta(minutes=5)
-TASK_COMMENT = "task.commented"
+TASK_COMMENT = Event.TASK_COMMENTED
 
 @dataclass(frozen=True)
 class WebhookRecord:
@@ -231,7 +232,7 @@ class IntegrationMixin:
 
     def list_comments(self, task_id: str, username: str) -> list[CommentRecord]:
         with self.store.read() as s:
-            ht = _visible_task(s, task_id, username)
+            ht = _visible_task(s, task_id, username, action="view")  # the history shows remarks to every viewer already
             return [_comment_record(c) for c in s.scalars(select(TaskComment).where(TaskComment.task_id == ht.id).order_by(TaskComment.id))]
 
 
@@ -253,6 +254,7 @@ def fingerprint(*parts: Any) -> str:
 # ---- webhook outbox -----------------------------------------------------------------------
 def _enqueue_for_event(session: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
     """Engine listener: queue a delivery for each active webhook subscribed to ``event``."""
+    event = WebhookEvent(event).value  # only the vocabulary's webhook events are announced
     _enqueue(session, _subscribers(session), event, row, data)
 
 
@@ -463,8 +465,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
-    """The task, if ``username`` works it, may take it, started its instance or is an admin."""
+def _visible_task(s: Session, task_id: str, username: str, *, action: str = "comment") -> HumanTask:
+    """The task, if the rulebook lets ``username`` do ``action`` to it (write remarks, by default)."""
     try:
         uuid.UUID(task_id)
     except (ValueError, TypeError):
@@ -472,16 +474,7 @@ def _visible_task(s: Session, task_id: str, username: str) -> HumanTask:
     ht = s.get(HumanTask, task_id)
     if ht is None:
         raise NotFoundError(f"no task '{task_id}'")
-    user = identity.get_user(s, username)
-    inst = s.get(Instance, ht.instance_id)
-    involved = (
-        username in (ht.assignee, ht.completed_by)
-        or bool(set(user.groups) & set(ht.candidate_groups or []))
-        or (inst is not None and inst.started_by == username)
-        or rules.is_admin(s, username)
-    )
-    if not involved:
-        raise NotAllowedError(f"{username} is not involved in task {task_id}")
+    rules.require(action, rules.actor_of(s, username), ht)
     return ht
 
 

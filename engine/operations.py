@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from . import audit, identity, inbox, jobs, ownership, rules
+from . import audit, inbox, jobs, ownership, rules
 from . import forms as formlib
 from .approval import handover, signing
 from .catalog import Model
-from .errors import ConflictError, InvalidInputError, NotAllowedError
+from .errors import ConflictError, InvalidInputError
 from .records import InstanceRecord, TaskRecord, task_record
 from .runner import StepContext, fire_timer, message_event
 from .step import JobHandler, Step, Steps, require_open
@@ -42,8 +42,8 @@ def cancel(step: Step, instance_id: str, reason: str) -> InstanceRecord:
     """Stop an instance for good (its starter or an admin; ``step.actor=None`` is the system itself)."""
     s, actor, now = step.session, step.actor, step.now
     row = step.lock_instance(instance_id)
-    if actor is not None and not rules.may_cancel(s, row, actor):
-        raise NotAllowedError("only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销")
+    if actor is not None:
+        rules.require("cancel", rules.actor_of(s, actor), row)
     if row.status not in ("running", "error"):
         raise ConflictError(f"instance {instance_id} is {row.status}")
     row.status = "cancelled"
@@ -70,7 +70,7 @@ def claim(step: Step, task_id: str, username: str, *, groups: list[str] | None =
         return task_record(ht)
     if ht.assignee is not None:
         raise ConflictError(f"task {task_id} is held by {ht.assignee}")
-    step.require_candidate(ht, username, groups=groups)
+    rules.require("claim", rules.actor_of(step.session, username, groups=groups), ht)
     ht.assignee = username
     inbox.reindex(step.session, ht)
     step.record(audit.TASK_CLAIM, actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
@@ -81,8 +81,9 @@ def unclaim(step: Step, task_id: str, username: str) -> TaskRecord:
     """Give a claimed task back to its group queue (a lane's own assignment stays)."""
     s = step.session
     ht = step.task(task_id, lock=True)
-    if ht.assignee != username and not set(identity.groups_of(s, username)) & set(ht.candidate_groups or []):
-        step.require_view(step.instance(ht.instance_id), username)  # a stranger learns nothing of the task
+    actor = rules.actor_of(s, username)
+    if not rules.allowed("unclaim", actor, ht):
+        rules.require("view", actor, ht)  # a stranger learns nothing of the task; others learn who holds it
     require_open(ht)
     if ht.assignee != username:
         if ht.assignee is None:

@@ -48,6 +48,8 @@ class TaskRecord:
     owner: str | None = None  # set while delegated: who confirms
     sign_mode: str | None = None
     returned: bool = False
+    title: str | None = None  # the instance's title, from the task index
+    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class InstanceRecord:
     ended_at: datetime | None
     error: str | None
     visited_elements: list[str] = field(default_factory=list)  # every element completed so far
+    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def task_record(ht: HumanTask | Row) -> TaskRecord:
     return TaskRecord(
         ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
         ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
-        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned),
+        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned), ht.title,
     )
 
 

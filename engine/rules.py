@@ -1,10 +1,17 @@
-"""Who may see and do what: one place for the rules the API, the pages and the engine share.
+"""Who may see and do what: the one rulebook the API, the pages and the engine ask.
+
+``allowed(action, actor, target)`` answers whether ``actor`` may do ``action`` to ``target`` (an
+``Instance`` or ``HumanTask`` row, or ``None`` for actions on the installation itself);
+``require`` raises ``NotAllowedError`` instead, and ``actions`` lists what the actor may do to a
+target in its present state (the buttons a page shows). Actions are named after the audit
+vocabulary. The rulebook says *who*; whether the target's state lets the action happen now (a
+task already held, an instance already ended) stays the operation's 409.
 
 An instance is visible to admins and the OA service account, its starter, anyone who holds,
-held or delegated one of its tasks, members of a candidate group of one of its open tasks, and
-the people it was copied to (``visible_instances``: one SQL condition, used for single instances
-and for lists alike). A task is visible to whoever may see its instance. Only its starter or an
-admin cancels an instance.
+held or delegated one of its tasks or worked one as a delegate, members of a candidate group of
+one of its open tasks, and the people it was copied to (``visible_instances``: one SQL
+condition, used for single instances and for lists alike). A task is visible to whoever may see
+its instance.
 
 Roles are privileges: ``admin`` holds every privilege, ``oa-service`` the service's own. Acting
 on someone's behalf never raises privileges: while a service acts as a person
@@ -15,13 +22,17 @@ a token or a login link for someone who holds a privilege they lack.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from .tables import CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, User
+from . import audit
+from .errors import NotAllowedError
+from .records import UserRecord
+from .tables import AuditEvent, CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, User
 
 PRIVILEGED_ROLES = ("admin", "oa-service")
 _IMPLIED = {"admin": frozenset(PRIVILEGED_ROLES), "oa-service": frozenset({"oa-service"})}
@@ -70,24 +81,287 @@ def refused_grants(caller_roles: Iterable[str], current: Iterable[str], wanted: 
     return sorted(r for r in set(current) ^ set(wanted) if r in PRIVILEGED_ROLES or r not in mine)
 
 
-def may_cancel(s: Session, row: Instance, username: str) -> bool:
-    return row.started_by == username or "admin" in roles_of(s, username)
 
 
-def is_admin(s: Session, username: str) -> bool:
-    return "admin" in roles_of(s, username)
+# ---- who is asking ------------------------------------------------------------------------------
+class Actor:
+    """A person as the rules see them: roles as they count now (capped while a service acts), groups.
+
+    An actor read from the database loads roles and groups only when a rule asks for them, so a
+    check that needs neither costs no statement.
+    """
+
+    __slots__ = ("_groups", "_load_groups", "_load_roles", "_roles", "username")
+
+    def __init__(
+        self, username: str, roles: Iterable[str] = (), groups: Iterable[str] = (), *,
+        load_roles: Callable[[], Iterable[str]] | None = None, load_groups: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
+        self.username = username
+        self._roles = None if load_roles else frozenset(roles)
+        self._groups = None if load_groups else frozenset(groups)
+        self._load_roles, self._load_groups = load_roles, load_groups
+
+    @property
+    def roles(self) -> frozenset[str]:
+        if self._roles is None:
+            self._roles = frozenset(self._load_roles())
+        return self._roles
+
+    @property
+    def groups(self) -> frozenset[str]:
+        if self._groups is None:
+            self._groups = frozenset(self._load_groups())
+        return self._groups
+
+    def __repr__(self) -> str:
+        return f"Actor({self.username!r})"
+
+    @classmethod
+    def of(cls, user: UserRecord) -> Actor:
+        """The actor for an authenticated user record (its roles are already the effective ones)."""
+        return cls(user.username, user.roles, user.groups)
 
 
+def actor_of(s: Session, username: str, *, groups: Iterable[str] | None = None) -> Actor:
+    """The actor ``username`` from the database; ``groups`` when the caller knows them already."""
+
+    def load_roles() -> set[str]:
+        user = s.get(User, username)
+        return effective_roles(user.roles or []) if user is not None else set()
+
+    def load_groups() -> list[str]:
+        return list(s.scalars(select(Membership.group).where(Membership.username == username)))
+
+    return Actor(username, groups=groups or (), load_roles=load_roles, load_groups=None if groups is not None else load_groups)
+
+
+# ---- the rules ----------------------------------------------------------------------------------
+def _session(target: Any) -> Session:
+    s = object_session(target)
+    if s is None:
+        raise ValueError("the rulebook reads rows attached to a session")
+    return s
+
+
+def _instance(target: Instance | HumanTask) -> Instance:
+    if isinstance(target, Instance):
+        return target
+    row = _session(target).get(Instance, target.instance_id)
+    assert row is not None, f"task {target.id} has no instance"
+    return row
+
+
+def _is_admin(actor: Actor, _target: Any = None) -> bool:
+    return "admin" in actor.roles
+
+
+def _may_view(actor: Actor, target: Instance | HumanTask) -> bool:
+    row = _instance(target)
+    condition = _visibility(actor.username, actor.roles)
+    if condition is None:
+        return True
+    return bool(_session(row).scalar(select(exists().where(Instance.id == row.id, condition))))
+
+
+def _is_candidate(actor: Actor, ht: HumanTask) -> bool:
+    return bool(actor.groups & set(ht.candidate_groups or []))
+
+
+def _holds(actor: Actor, ht: HumanTask) -> bool:
+    return ht.assignee == actor.username
+
+
+def _may_work(actor: Actor, ht: HumanTask) -> bool:
+    """The holder, or a member of a candidate group (who gets a 409 when a colleague holds it)."""
+    return _holds(actor, ht) or _is_candidate(actor, ht)
+
+
+def _completed_one(actor: Actor, row: Instance) -> bool:
+    found = select(HumanTask.id).where(HumanTask.instance_id == row.id, HumanTask.completed_by == actor.username).limit(1)
+    return _session(row).scalar(found) is not None
+
+
+def _involved(actor: Actor, target: Instance | HumanTask) -> bool:
+    """The starter, anyone who completed a task of the instance, or an admin (urge and CC)."""
+    row = _instance(target)
+    return row.started_by == actor.username or _is_admin(actor) or _completed_one(actor, row)
+
+
+def _may_comment(actor: Actor, ht: HumanTask) -> bool:
+    """Writing remarks on a task: its holder or who completed it, its candidates, the starter, an admin.
+
+    Reading them is ``view``: the instance's history shows every remark to whoever may see it.
+    """
+    return (
+        actor.username in (ht.assignee, ht.completed_by) or _is_candidate(actor, ht) or _is_admin(actor)
+        or _instance(ht).started_by == actor.username
+    )
+
+
+def _may_cancel(actor: Actor, row: Instance) -> bool:
+    return row.started_by == actor.username or _is_admin(actor)
+
+
+def _may_file_claim(actor: Actor, row: Instance) -> bool:
+    """Anyone claims a challenge on the board, its submitter too unless the committee ruled it out."""
+    return not (row.started_by == actor.username and (row.data or {}).get("allow_submitter_claim") is False)
+
+
+def _may_withdraw(actor: Actor, row: Instance) -> bool:
+    """The starter or someone who completed a step; only the last step's worker withdraws it (409 otherwise)."""
+    return row.started_by == actor.username or _completed_one(actor, row)
+
+
+def _role(*roles: str) -> Callable[[Actor, Any], bool]:
+    return lambda actor, _target: bool(actor.roles & set(roles))
+
+
+Rule = Callable[[Actor, Any], bool]
+
+#: Task actions: the target is a ``HumanTask``.
+TASK_RULES: dict[str, Rule] = {
+    "view": _may_view,
+    "claim": _is_candidate,
+    "unclaim": _may_work,  # the holder gives it back; a colleague learns who holds it (409)
+    "complete": _may_work,
+    "transfer": _may_work,
+    "delegate": _may_work,
+    "add_signers": _may_work,
+    "remove_signer": _holds,
+    "return": _may_work,
+    "urge": _involved,
+    "cc": _involved,
+    "comment": _may_comment,
+}
+
+#: Instance actions: the target is an ``Instance``.
+INSTANCE_RULES: dict[str, Rule] = {
+    "view": _may_view,
+    "cancel": _may_cancel,
+    "withdraw": _may_withdraw,
+    "cc": _involved,
+    "execute_job": _is_admin,
+    "file_claim": _may_file_claim,
+}
+
+#: Actions on the installation itself (no target): who holds which role.
+ROLE_RULES: dict[str, Rule] = {
+    "deploy": _role("admin"),
+    "execute_job": _role("admin"),
+    "view_jobs": _role("admin"),
+    "manage_webhooks": _role("admin"),
+    "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
+    "manage_users": _role("admin", "oa-service"),  # the org sync
+    "manage_admins": _role("admin"),  # deactivate or reactivate an admin (granting roles: ``refused_grants``)
+    "act_as": _role("oa-service"),  # send X-Acting-User: the OA relays its people
+    "send_message": _role("admin", "oa-service"),
+    "issue_login_link": _role("oa-service"),
+}
+
+REFUSALS = {
+    "view": "{who} is not involved in {what}",
+    "claim": "{who} may not work {what}",
+    "complete": "{who} may not work {what}",
+    "unclaim": "{who} may not work {what}",
+    "remove_signer": "only the approver who added signers removes them / 仅加签人可减签",
+    "urge": "only the starter or people who worked this instance may urge / 仅发起人或经办人可催办",
+    "cc": "only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送",
+    "comment": "{who} is not involved in {what}",
+    "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
+    "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
+    "file_claim": "the submitter may not claim this challenge",
+}
+
+
+def _rules_for(target: Any) -> dict[str, Rule]:
+    if target is None:
+        return ROLE_RULES
+    return TASK_RULES if isinstance(target, HumanTask) else INSTANCE_RULES
+
+
+def allowed(action: str, actor: Actor, target: Instance | HumanTask | None = None) -> bool:
+    """May ``actor`` do ``action`` to ``target``? An action the target does not have is refused."""
+    rule = _rules_for(target).get(action)
+    return rule is not None and rule(actor, target)
+
+
+def require(action: str, actor: Actor, target: Instance | HumanTask | None = None) -> None:
+    """``allowed`` or ``NotAllowedError`` (403), with a message naming the refusal."""
+    if allowed(action, actor, target):
+        return
+    template = REFUSALS.get(action, "requires permission to {action}" if target is None else "{who} may not {action} {what}")
+    what = "" if target is None else f"{'task' if isinstance(target, HumanTask) else 'instance'} {target.id}"
+    raise NotAllowedError(template.format(who=actor.username, what=what, action=action))
+
+
+def actions(actor: Actor, target: Instance | HumanTask) -> list[str]:
+    """What ``actor`` may do to ``target`` now: allowed, and possible in its present state.
+
+    The pages render their buttons from this list, so a button shows only what the engine would do.
+    """
+    possible = _task_actions(actor, target) if isinstance(target, HumanTask) else _instance_actions(actor, target)
+    return [a for a in possible if allowed(a, actor, target)]
+
+
+def _task_actions(actor: Actor, ht: HumanTask) -> list[str]:
+    out = ["view", "comment"]
+    if ht.status in ("open", "waiting"):
+        out += ["urge", "cc"]
+        if ht.kind == "task" and _holds(actor, ht):
+            out.append("remove_signer")  # also while signers added before the holder are signing
+    if ht.status != "open":
+        return out
+    if ht.assignee is None:
+        out += ["claim", "complete"]
+    elif _holds(actor, ht):
+        out += ["complete", "transfer", "delegate"]
+        if ht.candidate_groups:
+            out.append("unclaim")
+        if ht.kind == "task":
+            out += ["add_signers", "return"]
+    return out
+
+
+def _instance_actions(actor: Actor, row: Instance) -> list[str]:
+    out = ["view", "cc", "execute_job"]
+    if row.status in ("running", "error"):
+        out.append("cancel")
+    if row.status == "running":
+        last = last_step(_session(row), row.id)
+        if last is not None and last.completed_by == actor.username:
+            out.append("withdraw")
+    return out
+
+
+def last_step(s: Session, instance_id: str) -> HumanTask | None:
+    """The instance's most recently completed step (not a signer's part): what a withdrawal takes back."""
+    return s.scalars(
+        select(HumanTask)
+        .where(HumanTask.instance_id == instance_id, HumanTask.kind == "task", HumanTask.status == "completed")
+        .order_by(HumanTask.completed_at.desc(), HumanTask.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+# ---- who sees which instance --------------------------------------------------------------------
 def visible_instances(s: Session, username: str) -> ColumnElement[bool] | None:
     """The condition on ``Instance`` rows ``username`` may see; ``None`` when they see every instance."""
     user = s.get(User, username)
     if user is None:
         return Instance.started_by == username
-    if effective_roles(user.roles or []) & set(PRIVILEGED_ROLES):
+    return _visibility(username, effective_roles(user.roles or []))
+
+
+def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | None:
+    if set(roles) & set(PRIVILEGED_ROLES):
         return None
     worked = exists().where(
         HumanTask.instance_id == Instance.id,
         or_(HumanTask.assignee == username, HumanTask.completed_by == username, HumanTask.owner == username),
+    )
+    delegated = exists().where(  # a delegate hands the task back to its owner: their work still counts
+        AuditEvent.instance_id == Instance.id, AuditEvent.actor == username, AuditEvent.event == audit.TASK_DELEGATE_DONE,
     )
     candidate = exists().where(
         TaskCandidate.task_id == HumanTask.id,
@@ -95,11 +369,4 @@ def visible_instances(s: Session, username: str) -> ColumnElement[bool] | None:
         TaskCandidate.group.in_(select(Membership.group).where(Membership.username == username)),
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
-    return or_(Instance.started_by == username, worked, candidate, copied)
-
-
-def may_view_instance(s: Session, row: Instance, username: str) -> bool:
-    condition = visible_instances(s, username)
-    if condition is None:
-        return True
-    return bool(s.scalar(select(exists().where(Instance.id == row.id, condition))))
+    return or_(Instance.started_by == username, worked, delegated, candidate, copied)

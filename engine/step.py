@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, identity, rules
+from . import audit, rules
 from .clock import Clock
-from .errors import ConflictError, NotAllowedError, NotFoundError, ScriptError
+from .errors import ConflictError, NotFoundError, ScriptError
 from .records import InstanceRecord, task_record
 from .runner import Runner, StepContext
 from .store import Store
@@ -106,8 +106,8 @@ class Step:
             raise NotFoundError(f"no task '{task_id}'")
         return ht
 
-    def task_for_work(self, task_id: str, username: str) -> tuple[Instance, HumanTask]:
-        """Lock the task's instance and check that ``username`` may work the open task now."""
+    def task_for_work(self, task_id: str, username: str, *, action: str = "complete") -> tuple[Instance, HumanTask]:
+        """Lock the task's instance and check that ``username`` may ``action`` the open task now."""
         s = self.session
         if self.steps.store.is_sqlite:  # the write transaction holds the database's one write lock already
             ht = self.task(task_id)
@@ -124,24 +124,16 @@ class Step:
         require_open(ht)
         if row.status != "running":
             raise ConflictError(f"instance {row.id} is {row.status}")
-        if ht.assignee is not None and ht.assignee != username:
-            self.require_candidate(ht, username, held=True)
-        elif ht.assignee is None:
-            self.require_candidate(ht, username)
+        if ht.assignee != username:
+            rules.require(action, rules.actor_of(s, username), ht)  # 403 for someone with no claim on the task
+            if ht.assignee is not None:
+                raise ConflictError(f"task {ht.id} is held by {ht.assignee}")  # 409 for a candidate
         return row, ht
 
-    def require_view(self, row: Instance, viewer: str | None) -> None:
-        """Nothing for ``viewer=None`` (the system); otherwise 403 unless they may see the instance (rules.py)."""
-        if viewer is not None and not rules.may_view_instance(self.session, row, viewer):
-            raise NotAllowedError(f"{viewer} is not involved in instance {row.id}")
-
-    def require_candidate(self, ht: HumanTask, username: str, *, held: bool = False, groups: list[str] | None = None) -> None:
-        """403 for someone with no claim on the task; 409 for a candidate when a colleague holds it."""
-        mine = groups if groups is not None else identity.groups_of(self.session, username)
-        if not set(mine) & set(ht.candidate_groups):
-            raise NotAllowedError(f"{username} may not work task {ht.id}")
-        if held:
-            raise ConflictError(f"task {ht.id} is held by {ht.assignee}")
+    def require_view(self, target: Instance | HumanTask, viewer: str | None) -> None:
+        """Nothing for ``viewer=None`` (the system); otherwise 403 unless they may see the task or instance (rules.py)."""
+        if viewer is not None:
+            rules.require("view", rules.actor_of(self.session, viewer), target)
 
     # ---- moving the workflow ------------------------------------------------------------
     def start(self, definition: Definition, *, business_key: str | None, data: dict[str, Any]) -> StepContext:

@@ -16,8 +16,9 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, scores, tasks
-from .common import CSRF_FIELD, csrf_ok, csrf_token, current_user, fmt_when, is_admin, pretty_json, to_json
+from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
@@ -88,7 +89,7 @@ def _template_globals() -> dict:
     user = current_user() if request.endpoint and not request.endpoint.startswith("assets.") else None
     return {
         "me": user,
-        "me_is_admin": is_admin(user),
+        "me_may_deploy": user is not None and may("deploy"),
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,
         "locale": str(get_locale() or "zh_CN"),

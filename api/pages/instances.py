@@ -6,14 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import EngineError, NotAllowedError, NotFoundError
+from engine import EngineError, Event, NotAllowedError, NotFoundError
 
-from .common import act, current_user, get_engine, is_admin, login_required
+from .common import act, current_user, get_engine, login_required, may
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
 # Audit events that mean "the flow passed this element".
-DONE_EVENTS = ("task.complete", "timer.fired", "message.received", "element.completed", "task.completed")
+DONE_EVENTS = (Event.TASK_COMPLETE, Event.TIMER_FIRED, Event.MESSAGE_RECEIVED)
 
 
 @bp.get("")
@@ -59,7 +59,7 @@ def show(instance_id: str):
     bpmn_xml = next((xml for name, xml in sorted(files.items()) if name.endswith(".bpmn")), "")
     current = sorted({t.element_id for t in instance.open_tasks} | set(instance.active_elements))
     done = sorted(({h.element_id for h in history if h.element_id and h.event in DONE_EVENTS} | set(instance.visited_elements)) - set(current))
-    jobs = engine.list_jobs(instance_id=instance_id).items if is_admin(current_user()) else []
+    jobs = engine.list_jobs(instance_id=instance_id).items if "execute_job" in instance.actions else []
     return render_template(
         "pages/instances/show.html",
         instance=instance,
@@ -67,19 +67,15 @@ def show(instance_id: str):
         bpmn_xml=bpmn_xml,
         marks={"done": done, "current": current},
         jobs=jobs,
-        can_cc=hasattr(engine, "copy_to"),
-        users=engine.list_users(limit=1000) if hasattr(engine, "copy_to") else [],
-        can_withdraw=hasattr(engine, "withdraw") and instance.status == "running" and instance.started_by == current_user().username,
+        actions=instance.actions,
+        users=engine.list_users(limit=1000) if "cc" in instance.actions else [],
     )
 
 
 def _mark_cc_read(instance_id: str) -> None:
     """Opening a copied instance (抄送) marks the copy read; nothing happens when it was not copied."""
-    marker = getattr(get_engine(), "mark_cc_read", None)
-    if marker is None:
-        return
     try:
-        marker(instance_id, current_user().username)
+        get_engine().mark_cc_read(instance_id, current_user().username)
     except NotFoundError:
         pass
 
@@ -87,7 +83,7 @@ def _mark_cc_read(instance_id: str) -> None:
 @bp.post("/<instance_id>/withdraw")
 @login_required
 def withdraw(instance_id: str):
-    """撤回: the starter takes the instance back while the next task is untouched."""
+    """撤回: whoever completed the last step takes it back while the next task is untouched."""
     act(lambda: get_engine().withdraw(instance_id, current_user().username), _("已撤回"))
     return redirect(url_for("instances.show", instance_id=instance_id))
 
@@ -106,7 +102,7 @@ def copy_to(instance_id: str):
 @login_required
 def execute_job(instance_id: str, job_id: str):
     """Run a waiting timer now (admins), e.g. close a claim window early."""
-    if not is_admin(current_user()):
+    if not may("execute_job"):
         abort(403)
     act(lambda: get_engine().execute_job(job_id, actor=current_user().username), _("已执行"))
     return redirect(url_for("instances.show", instance_id=instance_id))

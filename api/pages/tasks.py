@@ -33,11 +33,8 @@ def client_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _comments(task_id: str, username: str) -> list[Any]:
-    lister = getattr(get_engine(), "list_comments", None)
-    if lister is None:
-        return []
     try:
-        return list(lister(task_id, username))
+        return list(get_engine().list_comments(task_id, username))
     except EngineError:  # not involved in the task: no remarks to show
         return []
 
@@ -52,9 +49,7 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         return render_template("pages/error.html", message=_("无权查看该任务")), 403
     instance = engine.get_instance(detail.task.instance_id)
     me = current_user()
-    groups = set(me.groups)
     task = detail.task
-    may_work = task.status == "open" and (task.assignee == me.username or (task.assignee is None and bool(groups & set(task.candidate_groups))))
     return render_template(
         "pages/tasks/show.html",
         task=task,
@@ -63,13 +58,10 @@ def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[st
         form_title=(detail.form or {}).get("title"),
         form_data=data if data is not None else detail.data,
         errors=errors or {},
-        may_work=may_work,
-        may_claim=task.status == "open" and task.assignee is None and bool(groups & set(task.candidate_groups)),
-        may_unclaim=task.status == "open" and task.assignee == me.username and bool(task.candidate_groups),
+        actions=task.actions,
         comments=_comments(task_id, me.username),
-        can_comment=hasattr(engine, "add_comment"),
-        ops=_available_ops(task, me.username),
-        return_targets=_return_targets(task_id) if task.status == "open" else [],
+        ops=[op for op in OPS if op in task.actions],
+        return_targets=_return_targets(task_id) if "return" in task.actions else [],
         signers=engine.signers(task_id) if task.kind == "task" else [],
         me=me.username,
         users=engine.list_users(limit=1000),
@@ -108,23 +100,20 @@ def complete(task_id: str):
     return redirect(url_for("inbox.index"))
 
 
-def _act(task_id: str, action: str, done_message: str):
-    act(lambda: getattr(get_engine(), action)(task_id, current_user().username), done_message)
-    return redirect(url_for("tasks.show", task_id=task_id))
-
-
 @bp.post("/<task_id>/claim")
 @login_required
 def claim(task_id: str):
     """Take a group task for myself (签收)."""
-    return _act(task_id, "claim", _("已签收"))
+    act(lambda: get_engine().claim(task_id, current_user().username), _("已签收"))
+    return redirect(url_for("tasks.show", task_id=task_id))
 
 
 @bp.post("/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
     """Give a claimed task back to the group."""
-    return _act(task_id, "unclaim", _("已退回组任务"))
+    act(lambda: get_engine().unclaim(task_id, current_user().username), _("已退回组任务"))
+    return redirect(url_for("tasks.show", task_id=task_id))
 
 
 @bp.post("/<task_id>/comments")
@@ -140,32 +129,13 @@ def comment(task_id: str):
 
 
 # ---- approval operations (转办, 委派, 加签, 退回, 催办, 抄送) ---------------------------------------
-# Each entry: engine method, who sees the button (the task's worker, or anyone involved).
-OPS = {
-    "transfer": ("transfer", "worker"),
-    "delegate": ("delegate", "worker"),
-    "add_signers": ("add_signers", "worker"),
-    "remove_signer": ("remove_signer", "worker"),
-    "return": ("return_task", "worker"),
-    "urge": ("urge", "anyone"),
-    "cc": ("copy_to", "anyone"),
-}
-
-
-def _available_ops(task: Any, username: str) -> list[str]:
-    engine = get_engine()
-    if task.status != "open":
-        return []
-    worker = task.assignee == username
-    return [op for op, (method, who) in OPS.items() if hasattr(engine, method) and (worker or who == "anyone")]
+# The operations the page offers, each shown only when the task's ``actions`` (the rulebook) allow it.
+OPS = ("transfer", "delegate", "add_signers", "remove_signer", "return", "urge", "cc")
 
 
 def _return_targets(task_id: str) -> list[Any]:
-    lister = getattr(get_engine(), "return_targets", None)
-    if lister is None:
-        return []
     try:
-        return list(lister(task_id))
+        return list(get_engine().return_targets(task_id))
     except EngineError:
         return []
 
@@ -178,7 +148,7 @@ def _usernames(raw: str) -> list[str]:
 @login_required
 def operate(task_id: str, op: str):
     """One approval operation on the task; the engine decides whether this user may do it."""
-    if op not in OPS or not hasattr(get_engine(), OPS[op][0]):
+    if op not in OPS:
         return render_template("pages/error.html", message=_("不支持的操作")), 404
     engine, me, form = get_engine(), current_user().username, request.form
     comment = (form.get("comment") or "").strip() or None

@@ -8,7 +8,7 @@ from flask import Response
 
 from engine import InstanceRecord
 
-from ..auth import require_role, require_user
+from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import IdempotencyHeaderSchema, PageArgsSchema, offset_limit, page_schema, paged, sliced
 from ..schemas.instances import (
@@ -90,7 +90,7 @@ def cancel(body: dict[str, Any], instance_id: str) -> InstanceRecord:
 @errors(blp, 403, 404, 409, 422)
 def send_message(body: dict[str, Any]) -> dict[str, list[str]]:
     """Deliver a message to the instances waiting for it (by business key or instance id)."""
-    user = require_role("admin", "oa-service")
+    user = require_permission("send_message")
     ids = get_engine().send_message(
         body["name"], actor=user.username, payload=body["payload"], business_key=body.get("business_key"), instance_id=body.get("instance_id")
     )

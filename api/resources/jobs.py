@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import require_role
+from ..auth import require_permission
 from ..extension import get_engine
 from ..schemas.common import offset_limit, page_schema, paged
 from ..schemas.jobs import JobQueryArgsSchema, JobSchema
@@ -21,7 +21,7 @@ JobPageSchema = page_schema(JobSchema, "JobPage")
 @errors(blp, 403, 422)
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
     """Jobs by due time; filters ``instance_id``, ``kind``."""
-    require_role("admin")
+    require_permission("view_jobs")
     page = get_engine().list_jobs(instance_id=args.get("instance_id"), kind=args.get("kind"), **offset_limit(args))
     return paged(page.items, page.total, args)
 
@@ -31,5 +31,5 @@ def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 403, 404)
 def execute_job(job_id: str) -> None:
     """Run a job now, whatever its due time (close a claim window early, retry a delivery)."""
-    user = require_role("admin")
+    user = require_permission("execute_job")
     get_engine().execute_job(job_id, actor=user.username)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import NotAllowedError, TokenRecord
+from engine import Actor, NotAllowedError, TokenRecord, allowed
 
 from ..auth import require_user
 from ..extension import get_engine
@@ -25,7 +25,7 @@ def list_tokens(args: dict[str, Any]) -> dict[str, Any]:
     """The acting user's tokens, revoked and expired ones included; an admin may ask for ``?username=``."""
     me = require_user()
     username = args.get("username") or me.username
-    if username != me.username and "admin" not in me.roles:
+    if username != me.username and not allowed("manage_tokens", Actor.of(me)):
         raise NotAllowedError("only an admin may list another user's tokens")
     return sliced(get_engine().list_tokens(username), args)
 

@@ -6,9 +6,18 @@ from typing import Any
 
 from flask import request
 
-from engine import ConflictError, NotAllowedError, NotFoundError, UserRecord, outranks, refused_grants
+from engine import (
+    Actor,
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    UserRecord,
+    allowed,
+    outranks,
+    refused_grants,
+)
 
-from ..auth import require_role, require_user
+from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, page_schema, sliced
 from ..schemas.users import (
@@ -53,7 +62,7 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
 
     ``active: false`` deactivates: nobody deactivates themselves, and only an admin an admin.
     """
-    me = require_role("admin", "oa-service")
+    me = require_permission("manage_users")
     try:
         current = get_engine().get_user(username).roles
     except NotFoundError:
@@ -65,7 +74,7 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
     if "active" in body:
         if body["active"] is False and username == me.username:
             raise ConflictError("you cannot deactivate yourself")
-        if "admin" in current and "admin" not in me.roles:
+        if "admin" in current and not allowed("manage_admins", Actor.of(me)):
             raise NotAllowedError("only an admin may deactivate or activate an admin")
     return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"),
                                     active=body.get("active"), actor=me.username)
@@ -77,7 +86,7 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
 @errors(blp, 403, 404, 409, 422)
 def create_token(body: dict[str, Any] | None, username: str) -> dict[str, Any]:
     """Issue an API token for a user (admins); the secret is shown only in this response."""
-    _require_not_outranked(require_role("admin"), username)
+    _require_not_outranked(require_permission("manage_tokens"), username)
     token, record = get_engine().issue_token(username, lifetime=(body or {}).get("expires_in"))
     return {"id": record.id, "username": username, "token": token, "expires_at": record.expires_at}
 
@@ -106,6 +115,6 @@ def list_groups(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 403, 404, 422)
 def create_login_link(body: dict[str, Any]) -> dict[str, Any]:
     """A one-time link, valid five minutes, that opens the web pages as a user (oa-service)."""
-    _require_not_outranked(require_role("oa-service"), body["username"])
+    _require_not_outranked(require_permission("issue_login_link"), body["username"])
     token, expires_at = get_engine().create_login_link(body["username"], body.get("next"))
     return {"url": f"{request.host_url}login/link/{token}", "expires_at": expires_at}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import require_role
+from ..auth import require_permission
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, offset_limit, page_schema, paged, sliced
 from ..schemas.webhooks import DeliverySchema, WebhookCreateSchema, WebhookSchema
@@ -22,7 +22,7 @@ DeliveryPageSchema = page_schema(DeliverySchema, "DeliveryPage")
 @errors(blp, 403, 422)
 def create_webhook(body: dict[str, Any]) -> Any:
     """Subscribe a URL to events; loopback and private targets are refused unless allowed."""
-    user = require_role("admin")
+    user = require_permission("manage_webhooks")
     return get_engine().create_webhook(body["url"], body["events"], body["secret"], actor=user.username)
 
 
@@ -32,7 +32,7 @@ def create_webhook(body: dict[str, Any]) -> Any:
 @errors(blp, 403, 422)
 def list_webhooks(args: dict[str, Any]) -> dict[str, Any]:
     """Webhooks (secrets are never shown)."""
-    require_role("admin")
+    require_permission("manage_webhooks")
     return sliced(get_engine().list_webhooks(), args)
 
 
@@ -41,7 +41,7 @@ def list_webhooks(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 403, 404)
 def delete_webhook(webhook_id: str) -> None:
     """Stop a webhook; its deliveries stay readable."""
-    require_role("admin")
+    require_permission("manage_webhooks")
     get_engine().delete_webhook(webhook_id)
 
 
@@ -51,6 +51,6 @@ def delete_webhook(webhook_id: str) -> None:
 @errors(blp, 403, 404, 422)
 def list_deliveries(args: dict[str, Any], webhook_id: str) -> dict[str, Any]:
     """Deliveries of a webhook, newest first, each with its attempts."""
-    require_role("admin")
+    require_permission("manage_webhooks")
     items, total = get_engine().list_deliveries(webhook_id, **offset_limit(args))
     return paged(items, total, args)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from engine import InstanceStatus
+
 from .base import Schema
 from .common import PageArgsSchema
 from .tasks import TaskSchema
 
-INSTANCE_STATUSES = ("running", "completed", "cancelled", "error")
+INSTANCE_STATUSES = tuple(s.value for s in InstanceStatus)
 
 
 class InstanceStartSchema(Schema):
@@ -36,6 +38,9 @@ class InstanceSchema(Schema):
     updated_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True)
+    actions = fields.List(fields.String(), metadata={"description": (
+        "what the caller may do with the instance now (view, cancel, withdraw, cc, execute_job); filled when one instance is read, empty in lists"
+    )})
 
 
 class InstanceQueryArgsSchema(PageArgsSchema):

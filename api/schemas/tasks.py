@@ -7,16 +7,20 @@ from typing import Any
 
 from marshmallow import fields, pre_dump, validate
 
+from engine import TaskStatus
+
 from .base import Schema
 from .common import PageArgsSchema
 
 SCOPES = ("mine", "candidate", "involved", "cc")
-STATUSES = ("open", "waiting", "completed", "cancelled", "suspended", "returned", "withdrawn")
+# The statuses of a task as its inbox shows it (a signer's superseded/skipped/removed part never is one).
+STATUSES = tuple(s.value for s in TaskStatus if s not in (TaskStatus.SUPERSEDED, TaskStatus.SKIPPED, TaskStatus.REMOVED))
 
 
 class TaskSchema(Schema):
     id = fields.String()
     name = fields.String()
+    title = fields.String(allow_none=True, metadata={"description": "the instance's title (its data field ``title``)"})
     element_id = fields.String()
     instance_id = fields.String()
     process_key = fields.String()
@@ -34,6 +38,10 @@ class TaskSchema(Schema):
     owner = fields.String(allow_none=True, metadata={"description": "set while delegated (委派): who confirms"})
     sign_mode = fields.String(allow_none=True, metadata={"description": "before, after, parallel, all, any, sequential, ratio:R"})
     returned = fields.Boolean(metadata={"description": "this task was sent back to (退回)"})
+    actions = fields.List(fields.String(), metadata={"description": (
+        "what the caller may do with the task now, by action name (claim, unclaim, complete, transfer, delegate, add_signers, "
+        "remove_signer, return, urge, cc, comment, view); filled when one task is read, empty in lists"
+    )})
     read_at = fields.DateTime(allow_none=True, metadata={"description": "scope=cc only"})
     copied_by = fields.String(allow_none=True, metadata={"description": "scope=cc only"})
 
@@ -52,6 +60,8 @@ class TaskQueryArgsSchema(PageArgsSchema):
     status = fields.String(load_default="open", validate=validate.OneOf(STATUSES))
     process_key = fields.String()
     business_key = fields.String()
+    q = fields.String(validate=validate.Length(max=200),
+                      metadata={"description": "search: tasks whose instance title, name or business key contains this text (case-insensitive)"})
 
 
 class TaskCompleteSchema(Schema):

@@ -17,7 +17,7 @@ from .common import comment, require_users
 
 def transfer(step: Step, task_id: str, actor: str, to: str, text: str | None) -> TaskRecord:
     s, now = step.session, step.now
-    _, ht = step.task_for_work(task_id, actor)
+    _, ht = step.task_for_work(task_id, actor, action="transfer")
     _check_target(s, ht, actor, to)
     if ht.owner and ht.assignee != ht.owner:
         raise ConflictError("a delegated task is transferred by its owner after it comes back / 委派中的任务不能转办")
@@ -31,7 +31,7 @@ def transfer(step: Step, task_id: str, actor: str, to: str, text: str | None) ->
 
 def delegate(step: Step, task_id: str, actor: str, to: str, text: str | None) -> TaskRecord:
     s, now = step.session, step.now
-    _, ht = step.task_for_work(task_id, actor)
+    _, ht = step.task_for_work(task_id, actor, action="delegate")
     _check_target(s, ht, actor, to)
     if ht.owner and ht.assignee != ht.owner:
         raise ConflictError("the task is already delegated / 任务已委派")

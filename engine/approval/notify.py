@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import audit, rules
-from ..errors import ConflictError, NotAllowedError, NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..records import Page
 from ..step import Step
 from ..store import counted_page
-from ..tables import AuditEvent, CarbonCopy, HumanTask, Instance
+from ..tables import AuditEvent, CarbonCopy, Instance
 from .common import CcRecord, comment, get_task, require_users
 
 URGE_INTERVAL = timedelta(minutes=10)
-
-
-def involved(s: Session, row: Instance, username: str) -> bool:
-    """The starter, anyone who worked a task of the instance, or an admin."""
-    if row.started_by == username:
-        return True
-    if rules.is_admin(s, username):
-        return True
-    return s.scalar(select(HumanTask.id).where(HumanTask.instance_id == row.id, HumanTask.completed_by == username).limit(1)) is not None
 
 
 def urge(step: Step, task_id: str, actor: str, text: str | None, *, system: bool = False) -> None:
@@ -34,8 +25,8 @@ def urge(step: Step, task_id: str, actor: str, text: str | None, *, system: bool
     row = step.lock_instance(ht.instance_id)
     if ht.status not in ("open", "waiting"):
         raise ConflictError(f"task {task_id} is {ht.status}; there is nobody to remind")
-    if not system and not involved(s, row, actor):
-        raise NotAllowedError("only the starter or people who worked this instance may urge / 仅发起人或经办人可催办")
+    if not system:
+        rules.require("urge", rules.actor_of(s, actor), ht)
     now = step.now
     last = s.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.task_id == task_id, AuditEvent.event == "task.urge"))
     if last is not None and not system and now - last < URGE_INTERVAL:
@@ -49,8 +40,7 @@ def urge(step: Step, task_id: str, actor: str, text: str | None, *, system: bool
 def copy_to(step: Step, instance_id: str, actor: str, usernames: list[str], *, element_id: str | None = None) -> list[str]:
     s = step.session
     row = step.instance(instance_id)
-    if not involved(s, row, actor):
-        raise NotAllowedError("only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送")
+    rules.require("cc", rules.actor_of(s, actor), row)
     require_users(s, usernames)
     added = add_copies(s, row, usernames, actor, element_id, step.now)
     audit.record(s, "instance.cc", step.now, actor=actor, instance_id=row.id, data={"usernames": added})
@@ -65,10 +55,14 @@ def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, 
     return added
 
 
-def list_cc(step: Step, username: str, *, unread_only: bool, offset: int, limit: int) -> Page:
+def list_cc(step: Step, username: str, *, unread_only: bool, offset: int, limit: int, q: str | None = None) -> Page:
+    """Instances copied to ``username``, newest first; ``q`` searches their title and business key."""
     stmt = select(CarbonCopy, Instance).join(Instance, Instance.id == CarbonCopy.instance_id).where(CarbonCopy.username == username)
     if unread_only:
         stmt = stmt.where(CarbonCopy.read_at.is_(None))
+    if q:
+        stmt = stmt.where(or_(Instance.data["title"].as_string().icontains(q, autoescape=True),
+                              Instance.business_key.icontains(q, autoescape=True)))
     rows, total = counted_page(step.session, stmt, CarbonCopy.at.desc(), CarbonCopy.id.desc(), offset=offset, limit=limit)
     items = [
         CcRecord(i.id, i.process_key, i.business_key, (i.data or {}).get("title"), c.by, c.element_id, c.at, c.read_at)

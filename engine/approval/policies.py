@@ -11,14 +11,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, durations
+from ..policy import TIMEOUT_ACTIONS as ACTIONS
 from ..step import JobHandler, Step, Steps
 from ..tables import HumanTask, Job, Membership
-from .common import TIMEOUT_ACTIONS as ACTIONS
 from .notify import add_copies, urge
 from .signing import decide
 from .signing import on_task_created as on_signing_task_created
@@ -27,10 +26,7 @@ if TYPE_CHECKING:
     from ..runner import StepContext
 
 TIMEOUT_NS = uuid.UUID("5b0f7c1e-2d8e-4a52-9f8b-6a0f3c9e1d42")
-
-
-def _props(task: Any) -> dict[str, str]:
-    return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+__all__ = ["ACTIONS", "auto_approve", "install", "on_task_created", "on_tasks_closed", "run_timeout", "timeout_handler", "timeout_job_id"]
 
 
 def install(steps: Steps) -> None:
@@ -46,14 +42,10 @@ def timeout_job_id(task_id: str) -> str:
 
 
 def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
-    props = _props(task)
-    duration, action = props.get("timeout"), props.get("timeoutAction", "remind")
-    if not duration or action not in ACTIONS:
+    policy = ctx.model.policy(task.task_spec.bpmn_id)
+    if not policy.timeout:
         return
-    try:
-        due = ctx.now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(duration), ctx.now)
-    except Exception:  # a malformed duration is a modelling slip: the task simply has no timeout
-        return
+    due, action = durations.after(policy.timeout, ctx.now), policy.timeout_action  # both checked at deploy
     job_id = timeout_job_id(ht.id)
     job = s.get(Job, job_id)
     if job is None:
@@ -65,11 +57,11 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
 def on_tasks_closed(s: Session, ctx: StepContext, closed: list[tuple[Any, str]]) -> None:
     if not closed:
         return
-    timed = [timeout_job_id(str(t.id)) for t, _ in closed if _props(t).get("timeout")]  # only these ever had a job
+    timed = [timeout_job_id(str(t.id)) for t, _ in closed if ctx.model.policy(t.task_spec.bpmn_id).timeout]  # only these ever had a job
     if timed:
         s.execute(delete(Job).where(Job.kind == "task_timeout", Job.id.in_(timed)))
     for task, status in closed:
-        groups = [g.strip() for g in (_props(task).get("ccGroups") or "").split(",") if g.strip()]
+        groups = list(ctx.model.policy(task.task_spec.bpmn_id).cc_groups)
         if status != "completed" or not groups:
             continue
         people = sorted(set(s.scalars(select(Membership.username).where(Membership.group.in_(groups)))))
@@ -115,7 +107,7 @@ def run_timeout(step: Step, job: Job) -> None:
 
 def auto_approve(s: Session, ctx: StepContext) -> list[tuple[str, dict[str, Any]]]:
     """Tasks the engine approves itself because their assignee already approved (自动去重)."""
-    policy = (ctx.model.properties or {}).get("autoApprove", "never")
+    policy = ctx.model.process.auto_approve
     if policy not in ("same_person", "consecutive"):
         return []
     done = ctx.auto_seen

@@ -15,8 +15,8 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from .. import audit
-from ..errors import ConflictError, InvalidInputError, NotAllowedError
+from .. import audit, rules
+from ..errors import ConflictError, InvalidInputError
 from ..records import InstanceRecord
 from ..step import Step
 from ..tables import AuditEvent, HumanTask, Instance
@@ -73,7 +73,7 @@ def _load_task(step: Step, ht: HumanTask) -> tuple[Any, Any]:
 
 def targets(step: Step, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
     ht = step.task(task_id)
-    step.require_view(step.instance(ht.instance_id), viewer)
+    step.require_view(ht, viewer)
     if ht.kind == "sign":
         ht = get_task(step.session, ht.parent_id)
     _, task = _load_task(step, ht)
@@ -83,7 +83,7 @@ def targets(step: Step, task_id: str, *, viewer: str | None = None) -> list[Retu
 
 
 def return_task(step: Step, task_id: str, actor: str, to_element_id: str | None, text: str) -> InstanceRecord:
-    row, ht = step.task_for_work(task_id, actor)
+    row, ht = step.task_for_work(task_id, actor, action="return")
     if ht.kind == "sign":
         raise ConflictError("a signer approves or rejects; the step's approver returns it / 加签人不能退回")
     send_back(step, row, ht, actor, to_element_id, text)
@@ -131,17 +131,8 @@ def withdraw(step: Step, instance_id: str, actor: str, text: str) -> InstanceRec
     row = step.lock_instance(instance_id)
     if row.status != "running":
         raise ConflictError(f"instance {instance_id} is {row.status}")
-    mine = s.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id == instance_id, HumanTask.kind == "task", HumanTask.status == "completed")
-        .order_by(HumanTask.completed_at.desc(), HumanTask.created_at.desc())
-        .limit(1)
-    ).first()
-    acted = row.started_by == actor or s.scalar(
-        select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.completed_by == actor).limit(1)
-    )
-    if not acted:
-        raise NotAllowedError("only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回")
+    rules.require("withdraw", rules.actor_of(s, actor), row)
+    mine = rules.last_step(s, instance_id)
     if mine is None or mine.completed_by != actor:
         raise ConflictError("someone else acted last; nothing of yours to withdraw / 已有他人处理，无法撤回")
     open_rows = list(s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "waiting")))))

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from .. import audit, rules
+from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..inbox import reindex
+from ..policy import APPROVAL_MODES as BPMN_MODES
 from ..records import TaskRecord, task_record
 from ..step import Step
 from ..tables import HumanTask, Instance, Membership
-from .common import BPMN_MODES, comment, get_task, require_users, sign_rows, verdict
+from .common import comment, get_task, require_users, sign_rows, verdict
 from .returns import send_back
 
 if TYPE_CHECKING:
@@ -32,20 +33,14 @@ ADDED_MODES = ("before", "after", "parallel")
 PENDING = ("open", "waiting")
 
 
-def _props(task: Any) -> dict[str, str]:
-    return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
-
-
 def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
     """A user task with ``approvalMode`` opens one sign row per approver instead of one task."""
     if ht.returned:  # a step sent back starts its signing afresh
         s.execute(update(HumanTask).where(HumanTask.parent_id == ht.id, HumanTask.kind == "sign").values(status="superseded"))
-    mode = _props(task).get("approvalMode")
+    policy = ctx.model.policy(task.task_spec.bpmn_id)
+    mode, source = policy.approval_mode, policy.approvers  # checked at deploy: never a misspelt mode
     if not mode:
         return
-    if mode not in BPMN_MODES and not mode.startswith("ratio:"):
-        return
-    source = _props(task).get("approvers")
     people: list[str] = []
     if source and isinstance(task.data.get(source), list):
         people = [str(p) for p in task.data[source] if p]
@@ -65,7 +60,7 @@ def add_signers(step: Step, task_id: str, actor: str, usernames: list[str], mode
     if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
         raise InvalidInputError("usernames must be a list of names", {"usernames": ["a list of usernames / 须为用户名列表"]})
     s = step.session
-    _, ht = step.task_for_work(task_id, actor)
+    _, ht = step.task_for_work(task_id, actor, action="add_signers")
     if ht.kind != "task" or ht.sign_mode in BPMN_MODES:
         raise ConflictError("signers are added to the task itself / 只能对任务本身加签")
     require_users(s, usernames)
@@ -95,8 +90,7 @@ def remove_signer(step: Step, task_id: str, actor: str, username: str, text: str
     s = step.session
     ht = get_task(s, task_id)
     step.lock_instance(ht.instance_id)
-    if ht.assignee != actor:
-        raise NotAllowedError("only the approver who added signers removes them / 仅加签人可减签")
+    rules.require("remove_signer", rules.actor_of(s, actor), ht)
     target = next((r for r in sign_rows(s, ht.id) if r.assignee == username and r.sign_mode in ADDED_MODES and r.status != "removed"), None)
     if target is None:
         raise NotFoundError(f"{username} is not an added signer of task {task_id}")
@@ -113,7 +107,7 @@ def remove_signer(step: Step, task_id: str, actor: str, username: str, text: str
 
 def list_signers(step: Step, task_id: str, *, viewer: str | None = None) -> list[TaskRecord]:
     ht = step.task(task_id)
-    step.require_view(step.instance(ht.instance_id), viewer)
+    step.require_view(ht, viewer)
     return [task_record(r) for r in sign_rows(step.session, task_id)]
 
 
@@ -195,24 +189,16 @@ def decide(step: Step, row: Instance, base: HumanTask, outcome: str, username: s
         if r.status == "completed":
             signatures.append({"username": r.completed_by, "decision": r.decision})
     model = step.runner.model_of(s, row)
-    props = _element_props(model, base.element_id)
+    policy = model.policy(base.element_id)
     base.status = "open"
-    if outcome == "reject" and props.get("onReject") == "return":
+    if outcome == "reject" and policy.on_reject == "return":
         return send_back(step, row, base, username, None, "会签驳回 / rejected by a signer")
     submitted = dict(data)
-    submitted["decision"] = props.get("rejectDecision", "reject") if outcome == "reject" else data.get("decision", "approve")
+    submitted["decision"] = policy.reject_decision if outcome == "reject" else data.get("decision", "approve")
     if outcome == "approve" and submitted["decision"] in ("reject", "fail"):
         submitted["decision"] = "approve"
     submitted["signatures"] = signatures
     return step.complete_task(row, base, username, submitted)
-
-
-def _element_props(model: Any, element_id: str) -> dict[str, str]:
-    for spec in [model.spec, *model.subprocess_specs.values()]:
-        ts = spec.task_specs.get(element_id)
-        if ts is not None:
-            return (getattr(ts, "extensions", None) or {}).get("properties") or {}
-    return {}
 
 
 def _advance_before(s: Session, base: HumanTask) -> None:
@@ -230,6 +216,6 @@ def _advance_before(s: Session, base: HumanTask) -> None:
 def _sign_row(base: HumanTask, person: str, mode: str, seq: int, status: str, now: Any) -> HumanTask:
     return HumanTask(
         id=str(uuid.uuid4()), instance_id=base.instance_id, process_key=base.process_key, business_key=base.business_key,
-        element_id=base.element_id, name=base.name, lane=base.lane, candidate_groups=[], assignee=person, form=base.form,
+        element_id=base.element_id, name=base.name, title=base.title, lane=base.lane, candidate_groups=[], assignee=person, form=base.form,
         status=status, kind="sign", parent_id=base.id, sign_mode=mode, sign_seq=seq, created_at=now, due_at=base.due_at, returned=False,
     )

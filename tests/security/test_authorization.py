@@ -1,14 +1,17 @@
 """Authorization over every route and role, acting users, and who sees which instance.
 
 The matrix below classifies every operation of the OpenAPI document: open to every logged-in
-user, only for people involved in the instance, or only for a role. A route missing from it
-fails ``test_every_route_is_classified``, so a new route needs a decision before it ships.
+user, only for people involved in the instance, or only for a role; ``STATUS`` then states what
+each of six people gets on each route (a stranger, a candidate, the assignee, the starter, an
+admin, the OA service) and ``test_route_permission_matrix`` walks them all. A route missing from
+either fails ``test_every_route_is_classified``, so a new route needs a decision before it ships.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/users/{username}/tokens"): (("admin",), None),
     ("POST", "/login-links"): (("oa",), {"username": "wang"}),
     ("POST", "/process-definitions"): (("admin",), deploy_body),
+    ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
     ("POST", "/messages"): (("admin", "oa"), {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}}),
     ("GET", "/jobs"): (("admin",), None),
     ("POST", "/jobs/{job_id}/execute"): (("admin",), None),
@@ -131,14 +135,22 @@ def body_of(key: tuple[str, str]) -> Any:
     return OPEN_TO_EVERYONE[key][1]
 
 
-def test_every_route_is_classified(client: FlaskClient) -> None:
+def openapi_operations(client: FlaskClient) -> list[tuple[str, str]]:
+    """Every operation of the OpenAPI document, as (method, path below /api/v1)."""
     doc = client.get("/api/openapi.json").get_json()
-    operations = {
+    return sorted(
         (method.upper(), path.removeprefix("/api/v1"))
         for path, ops in doc["paths"].items() for method in ops if method in ("get", "post", "put", "patch", "delete")
-    }
+    )
+
+
+def test_every_route_is_classified(client: FlaskClient) -> None:
+    operations = set(openapi_operations(client))
     assert operations - set(MATRIX) == set(), "new routes: say who may call them in this matrix"
     assert set(MATRIX) - operations == set(), "routes in the matrix that the API no longer has"
+    assert operations - set(STATUS) == set(), "new routes: state what each person gets in STATUS"
+    assert set(STATUS) - operations == set(), "routes in STATUS that the API no longer has"
+    assert {k: v[0] for k, v in STATUS.items()} == MATRIX, "the stranger's column and the classification disagree"
 
 
 def test_a_stranger_gets_the_expected_status_everywhere_and_changes_nothing(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
@@ -301,8 +313,6 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
-    ("POST", "/designer/deploy"): (403, None),
-    ("POST", "/designer/validate"): (403, None),
     ("GET", "/inbox"): (200, None),
     ("GET", "/instances"): (200, None),
     ("POST", "/instances"): (302, {"process_key": "claim_evaluate"}),  # anyone starts a process
@@ -358,3 +368,128 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, a
     task = engine.get_task(review["task_id"]).task
     assert (task.status, task.assignee) == ("open", None)
     assert engine.list_comments(review["task_id"], "zhao") == [] and engine.list_cc(STRANGER).total == 0
+
+
+def test_the_instance_page_offers_withdraw_to_whoever_acted_last(client: FlaskClient, auth: Auth, engine: Engine, walk: HttpWalk) -> None:
+    walk.submit()
+    walk.clock.advance(minutes=30)
+    walk.do("preliminary_review", "zhao", {"decision": "approve", "comment": "符合条件"})
+    page = f"/instances/{walk.instance_id}"
+    page_login(client, engine, "wang", csrf_token="t")
+    assert 'id="withdraw"' not in client.get(page).get_data(as_text=True)  # the starter no longer acted last
+    page_login(client, engine, "zhao", csrf_token="t")
+    assert 'id="withdraw"' in client.get(page).get_data(as_text=True)
+    assert client.post(f"{page}/withdraw", data={"csrf_token": "t"}).status_code == 302
+    assert [t.element_id for t in engine.get_instance(walk.instance_id).open_tasks] == ["preliminary_review"]
+
+
+def test_the_task_page_shows_only_the_buttons_the_rulebook_allows(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+    page = f"/tasks/{review['task_id']}"
+
+    def buttons(user: str) -> set[str]:
+        page_login(client, engine, user, csrf_token="t")
+        html = client.get(page).get_data(as_text=True)
+        shown = {op for op in ("transfer", "delegate", "add_signers", "return", "urge", "cc") if f'data-op="{op}"' in html}
+        return shown | {b for b in ("claim", "unclaim", "complete") if f'id="{b}"' in html}
+
+    assert buttons("zhao") == {"claim", "complete"}  # a candidate: no reminders, no copies until involved
+    assert buttons("wang") == {"urge", "cc"}  # the starter follows up, works nothing
+    engine.claim(review["task_id"], "zhao")
+    assert buttons("zhao") == {"unclaim", "complete", "transfer", "delegate", "add_signers", "return"}
+
+
+# ---- the route-permission matrix: every route, six people ---------------------------------------------
+# Each person's view of wang's application, fresh for every route that changes something: it waits
+# in preliminary review, in the task force's queue (zhao and ma are members); for "assignee", ma
+# has claimed it. The admin and the OA service call as themselves.
+PEOPLE = {"stranger": STRANGER, "candidate": "zhao", "assignee": "ma", "starter": "wang", "admin": "admin", "oa": "oa"}
+
+# fmt: off
+#                                                                   stranger candidate assignee starter admin oa
+STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
+    ("GET", "/board"):                                                  (200, 200, 200, 200, 200, 200),
+    ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
+    ("GET", "/groups"):                                                 (200, 200, 200, 200, 200, 200),
+    ("GET", "/jobs"):                                                   (403, 403, 403, 403, 200, 403),
+    ("POST", "/jobs/{job_id}/execute"):                                 (403, 403, 403, 403, 404, 403),  # let in; no such job
+    ("GET", "/leaderboard"):                                            (200, 200, 200, 200, 200, 200),
+    ("POST", "/login-links"):                                           (403, 403, 403, 403, 403, 201),
+    ("POST", "/messages"):                                              (403, 403, 403, 403, 422, 422),  # let in; claim_submitted is the engine's own message
+    ("GET", "/process-definitions"):                                    (200, 200, 200, 200, 200, 200),
+    ("POST", "/process-definitions"):                                   (403, 403, 403, 403, 201, 403),
+    ("POST", "/process-definitions/validate"):                          (403, 403, 403, 403, 200, 403),
+    ("GET", "/process-definitions/{key}"):                              (200, 200, 200, 200, 200, 200),
+    ("GET", "/process-definitions/{key}/versions/{version}/xml"):       (200, 200, 200, 200, 200, 200),
+    ("GET", "/process-instances"):                                      (200, 200, 200, 200, 200, 200),
+    ("POST", "/process-instances"):                                     (201, 201, 201, 201, 201, 201),
+    ("GET", "/process-instances/{instance_id}"):                        (403, 200, 200, 200, 200, 200),
+    ("POST", "/process-instances/{instance_id}/cancel"):                (403, 403, 403, 200, 200, 403),
+    ("POST", "/process-instances/{instance_id}/cc"):                    (403, 403, 403, 200, 200, 403),
+    ("POST", "/process-instances/{instance_id}/cc/read"):               (404, 404, 404, 404, 404, 404),  # only a copy made to me
+    ("GET", "/process-instances/{instance_id}/history"):                (403, 200, 200, 200, 200, 200),
+    ("POST", "/process-instances/{instance_id}/withdraw"):              (403, 403, 403, 200, 403, 403),  # wang's submission is the last step
+    ("GET", "/scores"):                                                 (200, 200, 200, 200, 200, 200),
+    ("GET", "/scores/export"):                                          (200, 200, 200, 200, 200, 200),
+    ("GET", "/tasks"):                                                  (200, 200, 200, 200, 200, 200),
+    ("GET", "/tasks/{task_id}"):                                        (403, 200, 200, 200, 200, 200),
+    ("POST", "/tasks/{task_id}/add-signers"):                           (403, 201, 201, 403, 403, 403),  # a candidate takes the task with it
+    ("POST", "/tasks/{task_id}/claim"):                                 (403, 200, 200, 403, 403, 403),
+    ("GET", "/tasks/{task_id}/comments"):                               (403, 200, 200, 200, 200, 200),
+    ("POST", "/tasks/{task_id}/comments"):                              (403, 201, 201, 201, 201, 403),
+    ("POST", "/tasks/{task_id}/complete"):                              (403, 200, 200, 403, 403, 403),
+    ("POST", "/tasks/{task_id}/delegate"):                              (403, 200, 200, 403, 403, 403),
+    ("POST", "/tasks/{task_id}/return"):                                (403, 200, 200, 403, 403, 403),
+    ("GET", "/tasks/{task_id}/return-targets"):                         (403, 200, 200, 200, 200, 200),
+    ("GET", "/tasks/{task_id}/signers"):                                (403, 200, 200, 200, 200, 200),
+    ("DELETE", "/tasks/{task_id}/signers/{username}"):                  (403, 403, 404, 403, 403, 403),  # zhao signs nothing here
+    ("POST", "/tasks/{task_id}/transfer"):                              (403, 200, 200, 403, 403, 403),
+    ("POST", "/tasks/{task_id}/unclaim"):                               (403, 409, 200, 409, 409, 409),  # those who see it learn it is not claimed
+    ("POST", "/tasks/{task_id}/urge"):                                  (403, 403, 403, 202, 202, 403),
+    ("GET", "/tokens"):                                                 (200, 200, 200, 200, 200, 200),
+    ("DELETE", "/tokens/{token_id}"):                                   (404, 404, 404, 404, 404, 404),  # someone else's token does not exist for you
+    ("GET", "/users/me"):                                               (200, 200, 200, 200, 200, 200),
+    ("GET", "/users/{username}"):                                       (200, 200, 200, 200, 200, 200),
+    ("PUT", "/users/{username}"):                                       (403, 403, 403, 403, 200, 200),
+    ("POST", "/users/{username}/tokens"):                               (403, 403, 403, 403, 201, 403),
+    ("GET", "/webhooks"):                                               (403, 403, 403, 403, 200, 403),
+    ("POST", "/webhooks"):                                              (403, 403, 403, 403, 201, 403),
+    ("DELETE", "/webhooks/{webhook_id}"):                               (403, 403, 403, 403, 404, 403),  # let in; no such webhook
+    ("GET", "/webhooks/{webhook_id}/deliveries"):                       (403, 403, 403, 403, 404, 403),  # let in; no such webhook
+}
+# fmt: on
+
+
+def situation(walk: HttpWalk, person: str) -> dict[str, str]:
+    """A fresh application as ``person`` finds it; the values the route templates need."""
+    walk.submit()
+    task_id = walk.task("preliminary_review")["id"]
+    if person == "assignee":
+        walk.call("POST", f"/tasks/{task_id}/claim", "ma")
+    return {
+        "instance_id": walk.instance_id, "task_id": task_id, "username": "zhao", "key": "claim_evaluate", "version": "1",
+        "job_id": NO_SUCH_ID, "webhook_id": NO_SUCH_ID, "token_id": "999999",
+    }
+
+
+@pytest.fixture
+def webhook_host_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OA's webhook host resolves to a public address without asking DNS (nothing is delivered)."""
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port or 443))])
+
+
+@pytest.mark.parametrize("person", list(PEOPLE))
+def test_route_permission_matrix(client: FlaskClient, auth: Auth, walk: HttpWalk, webhook_host_resolves: None, person: str) -> None:
+    """Every route of the OpenAPI document answers each person what the table says."""
+    auth.user("ma", ["taskforce"], display_name="马专班")
+    user, column = PEOPLE[person], list(PEOPLE).index(person)
+    reading = situation(walk, person)  # the GET routes share one; every other route gets its own
+    wrong = []
+    for method, path in openapi_operations(client):
+        values = reading if method == "GET" else situation(walk, person)
+        resp = call(client, auth, user, method, path, body_of((method, path)), values)
+        expected = STATUS[(method, path)][column]
+        if resp.status_code != expected:
+            wrong.append(f"{method} {path}: {resp.status_code}, expected {expected}: {resp.get_data()[:160].decode(errors='replace')}")
+        elif expected >= 400:
+            assert resp.mimetype == "application/problem+json", (method, path)
+    assert wrong == []

@@ -1,0 +1,138 @@
+"""The rulebook: who may do what, asked by action name, and the actions a viewer is offered.
+
+Each test is a situation from the claim-and-evaluate walk; the actions a task or instance lists
+for a viewer are what the engine then lets that viewer do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from engine import Actor, ConflictError, Engine, ManualClock, NotAllowedError, allowed, require
+from engine.rules import actor_of
+from engine.tables import HumanTask, Instance
+from tests.walk import Walk
+
+
+@pytest.fixture
+def walk(make_engine: Callable[..., Engine], clock: ManualClock) -> Walk:
+    w = Walk(make_engine, clock)
+    w.engine.upsert_user("admin", roles=["admin"])
+    w.engine.upsert_user("oa", roles=["oa-service"])
+    w.engine.upsert_user("ma", groups=["taskforce"])  # a second member of the task force
+    return w
+
+
+def task_actions(walk: Walk, element_id: str, viewer: str) -> list[str]:
+    return walk.engine.get_task(walk.open_task(element_id).id, viewer).task.actions
+
+
+def instance_actions(walk: Walk, viewer: str) -> list[str]:
+    return walk.engine.get_instance(walk.instance_id, viewer=viewer).actions
+
+
+# ---- defects the scattered checks hid -------------------------------------------------------------
+def test_a_delegate_keeps_sight_of_the_instance_they_worked(walk: Walk) -> None:
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+    walk.engine.claim(review.id, "zhao")
+    walk.engine.delegate(review.id, "zhao", "zhou", "请代为初审")
+    walk.engine.complete(review.id, "zhou", {"decision": "approve", "comment": "材料齐全"})  # back to zhao to confirm
+    assert walk.engine.get_instance(walk.instance_id, viewer="zhou").id == walk.instance_id
+    walk.engine.complete(review.id, "zhao", {"decision": "approve", "comment": "同意"})
+    assert [i.id for i in walk.engine.list_instances(viewer="zhou").items] == [walk.instance_id]
+    assert any(e.event == "task.delegate_done" for e in walk.engine.history(walk.instance_id, viewer="zhou"))
+    with pytest.raises(NotAllowedError):
+        walk.engine.get_instance(walk.instance_id, viewer="li")  # someone who never touched it still does not
+
+
+def test_the_last_approver_may_withdraw_and_is_offered_it_the_starter_no_longer(walk: Walk) -> None:
+    walk.submit()
+    assert "withdraw" in instance_actions(walk, "wang")  # the starter's submission is the last step
+    walk.clock.advance(minutes=30)
+    walk.review()
+    assert "withdraw" in instance_actions(walk, "zhao")
+    assert "withdraw" not in instance_actions(walk, "wang")
+    with pytest.raises(ConflictError):
+        walk.engine.withdraw(walk.instance_id, "wang")  # allowed to ask, but someone else acted last
+    walk.engine.withdraw(walk.instance_id, "zhao", "再看看")
+    assert walk.open_elements() == ["preliminary_review"]
+    assert "withdraw" not in instance_actions(walk, "zhao") and "withdraw" in instance_actions(walk, "wang")
+
+
+# ---- the actions each person is offered -------------------------------------------------------------
+def test_a_queued_task_offers_its_candidates_claim_and_its_starter_only_reminders(walk: Walk) -> None:
+    walk.submit()
+    assert sorted(task_actions(walk, "preliminary_review", "zhao")) == ["claim", "comment", "complete", "view"]  # not involved yet: no reminders or copies
+    assert sorted(task_actions(walk, "preliminary_review", "wang")) == ["cc", "comment", "urge", "view"]
+    assert sorted(task_actions(walk, "preliminary_review", "admin")) == ["cc", "comment", "urge", "view"]
+    assert sorted(task_actions(walk, "preliminary_review", "oa")) == ["view"]  # sees everything, works nothing
+    with pytest.raises(NotAllowedError):
+        task_actions(walk, "preliminary_review", "li")
+
+
+def test_the_holder_is_offered_the_approval_operations_a_colleague_learns_it_is_held(walk: Walk) -> None:
+    walk.submit()
+    walk.engine.claim(walk.open_task("preliminary_review").id, "zhao")
+    mine = task_actions(walk, "preliminary_review", "zhao")
+    assert sorted(mine) == ["add_signers", "comment", "complete", "delegate", "remove_signer", "return", "transfer", "unclaim", "view"]
+    with pytest.raises(NotAllowedError):
+        task_actions(walk, "preliminary_review", "ma")  # a held task leaves the colleagues' queue
+    with pytest.raises(ConflictError):
+        walk.engine.complete(walk.open_task("preliminary_review").id, "ma", {"decision": "approve"})  # allowed in principle, held now
+
+
+def test_instance_actions_follow_who_started_and_who_runs_jobs(walk: Walk) -> None:
+    walk.submit()
+    assert sorted(instance_actions(walk, "wang")) == ["cancel", "cc", "view", "withdraw"]
+    assert sorted(instance_actions(walk, "zhao")) == ["view"]
+    assert sorted(instance_actions(walk, "admin")) == ["cancel", "cc", "execute_job", "view"]
+    walk.engine.cancel(walk.instance_id, actor="wang")
+    assert sorted(instance_actions(walk, "wang")) == ["cc", "view"]
+    assert walk.engine.get_instance(walk.instance_id).actions == []  # no viewer, nothing offered
+
+
+# ---- asking the rulebook directly ------------------------------------------------------------------
+def test_rules_answer_by_action_name_for_rows_and_for_the_installation(walk: Walk) -> None:
+    walk.submit()
+    with walk.engine.store.read() as s:
+        task = s.get(HumanTask, walk.open_task("preliminary_review").id)
+        instance = s.get(Instance, walk.instance_id)
+        zhao, wang = actor_of(s, "zhao"), actor_of(s, "wang")
+        assert allowed("claim", zhao, task) and not allowed("claim", wang, task)
+        assert allowed("cancel", wang, instance) and not allowed("cancel", zhao, instance)
+        assert not allowed("fly", zhao, task)  # an action nobody defined is refused
+        with pytest.raises(NotAllowedError, match="仅发起人或管理员可撤销"):
+            require("cancel", zhao, instance)
+        assert allowed("file_claim", wang, instance)  # a submitter may claim their own challenge...
+        instance.data = {**instance.data, "allow_submitter_claim": False}  # ...unless the diagram ruled it out
+        assert not allowed("file_claim", wang, instance) and allowed("file_claim", zhao, instance)
+    admin, oa = Actor("admin", frozenset({"admin"})), Actor("oa", frozenset({"oa-service"}))
+    assert allowed("deploy", admin) and not allowed("deploy", oa)
+    assert allowed("issue_login_link", oa) and not allowed("issue_login_link", admin)
+    assert allowed("manage_users", admin) and allowed("manage_users", oa) and not allowed("manage_users", Actor("wang"))
+
+
+def test_whoever_may_see_a_task_reads_its_remarks_as_the_history_shows_them(walk: Walk) -> None:
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+    walk.engine.add_comment(review.id, "zhao", "材料缺少村委会意见")
+    walk.engine.copy_to(walk.instance_id, "wang", ["zhou"])
+    for reader in ("oa", "zhou"):  # the OA service, someone the instance was copied to
+        assert [c.text for c in walk.engine.list_comments(review.id, reader)] == ["材料缺少村委会意见"]
+        assert any(e.data.get("text") == "材料缺少村委会意见" for e in walk.engine.history(walk.instance_id, viewer=reader))
+    with pytest.raises(NotAllowedError):
+        walk.engine.add_comment(review.id, "zhou", "我也说两句")  # writing remarks stays with the people on the task
+    with pytest.raises(NotAllowedError):
+        walk.engine.list_comments(review.id, "li")
+
+
+def test_the_holder_may_remove_a_signer_added_before_them_while_the_step_waits(walk: Walk) -> None:
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+    walk.engine.add_signers(review.id, "zhao", ["zhou", "li"], "before")
+    assert walk.engine.get_task(review.id).task.status == "waiting"
+    assert "remove_signer" in walk.engine.get_task(review.id, "zhao").task.actions
+    walk.engine.remove_signer(review.id, "zhao", "li")
