@@ -10,7 +10,7 @@ For the same user-task completions of the shipped claim-and-evaluate process (pa
     ``BpmnWorkflowSerializer(configure(SPIFF_CONFIG))`` (spec embedded). Scripts run on the same
     sandboxed script engine Jiebang uses (``make_script_engine``), so both sides pay the same for
     diagram code; a second raw row uses Spiff's default ``PythonScriptEngine`` for reference.
-    Spiff's timers read the same manual clock (``engine.clock.running_on``);
+    Spiff's timers read the same manual clock (``engine.runtime.clock.running_on``);
 (b) Jiebang's persisted step, ``Engine.complete(task_id, user, form)``: one transaction with
     state, task index, audit and jobs; on SQLite (a file in a temp dir) and on PostgreSQL when
     127.0.0.1:5432 answers (a private schema, created and dropped here);
@@ -65,8 +65,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from bench.common import PROBLEM, PgSchema, pct, pg_answers, table  # noqa: E402 - after the path set-up above
 from bpmn import PATH as BPMN_DIR  # noqa: E402
 from engine import Engine  # noqa: E402
-from engine.clock import ManualClock, iso, running_on  # noqa: E402
-from engine.runner import fire_timer  # noqa: E402
+from engine.runtime.clock import ManualClock, iso, running_on  # noqa: E402
+from engine.runtime.runner import fire_timer  # noqa: E402
 from engine.sandbox.environment import make_script_engine  # noqa: E402
 from engine.sandbox.helpers import add_duration, to_utc  # noqa: E402
 
@@ -437,10 +437,10 @@ def jiebang_phases(url: str, clock: ManualClock, instances: int, cold: bool) -> 
     """Mean exclusive ms per step of each part of Engine.complete, over happy-path task steps."""
     from sqlalchemy.orm import Session, SessionTransaction
 
-    from engine import runner
-    from engine import step as step_mod
     from engine.definitions import forms as formlib
-    from engine.serializer import StateSerializer
+    from engine.runtime import runner
+    from engine.runtime import step as step_mod
+    from engine.runtime.serializer import StateSerializer
 
     eng = make_engine(url, clock)
     alt = Engine(url, clock=clock) if cold else None

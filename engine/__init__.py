@@ -3,7 +3,6 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
-from .clock import Clock, ManualClock, SystemClock
 from .engine import Engine
 from .errors import (
     ConflictError,
@@ -35,6 +34,7 @@ from .records import (
     UserRecord,
 )
 from .rules import Actor, acting_with, allowed, effective_roles, outranks, refused_grants, require
+from .runtime.clock import Clock, ManualClock, SystemClock
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [

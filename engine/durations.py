@@ -184,7 +184,7 @@ def _spiff_parse_duration(expression: str) -> dict[str, Any]:
 
 
 def _spiff_timedelta_from_start(parsed_duration: dict[str, Any], start: datetime | None = None) -> timedelta:
-    start = start or _spiff_timer.datetime.now(UTC)  # the clock the engine runs on (engine.clock)
+    start = start or _spiff_timer.datetime.now(UTC)  # the clock the engine runs on (engine.runtime.clock)
     return add(start, Duration(**parsed_duration)) - start
 
 

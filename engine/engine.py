@@ -9,8 +9,8 @@ dicts) and returns records from ``records.py``. Usage::
     engine.complete(task.id, "zhang", {"title": ...})
 
 The module is long because it is the whole public surface in one place; each method that
-changes something opens one ``Step`` (step.py) and calls one operation (operations.py,
-approval/*, claims.py); the reads are short queries over catalog, inbox and rules.
+changes something opens one ``Step`` (runtime/step.py) and calls one operation (operations.py,
+approval/*, challenge/board.py); the reads are short queries over catalog, inbox and rules.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, claims, identity, inbox, operations, rules
+from . import audit, identity, inbox, operations, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
-from .clock import Clock, SystemClock
+from .challenge import board as challenge
 from .definitions import forms as formlib
 from .definitions.catalog import Catalog, parse_prepared
 from .errors import (
@@ -53,12 +53,13 @@ from .records import (
     job_record,
     task_record,
 )
-from .runner import Runner
+from .runtime.clock import Clock, SystemClock
+from .runtime.runner import Runner
+from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
+from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
-from .step import CompletionCheck, JobHandler, Listener, Steps
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
-from .taskdata import DEFAULT_MAX_DATA_BYTES
 
 log = logging.getLogger("jiebang.engine")
 
@@ -105,7 +106,7 @@ class Engine(IntegrationMixin):
         self.token_lifetime: timedelta | None = None  # new tokens' default lifetime; see configure_identity
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        claims.install(self.steps)
+        challenge.install(self.steps)
         policies.install(self.steps)
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
@@ -392,7 +393,7 @@ class Engine(IntegrationMixin):
     def deliver_message(
         self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
     ) -> list[str]:
-        """``send_message`` for the engine's own senders (claims.py), which check the payload first."""
+        """``send_message`` for the engine's own senders (challenge/board.py), which check the payload first."""
         operations.require_message_target(name, business_key, instance_id)
         payload = dict(payload or {})
         self.runner.check_input(payload, "message payload")
@@ -544,29 +545,29 @@ class Engine(IntegrationMixin):
     # ---- the claim-and-evaluate read models -------------------------------------------------
     def board(self, *, category: str | None = None) -> list[dict[str, Any]]:
         with self.store.read() as s:
-            return claims.board(s, self.clock.now(), category=category)
+            return challenge.board(s, self.clock.now(), category=category)
 
     def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
         """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""
         with self.steps.write(actor) as step:
-            filed = claims.file_claim(step, instance_id, actor, claim)
-            return {"instance_id": instance_id, "claim": filed, "challenge": claims.board_item(step.locked_instance(), step.now)}
+            filed = challenge.file_claim(step, instance_id, actor, claim)
+            return {"instance_id": instance_id, "claim": filed, "challenge": challenge.board_item(step.locked_instance(), step.now)}
 
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:
-            period = claims.validate_period(period, self.clock.now())
+            period = challenge.validate_period(period, self.clock.now())
             return period, _ledger_rows(s, period)
 
     def score_export(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
         """What a month's score workbook holds, read at one moment: the period, the leaderboard and the ledger."""
         with self.store.read() as s:
-            period = claims.validate_period(period, self.clock.now())
-            return period, claims.leaderboard(s, period), _ledger_rows(s, period)
+            period = challenge.validate_period(period, self.clock.now())
+            return period, challenge.leaderboard(s, period), _ledger_rows(s, period)
 
     def leaderboard(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
         with self.store.read() as s:
-            period = claims.validate_period(period, self.clock.now())
-            return period, claims.leaderboard(s, period), claims.titles(s, period)
+            period = challenge.validate_period(period, self.clock.now())
+            return period, challenge.leaderboard(s, period), challenge.titles(s, period)
 
     # ---- jobs ---------------------------------------------------------------------------
     def list_jobs(self, *, instance_id: str | None = None, kind: str | None = None, offset: int = 0, limit: int = 100) -> Page:
@@ -627,5 +628,5 @@ def _env_int(name: str, default: int) -> int:
 def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
     return [
         {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
-        for r in claims.scores(s, period)
+        for r in challenge.scores(s, period)
     ]

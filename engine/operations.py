@@ -1,7 +1,7 @@
-"""The instance and task operations, each a plain function of one ``Step`` (step.py).
+"""The instance and task operations, each a plain function of one ``Step`` (runtime/step.py).
 
 Start, cancel, claim, unclaim, complete, deliver a message, fire a timer. The approval
-operations live in ``approval/*`` and the board's claims in ``claims.py``, in the same form.
+operations live in ``approval/*`` and the board's claims in ``challenge/board.py``, in the same form.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from .definitions.catalog import Model
 from .errors import ConflictError, InvalidInputError
 from .jobs import leasing as jobs
 from .records import InstanceRecord, TaskRecord, task_record
-from .runner import StepContext, fire_timer, message_event
-from .step import JobHandler, Step, Steps, require_open
+from .runtime.runner import StepContext, fire_timer, message_event
+from .runtime.step import JobHandler, Step, Steps, require_open
 from .tables import HumanTask, Job, MessageSubscription, TaskCandidate
 
 

@@ -24,7 +24,7 @@ from .errors import FormInvalidError, Problem
 from .sandbox.helpers import HELPER_NAMES
 
 #: Variables only the diagram writes: what board, claims, supervision, acceptance and the ledger
-#: rely on (engine/claims.py and the scripts of bpmn/claim_evaluate.bpmn), plus the ``signatures``
+#: rely on (engine/challenge/board.py and the scripts of bpmn/claim_evaluate.bpmn), plus the ``signatures``
 #: the engine itself attaches to a signed step. Scratch values a script recomputes right before
 #: using them (``total``, ``team``, ``late``) are not listed.
 ENGINE_OWNED = frozenset({

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from engine import Engine
-from engine.clock import ManualClock
+from engine.runtime.clock import ManualClock
 
 PG_URL = os.environ.get("JIEBANG_TEST_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 # Tests build many engines, some at once: small pools keep the suite's peak connections low

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine import Engine, InstanceRecord, ManualClock
-from engine.clock import iso
+from engine.runtime.clock import iso
 
 PEOPLE = {
     "wang": ([], "王科长"),

@@ -10,7 +10,7 @@ from .. import audit
 from ..errors import ConflictError, InvalidInputError
 from ..inbox import reindex
 from ..records import TaskRecord, task_record
-from ..step import Step
+from ..runtime.step import Step
 from ..tables import HumanTask
 from .common import comment, require_users
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from .. import audit, rules
 from ..errors import ConflictError, NotFoundError
 from ..records import Page
-from ..step import Step
+from ..runtime.step import Step
 from ..store import counted_page
 from ..tables import AuditEvent, CarbonCopy, Instance
 from .common import CcRecord, comment, get_task, require_users

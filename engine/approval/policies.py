@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session
 
 from .. import audit, durations
 from ..definitions.policy import TIMEOUT_ACTIONS as ACTIONS
-from ..step import JobHandler, Step, Steps
+from ..runtime.step import JobHandler, Step, Steps
 from ..tables import HumanTask, Job, Membership
 from .notify import add_copies, urge
 from .signing import decide
 from .signing import on_task_created as on_signing_task_created
 
 if TYPE_CHECKING:
-    from ..runner import StepContext
+    from ..runtime.runner import StepContext
 
 TIMEOUT_NS = uuid.UUID("5b0f7c1e-2d8e-4a52-9f8b-6a0f3c9e1d42")
 __all__ = ["ACTIONS", "auto_approve", "install", "on_task_created", "on_tasks_closed", "run_timeout", "timeout_handler", "timeout_job_id"]

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from .. import audit, rules
 from ..errors import ConflictError, InvalidInputError
 from ..records import InstanceRecord
-from ..step import Step
+from ..runtime.step import Step
 from ..tables import AuditEvent, HumanTask, Instance
 from .common import ReturnTarget, comment, get_task, sign_rows
 
 if TYPE_CHECKING:
-    from ..runner import StepContext
+    from ..runtime.runner import StepContext
 
 
 def _path_user_tasks(task: Any) -> list[Any]:

@@ -21,13 +21,13 @@ from ..definitions.policy import APPROVAL_MODES as BPMN_MODES
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..inbox import reindex
 from ..records import TaskRecord, task_record
-from ..step import Step
+from ..runtime.step import Step
 from ..tables import HumanTask, Instance, Membership
 from .common import comment, get_task, require_users, sign_rows, verdict
 from .returns import send_back
 
 if TYPE_CHECKING:
-    from ..runner import StepContext
+    from ..runtime.runner import StepContext
 
 ADDED_MODES = ("before", "after", "parallel")
 PENDING = ("open", "waiting")

@@ -1,7 +1,7 @@
 """Process models: deploy BPMN/DMN (+ forms) as versions of a key, parse once per version, cache.
 
 A *model* is what a diagram says (immutable, versioned); an *instance* is what one run is doing
-(see runner.py). Deploying identical content again returns the existing version.
+(see runtime/runner.py). Deploying identical content again returns the existing version.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..clock import iso
 from ..jobs import leasing as jobs
+from ..runtime.clock import iso
 from ..store import Store
 from ..tables import Instance, Job
 from ..vocabulary import WebhookEvent
@@ -23,8 +23,8 @@ from .tables import Delivery, Webhook
 from .transport import Transport
 
 if TYPE_CHECKING:
-    from ..clock import Clock
-    from ..runner import StepContext
+    from ..runtime.clock import Clock
+    from ..runtime.runner import StepContext
 
 WEBHOOK_MAX_ATTEMPTS = 15  # 5 s doubling, capped at 6 h: about three days of trying
 

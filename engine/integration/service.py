@@ -32,9 +32,9 @@ from .tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
 from .transport import HttpTransport, Transport
 
 if TYPE_CHECKING:
-    from ..clock import Clock
     from ..definitions.catalog import Catalog  # noqa: F401
-    from ..runner import Runner
+    from ..runtime.clock import Clock
+    from ..runtime.runner import Runner
 
 T = TypeVar("T")
 

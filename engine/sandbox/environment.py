@@ -27,7 +27,7 @@ module plugs a sandbox into Spiff's extension point instead:
   comparison (``cheap_expression``), in a worker process of ``engine.sandbox.pool`` that has an
   address-space and CPU limit and is killed when it overruns the time limit, because one C-level
   operation (``[a] * 900 == [b] * 900``) runs without ever reaching a tracer or a tick. What a
-  script leaves in task data must be JSON data within the data limit (``engine.taskdata``).
+  script leaves in task data must be JSON data within the data limit (``engine.runtime.taskdata``).
 
 Helpers available to diagrams: ``now()``, ``add_duration(iso_datetime, iso_duration)``,
 ``to_utc(iso)``; safe builtins: ``len min max sum round abs int float str bool sorted any all dict

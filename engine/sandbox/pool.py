@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ScriptError, ScriptTimeoutError
+from engine.runtime.taskdata import DEFAULT_MAX_DATA_BYTES, check_data
 from engine.sandbox.wire import ERRORS, HEADER, REQUEST_SLACK, frame
-from engine.taskdata import DEFAULT_MAX_DATA_BYTES, check_data
 
 __all__ = ["SandboxPool", "pool", "run_in_worker"]
 

@@ -2,7 +2,7 @@
 
 Started by ``engine.sandbox.pool`` with a tiny boot line that loads only this module, the
 sandbox (``engine.sandbox.environment`` with its guards, helpers and restricted modules), its
-wire protocol (``engine.sandbox.wire``), ``engine.taskdata`` and ``engine.errors``, never the
+wire protocol (``engine.sandbox.wire``), ``engine.runtime.taskdata`` and ``engine.errors``, never the
 whole engine package, so a worker starts in a fraction of a second and stays small. After its
 imports it limits itself (address space, CPU seconds, file descriptors, no child processes)
 and answers requests on stdin/stdout.
@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import ScriptError
+from engine.runtime.taskdata import check_data, check_value
 from engine.sandbox.environment import SandboxEnvironment
 from engine.sandbox.wire import frame, read_message
-from engine.taskdata import check_data, check_value
 
 
 def _limit_self(memory_bytes: int) -> None:

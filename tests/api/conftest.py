@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.auth import SESSION_KEY
 from engine import Engine, ManualClock
-from engine.clock import iso
+from engine.runtime.clock import iso
 from tests.walk import PEOPLE, PROBLEM
 
 

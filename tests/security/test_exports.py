@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from engine import Engine, ManualClock
-from engine.claims import period_of
+from engine.challenge.board import period_of
 from engine.tables import ScoreEntry
 from tests.api.conftest import Auth, make_app
 

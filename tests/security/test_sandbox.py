@@ -633,4 +633,4 @@ def test_a_worker_process_loads_the_sandbox_and_nothing_else_of_the_engine() -> 
     loaded = set(out.split(","))
     assert "engine.sandbox.worker" in loaded and "engine.sandbox.environment" in loaded
     beyond = {m for m in loaded if not m.startswith("engine.sandbox.") and m != "engine.sandbox"}
-    assert beyond <= {"engine.taskdata", "engine.errors", "engine.durations"}, beyond
+    assert beyond <= {"engine.runtime", "engine.runtime.taskdata", "engine.errors", "engine.durations"}, beyond

@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, rules
-from .clock import iso, parse_instant
-from .errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError
-from .operations import deliver_message
-from .runner import StepContext
-from .step import Step, Steps
-from .tables import HumanTask, Instance, MessageSubscription, ScoreEntry, User
+from .. import audit, rules
+from ..errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError
+from ..operations import deliver_message
+from ..runtime.clock import iso, parse_instant
+from ..runtime.runner import StepContext
+from ..runtime.step import Step, Steps
+from ..tables import HumanTask, Instance, MessageSubscription, ScoreEntry, User
 
 PROCESS_KEY = "claim_evaluate"
 CLAIM_MESSAGE = "claim_submitted"

@@ -24,13 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, rules
+from .. import audit, rules
+from ..errors import ConflictError, NotFoundError, ScriptError
+from ..records import InstanceRecord, task_record
+from ..store import Store
+from ..tables import Definition, HumanTask, Instance, Job
 from .clock import Clock
-from .errors import ConflictError, NotFoundError, ScriptError
-from .records import InstanceRecord, task_record
 from .runner import Runner, StepContext
-from .store import Store
-from .tables import Definition, HumanTask, Instance, Job
 
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]

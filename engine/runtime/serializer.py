@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializ
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from .errors import ScriptError
+from ..errors import ScriptError
 
 FORMAT_KEY = "serializer_version"
 

@@ -17,7 +17,9 @@ from typing import Protocol
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
-from .durations import parse_instant as parse_instant  # instants are read in one place; kept here for callers
+from ..durations import (
+    parse_instant as parse_instant,  # instants are read in one place; kept here for callers
+)
 
 
 class Clock(Protocol):

@@ -31,15 +31,16 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, durations, spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
+from .. import audit, durations  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
+from ..definitions.catalog import Catalog, Model
+from ..durations import parse_instant
+from ..errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
+from ..sandbox.environment import script_error_from
+from ..tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
+from . import spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
 from .clock import Clock, running_on
 from .compaction import compact
-from .definitions.catalog import Catalog, Model
-from .durations import parse_instant
-from .errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
-from .sandbox.environment import script_error_from
 from .serializer import StateSerializer
-from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 from .taskdata import DEFAULT_MAX_DATA_BYTES, check_data
 
 #: How many times in one step the auto_actions hooks may complete tasks (a loop of auto-approvals ends).

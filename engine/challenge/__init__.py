@@ -1,0 +1,1 @@
+"""The built-in claim-and-evaluate process's own read models: the challenge board, claims, the score ledger."""
