@@ -16,7 +16,6 @@ approval/*, challenge/board.py); the reads are short queries over catalog, inbox
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import socket
 import uuid
@@ -41,6 +40,7 @@ from .errors import (
 )
 from .integration.service import IntegrationMixin
 from .jobs import leasing as jobs
+from .jobs import loop, timers
 from .records import (
     AuditRecord,
     DefinitionRecord,
@@ -60,8 +60,6 @@ from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
 from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
-
-log = logging.getLogger("jiebang.engine")
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 
@@ -99,7 +97,7 @@ class Engine(IntegrationMixin):
         self.runner.lane_groups = self.lane_groups
         self.steps = Steps(self.store, self.clock, self.runner)
         self.job_handlers: dict[str, JobHandler] = self.steps.job_handlers
-        self.job_handlers["timer"] = operations.timer_handler(self.steps)
+        self.job_handlers["timer"] = timers.timer_handler(self.steps)
         self.listeners: list[Listener] = self.steps.listeners
         self.completion_checks: list[CompletionCheck] = self.steps.completion_checks
         self.engine_messages: set[str] = self.steps.engine_messages
@@ -585,37 +583,11 @@ class Engine(IntegrationMixin):
         with self.store.read() as s:
             if s.get(Job, job_id) is None:
                 raise NotFoundError(f"no job '{job_id}'")
-        self._run_job(job_id, actor=actor, force=True)
+        loop.run_job(self.steps, job_id, force=True)
 
     def run_due_jobs(self, *, limit: int = 50, kinds: list[str] | None = None) -> int:
         """Lease due jobs and run each in its own transaction; returns how many ran."""
-        with self.steps.write("system") as step:
-            ids = jobs.acquire(step.session, self.worker_id, step.now, limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds, lease=self.job_lease)
-        for job_id in ids:
-            self._run_job(job_id, actor="system", force=False)
-        return len(ids)
-
-    def _run_job(self, job_id: str, *, actor: str | None, force: bool) -> None:
-        with self.store.read() as s:
-            job = s.get(Job, job_id)
-            if job is None:
-                return
-            handler = self.job_handlers.get(job.kind)
-        try:
-            if handler is None:
-                raise RuntimeError(f"no handler for job kind '{job.kind}'")
-            handler(job, force)
-        except (ConflictError, NotFoundError) as exc:
-            self._job_failed(job_id, str(exc))
-        except Exception as exc:  # a job must never kill the worker; its error stays on the row
-            log.exception("job %s failed", job_id)
-            self._job_failed(job_id, f"{type(exc).__name__}: {exc}")
-
-    def _job_failed(self, job_id: str, error: str) -> None:
-        with self.steps.write("system") as step:
-            job = step.session.get(Job, job_id)
-            if job is not None:
-                jobs.retry_later(job, step.now, error)
+        return loop.run_due(self.steps, worker_id=self.worker_id, lease=self.job_lease, limit=limit, kinds=kinds)
 
 
 def _env_int(name: str, default: int) -> int:

@@ -1,6 +1,6 @@
 """The instance and task operations, each a plain function of one ``Step`` (runtime/step.py).
 
-Start, cancel, claim, unclaim, complete, deliver a message, fire a timer. The approval
+Start, cancel, claim, unclaim, complete, deliver a message (timers fire in ``jobs/timers.py``). The approval
 operations live in ``approval/*`` and the board's claims in ``challenge/board.py``, in the same form.
 """
 
@@ -15,10 +15,9 @@ from .approval import handover, signing
 from .definitions import forms as formlib
 from .definitions.catalog import Model
 from .errors import ConflictError, InvalidInputError
-from .jobs import leasing as jobs
 from .records import InstanceRecord, TaskRecord, task_record
-from .runtime.runner import StepContext, fire_timer, message_event
-from .runtime.step import JobHandler, Step, Steps, require_open
+from .runtime.runner import StepContext, message_event
+from .runtime.step import Step, require_open
 from .tables import HumanTask, Job, MessageSubscription, TaskCandidate
 
 
@@ -134,35 +133,3 @@ def require_message_target(name: str, business_key: str | None, instance_id: str
         raise InvalidInputError("message name required", {"name": ["required / 必填项"]})
     if business_key is None and instance_id is None:
         raise InvalidInputError("business_key or instance_id required", {"business_key": ["business_key or instance_id required / 需指定业务键或实例"]})
-
-
-def fire_timer_job(step: Step, job: Job, force: bool) -> None:
-    """Fire a timer: one instance step; the job row disappears in the same transaction."""
-    s, now = step.session, step.now
-    row = step.lock_instance(job.instance_id)
-    live = s.get(Job, job.id)
-    if live is None:
-        return  # fired already, by another worker or by the instance moving on
-    if row.status != "running":
-        raise ConflictError(f"instance {row.id} is {row.status}")
-
-    def action(wf: Any) -> None:
-        if force:
-            fire_timer(wf, job.task_id, now)
-
-    ctx = step.advance(row, action)
-    still = s.get(Job, job.id)
-    if still is not None and ctx.error is None:
-        if still.due_at <= now and not force:
-            raise ConflictError(f"timer {job.id} did not fire at {now.isoformat()}")
-        jobs.release(still)
-
-
-def timer_handler(steps: Steps) -> JobHandler:
-    """The job handler for ``timer`` jobs: each fires in its own step, acting as the system."""
-
-    def run(job: Job, force: bool) -> None:
-        with steps.write("system") as step:
-            fire_timer_job(step, job, force)
-
-    return run
