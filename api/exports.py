@@ -37,7 +37,7 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
     return out.getvalue()
 
 
-def write_cell(cell: Any, value: Any) -> None:  # noqa: ANN401 - an openpyxl cell and any cell value
+def write_cell(cell: Any, value: Any) -> None:  # an openpyxl cell and any cell value
     """Set ``cell`` to ``value``; a text is always a string cell, never a formula."""
     cell.value = value
     if isinstance(value, str):

@@ -59,7 +59,7 @@ class _ClockedDatetime(datetime):
     """``datetime`` whose ``now()`` answers from the running engine's clock when there is one."""
 
     @classmethod
-    def now(cls, tz=None):  # noqa: D102 - mirrors datetime.now
+    def now(cls, tz=None):  # mirrors datetime.now
         read = _current.get()
         if read is None:
             return datetime.now(tz)

@@ -32,7 +32,7 @@ def compact(workflow: BpmnWorkflow, keep_levels: int = KEEP_LEVELS) -> int:
     return dropped
 
 
-def _compact_tree(top: BpmnWorkflow, tree, keep_levels: int) -> int:  # noqa: ANN001 - BpmnWorkflow or subworkflow
+def _compact_tree(top: BpmnWorkflow, tree, keep_levels: int) -> int:  # BpmnWorkflow or subworkflow
     unfinished = [t for t in tree.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not unfinished:
         return 0

@@ -31,7 +31,7 @@ def duration_problem(text: str) -> str | None:
         return "is not an ISO 8601 duration such as P14D or PT2H (it must start with P; negative durations are refused)"
     try:
         parsed = _Timer.parse_iso_duration(text)
-    except Exception:  # noqa: BLE001 - Spiff raises a bare Exception
+    except Exception:  # Spiff raises a bare Exception
         parsed = None
     if not parsed:
         return "is not an ISO 8601 duration such as P14D or PT2H"
@@ -44,7 +44,7 @@ def date_problem(text: str) -> str | None:
     """Why ``text`` is not a usable ISO 8601 date-time (``2026-06-30T09:00:00+08:00``), or None."""
     try:
         value = _Timer.parse_time_or_duration(text)
-    except Exception:  # noqa: BLE001 - ValueError, OverflowError or Spiff's bare Exception
+    except Exception:  # ValueError, OverflowError or Spiff's bare Exception
         value = None
     if not isinstance(value, datetime):
         return "is not an ISO 8601 date-time such as 2026-06-30T09:00:00+08:00"
@@ -62,7 +62,7 @@ def cycle_problem(text: str) -> str | None:
             return f"has {part!r}, which {reason}"
     try:
         _, _, every = _Timer.parse_iso_recurring_interval(text)
-    except Exception:  # noqa: BLE001 - Spiff raises a bare Exception
+    except Exception:  # Spiff raises a bare Exception
         return "is not an ISO 8601 repeating interval such as R3/PT1H"
     if every <= timedelta(0):
         return "repeats with no interval between firings"

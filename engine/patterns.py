@@ -58,7 +58,7 @@ def unsafe_reason(pattern: str) -> str | None:
     return _risky(parsed)
 
 
-def schema_pattern_problems(schema: Any) -> Iterator[tuple[str, str, str]]:  # noqa: ANN401 - any JSON Schema
+def schema_pattern_problems(schema: Any) -> Iterator[tuple[str, str, str]]:  # any JSON Schema
     """``(field path, pattern, reason)`` for every unsafe ``pattern``/``patternProperties`` key."""
     stack: list[tuple[Any, str]] = [(schema, "")]
     while stack:
@@ -85,7 +85,7 @@ def _field(path: str) -> str:
     return ".".join(parts) or "(form)"
 
 
-def _risky(sub: Any) -> str | None:  # noqa: ANN401 - a parsed pattern
+def _risky(sub: Any) -> str | None:  # a parsed pattern
     """The first quantifier that may repeat many times a part whose own length varies.
 
     Such a part can split one input in exponentially many ways (``(a+)+``, ``(\\w+\\s?)*``,

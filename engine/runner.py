@@ -172,7 +172,7 @@ class Runner:
                 return
             except EngineError:
                 raise  # the caller's action was refused (conflict, bad input): nothing to record
-            except Exception as exc:  # noqa: BLE001 - a diagram's own failure (a bad timer value...) is recorded, not a 500
+            except Exception as exc:  # a diagram's own failure (a bad timer value...) is recorded, not a 500
                 self._fail(session, ctx, diagram_failure(exc))
                 return
             compact(wf)

@@ -135,7 +135,7 @@ def serve(memory_bytes: int) -> None:
         except MemoryError:
             answer = frame({"ok": False, "error": "ScriptError", "memory": True, "context": {},
                             "detail": "the script ran out of memory (the sandbox's memory limit) and was stopped"})
-        except Exception as exc:  # noqa: BLE001 - a malformed request must not end the worker silently
+        except Exception as exc:  # a malformed request must not end the worker silently
             answer = frame({"ok": False, "error": "ScriptError", "context": {},
                             "detail": f"the sandbox worker could not run the request: {type(exc).__name__}: {exc}"})
         stdout.write(answer)

@@ -95,11 +95,11 @@ _NUMBERS = (int, float)
 
 
 # --------------------------------------------------------------------------- internal signals
-class _Refused(BaseException):  # noqa: N818 - internal signal, never escapes this module
+class _Refused(BaseException):  # internal signal, never escapes this module
     """A guard said no. BaseException so a diagram's ``except Exception`` cannot swallow it."""
 
 
-class _Timeout(BaseException):  # noqa: N818 - internal signal, never escapes this module
+class _Timeout(BaseException):  # internal signal, never escapes this module
     """Raised by the tracer when the deadline passes."""
 
 
@@ -855,7 +855,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise
         except simpleeval.InvalidExpression as exc:
             raise ScriptError(f"{exc}", source=expression, error_type=type(exc).__name__) from exc
-        except Exception as exc:  # noqa: BLE001 - every failure of diagram code becomes a ScriptError
+        except Exception as exc:  # every failure of diagram code becomes a ScriptError
             raise ScriptError(f"{type(exc).__name__}: {exc} (in expression {expression!r})",
                               source=expression, error_type=type(exc).__name__) from exc
 
@@ -884,7 +884,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         except ScriptError as exc:
             exc.context.setdefault("line", _script_line(exc))
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure of diagram code becomes a ScriptError
+        except Exception as exc:  # every failure of diagram code becomes a ScriptError
             line = _script_line(exc)
             raise ScriptError(_with_line(f"{type(exc).__name__}: {exc}", script, line),
                               source=script, line=line, error_type=type(exc).__name__) from exc

@@ -130,7 +130,7 @@ def counted_page(s: Session, stmt: Select, *order_by: Any, offset: int, limit: i
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
+    def _on_connect(dbapi_conn, _record) -> None:  # DBAPI objects
         dbapi_conn.isolation_level = None  # let the begin hook below issue BEGIN itself
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -140,7 +140,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001
+    def _on_begin(conn) -> None:
         if conn.get_execution_options().get("jiebang_write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:

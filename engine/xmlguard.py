@@ -137,7 +137,7 @@ def check_xml(
             drain()
         except HostileDiagramError:
             raise
-        except Exception:  # noqa: BLE001 - the syntax error below is the better report
+        except Exception:  # the syntax error below is the better report
             pass
         line = exc.position[0] if exc.position else getattr(exc, "lineno", None)
         msg = str(exc.msg if hasattr(exc, "msg") else exc)

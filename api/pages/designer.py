@@ -69,7 +69,7 @@ def _files_from_request() -> dict[str, bytes]:
     return out
 
 
-def _problems(problems) -> list[dict]:  # noqa: ANN001
+def _problems(problems) -> list[dict]:
     return [p.as_dict() for p in problems]
 
 

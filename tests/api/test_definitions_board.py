@@ -15,7 +15,7 @@ DATA = Path(__file__).parent / "data"
 MODELERS = Path(__file__).parent.parent / "data" / "modelers"
 
 
-def deploy(client: FlaskClient, auth: Auth, *paths: Path, user: str = "admin"):  # noqa: ANN201
+def deploy(client: FlaskClient, auth: Auth, *paths: Path, user: str = "admin"):
     files = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
     return client.post("/api/v1/process-definitions", data={"file": files}, content_type="multipart/form-data", headers=auth.headers(user))
 

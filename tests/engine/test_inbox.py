@@ -9,7 +9,7 @@ from engine import Engine
 DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
 
 
-def test_pages_merge_my_tasks_and_my_groups_queue_newest_first(engine: Engine, clock) -> None:  # noqa: ANN001
+def test_pages_merge_my_tasks_and_my_groups_queue_newest_first(engine: Engine, clock) -> None:
     xml = (DATA / "approval.bpmn").read_text().replace("__AUTO__", "never").replace("__MODE__", "all")
     engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
     engine.upsert_user("wang")
