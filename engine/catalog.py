@@ -195,7 +195,7 @@ class Catalog:
                 names = ownership.parse_start_variables(value)
                 problems += ownership.declaration_problems(element_id, names, source=ownership.START_VARIABLES_PROPERTY, file=name)
         problems.extend(_pattern_problems({**form_files, **used_forms}))
-        if problems:
+        if problems or key is None:  # no key is a problem listed above
             raise DefinitionInvalidError(problems=problems)
         name_attr = _process_name(normalised[bpmn_names[0]], key) or key
         stored_files = {n: d.decode("utf-8") for n, d in sorted(diagrams.items())}

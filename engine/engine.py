@@ -485,7 +485,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         """A task with its form and the data the form starts from; with ``username``, only if visible to them."""
         with self.store.read() as s:
             ht = self._task(s, task_id)
-            row = s.get(Instance, ht.instance_id)
+            row = s.get_one(Instance, ht.instance_id)
             record = _task_record(ht)
             if username is not None:
                 actor = rules.actor_of(s, username)
@@ -765,8 +765,11 @@ def _job_record(job: Job) -> JobRecord:
 
 def _run_timer_job(engine: Engine, job: Job, force: bool) -> None:
     """Fire a timer: one instance step; the job row disappears in the same transaction."""
+    instance_id, task_id = job.instance_id, job.task_id
+    if instance_id is None or task_id is None:
+        raise ConflictError(f"timer {job.id} names no instance task")
     with engine.store.write() as s:
-        row = engine._lock_instance(s, job.instance_id)
+        row = engine._lock_instance(s, instance_id)
         live = s.get(Job, job.id)
         if live is None:
             return  # fired already, by another worker or by the instance moving on
@@ -776,7 +779,7 @@ def _run_timer_job(engine: Engine, job: Job, force: bool) -> None:
 
         def action(wf: Any) -> None:
             if force:
-                fire_timer(wf, job.task_id, now)
+                fire_timer(wf, task_id, now)
 
         ctx = engine._step(s, row, "system", action)
         still = s.get(Job, job.id)

@@ -44,7 +44,7 @@ def _is_duration(value: object) -> bool:
     return not isinstance(value, str) or bool(_DURATION.match(value))
 
 
-def _sum_of(validator, spec: dict, instance: object, schema: dict):  # jsonschema hook
+def _sum_of(validator, spec: dict, instance: Any, schema: dict):  # jsonschema hook
     """``x-sumOf: {"property": "share", "equals": 100}``: shares of a team must add up."""
     if not isinstance(instance, list) or not instance:
         return
@@ -54,13 +54,13 @@ def _sum_of(validator, spec: dict, instance: object, schema: dict):  # jsonschem
         yield ValidationError(f"the {prop} values must sum to {target} (they sum to {total:g})")
 
 
-def _pattern(validator, pattern: str, instance: object, schema: dict):  # jsonschema hook
+def _pattern(validator, pattern: str, instance: Any, schema: dict):  # jsonschema hook
     """``pattern`` matched in linear time (see engine.patterns), whatever the form's author wrote."""
     if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator, by_pattern: dict, instance: object, schema: dict):  # jsonschema hook
+def _pattern_properties(validator, by_pattern: dict, instance: Any, schema: dict):  # jsonschema hook
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in by_pattern.items():
@@ -69,7 +69,7 @@ def _pattern_properties(validator, by_pattern: dict, instance: object, schema: d
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional_properties(validator, allowed: object, instance: object, schema: dict):  # jsonschema hook
+def _additional_properties(validator, allowed: object, instance: Any, schema: dict):  # jsonschema hook
     """jsonschema's ``additionalProperties``, with ``patternProperties`` keys matched as above."""
     if not validator.is_type(instance, "object"):
         return

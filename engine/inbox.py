@@ -12,7 +12,19 @@ import functools
 import operator
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Subquery, bindparam, delete, func, select, union, union_all
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Row,
+    Select,
+    Subquery,
+    bindparam,
+    delete,
+    func,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from .tables import HumanTask, TaskCandidate
@@ -71,7 +83,7 @@ def _open_total(scope: str, n_groups: int) -> Select:
         parts.append(select(func.count()).where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
                      .scalar_subquery())
     if scope in ("candidate", "involved") and n_groups:
-        groups = [bindparam(f"g{i}") for i in range(n_groups)]
+        groups: list[BindParameter[str]] = [bindparam(f"g{i}") for i in range(n_groups)]
         parts.append(select(func.count(TaskCandidate.task_id.distinct())).where(TaskCandidate.group.in_(groups))
                      .scalar_subquery())
     return select(functools.reduce(operator.add, parts).label("total"))
@@ -80,7 +92,7 @@ def _open_total(scope: str, n_groups: int) -> Select:
 @functools.cache
 def _open_page(scope: str, n_groups: int) -> Select:
     """Each source yields at most offset+limit newest rows from an index range; the merge sorts those few."""
-    top = bindparam("top")
+    top: BindParameter[int] = bindparam("top")
     sources: list[Select] = []
     if scope in ("mine", "involved"):
         sources.append(select(HumanTask.id.label("id"), HumanTask.created_at.label("created_at"))

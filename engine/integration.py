@@ -31,7 +31,7 @@ from . import audit, identity, jobs, rules
 from .clock import iso
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
-from .store import Store, counted_page
+from .store import Store, counted_page, rows_changed
 from .tables import HumanTask, Instance, Job
 
 if TYPE_CHECKING:
@@ -207,9 +207,9 @@ class IntegrationMixin:
                 .where(LoginLink.token_hash == _digest(token), LoginLink.used_at.is_(None), LoginLink.expires_at > now)
                 .values(used_at=now)
             )
-            if used.rowcount != 1:
+            if rows_changed(used) != 1:
                 return None
-            link = s.get(LoginLink, _digest(token))
+            link = s.get_one(LoginLink, _digest(token))
             if not identity.get_user(s, link.username).active:
                 return None
             return link.username, link.next_path
@@ -353,7 +353,7 @@ def resolve_target(url: str, *, allow_private: bool) -> tuple[str, str, int, str
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ValueError(f"host does not resolve ({exc}) / 无法解析主机") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
         if not allow_private and not is_public_address(address):
             raise ValueError(f"target {address} is not a public address / 目标地址不是公网地址（内网、回环或保留地址）")
@@ -415,12 +415,13 @@ class _PinnedHTTP(http.client.HTTPConnection):
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def post_signed(url: str, event: str, body: bytes, secret: str, *, allow_private: bool) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -137,7 +138,7 @@ def translate(text: str, language: str | None = None) -> str | None:
     out, pos = [], 0
     while pos < len(body.rstrip()):
         m = _TOKEN.match(body, pos)
-        if not m:
+        if not m or m.lastgroup is None:  # every alternative of _TOKEN is a named group
             return None
         pos = m.end()
         tok = m.group(m.lastgroup)
@@ -295,7 +296,8 @@ def check_unsupported(ctx: Ctx) -> None:
 def fix_link_events(ctx: Ctx) -> None:
     """Link throw/catch pairs are just a drawn-apart sequence flow: connect them directly."""
     for scope in ctx.root.iter(q("process"), q("subProcess"), q("transaction")):
-        catches, throws = {}, []
+        catches: dict[str | None, Any] = {}
+        throws: list[tuple[str | None, Any]] = []
         for ev in scope:
             link = ev.find(q("linkEventDefinition"))
             if link is None:
@@ -491,7 +493,7 @@ def _split_di(ctx: Ctx, index: _DiagramIndex, sid: str, gid: str, fid: str, flow
     """Give the new gateway a shape just right of its source, and re-root the moved edges on it."""
     shape = index.shapes.get(sid)
     bounds = shape.find(q("Bounds", DC)) if shape is not None else None
-    if bounds is None:
+    if shape is None or bounds is None:
         return
     x, y, w, h = (float(bounds.get(k, 0)) for k in ("x", "y", "width", "height"))
     size = 30.0

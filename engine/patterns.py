@@ -14,8 +14,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from re import _constants as sre  # the parsed form of a pattern: the only way to see its quantifiers
-from re import _parser as sre_parse
+
+# The parsed form of a pattern is the only way to see its quantifiers; typeshed does not describe
+# these private modules of re.
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 import re2

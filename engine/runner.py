@@ -38,6 +38,7 @@ from .compaction import compact
 from .errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
 from .scripting import script_error_from
 from .serializer import StateSerializer
+from .store import rows_changed
 from .tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 from .taskdata import DEFAULT_MAX_DATA_BYTES, check_data
 
@@ -91,7 +92,7 @@ class Runner:
 
     # ---- loading ------------------------------------------------------------------------
     def model_of(self, session: Session, row: Instance) -> Model:
-        return self.catalog.cached(row.definition_id) or self.catalog.model(session.get(Definition, row.definition_id))
+        return self.catalog.cached(row.definition_id) or self.catalog.model(session.get_one(Definition, row.definition_id))
 
     def load(self, model: Model, row: Instance) -> BpmnWorkflow:
         wf = self.serializer.loads(row.state, model.spec, model.subprocess_specs)
@@ -226,7 +227,8 @@ class Runner:
             if stored and size + len(json.dumps(stored, ensure_ascii=False, separators=(",", ":"))) > self.max_data_bytes:
                 check_data({**stored, **data}, self.max_data_bytes, where=f"the instance's data with {what}")
         except TaskDataError as exc:
-            keys = exc.context.get("keys") or ["data"]
+            keys = exc.context.get("keys")
+            keys = keys if isinstance(keys, list) and keys else ["data"]
             raise InvalidInputError(exc.detail, {str(k): [f"{exc.detail} / 数据无法保存（非 JSON 或过大）"] for k in keys}) from None
 
     def remember(self, ctx: StepContext) -> None:
@@ -271,7 +273,7 @@ class Runner:
                     .where((HumanTask.id == str(task_id)) | (HumanTask.parent_id == str(task_id)), HumanTask.status.in_(("open", "waiting")))
                     .values(status="cancelled", completed_at=ctx.now)
                 )
-                if closed.rowcount:
+                if rows_changed(closed):
                     audit.record(session, audit.TASK_CANCEL, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=task.task_spec.bpmn_id, task_id=str(task_id))
         grouped = [str(t.id) for t, _ in closed_now if self._who(ctx, t)[0]]  # only group tasks have candidate rows
         if grouped:
@@ -312,8 +314,8 @@ class Runner:
                 session, audit.TASK_CREATE, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=spec.bpmn_id, task_id=ht.id,
                 data={"name": ht.name, "lane": ht.lane, "candidate_groups": ht.candidate_groups, "assignee": ht.assignee},
             )
-            for hook in self.task_hooks:
-                hook(session, ctx, ht, task)
+            for task_hook in self.task_hooks:
+                task_hook(session, ctx, ht, task)
             if ht.status == "open" and ht.assignee is None:  # the group queue holds only tasks nobody has
                 for group in ht.candidate_groups or []:
                     session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))

@@ -119,7 +119,7 @@ def serve(memory_bytes: int) -> None:
     """Answer requests until stdin closes (the parent went away or retired this worker)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the parent's to handle
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdin = sys.stdout = None  # type: ignore[assignment] - nothing else may touch the protocol pipes
+    sys.stdin = sys.stdout = None  # nothing else may touch the protocol pipes
     _limit_self(memory_bytes)
     stdout.write(frame({"ready": os.getpid()}))
     stdout.flush()

@@ -430,10 +430,10 @@ def add_duration(iso_datetime: str, iso_duration: str) -> str:
     match = _DURATION.match(str(iso_duration).strip().upper())
     if match is None:
         raise ValueError(f"not an ISO 8601 duration: {iso_duration!r} (expected e.g. P1M, P2W, PT36H)")
-    parts = {k: float(v) if k == "seconds" else int(v) for k, v in match.groupdict().items() if v}
+    parts: dict[str, float] = {k: float(v) if k == "seconds" else int(v) for k, v in match.groupdict().items() if v}
     start = _parse_utc(iso_datetime)
     try:
-        months = parts.get("years", 0) * 12 + parts.get("months", 0)
+        months = int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))  # whole numbers by the pattern
         if months:
             index = start.month - 1 + months
             year, month = start.year + index // 12, index % 12 + 1
@@ -542,19 +542,22 @@ class _DiagramPolicy(RestrictingNodeTransformer):
         return ast.copy_location(call, node)
 
     def visit_For(self, node: ast.For) -> Any:
-        node = super().visit_For(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(node)), node))
-        return node
+        visited = super().visit_For(node)
+        if isinstance(visited, ast.For):
+            visited.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(visited)), visited))
+        return visited
 
     def visit_While(self, node: ast.While) -> Any:
-        node = super().visit_While(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(node)), node))
-        return node
+        visited = super().visit_While(node)
+        if isinstance(visited, ast.While):
+            visited.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(visited)), visited))
+        return visited
 
     def visit_comprehension(self, node: ast.comprehension) -> Any:
-        node = super().visit_comprehension(node)
-        node.ifs.insert(0, self._tick_call(node.target))
-        return node
+        visited = super().visit_comprehension(node)
+        if isinstance(visited, ast.comprehension):
+            visited.ifs.insert(0, self._tick_call(visited.target))
+        return visited
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
@@ -570,6 +573,11 @@ def _syntax_reason(exc: SyntaxError, kind: str) -> str:
     where = f" on line {exc.lineno}" if exc.lineno else ""
     text = f": {exc.text.strip()!r}" if exc.text and exc.text.strip() else ""
     return f"{kind} syntax error{where}: {exc.msg}{text}"
+
+
+def _refused(reason: str | None, violation: bool, script: str) -> ScriptError:
+    """The error for a script ``_compile_script`` refused (it always gives a reason with no code)."""
+    return (SandboxViolationError if violation else ScriptError)(reason or "script refused", source=script)
 
 
 @lru_cache(maxsize=2048)
@@ -838,7 +846,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         if not isinstance(context, Mapping):
             raise ScriptError(f"expression context must be a mapping, got {type(context).__name__}", source=expression)
         self.check_clash(context, external_context)
-        names = ChainMap(context, external_context) if external_context else context
+        # ChainMap only ever writes to its first map and nobody writes to names; typeshed asks for
+        # mutable maps all the same.
+        names = ChainMap(context, external_context) if external_context else context  # type: ignore[arg-type]
         evaluator = _Evaluator(operators=_OPERATORS, functions=dict(self._functions), names=names)
         evaluator.expr = expression
         try:
@@ -865,7 +875,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptError(f"a script must be text, got {type(script).__name__}")
         code, reason, violation = _compile_script(script)
         if code is None:
-            raise (SandboxViolationError if violation else ScriptError)(reason, source=script)
+            raise _refused(reason, violation, script)
         self.check_clash(context, external_context)
         builtins = self._script_builtins
         if external_context:
@@ -948,7 +958,7 @@ class SandboxScriptEngine(PythonScriptEngine):
                     raise ScriptError(f"a script must be text, got {type(script).__name__}")
                 code, reason, violation = _compile_script(script)
                 if code is None:  # refused here already: no need to bother a worker
-                    raise (SandboxViolationError if violation else ScriptError)(reason, source=script)
+                    raise _refused(reason, violation, script)
                 self.environment.check_clash(task.data, external_context)
                 data = self._in_worker("exec", script, task.data, external_context)["data"]
                 task.data.clear()
@@ -968,9 +978,10 @@ class SandboxScriptEngine(PythonScriptEngine):
                                  time_limit=self.environment.time_limit, max_data_bytes=self.max_data_bytes)
         except ScriptError as err:
             err.context.setdefault("source", source)
-            if err.context.get("line"):
+            line = err.context.get("line")
+            if isinstance(line, int) and line:
                 if "(line " not in err.detail:
-                    err.detail = _with_line(err.detail, source, err.context["line"])
+                    err.detail = _with_line(err.detail, source, line)
                     err.args = (err.detail,)
             raise
 

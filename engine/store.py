@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Result, Select, create_engine, event, func, select
+from sqlalchemy import Connection, CursorResult, Engine, Result, Select, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///jiebang.sqlite3"
@@ -110,7 +110,7 @@ class Store:
         On PostgreSQL it runs in autocommit, which saves the BEGIN and COMMIT round trips of a
         transaction; SQLite's are function calls, so it keeps its ordinary read transaction.
         """
-        if self.is_sqlite:
+        if self._autocommit is None:  # SQLite
             with self.engine.begin() as conn:
                 yield conn
         else:
@@ -120,6 +120,11 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection (the autocommit reads share the pool); the store reconnects if used again."""
         self.engine.dispose()
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (``Session.execute`` types its result as a plain ``Result``)."""
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def counted_page(s: Session, stmt: Select, *order_by: Any, offset: int, limit: int) -> tuple[Result, int]:

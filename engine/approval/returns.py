@@ -66,7 +66,7 @@ def _redo_data(target: Any) -> dict[str, Any]:
 
 
 def _load_task(engine: Engine, s: Session, ht: HumanTask) -> tuple[Any, Any]:
-    inst = s.get(Instance, ht.instance_id)
+    inst = s.get_one(Instance, ht.instance_id)
     model = engine.runner.model_of(s, inst)
     wf = engine.runner.load(model, inst)
     return wf, wf.get_task_from_id(UUID(ht.id))
@@ -76,7 +76,7 @@ def targets(engine: Engine, task_id: str, *, viewer: str | None = None) -> list[
     with engine.store.read() as s:
         ht = engine._task(s, task_id)
         engine._require_view(s, ht, viewer)
-        if ht.kind == "sign":
+        if ht.kind == "sign" and ht.parent_id is not None:  # a signer returns what the parent task returns
             ht = get_task(s, ht.parent_id)
         _, task = _load_task(engine, s, ht)
         if task is None:
