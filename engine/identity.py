@@ -98,13 +98,6 @@ def _user_record(session: Session, user: User) -> UserRecord:
     return UserRecord(user.username, user.display_name, groups_of(session, user.username), list(user.roles or []), bool(user.active))
 
 
-def find_user(session: Session, username: str) -> UserRecord | None:
-    try:
-        return get_user(session, username)
-    except NotFoundError:
-        return None
-
-
 def groups_of(session: Session, username: str) -> list[str]:
     return list(session.scalars(select(Membership.group).where(Membership.username == username).order_by(Membership.group)))
 

@@ -466,7 +466,7 @@ def _run_limited(time_limit: float, fn: Callable[..., Any], *args: Any) -> Any:
     if outer is not None and outer < deadline:
         deadline = outer
 
-    def global_tracer(frame: Any, event: str, arg: Any) -> None:
+    def global_tracer(frame: Any, event: str, _arg: Any) -> None:
         if clock() > deadline:
             raise _Timeout
         return None
