@@ -1,5 +1,9 @@
 """Who is asking: bearer tokens for /api, the pages' server-side web session elsewhere.
 
+The pages' own scripts (the designer) call /api with the session cookie instead of a token; such a
+call counts only with the session's CSRF token in ``X-CSRF-Token``, which another site cannot read,
+so a cookie alone never authenticates an API request.
+
 Tokens and web sessions are checked against the database on every request, so a revoked or
 expired token, a logged-out session and a deactivated user are refused at once.
 
@@ -14,6 +18,8 @@ webhooks, the org sync) ask the same rulebook through ``require_permission``.
 from __future__ import annotations
 
 import dataclasses
+import hmac
+import secrets
 
 from flask import Flask, current_app, g, request, session
 from werkzeug.datastructures import WWWAuthenticate
@@ -34,6 +40,8 @@ from .extension import get_engine
 
 ACTING_HEADER = "X-Acting-User"
 SESSION_KEY = "sid"  # the cookie holds the id of a server-side session record, never the user
+CSRF_FIELD = "csrf_token"  # the session's CSRF token: a form field, or this header on script calls
+CSRF_HEADER = "X-CSRF-Token"
 
 
 def web_session_user() -> UserRecord | None:
@@ -69,6 +77,21 @@ def end_web_session() -> None:
     g.pop("jiebang_web_user", None)
 
 
+def csrf_token() -> str:
+    """This session's CSRF token, made on first use."""
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_FIELD] = token
+    return token
+
+
+def csrf_matches(sent: str | None) -> bool:
+    """Whether ``sent`` is this session's CSRF token (compared in constant time)."""
+    expected = session.get(CSRF_FIELD)
+    return bool(expected) and hmac.compare_digest(str(expected), str(sent or ""))
+
+
 def _unauthorized(detail: str) -> Unauthorized:
     return Unauthorized(detail, www_authenticate=WWWAuthenticate("bearer", {"realm": "jiebang"}))
 
@@ -101,6 +124,11 @@ def _load_user() -> UserRecord | None:
         raise _unauthorized(f"{ACTING_HEADER} needs an oa-service bearer token")
     if not request.path.startswith("/api/"):
         return web_session_user()
+    if CSRF_HEADER in request.headers:  # a page's script calling the API with the session cookie
+        user = web_session_user()
+        if user is not None and not csrf_matches(request.headers[CSRF_HEADER]):
+            raise NotAllowedError(f"{CSRF_HEADER} does not match this session / 页面令牌无效，请刷新页面后重试")
+        return user
     return None
 
 

@@ -1,5 +1,5 @@
 """Excel workbooks the API and the pages serve, written by one function so no export can forget
-that a cell's text comes from users.
+that a cell's text comes from users; the month's scores are one workbook, whichever door it leaves by.
 
 A name or reason such as ``=HYPERLINK(...)`` or ``+cmd|...`` would become a live formula in the
 reader's spreadsheet (CSV/formula injection, OWASP). Every text cell is therefore written as a
@@ -12,8 +12,11 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
+
+from .extension import get_engine
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -21,6 +24,9 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
+
+LEDGER_HEADER = ("username", "points", "instance_id", "reason", "awarded_at")
+LEADERBOARD_HEADER = ("rank", "username", "display_name", "points")
 
 
 def workbook(sheets: Sequence[Sheet]) -> bytes:
@@ -35,6 +41,20 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def scores_download(period: str | None) -> Response:
+    """The score workbook of ``period`` (``YYYY-MM``, this month when ``None``) as a download.
+
+    The first sheet is the ledger, one row per entry with the field names of ``GET /scores`` as
+    its header and ISO 8601 times (what the OA reads); the second is the month's leaderboard.
+    """
+    period, leaders, ledger = get_engine().score_export(period)
+    body = workbook([
+        (period, LEDGER_HEADER, ([r["username"], r["points"], r["instance_id"], r["reason"], r["awarded_at"].isoformat()] for r in ledger)),
+        ("leaderboard", LEADERBOARD_HEADER, ([r["rank"], r["username"], r["display_name"], r["points"]] for r in leaders)),
+    ])
+    return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'})
 
 
 def write_cell(cell: Any, value: Any) -> None:  # an openpyxl cell and any cell value

@@ -465,19 +465,23 @@ class Engine(IntegrationMixin, ApprovalMixin):
         offset: int = 0,
         limit: int = 50,
         groups: list[str] | None = None,
+        q: str | None = None,
     ) -> Page:
-        """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them)."""
+        """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them).
+
+        ``q`` keeps the tasks whose instance title, task name or business key contains it.
+        """
         if scope not in SCOPES:
             raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
         if scope == "cc":
-            return self.list_cc(username, offset=offset, limit=limit)  # items are CcRecord: instances copied to me
+            return self.list_cc(username, offset=offset, limit=limit, q=q)  # items are CcRecord: instances copied to me
         if groups is None:
             with self.store.read() as s:
                 groups = identity.groups_of(s, username)
         with self.store.statement() as conn:
             rows, total = inbox.page(
                 conn, username, list(groups), scope, status=status, process_key=process_key, business_key=business_key,
-                offset=offset, limit=limit,
+                offset=offset, limit=limit, q=q or None,
             )
         return Page([_task_record(r) for r in rows], total)
 
@@ -610,11 +614,13 @@ class Engine(IntegrationMixin, ApprovalMixin):
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:
             period = claims.validate_period(period, self.clock.now())
-            rows = [
-                {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
-                for r in claims.scores(s, period)
-            ]
-            return period, rows
+            return period, _ledger_rows(s, period)
+
+    def score_export(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+        """What a month's score workbook holds, read at one moment: the period, the leaderboard and the ledger."""
+        with self.store.read() as s:
+            period = claims.validate_period(period, self.clock.now())
+            return period, claims.leaderboard(s, period), _ledger_rows(s, period)
 
     def leaderboard(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
         with self.store.read() as s:
@@ -755,8 +761,15 @@ def _task_record(ht: HumanTask | Row) -> TaskRecord:
     return TaskRecord(
         ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
         ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
-        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned),
+        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned), ht.title,
     )
+
+
+def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
+    return [
+        {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
+        for r in claims.scores(s, period)
+    ]
 
 
 def _job_record(job: Job) -> JobRecord:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Connection,
     Row,
     Select,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    or_,
     select,
     union,
     union_all,
@@ -41,6 +43,7 @@ def reindex(s: Session, ht: HumanTask) -> None:
 _COLUMNS = tuple(HumanTask.__table__.c[name] for name in (
     "id", "instance_id", "process_key", "business_key", "element_id", "name", "lane", "candidate_groups", "assignee",
     "status", "created_at", "due_at", "completed_at", "completed_by", "form", "kind", "parent_id", "owner", "sign_mode", "returned",
+    "title",
 ))
 
 
@@ -55,13 +58,15 @@ def page(
     business_key: str | None,
     offset: int,
     limit: int,
+    q: str | None = None,
 ) -> tuple[list[Row], int]:
     """One inbox page, newest first, as ``human_task`` rows, and how many tasks there are in all.
 
     The open inbox without filters, what people look at all day, is one statement (page and total
     together, one round trip) built once per shape and compiled once by SQLAlchemy's cache.
+    ``q`` searches the instance title, the task name and the business key (case-insensitive).
     """
-    if status == "open" and not process_key and not business_key:
+    if status == "open" and not process_key and not business_key and not q:
         if scope == "candidate" and not groups:
             return [], 0
         params = {"username": username, "top": offset + limit, "offset": offset, "limit": limit}
@@ -72,7 +77,14 @@ def page(
         return [], conn.execute(_open_total(scope, len(groups)), params).scalar_one()  # past the last page
     filters = [column == value for column, value in (
         (HumanTask.status, status), (HumanTask.process_key, process_key), (HumanTask.business_key, business_key)) if value]
+    if q:
+        filters.append(matching(q))
     return _filtered_page(conn, username, groups, scope, filters, offset, limit)
+
+
+def matching(q: str) -> ColumnElement[bool]:
+    """Tasks whose title, name or business key contains ``q``; ``%`` and ``_`` are plain characters."""
+    return or_(*(column.icontains(q, autoescape=True) for column in (HumanTask.title, HumanTask.name, HumanTask.business_key)))
 
 
 @functools.cache
@@ -117,7 +129,8 @@ def _tasks_in_order(ids: Subquery) -> Select:
 def _filtered_page(
     conn: Connection, username: str, groups: list[str], scope: str, filters: list[Any], offset: int, limit: int
 ) -> tuple[list[Row], int]:
-    """Any other inbox: the general join, counted and paged in two statements."""
+    """Any other inbox (a status, a process, a search): the general join, page and total in one
+    statement; a second counts only when the page lies past the last task."""
     mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)
     candidate = (
         select(HumanTask.id, HumanTask.created_at)
@@ -126,9 +139,12 @@ def _filtered_page(
         .distinct()
     )
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
-    total = conn.execute(select(func.count()).select_from(ids_q)).scalar_one()
-    ids = select(ids_q.c.id, ids_q.c.created_at).order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit).subquery()
-    return list(conn.execute(_tasks_in_order(ids))), total
+    ids = (select(ids_q.c.id, ids_q.c.created_at, func.count().over().label("total"))
+           .order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit).subquery())
+    rows = list(conn.execute(_tasks_in_order(ids).add_columns(ids.c.total)))
+    if rows or offset == 0:
+        return rows, rows[0].total if rows else 0
+    return [], conn.execute(select(func.count()).select_from(ids_q)).scalar_one()
 
 
-__all__ = ["page", "reindex"]
+__all__ = ["matching", "page", "reindex"]

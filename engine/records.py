@@ -43,6 +43,7 @@ class TaskRecord:
     owner: str | None = None  # set while delegated: who confirms
     sign_mode: str | None = None
     returned: bool = False
+    title: str | None = None  # the instance's title, from the task index
     actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
 
 

@@ -202,6 +202,7 @@ class Runner:
             return
         row.state = state
         row.data = ctx.data_after
+        self._sync_title(session, ctx)
         row.active_elements = sorted(
             {t.task_spec.bpmn_id for t in after_tasks.values()} | {w.task.task_spec.bpmn_id for w in after_waits.values() if w.task.task_spec.bpmn_id}
         )
@@ -257,6 +258,16 @@ class Runner:
         audit.record(session, audit.INSTANCE_ERROR, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=element, data={"error": message})
 
     # ---- projections --------------------------------------------------------------------
+    @staticmethod
+    def _sync_title(session: Session, ctx: StepContext) -> None:
+        """The task index carries the instance's title, so the inbox shows and searches it without
+        loading instances: new tasks get it, and every task of the instance follows a change."""
+        title = task_title(ctx.data_after)
+        for ht in ctx.created_tasks:
+            ht.title = title
+        if title != task_title(ctx.data_before):
+            session.execute(update(HumanTask).where(HumanTask.instance_id == ctx.row.id).values(title=title))
+
     def _sync_tasks(self, session: Session, ctx: StepContext, before: dict[UUID, Any], after: dict[UUID, Any]) -> None:
         row = ctx.row
         closed_now: list[tuple[Any, str]] = []
@@ -415,6 +426,12 @@ class Wait:
     element_id: str | None
     due_at: datetime | None
     task: Any = field(compare=False, repr=False)
+
+
+def task_title(data: dict[str, Any]) -> str | None:
+    """What the task index shows as a task's title: the instance's ``title`` when it is a text."""
+    title = data.get("title")
+    return title if isinstance(title, str) else None
 
 
 def diagram_failure(exc: BaseException) -> ScriptError:

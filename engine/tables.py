@@ -107,6 +107,7 @@ class HumanTask(Base):
     business_key: Mapped[str | None] = mapped_column(String(200))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str | None] = mapped_column(Text)  # the instance's ``title``, kept current by the runner
     lane: Mapped[str | None] = mapped_column(String(200))
     candidate_groups: Mapped[list[Any]] = mapped_column(JSON)
     assignee: Mapped[str | None] = mapped_column(String(200))

@@ -35,6 +35,25 @@ def test_api_imports_only_the_engine_package() -> None:
     assert offenders == []
 
 
+def _mentions_the_engine(node: ast.expr) -> bool:
+    """``engine``, ``self.engine``, ``get_engine()`` and the like."""
+    if isinstance(node, ast.Call):
+        return _mentions_the_engine(node.func)
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return "engine" in name.lower()
+
+
+def test_api_calls_the_engine_instead_of_probing_it() -> None:
+    """The pages and routes call the engine's public methods; a probe would hide a renamed one as a missing button."""
+    offenders = []
+    for path in (ROOT / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("hasattr", "getattr")
+                    and node.args and _mentions_the_engine(node.args[0])):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []
+
+
 def _public_bindings(module: object) -> set[str]:
     """The names a package binds for its users: neither private nor one of its own submodules."""
     return {

@@ -16,8 +16,9 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, scores, tasks
-from .common import CSRF_FIELD, csrf_ok, csrf_token, current_user, fmt_when, may, pretty_json, to_json
+from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")

@@ -4,9 +4,7 @@ acting on a form post and small formatting helpers. No views live here."""
 from __future__ import annotations
 
 import functools
-import hmac
 import json
-import secrets
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
@@ -14,16 +12,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, url_for
 
 from engine import Actor, EngineError, UserRecord, allowed
 
-from ..auth import start_web_session, web_session_user
+from ..auth import CSRF_FIELD, CSRF_HEADER, csrf_matches, start_web_session, web_session_user
 from ..extension import get_engine  # noqa: F401 - the page modules take it from here
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 
 
 def act(call: Callable[[], Any], done_message: str) -> None:
@@ -98,19 +94,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-# ---- CSRF: one random token per session, sent back in every form or as a header --------------
-def csrf_token() -> str:
-    token = session.get(CSRF_FIELD)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_FIELD] = token
-    return token
-
-
+# ---- CSRF: one random token per session (api/auth.py), sent back in every form or as a header ----
 def csrf_ok() -> bool:
-    expected = session.get(CSRF_FIELD)
-    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
-    return bool(expected) and hmac.compare_digest(str(expected), str(sent))
+    return csrf_matches(request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER))
 
 
 # ---- formatting -------------------------------------------------------------------------------

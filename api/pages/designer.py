@@ -1,17 +1,16 @@
 """The process designer (流程设计, admins): definitions and versions, the bpmn-js modeler and the
-dmn-js editor on the latest version, validate (problems pinned to elements) and deploy."""
+dmn-js editor on the latest version. Its script validates and deploys through the REST API
+(``POST /api/v1/process-definitions[/validate]``) with the session cookie and CSRF header."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
-from engine import DefinitionInvalidError, EngineError, NotFoundError
+from engine import NotFoundError
 
-from .common import current_user, get_engine, permission_required
+from .common import get_engine, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
-
-MAX_FILES = 10
 
 
 @bp.get("")
@@ -54,44 +53,3 @@ def download(key: str, version: int, filename: str):
         abort(404)
     return Response(files[filename], mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{key}-v{version}-{filename}"'})
-
-
-def _files_from_request() -> dict[str, bytes]:
-    body = request.get_json(silent=True) or {}
-    files = body.get("files") if isinstance(body, dict) else None
-    if not isinstance(files, dict) or not files or len(files) > MAX_FILES:
-        abort(400, description="files: {name: xml} expected")
-    out = {}
-    for name, xml in files.items():
-        if not isinstance(name, str) or not isinstance(xml, str) or not name.endswith((".bpmn", ".dmn")) or "/" in name:
-            abort(400, description="only .bpmn and .dmn files")
-        out[name] = xml.encode()
-    return out
-
-
-def _problems(problems) -> list[dict]:
-    return [p.as_dict() for p in problems]
-
-
-@bp.post("/validate")
-@permission_required("deploy")
-def validate():
-    """Check diagrams without deploying; problems carry the element id they belong to."""
-    try:
-        problems = get_engine().validate(_files_from_request())
-    except DefinitionInvalidError as exc:
-        problems = exc.problems
-    return jsonify({"problems": _problems(problems)})
-
-
-@bp.post("/deploy")
-@permission_required("deploy")
-def deploy():
-    """Deploy the edited diagrams as the next version of their key."""
-    try:
-        record = get_engine().deploy(_files_from_request(), actor=current_user().username)
-    except DefinitionInvalidError as exc:
-        return jsonify({"problems": _problems(exc.problems), "detail": exc.detail}), 422
-    except EngineError as exc:
-        return jsonify({"problems": [], "detail": exc.detail}), 422
-    return jsonify({"key": record.key, "version": record.version, "name": record.name}), 201

@@ -74,11 +74,8 @@ def show(instance_id: str):
 
 def _mark_cc_read(instance_id: str) -> None:
     """Opening a copied instance (抄送) marks the copy read; nothing happens when it was not copied."""
-    marker = getattr(get_engine(), "mark_cc_read", None)
-    if marker is None:
-        return
     try:
-        marker(instance_id, current_user().username)
+        get_engine().mark_cc_read(instance_id, current_user().username)
     except NotFoundError:
         pass
 

@@ -3,13 +3,12 @@ and the same data as an .xlsx workbook."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
-from flask_babel import gettext as _
+from flask import Blueprint, render_template, request
 
 from engine import InvalidInputError
 
-from ..exports import XLSX_MIMETYPE, workbook
-from .common import fmt_when, get_engine, login_required
+from ..exports import scores_download
+from .common import get_engine, login_required
 
 bp = Blueprint("scores", __name__, url_prefix="/scores")
 
@@ -37,12 +36,9 @@ def index():
 @bp.get("/export.xlsx")
 @login_required
 def export():
-    """The month's leaderboard and ledger as an Excel workbook."""
-    period, board, titles, rows = _load(request.args.get("period"))
-    leaders = [[r["rank"], r["username"], r["display_name"], r["points"]] for r in board]
-    ledger = [[r["username"], r["points"], r["reason"], r["instance_id"], fmt_when(r["awarded_at"])] for r in rows]
-    body = workbook([
-        (_("排行榜"), [_("名次"), _("用户名"), _("姓名"), _("积分")], leaders),
-        (_("积分明细"), [_("用户名"), _("积分"), _("事由"), _("实例"), _("记入时间")], ledger),
-    ])
-    return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'})
+    """The month's ledger and leaderboard as an Excel workbook (the API's ``/scores/export``)."""
+    period = request.args.get("period")
+    try:
+        return scores_download(period)
+    except InvalidInputError:  # like the page itself, an unreadable month shows this month
+        return scores_download(None)

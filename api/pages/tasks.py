@@ -100,23 +100,20 @@ def complete(task_id: str):
     return redirect(url_for("inbox.index"))
 
 
-def _act(task_id: str, action: str, done_message: str):
-    act(lambda: getattr(get_engine(), action)(task_id, current_user().username), done_message)
-    return redirect(url_for("tasks.show", task_id=task_id))
-
-
 @bp.post("/<task_id>/claim")
 @login_required
 def claim(task_id: str):
     """Take a group task for myself (签收)."""
-    return _act(task_id, "claim", _("已签收"))
+    act(lambda: get_engine().claim(task_id, current_user().username), _("已签收"))
+    return redirect(url_for("tasks.show", task_id=task_id))
 
 
 @bp.post("/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
     """Give a claimed task back to the group."""
-    return _act(task_id, "unclaim", _("已退回组任务"))
+    act(lambda: get_engine().unclaim(task_id, current_user().username), _("已退回组任务"))
+    return redirect(url_for("tasks.show", task_id=task_id))
 
 
 @bp.post("/<task_id>/comments")

@@ -9,7 +9,7 @@ from marshmallow import fields
 
 from ..auth import require_user
 from ..exports import XLSX_MIMETYPE as XLSX
-from ..exports import workbook
+from ..exports import scores_download
 from ..extension import get_engine
 from ..schemas.board import (
     BoardArgsSchema,
@@ -74,17 +74,9 @@ def leaderboard(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/scores/export", methods=["GET"])
 @blp.arguments(ExportArgsSchema, location="query")
-@blp.response(200, content_type=XLSX, description="the month's ledger as an .xlsx workbook")
+@blp.response(200, content_type=XLSX, description="the month's ledger (first sheet) and leaderboard as an .xlsx workbook")
 @errors(blp, 422)
 def export_scores(args: dict[str, Any]) -> Response:
-    """The score ledger of a month as an .xlsx workbook."""
+    """The score ledger and leaderboard of a month as an .xlsx workbook."""
     require_user()
-    period, rows = get_engine().scores(args.get("period"))
-    return Response(ledger_workbook(period, rows), mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'})
-
-
-def ledger_workbook(period: str, rows: list[dict[str, Any]]) -> bytes:
-    """One sheet, one row per ledger entry; times in ISO 8601 so Excel and the OA agree."""
-    header = ["username", "points", "instance_id", "reason", "awarded_at"]
-    body = ([r["username"], r["points"], r["instance_id"], r["reason"], r["awarded_at"].isoformat()] for r in rows)
-    return workbook([(period, header, body)])
+    return scores_download(args.get("period"))

@@ -6,12 +6,17 @@ from typing import Any
 
 from flask import Response
 
-from engine import DefinitionRecord, InvalidInputError, NotFoundError
+from engine import DefinitionInvalidError, DefinitionRecord, InvalidInputError, NotFoundError
 
 from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, page_schema, sliced
-from ..schemas.definitions import DefinitionSchema, DeployArgsSchema, DeployResultSchema
+from ..schemas.definitions import (
+    DefinitionSchema,
+    DeployArgsSchema,
+    DeployResultSchema,
+    ValidationResultSchema,
+)
 from .common import Blueprint, errors
 
 blp = Blueprint("Process definitions", __name__, url_prefix="/api/v1/process-definitions", description="Deployed process models (BPMN, DMN, forms).")
@@ -30,13 +35,35 @@ def deploy(files: dict[str, Any]) -> DefinitionRecord:
     An invalid diagram is refused with 422 and ``problems``, each naming its element id.
     """
     user = require_permission("deploy")
+    return get_engine().deploy(_uploads(files), actor=user.username)
+
+
+@blp.route("/validate", methods=["POST"])
+@blp.arguments(DeployArgsSchema, location="files")
+@blp.response(200, ValidationResultSchema)
+@errors(blp, 403, 413, 422)
+def validate(files: dict[str, Any]) -> dict[str, Any]:
+    """Check .bpmn/.dmn files as a deployment would, storing nothing (admins).
+
+    Valid files answer 200 with no ``problems``; invalid ones the 422 that deploying them would
+    get, with ``problems``, each naming its element id.
+    """
+    require_permission("deploy")
+    problems = get_engine().validate(_uploads(files))
+    if problems:
+        raise DefinitionInvalidError(f"{len(problems)} problem(s) in the diagrams / 流程图有 {len(problems)} 处问题", problems)
+    return {"problems": []}
+
+
+def _uploads(files: dict[str, Any]) -> dict[str, bytes]:
+    """The multipart ``file`` parts by name; a part of another kind is refused (422) before anything is read."""
     uploads: dict[str, bytes] = {}
     for upload in files["file"]:
         name = upload.filename or ""
         if not name.lower().endswith(ALLOWED_SUFFIXES):
             raise InvalidInputError(f"unsupported file '{name}'", {"file": [f"{name or '(unnamed)'}: .bpmn, .dmn or .json only / 仅支持 .bpmn、.dmn、.json"]})
         uploads[name] = upload.read()
-    return get_engine().deploy(uploads, actor=user.username)
+    return uploads
 
 
 @blp.route("", methods=["GET"])

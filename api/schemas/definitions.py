@@ -30,3 +30,9 @@ class DeployResultSchema(Schema):
     key = fields.String()
     version = fields.Integer()
     name = fields.String()
+
+
+class ValidationResultSchema(Schema):
+    """Files that would deploy: no problems (invalid ones answer 422 with ``problems``)."""
+
+    problems = fields.List(fields.Dict(), metadata={"description": "always empty here; the 422 lists each problem with its element_id"})

@@ -17,6 +17,7 @@ STATUSES = ("open", "waiting", "completed", "cancelled", "suspended", "returned"
 class TaskSchema(Schema):
     id = fields.String()
     name = fields.String()
+    title = fields.String(allow_none=True, metadata={"description": "the instance's title (its data field ``title``)"})
     element_id = fields.String()
     instance_id = fields.String()
     process_key = fields.String()
@@ -56,6 +57,8 @@ class TaskQueryArgsSchema(PageArgsSchema):
     status = fields.String(load_default="open", validate=validate.OneOf(STATUSES))
     process_key = fields.String()
     business_key = fields.String()
+    q = fields.String(validate=validate.Length(max=200),
+                      metadata={"description": "search: tasks whose instance title, name or business key contains this text (case-insensitive)"})
 
 
 class TaskCompleteSchema(Schema):

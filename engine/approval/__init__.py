@@ -85,8 +85,9 @@ class ApprovalMixin:
         """抄送: copy the instance to people; returns who was newly copied."""
         return notify.copy_to(self, instance_id, actor, usernames)
 
-    def list_cc(self: Engine, username: str, *, unread_only: bool = False, offset: int = 0, limit: int = 50) -> Page:
-        return notify.list_cc(self, username, unread_only=unread_only, offset=offset, limit=limit)
+    def list_cc(self: Engine, username: str, *, unread_only: bool = False, offset: int = 0, limit: int = 50, q: str | None = None) -> Page:
+        """Instances copied to ``username``, newest first; ``q`` searches their title and business key."""
+        return notify.list_cc(self, username, unread_only=unread_only, offset=offset, limit=limit, q=q or None)
 
     def mark_cc_read(self: Engine, instance_id: str, username: str) -> None:
         notify.mark_read(self, instance_id, username)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import audit, rules
 from ..errors import ConflictError, NotFoundError
@@ -64,11 +64,14 @@ def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, 
     return added
 
 
-def list_cc(engine: Engine, username: str, *, unread_only: bool, offset: int, limit: int) -> Page:
+def list_cc(engine: Engine, username: str, *, unread_only: bool, offset: int, limit: int, q: str | None = None) -> Page:
     with engine.store.read() as s:
         stmt = select(CarbonCopy, Instance).join(Instance, Instance.id == CarbonCopy.instance_id).where(CarbonCopy.username == username)
         if unread_only:
             stmt = stmt.where(CarbonCopy.read_at.is_(None))
+        if q:
+            stmt = stmt.where(or_(Instance.data["title"].as_string().icontains(q, autoescape=True),
+                                  Instance.business_key.icontains(q, autoescape=True)))
         rows, total = counted_page(s, stmt, CarbonCopy.at.desc(), CarbonCopy.id.desc(), offset=offset, limit=limit)
         items = [
             CcRecord(i.id, i.process_key, i.business_key, (i.data or {}).get("title"), c.by, c.element_id, c.at, c.read_at)

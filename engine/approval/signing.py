@@ -236,6 +236,6 @@ def _advance_before(s: Session, base: HumanTask) -> None:
 def _sign_row(base: HumanTask, person: str, mode: str, seq: int, status: str, now: Any) -> HumanTask:
     return HumanTask(
         id=str(uuid.uuid4()), instance_id=base.instance_id, process_key=base.process_key, business_key=base.business_key,
-        element_id=base.element_id, name=base.name, lane=base.lane, candidate_groups=[], assignee=person, form=base.form,
+        element_id=base.element_id, name=base.name, title=base.title, lane=base.lane, candidate_groups=[], assignee=person, form=base.form,
         status=status, kind="sign", parent_id=base.id, sign_mode=mode, sign_seq=seq, created_at=now, due_at=base.due_at, returned=False,
     )

@@ -47,6 +47,44 @@ def test_deploy_refusals(client: FlaskClient, auth: Auth) -> None:
     assert exe.status_code == 422
 
 
+def test_validate_checks_diagrams_as_a_deployment_would_and_stores_nothing(client: FlaskClient, auth: Auth) -> None:
+    def validate(*paths: Path, user: str = "admin"):
+        files = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
+        return client.post("/api/v1/process-definitions/validate", data={"file": files}, content_type="multipart/form-data", headers=auth.headers(user))
+
+    ok = validate(DATA / "ping.bpmn")
+    assert ok.status_code == 200 and ok.get_json() == {"problems": []}
+    listed = client.get("/api/v1/process-definitions", headers=auth.headers("admin")).get_json()
+    assert "ping" not in {d["key"] for d in listed["items"]}  # nothing deployed
+    invalid = validate(MODELERS / "xsd_invalid.bpmn")
+    assert invalid.status_code == 422 and invalid.mimetype == "application/problem+json"
+    assert {p["element_id"] for p in invalid.get_json()["problems"]} >= {"Activity_a", "Flow_2"}  # what deploying would answer
+    assert validate(DATA / "ping.bpmn", user="wang").status_code == 403
+    exe = client.post("/api/v1/process-definitions/validate", data={"file": [(io.BytesIO(b"MZ"), "x.exe")]},
+                      content_type="multipart/form-data", headers=auth.headers("admin"))
+    assert exe.status_code == 422 and "file" in exe.get_json()["errors"]
+
+
+def test_the_designer_deploys_through_the_api_with_its_session_and_csrf_token(client: FlaskClient, auth: Auth) -> None:
+    """The page's script sends the session cookie and the page's CSRF token; the cookie alone is no credential."""
+    def post(route: str, csrf: str | None):
+        headers = {"X-CSRF-Token": csrf} if csrf is not None else {}
+        return client.post(f"/api/v1/process-definitions{route}", data={"file": [(io.BytesIO((DATA / "ping.bpmn").read_bytes()), "ping.bpmn")]},
+                           content_type="multipart/form-data", headers=headers)
+
+    page_login(client, auth.engine, "admin", csrf_token="t")
+    assert post("/validate", "t").status_code == 200
+    assert post("", None).status_code == 401  # a cross-site form can send the cookie, never the token
+    forged = post("", "forged")
+    assert forged.status_code == 403 and forged.mimetype == "application/problem+json"
+    assert "ping" not in {d.key for d in auth.engine.list_definitions()}
+    deployed = post("", "t")
+    assert deployed.status_code == 201 and deployed.get_json()["key"] == "ping"
+    page_login(client, auth.engine, "wang", csrf_token="t")
+    assert post("/validate", "t").status_code == 403  # the designer is for admins
+    assert client.post("/designer/deploy", headers={"X-CSRF-Token": "t"}).status_code in (404, 405)  # no second deploy endpoint
+
+
 def test_claim_and_evaluate_over_http(walk: HttpWalk) -> None:
     walk.publish()
     board = walk.call("GET", "/board", "li")

@@ -18,7 +18,7 @@ from .conftest import Auth, make_app
 EXAMPLES = 10
 CONTRACT = [
     ("put", "/users/{username}"), ("get", "/users/me"), ("get", "/users/{username}"), ("get", "/groups"), ("post", "/login-links"),
-    ("post", "/process-definitions"), ("get", "/process-definitions"), ("get", "/process-definitions/{key}"),
+    ("post", "/process-definitions"), ("post", "/process-definitions/validate"), ("get", "/process-definitions"), ("get", "/process-definitions/{key}"),
     ("get", "/process-definitions/{key}/versions/{version}/xml"),
     ("post", "/process-instances"), ("get", "/process-instances"), ("get", "/process-instances/{instance_id}"),
     ("get", "/process-instances/{instance_id}/history"), ("post", "/process-instances/{instance_id}/cancel"), ("post", "/messages"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
-from engine import ManualClock
+from engine import Engine, ManualClock
+from tests.walk import PROBLEM
 
-from .conftest import Auth, HttpWalk
+from .conftest import Auth, HttpWalk, page_login
 
 
 def test_start_read_list_history_and_cancel(walk: HttpWalk) -> None:
@@ -50,6 +52,32 @@ def test_inbox_scopes_claim_unclaim_and_refusals(walk: HttpWalk, auth: Auth) -> 
     assert walk.call("POST", f"/tasks/{review['id']}/unclaim", "zhao")["assignee"] is None
     walk.call("POST", "/tasks/00000000-0000-0000-0000-000000000000/claim", "zhao", 404)
     walk.call("POST", "/tasks/not-a-uuid/claim", "zhao", 404)
+
+
+def test_the_inbox_shows_and_searches_instance_titles(walk: HttpWalk) -> None:
+    walk.submit()
+    found = walk.call("GET", "/tasks?scope=candidate&q=高铁征迁", "zhao")
+    assert [(t["element_id"], t["title"]) for t in found["items"]] == [("preliminary_review", PROBLEM["title"])] and found["total"] == 1
+    assert walk.call("GET", "/tasks?scope=candidate&q=p-2026", "zhao")["total"] == 1  # the business key, any case
+    assert walk.call("GET", "/tasks?scope=candidate&q=水库", "zhao")["total"] == 0
+    assert walk.call("GET", "/tasks?scope=mine&status=completed&q=高铁", "wang")["items"][0]["title"] == PROBLEM["title"]
+    too_long = walk.call("GET", f"/tasks?q={'x' * 201}", "zhao", 422)
+    assert "q" in too_long["errors"]
+
+
+def test_the_inbox_page_takes_titles_and_search_from_the_task_index(walk: HttpWalk, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    walk.submit()
+    page_login(walk.client, engine, "zhao")
+
+    def no_instance_loads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the inbox loaded an instance")
+
+    monkeypatch.setattr(engine, "get_instance", no_instance_loads)
+    hit = walk.client.get("/inbox", query_string={"tab": "candidate", "q": "高铁"}).get_data(as_text=True)
+    assert PROBLEM["title"] in hit and 'data-tab="candidate"' in hit
+    assert 'data-count="1"' in hit
+    miss = walk.client.get("/inbox", query_string={"tab": "candidate", "q": "水库"}).get_data(as_text=True)
+    assert PROBLEM["title"] not in miss and "暂无任务" in miss
 
 
 def test_detail_complete_422_403_409(walk: HttpWalk) -> None:

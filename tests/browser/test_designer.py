@@ -1,4 +1,5 @@
-"""The designer: the modeler opens the latest version; a renamed task validates and deploys as a new version."""
+"""The designer: the modeler opens the latest version; a renamed task validates and deploys as a new version,
+both through the REST API (the page has no deploy endpoint of its own)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,16 @@ def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None:
                      m.get('modeling').updateLabel(m.get('elementRegistry').get('submit_problem'), name); }""",
         NEW_NAME,
     )
-    admin.click("#validate")
+    with admin.expect_response("**/api/v1/process-definitions/validate") as checked:
+        admin.click("#validate")
+    assert checked.value.status == 200 and checked.value.request.headers.get("x-csrf-token")
     admin.wait_for_selector("#designer-status[data-result]")
     assert admin.get_attribute("#designer-status", "data-result") == "valid", admin.inner_text("#problems")
     admin.screenshot(path=str(tmp_path / "designer.png"))
 
-    admin.click("#deploy")
+    with admin.expect_response(lambda r: r.url.endswith("/api/v1/process-definitions") and r.request.method == "POST") as deployed:
+        admin.click("#deploy")
+    assert deployed.value.status == 201
     admin.wait_for_url("**/designer?deployed=**")
     row = admin.locator("tr[data-key='claim_evaluate']")
     assert int(row.get_attribute("data-latest")) == before + 1
@@ -55,7 +60,9 @@ def test_validate_pins_problems_to_their_elements(login, tmp_path: Path) -> None
                    const expr = m.get('moddle').create('bpmn:FormalExpression', { body: 'final ==== ' });
                    m.get('modeling').updateProperties(flow, { conditionExpression: expr }); }"""
     )
-    admin.click("#validate")
+    with admin.expect_response("**/api/v1/process-definitions/validate") as checked:
+        admin.click("#validate")
+    assert checked.value.status == 422 and checked.value.headers["content-type"].startswith("application/problem+json")
     admin.wait_for_selector("#designer-status[data-result]")
     assert admin.get_attribute("#designer-status", "data-result") == "problems"
     assert admin.locator("#problems li[data-element-id='flow_report_final']").count() >= 1

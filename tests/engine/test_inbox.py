@@ -60,3 +60,85 @@ def test_the_open_inbox_is_one_statement(engine: Engine) -> None:
     finally:
         event.remove(SqlEngine, "before_cursor_execute", listener)
     assert len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]) == 1, statements
+
+
+def test_tasks_carry_their_instance_title_and_the_inbox_searches_it(engine: Engine, clock) -> None:
+    xml = (DATA / "approval.bpmn").read_text().replace("__AUTO__", "never").replace("__MODE__", "all")
+    engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
+    engine.upsert_user("wang")
+    engine.upsert_user("a", groups=["reviewers"])
+    drafts = []
+    for n, title in enumerate(("修路 100% 完成", "Bridge repair", "修桥")):
+        clock.advance(minutes=1)
+        inst = engine.start("approval_demo", actor="wang", business_key=f"B-{n}", data={"signers": ["a"]})
+        drafts.append(inst.open_tasks[0].id)
+        assert engine.list_tasks("wang", scope="mine").items[0].title is None  # no title yet
+        engine.complete(inst.open_tasks[0].id, "wang", {"title": title})
+
+    inbox = engine.list_tasks("a", scope="involved")
+    assert [t.title for t in inbox.items] == ["修桥", "Bridge repair", "修路 100% 完成"]  # the new review tasks have it
+    done = engine.list_tasks("wang", scope="mine", status="completed")
+    assert {t.id: t.title for t in done.items}[drafts[0]] == "修路 100% 完成"  # the finished draft follows the change
+
+    def found(q: str, username: str = "a", **kwargs) -> list[str | None]:
+        page = engine.list_tasks(username, q=q, **kwargs)
+        assert page.total == len(page.items)
+        return [t.title for t in page.items]
+
+    assert found("修") == ["修桥", "修路 100% 完成"]
+    assert found("bridge") == ["Bridge repair"]  # case does not matter
+    assert found("b-0") == ["修路 100% 完成"]  # the business key
+    assert found("100%") == ["修路 100% 完成"] and found("1_0") == []  # % and _ are plain characters
+    assert found("修", scope="candidate") == ["修桥", "修路 100% 完成"]
+    assert found("修", "wang", scope="mine", status="completed") == ["修桥", "修路 100% 完成"]
+    assert found("nothing like it") == []
+
+
+def test_an_existing_database_fills_the_title_of_its_tasks(database_url: str, clock) -> None:
+    """Tasks written before the index had titles take their instance's title when the schema upgrades."""
+    from alembic import command
+    from alembic.config import Config
+
+    import engine as engine_package
+
+    before = Engine(database_url, clock=clock)
+    xml = (DATA / "approval.bpmn").read_text().replace("__AUTO__", "never").replace("__MODE__", "all")
+    before.deploy({"approval.bpmn": xml.encode()}, actor="admin")
+    before.upsert_user("wang")
+    titled = before.start("approval_demo", actor="wang", data={"signers": ["wang"]})
+    before.complete(titled.open_tasks[0].id, "wang", {"title": "修路"})
+    untitled = before.start("approval_demo", actor="wang", data={"signers": ["wang"]})
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(engine_package.__file__).resolve().parent.parent / "migrations"))
+    with before.store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "b7c3e2a91d04")  # the index as it was, without titles
+    before.store.dispose()
+
+    upgraded = Engine(database_url, clock=clock)  # upgrades to the newest revision
+    titles = {t.instance_id: t.title for t in upgraded.list_tasks("wang", scope="mine", status=None, limit=10).items}
+    assert titles == {titled.id: "修路", untitled.id: None}
+    upgraded.store.dispose()
+
+
+def test_a_searched_inbox_is_one_statement_too(engine: Engine) -> None:
+    """Titles come from the task index: a search, a status or a process filter is still one round trip."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine as SqlEngine
+
+    engine.upsert_user("zhao", groups=["taskforce"])
+    for _ in range(2):
+        engine.start("claim_evaluate", actor="zhao")  # 申报问题 Submit problem, assigned to zhao
+    statements: list[str] = []
+    listener = lambda *args, **_: statements.append(args[2])  # noqa: E731 - before_cursor_execute(conn, cursor, statement, ...)
+    event.listen(SqlEngine, "before_cursor_execute", listener)
+    try:
+        page = engine.list_tasks("zhao", scope="involved", q="申报", groups=["taskforce"])
+        engine.list_tasks("zhao", scope="mine", status="completed", process_key="claim_evaluate", groups=["taskforce"])
+    finally:
+        event.remove(SqlEngine, "before_cursor_execute", listener)
+    assert len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]) == 2, statements
+    assert page.total == len(page.items) == 2
+    past = engine.list_tasks("zhao", scope="involved", q="申报", offset=10)
+    assert (past.items, past.total) == ([], 2)  # past the last page: nothing, but the count still answers

@@ -66,6 +66,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/users/{username}/tokens"): (("admin",), None),
     ("POST", "/login-links"): (("oa",), {"username": "wang"}),
     ("POST", "/process-definitions"): (("admin",), deploy_body),
+    ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
     ("POST", "/messages"): (("admin", "oa"), {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}}),
     ("GET", "/jobs"): (("admin",), None),
     ("POST", "/jobs/{job_id}/execute"): (("admin",), None),
@@ -312,8 +313,6 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
-    ("POST", "/designer/deploy"): (403, None),
-    ("POST", "/designer/validate"): (403, None),
     ("GET", "/inbox"): (200, None),
     ("GET", "/instances"): (200, None),
     ("POST", "/instances"): (302, {"process_key": "claim_evaluate"}),  # anyone starts a process
@@ -418,6 +417,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/messages"):                                              (403, 403, 403, 403, 422, 422),  # let in; claim_submitted is the engine's own message
     ("GET", "/process-definitions"):                                    (200, 200, 200, 200, 200, 200),
     ("POST", "/process-definitions"):                                   (403, 403, 403, 403, 201, 403),
+    ("POST", "/process-definitions/validate"):                          (403, 403, 403, 403, 200, 403),
     ("GET", "/process-definitions/{key}"):                              (200, 200, 200, 200, 200, 200),
     ("GET", "/process-definitions/{key}/versions/{version}/xml"):       (200, 200, 200, 200, 200, 200),
     ("GET", "/process-instances"):                                      (200, 200, 200, 200, 200, 200),

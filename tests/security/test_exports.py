@@ -81,3 +81,30 @@ def test_page_export_writes_formula_like_names_and_reasons_as_text(engine: Engin
     resp = client.get(f"/scores/export.xlsx?period={period_of(clock.now())}")
     assert resp.status_code == 200 and resp.data[:2] == b"PK"
     _assert_inert(_texts(resp.data), set(HOSTILE))
+
+
+def _sheets(data: bytes) -> dict[str, list[tuple]]:
+    book = load_workbook(io.BytesIO(data))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+def test_the_page_and_the_api_serve_one_score_workbook(engine: Engine, client: FlaskClient, clock: ManualClock) -> None:
+    period = period_of(clock.now())
+    with engine.store.write() as s:
+        s.add(ScoreEntry(period=period, username="li", points=40, instance_id="i1", reason="村道修缮", awarded_at=clock.now()))
+        s.add(ScoreEntry(period=period, username="zhangjie", points=60, instance_id="i1", reason="村道修缮", awarded_at=clock.now()))
+    engine.upsert_user("li", display_name="李")
+    engine.upsert_user("zhangjie", display_name="张杰")
+    from_api = client.get(f"/api/v1/scores/export?period={period}", headers=Auth(engine).headers("reader"))
+    engine.upsert_user("reader")
+    token, _ = engine.create_login_link("reader")
+    client.get(f"/login/link/{token}")
+    from_page = client.get(f"/scores/export.xlsx?period={period}")
+
+    assert from_api.headers["Content-Disposition"] == from_page.headers["Content-Disposition"] == f'attachment; filename="scores-{period}.xlsx"'
+    sheets = _sheets(from_api.data)
+    assert sheets == _sheets(from_page.data)
+    assert list(sheets) == [period, "leaderboard"]  # the ledger first: what GET /scores lists
+    assert sheets[period][0] == ("username", "points", "instance_id", "reason", "awarded_at")
+    assert sorted(r[0] for r in sheets[period][1:]) == ["li", "zhangjie"]
+    assert sheets["leaderboard"] == [("rank", "username", "display_name", "points"), (1, "zhangjie", "张杰", 60), (2, "li", "李", 40)]

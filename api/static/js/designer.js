@@ -1,5 +1,6 @@
 // The designer: bpmn-js modeler on the BPMN file, dmn-js modeler on each DMN file; validate pins the
-// server's problems to their elements; deploy posts every file as the next version.
+// server's problems to their elements; deploy posts every file as the next version. Both go through
+// the REST API (POST /api/v1/process-definitions and its /validate).
 (function () {
   "use strict";
   var files = JSON.parse(document.getElementById("designer-files").textContent);
@@ -48,12 +49,20 @@
     return Promise.all(jobs).then(function () { return out; });
   }
 
-  function post(url, body) {
+  // The REST routes take the files as multipart "file" parts, like any other client; the session
+  // cookie counts there only with this page's CSRF token in the header.
+  function post(url, files) {
+    var form = new FormData();
+    Object.keys(files).forEach(function (name) {
+      form.append("file", new Blob([files[name]], { type: "application/xml" }), name);
+    });
     return fetch(url, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body)
-    }).then(function (resp) { return resp.json().then(function (json) { return { status: resp.status, body: json }; }); });
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf },
+      body: form
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (json) { return { status: resp.status, body: json }; });
+    });
   }
 
   function showProblems(problems) {
@@ -85,25 +94,31 @@
     });
   }
 
+  // 200: the files would deploy; 422: they would not, and "problems" says where; else a refusal.
   document.getElementById("validate").addEventListener("click", function () {
-    collect().then(function (out) { return post(urls.validate, { files: out }); }).then(function (r) {
+    collect().then(function (out) { return post(urls.validate, out); }).then(function (r) {
       var problems = r.body.problems || [];
       showProblems(problems);
-      status.textContent = problems.length ? text.problems + problems.length : text.valid;
-      status.setAttribute("data-result", problems.length ? "problems" : "valid");
+      if (r.status === 200 || (r.status === 422 && problems.length)) {
+        status.textContent = problems.length ? text.problems + problems.length : text.valid;
+        status.setAttribute("data-result", problems.length ? "problems" : "valid");
+      } else {
+        status.textContent = text.failed + "：" + (r.body.detail || r.status);
+        status.setAttribute("data-result", "failed");
+      }
     });
   });
 
   document.getElementById("deploy").addEventListener("click", function () {
     status.textContent = text.saving;
-    collect().then(function (out) { return post(urls.deploy, { files: out }); }).then(function (r) {
+    collect().then(function (out) { return post(urls.deploy, out); }).then(function (r) {
       if (r.status === 201) {
         status.textContent = text.deployed + " v" + r.body.version;
         status.setAttribute("data-result", "deployed");
         window.location.href = urls.index + "?deployed=" + encodeURIComponent(r.body.key + ":" + r.body.version);
       } else {
         showProblems(r.body.problems || []);
-        status.textContent = text.failed + "：" + (r.body.detail || "");
+        status.textContent = text.failed + "：" + (r.body.detail || r.status);
         status.setAttribute("data-result", "failed");
       }
     });
