@@ -314,7 +314,7 @@ def _pattern_problems(form_schemas: Mapping[str, Any]) -> list[Problem]:
     return out
 
 
-def _process_element(xml: bytes, key: str | None):
+def _process_element(xml: bytes, key: str | None) -> etree._Element | None:
     root = etree.fromstring(xml, xmlguard.safe_parser())
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("id") == key:

@@ -33,7 +33,7 @@ def compact(workflow: BpmnWorkflow, keep_levels: int = KEEP_LEVELS) -> int:
     return dropped
 
 
-def _compact_tree(top: BpmnWorkflow, tree, keep_levels: int) -> int:  # BpmnWorkflow or subworkflow
+def _compact_tree(top: BpmnWorkflow, tree: BpmnWorkflow, keep_levels: int) -> int:  # the top workflow or a subworkflow
     unfinished = [t for t in tree.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not unfinished:
         return 0

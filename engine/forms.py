@@ -7,6 +7,7 @@ message, so a page can show each under its field and the API can return them on 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +45,7 @@ def _is_duration(value: object) -> bool:
     return not isinstance(value, str) or bool(_DURATION.match(value))
 
 
-def _sum_of(validator, spec: dict, instance: Any, schema: dict):  # jsonschema hook
+def _sum_of(validator: Any, spec: dict, instance: Any, schema: dict) -> Iterator[ValidationError]:  # jsonschema hook
     """``x-sumOf: {"property": "share", "equals": 100}``: shares of a team must add up."""
     if not isinstance(instance, list) or not instance:
         return
@@ -54,13 +55,13 @@ def _sum_of(validator, spec: dict, instance: Any, schema: dict):  # jsonschema h
         yield ValidationError(f"the {prop} values must sum to {target} (they sum to {total:g})")
 
 
-def _pattern(validator, pattern: str, instance: Any, schema: dict):  # jsonschema hook
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:  # jsonschema hook
     """``pattern`` matched in linear time (see engine.patterns), whatever the form's author wrote."""
     if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator, by_pattern: dict, instance: Any, schema: dict):  # jsonschema hook
+def _pattern_properties(validator: Any, by_pattern: dict, instance: Any, schema: dict) -> Iterator[ValidationError]:  # jsonschema hook
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in by_pattern.items():
@@ -69,7 +70,7 @@ def _pattern_properties(validator, by_pattern: dict, instance: Any, schema: dict
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional_properties(validator, allowed: object, instance: Any, schema: dict):  # jsonschema hook
+def _additional_properties(validator: Any, allowed: object, instance: Any, schema: dict) -> Iterator[ValidationError]:  # jsonschema hook
     """jsonschema's ``additionalProperties``, with ``patternProperties`` keys matched as above."""
     if not validator.is_type(instance, "object"):
         return

@@ -124,7 +124,7 @@ class _PostOrderProcessParser(SpiffProcessParser):
     successor already parsed and returns at once; the specs Spiff builds are the same.
     """
 
-    def add_tasks(self):  # Spiff's signature
+    def add_tasks(self) -> None:  # Spiff's signature
         for node in self._post_order():
             if node.get("id") not in self.spec.task_specs:
                 self.parse_node(node)

@@ -135,7 +135,7 @@ def counted_page(s: Session, stmt: Select, *order_by: Any, offset: int, limit: i
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # DBAPI objects
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # DBAPI objects
         dbapi_conn.isolation_level = None  # let the begin hook below issue BEGIN itself
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -145,7 +145,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("jiebang_write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:

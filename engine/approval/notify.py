@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
@@ -56,7 +56,7 @@ def copy_to(engine: Engine, instance_id: str, actor: str, usernames: list[str], 
         return added
 
 
-def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, element_id: str | None, now) -> list[str]:
+def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, element_id: str | None, now: datetime) -> list[str]:
     have = set(s.scalars(select(CarbonCopy.username).where(CarbonCopy.instance_id == row.id)))
     added = [u for u in dict.fromkeys(usernames) if u not in have]
     for u in added:
