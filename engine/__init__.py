@@ -35,19 +35,23 @@ from .records import (
     UserRecord,
 )
 from .rules import Actor, acting_with, allowed, effective_roles, outranks, refused_grants, require
+from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
     "Actor",
     "AuditRecord",
     "Clock",
     "ConflictError",
+    "Decision",
     "DefinitionInvalidError",
     "DefinitionRecord",
     "Engine",
     "EngineError",
+    "Event",
     "FormInvalidError",
     "HostileDiagramError",
     "InstanceRecord",
+    "InstanceStatus",
     "InvalidInputError",
     "JobRecord",
     "ManualClock",
@@ -62,10 +66,12 @@ __all__ = [
     "SystemClock",
     "TaskDetail",
     "TaskRecord",
+    "TaskStatus",
     "TokenRecord",
     "TooLargeError",
     "TooManyAttemptsError",
     "UserRecord",
+    "WebhookEvent",
     "acting_with",
     "allowed",
     "check_json_value",

@@ -1,4 +1,4 @@
-"""The one vocabulary of actions, shared by audit rows, permission rules and log lines."""
+"""The append-only audit log; its event names are ``engine.vocabulary.Event``."""
 
 from __future__ import annotations
 
@@ -8,31 +8,33 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .tables import AuditEvent
+from .vocabulary import Event
 
-INSTANCE_START = "instance.start"
-INSTANCE_COMPLETE = "instance.completed"
-INSTANCE_CANCEL = "instance.cancel"
-INSTANCE_ERROR = "instance.error"
-TASK_CREATE = "task.created"
-TASK_CLAIM = "task.claim"
-TASK_UNCLAIM = "task.unclaim"
-TASK_COMPLETE = "task.complete"
-TASK_CANCEL = "task.cancelled"
-TASK_DELEGATE_DONE = "task.delegate_done"  # a delegate submitted their work back to the owner
-MESSAGE = "message.received"
-TIMER_FIRE = "timer.fired"
-SCORE_AWARD = "score.awarded"
-MODEL_DEPLOY = "model.deploy"
-TASK_RELEASED = "task.released"  # its holder was deactivated: back to the candidate queue
-TASK_HOLDER_DEACTIVATED = "task.holder_deactivated"  # assigned by its lane; stays for an admin to transfer
-USER_DEACTIVATED = "user.deactivated"
-USER_ACTIVATED = "user.activated"
-TOKEN_REVOKED = "token.revoked"
+# The names the engine's modules write under (members of the one vocabulary).
+INSTANCE_START = Event.INSTANCE_START
+INSTANCE_COMPLETE = Event.INSTANCE_COMPLETED
+INSTANCE_CANCEL = Event.INSTANCE_CANCEL
+INSTANCE_ERROR = Event.INSTANCE_ERROR
+TASK_CREATE = Event.TASK_CREATED
+TASK_CLAIM = Event.TASK_CLAIM
+TASK_UNCLAIM = Event.TASK_UNCLAIM
+TASK_COMPLETE = Event.TASK_COMPLETE
+TASK_CANCEL = Event.TASK_CANCELLED
+TASK_DELEGATE_DONE = Event.TASK_DELEGATE_DONE  # a delegate submitted their work back to the owner
+MESSAGE = Event.MESSAGE_RECEIVED
+TIMER_FIRE = Event.TIMER_FIRED
+SCORE_AWARD = Event.SCORE_AWARDED
+MODEL_DEPLOY = Event.MODEL_DEPLOY
+TASK_RELEASED = Event.TASK_RELEASED  # its holder was deactivated: back to the candidate queue
+TASK_HOLDER_DEACTIVATED = Event.TASK_HOLDER_DEACTIVATED  # assigned by its lane; stays for an admin to transfer
+USER_DEACTIVATED = Event.USER_DEACTIVATED
+USER_ACTIVATED = Event.USER_ACTIVATED
+TOKEN_REVOKED = Event.TOKEN_REVOKED
 
 
 def record(
     session: Session,
-    event: str,
+    event: Event | str,
     at: datetime,
     *,
     actor: str | None = None,
@@ -41,13 +43,14 @@ def record(
     task_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Append one row; history is never rewritten."""
+    """Append one row; history is never rewritten. ``event`` must be a word of the vocabulary."""
+    event = Event(event)  # a misspelt name fails here, in the step, not unnoticed in the history
     session.add(
         AuditEvent(
             instance_id=instance_id,
             at=at,
             actor=actor,
-            event=event,
+            event=event.value,
             element_id=element_id,
             task_id=task_id,
             data=data or {},

@@ -20,14 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import forms as formlib
-from . import modelcheck, ownership, patterns, xmlguard
+from . import modelcheck, ownership, patterns, policy, xmlguard
 from .errors import DefinitionInvalidError, InvalidInputError, NotFoundError, Problem
 from .payload import strict_json_loads
+from .policy import EMPTY, ProcessPolicy, TaskPolicy
 from .tables import Definition
 
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-FORM_PROPERTY = "formJsonSchemaFilename"
 MAX_FILE_BYTES = 5_000_000
 MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in every database
 
@@ -44,10 +43,23 @@ class Model:
     subprocess_specs: dict[str, Any]
     lanes: dict[str, str]
     forms: dict[str, dict[str, Any]]  # form file name -> JSON Schema
-    task_forms: dict[str, str] = field(default_factory=dict)  # element id -> form file name
-    properties: dict[str, str] = field(default_factory=dict)  # process-level extension properties
+    policies: Mapping[str, TaskPolicy] = field(default_factory=dict)  # element id -> its extension properties, checked
+    process: ProcessPolicy = field(default_factory=ProcessPolicy)
     start_events: tuple[str, ...] = ()  # the process's own start event ids
-    start_variables: frozenset[str] = frozenset()  # names its start events declare (``startVariables``)
+
+    @property
+    def task_forms(self) -> dict[str, str]:
+        """Element id -> the form file name it declares."""
+        return {element_id: p.form for element_id, p in self.policies.items() if p.form}
+
+    @property
+    def start_variables(self) -> frozenset[str]:
+        """The names the process's start events declare (``startVariables``)."""
+        return frozenset(n for e in self.start_events for n in self.policy(e).start_variables)
+
+    def policy(self, element_id: str) -> TaskPolicy:
+        """What the diagram says about ``element_id`` (the empty policy for an element that says nothing)."""
+        return self.policies.get(element_id) or EMPTY
 
     def start_form(self) -> dict[str, Any] | None:
         """The JSON Schema start data is validated against, if a start event declares one."""
@@ -58,7 +70,7 @@ class Model:
         return ownership.declared_names(self.start_form()) | set(self.start_variables)
 
     def form_for(self, element_id: str) -> dict[str, Any] | None:
-        name = self.task_forms.get(element_id)
+        name = self.policy(element_id).form
         return self.forms.get(name) if name else None
 
     def assignment(self, lane: str | None) -> str:
@@ -183,17 +195,17 @@ class Catalog:
             problems.append(Problem(None, "no-process", "No executable process in the diagram", "图中没有可执行的流程"))
         used_forms: dict[str, dict[str, Any]] = {}
         for name in bpmn_names:
-            for element_id, form_name in modelcheck.referenced_forms(normalised[name]).items():
-                schema = form_files.get(form_name) or self._shipped_form(form_name)
-                if schema is None:
-                    problems.append(Problem(element_id, "form-missing", f"Form '{form_name}' was not sent and is not shipped", f"表单 '{form_name}' 未上传，系统中也不存在", name))
-                else:
-                    used_forms[form_name] = schema
-                    problems += ownership.declaration_problems(element_id, ownership.declared_names(schema), source=f"form '{form_name}'", file=name)
-            declared = modelcheck.element_properties(normalised[name], ownership.START_VARIABLES_PROPERTY, ("startEvent",))
-            for element_id, value in declared.items():
-                names = ownership.parse_start_variables(value)
-                problems += ownership.declaration_problems(element_id, names, source=ownership.START_VARIABLES_PROPERTY, file=name)
+            declared = policy.diagram_policies(etree.fromstring(normalised[name], xmlguard.safe_parser()))
+            for element_id, element in declared.items():
+                if element.form:
+                    schema = form_files.get(element.form) or self._shipped_form(element.form)
+                    if schema is None:
+                        problems.append(Problem(element_id, "form-missing", f"Form '{element.form}' was not sent and is not shipped", f"表单 '{element.form}' 未上传，系统中也不存在", name))
+                    else:
+                        used_forms[element.form] = schema
+                        problems += ownership.declaration_problems(element_id, ownership.declared_names(schema), source=f"form '{element.form}'", file=name)
+                if element.start_variables:
+                    problems += ownership.declaration_problems(element_id, element.start_variables, source=policy.START_VARIABLES, file=name)
         problems.extend(_pattern_problems({**form_files, **used_forms}))
         if problems or key is None:  # no key is a problem listed above
             raise DefinitionInvalidError(problems=problems)
@@ -245,19 +257,9 @@ class Catalog:
             if cached is not None:
                 return cached
             spec, subs = _parsed_specs(row)
-            task_forms: dict[str, str] = {}
-            for sp in [spec, *subs.values()]:
-                for ts in sp.task_specs.values():
-                    props = (getattr(ts, "extensions", None) or {}).get("properties") or {}
-                    if FORM_PROPERTY in props and getattr(ts, "bpmn_id", None):
-                        task_forms[ts.bpmn_id] = props[FORM_PROPERTY]
-            starts = [ts for ts in spec.task_specs.values() if type(ts).__name__ == "StartEvent" and getattr(ts, "bpmn_id", None)]
-            start_variables = frozenset(
-                n for ts in starts
-                for n in ownership.parse_start_variables(((getattr(ts, "extensions", None) or {}).get("properties") or {}).get(ownership.START_VARIABLES_PROPERTY))
-            )
-            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms), task_forms, dict(row.properties or {}),
-                          tuple(ts.bpmn_id for ts in starts), start_variables)
+            starts = tuple(ts.bpmn_id for ts in spec.task_specs.values() if type(ts).__name__ == "StartEvent" and getattr(ts, "bpmn_id", None))
+            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms),
+                          policy.spec_policies([spec, *subs.values()]), policy.process_policy(row.properties), starts)
             self._cache[row.id] = model
             return model
 
@@ -330,10 +332,7 @@ def _process_name(xml: bytes, key: str | None) -> str | None:
 def _process_properties(xml: bytes, key: str | None) -> dict[str, str]:
     """The process element's own ``spiffworkflow:property`` values (not its tasks')."""
     proc = _process_element(xml, key)
-    ext = proc.find(f"{{{BPMN_NS}}}extensionElements") if proc is not None else None
-    if ext is None:
-        return {}
-    return {p.get("name"): p.get("value") or "" for p in ext.iter(f"{{{SPIFF_NS}}}property") if p.get("name")}
+    return policy.element_properties(proc) if proc is not None else {}
 
 
 def _lane_rules(xml: bytes, key: str | None) -> dict[str, str]:
@@ -345,7 +344,5 @@ def _lane_rules(xml: bytes, key: str | None) -> dict[str, str]:
     for lane in proc.iter(f"{{{BPMN_NS}}}lane"):
         if lane.get("name"):
             rules[lane.get("name")] = f"group:{lane.get('name').lower()}"
-    for name, value in _process_properties(xml, key).items():
-        if name.startswith("lane:"):
-            rules[name[5:]] = value
+    rules.update(policy.process_policy(_process_properties(xml, key)).lanes)
     return rules

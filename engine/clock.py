@@ -17,6 +17,8 @@ from typing import Protocol
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
+from .durations import parse_instant as parse_instant  # instants are read in one place; kept here for callers
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -84,8 +86,3 @@ def iso(dt: datetime) -> str:
     """The engine's one textual form of an instant: UTC, seconds, explicit offset."""
     return dt.astimezone(UTC).replace(microsecond=0).isoformat()
 
-
-def parse_instant(value: str) -> datetime:
-    """Parse an ISO 8601 instant; a naive value is taken as UTC."""
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -33,6 +33,7 @@ from .errors import ConflictError, InvalidInputError, NotFoundError
 from .integration_tables import Delivery, IdempotencyKey, LoginLink, TaskComment, Webhook
 from .store import Store, counted_page, rows_changed
 from .tables import HumanTask, Instance, Job
+from .vocabulary import Event, WebhookEvent
 
 if TYPE_CHECKING:
     from .catalog import Catalog  # noqa: F401
@@ -41,11 +42,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-WEBHOOK_EVENTS = ("task.created", "task.completed", "task.urged", "task.returned", "instance.completed", "instance.cancelled")
+WEBHOOK_EVENTS = tuple(WebhookEvent)
 WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_MAX_ATTEMPTS = 15  # 5 s doubling, capped at 6 h: about three days of trying
 LOGIN_LINK_TTL = timedelta(minutes=5)
-TASK_COMMENT = "task.commented"
+TASK_COMMENT = Event.TASK_COMMENTED
 
 @dataclass(frozen=True)
 class WebhookRecord:
@@ -252,6 +253,7 @@ def fingerprint(*parts: Any) -> str:
 # ---- webhook outbox -----------------------------------------------------------------------
 def _enqueue_for_event(session: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
     """Engine listener: queue a delivery for each active webhook subscribed to ``event``."""
+    event = WebhookEvent(event).value  # only the vocabulary's webhook events are announced
     _enqueue(session, _subscribers(session), event, row, data)
 
 

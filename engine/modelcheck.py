@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser, SpiffProcessParser
 
-from engine import modelfix, modelrules
+from engine import modelfix, modelrules, policy
 from engine.errors import Problem
 from engine.modelfix import BPMN, NS, Ctx, q
 from engine.xmlguard import safe_parser
 
-__all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "element_properties", "process_ids", "spiff_parser"]
+__all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "process_ids", "spiff_parser"]
 
 def _parser() -> etree.XMLParser:
     """The hostile-XML guard's parser: no entities, no network, no DTD, no huge trees."""
@@ -95,22 +95,10 @@ def process_ids(xml: bytes) -> list[str]:
 
 def referenced_forms(xml: bytes) -> dict[str, str]:
     """User task or start event id -> its `formJsonSchemaFilename` property, so the caller can check the files exist."""
-    return element_properties(xml, "formJsonSchemaFilename", ("userTask", "startEvent"))
-
-
-def element_properties(xml: bytes, name: str, tags: tuple[str, ...]) -> dict[str, str]:
-    """Element id -> the value of its extension property ``name``, for elements of the given BPMN tags."""
     root, _ = _parse(xml, "")
-    found: dict[str, str] = {}
     if root is None:
-        return found
-    path = f"./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='{name}']"
-    for tag in tags:
-        for element in root.iter(q(tag)):
-            for prop in element.xpath(path, namespaces=NS):
-                if prop.get("value"):
-                    found[element.get("id")] = prop.get("value")
-    return found
+        return {}
+    return {element_id: p.form for element_id, p in policy.diagram_policies(root).items() if p.form}
 
 
 # ---------------------------------------------------------------- parsing with Spiff

@@ -222,7 +222,7 @@ def fix_timers(ctx: Ctx) -> None:
         text = body.text.strip()
         literal = _string_literal(text)
         if literal is not None or durations.looks_iso(text):
-            value = text if literal is None else literal
+            value = (text if literal is None else literal).strip()
             reason = durations.timer_problem(local(body), value)
             if reason:
                 _invalid_timer(ctx, event, local(body), value, reason)

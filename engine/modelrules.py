@@ -2,21 +2,18 @@
 
 Run by ``engine.modelcheck`` after the rewrites, on the same ``Ctx``: the length of the longest
 path (SpiffWorkflow recurses along it) and the values of the extension properties the engine
-reads at run time (a bad value used to be ignored there, or to stall the worker).
+reads at run time, with the checks of ``engine.policy`` (a bad value used to be ignored there, or to
+stall the worker).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from lxml import etree
 
-from engine import durations
-from engine.approval.policies import ACTIONS as TIMEOUT_ACTIONS
-from engine.approval.signing import BPMN_MODES
+from engine import policy
 from engine.modelfix import SPIFF, Ctx, local, owner, q
 
-__all__ = ["CHECKS", "MAX_PATH_ELEMENTS", "PROPERTY_RULES", "check_path_length", "check_properties"]
+__all__ = ["CHECKS", "MAX_PATH_ELEMENTS", "check_path_length", "check_properties"]
 
 
 # SpiffWorkflow predicts a new instance's future by recursing along its flows, one Python frame per
@@ -67,45 +64,15 @@ def _longest_path(scope: etree._Element) -> int:
     return max(length.values(), default=0)
 
 
-def _approval_modes(value: str) -> str | None:
-    if value in BPMN_MODES:
-        return None
-    ratio = value.removeprefix("ratio:") if value.startswith("ratio:") else None
-    try:
-        if ratio is not None and 0 < float(ratio) <= 1:
-            return None
-    except ValueError:
-        pass
-    return f"must be one of {', '.join(BPMN_MODES)} or ratio:R with 0 < R <= 1"
-
-
-def _one_of(*allowed: str) -> Callable[[str], str | None]:
-    return lambda value: None if value in allowed else f"must be one of {', '.join(allowed)}"
-
-
-# Extension properties the engine reads at run time, and what each must hold.
-PROPERTY_RULES: dict[str, Callable[[str], str | None]] = {
-    "dueIn": durations.duration_problem,
-    "timeout": durations.duration_problem,
-    "timeoutAction": _one_of(*TIMEOUT_ACTIONS),
-    "approvalMode": _approval_modes,
-    "onReject": _one_of("reject", "return"),
-    "autoApprove": _one_of("never", "same_person", "consecutive"),
-}
-
-
 def check_properties(ctx: Ctx) -> None:
     """Refuse extension properties the engine would otherwise ignore (or choke on) at run time."""
-    for prop in ctx.root.iter(q("property", SPIFF)):
-        rule = PROPERTY_RULES.get(prop.get("name") or "")
-        value = prop.get("value") or ""
-        reason = rule(value) if rule else None
-        if reason:
-            holder = owner(prop)
+    for block in ctx.root.iter(q("properties", SPIFF)):
+        holder = owner(block)
+        props = {p.get("name"): p.get("value") or "" for p in block.iter(q("property", SPIFF)) if p.get("name")}
+        for name, value, why, why_zh in policy.property_problems(props):
             ctx.add("invalid-property", holder,
-                    f"'{holder.get('id')}' has property {prop.get('name')}={value!r}, which {reason}.",
-                    f"'{holder.get('id')}' 的扩展属性 {prop.get('name')}={value!r} 无效（{reason}）。")
-
+                    f"'{holder.get('id')}' has property {name}={value!r}, which {why}.",
+                    f"'{holder.get('id')}' 的扩展属性 {name}={value!r} 无效：{why_zh}。")
 
 
 CHECKS = (check_properties, check_path_length)

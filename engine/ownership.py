@@ -37,9 +37,6 @@ ENGINE_OWNED = frozenset({
     "signatures",
 })
 
-START_VARIABLES_PROPERTY = "startVariables"
-
-
 def is_reserved(name: str) -> bool:
     """Names no data may carry: the script helpers and underscore-prefixed internals."""
     return name in HELPER_NAMES or name.startswith("_")
@@ -56,11 +53,6 @@ def declared_names(schema: Mapping[str, Any] | None) -> set[str]:
     for key in ("if", "then", "else"):
         names |= declared_names(schema.get(key))
     return names
-
-
-def parse_start_variables(value: str | None) -> list[str]:
-    """``"title, category"`` -> ``["title", "category"]``."""
-    return [n.strip() for n in (value or "").replace("，", ",").split(",") if n.strip()]
 
 
 def check_caller_data(data: Any, allowed: Collection[str] | None, *, what: str) -> None:

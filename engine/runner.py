@@ -31,10 +31,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
+from . import audit, durations, spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
 from .catalog import Catalog, Model
-from .clock import Clock, parse_instant, running_on
+from .clock import Clock, running_on
 from .compaction import compact
+from .durations import parse_instant
 from .errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
 from .scripting import script_error_from
 from .serializer import StateSerializer
@@ -300,7 +301,7 @@ class Runner:
                 ht.status, ht.created_at, ht.completed_at, ht.returned = "open", ctx.now, None, True
                 ht.assignee = ht.completed_by or assignee
                 ht.completed_by, ht.draft, ht.owner, ht.decision = None, None, None, None
-                ht.due_at = _due_at(task, ctx.now)
+                ht.due_at = _due_at(task, ctx.model.policy(spec.bpmn_id).due_in, ctx.now)
             else:
                 ht = HumanTask(
                     id=str(task_id),
@@ -317,7 +318,7 @@ class Runner:
                     kind="task",
                     returned=False,
                     created_at=ctx.now,
-                    due_at=_due_at(task, ctx.now),
+                    due_at=_due_at(task, ctx.model.policy(spec.bpmn_id).due_in, ctx.now),
                 )
                 session.add(ht)
             ctx.created_tasks.append(ht)
@@ -337,12 +338,12 @@ class Runner:
 
     def _who(self, ctx: StepContext, task: Any) -> tuple[list[str], str | None]:
         """Candidate groups and assignee of a new user task, from its lane's rule."""
-        props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
-        if props.get("assignee"):  # a data variable naming the person, e.g. a multi-instance item
-            found = task.data.get(props["assignee"])
+        policy = ctx.model.policy(task.task_spec.bpmn_id)
+        if policy.assignee:  # a data variable naming the person, e.g. a multi-instance item
+            found = task.data.get(policy.assignee)
             return [], str(found) if found else None
-        if props.get("candidateGroups"):
-            return [g.strip() for g in props["candidateGroups"].split(",") if g.strip()], None
+        if policy.candidate_groups:
+            return list(policy.candidate_groups), None
         if not task.task_spec.lane:
             return [], ctx.row.started_by  # a diagram without lanes: the starter works it
         kind, _, value = self.lane_rule(ctx.model, task.task_spec.lane).partition(":")
@@ -555,14 +556,10 @@ def _timer_due(task: Any) -> datetime | None:
     return None
 
 
-def _due_at(task: Any, now: datetime) -> datetime | None:
+def _due_at(task: Any, due_in: str | None, now: datetime) -> datetime | None:
     """A user task is due when a timer on its boundary fires, or ``dueIn`` after it opens."""
-    props = (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
-    if props.get("dueIn"):
-        try:
-            return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(props["dueIn"]), now)
-        except Exception:  # a bad property is a modelling slip; the task simply has no due date
-            pass
+    if due_in:
+        return durations.after(due_in, now)  # checked at deploy
     parent = task.parent
     dues = []
     if parent is not None:

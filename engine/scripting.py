@@ -47,7 +47,6 @@ How errors surface (what the engine's caller catches):
 from __future__ import annotations
 
 import ast
-import calendar
 import math
 import operator
 import re
@@ -57,7 +56,7 @@ import time
 import warnings
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from types import CodeType, ModuleType
 from typing import Any
@@ -68,6 +67,7 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTran
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from engine import durations
 from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError
 
 __all__ = [
@@ -389,25 +389,8 @@ _EXCEPTIONS: dict[str, Any] = {
 
 
 # --------------------------------------------------------------------------- date helpers
-_DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W|(?=\d|T\d)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)$"
-)
-
-
 def _parse_utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
-    else:
-        raise ValueError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).replace(microsecond=0)
+    return durations.parse_instant(value).astimezone(UTC).replace(microsecond=0)
 
 
 def to_utc(iso: str) -> str:
@@ -424,24 +407,13 @@ def add_duration(iso_datetime: str, iso_duration: str) -> str:
 
     Years and months are calendar arithmetic with the day clamped to the month's end
     (2026-01-31 + P1M = 2026-02-28); the rest is exact time, as XML Schema defines it.
-    Negative durations, an empty "P" and weeks mixed with other units raise ValueError.
+    Negative durations, an empty "P" and weeks mixed with other units raise ValueError
+    (``engine.durations`` reads the value, as it does for diagrams and forms).
     """
-    match = _DURATION.match(str(iso_duration).strip().upper())
-    if match is None:
-        raise ValueError(f"not an ISO 8601 duration: {iso_duration!r} (expected e.g. P1M, P2W, PT36H)")
-    parts: dict[str, float] = {k: float(v) if k == "seconds" else int(v) for k, v in match.groupdict().items() if v}
-    start = _parse_utc(iso_datetime)
+    duration = durations.parse_duration(str(iso_duration))
     try:
-        months = int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))  # whole numbers by the pattern
-        if months:
-            index = start.month - 1 + months
-            year, month = start.year + index // 12, index % 12 + 1
-            start = start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
-        result = start + timedelta(
-            weeks=parts.get("weeks", 0), days=parts.get("days", 0), hours=parts.get("hours", 0),
-            minutes=parts.get("minutes", 0), seconds=parts.get("seconds", 0),
-        )
-    except (ValueError, OverflowError) as exc:
+        result = durations.add(_parse_utc(iso_datetime), duration)
+    except ValueError as exc:
         raise ValueError(f"add_duration({iso_datetime!r}, {iso_duration!r}) is out of range: {exc}") from None
     return result.replace(microsecond=0).isoformat()
 

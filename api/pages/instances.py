@@ -6,14 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import EngineError, NotAllowedError, NotFoundError
+from engine import EngineError, Event, NotAllowedError, NotFoundError
 
 from .common import act, current_user, get_engine, login_required, may
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
 # Audit events that mean "the flow passed this element".
-DONE_EVENTS = ("task.complete", "timer.fired", "message.received", "element.completed", "task.completed")
+DONE_EVENTS = (Event.TASK_COMPLETE, Event.TIMER_FIRED, Event.MESSAGE_RECEIVED)
 
 
 @bp.get("")

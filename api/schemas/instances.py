@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from engine import InstanceStatus
+
 from .base import Schema
 from .common import PageArgsSchema
 from .tasks import TaskSchema
 
-INSTANCE_STATUSES = ("running", "completed", "cancelled", "error")
+INSTANCE_STATUSES = tuple(s.value for s in InstanceStatus)
 
 
 class InstanceStartSchema(Schema):

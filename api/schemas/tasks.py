@@ -7,11 +7,14 @@ from typing import Any
 
 from marshmallow import fields, pre_dump, validate
 
+from engine import TaskStatus
+
 from .base import Schema
 from .common import PageArgsSchema
 
 SCOPES = ("mine", "candidate", "involved", "cc")
-STATUSES = ("open", "waiting", "completed", "cancelled", "suspended", "returned", "withdrawn")
+# The statuses of a task as its inbox shows it (a signer's superseded/skipped/removed part never is one).
+STATUSES = tuple(s.value for s in TaskStatus if s not in (TaskStatus.SUPERSEDED, TaskStatus.SKIPPED, TaskStatus.REMOVED))
 
 
 class TaskSchema(Schema):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from engine import WebhookEvent
+
 from .base import Schema
 
-WEBHOOK_EVENTS = ("task.created", "task.completed", "task.urged", "task.returned", "instance.completed", "instance.cancelled")
+WEBHOOK_EVENTS = tuple(e.value for e in WebhookEvent)
 
 
 class WebhookCreateSchema(Schema):

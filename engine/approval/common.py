@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from ..errors import InvalidInputError, NotFoundError
 from ..integration_tables import TaskComment
 from ..tables import HumanTask, User
+from ..vocabulary import REFUSALS, Decision
 
 #: The kinds of approval comment, shown on the instance history.
 COMMENT_KINDS = ("comment", "approve", "reject", "return", "transfer", "delegate", "add_sign", "remove_sign", "withdraw", "urge")
-REJECT_VALUES = ("reject", "fail", "terminate")
+REJECT_VALUES = REFUSALS  # submitted decisions that count as a refusal
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class CcRecord:
 
 def verdict(data: dict[str, Any]) -> str:
     """approve or reject, from a submission's ``decision``."""
-    return "reject" if data.get("decision") in REJECT_VALUES else "approve"
+    return (Decision.REJECT if data.get("decision") in REJECT_VALUES else Decision.APPROVE).value  # plain text: it goes into task data
 
 
 def comment(s: Session, ht: HumanTask, actor: str, kind: str, text: str | None, at: datetime) -> None:

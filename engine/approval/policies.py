@@ -11,11 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, durations
+from ..policy import TIMEOUT_ACTIONS as ACTIONS
 from ..tables import HumanTask, Job, Membership
 from .notify import add_copies, urge_in_session
 
@@ -24,11 +24,7 @@ if TYPE_CHECKING:
     from ..runner import StepContext
 
 TIMEOUT_NS = uuid.UUID("5b0f7c1e-2d8e-4a52-9f8b-6a0f3c9e1d42")
-ACTIONS = ("remind", "approve", "reject")
-
-
-def _props(task: Any) -> dict[str, str]:
-    return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+__all__ = ["ACTIONS", "auto_approve", "on_task_created", "on_tasks_closed", "run_timeout", "timeout_job_id"]
 
 
 def timeout_job_id(task_id: str) -> str:
@@ -36,14 +32,10 @@ def timeout_job_id(task_id: str) -> str:
 
 
 def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
-    props = _props(task)
-    duration, action = props.get("timeout"), props.get("timeoutAction", "remind")
-    if not duration or action not in ACTIONS:
+    policy = ctx.model.policy(task.task_spec.bpmn_id)
+    if not policy.timeout:
         return
-    try:
-        due = ctx.now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(duration), ctx.now)
-    except Exception:  # a malformed duration is a modelling slip: the task simply has no timeout
-        return
+    due, action = durations.after(policy.timeout, ctx.now), policy.timeout_action  # both checked at deploy
     job_id = timeout_job_id(ht.id)
     job = s.get(Job, job_id)
     if job is None:
@@ -55,11 +47,11 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
 def on_tasks_closed(s: Session, ctx: StepContext, closed: list[tuple[Any, str]]) -> None:
     if not closed:
         return
-    timed = [timeout_job_id(str(t.id)) for t, _ in closed if _props(t).get("timeout")]  # only these ever had a job
+    timed = [timeout_job_id(str(t.id)) for t, _ in closed if ctx.model.policy(t.task_spec.bpmn_id).timeout]  # only these ever had a job
     if timed:
         s.execute(delete(Job).where(Job.kind == "task_timeout", Job.id.in_(timed)))
     for task, status in closed:
-        groups = [g.strip() for g in (_props(task).get("ccGroups") or "").split(",") if g.strip()]
+        groups = list(ctx.model.policy(task.task_spec.bpmn_id).cc_groups)
         if status != "completed" or not groups:
             continue
         people = sorted(set(s.scalars(select(Membership.username).where(Membership.group.in_(groups)))))
@@ -101,7 +93,7 @@ def run_timeout(engine: Engine, job: Job, force: bool) -> None:
 
 def auto_approve(s: Session, ctx: StepContext) -> list[tuple[str, dict[str, Any]]]:
     """Tasks the engine approves itself because their assignee already approved (自动去重)."""
-    policy = (ctx.model.properties or {}).get("autoApprove", "never")
+    policy = ctx.model.process.auto_approve
     if policy not in ("same_person", "consecutive"):
         return []
     done = ctx.auto_seen

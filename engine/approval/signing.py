@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from .. import audit, rules
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..inbox import reindex
+from ..policy import APPROVAL_MODES as BPMN_MODES
 from ..tables import HumanTask, Membership
 from .common import comment, get_task, require_users, sign_rows, verdict
 
@@ -29,24 +30,17 @@ if TYPE_CHECKING:
     from ..tables import Instance
 
 ADDED_MODES = ("before", "after", "parallel")
-BPMN_MODES = ("all", "any", "sequential")
 PENDING = ("open", "waiting")
-
-
-def _props(task: Any) -> dict[str, str]:
-    return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
 
 
 def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
     """A user task with ``approvalMode`` opens one sign row per approver instead of one task."""
     if ht.returned:  # a step sent back starts its signing afresh
         s.execute(update(HumanTask).where(HumanTask.parent_id == ht.id, HumanTask.kind == "sign").values(status="superseded"))
-    mode = _props(task).get("approvalMode")
+    policy = ctx.model.policy(task.task_spec.bpmn_id)
+    mode, source = policy.approval_mode, policy.approvers  # checked at deploy: never a misspelt mode
     if not mode:
         return
-    if mode not in BPMN_MODES and not mode.startswith("ratio:"):
-        return
-    source = _props(task).get("approvers")
     people: list[str] = []
     if source and isinstance(task.data.get(source), list):
         people = [str(p) for p in task.data[source] if p]
@@ -199,26 +193,18 @@ def decide(engine: Engine, s: Session, row: Instance, base: HumanTask, outcome: 
         if r.status == "completed":
             signatures.append({"username": r.completed_by, "decision": r.decision})
     model = engine.runner.model_of(s, row)
-    props = _element_props(model, base.element_id)
+    policy = model.policy(base.element_id)
     base.status = "open"
-    if outcome == "reject" and props.get("onReject") == "return":
+    if outcome == "reject" and policy.on_reject == "return":
         from .returns import return_in_session
 
         return return_in_session(engine, s, row, base, username, None, "会签驳回 / rejected by a signer")
     submitted = dict(data)
-    submitted["decision"] = props.get("rejectDecision", "reject") if outcome == "reject" else data.get("decision", "approve")
+    submitted["decision"] = policy.reject_decision if outcome == "reject" else data.get("decision", "approve")
     if outcome == "approve" and submitted["decision"] in ("reject", "fail"):
         submitted["decision"] = "approve"
     submitted["signatures"] = signatures
     return engine.finish_task(s, row, base, username, submitted)
-
-
-def _element_props(model: Any, element_id: str) -> dict[str, str]:
-    for spec in [model.spec, *model.subprocess_specs.values()]:
-        ts = spec.task_specs.get(element_id)
-        if ts is not None:
-            return (getattr(ts, "extensions", None) or {}).get("properties") or {}
-    return {}
 
 
 def _advance_before(s: Session, base: HumanTask) -> None:

@@ -166,3 +166,14 @@ def test_the_board_page_refuses_infinite_shares_with_the_form_again(walk: HttpWa
         })
         assert resp.status_code == 422, (share, resp.status_code)
     assert walk.instance()["data"]["claims"] == []
+
+
+def test_a_misspelt_approval_mode_is_a_422_naming_the_task_not_a_single_approver(client: FlaskClient, auth: Auth) -> None:
+    xml = (Path(__file__).parent.parent / "data" / "engine" / "approval.bpmn").read_text().replace("__AUTO__", "never").replace("__MODE__", "al")
+    resp = client.post("/api/v1/process-definitions", data={"file": [(io.BytesIO(xml.encode()), "approval.bpmn")]},
+                       content_type="multipart/form-data", headers=auth.headers("admin"))
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    [problem] = resp.get_json()["problems"]
+    assert (problem["element_id"], problem["code"]) == ("countersign", "invalid-property")
+    assert "approvalMode='al'" in problem["message"] and "无效" in problem["message_zh"]
+    assert client.get("/api/v1/process-definitions/approval_demo", headers=auth.headers("admin")).status_code == 404

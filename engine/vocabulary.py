@@ -1,0 +1,106 @@
+"""The engine's words: audit events, webhook events, instance and task statuses, decisions.
+
+Audit rows, webhooks, the API's enums, the pages and the permission rules name things with these
+members (they are ``str``, so a stored row or a JSON body holds the plain value). Audit names are
+what a row records (``task.complete``: someone completed a task) and stay as stored; webhook names
+are the public contract with the OA system (``task.completed``), and each is announced in the same
+transaction as the audit event ``AUDITED_AS`` pairs it with, so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from types import MappingProxyType
+
+__all__ = ["AUDITED_AS", "REFUSALS", "Decision", "Event", "InstanceStatus", "TaskStatus", "WebhookEvent"]
+
+
+class Event(StrEnum):
+    """What an audit row records."""
+
+    MODEL_DEPLOY = "model.deploy"
+    INSTANCE_START = "instance.start"
+    INSTANCE_COMPLETED = "instance.completed"
+    INSTANCE_CANCEL = "instance.cancel"
+    INSTANCE_ERROR = "instance.error"
+    INSTANCE_WITHDRAW = "instance.withdraw"
+    INSTANCE_CC = "instance.cc"
+    TASK_CREATED = "task.created"
+    TASK_CLAIM = "task.claim"
+    TASK_UNCLAIM = "task.unclaim"
+    TASK_COMPLETE = "task.complete"
+    TASK_CANCELLED = "task.cancelled"
+    TASK_COMMENTED = "task.commented"
+    TASK_RETURN = "task.return"
+    TASK_URGE = "task.urge"
+    TASK_DELEGATE = "task.delegate"
+    TASK_DELEGATE_DONE = "task.delegate_done"
+    TASK_TRANSFER = "task.transfer"
+    TASK_ADD_SIGNERS = "task.add_signers"
+    TASK_REMOVE_SIGNER = "task.remove_signer"
+    TASK_SIGN = "task.sign"
+    TASK_TIMEOUT = "task.timeout"
+    TASK_AUTO_APPROVE = "task.auto_approve"
+    TASK_RELEASED = "task.released"  # its holder was deactivated: back to the candidate queue
+    TASK_HOLDER_DEACTIVATED = "task.holder_deactivated"  # assigned by its lane; stays for an admin to transfer
+    MESSAGE_RECEIVED = "message.received"
+    TIMER_FIRED = "timer.fired"
+    SCORE_AWARDED = "score.awarded"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_ACTIVATED = "user.activated"
+    TOKEN_REVOKED = "token.revoked"
+
+
+class WebhookEvent(StrEnum):
+    """What a webhook may subscribe to (the public contract: ``X-Jiebang-Event``)."""
+
+    TASK_CREATED = "task.created"
+    TASK_COMPLETED = "task.completed"
+    TASK_URGED = "task.urged"
+    TASK_RETURNED = "task.returned"
+    INSTANCE_COMPLETED = "instance.completed"
+    INSTANCE_CANCELLED = "instance.cancelled"
+
+
+# Each webhook event is announced in the step that writes this audit event.
+AUDITED_AS: MappingProxyType[WebhookEvent, Event] = MappingProxyType({
+    WebhookEvent.TASK_CREATED: Event.TASK_CREATED,
+    WebhookEvent.TASK_COMPLETED: Event.TASK_COMPLETE,
+    WebhookEvent.TASK_URGED: Event.TASK_URGE,
+    WebhookEvent.TASK_RETURNED: Event.TASK_RETURN,
+    WebhookEvent.INSTANCE_COMPLETED: Event.INSTANCE_COMPLETED,
+    WebhookEvent.INSTANCE_CANCELLED: Event.INSTANCE_CANCEL,
+})
+
+
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+class TaskStatus(StrEnum):
+    """A row of the task index: a user task, or one signer's part of it (``superseded``/``skipped``/``removed``)."""
+
+    OPEN = "open"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    SUSPENDED = "suspended"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"
+    SKIPPED = "skipped"
+    REMOVED = "removed"
+
+
+class Decision(StrEnum):
+    """A step's verdict as approvals count it."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+# Submitted ``decision`` values that count as a refusal (a diagram's own words for no).
+REFUSALS = frozenset({"reject", "fail", "terminate"})
