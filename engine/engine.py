@@ -757,7 +757,7 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _task_record(ht: HumanTask | Row) -> TaskRecord:
+def _task_record(ht: HumanTask | Row[*tuple[Any, ...]]) -> TaskRecord:
     return TaskRecord(
         ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
         ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,

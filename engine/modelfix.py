@@ -349,10 +349,10 @@ def strip_data_stores(ctx: Ctx) -> None:
     _drop_orphan_di(ctx)
 
 
-def _object_resolves(ids: dict, node: etree._Element, refs: list[str | None]) -> bool:
+def _object_resolves(ids: dict[str, Any], node: etree._Element, refs: list[str | None]) -> bool:
     """Spiff finds a data object only in the node's own scope or its parent's (deeper loops forever)."""
     for ref in refs:
-        el = ids.get(ref)
+        el = ids.get(ref) if ref else None
         if el is None or local(el) != "dataObjectReference":
             continue
         obj = ids.get(el.get("dataObjectRef") or "")
@@ -457,7 +457,7 @@ class _DiagramIndex:
             self.edges.setdefault(edge.get("bpmnElement"), []).append(edge)
 
 
-def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: etree._Element, flows: list, conditional: bool) -> None:
+def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: etree._Element, flows: list[etree._Element], conditional: bool) -> None:
     sid = src.get("id")
     default = src.attrib.pop("default", None)
     kind = "inclusiveGateway" if conditional or default else "parallelGateway"

@@ -48,8 +48,8 @@ MAX_AUTOMATIC_ROUNDS = 20
 
 Projection = Callable[[Session, "StepContext"], None]
 TaskHook = Callable[[Session, "StepContext", HumanTask, Any], None]
-CloseHook = Callable[[Session, "StepContext", list], None]
-AutoAction = Callable[[Session, "StepContext"], list]
+CloseHook = Callable[[Session, "StepContext", list[tuple[Any, str]]], None]
+AutoAction = Callable[[Session, "StepContext"], list[Any]]
 
 
 @dataclass
@@ -356,7 +356,7 @@ class Runner:
             return [], value or None
         return ([value] if value else []), None
 
-    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[tuple, Wait], after: dict[tuple, Wait]) -> None:
+    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[tuple[Any, ...], Wait], after: dict[tuple[Any, ...], Wait]) -> None:
         row = ctx.row
         for key in before.keys() - after.keys():
             wait = before[key]

@@ -127,7 +127,7 @@ def rows_changed(result: Result[Any]) -> int:
     return result.rowcount if isinstance(result, CursorResult) else 0
 
 
-def counted_page(s: Session, stmt: Select, *order_by: Any, offset: int, limit: int) -> tuple[Result, int]:
+def counted_page(s: Session, stmt: Select[*tuple[Any, ...]], *order_by: Any, offset: int, limit: int) -> tuple[Result[*tuple[Any, ...]], int]:
     """One page of ``stmt`` in ``order_by`` order, and how many rows it has in all."""
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return s.execute(stmt.order_by(*order_by).offset(offset).limit(limit)), total

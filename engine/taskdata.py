@@ -39,7 +39,7 @@ class _NotJson(Exception):
         self.path, self.kind = path, kind
 
 
-Entry = tuple  # (container, parent entry or None, key in the parent, depth)
+Entry = tuple[Any, "Entry | None", Any, int]  # (container, parent entry or None, key in the parent, depth)
 
 
 def _format_path(entry: Entry | None, name: str, key: Any = None, has_key: bool = False) -> str:
