@@ -581,7 +581,7 @@ _EXPR_NODES_REFUSED = (ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.
 
 
 @lru_cache(maxsize=4096)
-def _parse_expression(expression: str) -> tuple[ast.expr | None, str | None, bool]:
+def _parse_expression(expression: object) -> tuple[ast.expr | None, str | None, bool]:
     """(parsed body, reason, is_violation). Cached by source."""
     if not isinstance(expression, str):
         return None, f"an expression must be text, got {type(expression).__name__}", False
@@ -677,7 +677,7 @@ def check_dmn_cell(cell: str) -> str | None:
     return None if reason is None else reason.replace("dmninputexpr ", "")
 
 
-def check_script(script: str) -> str | None:
+def check_script(script: object) -> str | None:
     """Why ``script`` would be refused before running (syntax or sandbox), else None."""
     if not isinstance(script, str):
         return f"a script must be text, got {type(script).__name__}"
