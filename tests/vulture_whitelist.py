@@ -37,6 +37,9 @@ _.PROCESS_PARSER_CLASS
 _.spiff
 _._encoder_mode
 _._parent  # a Spiff task's parent id, rewritten by compaction
+_.parse_iso_duration  # Spiff's timer reads durations and dates through these (engine/durations.py)
+_.get_timedelta_from_start
+_.get_datetime
 
 # RestrictedPython's transformer and simpleeval's evaluator call these by name
 _._call_print
