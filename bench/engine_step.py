@@ -436,9 +436,9 @@ def jiebang_phases(url: str, clock: ManualClock, instances: int, cold: bool) -> 
     """Mean exclusive ms per step of each part of Engine.complete, over happy-path task steps."""
     from sqlalchemy.orm import Session, SessionTransaction
 
-    from engine import engine as engine_mod
     from engine import forms as formlib
     from engine import runner
+    from engine import step as step_mod
     from engine.serializer import StateSerializer
 
     eng = make_engine(url, clock)
@@ -455,7 +455,7 @@ def jiebang_phases(url: str, clock: ManualClock, instances: int, cold: bool) -> 
     pt.wrap(runner.Runner, "_sync_tasks", "projection: task index (_sync_tasks)")
     pt.wrap(runner.Runner, "_sync_waits", "projection: jobs/subscriptions (_sync_waits)")
     pt.wrap(formlib, "validate", "form validation (forms.validate)")
-    pt.wrap(engine_mod.Engine, "_instance_record", "result record (_instance_record)")
+    pt.wrap(step_mod, "instance_record", "result record (step.instance_record)")
     pt.wrap(Session, "flush", "SQL: flush (INSERT/UPDATE)")
     pt.wrap(SessionTransaction, "commit", "SQL: commit")
     pt.wrap(Session, "execute", "SQL: other statements (execute)")

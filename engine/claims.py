@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 from . import audit, rules
 from .clock import iso, parse_instant
 from .errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError
+from .operations import deliver_message
 from .runner import StepContext
+from .step import Step, Steps
 from .tables import HumanTask, Instance, MessageSubscription, ScoreEntry, User
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 PROCESS_KEY = "claim_evaluate"
 CLAIM_MESSAGE = "claim_submitted"
@@ -36,10 +35,10 @@ SELECT_FORM = "select_claim.schema.json"
 ASSIGN_FORM = "assign_claimant.schema.json"
 
 
-def install(engine: Engine) -> None:
-    engine.runner.projections.append(_ledger_projection)
-    engine.completion_checks.append(check_completion)
-    engine.engine_messages.add(CLAIM_MESSAGE)  # a claim reaches an instance only through file_claim's checks
+def install(steps: Steps) -> None:
+    steps.runner.projections.append(_ledger_projection)
+    steps.completion_checks.append(check_completion)
+    steps.engine_messages.add(CLAIM_MESSAGE)  # a claim reaches an instance only through file_claim's checks
 
 
 def check_completion(session: Session, row: Instance, ht: HumanTask, data: dict[str, Any]) -> None:
@@ -165,8 +164,11 @@ def board_item(row: Instance, now: datetime) -> dict[str, Any]:
     }
 
 
-def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
-    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅). Returns the claim as filed."""
+def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
+    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅). Returns the claim as filed.
+
+    The checks run under the instance's lock, in the step that delivers the claim to the
+    instance, so two claims racing for one challenge are checked one after the other."""
     kind = claim.get("kind")
     members = claim.get("members") or []
     errors: dict[str, list[str]] = {}
@@ -202,32 +204,35 @@ def file_claim(engine: Engine, instance_id: str, actor: str, claim: dict[str, An
             errors["members"] = ["a member is listed twice / 成员重复"]
     if errors:
         raise InvalidInputError("claim invalid", errors)
-    with engine.store.read() as s:
-        row = s.get(Instance, instance_id)
-        if row is None or row.process_key != PROCESS_KEY:
-            raise NotFoundError(f"no challenge '{instance_id}' on the board")
-        known = set(s.scalars(select(User.username).where(User.username.in_([m["username"] for m in members]))))
-        unknown = [m["username"] for m in members if m["username"] not in known]
-        if unknown:
-            raise InvalidInputError("unknown members", {"members": [f"unknown user(s): {', '.join(unknown)} / 用户不存在"]})
-        waiting = s.scalar(
-            select(func.count()).select_from(MessageSubscription).where(MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == CLAIM_MESSAGE)
-        )
-        if not waiting or row.status != "running":
-            raise ConflictError("this challenge is not open for claims / 该榜单当前不接受揭榜")
-        rules.require("file_claim", rules.actor_of(s, actor), row)
-        for existing in (row.data or {}).get("claims") or []:
-            if existing.get("leader") == actor:
-                raise ConflictError("you have already claimed this challenge / 您已揭榜")
+    s = step.session
+    try:
+        row = step.lock_instance(instance_id)  # locked before it is read: a racing claim is seen whole
+    except NotFoundError:
+        row = None
+    if row is None or row.process_key != PROCESS_KEY:
+        raise NotFoundError(f"no challenge '{instance_id}' on the board")
+    known = set(s.scalars(select(User.username).where(User.username.in_([m["username"] for m in members]))))
+    unknown = [m["username"] for m in members if m["username"] not in known]
+    if unknown:
+        raise InvalidInputError("unknown members", {"members": [f"unknown user(s): {', '.join(unknown)} / 用户不存在"]})
+    waiting = s.scalar(
+        select(func.count()).select_from(MessageSubscription).where(MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == CLAIM_MESSAGE)
+    )
+    if not waiting or row.status != "running":
+        raise ConflictError("this challenge is not open for claims / 该榜单当前不接受揭榜")
+    rules.require("file_claim", rules.actor_of(s, actor), row)
+    for existing in (row.data or {}).get("claims") or []:
+        if existing.get("leader") == actor:
+            raise ConflictError("you have already claimed this challenge / 您已揭榜")
     payload = {
         "kind": kind,
         "leader": actor,
         "members": [{"username": m["username"], "share": m["share"]} for m in members],
         "plan": claim["plan"],
         "pledge": claim["pledge"],
-        "filed_at": iso(engine.clock.now()),
+        "filed_at": iso(step.now),
     }
-    engine.deliver_message(CLAIM_MESSAGE, actor=actor, payload=payload, instance_id=instance_id)
+    deliver_message(step, instance_id, CLAIM_MESSAGE, payload)
     return payload
 
 

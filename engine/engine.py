@@ -8,8 +8,9 @@ dicts) and returns records from ``records.py``. Usage::
     task = engine.list_tasks("zhang", scope="mine").items[0]
     engine.complete(task.id, "zhang", {"title": ...})
 
-The module is long because it is the whole public surface in one place; each method stays a
-thin unit of work over catalog, runner, inbox, rules and the approval and integration mixins.
+The module is long because it is the whole public surface in one place; each method that
+changes something opens one ``Step`` (step.py) and calls one operation (operations.py,
+approval/*, claims.py); the reads are short queries over catalog, inbox and rules.
 """
 
 from __future__ import annotations
@@ -19,53 +20,48 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from . import approval, audit, claims, identity, inbox, jobs, ownership, rules
+from . import audit, claims, identity, inbox, jobs, operations, rules
 from . import forms as formlib
-from .approval import ApprovalMixin
-from .catalog import Catalog, Model, parse_prepared
+from .approval import ReturnTarget, handover, notify, policies, returns, signing
+from .catalog import Catalog, parse_prepared
 from .clock import Clock, SystemClock
 from .errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
     Problem,
-    ScriptError,
 )
 from .integration import IntegrationMixin
 from .records import (
     AuditRecord,
     DefinitionRecord,
     InstanceRecord,
-    JobRecord,
     Page,
     TaskDetail,
     TaskRecord,
     TokenRecord,
     UserRecord,
+    job_record,
+    task_record,
 )
-from .runner import Runner, StepContext, fire_timer, message_event
+from .runner import Runner
 from .scripting import make_script_engine
+from .step import CompletionCheck, JobHandler, Listener, Steps
 from .store import Store, counted_page
-from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate, User
+from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
 from .taskdata import DEFAULT_MAX_DATA_BYTES
 
 log = logging.getLogger("jiebang.engine")
 
 SCOPES = ("mine", "candidate", "involved", "cc")
-JobHandler = Callable[["Engine", Job, bool], None]
-Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
-CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
 
 
 def shipped_dirs() -> tuple[Path, Path]:
@@ -75,7 +71,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin, ApprovalMixin):
+class Engine(IntegrationMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -99,15 +95,17 @@ class Engine(IntegrationMixin, ApprovalMixin):
         )
         self.lane_groups = dict(lane_groups or {})
         self.runner.lane_groups = self.lane_groups
-        self.job_handlers: dict[str, JobHandler] = {"timer": _run_timer_job}
-        self.listeners: list[Listener] = []
-        self.completion_checks: list[CompletionCheck] = []  # domain checks a form schema cannot make (claims.py)
-        self.engine_messages: set[str] = set()  # messages only the engine sends, after its own checks (claims.py)
+        self.steps = Steps(self.store, self.clock, self.runner)
+        self.job_handlers: dict[str, JobHandler] = self.steps.job_handlers
+        self.job_handlers["timer"] = operations.timer_handler(self.steps)
+        self.listeners: list[Listener] = self.steps.listeners
+        self.completion_checks: list[CompletionCheck] = self.steps.completion_checks
+        self.engine_messages: set[str] = self.steps.engine_messages
         self.token_lifetime: timedelta | None = None  # new tokens' default lifetime; see configure_identity
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        claims.install(self)
-        approval.install(self)
+        claims.install(self.steps)
+        policies.install(self.steps)
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()
@@ -334,35 +332,26 @@ class Engine(IntegrationMixin, ApprovalMixin):
         data: dict[str, Any] | None = None,
     ) -> InstanceRecord:
         data = {} if data is None else data
-        with self.store.write() as s:
-            definition = self.catalog.get_row(s, process_key, version)
-            _check_start_data(self.catalog.model(definition), data)
-            data = dict(data)
-            ctx = self.runner.start(s, definition, actor=actor, business_key=business_key, data=data)
-            record = self._instance_record(s, ctx.row)
-        self.runner.remember(ctx)  # the first task's completion then skips loading what was just saved
-        return record
+        with self.steps.write(actor) as step:
+            return operations.start(step, process_key, version=version, business_key=business_key, data=data)
 
     def get_instance(self, instance_id: str, *, viewer: str | None = None) -> InstanceRecord:
         """An instance; with ``viewer``, only if that person may see it (rules.py)."""
-        with self.store.read() as s:
-            row = self._instance(s, instance_id)
+        with self.steps.read(viewer) as step:
+            row = step.instance(instance_id)
             if viewer is None:
-                return self._instance_record(s, row)
-            actor = rules.actor_of(s, viewer)
+                return step.instance_record(row)
+            actor = rules.actor_of(step.session, viewer)
             rules.require("view", actor, row)
-            return dataclasses.replace(self._instance_record(s, row), actions=rules.actions(actor, row))
-
-    def _require_view(self, s: Session, target: Instance | HumanTask, viewer: str | None) -> None:
-        if viewer is not None:
-            rules.require("view", rules.actor_of(s, viewer), target)
+            return dataclasses.replace(step.instance_record(row), actions=rules.actions(actor, row))
 
     def list_instances(
         self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50,
         viewer: str | None = None,
     ) -> Page:
         """Instances, newest first; with ``viewer``, only those that person may see (rules.py)."""
-        with self.store.read() as s:
+        with self.steps.read(viewer) as step:
+            s = step.session
             stmt = select(Instance)
             visible = rules.visible_instances(s, viewer) if viewer is not None else None
             if visible is not None:
@@ -374,37 +363,18 @@ class Engine(IntegrationMixin, ApprovalMixin):
             if business_key:
                 stmt = stmt.where(Instance.business_key == business_key)
             rows, total = counted_page(s, stmt, Instance.created_at.desc(), Instance.id, offset=offset, limit=limit)
-            return Page([self._instance_record(s, r, with_tasks=False) for r in rows.scalars()], total)
+            return Page([step.instance_record(r, with_tasks=False) for r in rows.scalars()], total)
 
     def history(self, instance_id: str, *, viewer: str | None = None) -> list[AuditRecord]:
-        with self.store.read() as s:
-            self._require_view(s, self._instance(s, instance_id), viewer)
-            rows = s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
+        with self.steps.read(viewer) as step:
+            step.require_view(step.instance(instance_id), viewer)
+            rows = step.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
             return [AuditRecord(r.id, r.instance_id, r.at, r.actor, r.event, r.element_id, r.task_id, dict(r.data or {})) for r in rows]
 
     def cancel(self, instance_id: str, *, actor: str | None, reason: str = "") -> InstanceRecord:
         """Stop an instance for good (its starter or an admin; ``actor=None`` is the system itself)."""
-        with self.store.write() as s:
-            row = self._lock_instance(s, instance_id)
-            if actor is not None:
-                rules.require("cancel", rules.actor_of(s, actor), row)
-            if row.status not in ("running", "error"):
-                raise ConflictError(f"instance {instance_id} is {row.status}")
-            now = self.clock.now()
-            row.status = "cancelled"
-            row.ended_at = now
-            row.updated_at = now
-            open_ids = list(s.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "suspended")))))
-            if open_ids:
-                s.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(open_ids)))
-                for ht in s.scalars(select(HumanTask).where(HumanTask.id.in_(open_ids))):
-                    ht.status = "cancelled"
-                    ht.completed_at = now
-            s.execute(delete(Job).where(Job.instance_id == instance_id, Job.kind == "timer"))
-            s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
-            audit.record(s, audit.INSTANCE_CANCEL, now, actor=actor, instance_id=instance_id, data={"reason": reason})
-            self._emit(s, "instance.cancelled", row, {"reason": reason})
-            return self._instance_record(s, row)
+        with self.steps.write(actor) as step:
+            return operations.cancel(step, instance_id, reason)
 
     def send_message(
         self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
@@ -414,7 +384,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         Messages the engine sends itself (a board claim) are refused: their payload is checked on
         the way in (``file_claim``), and a raw message would skip that.
         """
-        if name in self.engine_messages:
+        if name in self.steps.engine_messages:
             raise InvalidInputError(f"'{name}' is sent by the engine only", {"name": ["sent by the engine only; claims are filed on the board / 该消息只能由系统发送，揭榜请通过榜单"]})
         return self.deliver_message(name, actor=actor, payload=payload, business_key=business_key, instance_id=instance_id)
 
@@ -422,10 +392,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
     ) -> list[str]:
         """``send_message`` for the engine's own senders (claims.py), which check the payload first."""
-        if not name:
-            raise InvalidInputError("message name required", {"name": ["required / 必填项"]})
-        if business_key is None and instance_id is None:
-            raise InvalidInputError("business_key or instance_id required", {"business_key": ["business_key or instance_id required / 需指定业务键或实例"]})
+        operations.require_message_target(name, business_key, instance_id)
         payload = dict(payload or {})
         self.runner.check_input(payload, "message payload")
         with self.store.read() as s:
@@ -439,16 +406,10 @@ class Engine(IntegrationMixin, ApprovalMixin):
             raise NotFoundError(f"no instance waits for message '{name}'")
         delivered = []
         for target in targets:
-            with self.store.write() as s:
-                row = self._lock_instance(s, target)
-                waiting = s.scalar(select(func.count()).select_from(MessageSubscription).where(MessageSubscription.instance_id == target, MessageSubscription.message_name == name))
-                if not waiting or row.status != "running":
-                    continue
-                audit.record(s, audit.MESSAGE, self.clock.now(), actor=actor, instance_id=target, data={"name": name, "payload": payload})
-                ctx = self._step(s, row, actor, lambda wf: wf.send_event(message_event(name, payload)))
-            self.runner.remember(ctx)
-            self._raise_if_failed(ctx)
-            delivered.append(target)
+            with self.steps.write(actor) as step:
+                ctx = operations.deliver_message(step, target, name, payload)
+            if ctx is not None:
+                delivered.append(target)
         if not delivered:
             raise ConflictError(f"no instance waits for message '{name}' any more")
         return delivered
@@ -483,55 +444,31 @@ class Engine(IntegrationMixin, ApprovalMixin):
                 conn, username, list(groups), scope, status=status, process_key=process_key, business_key=business_key,
                 offset=offset, limit=limit, q=q or None,
             )
-        return Page([_task_record(r) for r in rows], total)
+        return Page([task_record(r) for r in rows], total)
 
     def get_task(self, task_id: str, username: str | None = None) -> TaskDetail:
         """A task with its form and the data the form starts from; with ``username``, only if visible to them."""
-        with self.store.read() as s:
-            ht = self._task(s, task_id)
-            row = s.get_one(Instance, ht.instance_id)
-            record = _task_record(ht)
+        with self.steps.read(username) as step:
+            ht = step.task(task_id)
+            row = step.instance(ht.instance_id)
+            record = task_record(ht)
             if username is not None:
-                actor = rules.actor_of(s, username)
+                actor = rules.actor_of(step.session, username)
                 rules.require("view", actor, ht)
                 record = dataclasses.replace(record, actions=rules.actions(actor, ht))
-            model = self.runner.model_of(s, row)
+            model = self.runner.model_of(step.session, row)
             schema = model.form_for(ht.element_id)
             start = {**(row.data or {}), **(ht.draft or {})}  # a delegate's or an earlier signer's work comes first
             return TaskDetail(record, schema, formlib.form_data(schema, start))
 
     def claim(self, task_id: str, username: str, *, groups: list[str] | None = None) -> TaskRecord:
         """Take a task from a group queue (``groups``: the person's, when the caller knows them)."""
-        with self.store.write() as s:
-            ht = self._task(s, task_id, lock=True)
-            self._require_open(ht)
-            if ht.assignee == username:
-                return _task_record(ht)
-            if ht.assignee is not None:
-                raise ConflictError(f"task {task_id} is held by {ht.assignee}")
-            rules.require("claim", rules.actor_of(s, username, groups=groups), ht)
-            ht.assignee = username
-            inbox.reindex(s, ht)
-            audit.record(s, audit.TASK_CLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
-            return _task_record(ht)
+        with self.steps.write(username) as step:
+            return operations.claim(step, task_id, username, groups=groups)
 
     def unclaim(self, task_id: str, username: str) -> TaskRecord:
-        with self.store.write() as s:
-            ht = self._task(s, task_id, lock=True)
-            actor = rules.actor_of(s, username)
-            if not rules.allowed("unclaim", actor, ht):
-                rules.require("view", actor, ht)  # a stranger learns nothing of the task; others learn who holds it
-            self._require_open(ht)
-            if ht.assignee != username:
-                if ht.assignee is None:
-                    raise ConflictError(f"task {task_id} is not claimed")
-                raise ConflictError(f"task {task_id} is held by {ht.assignee}")
-            if not ht.candidate_groups:
-                raise ConflictError(f"task {task_id} is assigned to {username} by its lane and cannot be released")
-            ht.assignee = None
-            inbox.reindex(s, ht)
-            audit.record(s, audit.TASK_UNCLAIM, self.clock.now(), actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
-            return _task_record(ht)
+        with self.steps.write(username) as step:
+            return operations.unclaim(step, task_id, username)
 
     def complete(self, task_id: str, username: str, data: dict[str, Any] | None) -> InstanceRecord:
         """Validate ``data`` against the task's form, complete the task and run what follows.
@@ -540,65 +477,68 @@ class Engine(IntegrationMixin, ApprovalMixin):
         part of a task counts towards the step, which completes once its signing rule is met.
         """
         data = data if data is not None else {}
-        with self.store.write() as s:
-            row, ht = self._task_for_work(s, task_id, username)
-            schema = self.runner.model_of(s, row).form_for(ht.element_id)
-            ownership.check_caller_data(data, ownership.declared_names(schema) if schema is not None else None, what="task data")
-            formlib.validate(schema, data)
-            self.runner.check_input(data, "this form's data", stored=row.data)
-            for check in self.completion_checks:
-                check(s, row, ht, data)
-            ctx = approval.complete(self, s, row, ht, username, data)
-            record = self._instance_record(s, row)
-        if ctx is not None:
-            self.runner.remember(ctx)
-            self._raise_if_failed(ctx)
-        return record
+        with self.steps.write(username) as step:
+            return operations.complete(step, task_id, username, data)
 
-    def _task_for_work(self, s: Session, task_id: str, username: str, *, action: str = "complete") -> tuple[Instance, HumanTask]:
-        """Lock the task's instance and check that ``username`` may ``action`` the open task now."""
-        if self.store.is_sqlite:  # the write transaction holds the database's one write lock already
-            ht = self._task(s, task_id)
-            row = self._instance(s, ht.instance_id)
-        else:
-            # Lock the instance first, then read the task: under the lock a racing completion is visible.
-            owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-            found = s.scalars(select(Instance).where(Instance.id == owner).with_for_update()
-                              .execution_options(populate_existing=True)).one_or_none() if _is_uuid(task_id) else None
-            if found is None:
-                raise NotFoundError(f"no task '{task_id}'")
-            row, ht = found, self._task(s, task_id)
-        self._require_open(ht)
-        if row.status != "running":
-            raise ConflictError(f"instance {row.id} is {row.status}")
-        if ht.assignee != username:
-            rules.require(action, rules.actor_of(s, username), ht)  # 403 for someone with no claim on the task
-            if ht.assignee is not None:
-                raise ConflictError(f"task {ht.id} is held by {ht.assignee}")  # 409 for a candidate
-        return row, ht
+    # ---- approval operations (approval/*) -----------------------------------------------
+    def transfer(self, task_id: str, actor: str, to: str, comment: str | None = None) -> TaskRecord:
+        """转办: hand the task to ``to`` for good."""
+        with self.steps.write(actor) as step:
+            return handover.transfer(step, task_id, actor, to, comment)
 
-    def finish_task(self, s: Session, row: Instance, ht: HumanTask, username: str, data: dict[str, Any], *, event: str = audit.TASK_COMPLETE) -> StepContext:
-        """Complete the BPMN user task behind ``ht`` with ``data`` and run what follows (one step)."""
-        now = self.clock.now()
-        task_id = ht.id
+    def delegate(self, task_id: str, actor: str, to: str, comment: str | None = None) -> TaskRecord:
+        """委派: ``to`` works the task; their completion comes back to ``actor`` to confirm."""
+        with self.steps.write(actor) as step:
+            return handover.delegate(step, task_id, actor, to, comment)
 
-        def action(wf: Any) -> None:
-            task = wf.get_task_from_id(UUID(task_id))
-            if task is None or not task.has_state(TaskState.READY):
-                raise ConflictError(f"task {task_id} is no longer waiting")
-            task.data.update(data)
-            task.run()
+    def add_signers(self, task_id: str, actor: str, usernames: list[str], mode: str, comment: str | None = None) -> list[TaskRecord]:
+        """加签: add approvers before, after or in parallel with the current one on this step."""
+        with self.steps.write(actor) as step:
+            return signing.add_signers(step, task_id, actor, usernames, mode, comment)
 
-        ht.status = "completed"
-        ht.completed_at = now
-        ht.completed_by = username
-        ht.assignee = ht.assignee or username
-        ht.decision = data.get("decision") if isinstance(data.get("decision"), str) else None
-        audit.record(s, event, now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=task_id, data={"form": data})
-        ctx = self._step(s, row, username, action)
-        if ctx.error is None:
-            self._emit(s, "task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username})
-        return ctx
+    def remove_signer(self, task_id: str, actor: str, username: str, comment: str | None = None) -> None:
+        """减签: remove an added signer who has not acted yet."""
+        with self.steps.write(actor) as step:
+            signing.remove_signer(step, task_id, actor, username, comment)
+
+    def signers(self, task_id: str, *, viewer: str | None = None) -> list[TaskRecord]:
+        """Everyone signing the step; with ``viewer``, only if that person may see the task (rules.py)."""
+        with self.steps.read(viewer) as step:
+            return signing.list_signers(step, task_id, viewer=viewer)
+
+    def return_targets(self, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
+        """Where a task may be sent back to: earlier user tasks on its own path, newest first (``viewer``: as in ``signers``)."""
+        with self.steps.read(viewer) as step:
+            return returns.targets(step, task_id, viewer=viewer)
+
+    def return_task(self, task_id: str, actor: str, to_element_id: str | None = None, comment: str = "") -> InstanceRecord:
+        """退回: send the instance back to an earlier user task (default: the previous one)."""
+        with self.steps.write(actor) as step:
+            return returns.return_task(step, task_id, actor, to_element_id, comment)
+
+    def withdraw(self, instance_id: str, actor: str, comment: str = "") -> InstanceRecord:
+        """撤回: take back your own last completion while the next task is untouched."""
+        with self.steps.write(actor) as step:
+            return returns.withdraw(step, instance_id, actor, comment)
+
+    def urge(self, task_id: str, actor: str, comment: str | None = None) -> None:
+        """催办: remind the assignee or candidates (a ``task.urged`` event), at most once per interval."""
+        with self.steps.write(actor) as step:
+            notify.urge(step, task_id, actor, comment)
+
+    def copy_to(self, instance_id: str, actor: str, usernames: list[str]) -> list[str]:
+        """抄送: copy the instance to people; returns who was newly copied."""
+        with self.steps.write(actor) as step:
+            return notify.copy_to(step, instance_id, actor, usernames)
+
+    def list_cc(self, username: str, *, unread_only: bool = False, offset: int = 0, limit: int = 50, q: str | None = None) -> Page:
+        """Instances copied to ``username`` (items are ``CcRecord``), newest first; ``q`` searches their title and business key."""
+        with self.steps.read(username) as step:
+            return notify.list_cc(step, username, unread_only=unread_only, offset=offset, limit=limit, q=q or None)
+
+    def mark_cc_read(self, instance_id: str, username: str) -> None:
+        with self.steps.write(username) as step:
+            notify.mark_read(step, instance_id, username)
 
     # ---- the claim-and-evaluate read models -------------------------------------------------
     def board(self, *, category: str | None = None) -> list[dict[str, Any]]:
@@ -607,9 +547,9 @@ class Engine(IntegrationMixin, ApprovalMixin):
 
     def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
         """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""
-        filed = claims.file_claim(self, instance_id, actor, claim)
-        with self.store.read() as s:
-            return {"instance_id": instance_id, "claim": filed, "challenge": claims.board_item(self._instance(s, instance_id), self.clock.now())}
+        with self.steps.write(actor) as step:
+            filed = claims.file_claim(step, instance_id, actor, claim)
+            return {"instance_id": instance_id, "claim": filed, "challenge": claims.board_item(step.locked_instance(), step.now)}
 
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:
@@ -636,7 +576,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
             if kind:
                 stmt = stmt.where(Job.kind == kind)
             rows, total = counted_page(s, stmt, Job.due_at, Job.id, offset=offset, limit=limit)
-            return Page([_job_record(j) for j in rows.scalars()], total)
+            return Page([job_record(j) for j in rows.scalars()], total)
 
     def execute_job(self, job_id: str, *, actor: str | None = None) -> None:
         """Run one job now, whatever its due time (close a claim window early, retry a delivery)."""
@@ -647,8 +587,8 @@ class Engine(IntegrationMixin, ApprovalMixin):
 
     def run_due_jobs(self, *, limit: int = 50, kinds: list[str] | None = None) -> int:
         """Lease due jobs and run each in its own transaction; returns how many ran."""
-        with self.store.write() as s:
-            ids = jobs.acquire(s, self.worker_id, self.clock.now(), limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds, lease=self.job_lease)
+        with self.steps.write("system") as step:
+            ids = jobs.acquire(step.session, self.worker_id, step.now, limit=limit, skip_locked=not self.store.is_sqlite, kinds=kinds, lease=self.job_lease)
         for job_id in ids:
             self._run_job(job_id, actor="system", force=False)
         return len(ids)
@@ -662,7 +602,7 @@ class Engine(IntegrationMixin, ApprovalMixin):
         try:
             if handler is None:
                 raise RuntimeError(f"no handler for job kind '{job.kind}'")
-            handler(self, job, force)
+            handler(job, force)
         except (ConflictError, NotFoundError) as exc:
             self._job_failed(job_id, str(exc))
         except Exception as exc:  # a job must never kill the worker; its error stays on the row
@@ -670,76 +610,10 @@ class Engine(IntegrationMixin, ApprovalMixin):
             self._job_failed(job_id, f"{type(exc).__name__}: {exc}")
 
     def _job_failed(self, job_id: str, error: str) -> None:
-        with self.store.write() as s:
-            job = s.get(Job, job_id)
+        with self.steps.write("system") as step:
+            job = step.session.get(Job, job_id)
             if job is not None:
-                jobs.retry_later(job, self.clock.now(), error)
-
-    # ---- internals ----------------------------------------------------------------------
-    def _step(self, s: Session, row: Instance, actor: str | None, action: Callable[[Any], None], *, reopening: bool = False) -> StepContext:
-        try:
-            ctx = self.runner.step(s, row, actor=actor, action=action, reopening=reopening)
-            s.flush()
-        except StaleDataError as exc:
-            raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
-        return ctx
-
-    @staticmethod
-    def _raise_if_failed(ctx: StepContext) -> None:
-        if ctx.error is not None:
-            cause = ctx.error if isinstance(ctx.error, ScriptError) else None
-            raise cause or ScriptError(f"the diagram failed: {ctx.error}")
-
-    def _emit(self, s: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
-        """Outbound events (webhooks subscribe here); written in the step's transaction."""
-        for listener in self.listeners:
-            listener(s, event, row, data)
-
-    def _instance(self, s: Session, instance_id: str) -> Instance:
-        row = s.get(Instance, instance_id)
-        if row is None:
-            raise NotFoundError(f"no process instance '{instance_id}'")
-        return row
-
-    def _lock_instance(self, s: Session, instance_id: str) -> Instance:
-        if self.store.is_sqlite:
-            return self._instance(s, instance_id)
-        row = s.get(Instance, instance_id, with_for_update=True, populate_existing=True)
-        if row is None:
-            raise NotFoundError(f"no process instance '{instance_id}'")
-        return row
-
-    def _task(self, s: Session, task_id: str, *, lock: bool = False) -> HumanTask:
-        ht = s.get(HumanTask, task_id, with_for_update=lock and not self.store.is_sqlite) if _is_uuid(task_id) else None
-        if ht is None:
-            raise NotFoundError(f"no task '{task_id}'")
-        return ht
-
-    @staticmethod
-    def _require_open(ht: HumanTask) -> None:
-        if ht.status != "open":
-            raise ConflictError(f"task {ht.id} is already {ht.status}")
-
-    def _instance_record(self, s: Session, row: Instance, *, with_tasks: bool = True) -> InstanceRecord:
-        tasks = []
-        if with_tasks:
-            tasks = [
-                _task_record(t)
-                for t in s.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open").order_by(HumanTask.created_at))
-            ]
-        return InstanceRecord(
-            row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
-            tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error, list(row.visited or []),
-        )
-
-
-def _check_start_data(model: Model, data: Any) -> None:
-    """Start data carries only what the start event declares (ownership.py), valid against its start form."""
-    ownership.check_caller_data(data, model.start_names(), what="start data")
-    form = model.start_form()
-    if form is not None:
-        own = ownership.declared_names(form)
-        formlib.validate(form, {k: v for k, v in data.items() if k in own})
+                jobs.retry_later(job, step.now, error)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -749,58 +623,8 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
-
-
-def _task_record(ht: HumanTask | Row[*tuple[Any, ...]]) -> TaskRecord:
-    return TaskRecord(
-        ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
-        ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
-        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned), ht.title,
-    )
-
-
 def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
     return [
         {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
         for r in claims.scores(s, period)
     ]
-
-
-def _job_record(job: Job) -> JobRecord:
-    return JobRecord(job.id, job.kind, job.instance_id, job.element_id, job.due_at, job.attempts, job.last_error, dict(job.payload or {}))
-
-
-def _run_timer_job(engine: Engine, job: Job, force: bool) -> None:
-    """Fire a timer: one instance step; the job row disappears in the same transaction."""
-    instance_id, task_id = job.instance_id, job.task_id
-    if instance_id is None or task_id is None:
-        raise ConflictError(f"timer {job.id} names no instance task")
-    with engine.store.write() as s:
-        row = engine._lock_instance(s, instance_id)
-        live = s.get(Job, job.id)
-        if live is None:
-            return  # fired already, by another worker or by the instance moving on
-        if row.status != "running":
-            raise ConflictError(f"instance {row.id} is {row.status}")
-        now = engine.clock.now()
-
-        def action(wf: Any) -> None:
-            if force:
-                fire_timer(wf, task_id, now)
-
-        ctx = engine._step(s, row, "system", action)
-        still = s.get(Job, job.id)
-        if still is not None and ctx.error is None:
-            if still.due_at <= now and not force:
-                raise ConflictError(f"timer {job.id} did not fire at {now.isoformat()}")
-            jobs.release(still)
-    engine.runner.remember(ctx)
-    engine._raise_if_failed(ctx)
-
-

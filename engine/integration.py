@@ -7,6 +7,7 @@ inserted in the same transaction as the work they guard, so a retry can never do
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
@@ -99,7 +100,7 @@ class IntegrationMixin:
         """Called once at the end of ``Engine.__init__``: subscribe webhooks, join idempotent writes."""
         self.listeners.append(_enqueue_for_event)
         self.runner.projections.append(_step_events)
-        self.job_handlers["webhook"] = _deliver
+        self.job_handlers["webhook"] = functools.partial(_deliver, self)
 
     def configure_integration(self, *, allow_private_webhooks: bool | None = None, job_lease_seconds: float | None = None) -> None:
         """Settings the app or the worker reads from ``JIEBANG_*`` variables."""

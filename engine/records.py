@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from .tables import HumanTask, Job
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,16 @@ class TokenRecord:
 class Page:
     items: list[Any]
     total: int
+
+
+def task_record(ht: HumanTask | Row[*tuple[Any, ...]]) -> TaskRecord:
+    """A task-index row (an ORM row or a plain result row) as the record callers see."""
+    return TaskRecord(
+        ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
+        ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
+        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned), ht.title,
+    )
+
+
+def job_record(job: Job) -> JobRecord:
+    return JobRecord(job.id, job.kind, job.instance_id, job.element_id, job.due_at, job.attempts, job.last_error, dict(job.payload or {}))

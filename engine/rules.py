@@ -52,11 +52,6 @@ def effective_roles(roles: Iterable[str]) -> set[str]:
     return set(roles) if cap is None else set(roles) & cap
 
 
-def roles_of(s: Session, username: str) -> set[str]:
-    user = s.get(User, username)
-    return effective_roles(user.roles or []) if user is not None else set()
-
-
 def privileges(roles: Iterable[str]) -> frozenset[str]:
     """Everything a set of roles allows (``admin`` includes the service's privileges)."""
     out: set[str] = set()

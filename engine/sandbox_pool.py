@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ScriptError, ScriptTimeoutError
-from engine.sandbox_worker import ERRORS, HEADER, REQUEST_SLACK, frame
+from engine.sandbox_wire import ERRORS, HEADER, REQUEST_SLACK, frame
 from engine.taskdata import DEFAULT_MAX_DATA_BYTES, check_data
 
 __all__ = ["SandboxPool", "pool", "run_in_worker"]

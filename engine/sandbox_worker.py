@@ -1,8 +1,8 @@
 """The sandbox worker process: runs diagram code for one parent, one request at a time.
 
 Started by ``engine.sandbox_pool`` with a tiny boot line that loads only this module, the
-sandbox (``engine.scripting``), ``engine.taskdata`` and ``engine.errors``, never the whole
-engine package, so a worker starts in a fraction of a second and stays small. After its
+sandbox (``engine.scripting``), its wire protocol (``engine.sandbox_wire``), ``engine.taskdata``
+and ``engine.errors``, never the whole engine package, so a worker starts in a fraction of a second and stays small. After its
 imports it limits itself (address space, CPU seconds, file descriptors, no child processes)
 and answers requests on stdin/stdout.
 
@@ -17,41 +17,17 @@ encoded, so neither side ever builds a huge JSON text.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
-import struct
 import sys
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any
 
-from engine.errors import SandboxViolationError, ScriptError, ScriptTimeoutError, TaskDataError
+from engine.errors import ScriptError
+from engine.sandbox_wire import frame, read_message
 from engine.scripting import SandboxEnvironment
 from engine.taskdata import check_data, check_value
-
-HEADER = struct.Struct(">I")
-#: Bytes a request or an answer may take beyond its data budget (source text, error texts, framing).
-REQUEST_SLACK = 256 * 1024
-
-
-def read_message(stream: BinaryIO, max_bytes: int) -> Any:
-    """One framed JSON message, or None at end of stream; refuses frames over ``max_bytes``."""
-    head = stream.read(HEADER.size)
-    if len(head) < HEADER.size:
-        return None
-    (length,) = HEADER.unpack(head)
-    if length > max_bytes:
-        raise ValueError(f"message of {length:,} bytes is over the {max_bytes:,} byte frame limit")
-    body = stream.read(length)
-    if len(body) < length:
-        return None
-    return json.loads(body)
-
-
-def frame(message: Any) -> bytes:
-    body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
-    return HEADER.pack(len(body)) + body
 
 
 def _limit_self(memory_bytes: int) -> None:
@@ -110,9 +86,6 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
 def _ran_out_of_memory(err: BaseException) -> bool:
     return isinstance(err.__cause__, MemoryError) or "MemoryError" in str(getattr(err, "context", {}).get("error_type"))
-
-
-ERRORS = {cls.__name__: cls for cls in (ScriptError, SandboxViolationError, ScriptTimeoutError, TaskDataError)}
 
 
 def serve(memory_bytes: int) -> None:

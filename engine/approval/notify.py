@@ -3,57 +3,48 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from .. import audit, rules
 from ..errors import ConflictError, NotFoundError
 from ..records import Page
+from ..step import Step
 from ..store import counted_page
 from ..tables import AuditEvent, CarbonCopy, Instance
 from .common import CcRecord, comment, get_task, require_users
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from ..engine import Engine
-
 URGE_INTERVAL = timedelta(minutes=10)
 
 
-def urge(engine: Engine, task_id: str, actor: str, text: str | None, *, system: bool = False) -> None:
-    with engine.store.write() as s:
-        urge_in_session(engine, s, task_id, actor, text, system=system)
-
-
-def urge_in_session(engine: Engine, s: Session, task_id: str, actor: str, text: str | None, *, system: bool = False) -> None:
+def urge(step: Step, task_id: str, actor: str, text: str | None, *, system: bool = False) -> None:
+    """Remind whoever holds the task (``system``: the engine's own timeout reminder, never throttled)."""
+    s = step.session
     ht = get_task(s, task_id)
-    row = engine._lock_instance(s, ht.instance_id)
+    row = step.lock_instance(ht.instance_id)
     if ht.status not in ("open", "waiting"):
         raise ConflictError(f"task {task_id} is {ht.status}; there is nobody to remind")
     if not system:
         rules.require("urge", rules.actor_of(s, actor), ht)
-    now = engine.clock.now()
+    now = step.now
     last = s.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.task_id == task_id, AuditEvent.event == "task.urge"))
     if last is not None and not system and now - last < URGE_INTERVAL:
         again = (last + URGE_INTERVAL).isoformat()
         raise ConflictError(f"already urged at {last.isoformat()}; next reminder possible at {again} / 催办过于频繁")
     audit.record(s, "task.urge", now, actor=actor, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"comment": text, "assignee": ht.assignee})
     comment(s, ht, actor, "urge", text, now)
-    engine._emit(s, "task.urged", row, {"task_id": ht.id, "element_id": ht.element_id, "name": ht.name, "assignee": ht.assignee, "candidate_groups": ht.candidate_groups, "by": actor, "comment": text})
+    step.emit("task.urged", row, {"task_id": ht.id, "element_id": ht.element_id, "name": ht.name, "assignee": ht.assignee, "candidate_groups": ht.candidate_groups, "by": actor, "comment": text})
 
 
-def copy_to(engine: Engine, instance_id: str, actor: str, usernames: list[str], *, element_id: str | None = None) -> list[str]:
-    with engine.store.write() as s:
-        row = s.get(Instance, instance_id)
-        if row is None:
-            raise NotFoundError(f"no process instance '{instance_id}'")
-        rules.require("cc", rules.actor_of(s, actor), row)
-        require_users(s, usernames)
-        added = add_copies(s, row, usernames, actor, element_id, engine.clock.now())
-        audit.record(s, "instance.cc", engine.clock.now(), actor=actor, instance_id=row.id, data={"usernames": added})
-        return added
+def copy_to(step: Step, instance_id: str, actor: str, usernames: list[str], *, element_id: str | None = None) -> list[str]:
+    s = step.session
+    row = step.instance(instance_id)
+    rules.require("cc", rules.actor_of(s, actor), row)
+    require_users(s, usernames)
+    added = add_copies(s, row, usernames, actor, element_id, step.now)
+    audit.record(s, "instance.cc", step.now, actor=actor, instance_id=row.id, data={"usernames": added})
+    return added
 
 
 def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, element_id: str | None, now: datetime) -> list[str]:
@@ -64,26 +55,25 @@ def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, 
     return added
 
 
-def list_cc(engine: Engine, username: str, *, unread_only: bool, offset: int, limit: int, q: str | None = None) -> Page:
-    with engine.store.read() as s:
-        stmt = select(CarbonCopy, Instance).join(Instance, Instance.id == CarbonCopy.instance_id).where(CarbonCopy.username == username)
-        if unread_only:
-            stmt = stmt.where(CarbonCopy.read_at.is_(None))
-        if q:
-            stmt = stmt.where(or_(Instance.data["title"].as_string().icontains(q, autoescape=True),
-                                  Instance.business_key.icontains(q, autoescape=True)))
-        rows, total = counted_page(s, stmt, CarbonCopy.at.desc(), CarbonCopy.id.desc(), offset=offset, limit=limit)
-        items = [
-            CcRecord(i.id, i.process_key, i.business_key, (i.data or {}).get("title"), c.by, c.element_id, c.at, c.read_at)
-            for c, i in rows
-        ]
-        return Page(items, total)
+def list_cc(step: Step, username: str, *, unread_only: bool, offset: int, limit: int, q: str | None = None) -> Page:
+    """Instances copied to ``username``, newest first; ``q`` searches their title and business key."""
+    stmt = select(CarbonCopy, Instance).join(Instance, Instance.id == CarbonCopy.instance_id).where(CarbonCopy.username == username)
+    if unread_only:
+        stmt = stmt.where(CarbonCopy.read_at.is_(None))
+    if q:
+        stmt = stmt.where(or_(Instance.data["title"].as_string().icontains(q, autoescape=True),
+                              Instance.business_key.icontains(q, autoescape=True)))
+    rows, total = counted_page(step.session, stmt, CarbonCopy.at.desc(), CarbonCopy.id.desc(), offset=offset, limit=limit)
+    items = [
+        CcRecord(i.id, i.process_key, i.business_key, (i.data or {}).get("title"), c.by, c.element_id, c.at, c.read_at)
+        for c, i in rows
+    ]
+    return Page(items, total)
 
 
-def mark_read(engine: Engine, instance_id: str, username: str) -> None:
-    with engine.store.write() as s:
-        cc = s.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance_id, CarbonCopy.username == username)).first()
-        if cc is None:
-            raise NotFoundError(f"instance {instance_id} was not copied to {username}")
-        if cc.read_at is None:
-            cc.read_at = engine.clock.now()
+def mark_read(step: Step, instance_id: str, username: str) -> None:
+    cc = step.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance_id, CarbonCopy.username == username)).first()
+    if cc is None:
+        raise NotFoundError(f"instance {instance_id} was not copied to {username}")
+    if cc.read_at is None:
+        cc.read_at = step.now

@@ -16,15 +16,25 @@ from sqlalchemy.orm import Session
 
 from .. import audit, durations
 from ..policy import TIMEOUT_ACTIONS as ACTIONS
+from ..step import JobHandler, Step, Steps
 from ..tables import HumanTask, Job, Membership
-from .notify import add_copies, urge_in_session
+from .notify import add_copies, urge
+from .signing import decide
+from .signing import on_task_created as on_signing_task_created
 
 if TYPE_CHECKING:
-    from ..engine import Engine
     from ..runner import StepContext
 
 TIMEOUT_NS = uuid.UUID("5b0f7c1e-2d8e-4a52-9f8b-6a0f3c9e1d42")
-__all__ = ["ACTIONS", "auto_approve", "on_task_created", "on_tasks_closed", "run_timeout", "timeout_job_id"]
+__all__ = ["ACTIONS", "auto_approve", "install", "on_task_created", "on_tasks_closed", "run_timeout", "timeout_handler", "timeout_job_id"]
+
+
+def install(steps: Steps) -> None:
+    """Subscribe the BPMN-declared policies (signing rules, timeouts, CC, auto-approval) to the runner and the job worker."""
+    steps.runner.task_hooks.extend([on_signing_task_created, on_task_created])
+    steps.runner.close_hooks.append(on_tasks_closed)
+    steps.runner.auto_actions.append(auto_approve)
+    steps.job_handlers["task_timeout"] = timeout_handler(steps)
 
 
 def timeout_job_id(task_id: str) -> str:
@@ -60,35 +70,39 @@ def on_tasks_closed(s: Session, ctx: StepContext, closed: list[tuple[Any, str]])
             audit.record(s, "instance.cc", ctx.now, actor="system", instance_id=ctx.row.id, element_id=task.task_spec.bpmn_id, data={"usernames": added})
 
 
-def run_timeout(engine: Engine, job: Job, force: bool) -> None:
-    """A task's timeout fell due: remind, or decide it the way the diagram says."""
-    action = (job.payload or {}).get("action", "remind")
-    ctx = None
-    with engine.store.write() as s:
-        live = s.get(Job, job.id)
-        ht = s.get(HumanTask, job.task_id)
-        if live is None:
-            return
-        if ht is None or ht.status not in ("open", "waiting"):
-            s.delete(live)
-            return
-        if action == "remind":
-            urge_in_session(engine, s, ht.id, "system", "超时提醒 / overdue reminder", system=True)
-            s.delete(live)
-        else:
-            row = engine._lock_instance(s, ht.instance_id)
-            s.delete(live)
-            data = {"decision": action, "comment": "超时自动处理 / decided on timeout"}
-            audit.record(s, "task.timeout", engine.clock.now(), actor="system", instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"action": action})
-            if ht.status == "waiting":  # a signing in progress is decided as a whole
-                from .signing import decide
+def timeout_handler(steps: Steps) -> JobHandler:
+    """The job handler for ``task_timeout`` jobs: each is decided in its own step, acting as the system."""
 
-                ctx = decide(engine, s, row, ht, "approve" if action == "approve" else "reject", "system", {**(ht.draft or {}), **data})
-            else:
-                ctx = engine.finish_task(s, row, ht, "system", data)
-    if ctx is not None:
-        engine.runner.remember(ctx)
-        engine._raise_if_failed(ctx)
+    def run(job: Job, force: bool) -> None:
+        with steps.write("system") as step:
+            run_timeout(step, job)
+
+    return run
+
+
+def run_timeout(step: Step, job: Job) -> None:
+    """A task's timeout fell due: remind, or decide it the way the diagram says."""
+    s = step.session
+    action = (job.payload or {}).get("action", "remind")
+    live = s.get(Job, job.id)
+    ht = s.get(HumanTask, job.task_id)
+    if live is None:
+        return
+    if ht is None or ht.status not in ("open", "waiting"):
+        s.delete(live)
+        return
+    if action == "remind":
+        urge(step, ht.id, "system", "超时提醒 / overdue reminder", system=True)
+        s.delete(live)
+    else:
+        row = step.lock_instance(ht.instance_id)
+        s.delete(live)
+        data = {"decision": action, "comment": "超时自动处理 / decided on timeout"}
+        audit.record(s, "task.timeout", step.now, actor="system", instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"action": action})
+        if ht.status == "waiting":  # a signing in progress is decided as a whole
+            decide(step, row, ht, "approve" if action == "approve" else "reject", "system", {**(ht.draft or {}), **data})
+        else:
+            step.complete_task(row, ht, "system", data)
 
 
 def auto_approve(s: Session, ctx: StepContext) -> list[tuple[str, dict[str, Any]]]:

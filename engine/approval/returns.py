@@ -14,16 +14,15 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from .. import audit, rules
 from ..errors import ConflictError, InvalidInputError
+from ..records import InstanceRecord
+from ..step import Step
 from ..tables import AuditEvent, HumanTask, Instance
 from .common import ReturnTarget, comment, get_task, sign_rows
 
 if TYPE_CHECKING:
-    from ..engine import Engine
-    from ..records import InstanceRecord
     from ..runner import StepContext
 
 
@@ -65,39 +64,35 @@ def _redo_data(target: Any) -> dict[str, Any]:
     return data
 
 
-def _load_task(engine: Engine, s: Session, ht: HumanTask) -> tuple[Any, Any]:
-    inst = s.get_one(Instance, ht.instance_id)
-    model = engine.runner.model_of(s, inst)
-    wf = engine.runner.load(model, inst)
+def _load_task(step: Step, ht: HumanTask) -> tuple[Any, Any]:
+    inst = step.session.get_one(Instance, ht.instance_id)
+    model = step.runner.model_of(step.session, inst)
+    wf = step.runner.load(model, inst)
     return wf, wf.get_task_from_id(UUID(ht.id))
 
 
-def targets(engine: Engine, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
-    with engine.store.read() as s:
-        ht = engine._task(s, task_id)
-        engine._require_view(s, ht, viewer)
-        if ht.kind == "sign" and ht.parent_id is not None:  # a signer returns what the parent task returns
-            ht = get_task(s, ht.parent_id)
-        _, task = _load_task(engine, s, ht)
-        if task is None:
-            return []
-        return [ReturnTarget(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, str(t.id)) for t in _path_user_tasks(task)]
+def targets(step: Step, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
+    ht = step.task(task_id)
+    step.require_view(ht, viewer)
+    if ht.kind == "sign" and ht.parent_id is not None:  # a signer returns what the parent task returns
+        ht = get_task(step.session, ht.parent_id)
+    _, task = _load_task(step, ht)
+    if task is None:
+        return []
+    return [ReturnTarget(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, str(t.id)) for t in _path_user_tasks(task)]
 
 
-def return_task(engine: Engine, task_id: str, actor: str, to_element_id: str | None, text: str) -> InstanceRecord:
-    with engine.store.write() as s:
-        row, ht = engine._task_for_work(s, task_id, actor, action="return")
-        if ht.kind == "sign":
-            raise ConflictError("a signer approves or rejects; the step's approver returns it / 加签人不能退回")
-        ctx = return_in_session(engine, s, row, ht, actor, to_element_id, text)
-        record = engine._instance_record(s, row)
-    engine.runner.remember(ctx)
-    engine._raise_if_failed(ctx)
-    return record
+def return_task(step: Step, task_id: str, actor: str, to_element_id: str | None, text: str) -> InstanceRecord:
+    row, ht = step.task_for_work(task_id, actor, action="return")
+    if ht.kind == "sign":
+        raise ConflictError("a signer approves or rejects; the step's approver returns it / 加签人不能退回")
+    send_back(step, row, ht, actor, to_element_id, text)
+    return step.instance_record(row)
 
 
-def return_in_session(engine: Engine, s: Session, row: Instance, ht: HumanTask, actor: str, to_element_id: str | None, text: str) -> StepContext:
-    now = engine.clock.now()
+def send_back(step: Step, row: Instance, ht: HumanTask, actor: str, to_element_id: str | None, text: str) -> StepContext:
+    """Return ``ht``'s step to an earlier user task on its path (default: the previous one)."""
+    s, now = step.session, step.now
     chosen: dict[str, Any] = {}
 
     def action(wf: Any) -> None:
@@ -124,46 +119,43 @@ def return_in_session(engine: Engine, s: Session, row: Instance, ht: HumanTask, 
         if r.status in ("open", "waiting"):
             r.status, r.completed_at = "cancelled", now
     ht.status, ht.completed_at, ht.completed_by = "returned", now, actor
-    ctx = engine._step(s, row, actor, action, reopening=True)
+    ctx = step.advance(row, action, actor=actor, reopening=True)
     audit.record(s, "task.return", now, actor=actor, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"to": chosen.get("element_id"), "comment": text})
     comment(s, ht, actor, "return", text, now)
-    engine._emit(s, "task.returned", row, {"task_id": ht.id, "element_id": ht.element_id, "to": chosen.get("element_id"), "by": actor, "comment": text})
+    step.emit("task.returned", row, {"task_id": ht.id, "element_id": ht.element_id, "to": chosen.get("element_id"), "by": actor, "comment": text})
     return ctx
 
 
-def withdraw(engine: Engine, instance_id: str, actor: str, text: str) -> InstanceRecord:
-    with engine.store.write() as s:
-        row = engine._lock_instance(s, instance_id)
-        if row.status != "running":
-            raise ConflictError(f"instance {instance_id} is {row.status}")
-        rules.require("withdraw", rules.actor_of(s, actor), row)
-        mine = rules.last_step(s, instance_id)
-        if mine is None or mine.completed_by != actor:
-            raise ConflictError("someone else acted last; nothing of yours to withdraw / 已有他人处理，无法撤回")
-        open_rows = list(s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "waiting")))))
-        touched = s.scalar(
-            select(AuditEvent.id).where(
-                AuditEvent.instance_id == instance_id,
-                AuditEvent.task_id.in_([r.id for r in open_rows] or [""]),
-                AuditEvent.event != audit.TASK_CREATE,
-            ).limit(1)
-        )
-        if touched is not None or any(r.kind == "sign" or r.owner for r in open_rows):
-            raise ConflictError("the next step has been worked on; it can no longer be withdrawn / 下一环节已处理，无法撤回")
-        now = engine.clock.now()
+def withdraw(step: Step, instance_id: str, actor: str, text: str) -> InstanceRecord:
+    s = step.session
+    row = step.lock_instance(instance_id)
+    if row.status != "running":
+        raise ConflictError(f"instance {instance_id} is {row.status}")
+    rules.require("withdraw", rules.actor_of(s, actor), row)
+    mine = rules.last_step(s, instance_id)
+    if mine is None or mine.completed_by != actor:
+        raise ConflictError("someone else acted last; nothing of yours to withdraw / 已有他人处理，无法撤回")
+    open_rows = list(s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "waiting")))))
+    touched = s.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.instance_id == instance_id,
+            AuditEvent.task_id.in_([r.id for r in open_rows] or [""]),
+            AuditEvent.event != audit.TASK_CREATE,
+        ).limit(1)
+    )
+    if touched is not None or any(r.kind == "sign" or r.owner for r in open_rows):
+        raise ConflictError("the next step has been worked on; it can no longer be withdrawn / 下一环节已处理，无法撤回")
+    now = step.now
 
-        def action(wf: Any) -> None:
-            task = wf.get_task_from_id(UUID(mine.id))
-            if task is None or not task.has_state(TaskState.COMPLETED):
-                raise ConflictError("that step is too far back to withdraw / 该环节已无法撤回")
-            wf.reset_from_task_id(task.id, data=_redo_data(task))
+    def action(wf: Any) -> None:
+        task = wf.get_task_from_id(UUID(mine.id))
+        if task is None or not task.has_state(TaskState.COMPLETED):
+            raise ConflictError("that step is too far back to withdraw / 该环节已无法撤回")
+        wf.reset_from_task_id(task.id, data=_redo_data(task))
 
-        for r in open_rows:
-            r.status, r.completed_at = "withdrawn", now
-        ctx = engine._step(s, row, actor, action, reopening=True)
-        audit.record(s, "instance.withdraw", now, actor=actor, instance_id=row.id, element_id=mine.element_id, task_id=mine.id, data={"comment": text})
-        comment(s, mine, actor, "withdraw", text, now)
-        record = engine._instance_record(s, row)
-    engine.runner.remember(ctx)
-    engine._raise_if_failed(ctx)
-    return record
+    for r in open_rows:
+        r.status, r.completed_at = "withdrawn", now
+    step.advance(row, action, actor=actor, reopening=True)
+    audit.record(s, "instance.withdraw", now, actor=actor, instance_id=row.id, element_id=mine.element_id, task_id=mine.id, data={"comment": text})
+    comment(s, mine, actor, "withdraw", text, now)
+    return step.instance_record(row)

@@ -20,14 +20,14 @@ from .. import audit, rules
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..inbox import reindex
 from ..policy import APPROVAL_MODES as BPMN_MODES
-from ..tables import HumanTask, Membership
+from ..records import TaskRecord, task_record
+from ..step import Step
+from ..tables import HumanTask, Instance, Membership
 from .common import comment, get_task, require_users, sign_rows, verdict
+from .returns import send_back
 
 if TYPE_CHECKING:
-    from ..engine import Engine
-    from ..records import TaskRecord
     from ..runner import StepContext
-    from ..tables import Instance
 
 ADDED_MODES = ("before", "after", "parallel")
 PENDING = ("open", "waiting")
@@ -54,88 +54,84 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
         s.add(_sign_row(ht, person, mode, seq, "open" if first_or_all else "waiting", ctx.now))
 
 
-def add_signers(engine: Engine, task_id: str, actor: str, usernames: list[str], mode: str, text: str | None) -> list[TaskRecord]:
-    from ..engine import _task_record
-
+def add_signers(step: Step, task_id: str, actor: str, usernames: list[str], mode: str, text: str | None) -> list[TaskRecord]:
     if mode not in ADDED_MODES:
         raise InvalidInputError(f"unknown mode '{mode}'", {"mode": ["before, after or parallel / 须为 before、after 或 parallel"]})
     if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
         raise InvalidInputError("usernames must be a list of names", {"usernames": ["a list of usernames / 须为用户名列表"]})
-    with engine.store.write() as s:
-        _, ht = engine._task_for_work(s, task_id, actor, action="add_signers")
-        if ht.kind != "task" or ht.sign_mode in BPMN_MODES:
-            raise ConflictError("signers are added to the task itself / 只能对任务本身加签")
-        require_users(s, usernames)
-        existing = {r.assignee for r in sign_rows(s, ht.id) if r.status != "removed"}
-        dupes = sorted({u for u in usernames if u in existing or u == actor} | {u for u in usernames if usernames.count(u) > 1})
-        if dupes:
-            raise InvalidInputError("already signing", {"usernames": [f"already on this step: {', '.join(dupes)} / 已在本环节"]})
-        now = engine.clock.now()
-        ht.assignee = actor  # the step comes back to whoever added signers
-        reindex(s, ht)
-        start = max([r.sign_seq or 0 for r in sign_rows(s, ht.id)], default=0)
-        rows = []
-        for i, person in enumerate(usernames, start=1):
-            opens = mode == "parallel" or (mode == "before" and i == 1)
-            row = _sign_row(ht, person, mode, start + i, "open" if opens else "waiting", now)
-            s.add(row)
-            rows.append(row)
-        if mode == "before":
-            ht.status = "waiting"
-        audit.record(s, "task.add_signers", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"mode": mode, "usernames": usernames, "comment": text})
-        comment(s, ht, actor, "add_sign", text or f"{mode}: {', '.join(usernames)}", now)
-        s.flush()
-        return [_task_record(r) for r in rows]
+    s = step.session
+    _, ht = step.task_for_work(task_id, actor, action="add_signers")
+    if ht.kind != "task" or ht.sign_mode in BPMN_MODES:
+        raise ConflictError("signers are added to the task itself / 只能对任务本身加签")
+    require_users(s, usernames)
+    existing = {r.assignee for r in sign_rows(s, ht.id) if r.status != "removed"}
+    dupes = sorted({u for u in usernames if u in existing or u == actor} | {u for u in usernames if usernames.count(u) > 1})
+    if dupes:
+        raise InvalidInputError("already signing", {"usernames": [f"already on this step: {', '.join(dupes)} / 已在本环节"]})
+    now = step.now
+    ht.assignee = actor  # the step comes back to whoever added signers
+    reindex(s, ht)
+    start = max([r.sign_seq or 0 for r in sign_rows(s, ht.id)], default=0)
+    rows = []
+    for i, person in enumerate(usernames, start=1):
+        opens = mode == "parallel" or (mode == "before" and i == 1)
+        row = _sign_row(ht, person, mode, start + i, "open" if opens else "waiting", now)
+        s.add(row)
+        rows.append(row)
+    if mode == "before":
+        ht.status = "waiting"
+    audit.record(s, "task.add_signers", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"mode": mode, "usernames": usernames, "comment": text})
+    comment(s, ht, actor, "add_sign", text or f"{mode}: {', '.join(usernames)}", now)
+    s.flush()
+    return [task_record(r) for r in rows]
 
 
-def remove_signer(engine: Engine, task_id: str, actor: str, username: str, text: str | None) -> None:
-    with engine.store.write() as s:
-        ht = get_task(s, task_id)
-        engine._lock_instance(s, ht.instance_id)
-        rules.require("remove_signer", rules.actor_of(s, actor), ht)
-        target = next((r for r in sign_rows(s, ht.id) if r.assignee == username and r.sign_mode in ADDED_MODES and r.status != "removed"), None)
-        if target is None:
-            raise NotFoundError(f"{username} is not an added signer of task {task_id}")
-        if target.status not in PENDING:
-            raise ConflictError(f"{username} has already signed / 该加签人已处理")
-        now = engine.clock.now()
-        was_open = target.status == "open"
-        target.status, target.completed_at = "removed", now
-        audit.record(s, "task.remove_signer", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"username": username, "comment": text})
-        comment(s, ht, actor, "remove_sign", text or username, now)
-        if was_open and target.sign_mode == "before":
-            _advance_before(s, ht)
+def remove_signer(step: Step, task_id: str, actor: str, username: str, text: str | None) -> None:
+    s = step.session
+    ht = get_task(s, task_id)
+    step.lock_instance(ht.instance_id)
+    rules.require("remove_signer", rules.actor_of(s, actor), ht)
+    target = next((r for r in sign_rows(s, ht.id) if r.assignee == username and r.sign_mode in ADDED_MODES and r.status != "removed"), None)
+    if target is None:
+        raise NotFoundError(f"{username} is not an added signer of task {task_id}")
+    if target.status not in PENDING:
+        raise ConflictError(f"{username} has already signed / 该加签人已处理")
+    now = step.now
+    was_open = target.status == "open"
+    target.status, target.completed_at = "removed", now
+    audit.record(s, "task.remove_signer", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"username": username, "comment": text})
+    comment(s, ht, actor, "remove_sign", text or username, now)
+    if was_open and target.sign_mode == "before":
+        _advance_before(s, ht)
 
 
-def list_signers(engine: Engine, task_id: str, *, viewer: str | None = None) -> list[TaskRecord]:
-    from ..engine import _task_record
-
-    with engine.store.read() as s:
-        ht = engine._task(s, task_id)
-        engine._require_view(s, ht, viewer)
-        return [_task_record(r) for r in sign_rows(s, task_id)]
+def list_signers(step: Step, task_id: str, *, viewer: str | None = None) -> list[TaskRecord]:
+    ht = step.task(task_id)
+    step.require_view(ht, viewer)
+    return [task_record(r) for r in sign_rows(step.session, task_id)]
 
 
-def complete_base(engine: Engine, s: Session, row: Instance, ht: HumanTask, username: str, data: dict[str, Any]) -> StepContext | None:
+def complete_base(step: Step, row: Instance, ht: HumanTask, username: str, data: dict[str, Any]) -> StepContext | None:
     """The task's own approver submits; added after/parallel signers may still have to sign."""
+    s = step.session
     pending = [r for r in sign_rows(s, ht.id) if r.status in PENDING and r.sign_mode in ("after", "parallel")]
     if not pending:
         ht.owner = None
-        return engine.finish_task(s, row, ht, username, data)
-    now = engine.clock.now()
+        return step.complete_task(row, ht, username, data)
+    now = step.now
     audit.record(s, "task.sign", now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"form": data})
     ht.draft, ht.status, ht.decision = data, "waiting", verdict(data)
     if verdict(data) == "reject":
-        return decide(engine, s, row, ht, "reject", username, data)
+        return decide(step, row, ht, "reject", username, data)
     after = [r for r in pending if r.sign_mode == "after" and r.status == "waiting"]
     if after and not any(r.status == "open" for r in pending):
         after[0].status = "open"
     return None
 
 
-def sign(engine: Engine, s: Session, row: Instance, ht: HumanTask, username: str, data: dict[str, Any]) -> StepContext | None:
+def sign(step: Step, row: Instance, ht: HumanTask, username: str, data: dict[str, Any]) -> StepContext | None:
     """One signer's decision; completes the step when its rule is met."""
-    now = engine.clock.now()
+    s, now = step.session, step.now
     ht.status, ht.completed_at, ht.completed_by, ht.draft, ht.decision = "completed", now, username, data, verdict(data)
     audit.record(s, "task.sign", now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"form": data, "base": ht.parent_id})
     base = s.get(HumanTask, ht.parent_id)
@@ -151,9 +147,9 @@ def sign(engine: Engine, s: Session, row: Instance, ht: HumanTask, username: str
                 if nxt is not None:
                     nxt.status = "open"
             return None
-        return decide(engine, s, row, base, outcome, username, data)
+        return decide(step, row, base, outcome, username, data)
     if ht.decision == "reject":
-        return decide(engine, s, row, base, "reject", username, data)
+        return decide(step, row, base, "reject", username, data)
     if mode == "before":
         _advance_before(s, base)
         return None
@@ -164,7 +160,7 @@ def sign(engine: Engine, s: Session, row: Instance, ht: HumanTask, username: str
         return None
     if base.status == "open":
         return None  # the step's own approver has not submitted yet
-    return decide(engine, s, row, base, "approve", username, base.draft or data)
+    return decide(step, row, base, "approve", username, base.draft or data)
 
 
 def _rule(mode: str, rows: list[HumanTask]) -> str | None:
@@ -183,28 +179,26 @@ def _rule(mode: str, rows: list[HumanTask]) -> str | None:
     return None
 
 
-def decide(engine: Engine, s: Session, row: Instance, base: HumanTask, outcome: str, username: str, data: dict[str, Any]) -> StepContext | None:
+def decide(step: Step, row: Instance, base: HumanTask, outcome: str, username: str, data: dict[str, Any]) -> StepContext | None:
     """The signing is decided: close what is pending and complete (or send back) the step."""
-    now = engine.clock.now()
+    s, now = step.session, step.now
     signatures = []
     for r in sign_rows(s, base.id):
         if r.status in PENDING:
             r.status, r.completed_at = "skipped", now
         if r.status == "completed":
             signatures.append({"username": r.completed_by, "decision": r.decision})
-    model = engine.runner.model_of(s, row)
+    model = step.runner.model_of(s, row)
     policy = model.policy(base.element_id)
     base.status = "open"
     if outcome == "reject" and policy.on_reject == "return":
-        from .returns import return_in_session
-
-        return return_in_session(engine, s, row, base, username, None, "会签驳回 / rejected by a signer")
+        return send_back(step, row, base, username, None, "会签驳回 / rejected by a signer")
     submitted = dict(data)
     submitted["decision"] = policy.reject_decision if outcome == "reject" else data.get("decision", "approve")
     if outcome == "approve" and submitted["decision"] in ("reject", "fail"):
         submitted["decision"] = "approve"
     submitted["signatures"] = signatures
-    return engine.finish_task(s, row, base, username, submitted)
+    return step.complete_task(row, base, username, submitted)
 
 
 def _advance_before(s: Session, base: HumanTask) -> None:

@@ -50,6 +50,30 @@ def test_two_threads_completing_one_task_exactly_one_wins(make_engine, clock) ->
     assert walk.events().count("task.complete") == 2  # submit + one review, never two
 
 
+def test_two_racing_claims_by_one_leader_file_one_claim(make_engine, clock) -> None:
+    """The board's checks (one claim per leader) run under the instance lock, in the step that files it."""
+    walk = Walk(make_engine, clock)
+    walk.publish()
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def claim(engine: Engine) -> None:
+        barrier.wait()
+        try:
+            engine.file_claim(walk.instance_id, "zhou", {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+            outcomes.append("ok")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=claim, args=(make_engine(),)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["conflict", "ok"]
+    assert [c["leader"] for c in walk.data()["claims"]] == ["zhou"]
+
+
 @pytest.mark.slow
 def test_a_thousand_progress_reports_on_one_instance(make_engine, clock) -> None:
     walk = Walk(make_engine, clock)

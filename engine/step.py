@@ -1,0 +1,226 @@
+"""The unit of work every engine operation runs in: one ``Step`` per transaction.
+
+A ``Step`` holds the session, the clock's ``now``, the acting user and the instance it locked,
+and offers the few verbs operations need: lock the instance, find the task to work, advance the
+workflow through the runner, complete a task, emit an event or audit row. It commits or rolls
+back once; after the commit the workflows it advanced are kept warm, and a diagram that failed
+is raised (its error state is committed first, so the instance shows why it stopped).
+
+``Steps`` is where steps open (``steps.write(actor)``, ``steps.read()``) and where features
+subscribe: runner hooks, listeners for outbound events, job handlers, completion checks. The
+operations (``operations.py``, ``approval/*``, ``claims.py``) are plain functions of a ``Step``;
+``Engine`` opens one and calls one operation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, rules
+from .clock import Clock
+from .errors import ConflictError, NotFoundError, ScriptError
+from .records import InstanceRecord, task_record
+from .runner import Runner, StepContext
+from .store import Store
+from .tables import Definition, HumanTask, Instance, Job
+
+Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
+CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
+JobHandler = Callable[[Job, bool], None]
+
+
+class Steps:
+    """The engine's parts a step works with, and the hooks features subscribe to."""
+
+    def __init__(self, store: Store, clock: Clock, runner: Runner) -> None:
+        self.store = store
+        self.clock = clock
+        self.runner = runner
+        self.listeners: list[Listener] = []  # outbound events (webhooks), written in the step's transaction
+        self.completion_checks: list[CompletionCheck] = []  # domain checks a form schema cannot make (claims.py)
+        self.engine_messages: set[str] = set()  # messages only the engine sends, after its own checks (claims.py)
+        self.job_handlers: dict[str, JobHandler] = {}
+
+    @contextlib.contextmanager
+    def write(self, actor: str | None) -> Iterator[Step]:
+        """One write transaction for ``actor``; after the commit, settle what the step advanced."""
+        with self.store.write() as session:
+            step = Step(self, session, actor)
+            yield step
+        step.settle()
+
+    @contextlib.contextmanager
+    def read(self, actor: str | None = None) -> Iterator[Step]:
+        """A read-only step: the same lookups, nothing to commit."""
+        with self.store.read() as session:
+            yield Step(self, session, actor)
+
+
+class Step:
+    """One unit of work: the session, ``now``, the actor, and the instance it locked."""
+
+    def __init__(self, steps: Steps, session: Session, actor: str | None) -> None:
+        self.steps = steps
+        self.session = session
+        self.actor = actor
+        self.now = steps.clock.now()
+        self.runner = steps.runner
+        self.instance_row: Instance | None = None  # the instance this step locked, once it has
+        self._advanced: list[tuple[StepContext, bool]] = []  # (what ran, raise if the diagram failed)
+
+    # ---- finding and locking ------------------------------------------------------------
+    def instance(self, instance_id: str) -> Instance:
+        row = self.session.get(Instance, instance_id)
+        if row is None:
+            raise NotFoundError(f"no process instance '{instance_id}'")
+        return row
+
+    def lock_instance(self, instance_id: str) -> Instance:
+        """The instance, locked for the rest of the step (SQLite's write transaction locks already)."""
+        if self.steps.store.is_sqlite:
+            row = self.instance(instance_id)
+        else:
+            locked = self.session.get(Instance, instance_id, with_for_update=True, populate_existing=True)
+            if locked is None:
+                raise NotFoundError(f"no process instance '{instance_id}'")
+            row = locked
+        self.instance_row = row
+        return row
+
+    def locked_instance(self) -> Instance:
+        """The instance this step locked (after ``lock_instance``, ``task_for_work`` or ``start``)."""
+        if self.instance_row is None:
+            raise RuntimeError("this step has not locked an instance")
+        return self.instance_row
+
+    def task(self, task_id: str, *, lock: bool = False) -> HumanTask:
+        ht = self.session.get(HumanTask, task_id, with_for_update=lock and not self.steps.store.is_sqlite) if is_uuid(task_id) else None
+        if ht is None:
+            raise NotFoundError(f"no task '{task_id}'")
+        return ht
+
+    def task_for_work(self, task_id: str, username: str, *, action: str = "complete") -> tuple[Instance, HumanTask]:
+        """Lock the task's instance and check that ``username`` may ``action`` the open task now."""
+        s = self.session
+        if self.steps.store.is_sqlite:  # the write transaction holds the database's one write lock already
+            ht = self.task(task_id)
+            row = self.instance(ht.instance_id)
+        else:
+            # Lock the instance first, then read the task: under the lock a racing completion is visible.
+            owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+            found = s.scalars(select(Instance).where(Instance.id == owner).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none() if is_uuid(task_id) else None
+            if found is None:
+                raise NotFoundError(f"no task '{task_id}'")
+            row, ht = found, self.task(task_id)
+        self.instance_row = row
+        require_open(ht)
+        if row.status != "running":
+            raise ConflictError(f"instance {row.id} is {row.status}")
+        if ht.assignee != username:
+            rules.require(action, rules.actor_of(s, username), ht)  # 403 for someone with no claim on the task
+            if ht.assignee is not None:
+                raise ConflictError(f"task {ht.id} is held by {ht.assignee}")  # 409 for a candidate
+        return row, ht
+
+    def require_view(self, target: Instance | HumanTask, viewer: str | None) -> None:
+        """Nothing for ``viewer=None`` (the system); otherwise 403 unless they may see the task or instance (rules.py)."""
+        if viewer is not None:
+            rules.require("view", rules.actor_of(self.session, viewer), target)
+
+    # ---- moving the workflow ------------------------------------------------------------
+    def start(self, definition: Definition, *, business_key: str | None, data: dict[str, Any]) -> StepContext:
+        """Create an instance and run it to its first wait (a failing diagram leaves it in error, not raised)."""
+        ctx = self.runner.start(self.session, definition, actor=self.actor, business_key=business_key, data=data)
+        self.instance_row = ctx.row
+        self._advanced.append((ctx, False))
+        return ctx
+
+    def advance(self, row: Instance, action: Callable[[Any], None], *, actor: str | None = None, reopening: bool = False) -> StepContext:
+        """Apply ``action`` to the instance's workflow and run what follows (runner.py)."""
+        try:
+            ctx = self.runner.step(self.session, row, actor=actor if actor is not None else self.actor, action=action, reopening=reopening)
+            self.session.flush()
+        except StaleDataError as exc:
+            raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
+        self._advanced.append((ctx, True))
+        return ctx
+
+    def complete_task(self, row: Instance, ht: HumanTask, username: str, data: dict[str, Any], *, event: str = audit.TASK_COMPLETE) -> StepContext:
+        """Complete the BPMN user task behind ``ht`` with ``data`` and run what follows."""
+        task_id = ht.id
+
+        def action(wf: Any) -> None:
+            task = wf.get_task_from_id(UUID(task_id))
+            if task is None or not task.has_state(TaskState.READY):
+                raise ConflictError(f"task {task_id} is no longer waiting")
+            task.data.update(data)
+            task.run()
+
+        ht.status = "completed"
+        ht.completed_at = self.now
+        ht.completed_by = username
+        ht.assignee = ht.assignee or username
+        ht.decision = data.get("decision") if isinstance(data.get("decision"), str) else None
+        audit.record(self.session, event, self.now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=task_id, data={"form": data})
+        ctx = self.advance(row, action, actor=username)
+        if ctx.error is None:
+            self.emit("task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username})
+        return ctx
+
+    # ---- telling ------------------------------------------------------------------------
+    def emit(self, event: str, row: Instance, data: dict[str, Any]) -> None:
+        """Outbound events (webhooks subscribe here); written in the step's transaction."""
+        for listener in self.steps.listeners:
+            listener(self.session, event, row, data)
+
+    def record(self, event: str, *, actor: str | None, **fields: Any) -> None:
+        """An audit row at the step's ``now``."""
+        audit.record(self.session, event, self.now, actor=actor, **fields)
+
+    def instance_record(self, row: Instance, *, with_tasks: bool = True) -> InstanceRecord:
+        return instance_record(self.session, row, with_tasks=with_tasks)
+
+    # ---- the end ------------------------------------------------------------------------
+    def settle(self) -> None:
+        """After the commit: keep advanced workflows warm, then raise a diagram's failure."""
+        for ctx, _ in self._advanced:
+            self.runner.remember(ctx)
+        for ctx, raising in self._advanced:
+            if raising and ctx.error is not None:
+                cause = ctx.error if isinstance(ctx.error, ScriptError) else None
+                raise cause or ScriptError(f"the diagram failed: {ctx.error}")
+
+
+def instance_record(s: Session, row: Instance, *, with_tasks: bool = True) -> InstanceRecord:
+    tasks = []
+    if with_tasks:
+        tasks = [
+            task_record(t)
+            for t in s.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open").order_by(HumanTask.created_at))
+        ]
+    return InstanceRecord(
+        row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
+        tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error, list(row.visited or []),
+    )
+
+
+def require_open(ht: HumanTask) -> None:
+    if ht.status != "open":
+        raise ConflictError(f"task {ht.id} is already {ht.status}")
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
