@@ -57,7 +57,7 @@ def scores_download(period: str | None) -> Response:
     return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'})
 
 
-def write_cell(cell: Any, value: Any) -> None:  # noqa: ANN401 - an openpyxl cell and any cell value
+def write_cell(cell: Any, value: Any) -> None:  # an openpyxl cell and any cell value
     """Set ``cell`` to ``value``; a text is always a string cell, never a formula."""
     cell.value = value
     if isinstance(value, str):

@@ -23,10 +23,10 @@ from engine import check_text, strict_json_loads
 class StrictJSONProvider(DefaultJSONProvider):
     """Flask's provider, refusing in bodies and never writing what JSON has no form for."""
 
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:  # noqa: ANN401 - any JSON value
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:  # any JSON value
         return strict_json_loads(s)
 
-    def dumps(self, obj: Any, **kwargs: Any) -> str:  # noqa: ANN401 - any JSON value
+    def dumps(self, obj: Any, **kwargs: Any) -> str:  # any JSON value
         kwargs.setdefault("allow_nan", False)  # invalid JSON must fail here, not in the OA's parser
         return super().dumps(obj, **kwargs)
 
@@ -34,7 +34,7 @@ class StrictJSONProvider(DefaultJSONProvider):
 class JiebangRequest(Request):
     """Flask's request, saying where a malformed JSON body breaks (Flask only does in debug)."""
 
-    def on_json_loading_failed(self, e: ValueError | None) -> Any:  # noqa: ANN401 - never returns
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:  # never returns
         if e is None:
             return super().on_json_loading_failed(e)  # not a JSON content type: 415
         raise BadRequest(f"the body is not valid JSON: {e} / 请求体不是合法的 JSON") from e
@@ -43,7 +43,7 @@ class JiebangRequest(Request):
 class StrictParser(FlaskParser):
     """webargs' Flask parser reading the body the app's provider already parsed and vetted."""
 
-    def _raw_load_json(self, req: Any) -> Any:  # noqa: ANN401 - webargs hook
+    def _raw_load_json(self, req: Any) -> Any:  # webargs hook
         if not is_json_request(req) or not req.get_data(cache=True):
             return core.missing
         return req.get_json()

@@ -63,7 +63,7 @@ def pg_answers() -> bool:
 
         with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=2):
             return True
-    except Exception:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+    except Exception:  # any failure means "no PostgreSQL here"
         return False
 
 

@@ -364,7 +364,7 @@ def run_flat(sides: dict[str, Callable[[], Any]], clock: ManualClock, checkpoint
                 if name not in failed:
                     try:
                         runs[name].complete("progress_report", CLAIMANT, report_form(i))
-                    except (Exception, RecursionError):  # noqa: BLE001 - raw Spiff's long-loop failure is a result
+                    except (Exception, RecursionError):  # raw Spiff's long-loop failure is a result
                         failed[name] = i
         done = c
         live = [n for n in names if n not in failed]
@@ -389,7 +389,7 @@ def run_flat(sides: dict[str, Callable[[], Any]], clock: ManualClock, checkpoint
                         continue
                     try:
                         t = run.complete("progress_report", CLAIMANT, report_form(number))["total"]
-                    except (Exception, RecursionError):  # noqa: BLE001
+                    except (Exception, RecursionError):
                         if kind == "old":
                             failed[n] = i
                             continue

@@ -56,13 +56,3 @@ def record(
             data=data or {},
         )
     )
-
-
-def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """What a step changed in the instance data: new or changed keys, and removed ones."""
-    set_ = {k: v for k, v in after.items() if k not in before or before[k] != v}
-    removed = [k for k in before if k not in after]
-    out: dict[str, Any] = {"set": set_}
-    if removed:
-        out["removed"] = removed
-    return out

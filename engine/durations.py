@@ -60,8 +60,9 @@ def parse_duration(text: str) -> Duration:
     match = _DURATION.match(str(text).strip().upper())
     if match is None:
         raise ValueError(f"not an ISO 8601 duration: {text!r} ({_DURATION_EXAMPLE})")
-    parts = {k: float(v) if k == "seconds" else int(v) for k, v in match.groupdict().items() if v}
-    duration = Duration(**parts)
+    units = match.groupdict()
+    seconds = units.pop("seconds")
+    duration = Duration(**{k: int(v) for k, v in units.items() if v}, seconds=float(seconds) if seconds else 0)
     if duration.approximate_days() > MAX_DAYS:
         raise ValueError(f"not an ISO 8601 duration this engine runs: {text!r} is longer than {MAX_DAYS:,} days")
     return duration
@@ -142,7 +143,7 @@ def date_problem(text: str) -> str | None:
     """Why ``text`` is not a usable ISO 8601 date-time (``2026-06-30T09:00:00+08:00``), or None."""
     try:
         value = _Timer.parse_time_or_duration(text)
-    except Exception:  # noqa: BLE001 - ValueError, OverflowError or Spiff's bare Exception
+    except Exception:  # ValueError, OverflowError or Spiff's bare Exception
         value = None
     if not isinstance(value, datetime):
         return "is not an ISO 8601 date-time such as 2026-06-30T09:00:00+08:00"
@@ -160,7 +161,7 @@ def cycle_problem(text: str) -> str | None:
             return f"has {part!r}, which {reason}"
     try:
         _, _, every = _Timer.parse_iso_recurring_interval(text)
-    except Exception:  # noqa: BLE001 - Spiff raises a bare Exception
+    except Exception:  # Spiff raises a bare Exception
         return "is not an ISO 8601 repeating interval such as R3/PT1H"
     if every <= timedelta(0):
         return "repeats with no interval between firings"

@@ -35,7 +35,7 @@ class Problem:
     file: str | None = None
     line: int | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "element_id": self.element_id,
             "code": self.code,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from .errors import ConflictError, InvalidInputError, NotFoundError, TooManyAttemptsError
 from .integration.tables import LoginLink
 from .records import TokenRecord, UserRecord
+from .store import rows_changed
 from .tables import ApiToken, LoginFailures, Membership, User, WebSession
 
 ROLES = ("admin", "oa-service")
@@ -95,13 +96,6 @@ def get_user(session: Session, username: str) -> UserRecord:
 
 def _user_record(session: Session, user: User) -> UserRecord:
     return UserRecord(user.username, user.display_name, groups_of(session, user.username), list(user.roles or []), bool(user.active))
-
-
-def find_user(session: Session, username: str) -> UserRecord | None:
-    try:
-        return get_user(session, username)
-    except NotFoundError:
-        return None
 
 
 def groups_of(session: Session, username: str) -> list[str]:
@@ -258,7 +252,7 @@ def end_session(session: Session, session_id: str, *, now: datetime) -> None:
 def revoke_sessions(session: Session, username: str, *, now: datetime) -> int:
     """End every web session of a user (deactivation, password change); how many were open."""
     done = session.execute(update(WebSession).where(WebSession.username == username, WebSession.revoked_at.is_(None)).values(revoked_at=now))
-    return done.rowcount or 0
+    return rows_changed(done)
 
 
 # ---- passwords --------------------------------------------------------------------------------
@@ -314,14 +308,13 @@ def begin_attempt(session: Session, keys: ThrottleKeys, *, now: datetime) -> Non
         select(LoginFailures.locked_until).where(LoginFailures.key.in_([k for k, _, _ in keys]), LoginFailures.locked_until > now)
     ).all()
     if locked:
-        wait = max(locked) - now
+        wait = max(t for t in locked if t is not None) - now  # the query keeps only set locks
         seconds = max(1, int(wait.total_seconds() + 0.999))
         raise TooManyAttemptsError(f"too many failed logins; try again in {seconds} s / 登录失败次数过多，请 {seconds} 秒后再试", retry_after=seconds)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stale = now - FAILURE_MEMORY
     for key, free, longest in keys:
-        stmt = insert(LoginFailures).values(key=key, failures=1, last_failure_at=now)
-        stmt = stmt.on_conflict_do_update(
+        stmt = insert(LoginFailures).values(key=key, failures=1, last_failure_at=now).on_conflict_do_update(
             index_elements=[LoginFailures.key],
             set_={"failures": case((LoginFailures.last_failure_at < stale, 1), else_=LoginFailures.failures + 1), "last_failure_at": now},
         ).returning(LoginFailures.failures)

@@ -13,6 +13,7 @@ import operator
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Row,
@@ -58,7 +59,7 @@ def page(
     offset: int,
     limit: int,
     q: str | None = None,
-) -> tuple[list[Row], int]:
+) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     """One inbox page, newest first, as ``human_task`` rows, and how many tasks there are in all.
 
     The open inbox without filters, what people look at all day, is one statement (page and total
@@ -87,24 +88,24 @@ def matching(q: str) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _open_total(scope: str, n_groups: int) -> Select:
+def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
     """Open tasks assigned to the person plus distinct tasks queued for their groups."""
     parts = []
     if scope in ("mine", "involved"):
         parts.append(select(func.count()).where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
                      .scalar_subquery())
     if scope in ("candidate", "involved") and n_groups:
-        groups = [bindparam(f"g{i}") for i in range(n_groups)]
+        groups: list[BindParameter[str]] = [bindparam(f"g{i}") for i in range(n_groups)]
         parts.append(select(func.count(TaskCandidate.task_id.distinct())).where(TaskCandidate.group.in_(groups))
                      .scalar_subquery())
     return select(functools.reduce(operator.add, parts).label("total"))
 
 
 @functools.cache
-def _open_page(scope: str, n_groups: int) -> Select:
+def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
     """Each source yields at most offset+limit newest rows from an index range; the merge sorts those few."""
-    top = bindparam("top")
-    sources: list[Select] = []
+    top: BindParameter[int] = bindparam("top")
+    sources: list[Select[*tuple[Any, ...]]] = []
     if scope in ("mine", "involved"):
         sources.append(select(HumanTask.id.label("id"), HumanTask.created_at.label("created_at"))
                        .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
@@ -120,14 +121,14 @@ def _open_page(scope: str, n_groups: int) -> Select:
     return _tasks_in_order(ids).add_columns(_open_total(scope, n_groups).scalar_subquery().label("total"))
 
 
-def _tasks_in_order(ids: Subquery) -> Select:
+def _tasks_in_order(ids: Subquery) -> Select[*tuple[Any, ...]]:
     """The ``human_task`` rows of a page of ``(id, created_at)``, newest first."""
     return select(*_COLUMNS).join_from(ids, HumanTask, HumanTask.id == ids.c.id).order_by(ids.c.created_at.desc(), ids.c.id)
 
 
 def _filtered_page(
     conn: Connection, username: str, groups: list[str], scope: str, filters: list[Any], offset: int, limit: int
-) -> tuple[list[Row], int]:
+) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     """Any other inbox (a status, a process, a search): the general join, page and total in one
     statement; a second counts only when the page lies past the last task."""
     mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)

@@ -23,7 +23,7 @@ MAX_DEPTH = 64  # objects and arrays nested deeper than any form needs
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
-def strict_json_loads(text: str | bytes, *, where: str = "") -> Any:  # noqa: ANN401 - any JSON value
+def strict_json_loads(text: str | bytes, *, where: str = "") -> Any:  # any JSON value
     """``json.loads`` that refuses non-finite numbers, bad text and deep nesting.
 
     A syntax error stays ``json.JSONDecodeError`` (a malformed body, 400 to HTTP callers); a body
@@ -37,7 +37,7 @@ def strict_json_loads(text: str | bytes, *, where: str = "") -> Any:  # noqa: AN
     return value
 
 
-def check_json_value(value: Any, where: str = "") -> None:  # noqa: ANN401 - any JSON value
+def check_json_value(value: Any, where: str = "") -> None:  # any JSON value
     """Raise InvalidInputError at the first non-finite number, bad text or too-deep nesting.
 
     Iterative, so a hostile depth cannot exhaust the stack while it is being measured.

@@ -130,7 +130,7 @@ class Page:
     total: int
 
 
-def task_record(ht: HumanTask | Row) -> TaskRecord:
+def task_record(ht: HumanTask | Row[*tuple[Any, ...]]) -> TaskRecord:
     """A task-index row (an ORM row or a plain result row) as the record callers see."""
     return TaskRecord(
         ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),

@@ -52,11 +52,6 @@ def effective_roles(roles: Iterable[str]) -> set[str]:
     return set(roles) if cap is None else set(roles) & cap
 
 
-def roles_of(s: Session, username: str) -> set[str]:
-    user = s.get(User, username)
-    return effective_roles(user.roles or []) if user is not None else set()
-
-
 def privileges(roles: Iterable[str]) -> frozenset[str]:
     """Everything a set of roles allows (``admin`` includes the service's privileges)."""
     out: set[str] = set()
@@ -98,20 +93,19 @@ class Actor:
         load_roles: Callable[[], Iterable[str]] | None = None, load_groups: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.username = username
-        self._roles = None if load_roles else frozenset(roles)
-        self._groups = None if load_groups else frozenset(groups)
-        self._load_roles, self._load_groups = load_roles, load_groups
+        self._roles, self._groups = frozenset(roles), frozenset(groups)
+        self._load_roles, self._load_groups = load_roles, load_groups  # run once, on first read
 
     @property
     def roles(self) -> frozenset[str]:
-        if self._roles is None:
-            self._roles = frozenset(self._load_roles())
+        if self._load_roles is not None:
+            self._roles, self._load_roles = frozenset(self._load_roles()), None
         return self._roles
 
     @property
     def groups(self) -> frozenset[str]:
-        if self._groups is None:
-            self._groups = frozenset(self._load_groups())
+        if self._load_groups is not None:
+            self._groups, self._load_groups = frozenset(self._load_groups()), None
         return self._groups
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Result, Select, create_engine, event, func, select
+from sqlalchemy import Connection, CursorResult, Engine, Result, Select, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///jiebang.sqlite3"
@@ -110,7 +110,7 @@ class Store:
         On PostgreSQL it runs in autocommit, which saves the BEGIN and COMMIT round trips of a
         transaction; SQLite's are function calls, so it keeps its ordinary read transaction.
         """
-        if self.is_sqlite:
+        if self._autocommit is None:  # SQLite
             with self.engine.begin() as conn:
                 yield conn
         else:
@@ -122,7 +122,12 @@ class Store:
         self.engine.dispose()
 
 
-def counted_page(s: Session, stmt: Select, *order_by: Any, offset: int, limit: int) -> tuple[Result, int]:
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (``Session.execute`` types its result as a plain ``Result``)."""
+    return result.rowcount if isinstance(result, CursorResult) else 0
+
+
+def counted_page(s: Session, stmt: Select[*tuple[Any, ...]], *order_by: Any, offset: int, limit: int) -> tuple[Result[*tuple[Any, ...]], int]:
     """One page of ``stmt`` in ``order_by`` order, and how many rows it has in all."""
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return s.execute(stmt.order_by(*order_by).offset(offset).limit(limit)), total
@@ -130,7 +135,7 @@ def counted_page(s: Session, stmt: Select, *order_by: Any, offset: int, limit: i
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # DBAPI objects
         dbapi_conn.isolation_level = None  # let the begin hook below issue BEGIN itself
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -140,7 +145,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001
+    def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("jiebang_write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:

@@ -35,7 +35,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a private PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/jiebang.sqlite3"
@@ -53,7 +53,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:  # noqa: ANN001
+def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/jiebang.sqlite3"
 
 
@@ -67,7 +67,7 @@ def make_engine(database_url: str, clock: ManualClock) -> Iterator[Callable[...,
     """Build engines on the test's database; every one is disposed at the end."""
     built: list[Engine] = []
 
-    def make(**kwargs) -> Engine:  # noqa: ANN003
+    def make(**kwargs) -> Engine:
         engine = Engine(database_url, clock=clock, **kwargs)
         built.append(engine)
         return engine

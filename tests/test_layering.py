@@ -52,3 +52,46 @@ def test_api_calls_the_engine_instead_of_probing_it() -> None:
                     and node.args and _mentions_the_engine(node.args[0])):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []
+
+
+def _public_bindings(module: object) -> set[str]:
+    """The names a package binds for its users: neither private nor one of its own submodules."""
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not (isinstance(value, type(engine)) and value.__name__.startswith("engine."))
+    }
+
+
+def _engine_names_used_by_api() -> dict[str, list[str]]:
+    """Every name api/ takes from the engine package: ``from engine import X`` and ``engine.X``."""
+    used: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "api").rglob("*.py")):
+        where = str(path.relative_to(ROOT))
+        tree = ast.parse(path.read_text("utf-8"))
+        aliases = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name == "engine"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "engine" and node.level == 0:
+                for alias in node.names:
+                    used.setdefault(alias.name, []).append(where)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                used.setdefault(node.attr, []).append(where)
+    return used
+
+
+def test_all_lists_exactly_what_the_package_exports() -> None:
+    assert set(engine.__all__) == _public_bindings(engine)
+    assert len(engine.__all__) == len(set(engine.__all__))
+
+
+def test_every_engine_name_the_api_uses_is_public() -> None:
+    used = _engine_names_used_by_api()
+    assert "TaskRecord" in used and "Engine" in used  # the walk sees the imports
+    assert {name: files for name, files in used.items() if name not in engine.__all__} == {}
+
+
+def test_every_record_type_is_public() -> None:
+    import engine.records
+
+    records = {name for name, value in vars(engine.records).items() if isinstance(value, type) and value.__module__ == "engine.records"}
+    assert records - set(engine.__all__) == set()

@@ -55,7 +55,7 @@ class Walk:
     def instance(self) -> InstanceRecord:
         return self.engine.get_instance(self.instance_id)
 
-    def open_task(self, element_id: str):  # noqa: ANN201
+    def open_task(self, element_id: str):
         tasks = [t for t in self.instance().open_tasks if t.element_id == element_id]
         assert tasks, f"no open {element_id}; open: {[t.element_id for t in self.instance().open_tasks]}"
         return tasks[0]

@@ -69,7 +69,7 @@ def _check_csrf() -> None:
         abort(400, description="CSRF token missing or invalid / 表单令牌无效，请刷新页面后重试")
 
 
-def _error_page(exc: HTTPException):  # noqa: ANN202 - Flask hook
+def _error_page(exc: HTTPException):  # Flask hook
     """Pages answer errors with a page (the REST API keeps its problem+json)."""
     messages = {400: _("请求无效"), 403: _("没有权限访问此页面"), 404: _("页面不存在"), 405: _("不支持的操作"), 413: _("提交的内容过大")}
     message = messages.get(exc.code, exc.name)
@@ -78,7 +78,7 @@ def _error_page(exc: HTTPException):  # noqa: ANN202 - Flask hook
     return render_template("pages/error.html", message=message, code=exc.code), exc.code
 
 
-def _remember_lang(response):  # noqa: ANN001, ANN202 - Flask hook
+def _remember_lang(response):  # Flask hook
     lang = request.args.get("lang")
     if lang in LOCALES:
         response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure)

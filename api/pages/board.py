@@ -63,7 +63,7 @@ def _members(form: Any, leader: str) -> list[dict[str, Any]]:
     return out
 
 
-def _share(text: str) -> Any:  # noqa: ANN401 - a number, or the text for validation to refuse
+def _share(text: str) -> Any:  # a number, or the text for validation to refuse
     """A share as typed: a finite number when it is one, else the text itself (``inf`` is not a share)."""
     try:
         value = float(text)

@@ -13,7 +13,7 @@ from .common import get_engine, login_required
 bp = Blueprint("scores", __name__, url_prefix="/scores")
 
 
-def _load(period: str | None):  # noqa: ANN202
+def _load(period: str | None):
     engine = get_engine()
     try:
         period, board, titles = engine.leaderboard(period)

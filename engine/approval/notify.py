@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -47,7 +47,7 @@ def copy_to(step: Step, instance_id: str, actor: str, usernames: list[str], *, e
     return added
 
 
-def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, element_id: str | None, now) -> list[str]:  # noqa: ANN001
+def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, element_id: str | None, now: datetime) -> list[str]:
     have = set(s.scalars(select(CarbonCopy.username).where(CarbonCopy.instance_id == row.id)))
     added = [u for u in dict.fromkeys(usernames) if u not in have]
     for u in added:

@@ -65,7 +65,7 @@ def _redo_data(target: Any) -> dict[str, Any]:
 
 
 def _load_task(step: Step, ht: HumanTask) -> tuple[Any, Any]:
-    inst = step.session.get(Instance, ht.instance_id)
+    inst = step.session.get_one(Instance, ht.instance_id)
     model = step.runner.model_of(step.session, inst)
     wf = step.runner.load(model, inst)
     return wf, wf.get_task_from_id(UUID(ht.id))
@@ -74,7 +74,7 @@ def _load_task(step: Step, ht: HumanTask) -> tuple[Any, Any]:
 def targets(step: Step, task_id: str, *, viewer: str | None = None) -> list[ReturnTarget]:
     ht = step.task(task_id)
     step.require_view(ht, viewer)
-    if ht.kind == "sign":
+    if ht.kind == "sign" and ht.parent_id is not None:  # a signer returns what the parent task returns
         ht = get_task(step.session, ht.parent_id)
     _, task = _load_task(step, ht)
     if task is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -64,7 +64,7 @@ def _check_assigned_team(session: Session, data: dict[str, Any]) -> None:
             errors["leader"] = ["the leader must be one of the members / 挂帅人须为团队成员"]
         if len(set(names)) != len(names):
             errors["members"] = ["a member is listed twice / 成员重复"]
-        total = sum(m.get("share") for m in members if _is_share(m.get("share")))
+        total = sum(share for m in members if _is_share(share := m.get("share")))
         if abs(total - 100) > 1e-9:
             errors.setdefault("members", []).append(f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100")
     people = [n for n in dict.fromkeys([leader, *names]) if isinstance(n, str)]
@@ -107,7 +107,7 @@ def _ledger_projection(session: Session, ctx: StepContext) -> None:
 def rag(data: dict[str, Any], now: datetime) -> str:
     """Red/yellow/green: the worse of what supervision set and what the calendar says."""
     levels = {"green": 0, "yellow": 1, "red": 2}
-    set_by_process = data.get("rag") if data.get("rag") in levels else "green"
+    set_by_process: str = data["rag"] if data.get("rag") in levels else "green"
     by_time = "green"
     deadline = data.get("deadline")
     if isinstance(deadline, str) and data.get("phase") in ("in_progress", "rectifying"):
@@ -236,7 +236,7 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
     return payload
 
 
-def _is_share(value: object) -> bool:
+def _is_share(value: object) -> TypeGuard[float]:
     """A contribution share: a finite number from 0 to 100 (NaN and infinity are not shares)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 100
 
@@ -252,7 +252,7 @@ def leaderboard(session: Session, period: str) -> list[dict[str, Any]]:
         totals[username] = round(float(points or 0), 2)
     names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(list(totals)))).all()) if totals else {}
     ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
-    out = []
+    out: list[dict[str, Any]] = []
     for i, (username, points) in enumerate(ordered):
         rank = out[-1]["rank"] if out and out[-1]["points"] == points else i + 1
         out.append({"username": username, "display_name": names.get(username, username), "points": points, "rank": rank})

@@ -208,7 +208,7 @@ class Catalog:
                 if element.start_variables:
                     problems += ownership.declaration_problems(element_id, element.start_variables, source=policy.START_VARIABLES, file=name)
         problems.extend(_pattern_problems({**form_files, **used_forms}))
-        if problems:
+        if problems or key is None:  # no key is a problem listed above
             raise DefinitionInvalidError(problems=problems)
         name_attr = _process_name(normalised[bpmn_names[0]], key) or key
         stored_files = {n: d.decode("utf-8") for n, d in sorted(diagrams.items())}
@@ -317,7 +317,7 @@ def _pattern_problems(form_schemas: Mapping[str, Any]) -> list[Problem]:
     return out
 
 
-def _process_element(xml: bytes, key: str | None):  # noqa: ANN202
+def _process_element(xml: bytes, key: str | None) -> etree._Element | None:
     root = etree.fromstring(xml, xmlguard.safe_parser())
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("id") == key:

@@ -6,6 +6,7 @@ message, so a page can show each under its field and the API can return them on 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +43,7 @@ def _is_duration(value: object) -> bool:
     return True
 
 
-def _sum_of(validator, spec: dict, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+def _sum_of(validator: Any, spec: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
     """``x-sumOf: {"property": "share", "equals": 100}``: shares of a team must add up."""
     if not isinstance(instance, list) or not instance:
         return
@@ -52,13 +53,13 @@ def _sum_of(validator, spec: dict, instance: object, schema: dict):  # noqa: ANN
         yield ValidationError(f"the {prop} values must sum to {target} (they sum to {total:g})")
 
 
-def _pattern(validator, pattern: str, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
     """``pattern`` matched in linear time (see engine.definitions.patterns), whatever the form's author wrote."""
     if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator, by_pattern: dict, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+def _pattern_properties(validator: Any, by_pattern: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in by_pattern.items():
@@ -67,7 +68,7 @@ def _pattern_properties(validator, by_pattern: dict, instance: object, schema: d
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional_properties(validator, allowed: object, instance: object, schema: dict):  # noqa: ANN001, ANN202 - jsonschema hook
+def _additional_properties(validator: Any, allowed: object, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
     """jsonschema's ``additionalProperties``, with ``patternProperties`` keys matched as above."""
     if not validator.is_type(instance, "object"):
         return

@@ -112,7 +112,7 @@ class _PostOrderProcessParser(SpiffProcessParser):
     successor already parsed and returns at once; the specs Spiff builds are the same.
     """
 
-    def add_tasks(self):  # noqa: ANN201 - Spiff's signature
+    def add_tasks(self) -> None:  # Spiff's signature
         for node in self._post_order():
             if node.get("id") not in self.spec.task_specs:
                 self.parse_node(node)
@@ -180,7 +180,7 @@ def _xsd_problems(root: etree._Element, name: str, lines: dict[str, int | None])
                 eid = i
         msg = err.message.replace(f"{{{BPMN}}}", "bpmn:")
         out.append(_problem("xsd-invalid", eid, f"Not valid BPMN 2.0 (XSD): {msg}",
-                            f"不符合 BPMN 2.0 规范（XSD 校验）：{msg}", name, lines.get(eid) or err.line))
+                            f"不符合 BPMN 2.0 规范（XSD 校验）：{msg}", name, (lines.get(eid) if eid else None) or err.line))
     return out
 
 

@@ -12,6 +12,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -137,7 +138,7 @@ def translate(text: str, language: str | None = None) -> str | None:
     out, pos = [], 0
     while pos < len(body.rstrip()):
         m = _TOKEN.match(body, pos)
-        if not m:
+        if not m or m.lastgroup is None:  # every alternative of _TOKEN is a named group
             return None
         pos = m.end()
         tok = m.group(m.lastgroup)
@@ -295,7 +296,8 @@ def check_unsupported(ctx: Ctx) -> None:
 def fix_link_events(ctx: Ctx) -> None:
     """Link throw/catch pairs are just a drawn-apart sequence flow: connect them directly."""
     for scope in ctx.root.iter(q("process"), q("subProcess"), q("transaction")):
-        catches, throws = {}, []
+        catches: dict[str | None, Any] = {}
+        throws: list[tuple[str | None, Any]] = []
         for ev in scope:
             link = ev.find(q("linkEventDefinition"))
             if link is None:
@@ -347,10 +349,10 @@ def strip_data_stores(ctx: Ctx) -> None:
     _drop_orphan_di(ctx)
 
 
-def _object_resolves(ids: dict, node: etree._Element, refs: list[str | None]) -> bool:
+def _object_resolves(ids: dict[str, Any], node: etree._Element, refs: list[str | None]) -> bool:
     """Spiff finds a data object only in the node's own scope or its parent's (deeper loops forever)."""
     for ref in refs:
-        el = ids.get(ref)
+        el = ids.get(ref) if ref else None
         if el is None or local(el) != "dataObjectReference":
             continue
         obj = ids.get(el.get("dataObjectRef") or "")
@@ -455,7 +457,7 @@ class _DiagramIndex:
             self.edges.setdefault(edge.get("bpmnElement"), []).append(edge)
 
 
-def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: etree._Element, flows: list, conditional: bool) -> None:
+def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: etree._Element, flows: list[etree._Element], conditional: bool) -> None:
     sid = src.get("id")
     default = src.attrib.pop("default", None)
     kind = "inclusiveGateway" if conditional or default else "parallelGateway"
@@ -491,7 +493,7 @@ def _split_di(ctx: Ctx, index: _DiagramIndex, sid: str, gid: str, fid: str, flow
     """Give the new gateway a shape just right of its source, and re-root the moved edges on it."""
     shape = index.shapes.get(sid)
     bounds = shape.find(q("Bounds", DC)) if shape is not None else None
-    if bounds is None:
+    if shape is None or bounds is None:
         return
     x, y, w, h = (float(bounds.get(k, 0)) for k in ("x", "y", "width", "height"))
     size = 30.0

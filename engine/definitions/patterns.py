@@ -14,8 +14,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from re import _constants as sre  # the parsed form of a pattern: the only way to see its quantifiers
-from re import _parser as sre_parse
+
+# The parsed form of a pattern is the only way to see its quantifiers; typeshed does not describe
+# these private modules of re.
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 import re2
@@ -58,7 +61,7 @@ def unsafe_reason(pattern: str) -> str | None:
     return _risky(parsed)
 
 
-def schema_pattern_problems(schema: Any) -> Iterator[tuple[str, str, str]]:  # noqa: ANN401 - any JSON Schema
+def schema_pattern_problems(schema: Any) -> Iterator[tuple[str, str, str]]:  # any JSON Schema
     """``(field path, pattern, reason)`` for every unsafe ``pattern``/``patternProperties`` key."""
     stack: list[tuple[Any, str]] = [(schema, "")]
     while stack:
@@ -85,7 +88,7 @@ def _field(path: str) -> str:
     return ".".join(parts) or "(form)"
 
 
-def _risky(sub: Any) -> str | None:  # noqa: ANN401 - a parsed pattern
+def _risky(sub: Any) -> str | None:  # a parsed pattern
     """The first quantifier that may repeat many times a part whose own length varies.
 
     Such a part can split one input in exponentially many ways (``(a+)+``, ``(\\w+\\s?)*``,

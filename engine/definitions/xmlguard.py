@@ -69,12 +69,12 @@ def check_xml(
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = _line_of(data, exc.start)
+        bad_line = _line_of(data, exc.start)
         raise _refuse(
             name, "xml-not-utf8",
-            f"The file is not UTF-8 text (undecodable byte at line {line}); it is not a BPMN/DMN XML file.",
-            f"文件不是 UTF-8 文本（第 {line} 行有无法解码的字节），不是 BPMN/DMN XML 文件。",
-            line,
+            f"The file is not UTF-8 text (undecodable byte at line {bad_line}); it is not a BPMN/DMN XML file.",
+            f"文件不是 UTF-8 文本（第 {bad_line} 行有无法解码的字节），不是 BPMN/DMN XML 文件。",
+            bad_line,
         ) from None
 
     parser = etree.XMLPullParser(events=("start", "end"), **_PARSER_OPTIONS)
@@ -137,7 +137,7 @@ def check_xml(
             drain()
         except HostileDiagramError:
             raise
-        except Exception:  # noqa: BLE001 - the syntax error below is the better report
+        except Exception:  # the syntax error below is the better report
             pass
         line = exc.position[0] if exc.position else getattr(exc, "lineno", None)
         msg = str(exc.msg if hasattr(exc, "msg") else exc)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit, identity, rules
 from ..errors import ConflictError, InvalidInputError, NotFoundError
-from ..store import Store, counted_page
+from ..store import Store, counted_page, rows_changed
 from ..tables import HumanTask
 from ..vocabulary import Event, WebhookEvent
 from . import outbox
@@ -204,9 +204,9 @@ class IntegrationMixin:
                 .where(LoginLink.token_hash == _digest(token), LoginLink.used_at.is_(None), LoginLink.expires_at > now)
                 .values(used_at=now)
             )
-            if used.rowcount != 1:
+            if rows_changed(used) != 1:
                 return None
-            link = s.get(LoginLink, _digest(token))
+            link = s.get_one(LoginLink, _digest(token))
             if not identity.get_user(s, link.username).active:
                 return None
             return link.username, link.next_path

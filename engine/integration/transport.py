@@ -88,7 +88,7 @@ def resolve_target(url: str, *, allow_private: bool) -> tuple[str, str, int, str
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ValueError(f"host does not resolve ({exc}) / 无法解析主机") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
         if not allow_private and not is_public_address(address):
             raise ValueError(f"target {address} is not a public address / 目标地址不是公网地址（内网、回环或保留地址）")
@@ -150,12 +150,13 @@ class _PinnedHTTP(http.client.HTTPConnection):
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def post_signed(url: str, event: str, body: bytes, secret: str, *, allow_private: bool) -> dict[str, Any]:

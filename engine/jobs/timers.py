@@ -14,7 +14,10 @@ from . import leasing
 def fire_timer_job(step: Step, job: Job, force: bool) -> None:
     """Fire a timer: one instance step; the job row disappears in the same transaction."""
     s, now = step.session, step.now
-    row = step.lock_instance(job.instance_id)
+    instance_id, task_id = job.instance_id, job.task_id
+    if instance_id is None or task_id is None:
+        raise ConflictError(f"timer {job.id} names no instance task")
+    row = step.lock_instance(instance_id)
     live = s.get(Job, job.id)
     if live is None:
         return  # fired already, by another worker or by the instance moving on
@@ -23,7 +26,7 @@ def fire_timer_job(step: Step, job: Job, force: bool) -> None:
 
     def action(wf: Any) -> None:
         if force:
-            fire_timer(wf, job.task_id, now)
+            fire_timer(wf, task_id, now)
 
     ctx = step.advance(row, action)
     still = s.get(Job, job.id)

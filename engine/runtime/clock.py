@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
@@ -63,7 +63,7 @@ class _ClockedDatetime(datetime):
     """``datetime`` whose ``now()`` answers from the running engine's clock when there is one."""
 
     @classmethod
-    def now(cls, tz=None):  # noqa: D102 - mirrors datetime.now
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # mirrors datetime.now; Spiff needs any datetime, not this shim
         read = _current.get()
         if read is None:
             return datetime.now(tz)

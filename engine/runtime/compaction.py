@@ -16,6 +16,7 @@ its cost is amortised and the tree's size, hence a step's cost, stays within a n
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 KEEP_LEVELS = 16
@@ -32,7 +33,7 @@ def compact(workflow: BpmnWorkflow, keep_levels: int = KEEP_LEVELS) -> int:
     return dropped
 
 
-def _compact_tree(top: BpmnWorkflow, tree, keep_levels: int) -> int:  # noqa: ANN001 - BpmnWorkflow or subworkflow
+def _compact_tree(top: BpmnWorkflow, tree: BpmnWorkflow, keep_levels: int) -> int:  # the top workflow or a subworkflow
     unfinished = [t for t in tree.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not unfinished:
         return 0
@@ -66,7 +67,7 @@ def _compact_tree(top: BpmnWorkflow, tree, keep_levels: int) -> int:  # noqa: AN
     return removed
 
 
-def _lowest_common_ancestor(tasks: list) -> object:
+def _lowest_common_ancestor(tasks: list[Task]) -> Task:
     path = []
     node = tasks[0]
     while node is not None:

@@ -31,11 +31,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, durations  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
+from .. import audit, durations
 from ..definitions.catalog import Catalog, Model
 from ..durations import parse_instant
 from ..errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
 from ..sandbox.environment import script_error_from
+from ..store import rows_changed
 from ..tables import Definition, HumanTask, Instance, Job, MessageSubscription, TaskCandidate
 from . import spifflimits  # noqa: F401 - spifflimits bounds what Spiff builds for a diagram
 from .clock import Clock, running_on
@@ -48,8 +49,8 @@ MAX_AUTOMATIC_ROUNDS = 20
 
 Projection = Callable[[Session, "StepContext"], None]
 TaskHook = Callable[[Session, "StepContext", HumanTask, Any], None]
-CloseHook = Callable[[Session, "StepContext", list], None]
-AutoAction = Callable[[Session, "StepContext"], list]
+CloseHook = Callable[[Session, "StepContext", list[tuple[Any, str]]], None]
+AutoAction = Callable[[Session, "StepContext"], list[Any]]
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Runner:
 
     # ---- loading ------------------------------------------------------------------------
     def model_of(self, session: Session, row: Instance) -> Model:
-        return self.catalog.cached(row.definition_id) or self.catalog.model(session.get(Definition, row.definition_id))
+        return self.catalog.cached(row.definition_id) or self.catalog.model(session.get_one(Definition, row.definition_id))
 
     def load(self, model: Model, row: Instance) -> BpmnWorkflow:
         wf = self.serializer.loads(row.state, model.spec, model.subprocess_specs)
@@ -174,7 +175,7 @@ class Runner:
                 return
             except EngineError:
                 raise  # the caller's action was refused (conflict, bad input): nothing to record
-            except Exception as exc:  # noqa: BLE001 - a diagram's own failure (a bad timer value...) is recorded, not a 500
+            except Exception as exc:  # a diagram's own failure (a bad timer value...) is recorded, not a 500
                 self._fail(session, ctx, diagram_failure(exc))
                 return
             compact(wf)
@@ -229,7 +230,8 @@ class Runner:
             if stored and size + len(json.dumps(stored, ensure_ascii=False, separators=(",", ":"))) > self.max_data_bytes:
                 check_data({**stored, **data}, self.max_data_bytes, where=f"the instance's data with {what}")
         except TaskDataError as exc:
-            keys = exc.context.get("keys") or ["data"]
+            keys = exc.context.get("keys")
+            keys = keys if isinstance(keys, list) and keys else ["data"]
             raise InvalidInputError(exc.detail, {str(k): [f"{exc.detail} / 数据无法保存（非 JSON 或过大）"] for k in keys}) from None
 
     def remember(self, ctx: StepContext) -> None:
@@ -284,7 +286,7 @@ class Runner:
                     .where((HumanTask.id == str(task_id)) | (HumanTask.parent_id == str(task_id)), HumanTask.status.in_(("open", "waiting")))
                     .values(status="cancelled", completed_at=ctx.now)
                 )
-                if closed.rowcount:
+                if rows_changed(closed):
                     audit.record(session, audit.TASK_CANCEL, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=task.task_spec.bpmn_id, task_id=str(task_id))
         grouped = [str(t.id) for t, _ in closed_now if self._who(ctx, t)[0]]  # only group tasks have candidate rows
         if grouped:
@@ -325,8 +327,8 @@ class Runner:
                 session, audit.TASK_CREATE, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=spec.bpmn_id, task_id=ht.id,
                 data={"name": ht.name, "lane": ht.lane, "candidate_groups": ht.candidate_groups, "assignee": ht.assignee},
             )
-            for hook in self.task_hooks:
-                hook(session, ctx, ht, task)
+            for task_hook in self.task_hooks:
+                task_hook(session, ctx, ht, task)
             if ht.status == "open" and ht.assignee is None:  # the group queue holds only tasks nobody has
                 for group in ht.candidate_groups or []:
                     session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))
@@ -355,7 +357,7 @@ class Runner:
             return [], value or None
         return ([value] if value else []), None
 
-    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[tuple, Wait], after: dict[tuple, Wait]) -> None:
+    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[tuple[Any, ...], Wait], after: dict[tuple[Any, ...], Wait]) -> None:
         row = ctx.row
         for key in before.keys() - after.keys():
             wait = before[key]

@@ -36,7 +36,7 @@ def _bounded_create_child(self: MultiInstanceTask, my_task: Any, item: Any, key_
 
 def install() -> None:
     """Put the bound in place (idempotent)."""
-    MultiInstanceTask.create_child = _bounded_create_child  # type: ignore[method-assign]
+    MultiInstanceTask.create_child = _bounded_create_child
 
 
 install()

@@ -88,9 +88,10 @@ class Step:
         if self.steps.store.is_sqlite:
             row = self.instance(instance_id)
         else:
-            row = self.session.get(Instance, instance_id, with_for_update=True, populate_existing=True)
-            if row is None:
+            locked = self.session.get(Instance, instance_id, with_for_update=True, populate_existing=True)
+            if locked is None:
                 raise NotFoundError(f"no process instance '{instance_id}'")
+            row = locked
         self.instance_row = row
         return row
 

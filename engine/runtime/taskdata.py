@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from engine.errors import TaskDataError
@@ -38,7 +39,7 @@ class _NotJson(Exception):
         self.path, self.kind = path, kind
 
 
-Entry = tuple  # (container, parent entry or None, key in the parent, depth)
+Entry = tuple[Any, "Entry | None", Any, int]  # (container, parent entry or None, key in the parent, depth)
 
 
 def _format_path(entry: Entry | None, name: str, key: Any = None, has_key: bool = False) -> str:
@@ -101,7 +102,7 @@ def measure(value: Any, budget: int, name: str = "value") -> int:
                 key = next(k for k in item if type(k) is not str)
                 raise _NotJson(_format_path(entry, name, key, True), f"{type(key).__name__} key (JSON keys are strings)")
             total += sum(map(len, item)) + 3 * len(item)
-        types = set(map(type, values))
+        types: AbstractSet[type] = set(map(type, values))
         if str in types:
             total += sum(map(len, [v for v in values if type(v) is str])) + 2 * len(item)
         if types <= _FLAT:  # scalars only: count at C speed

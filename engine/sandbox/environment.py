@@ -116,6 +116,11 @@ def _with_line(message: str, source: str, line: int | None) -> str:
     return f"{message} (line {line}: {text!r})" if text else f"{message} (line {line})"
 
 
+def _refused(reason: str | None, violation: bool, script: str) -> ScriptError:
+    """The error for a script ``compile_script`` refused (it always gives a reason with no code)."""
+    return (SandboxViolationError if violation else ScriptError)(reason or "script refused", source=script)
+
+
 def script_error_from(exc: BaseException | None) -> ScriptError | None:
     """The ScriptError behind ``exc``: itself, or found along ``__cause__``/``__context__``.
 
@@ -230,7 +235,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         if not isinstance(context, Mapping):
             raise ScriptError(f"expression context must be a mapping, got {type(context).__name__}", source=expression)
         self.check_clash(context, external_context)
-        names = ChainMap(context, external_context) if external_context else context
+        # ChainMap only ever writes to its first map and nobody writes to names; typeshed asks for
+        # mutable maps all the same.
+        names = ChainMap(context, external_context) if external_context else context  # type: ignore[arg-type]
         evaluator = _Evaluator(operators=_OPERATORS, functions=dict(self._functions), names=names)
         evaluator.expr = expression
         try:
@@ -247,7 +254,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise
         except simpleeval.InvalidExpression as exc:
             raise ScriptError(f"{exc}", source=expression, error_type=type(exc).__name__) from exc
-        except Exception as exc:  # noqa: BLE001 - every failure of diagram code becomes a ScriptError
+        except Exception as exc:  # every failure of diagram code becomes a ScriptError
             raise ScriptError(f"{type(exc).__name__}: {exc} (in expression {expression!r})",
                               source=expression, error_type=type(exc).__name__) from exc
 
@@ -257,7 +264,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptError(f"a script must be text, got {type(script).__name__}")
         code, reason, violation = compile_script(script)
         if code is None:
-            raise (SandboxViolationError if violation else ScriptError)(reason, source=script)
+            raise _refused(reason, violation, script)
         self.check_clash(context, external_context)
         builtins = self._script_builtins
         if external_context:
@@ -276,7 +283,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         except ScriptError as exc:
             exc.context.setdefault("line", _script_line(exc))
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure of diagram code becomes a ScriptError
+        except Exception as exc:  # every failure of diagram code becomes a ScriptError
             line = _script_line(exc)
             raise ScriptError(_with_line(f"{type(exc).__name__}: {exc}", script, line),
                               source=script, line=line, error_type=type(exc).__name__) from exc
@@ -340,7 +347,7 @@ class SandboxScriptEngine(PythonScriptEngine):
                     raise ScriptError(f"a script must be text, got {type(script).__name__}")
                 code, reason, violation = compile_script(script)
                 if code is None:  # refused here already: no need to bother a worker
-                    raise (SandboxViolationError if violation else ScriptError)(reason, source=script)
+                    raise _refused(reason, violation, script)
                 self.environment.check_clash(task.data, external_context)
                 data = self._in_worker("exec", script, task.data, external_context)["data"]
                 task.data.clear()
@@ -360,9 +367,10 @@ class SandboxScriptEngine(PythonScriptEngine):
                                  time_limit=self.environment.time_limit, max_data_bytes=self.max_data_bytes)
         except ScriptError as err:
             err.context.setdefault("source", source)
-            if err.context.get("line"):
+            line = err.context.get("line")
+            if isinstance(line, int) and line:
                 if "(line " not in err.detail:
-                    err.detail = _with_line(err.detail, source, err.context["line"])
+                    err.detail = _with_line(err.detail, source, line)
                     err.args = (err.detail,)
             raise
 

@@ -28,11 +28,11 @@ _NUMBERS = (int, float)
 
 
 # --------------------------------------------------------------------------- internal signals
-class Refused(BaseException):  # noqa: N818 - internal signal, never escapes the sandbox
+class Refused(BaseException):  # internal signal, never escapes the sandbox
     """A guard said no. BaseException so a diagram's ``except Exception`` cannot swallow it."""
 
 
-class TimedOut(BaseException):  # noqa: N818 - internal signal, never escapes the sandbox
+class TimedOut(BaseException):  # internal signal, never escapes the sandbox
     """Raised by the tracer when the deadline passes."""
 
 
@@ -341,7 +341,7 @@ def run_limited(time_limit: float, fn: Callable[..., Any], *args: Any) -> Any:
     if outer is not None and outer < deadline:
         deadline = outer
 
-    def global_tracer(frame: Any, event: str, arg: Any) -> None:
+    def global_tracer(frame: Any, event: str, _arg: Any) -> None:
         if clock() > deadline:
             raise TimedOut
         return None

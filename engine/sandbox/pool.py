@@ -78,7 +78,6 @@ class _Worker:
         self.stdout = self.proc.stdout.fileno()
         os.set_blocking(self.stdin, False)
         self.ready = False
-        self.requests = 0
 
     def kill(self) -> None:
         """SIGKILL now and reap; safe to call twice."""
@@ -215,7 +214,6 @@ class SandboxPool:
             answer = worker.receive(deadline, max_bytes * ESCAPE_FACTOR + REQUEST_SLACK)
             if answer is None:
                 raise self._timeout(time_limit)
-            worker.requests += 1
             healthy = not answer.get("memory")
             return answer
         except (EOFError, OSError):
@@ -324,12 +322,3 @@ def run_in_worker(
     cls = ERRORS.get(str(answer.get("error")), ScriptError)
     context = answer.get("context") or {}
     raise cls(str(answer.get("detail") or "the script failed"), **context)
-
-
-def _kill_pool_for_tests() -> None:
-    """Stop this process's pool; the next call starts a fresh one."""
-    with _pools_lock:
-        found = _pools.pop(os.getpid(), None)
-    if found is not None:
-        found.close()
-

@@ -13,8 +13,7 @@ from functools import lru_cache
 from types import CodeType
 from typing import Any
 
-from RestrictedPython import RestrictingNodeTransformer
-from RestrictedPython.transformer import copy_locations
+from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
 from .guards import FORBIDDEN_CALLS, SCRIPT_FILENAME, attr_refusal
 
@@ -71,19 +70,22 @@ class _DiagramPolicy(RestrictingNodeTransformer):
         return ast.copy_location(call, node)
 
     def visit_For(self, node: ast.For) -> Any:
-        node = super().visit_For(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(node)), node))
-        return node
+        visited = super().visit_For(node)
+        if isinstance(visited, ast.For):
+            visited.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(visited)), visited))
+        return visited
 
     def visit_While(self, node: ast.While) -> Any:
-        node = super().visit_While(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(node)), node))
-        return node
+        visited = super().visit_While(node)
+        if isinstance(visited, ast.While):
+            visited.body.insert(0, ast.copy_location(ast.Expr(self._tick_call(visited)), visited))
+        return visited
 
     def visit_comprehension(self, node: ast.comprehension) -> Any:
-        node = super().visit_comprehension(node)
-        node.ifs.insert(0, self._tick_call(node.target))
-        return node
+        visited = super().visit_comprehension(node)
+        if isinstance(visited, ast.comprehension):
+            visited.ifs.insert(0, self._tick_call(visited.target))
+        return visited
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
@@ -131,7 +133,7 @@ _EXPR_NODES_REFUSED = (ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.
 
 
 @lru_cache(maxsize=4096)
-def parse_expression(expression: str) -> tuple[ast.expr | None, str | None, bool]:
+def parse_expression(expression: object) -> tuple[ast.expr | None, str | None, bool]:
     """(parsed body, reason, is_violation). Cached by source."""
     if not isinstance(expression, str):
         return None, f"an expression must be text, got {type(expression).__name__}", False
@@ -227,7 +229,7 @@ def check_dmn_cell(cell: str) -> str | None:
     return None if reason is None else reason.replace("dmninputexpr ", "")
 
 
-def check_script(script: str) -> str | None:
+def check_script(script: object) -> str | None:
     """Why ``script`` would be refused before running (syntax or sandbox), else None."""
     if not isinstance(script, str):
         return f"a script must be text, got {type(script).__name__}"

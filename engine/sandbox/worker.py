@@ -93,7 +93,7 @@ def serve(memory_bytes: int) -> None:
     """Answer requests until stdin closes (the parent went away or retired this worker)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the parent's to handle
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdin = sys.stdout = None  # type: ignore[assignment] - nothing else may touch the protocol pipes
+    sys.stdin = sys.stdout = None  # nothing else may touch the protocol pipes
     _limit_self(memory_bytes)
     stdout.write(frame({"ready": os.getpid()}))
     stdout.flush()
@@ -109,7 +109,7 @@ def serve(memory_bytes: int) -> None:
         except MemoryError:
             answer = frame({"ok": False, "error": "ScriptError", "memory": True, "context": {},
                             "detail": "the script ran out of memory (the sandbox's memory limit) and was stopped"})
-        except Exception as exc:  # noqa: BLE001 - a malformed request must not end the worker silently
+        except Exception as exc:  # a malformed request must not end the worker silently
             answer = frame({"ok": False, "error": "ScriptError", "context": {},
                             "detail": f"the sandbox worker could not run the request: {type(exc).__name__}: {exc}"})
         stdout.write(answer)

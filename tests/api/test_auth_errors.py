@@ -40,7 +40,7 @@ ROUTES = api_routes()
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001 - these rules do not depend on the backend
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # these rules do not depend on the backend
     return f"sqlite:///{tmp_path}/jiebang.sqlite3"
 
 

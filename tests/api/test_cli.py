@@ -15,7 +15,7 @@ MODELERS = Path(__file__).parent.parent / "data" / "modelers"
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001 - the CLI is backend-agnostic
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # the CLI is backend-agnostic
     return f"sqlite:///{tmp_path}/cli.sqlite3"
 
 

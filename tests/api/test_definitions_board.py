@@ -15,7 +15,7 @@ DATA = Path(__file__).parent / "data"
 MODELERS = Path(__file__).parent.parent / "data" / "modelers"
 
 
-def deploy(client: FlaskClient, auth: Auth, *paths: Path, user: str = "admin"):  # noqa: ANN201
+def deploy(client: FlaskClient, auth: Auth, *paths: Path, user: str = "admin"):
     files = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
     return client.post("/api/v1/process-definitions", data={"file": files}, content_type="multipart/form-data", headers=auth.headers(user))
 
@@ -48,7 +48,7 @@ def test_deploy_refusals(client: FlaskClient, auth: Auth) -> None:
 
 
 def test_validate_checks_diagrams_as_a_deployment_would_and_stores_nothing(client: FlaskClient, auth: Auth) -> None:
-    def validate(*paths: Path, user: str = "admin"):  # noqa: ANN202
+    def validate(*paths: Path, user: str = "admin"):
         files = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
         return client.post("/api/v1/process-definitions/validate", data={"file": files}, content_type="multipart/form-data", headers=auth.headers(user))
 
@@ -67,7 +67,7 @@ def test_validate_checks_diagrams_as_a_deployment_would_and_stores_nothing(clien
 
 def test_the_designer_deploys_through_the_api_with_its_session_and_csrf_token(client: FlaskClient, auth: Auth) -> None:
     """The page's script sends the session cookie and the page's CSRF token; the cookie alone is no credential."""
-    def post(route: str, csrf: str | None):  # noqa: ANN202
+    def post(route: str, csrf: str | None):
         headers = {"X-CSRF-Token": csrf} if csrf is not None else {}
         return client.post(f"/api/v1/process-definitions{route}", data={"file": [(io.BytesIO((DATA / "ping.bpmn").read_bytes()), "ping.bpmn")]},
                            content_type="multipart/form-data", headers=headers)

@@ -34,7 +34,7 @@ CONTRACT = [
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001 - the document does not depend on the backend
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # the document does not depend on the backend
     return f"sqlite:///{tmp_path}/jiebang.sqlite3"
 
 
@@ -56,7 +56,7 @@ def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Generated webhook URLs must not send the test to the network; IP literals still resolve."""
     real = socket.getaddrinfo
 
-    def resolve(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - socket's signature
+    def resolve(host, *args, **kwargs):  # socket's signature
         try:
             socket.inet_pton(socket.AF_INET6 if ":" in str(host) else socket.AF_INET, str(host).strip("[]"))
         except OSError:

@@ -86,7 +86,7 @@ class SlowReceiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 outer.hits.append(time.monotonic())
                 if len(outer.hits) == 1:

@@ -84,7 +84,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def login(browser, server: Server) -> Iterator[Callable[..., object]]:  # noqa: ANN001
+def login(browser, server: Server) -> Iterator[Callable[..., object]]:
     """``login("zhao")`` → a Page in its own browser context, logged in through the password form."""
     contexts = []
 

@@ -10,23 +10,23 @@ def local_input(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days, hours=8)).strftime("%Y-%m-%dT%H:%M")
 
 
-def open_task(page, element_id: str, tab: str = "mine") -> None:  # noqa: ANN001
+def open_task(page, element_id: str, tab: str = "mine") -> None:
     page.goto(f"/inbox?tab={tab}")
     page.locator(f"tr[data-element='{element_id}'] a").first.click()
     page.wait_for_selector("#form-editor[data-ready='1']")
 
 
-def submit_form(page) -> None:  # noqa: ANN001
+def submit_form(page) -> None:
     page.click("#complete")
     page.wait_for_load_state()
 
 
-def done(page, message: str = "任务已完成") -> None:  # noqa: ANN001
+def done(page, message: str = "任务已完成") -> None:
     page.wait_for_url("**/inbox**")
     assert page.locator(".flash").first.inner_text().strip() == message
 
 
-def file_problem(page, title: str, business_key: str) -> None:  # noqa: ANN001
+def file_problem(page, title: str, business_key: str) -> None:
     """Start claim_evaluate from the inbox and submit the application form (申报表)."""
     page.goto("/inbox")
     page.fill(".start-form input[name=business_key]", business_key)

@@ -19,7 +19,7 @@ pytestmark = [
 TITLE = "福滩村人居环境整治（审批操作）"
 
 
-def test_cc_transfer_and_return(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cc_transfer_and_return(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, TITLE, "P-2026-002")
 
@@ -71,7 +71,7 @@ def test_cc_transfer_and_return(login, tmp_path: Path) -> None:  # noqa: ANN001
         assert p.js_errors == [], p.js_errors
 
 
-def test_claim_task_then_release_it(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_claim_task_then_release_it(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, TITLE + "（签收）", "P-2026-003")
     zhao = login("zhao")
@@ -84,7 +84,7 @@ def test_claim_task_then_release_it(login, tmp_path: Path) -> None:  # noqa: ANN
     zhao.screenshot(path=str(tmp_path / "released.png"))
 
 
-def test_starter_withdraws_before_review(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_starter_withdraws_before_review(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, TITLE + "（撤回）", "P-2026-004")
     wang.goto("/inbox?tab=done")
@@ -96,7 +96,7 @@ def test_starter_withdraws_before_review(login, tmp_path: Path) -> None:  # noqa
     wang.screenshot(path=str(tmp_path / "withdrawn.png"), full_page=True)
 
 
-def test_add_signers_then_remove_one(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_add_signers_then_remove_one(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, TITLE + "（加签）", "P-2026-005")
     zhao = login("zhao")

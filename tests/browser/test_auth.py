@@ -9,7 +9,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def test_login_link_works_once_and_only_once(login, server, tmp_path: Path) -> None:  # noqa: ANN001
+def test_login_link_works_once_and_only_once(login, server, tmp_path: Path) -> None:
     anon = login(None)
     made = anon.request.post("/api/v1/login-links", data={"username": "zhao", "next": "/inbox?tab=candidate"},
                              headers={"Authorization": f"Bearer {server.oa_token}"})
@@ -35,7 +35,7 @@ def test_login_link_works_once_and_only_once(login, server, tmp_path: Path) -> N
     again.screenshot(path=str(tmp_path / "link-refused.png"))
 
 
-def test_bad_password_is_refused(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bad_password_is_refused(login, tmp_path: Path) -> None:
     page = login(None)
     page.goto("/login")
     page.fill("input[name=username]", "zhao")
@@ -45,7 +45,7 @@ def test_bad_password_is_refused(login, tmp_path: Path) -> None:  # noqa: ANN001
     page.screenshot(path=str(tmp_path / "bad-password.png"))
 
 
-def test_form_posts_without_csrf_token_are_refused(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_form_posts_without_csrf_token_are_refused(login, tmp_path: Path) -> None:
     page = login("wang")
     # the session cookie alone is not enough: a cross-site form cannot know the token
     for path in ("/instances", "/logout", "/board/00000000-0000-0000-0000-000000000000/claims"):

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 NEW_NAME = "申报问题（新版） Submit problem v2"
 
 
-def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None:
     admin = login("admin")
     admin.goto("/designer")
     row = admin.locator("tr[data-key='claim_evaluate']")
@@ -50,7 +50,7 @@ def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None: 
     assert admin.js_errors == [], admin.js_errors
 
 
-def test_validate_pins_problems_to_their_elements(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_validate_pins_problems_to_their_elements(login, tmp_path: Path) -> None:
     admin = login("admin")
     admin.goto("/designer/claim_evaluate")
     admin.wait_for_selector("#modeler[data-ready='1']")

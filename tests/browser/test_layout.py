@@ -14,7 +14,7 @@ PAGES = ("/inbox", "/inbox?tab=done", "/inbox?tab=cc", "/board", "/instances", "
 
 
 @pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)], ids=["laptop", "phone"])
-def test_pages_fit_the_screen(login, tmp_path: Path, width: int, height: int) -> None:  # noqa: ANN001
+def test_pages_fit_the_screen(login, tmp_path: Path, width: int, height: int) -> None:
     page = login("admin", viewport=(width, height))
     for path in PAGES:
         response = page.goto(path)
@@ -26,7 +26,7 @@ def test_pages_fit_the_screen(login, tmp_path: Path, width: int, height: int) ->
     assert page.js_errors == [], page.js_errors
 
 
-def test_english_on_request(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_english_on_request(login, tmp_path: Path) -> None:
     page = login("zhao")
     page.goto("/inbox?lang=en")
     assert page.get_attribute("html", "lang") == "en"
@@ -38,7 +38,7 @@ def test_english_on_request(login, tmp_path: Path) -> None:  # noqa: ANN001
     page.screenshot(path=str(tmp_path / "lang.png"))
 
 
-def test_pages_need_a_login(login) -> None:  # noqa: ANN001
+def test_pages_need_a_login(login) -> None:
     page = login(None)
     for path in PAGES:
         page.goto(path)
@@ -48,7 +48,7 @@ def test_pages_need_a_login(login) -> None:  # noqa: ANN001
     assert user.goto("/designer").status == 403
 
 
-def test_inbox_tabs_search_and_filter(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_inbox_tabs_search_and_filter(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, "独一无二的检索标题", "P-2026-SEARCH")
     wang.goto("/inbox?tab=done")

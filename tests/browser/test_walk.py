@@ -15,7 +15,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 UPDATE_DOCS = os.environ.get("JIEBANG_UPDATE_SCREENSHOTS") == "1"  # refresh the README's pictures on purpose only
 
 
-def keep(page, tmp_path: Path, name: str) -> None:  # noqa: ANN001
+def keep(page, tmp_path: Path, name: str) -> None:
     """A screenshot in the test's tmp dir, and in docs/ when asked to refresh the README's."""
     page.screenshot(path=str(tmp_path / name))
     if UPDATE_DOCS:
@@ -24,7 +24,7 @@ def keep(page, tmp_path: Path, name: str) -> None:  # noqa: ANN001
 TITLE = "康渝高铁征迁外围协调保障（浏览器）"
 
 
-def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> None:  # noqa: ANN001
+def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> None:
     # 1. wang files the problem (征集)
     wang = login("wang")
     file_problem(wang, TITLE, "P-2026-001")

@@ -42,7 +42,7 @@ LIVE_MARKUP = """() => Array.from(document.querySelectorAll('*')).filter(el =>
 ).map(el => el.outerHTML.slice(0, 120))"""
 
 
-def watch(page) -> list[str]:  # noqa: ANN001
+def watch(page) -> list[str]:
     """Record requests to payload URLs and CSP complaints on the console; install the violation collector."""
     hits: list[str] = []
     page.add_init_script(WATCH)
@@ -52,7 +52,7 @@ def watch(page) -> list[str]:  # noqa: ANN001
     return hits
 
 
-def sign_in(page, username: str) -> None:  # noqa: ANN001
+def sign_in(page, username: str) -> None:
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -60,7 +60,7 @@ def sign_in(page, username: str) -> None:  # noqa: ANN001
     page.wait_for_url("**/inbox**")
 
 
-def assert_inert(page, hits: list[str]) -> None:  # noqa: ANN001
+def assert_inert(page, hits: list[str]) -> None:
     """Nothing ran, nothing was blocked (so nothing tried), nothing live is left in the DOM."""
     page.wait_for_timeout(300)  # let a failing <img> fire its onerror, if there were one
     assert page.evaluate("window.__pwned") is None, page.url
@@ -70,7 +70,7 @@ def assert_inert(page, hits: list[str]) -> None:  # noqa: ANN001
     assert page.js_errors == [], page.js_errors
 
 
-def test_payloads_in_a_problem_and_a_comment_stay_text(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_payloads_in_a_problem_and_a_comment_stay_text(login, tmp_path: Path) -> None:
     wang, zhao, sun = login(None), login(None), login(None)
     hits = {p: watch(p) for p in (wang, zhao, sun)}
     for page, name in ((wang, "wang"), (zhao, "zhao"), (sun, "sun")):
@@ -185,7 +185,7 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def deploy(server, files: dict[str, bytes]) -> None:  # noqa: ANN001
+def deploy(server, files: dict[str, bytes]) -> None:
     """Deploy files through the REST API as the admin (multipart, one ``file`` part per file)."""
     boundary = "jiebang-xss-boundary"
     body = b"".join(
@@ -199,7 +199,7 @@ def deploy(server, files: dict[str, bytes]) -> None:  # noqa: ANN001
         assert response.status == 201
 
 
-def test_hostile_texts_in_a_deployed_form_are_cleaned(login, server, tmp_path: Path) -> None:  # noqa: ANN001
+def test_hostile_texts_in_a_deployed_form_are_cleaned(login, server, tmp_path: Path) -> None:
     deploy(server, {"xss_form.bpmn": BPMN.encode(), "xss_answer.schema.json": json.dumps(FORM).encode()})
 
     zhou = login(None)
@@ -227,7 +227,7 @@ def test_hostile_texts_in_a_deployed_form_are_cleaned(login, server, tmp_path: P
     assert_inert(zhou, hits)
 
 
-def test_the_designer_and_every_page_work_under_the_csp(login, tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_designer_and_every_page_work_under_the_csp(login, tmp_path: Path) -> None:
     """bpmn-js, dmn-js and json-editor need nothing the policy refuses: no violation, no script error."""
     admin = login(None)
     hits = watch(admin)
@@ -290,7 +290,7 @@ DECISION = f"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_hostile_names_in_a_deployed_diagram_stay_text_in_the_designer(login, server) -> None:  # noqa: ANN001
+def test_hostile_names_in_a_deployed_diagram_stay_text_in_the_designer(login, server) -> None:
     deploy(server, {"xss_diagram.bpmn": DIAGRAM.encode(), "xss_diagram.dmn": DECISION.encode()})
     admin = login(None)
     hits = watch(admin)

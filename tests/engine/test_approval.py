@@ -20,7 +20,7 @@ PEOPLE = {
 
 
 @pytest.fixture
-def engine(make_engine) -> Engine:  # noqa: ANN001
+def engine(make_engine) -> Engine:
     eng = make_engine()
     for user, groups in PEOPLE.items():
         eng.upsert_user(user, groups=groups)
@@ -32,13 +32,13 @@ def deploy(engine: Engine, *, mode: str = "all", auto: str = "never") -> None:
     engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
 
 
-def start(engine: Engine, signers: tuple[str, ...] = ("s1", "s2", "s3"), **kw):  # noqa: ANN003, ANN201
+def start(engine: Engine, signers: tuple[str, ...] = ("s1", "s2", "s3"), **kw):
     inst = engine.start("approval_demo", actor="wang", data={"signers": list(signers)})
     engine.complete(inst.open_tasks[0].id, "wang", {"title": "修缮村道", **kw})
     return engine.get_instance(inst.id)
 
 
-def open_task(engine: Engine, instance_id: str, element: str, assignee: str | None = None):  # noqa: ANN201
+def open_task(engine: Engine, instance_id: str, element: str, assignee: str | None = None):
     tasks = [t for t in engine.get_instance(instance_id).open_tasks if t.element_id == element and (assignee is None or t.assignee == assignee)]
     assert tasks, [(t.element_id, t.assignee) for t in engine.get_instance(instance_id).open_tasks]
     return tasks[0]
@@ -196,7 +196,7 @@ def test_withdraw_while_the_next_task_is_untouched(engine: Engine) -> None:
         engine.withdraw(inst.id, "c")
 
 
-def test_urge_is_an_event_and_rate_limited(engine: Engine, clock) -> None:  # noqa: ANN001
+def test_urge_is_an_event_and_rate_limited(engine: Engine, clock) -> None:
     deploy(engine)
     inst = start(engine)
     review = open_task(engine, inst.id, "review")
@@ -227,7 +227,7 @@ def test_cc_by_hand_and_declared_on_the_task(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("action", ["remind", "approve"])
-def test_timeout_actions_fire_from_the_job_table(engine: Engine, clock, action: str) -> None:  # noqa: ANN001
+def test_timeout_actions_fire_from_the_job_table(engine: Engine, clock, action: str) -> None:
     deploy(engine)
     inst = start(engine)
     review = open_task(engine, inst.id, "review")
@@ -360,7 +360,7 @@ def test_cc_declared_on_a_step_survives_a_one_click_reject(engine: Engine) -> No
     assert [i.instance_id for i in engine.list_tasks("c", scope="cc").items] == [inst.id]
 
 
-def test_transfer_of_a_timed_out_task(engine: Engine, clock) -> None:  # noqa: ANN001
+def test_transfer_of_a_timed_out_task(engine: Engine, clock) -> None:
     deploy(engine)
     inst = start(engine)
     review = open_task(engine, inst.id, "review")

@@ -13,7 +13,7 @@ from tests.walk import Walk
 
 
 @pytest.fixture(params=[False, True], ids=["one-engine", "fresh-engine-per-step"])
-def walk(request, make_engine, clock) -> Walk:  # noqa: ANN001
+def walk(request, make_engine, clock) -> Walk:
     return Walk(make_engine, clock, fresh=request.param)
 
 
@@ -279,7 +279,7 @@ def test_the_path_taken_is_recorded_for_the_diagram(walk: Walk) -> None:
     assert "committee_approval" not in visited
 
 
-def test_a_deployment_maps_lanes_to_its_own_groups(make_engine, clock) -> None:  # noqa: ANN001
+def test_a_deployment_maps_lanes_to_its_own_groups(make_engine, clock) -> None:
     walk = Walk(lambda: make_engine(lane_groups={"TaskForce": "zhuanban"}), clock)
     walk.engine.upsert_user("ban", groups=["zhuanban"])
     walk.submit()

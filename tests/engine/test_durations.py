@@ -44,7 +44,7 @@ def due_in_diagram(value: str) -> bytes:
 </bpmn:process></bpmn:definitions>""".encode()
 
 
-def _accepts(check) -> bool:  # noqa: ANN001
+def _accepts(check) -> bool:
     try:
         check()
     except (ValueError, FormInvalidError):
@@ -113,7 +113,7 @@ def timer_process(kind: str, value: str) -> bytes:
     ("timeDate", "2026-06-30T09:00:00", "2026-06-30T09:00:00+00:00"),  # naive is UTC, as everywhere else
     ("timeDate", "2026-06-30T17:00:00+08:00", "2026-06-30T09:00:00+00:00"),
 ])
-def test_a_timer_falls_due_when_add_duration_and_to_utc_say(make_engine, clock, kind: str, value: str, due: str) -> None:  # noqa: ANN001
+def test_a_timer_falls_due_when_add_duration_and_to_utc_say(make_engine, clock, kind: str, value: str, due: str) -> None:
     clock.set(datetime(2026, 1, 31, 9, 0, tzinfo=UTC))
     engine = make_engine()
     engine.deploy({"waits.bpmn": timer_process(kind, value)}, actor="admin")

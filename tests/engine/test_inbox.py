@@ -9,7 +9,7 @@ from engine import Engine
 DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
 
 
-def test_pages_merge_my_tasks_and_my_groups_queue_newest_first(engine: Engine, clock) -> None:  # noqa: ANN001
+def test_pages_merge_my_tasks_and_my_groups_queue_newest_first(engine: Engine, clock) -> None:
     xml = (DATA / "approval.bpmn").read_text().replace("__AUTO__", "never").replace("__MODE__", "all")
     engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
     engine.upsert_user("wang")
@@ -62,7 +62,7 @@ def test_the_open_inbox_is_one_statement(engine: Engine) -> None:
     assert len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]) == 1, statements
 
 
-def test_tasks_carry_their_instance_title_and_the_inbox_searches_it(engine: Engine, clock) -> None:  # noqa: ANN001
+def test_tasks_carry_their_instance_title_and_the_inbox_searches_it(engine: Engine, clock) -> None:
     xml = (DATA / "approval.bpmn").read_text().replace("__AUTO__", "never").replace("__MODE__", "all")
     engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
     engine.upsert_user("wang")
@@ -80,7 +80,7 @@ def test_tasks_carry_their_instance_title_and_the_inbox_searches_it(engine: Engi
     done = engine.list_tasks("wang", scope="mine", status="completed")
     assert {t.id: t.title for t in done.items}[drafts[0]] == "修路 100% 完成"  # the finished draft follows the change
 
-    def found(q: str, username: str = "a", **kwargs) -> list[str | None]:  # noqa: ANN003
+    def found(q: str, username: str = "a", **kwargs) -> list[str | None]:
         page = engine.list_tasks(username, q=q, **kwargs)
         assert page.total == len(page.items)
         return [t.title for t in page.items]
@@ -94,7 +94,7 @@ def test_tasks_carry_their_instance_title_and_the_inbox_searches_it(engine: Engi
     assert found("nothing like it") == []
 
 
-def test_an_existing_database_fills_the_title_of_its_tasks(database_url: str, clock) -> None:  # noqa: ANN001
+def test_an_existing_database_fills_the_title_of_its_tasks(database_url: str, clock) -> None:
     """Tasks written before the index had titles take their instance's title when the schema upgrades."""
     from alembic import command
     from alembic.config import Config

@@ -24,7 +24,7 @@ def statements() -> Iterator[list[str]]:
     """
     sent: list[str] = []
 
-    def listener(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def listener(_conn, _cursor, statement, *_args) -> None:
         text = " ".join(statement.split())
         if not text.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")) and (not sent or sent[-1] != text):
             sent.append(text)
@@ -36,7 +36,7 @@ def statements() -> Iterator[list[str]]:
         event.remove(SqlEngine, "before_cursor_execute", listener)
 
 
-def test_claim_and_complete_a_review_within_their_statement_budgets(make_engine, clock: ManualClock) -> None:  # noqa: ANN001
+def test_claim_and_complete_a_review_within_their_statement_budgets(make_engine, clock: ManualClock) -> None:
     walk = Walk(make_engine, clock)
     walk.submit()
     review = walk.open_task("preliminary_review")
@@ -55,7 +55,7 @@ def test_claim_and_complete_a_review_within_their_statement_budgets(make_engine,
     assert walk.open_task("committee_approval")
 
 
-def test_a_busy_instance_is_not_read_back_from_its_saved_state(make_engine, clock: ManualClock) -> None:  # noqa: ANN001
+def test_a_busy_instance_is_not_read_back_from_its_saved_state(make_engine, clock: ManualClock) -> None:
     """The workflow a step leaves is kept in memory, tagged with the row version; starts included."""
     walk = Walk(make_engine, clock)
     engine = walk.engine

@@ -25,7 +25,7 @@ def deploy(engine: Engine, name: str, text: str | None = None) -> None:
     engine.deploy({name: (text or (DATA / name).read_text()).encode()}, actor="admin")
 
 
-def test_two_threads_completing_one_task_exactly_one_wins(make_engine, clock) -> None:  # noqa: ANN001
+def test_two_threads_completing_one_task_exactly_one_wins(make_engine, clock) -> None:
     walk = Walk(make_engine, clock)
     walk.submit()
     review = walk.open_task("preliminary_review")
@@ -50,7 +50,7 @@ def test_two_threads_completing_one_task_exactly_one_wins(make_engine, clock) ->
     assert walk.events().count("task.complete") == 2  # submit + one review, never two
 
 
-def test_two_racing_claims_by_one_leader_file_one_claim(make_engine, clock) -> None:  # noqa: ANN001
+def test_two_racing_claims_by_one_leader_file_one_claim(make_engine, clock) -> None:
     """The board's checks (one claim per leader) run under the instance lock, in the step that files it."""
     walk = Walk(make_engine, clock)
     walk.publish()
@@ -75,7 +75,7 @@ def test_two_racing_claims_by_one_leader_file_one_claim(make_engine, clock) -> N
 
 
 @pytest.mark.slow
-def test_a_thousand_progress_reports_on_one_instance(make_engine, clock) -> None:  # noqa: ANN001
+def test_a_thousand_progress_reports_on_one_instance(make_engine, clock) -> None:
     walk = Walk(make_engine, clock)
     walk.publish()
     walk.claim_individual("zhou")
@@ -125,7 +125,7 @@ def test_a_plain_gateway_loop_passes_a_thousand_times_with_bounded_state(engine:
     ],
     ids=["dunder-import", "import", "open", "subclass-walk", "endless-loop"],
 )
-def test_hostile_script_marks_the_instance_error_and_harms_nothing(make_engine, tmp_path, monkeypatch, script: str) -> None:  # noqa: ANN001
+def test_hostile_script_marks_the_instance_error_and_harms_nothing(make_engine, tmp_path, monkeypatch, script: str) -> None:
     monkeypatch.chdir(tmp_path)
     engine = make_engine(script_time_limit=0.5)
     marker = tmp_path / "MARKER"
@@ -193,7 +193,7 @@ def test_running_instances_keep_their_version(engine: Engine) -> None:
     assert engine.get_definition("check_in_loop").versions == [1, 2]
 
 
-def test_timer_jobs_follow_the_workflow_and_fire_once_with_the_injected_clock(make_engine, clock) -> None:  # noqa: ANN001
+def test_timer_jobs_follow_the_workflow_and_fire_once_with_the_injected_clock(make_engine, clock) -> None:
     walk = Walk(make_engine, clock)
     walk.publish()
     job = walk.engine.list_jobs(instance_id=walk.instance_id).items[0]
@@ -209,7 +209,7 @@ def test_timer_jobs_follow_the_workflow_and_fire_once_with_the_injected_clock(ma
     assert len(fired) == 1
 
 
-def test_every_action_is_in_the_audit_log_with_its_actor(make_engine, clock) -> None:  # noqa: ANN001
+def test_every_action_is_in_the_audit_log_with_its_actor(make_engine, clock) -> None:
     walk = Walk(make_engine, clock)
     walk.submit()
     review = walk.open_task("preliminary_review")

@@ -201,7 +201,7 @@ def test_runaway_recursion_and_expression_time_out(env: SandboxEnvironment) -> N
 def test_timeout_works_in_a_worker_thread_and_restores_the_previous_tracer(env: SandboxEnvironment) -> None:
     outcome: dict = {}
 
-    def tracer(frame, event, arg):  # noqa: ANN001, ANN202
+    def tracer(frame, event, arg):
         return None
 
     def worker() -> None:

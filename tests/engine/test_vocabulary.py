@@ -71,7 +71,7 @@ def test_the_api_enums_the_readme_and_the_pages_use_the_vocabulary() -> None:
     assert re.findall(r"`([a-z]+\.[a-z]+)`", listed) == [e.value for e in WebhookEvent]
 
 
-def test_each_webhook_delivery_matches_an_audit_row_of_its_step(make_engine) -> None:  # noqa: ANN001
+def test_each_webhook_delivery_matches_an_audit_row_of_its_step(make_engine) -> None:
     engine = make_engine()
     engine.configure_integration(allow_private_webhooks=True)
     for user, groups in PEOPLE.items():

@@ -50,7 +50,7 @@ def fails_fast(seconds: float = 0.5) -> Iterator[pytest.ExceptionInfo[HostileDia
     assert time.thread_time() - started < seconds, "refusing hostile XML must be cheap"
 
 
-def only_problem(caught: pytest.ExceptionInfo[HostileDiagramError]):  # noqa: ANN201
+def only_problem(caught: pytest.ExceptionInfo[HostileDiagramError]):
     [problem] = caught.value.problems
     assert problem.element_id is None
     assert problem.message and problem.message_zh

@@ -97,7 +97,7 @@ def fill(path: str, ids: dict[str, str], value: str | None = None) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: value if value is not None else ids.get(m.group(1), "x"), path)
 
 
-def assert_refused(resp: Any, what: str) -> None:  # noqa: ANN401 - a test response
+def assert_refused(resp: Any, what: str) -> None:  # a test response
     assert resp.status_code < 500, f"{what}: {resp.status_code} {resp.get_data(as_text=True)[:300]}"
     assert resp.status_code in (400, 401, 403, 404, 405, 409, 413, 415, 422), f"{what}: accepted with {resp.status_code}"
     assert resp.mimetype == PROBLEM_JSON, what
