@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -46,13 +45,6 @@ class Auth:
             self.user(username, groups, display_name=name)
         self.user("admin", roles=["admin"])
         self.user("oa", roles=["oa-service"])
-
-
-@pytest.fixture
-def engine(database_url: str, clock: ManualClock) -> Iterator[Engine]:
-    built = Engine(database_url, clock=clock)
-    yield built
-    built.store.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +37,6 @@ BAD_BODIES = {
     "100-deep nesting": '{"data": ' + '{"a": ' * 100 + "1" + "}" * 100 + "}",
     "not JSON": '{"data": {',
 }
-
-
-@pytest.fixture
-def engine(database_url: str, clock: ManualClock) -> Iterator[Engine]:
-    built = Engine(database_url, clock=clock)
-    yield built
-    built.store.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ back with openpyxl: every hostile text must come back unchanged, as a string cel
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
@@ -27,13 +26,6 @@ HOSTILE = [
     "\r=1+1",
     "＝1+1",
 ]
-
-
-@pytest.fixture
-def engine(database_url: str, clock: ManualClock) -> Iterator[Engine]:
-    built = Engine(database_url, clock=clock)
-    yield built
-    built.store.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import hashlib
 import re
 import statistics
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,13 +22,6 @@ from tests.api.conftest import Auth, make_app
 from tests.walk import PROBLEM
 
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def engine(database_url: str, clock: ManualClock) -> Iterator[Engine]:
-    built = Engine(database_url, clock=clock)
-    yield built
-    built.store.dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ paths are covered without touching this file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +21,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.extension import EXTENSION_KEY
 from api.pages import PAGE_ENDPOINT_PREFIXES
-from engine import Engine, ManualClock
+from engine import Engine
 from tests.api.conftest import page_login
 from tests.walk import PEOPLE, PROBLEM
 
@@ -32,13 +31,6 @@ PAGE_ENDPOINTS = (*PAGE_ENDPOINT_PREFIXES, "pages_home", "assets.")
 
 
 # ---- an app with the walk's people, a published challenge and an open review -----------------
-@pytest.fixture
-def engine(database_url: str, clock: ManualClock) -> Iterator[Engine]:
-    built = Engine(database_url, clock=clock)
-    yield built
-    built.store.dispose()
-
-
 @pytest.fixture
 def app(engine: Engine) -> Flask:
     for username, (groups, name) in PEOPLE.items():
