@@ -7,12 +7,14 @@ serve:
 
 test:
 	scripts/setup test
+	.venv/bin/ruff format --check .
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/vulture engine api tests/vulture_whitelist.py --min-confidence 80
 	.venv/bin/python -m pytest -n 2 --dist loadgroup -q
 
 lint:
+	.venv/bin/ruff format .
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/vulture engine api tests/vulture_whitelist.py --min-confidence 80

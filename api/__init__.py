@@ -36,11 +36,18 @@ DEFAULTS: dict[str, Any] = {
     "API_SPEC_OPTIONS": {
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
-        "info": {"description": "REST contract v1 of Jiebang (揭榜挂帅): what the OA system integrates against."},
+        "info": {
+            "description": "REST contract v1 of Jiebang (揭榜挂帅): what the OA system integrates against."
+        },
     },
 }
 _BOOLEAN = {"WEBHOOK_ALLOW_LOOPBACK"}
-_NUMERIC = {"MAX_CONTENT_LENGTH": int, "PROXY_HOPS": int, "JOB_LEASE_SECONDS": float, "WORKER_INTERVAL": float}
+_NUMERIC = {
+    "MAX_CONTENT_LENGTH": int,
+    "PROXY_HOPS": int,
+    "JOB_LEASE_SECONDS": float,
+    "WORKER_INTERVAL": float,
+}
 _JSON = {"LANE_GROUPS"}  # e.g. {"TaskForce": "zhuanban"}: lane name -> candidate group
 
 

@@ -127,7 +127,9 @@ def _load_user() -> UserRecord | None:
     if CSRF_HEADER in request.headers:  # a page's script calling the API with the session cookie
         user = web_session_user()
         if user is not None and not csrf_matches(request.headers[CSRF_HEADER]):
-            raise NotAllowedError(f"{CSRF_HEADER} does not match this session / 页面令牌无效，请刷新页面后重试")
+            raise NotAllowedError(
+                f"{CSRF_HEADER} does not match this session / 页面令牌无效，请刷新页面后重试"
+            )
         return user
     return None
 

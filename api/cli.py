@@ -24,9 +24,14 @@ from .worker import start_worker_threads
 
 def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> Engine:
     config = config_from_env()
-    engine = Engine(args.database_url or config.get("DATABASE_URL"), lane_groups=config.get("LANE_GROUPS"), deploy_shipped=deploy_shipped)
+    engine = Engine(
+        args.database_url or config.get("DATABASE_URL"),
+        lane_groups=config.get("LANE_GROUPS"),
+        deploy_shipped=deploy_shipped,
+    )
     engine.configure_integration(
-        allow_private_webhooks=bool(config.get("WEBHOOK_ALLOW_LOOPBACK")), job_lease_seconds=config.get("JOB_LEASE_SECONDS")
+        allow_private_webhooks=bool(config.get("WEBHOOK_ALLOW_LOOPBACK")),
+        job_lease_seconds=config.get("JOB_LEASE_SECONDS"),
     )
     engine.configure_identity(token_lifetime=config.get("TOKEN_EXPIRES_IN", DEFAULTS["TOKEN_EXPIRES_IN"]))
     return engine
@@ -56,14 +61,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = config_from_env()
 
     def announce() -> None:
-        print(f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers × {args.threads} threads "
-              f"(database: {url})", flush=True)
+        print(
+            f"Jiebang serving on http://{args.host}:{args.port} with {args.workers} gunicorn workers × {args.threads} threads "
+            f"(database: {url})",
+            flush=True,
+        )
 
     return serve(
         lambda: build_engine(args),
-        lambda engine, secret: create_app({"ENGINE": engine, "SECRET_KEY": config.get("SECRET_KEY") or secret}),
-        host=args.host, port=args.port, workers=args.workers, threads=args.threads, interval=_interval(),
-        secret_key=config.get("SECRET_KEY"), announce=announce,
+        lambda engine, secret: create_app(
+            {"ENGINE": engine, "SECRET_KEY": config.get("SECRET_KEY") or secret}
+        ),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        interval=_interval(),
+        secret_key=config.get("SECRET_KEY"),
+        announce=announce,
     )
 
 
@@ -98,7 +113,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     user = engine.upsert_user(args.name, display_name=args.display_name, groups=args.group, roles=args.role)
     if args.password:
         engine.set_password(user.username, _read_password())
-    print(f"user {user.username} ({user.display_name}) groups={','.join(user.groups) or '-'} roles={','.join(user.roles) or '-'}")
+    print(
+        f"user {user.username} ({user.display_name}) groups={','.join(user.groups) or '-'} roles={','.join(user.roles) or '-'}"
+    )
     return 0
 
 
@@ -124,7 +141,9 @@ def _when(moment: Any) -> str:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     token, record = build_engine(args, deploy_shipped=False).issue_token(args.name, lifetime=args.expires_in)
-    print(f"API token {record.id} for {args.name}, expires {_when(record.expires_at) if record.expires_at else 'never'} (shown once): {token}")
+    print(
+        f"API token {record.id} for {args.name}, expires {_when(record.expires_at) if record.expires_at else 'never'} (shown once): {token}"
+    )
     return 0
 
 
@@ -133,7 +152,9 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     tokens = build_engine(args, deploy_shipped=False).list_tokens(args.name)
     print(f"{'id':>6}  {'created':<22}  {'expires':<22}  {'last used':<22}  status")
     for t in tokens:
-        print(f"{t.id:>6}  {_when(t.created_at):<22}  {_when(t.expires_at) if t.expires_at else 'never':<22}  {_when(t.last_used_at):<22}  {t.status}")
+        print(
+            f"{t.id:>6}  {_when(t.created_at):<22}  {_when(t.expires_at) if t.expires_at else 'never':<22}  {_when(t.last_used_at):<22}  {t.status}"
+        )
     return 0
 
 
@@ -158,7 +179,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = build_engine(args, deploy_shipped=False).validate(_read_files(args.files))
     for p in problems:
         where = f"{p.file or ''}{f':{p.line}' if p.line else ''}"
-        print(f"{p.element_id or '(diagram)'}: {p.code}: {p.message} / {p.message_zh}" + (f" [{where}]" if where else ""))
+        print(
+            f"{p.element_id or '(diagram)'}: {p.code}: {p.message} / {p.message_zh}"
+            + (f" [{where}]" if where else "")
+        )
     if problems:
         print(f"{len(problems)} problem(s)", file=sys.stderr)
         return 1
@@ -174,15 +198,21 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 # ---- parser -------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jiebang", description="Jiebang: BPMN workflows with 揭榜挂帅 built in.")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $JIEBANG_DATABASE_URL, else ./jiebang.sqlite3)")
+    parser = argparse.ArgumentParser(
+        prog="jiebang", description="Jiebang: BPMN workflows with 揭榜挂帅 built in."
+    )
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL (default: $JIEBANG_DATABASE_URL, else ./jiebang.sqlite3)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the API, the web pages and a worker")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
-    p.add_argument("--gunicorn", action="store_true", help=argparse.SUPPRESS)  # gunicorn is the only server now; kept for old scripts
+    p.add_argument(
+        "--gunicorn", action="store_true", help=argparse.SUPPRESS
+    )  # gunicorn is the only server now; kept for old scripts
     p.add_argument("--threads", type=int, default=4, help="request threads per gunicorn worker (default 4)")
     p.set_defaults(func=cmd_serve)
 
@@ -202,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=cmd_user_passwd)
 
-    p = user.add_parser("deactivate", help="stop a user's login, tokens and sessions at once; held tasks go back to the queue")
+    p = user.add_parser(
+        "deactivate", help="stop a user's login, tokens and sessions at once; held tasks go back to the queue"
+    )
     p.add_argument("name")
     p.set_defaults(func=cmd_user_active, active=False)
     p = user.add_parser("activate", help="let a deactivated user log in again")
@@ -212,7 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = token.add_parser("create", help="issue a token (printed as the last word)")
     p.add_argument("name")
-    p.add_argument("--expires-in", help="lifetime such as 90d, 12h, 30m or never (default $JIEBANG_TOKEN_EXPIRES_IN, else 365d)")
+    p.add_argument(
+        "--expires-in",
+        help="lifetime such as 90d, 12h, 30m or never (default $JIEBANG_TOKEN_EXPIRES_IN, else 365d)",
+    )
     p.set_defaults(func=cmd_token_create)
     p = token.add_parser("list", help="a user's tokens: id, created, expires, last used (never the secret)")
     p.add_argument("name")
@@ -235,8 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("JIEBANG_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run on every start; say nothing when none are due
+    logging.basicConfig(
+        level=os.environ.get("JIEBANG_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(
+        logging.WARNING
+    )  # migrations run on every start; say nothing when none are due
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     args = build_parser().parse_args(argv)
     try:

@@ -52,7 +52,14 @@ def status_of(error: EngineError) -> int:
     return 500
 
 
-def problem(status: int, detail: str = "", *, title: str | None = None, errors: Mapping[str, list[str]] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    detail: str = "",
+    *,
+    title: str | None = None,
+    errors: Mapping[str, list[str]] | None = None,
+    **extra: Any,
+) -> Response:
     """A problem+json response; ``errors`` maps field paths to messages."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     body: dict[str, Any] = {
@@ -90,7 +97,15 @@ def _webargs_errors(error: HTTPException) -> dict[str, list[str]] | None:
     messages = data.get("messages") or data.get("errors")
     if not messages:
         return None
-    if isinstance(messages, Mapping) and set(messages) <= {"json", "query", "files", "form", "headers", "path", "json_or_form"}:
+    if isinstance(messages, Mapping) and set(messages) <= {
+        "json",
+        "query",
+        "files",
+        "form",
+        "headers",
+        "path",
+        "json_or_form",
+    }:
         merged: dict[str, list[str]] = {}
         for inner in messages.values():
             merged.update(flatten_messages(inner))
@@ -105,7 +120,9 @@ def handle_http_exception(error: HTTPException) -> Response:
     errors = _webargs_errors(error)
     detail = (getattr(error, "data", None) or {}).get("message") or error.description or ""
     if code == 422 and errors:
-        detail = "request content is invalid: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in sorted(errors.items()))
+        detail = "request content is invalid: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in sorted(errors.items())
+        )
     resp = problem(code, detail, errors=errors)
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):

@@ -50,11 +50,28 @@ def scores_download(period: str | None) -> Response:
     its header and ISO 8601 times (what the OA reads); the second is the month's leaderboard.
     """
     period, leaders, ledger = get_engine().score_export(period)
-    body = workbook([
-        (period, LEDGER_HEADER, ([r["username"], r["points"], r["instance_id"], r["reason"], r["awarded_at"].isoformat()] for r in ledger)),
-        ("leaderboard", LEADERBOARD_HEADER, ([r["rank"], r["username"], r["display_name"], r["points"]] for r in leaders)),
-    ])
-    return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'})
+    body = workbook(
+        [
+            (
+                period,
+                LEDGER_HEADER,
+                (
+                    [r["username"], r["points"], r["instance_id"], r["reason"], r["awarded_at"].isoformat()]
+                    for r in ledger
+                ),
+            ),
+            (
+                "leaderboard",
+                LEADERBOARD_HEADER,
+                ([r["rank"], r["username"], r["display_name"], r["points"]] for r in leaders),
+            ),
+        ]
+    )
+    return Response(
+        body,
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'},
+    )
 
 
 def write_cell(cell: Any, value: Any) -> None:  # an openpyxl cell and any cell value

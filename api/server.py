@@ -51,7 +51,10 @@ class RedactingLogger(Logger):
     """gunicorn's logger whose access-log fields (request line, path, query, referer, headers) are redacted."""
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
-        return {name: redact(value) if isinstance(value, str) else value for name, value in super().atoms(resp, req, environ, request_time).items()}
+        return {
+            name: redact(value) if isinstance(value, str) else value
+            for name, value in super().atoms(resp, req, environ, request_time).items()
+        }
 
 
 class JobLoopHolder:

@@ -26,11 +26,19 @@ def run_worker(engine: Engine, stop: threading.Event, *, interval: float = 1.0, 
             stop.wait(interval)
 
 
-def start_worker_threads(engine: Engine, stop: threading.Event, *, count: int = 1, interval: float = 1.0) -> list[threading.Thread]:
+def start_worker_threads(
+    engine: Engine, stop: threading.Event, *, count: int = 1, interval: float = 1.0
+) -> list[threading.Thread]:
     """Start ``count`` daemon threads running ``run_worker``."""
     threads = []
     for i in range(count):
-        t = threading.Thread(target=run_worker, args=(engine, stop), kwargs={"interval": interval}, name=f"jiebang-worker-{i}", daemon=True)
+        t = threading.Thread(
+            target=run_worker,
+            args=(engine, stop),
+            kwargs={"interval": interval},
+            name=f"jiebang-worker-{i}",
+            daemon=True,
+        )
         t.start()
         threads.append(t)
     return threads

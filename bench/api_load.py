@@ -101,8 +101,15 @@ TWO_TASK_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 INBOX_READS_PER_COMPLETION = 10
 ROUTE_ORDER = [
-    "POST /process-instances", "POST /tasks/{id}/claim", "POST /tasks/{id}/complete", "GET /tasks?scope=involved",
-    "POST /board/{id}/claims", "GET /jobs", "POST /jobs/{id}/execute", "GET /process-instances/{id}", "GET /users/me",
+    "POST /process-instances",
+    "POST /tasks/{id}/claim",
+    "POST /tasks/{id}/complete",
+    "GET /tasks?scope=involved",
+    "POST /board/{id}/claims",
+    "GET /jobs",
+    "POST /jobs/{id}/execute",
+    "GET /process-instances/{id}",
+    "GET /users/me",
 ]
 
 
@@ -135,9 +142,14 @@ def postgres_cpu_seconds() -> float:
 class Server:
     """``jiebang serve`` (or the PROPOSED variant of it) with its CPU read from /proc."""
 
-    def __init__(self, url: str, workdir: Path, workers: int, proposed: bool = False, threads: int | None = None) -> None:
+    def __init__(
+        self, url: str, workdir: Path, workers: int, proposed: bool = False, threads: int | None = None
+    ) -> None:
         self.proc, self.port, self._log = start_serve(
-            url, workdir, workers=workers, extra=("--threads", str(threads)) if threads else (),
+            url,
+            workdir,
+            workers=workers,
+            extra=("--threads", str(threads)) if threads else (),
             command=[sys.executable, str(Path(__file__).resolve()), "--serve-proposed"] if proposed else None,
             env={"PYTHONPATH": str(ROOT)},
         )
@@ -170,7 +182,14 @@ def setup_people(url: str, clients: int) -> dict[str, str]:
     engine.upsert_user("bench_admin", groups=[], roles=["admin"])
     tokens["bench_admin"] = engine.create_token("bench_admin")
     for c in range(clients):
-        for prefix, groups in (("sub", []), ("tf", ["taskforce"]), ("cm", ["committee"]), ("ev", ["evaluator"]), ("cl", []), ("two", [])):
+        for prefix, groups in (
+            ("sub", []),
+            ("tf", ["taskforce"]),
+            ("cm", ["committee"]),
+            ("ev", ["evaluator"]),
+            ("cl", []),
+            ("two", []),
+        ):
             name = f"{prefix}{c}"
             engine.upsert_user(name, display_name=name, groups=groups)
             tokens[name] = engine.create_token(name)
@@ -180,11 +199,20 @@ def setup_people(url: str, clients: int) -> dict[str, str]:
 
 def deploy_two_task(port: int, admin_token: str) -> None:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench_two_task.bpmn\"\r\n"
-            f"Content-Type: application/xml\r\n\r\n{TWO_TASK_BPMN}\r\n--{boundary}--\r\n").encode()
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench_two_task.bpmn"\r\n'
+        f"Content-Type: application/xml\r\n\r\n{TWO_TASK_BPMN}\r\n--{boundary}--\r\n"
+    ).encode()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("POST", "/api/v1/process-definitions", body=body,
-              headers={"Authorization": f"Bearer {admin_token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    c.request(
+        "POST",
+        "/api/v1/process-definitions",
+        body=body,
+        headers={
+            "Authorization": f"Bearer {admin_token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
     resp = c.getresponse()
     raw = resp.read()
     if resp.status != 201:
@@ -247,7 +275,15 @@ class Client:
         self.inbox_users = [f"{p}{idx}" for p in ("sub", "tf", "cm", "ev", "cl")]
         self._inbox_turn = 0
 
-    def call(self, method: str, path: str, route: str, user: str, body: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        route: str,
+        user: str,
+        body: Any = None,
+        ok: tuple[int, ...] = (200, 201, 204),
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"}
         data = None
         if body is not None:
@@ -279,7 +315,9 @@ class Client:
             self.call("GET", "/tasks?scope=involved&page=1&per_page=20", "GET /tasks?scope=involved", user)
 
     def complete(self, task_id: str, user: str, data: dict[str, Any], inbox: bool = True) -> dict[str, Any]:
-        out = self.call("POST", f"/tasks/{task_id}/complete", "POST /tasks/{id}/complete", user, {"data": data})
+        out = self.call(
+            "POST", f"/tasks/{task_id}/complete", "POST /tasks/{id}/complete", user, {"data": data}
+        )
         self.completions += 1
         if inbox:
             self.inbox()
@@ -300,8 +338,13 @@ class Client:
         c = self.idx
         sub, tf, cm, ev, cl = (f"{p}{c}" for p in ("sub", "tf", "cm", "ev", "cl"))
         t_start = time.time()
-        inst = self.call("POST", "/process-instances", "POST /process-instances", sub,
-                         {"process_key": "claim_evaluate", "business_key": f"L-{c}-{n}-{uuid.uuid4().hex[:6]}"})
+        inst = self.call(
+            "POST",
+            "/process-instances",
+            "POST /process-instances",
+            sub,
+            {"process_key": "claim_evaluate", "business_key": f"L-{c}-{n}-{uuid.uuid4().hex[:6]}"},
+        )
         iid = inst["id"]
         inst = self.complete(self.task(inst, "submit_problem"), sub, PROBLEM)
         tid = self.task(inst, "preliminary_review")
@@ -310,18 +353,42 @@ class Client:
         tid = self.task(inst, "committee_approval")
         self.claim(tid, cm)
         deadline = (datetime.now(UTC) + timedelta(days=120)).isoformat()
-        inst = self.complete(tid, cm, {"decision": "approve", "points": 100, "deadline": deadline, "claim_window": "P14D",
-                                       "report_interval": "P30D", "milestones": ["摸排", "签约"], "guarantees": "经费"})
-        self.call("POST", f"/board/{iid}/claims", "POST /board/{id}/claims", cl, {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+        inst = self.complete(
+            tid,
+            cm,
+            {
+                "decision": "approve",
+                "points": 100,
+                "deadline": deadline,
+                "claim_window": "P14D",
+                "report_interval": "P30D",
+                "milestones": ["摸排", "签约"],
+                "guarantees": "经费",
+            },
+        )
+        self.call(
+            "POST",
+            f"/board/{iid}/claims",
+            "POST /board/{id}/claims",
+            cl,
+            {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"},
+        )
         job = self.call("GET", f"/jobs?instance_id={iid}&kind=timer", "GET /jobs", "bench_admin")["items"][0]
         self.call("POST", f"/jobs/{job['id']}/execute", "POST /jobs/{id}/execute", "bench_admin")
         inst = self.call("GET", f"/process-instances/{iid}", "GET /process-instances/{id}", cm)
         tid = self.task(inst, "select_claim")
         self.claim(tid, cm)
         inst = self.complete(tid, cm, {"selected": 0, "decision": "approve"})
-        inst = self.complete(self.task(inst, "progress_report"), cl,
-                             {"progress_percent": 100, "summary": "完成", "status_self": "on_track", "final": True})
-        inst = self.complete(self.task(inst, "completion_report"), cl, {"summary": "全部签订", "results": "37 户", "evidence_links": []})
+        inst = self.complete(
+            self.task(inst, "progress_report"),
+            cl,
+            {"progress_percent": 100, "summary": "完成", "status_self": "on_track", "final": True},
+        )
+        inst = self.complete(
+            self.task(inst, "completion_report"),
+            cl,
+            {"summary": "全部签订", "results": "37 户", "evidence_links": []},
+        )
         tid = self.task(inst, "acceptance")
         self.claim(tid, ev)
         done = self.complete(tid, ev, {"decision": "pass", "grade": "good"})
@@ -334,12 +401,23 @@ class Client:
         """The cheapest authenticated route (live token check, one small schema dump): what the
         HTTP server, Flask and this client cost per request before Jiebang does any work."""
         for _ in range(INBOX_READS_PER_COMPLETION):
-            self.call("GET", "/users/me", "GET /users/me", self.inbox_users[self._inbox_turn % len(self.inbox_users)])
+            self.call(
+                "GET",
+                "/users/me",
+                "GET /users/me",
+                self.inbox_users[self._inbox_turn % len(self.inbox_users)],
+            )
             self._inbox_turn += 1
 
     def two_task(self, n: int) -> None:
         user = f"two{self.idx}"
-        inst = self.call("POST", "/process-instances", "POST /process-instances", user, {"process_key": "bench_two_task", "data": {"n": n}})
+        inst = self.call(
+            "POST",
+            "/process-instances",
+            "POST /process-instances",
+            user,
+            {"process_key": "bench_two_task", "data": {"n": n}},
+        )
         inst = self.complete(self.task(inst, "first"), user, {"note": "first"}, inbox=False)
         done = self.complete(self.task(inst, "second"), user, {"note": "second"}, inbox=False)
         if done["status"] != "completed":
@@ -347,7 +425,9 @@ class Client:
         self.lifecycles.append(time.time())
 
 
-def client_proc(port: int, tokens: dict[str, str], idxs: list[int], shape: str, t_begin: float, t_end: float, out: Any) -> None:
+def client_proc(
+    port: int, tokens: dict[str, str], idxs: list[int], shape: str, t_begin: float, t_end: float, out: Any
+) -> None:
     """A client process: one thread per client index; sends back samples, lifecycles and its CPU."""
     samples: list = []
     lifecycles: list[float] = []
@@ -388,16 +468,41 @@ def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen | No
     if not exe.exists():
         print("  (py-spy not installed in the venv: no profile)")
         return None
-    return subprocess.Popen([str(exe), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--rate", "200",
-                             "--duration", str(max(1, int(seconds))), "--format", "raw", "--output", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            str(exe),
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--nonblocking",
+            "--rate",
+            "200",
+            "--duration",
+            str(max(1, int(seconds))),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 CATEGORIES = [  # leaf frame's file → where the server's CPU goes
-    ("SpiffWorkflow", "SpiffWorkflow"), ("jsonschema", "jsonschema"), ("psycopg (driver, wire)", "psycopg"),
-    ("sqlite3", "sqlite3"), ("SQLAlchemy", "sqlalchemy"), ("marshmallow/smorest/webargs/apispec", "marshmallow|flask_smorest|webargs|apispec"),
-    ("Flask/Werkzeug/Jinja", "flask/|werkzeug|jinja2|flask_babel|babel"), ("gunicorn", "gunicorn"), ("json", "json/"),
-    ("Jiebang engine/", r"\(engine/"), ("Jiebang api/", r"\(api/"), ("hashlib/secrets", "hashlib|secrets|hmac"),
+    ("SpiffWorkflow", "SpiffWorkflow"),
+    ("jsonschema", "jsonschema"),
+    ("psycopg (driver, wire)", "psycopg"),
+    ("sqlite3", "sqlite3"),
+    ("SQLAlchemy", "sqlalchemy"),
+    ("marshmallow/smorest/webargs/apispec", "marshmallow|flask_smorest|webargs|apispec"),
+    ("Flask/Werkzeug/Jinja", "flask/|werkzeug|jinja2|flask_babel|babel"),
+    ("gunicorn", "gunicorn"),
+    ("json", "json/"),
+    ("Jiebang engine/", r"\(engine/"),
+    ("Jiebang api/", r"\(api/"),
+    ("hashlib/secrets", "hashlib|secrets|hmac"),
 ]
 
 
@@ -433,21 +538,42 @@ def summarize_profile(path: Path, top: int = 25) -> None:
     if not total:
         print("  (empty profile)")
         return
-    table(f"server CPU by the leaf frame's library (py-spy, {total} samples, gunicorn workers)", ["library", "% of samples"],
-          [[k, f"{100 * v / total:.1f}"] for k, v in cats.most_common()])
+    table(
+        f"server CPU by the leaf frame's library (py-spy, {total} samples, gunicorn workers)",
+        ["library", "% of samples"],
+        [[k, f"{100 * v / total:.1f}"] for k, v in cats.most_common()],
+    )
     ours = [(f, v) for f, v in incl.most_common() if re.search(r"\((engine|api)/", f)][:top]
-    table("inclusive share of Jiebang's own functions (engine/, api/)", ["function (file:line)", "% of samples"],
-          [[f.strip()[:110], f"{100 * v / total:.1f}"] for f, v in ours])
-    table("self time, hottest leaf functions", ["function (file:line)", "% of samples"],
-          [[f.strip()[:110], f"{100 * v / total:.1f}"] for f, v in selfc.most_common(top)])
+    table(
+        "inclusive share of Jiebang's own functions (engine/, api/)",
+        ["function (file:line)", "% of samples"],
+        [[f.strip()[:110], f"{100 * v / total:.1f}"] for f, v in ours],
+    )
+    table(
+        "self time, hottest leaf functions",
+        ["function (file:line)", "% of samples"],
+        [[f.strip()[:110], f"{100 * v / total:.1f}"] for f, v in selfc.most_common(top)],
+    )
 
 
-PHASES = {"walk": "claim-and-evaluate walk", "two1": "two-task lifecycle, 1 client", "two4": "two-task lifecycle, 4 clients",
-          "floor": "stack floor: GET /users/me"}
+PHASES = {
+    "walk": "claim-and-evaluate walk",
+    "two1": "two-task lifecycle, 1 client",
+    "two4": "two-task lifecycle, 4 clients",
+    "floor": "stack floor: GET /users/me",
+}
 
 
-def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, seconds: float, warmup: float, client_procs: int,
-              profile: Path | None = None) -> dict[str, Any]:
+def run_phase(
+    server: Server,
+    tokens: dict[str, str],
+    phase: str,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    client_procs: int,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     shape = {"walk": "walk", "floor": "floor"}.get(phase, "two")
     n = {"walk": clients, "floor": clients, "two1": 1, "two4": 4}[phase]
     procs_n = max(1, min(client_procs, n))
@@ -456,7 +582,10 @@ def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, 
     out = ctx.Queue()
     t_begin = time.time() + 1.5  # let the spawned processes import first
     t_end = t_begin + warmup + seconds
-    procs = [ctx.Process(target=client_proc, args=(server.port, tokens, g, shape, t_begin, t_end, out)) for g in groups]
+    procs = [
+        ctx.Process(target=client_proc, args=(server.port, tokens, g, shape, t_begin, t_end, out))
+        for g in groups
+    ]
     for p in procs:
         p.start()
     time.sleep(max(0.0, t_begin - time.time()))
@@ -479,10 +608,18 @@ def run_phase(server: Server, tokens: dict[str, str], phase: str, clients: int, 
     completions = sum(1 for s in samples if s[0] == "POST /tasks/{id}/complete" and s[1] == 200)
     client_cpu = sum(r["cpu"] for r in results)
     return {
-        "phase": phase, "clients": n, "samples": samples, "window": window, "completions": completions,
-        "lifecycles": len(lifecycles), "failures": [f for r in results for f in r["failures"]],
-        "client_cores": client_cpu / wall_total, "server_cores": (cpu1 - cpu0) / wall_total, "load": loadavg(),
-        "pg_cores": (pg1 - pg0) / wall_total, "server_ms_per_req": 1000 * (cpu1 - cpu0) / max(1, sum(len(r["samples"]) for r in results)),
+        "phase": phase,
+        "clients": n,
+        "samples": samples,
+        "window": window,
+        "completions": completions,
+        "lifecycles": len(lifecycles),
+        "failures": [f for r in results for f in r["failures"]],
+        "client_cores": client_cpu / wall_total,
+        "server_cores": (cpu1 - cpu0) / wall_total,
+        "load": loadavg(),
+        "pg_cores": (pg1 - pg0) / wall_total,
+        "server_ms_per_req": 1000 * (cpu1 - cpu0) / max(1, sum(len(r["samples"]) for r in results)),
         "client_ms_per_req": 1000 * client_cpu / max(1, sum(len(r["samples"]) for r in results)),
         "pg_ms_per_req": 1000 * (pg1 - pg0) / max(1, sum(len(r["samples"]) for r in results)),
     }
@@ -503,12 +640,38 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     for phase, rs in by_phase.items():
         for i, r in enumerate(rs, 1):
             reqs = len(r["samples"])
-            rows.append([f"{phase} #{i}", str(r["clients"]), fmt(r["window"], 1), fmt(r["completions"] / r["window"]),
-                         fmt(r["lifecycles"] / r["window"], 2), fmt(reqs / r["window"]), fmt(r["client_cores"], 2), fmt(r["server_cores"], 2),
-                         fmt(r["server_ms_per_req"], 2), fmt(r["pg_cores"], 2), r["load"]])
-    table(f"[{db}] throughput per run (window = counted seconds after warm-up; cores = CPU seconds per wall second)",
-          ["phase / round", "clients", "window s", "completions/s", "lifecycles/s", "requests/s", "client cores", "server cores",
-           "server CPU ms/req", "all postgres cores", "load 1/5/15"], rows)
+            rows.append(
+                [
+                    f"{phase} #{i}",
+                    str(r["clients"]),
+                    fmt(r["window"], 1),
+                    fmt(r["completions"] / r["window"]),
+                    fmt(r["lifecycles"] / r["window"], 2),
+                    fmt(reqs / r["window"]),
+                    fmt(r["client_cores"], 2),
+                    fmt(r["server_cores"], 2),
+                    fmt(r["server_ms_per_req"], 2),
+                    fmt(r["pg_cores"], 2),
+                    r["load"],
+                ]
+            )
+    table(
+        f"[{db}] throughput per run (window = counted seconds after warm-up; cores = CPU seconds per wall second)",
+        [
+            "phase / round",
+            "clients",
+            "window s",
+            "completions/s",
+            "lifecycles/s",
+            "requests/s",
+            "client cores",
+            "server cores",
+            "server CPU ms/req",
+            "all postgres cores",
+            "load 1/5/15",
+        ],
+        rows,
+    )
 
     summary: dict[str, Any] = {}
     for phase, rs in by_phase.items():
@@ -520,14 +683,21 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         rrows = []
         for route in [r for r in ROUTE_ORDER if r in lat]:
             v = lat[route]
-            rrows.append([route, str(len(v)), fmt(pct(v, 0.5)), fmt(pct(v, 0.95)), fmt(pct(v, 0.99)), fmt(max(v))])
-        table(f"[{db}] {PHASES[phase]}: latency per route, ms (successful requests, all rounds pooled)",
-              ["route", "n", "p50", "p95", "p99", "max"], rrows)
+            rrows.append(
+                [route, str(len(v)), fmt(pct(v, 0.5)), fmt(pct(v, 0.95)), fmt(pct(v, 0.99)), fmt(max(v))]
+            )
+        table(
+            f"[{db}] {PHASES[phase]}: latency per route, ms (successful requests, all rounds pooled)",
+            ["route", "n", "p50", "p95", "p99", "max"],
+            rrows,
+        )
         med_rate = sorted(r["completions"] / r["window"] for r in rs)[len(rs) // 2]
         med_life = sorted(r["lifecycles"] / r["window"] for r in rs)[len(rs) // 2]
         summary[phase] = {
-            "completions_per_s": med_rate, "lifecycles_per_s": med_life,
-            "complete_p50": pct(lat["POST /tasks/{id}/complete"], 0.5), "complete_p95": pct(lat["POST /tasks/{id}/complete"], 0.95),
+            "completions_per_s": med_rate,
+            "lifecycles_per_s": med_life,
+            "complete_p50": pct(lat["POST /tasks/{id}/complete"], 0.5),
+            "complete_p95": pct(lat["POST /tasks/{id}/complete"], 0.95),
             "inbox_p95": pct(lat["GET /tasks?scope=involved"], 0.95),
         }
     if "walk" in by_phase and "floor" in by_phase:
@@ -538,10 +708,16 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         for route, status, _, _ in r["samples"]:
             if not 200 <= status < 300:
                 (expected if is_expected_409(route, status) else errs)[(r["phase"], route, status)] += 1
-    erows = [[f"{ph}: {route}", str(st), str(n), "expected 409" if (ph, route, st) in expected else "error"]
-             for (ph, route, st), n in sorted({**errs, **expected}.items())]
+    erows = [
+        [f"{ph}: {route}", str(st), str(n), "expected 409" if (ph, route, st) in expected else "error"]
+        for (ph, route, st), n in sorted({**errs, **expected}.items())
+    ]
     if erows:
-        table(f"[{db}] non-2xx responses by route and status", ["phase: route", "status", "count", "kind"], erows)
+        table(
+            f"[{db}] non-2xx responses by route and status",
+            ["phase: route", "status", "count", "kind"],
+            erows,
+        )
     else:
         print(f"\n[{db}] no non-2xx responses")
     fails = [f for r in runs for f in r["failures"]]
@@ -559,6 +735,7 @@ def report_ceiling(db: str, walks: list[dict[str, Any]], floors: list[dict[str, 
     server, Flask and the token check on the server, and this client's own request. The walk
     needs ``requests per completion`` of them; the machine's cores bound the rest.
     """
+
     def med(rs: list[dict[str, Any]], key: str) -> float:
         return sorted(r[key] for r in rs)[len(rs) // 2]
 
@@ -569,12 +746,28 @@ def report_ceiling(db: str, walks: list[dict[str, Any]], floors: list[dict[str, 
     walk_pg = med(walks, "pg_ms_per_req") if on_pg else 0.0  # SQLite runs inside the server process
     cores = os.cpu_count() or 1
     ceiling = 1000 * cores / (per_completion * (floor_server + floor_client))
-    table(f"[{db}] CPU per request: the stack floor against the walk (ms; medians over rounds)",
-          ["phase", "server", "client", "postgres", "requests/completion", "completions/s the cores allow"],
-          [["floor (GET /users/me)", fmt(floor_server, 2), fmt(floor_client, 2), fmt(med(floors, "pg_ms_per_req"), 2) if on_pg else "—", "—",
-            f"{fmt(ceiling)} if all else were free"],
-           ["walk", fmt(walk_server, 2), fmt(walk_client, 2), fmt(walk_pg, 2) if on_pg else "—", fmt(per_completion, 1),
-            fmt(1000 * cores / (per_completion * (walk_server + walk_client + walk_pg)))]])
+    table(
+        f"[{db}] CPU per request: the stack floor against the walk (ms; medians over rounds)",
+        ["phase", "server", "client", "postgres", "requests/completion", "completions/s the cores allow"],
+        [
+            [
+                "floor (GET /users/me)",
+                fmt(floor_server, 2),
+                fmt(floor_client, 2),
+                fmt(med(floors, "pg_ms_per_req"), 2) if on_pg else "—",
+                "—",
+                f"{fmt(ceiling)} if all else were free",
+            ],
+            [
+                "walk",
+                fmt(walk_server, 2),
+                fmt(walk_client, 2),
+                fmt(walk_pg, 2) if on_pg else "—",
+                fmt(per_completion, 1),
+                fmt(1000 * cores / (per_completion * (walk_server + walk_client + walk_pg))),
+            ],
+        ],
+    )
     return ceiling
 
 
@@ -582,31 +775,53 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-proposed":
         return serve_proposed(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", choices=["pg", "sqlite", "both"], default=None, help="default: both (sqlite with --quick)")
+    ap.add_argument(
+        "--db", choices=["pg", "sqlite", "both"], default=None, help="default: both (sqlite with --quick)"
+    )
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20.0, help="counted seconds per phase and round")
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    ap.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: serve's own)")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="gunicorn threads per worker (default: serve's own)"
+    )
     ap.add_argument("--client-procs", type=int, default=4)
     ap.add_argument("--phases", default="walk,floor,two1,two4")
-    ap.add_argument("--variant", choices=["stock", "proposed", "both"], default="stock",
-                    help="proposed: a serve with the fixes this script proposes (monkeypatched, labelled PROPOSED); both: alternate them")
-    ap.add_argument("--profile", action="store_true", help="py-spy the server during the first round of each phase; print where its CPU goes")
-    ap.add_argument("--quick", action="store_true", help="smoke run: SQLite, 4 clients, 1 round of 1.5 s per phase")
+    ap.add_argument(
+        "--variant",
+        choices=["stock", "proposed", "both"],
+        default="stock",
+        help="proposed: a serve with the fixes this script proposes (monkeypatched, labelled PROPOSED); both: alternate them",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the server during the first round of each phase; print where its CPU goes",
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="smoke run: SQLite, 4 clients, 1 round of 1.5 s per phase"
+    )
     args = ap.parse_args()
     if args.quick:
         args.db = args.db or "sqlite"
-        args.clients, args.seconds, args.warmup, args.rounds, args.client_procs = min(args.clients, 4), 1.5, 0.5, 1, 2
+        args.clients, args.seconds, args.warmup, args.rounds, args.client_procs = (
+            min(args.clients, 4),
+            1.5,
+            0.5,
+            1,
+            2,
+        )
     dbs = {"pg": ["pg"], "sqlite": ["sqlite"], "both": ["pg", "sqlite"], None: ["pg", "sqlite"]}[args.db]
     if "pg" in dbs and not pg_answers():
         print("PostgreSQL does not answer at 127.0.0.1:5432: skipped")
         dbs = [d for d in dbs if d != "pg"]
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    print(f"api_load benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
-          f"gunicorn workers {args.workers}, walk clients {args.clients} over {args.client_procs} processes, "
-          f"{args.rounds} × {args.seconds:g} s (+{args.warmup:g} s warm-up) per phase")
+    print(
+        f"api_load benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
+        f"gunicorn workers {args.workers}, walk clients {args.clients} over {args.client_procs} processes, "
+        f"{args.rounds} × {args.seconds:g} s (+{args.warmup:g} s warm-up) per phase"
+    )
 
     variants = {"stock": ["stock"], "proposed": ["proposed"], "both": ["stock", "proposed"]}[args.variant]
     if "proposed" in variants:
@@ -622,31 +837,55 @@ def main() -> int:
             try:
                 tokens = setup_people(url, max(args.clients, 4))
                 for v in variants:
-                    servers[v] = Server(url, Path(tmp), args.workers, proposed=(v == "proposed"), threads=args.threads)
+                    servers[v] = Server(
+                        url, Path(tmp), args.workers, proposed=(v == "proposed"), threads=args.threads
+                    )
                 deploy_two_task(servers[variants[0]].port, tokens["bench_admin"])
                 runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
                 profiles = []
                 analyze = schema is not None and schema.autovacuum_off()
                 if analyze:
-                    print(f"  [{db}] this PostgreSQL runs with autovacuum = off: the schema is ANALYZEd before each phase, as autovacuum would")
+                    print(
+                        f"  [{db}] this PostgreSQL runs with autovacuum = off: the schema is ANALYZEd before each phase, as autovacuum would"
+                    )
                 for rnd in range(args.rounds):
                     for phase in phases:
-                        for v in (variants if rnd % 2 == 0 else variants[::-1]):
+                        for v in variants if rnd % 2 == 0 else variants[::-1]:
                             if analyze:
                                 schema.analyze()
-                            prof = Path(tmp) / f"pyspy-{db}-{v}-{phase}.txt" if args.profile and rnd == 0 else None
-                            runs[v].append(run_phase(servers[v], tokens, phase, args.clients, args.seconds, args.warmup, args.client_procs, prof))
+                            prof = (
+                                Path(tmp) / f"pyspy-{db}-{v}-{phase}.txt"
+                                if args.profile and rnd == 0
+                                else None
+                            )
+                            runs[v].append(
+                                run_phase(
+                                    servers[v],
+                                    tokens,
+                                    phase,
+                                    args.clients,
+                                    args.seconds,
+                                    args.warmup,
+                                    args.client_procs,
+                                    prof,
+                                )
+                            )
                             if prof is not None:
                                 profiles.append((v, phase, prof))
                             r = runs[v][-1]
-                            print(f"  [{db}{'' if v == 'stock' else ' PROPOSED'}] {phase}: {r['completions'] / r['window']:.1f} completions/s, "
-                                  f"load {loadavg()}", flush=True)
+                            print(
+                                f"  [{db}{'' if v == 'stock' else ' PROPOSED'}] {phase}: {r['completions'] / r['window']:.1f} completions/s, "
+                                f"load {loadavg()}",
+                                flush=True,
+                            )
                 for v in variants:
                     key = db if v == "stock" else f"{db}_proposed"
                     summaries[key] = report_db(db if v == "stock" else f"{db} PROPOSED", runs[v])
                 for v, phase, prof in profiles:
-                    print(f"\n[{db}{'' if v == 'stock' else ' PROPOSED'}] {PHASES[phase]}: profile of the first round "
-                          "(py-spy --subprocesses --nonblocking: wall-time samples of the workers' threads, waits included)")
+                    print(
+                        f"\n[{db}{'' if v == 'stock' else ' PROPOSED'}] {PHASES[phase]}: profile of the first round "
+                        "(py-spy --subprocesses --nonblocking: wall-time samples of the workers' threads, waits included)"
+                    )
                     summarize_profile(prof)
             finally:
                 for server in servers.values():
@@ -665,10 +904,15 @@ def main() -> int:
             x = d.get(k)
             return "na" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
-        parts += [f"{db}_completions_per_s={v(walk, 'completions_per_s')}", f"{db}_complete_p95_ms={v(walk, 'complete_p95')}",
-                  f"{db}_inbox_p95_ms={v(walk, 'inbox_p95')}", f"{db}_lifecycles_per_s={v(walk, 'lifecycles_per_s', 2)}",
-                  f"{db}_two1_submit_p50_ms={v(two1, 'complete_p50')}", f"{db}_two4_lifecycles_per_s={v(two4, 'lifecycles_per_s')}",
-                  f"{db}_floor_ceiling_completions_per_s={v({'c': ceiling}, 'c')}"]
+        parts += [
+            f"{db}_completions_per_s={v(walk, 'completions_per_s')}",
+            f"{db}_complete_p95_ms={v(walk, 'complete_p95')}",
+            f"{db}_inbox_p95_ms={v(walk, 'inbox_p95')}",
+            f"{db}_lifecycles_per_s={v(walk, 'lifecycles_per_s', 2)}",
+            f"{db}_two1_submit_p50_ms={v(two1, 'complete_p50')}",
+            f"{db}_two4_lifecycles_per_s={v(two4, 'lifecycles_per_s')}",
+            f"{db}_floor_ceiling_completions_per_s={v({'c': ceiling}, 'c')}",
+        ]
     errors = sum(s.get("errors", 0) for s in summaries.values())
     expected = sum(s.get("expected_409", 0) for s in summaries.values())
     print(f"\nload at the end: {loadavg()}")

@@ -45,11 +45,19 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
     """Print a titled table: first column left-aligned, the others right-aligned."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print(f"\n{title}")
-    line = "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    line = "  ".join(
+        str(h).ljust(w) if i == 0 else str(h).rjust(w)
+        for i, (h, w) in enumerate(zip(header, widths, strict=True))
+    )
     print(line)
     print("-" * len(line))
     for r in rows:
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        print(
+            "  ".join(
+                str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
 
 
 def loadavg() -> str:
@@ -80,7 +88,12 @@ def jiebang_cmd(*args: str) -> list[str]:
 
 
 def start_serve(
-    url: str, workdir: Path, *, workers: int = 2, extra: Sequence[str] = (), command: Sequence[str] | None = None,
+    url: str,
+    workdir: Path,
+    *,
+    workers: int = 2,
+    extra: Sequence[str] = (),
+    command: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen, int, IO[str]]:
     """``jiebang serve`` (or ``command`` + serve's arguments) on a free loopback port, once it answers.
@@ -94,7 +107,9 @@ def start_serve(
     proc = subprocess.Popen(
         [*command, *args] if command else jiebang_cmd(*args),
         env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING", **(env or {})},
-        cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 90
     while True:

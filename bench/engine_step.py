@@ -80,8 +80,13 @@ CLAIMANT = "zhou"
 
 
 def report_form(i: int, final: bool = False) -> dict[str, Any]:
-    return {"progress_percent": 100 if final else min(99, i), "summary": f"第 {i} 次汇报", "issues": "",
-            "status_self": ("on_track", "at_risk", "on_track", "blocked")[i % 4], "final": final}
+    return {
+        "progress_percent": 100 if final else min(99, i),
+        "summary": f"第 {i} 次汇报",
+        "issues": "",
+        "status_self": ("on_track", "at_risk", "on_track", "blocked")[i % 4],
+        "final": final,
+    }
 
 
 def happy_path(clock: ManualClock) -> list[tuple]:
@@ -91,17 +96,38 @@ def happy_path(clock: ManualClock) -> list[tuple]:
         ("task", "preliminary_review", "zhao", lambda: {"decision": "return", "comment": "目标不够量化"}),
         ("task", "revise_problem", "wang", lambda: {**PROBLEM, "goals": "三个月内完成 37 户征迁协议签订"}),
         ("task", "preliminary_review", "zhao", lambda: {"decision": "approve", "comment": "符合条件"}),
-        ("task", "committee_approval", "sun", lambda: {
-            "decision": "approve", "points": 100, "deadline": iso(clock.now() + timedelta(days=400)), "claim_window": "P14D",
-            "report_interval": "P30D", "milestones": ["摸排", "谈判", "签约"], "guarantees": "镇财政保障工作经费"}),
+        (
+            "task",
+            "committee_approval",
+            "sun",
+            lambda: {
+                "decision": "approve",
+                "points": 100,
+                "deadline": iso(clock.now() + timedelta(days=400)),
+                "claim_window": "P14D",
+                "report_interval": "P30D",
+                "milestones": ["摸排", "谈判", "签约"],
+                "guarantees": "镇财政保障工作经费",
+            },
+        ),
         ("claim",),
         ("timer", 15),
-        ("task", "select_claim", "sun", lambda: {"decision": "approve", "selected": 0, "comment": "唯一揭榜方"}),
+        (
+            "task",
+            "select_claim",
+            "sun",
+            lambda: {"decision": "approve", "selected": 0, "comment": "唯一揭榜方"},
+        ),
         ("task", "progress_report", CLAIMANT, lambda: report_form(1)),
         ("task", "progress_report", CLAIMANT, lambda: report_form(2)),
         ("task", "progress_report", CLAIMANT, lambda: report_form(3)),
         ("task", "progress_report", CLAIMANT, lambda: report_form(4, final=True)),
-        ("task", "completion_report", CLAIMANT, lambda: {"summary": "征迁协议全部签订", "results": "37 户签约", "evidence_links": []}),
+        (
+            "task",
+            "completion_report",
+            CLAIMANT,
+            lambda: {"summary": "征迁协议全部签订", "results": "37 户签约", "evidence_links": []},
+        ),
         ("task", "acceptance", "qian", lambda: {"decision": "pass", "grade": "good", "comment": "成效明显"}),
     ]
 
@@ -132,8 +158,11 @@ RAW_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_C
 
 def default_script_engine(clock: ManualClock) -> PythonScriptEngine:
     """Spiff's stock (unrestricted) engine with the same three helpers the diagram calls."""
-    return PythonScriptEngine(environment=TaskDataEnvironment(
-        {"now": lambda: iso(clock.now()), "add_duration": add_duration, "to_utc": to_utc}))
+    return PythonScriptEngine(
+        environment=TaskDataEnvironment(
+            {"now": lambda: iso(clock.now()), "add_duration": add_duration, "to_utc": to_utc}
+        )
+    )
 
 
 class RawRun:
@@ -158,7 +187,14 @@ class RawRun:
         wf = self._load()
         t1 = time.perf_counter()
         with running_on(self.clock):
-            task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == element), None)
+            task = next(
+                (
+                    t
+                    for t in wf.get_tasks(state=TaskState.READY, manual=True)
+                    if t.task_spec.bpmn_id == element
+                ),
+                None,
+            )
             if task is None:
                 raise RuntimeError(f"raw: no READY {element}")
             task.data.update(form)
@@ -167,10 +203,21 @@ class RawRun:
         t2 = time.perf_counter()
         self.js = RAW_SERIALIZER.serialize_json(wf)
         t3 = time.perf_counter()
-        return {"total": t3 - t0, "load": t1 - t0, "run": t2 - t1, "save": t3 - t2, "cpu": time.process_time() - c0}
+        return {
+            "total": t3 - t0,
+            "load": t1 - t0,
+            "run": t2 - t1,
+            "save": t3 - t2,
+            "cpu": time.process_time() - c0,
+        }
 
     def claim(self, actor: str) -> float:
-        payload = {**CLAIM, "leader": actor, "members": [{"username": actor, "share": 100}], "filed_at": iso(self.clock.now())}
+        payload = {
+            **CLAIM,
+            "leader": actor,
+            "members": [{"username": actor, "share": 100}],
+            "filed_at": iso(self.clock.now()),
+        }
         t0 = time.perf_counter()
         wf = self._load()
         with running_on(self.clock):
@@ -187,7 +234,6 @@ class RawRun:
             wf.do_engine_steps()
         self.js = RAW_SERIALIZER.serialize_json(wf)
         return time.perf_counter() - t0
-
 
     def close_window(self) -> None:
         """Fire the earliest waiting timer now (the claim window), without moving the clock."""
@@ -250,11 +296,12 @@ class JbRun:
         self.open = {t.element_id: t.id for t in engine.get_instance(self.instance_id).open_tasks}
         return t1 - t0
 
-
     def close_window(self) -> None:
         """Run the earliest timer job now (close the claim window early), without moving the clock."""
         engine = self.engine
-        first = min(engine.list_jobs(instance_id=self.instance_id, kind="timer").items, key=lambda j: j.due_at)
+        first = min(
+            engine.list_jobs(instance_id=self.instance_id, kind="timer").items, key=lambda j: j.due_at
+        )
         engine.execute_job(first.id, actor="sun")
         self.open = {t.element_id: t.id for t in engine.get_instance(self.instance_id).open_tasks}
 
@@ -291,7 +338,7 @@ def run_walks(sides: dict[str, Callable[[], Any]], clock: ManualClock, instances
     names = list(sides)
     for n in range(instances):
         runs = {name: make() for name, make in sides.items()}
-        order = names[n % len(names):] + names[: n % len(names)]
+        order = names[n % len(names) :] + names[: n % len(names)]
         seen: dict[str, int] = defaultdict(int)
         for step in happy_path(clock):
             if step[0] == "timer":
@@ -305,7 +352,11 @@ def run_walks(sides: dict[str, Callable[[], Any]], clock: ManualClock, instances
                 continue
             _, element, user, form_of = step
             seen[element] += 1
-            label = element if element not in ("preliminary_review", "progress_report") else f"{element} #{seen[element]}"
+            label = (
+                element
+                if element not in ("preliminary_review", "progress_report")
+                else f"{element} #{seen[element]}"
+            )
             form = form_of()
             for name in order:
                 sample = runs[name].complete(element, user, dict(form))
@@ -339,8 +390,9 @@ def advance_to_reports(run: Any, clock: ManualClock, reports: int) -> None:
         run.complete("progress_report", CLAIMANT, report_form(i))
 
 
-def run_flat(sides: dict[str, Callable[[], Any]], clock: ManualClock, checkpoints: list[int], window: int,
-             pool: int) -> tuple[dict, dict, dict]:
+def run_flat(
+    sides: dict[str, Callable[[], Any]], clock: ManualClock, checkpoints: list[int], window: int, pool: int
+) -> tuple[dict, dict, dict]:
     """Flatness, with a baseline measured at the same time as each checkpoint.
 
     One long-lived instance per side steps its reports; at each checkpoint c its next ``window``
@@ -379,7 +431,7 @@ def run_flat(sides: dict[str, Callable[[], Any]], clock: ManualClock, checkpoint
         per_young = math.ceil(window / pool)
         for k in range(window):
             i = c + k + 1
-            order = live[k % len(live):] + live[: k % len(live)]
+            order = live[k % len(live) :] + live[: k % len(live)]
             for n in order:
                 pair = [("old", runs[n], i), ("young", pools[n][k // per_young], base + k % per_young + 1)]
                 if k % 2:
@@ -501,9 +553,15 @@ def sandbox_round_trips(isolated: Any, in_process: Any, n: int) -> dict[str, lis
             self.data = {"problem": dict(PROBLEM), "reports_count": 3, "points": 72.5, "grade": "good"}
 
     calls = {
-        "script 'reports_count = reports_count + 1'": lambda engine: engine.execute(Task(), "reports_count = reports_count + 1"),
-        "expression 'round(points * 0.8, 1)'": lambda engine: engine.evaluate(Task(), "round(points * 0.8, 1)"),
-        "plain condition 'points >= 60 and grade == \"good\"'": lambda engine: engine.evaluate(Task(), 'points >= 60 and grade == "good"'),
+        "script 'reports_count = reports_count + 1'": lambda engine: engine.execute(
+            Task(), "reports_count = reports_count + 1"
+        ),
+        "expression 'round(points * 0.8, 1)'": lambda engine: engine.evaluate(
+            Task(), "round(points * 0.8, 1)"
+        ),
+        "plain condition 'points >= 60 and grade == \"good\"'": lambda engine: engine.evaluate(
+            Task(), 'points >= 60 and grade == "good"'
+        ),
     }
     times: dict[str, list[float]] = {}
     for label, call in calls.items():
@@ -524,8 +582,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small smoke run (< 20 s)")
     ap.add_argument("--instances", type=int, help="happy-path instances per side (default 30; quick 2)")
-    ap.add_argument("--window", type=int, help="report steps measured per flatness checkpoint (default 40; quick 5)")
-    ap.add_argument("--pool", type=int, help="young instances per flatness checkpoint for the paired 5-report baseline (default 8; quick 1)")
+    ap.add_argument(
+        "--window", type=int, help="report steps measured per flatness checkpoint (default 40; quick 5)"
+    )
+    ap.add_argument(
+        "--pool",
+        type=int,
+        help="young instances per flatness checkpoint for the paired 5-report baseline (default 8; quick 1)",
+    )
     ap.add_argument("--no-pg", action="store_true", help="skip PostgreSQL even when it answers")
     args = ap.parse_args(argv)
 
@@ -572,49 +636,115 @@ def main(argv: list[str] | None = None) -> int:
         run_walks(sides, clock, 1)
         walks = run_walks(sides, clock, instances)
 
-        flat_sides = {k: v for k, v in sides.items()
-                      if k not in ("raw Spiff (default engine)", "raw Spiff (in-process sandbox)", "Jiebang SQLite, 2 engines (cold)")}
+        flat_sides = {
+            k: v
+            for k, v in sides.items()
+            if k
+            not in (
+                "raw Spiff (default engine)",
+                "raw Spiff (in-process sandbox)",
+                "Jiebang SQLite, 2 engines (cold)",
+            )
+        }
         flat, young, failed = run_flat(flat_sides, clock, checkpoints, window, pool)
 
         round_trips = sandbox_round_trips(sandbox, in_process, 50 if quick else 500)
-        phase_ms, phase_steps = jiebang_phases(f"sqlite:///{tmp}/phases.sqlite3", clock, 1 if quick else 10, cold=False)
-        phase_cold, _ = jiebang_phases(f"sqlite:///{tmp}/phases-cold.sqlite3", clock, 1 if quick else 10, cold=True)
+        phase_ms, phase_steps = jiebang_phases(
+            f"sqlite:///{tmp}/phases.sqlite3", clock, 1 if quick else 10, cold=False
+        )
+        phase_cold, _ = jiebang_phases(
+            f"sqlite:///{tmp}/phases-cold.sqlite3", clock, 1 if quick else 10, cold=True
+        )
 
     # ---- report --------------------------------------------------------------------------
     ms = 1000.0
     names = list(sides)
     n_steps = len(walks["all"][raw_name])
-    print(f"engine_step benchmark: claim_evaluate happy path, {instances} instances × {n_steps // max(instances, 1)} user-task steps per side"
-          f"{'' if use_pg else ' (PostgreSQL not measured: ' + ('--quick' if quick else 'not answering / --no-pg') + ')'}; times in ms")
+    print(
+        f"engine_step benchmark: claim_evaluate happy path, {instances} instances × {n_steps // max(instances, 1)} user-task steps per side"
+        f"{'' if use_pg else ' (PostgreSQL not measured: ' + ('--quick' if quick else 'not answering / --no-pg') + ')'}; times in ms"
+    )
     rows = []
     for name in names:
         v = walks["all"][name]
         c = walks["cpu"][name]
-        rows.append([name, len(v), fmt(med(v) * ms), fmt(pct(v, 0.9) * ms), fmt(min(v) * ms), fmt(med(v) / med(walks["all"][raw_name])),
-                     fmt(med(c) * ms), fmt(med(c) / med(walks["cpu"][raw_name]))])
-    table("(a)/(b) persisted user-task step, all steps (wall time; CPU = this process's CPU time, robust to a busy machine)",
-          ["side", "n", "median", "p90", "min", "× raw", "CPU median", "CPU × raw"], rows)
+        rows.append(
+            [
+                name,
+                len(v),
+                fmt(med(v) * ms),
+                fmt(pct(v, 0.9) * ms),
+                fmt(min(v) * ms),
+                fmt(med(v) / med(walks["all"][raw_name])),
+                fmt(med(c) * ms),
+                fmt(med(c) / med(walks["cpu"][raw_name])),
+            ]
+        )
+    table(
+        "(a)/(b) persisted user-task step, all steps (wall time; CPU = this process's CPU time, robust to a busy machine)",
+        ["side", "n", "median", "p90", "min", "× raw", "CPU median", "CPU × raw"],
+        rows,
+    )
 
     labels = list(walks["steps"][raw_name])
-    rows = [[label, *(f"{fmt(med(walks['steps'][n][label]) * ms)}/{fmt(pct(walks['steps'][n][label], 0.9) * ms)}" for n in names)] for label in labels]
+    rows = [
+        [
+            label,
+            *(
+                f"{fmt(med(walks['steps'][n][label]) * ms)}/{fmt(pct(walks['steps'][n][label], 0.9) * ms)}"
+                for n in names
+            ),
+        ]
+        for label in labels
+    ]
     table("per step, median/p90", ["step", *names], rows)
 
-    rows = [[phase, fmt(med(walks["phases"][raw_name][phase]) * ms), fmt(med(walks["phases"]["raw Spiff (default engine)"][phase]) * ms)]
-            for phase in ("load", "run", "save")]
+    rows = [
+        [
+            phase,
+            fmt(med(walks["phases"][raw_name][phase]) * ms),
+            fmt(med(walks["phases"]["raw Spiff (default engine)"][phase]) * ms),
+        ]
+        for phase in ("load", "run", "save")
+    ]
     table("raw Spiff phases, median", ["phase", "sandbox engine", "default engine"], rows)
 
-    parts = sorted(set(phase_ms) | set(phase_cold), key=lambda k: -(phase_ms.get(k, 0) + phase_cold.get(k, 0)))
+    parts = sorted(
+        set(phase_ms) | set(phase_cold), key=lambda k: -(phase_ms.get(k, 0) + phase_cold.get(k, 0))
+    )
     rows = [[k, fmt(phase_ms.get(k, 0.0)), fmt(phase_cold.get(k, 0.0))] for k in parts]
-    rows.append(["sum (instrumented pass; wrappers add a little)", fmt(sum(phase_ms.values())), fmt(sum(phase_cold.values()))])
-    table(f"Jiebang SQLite step, exclusive time per part, mean ms over {phase_steps} steps (separate instrumented pass)",
-          ["part", "one engine", "2 engines (cold)"], rows)
+    rows.append(
+        [
+            "sum (instrumented pass; wrappers add a little)",
+            fmt(sum(phase_ms.values())),
+            fmt(sum(phase_cold.values())),
+        ]
+    )
+    table(
+        f"Jiebang SQLite step, exclusive time per part, mean ms over {phase_steps} steps (separate instrumented pass)",
+        ["part", "one engine", "2 engines (cold)"],
+        rows,
+    )
 
     rows = [[what, fmt(med(v) * ms), fmt(pct(v, 0.9) * ms)] for what, v in round_trips.items()]
-    table("diagram code: worker-process round trip vs in-process sandbox (a script task's script, a non-trivial "
-          "expression; plain conditions never leave the process)", ["call", "median", "p90"], rows)
+    table(
+        "diagram code: worker-process round trip vs in-process sandbox (a script task's script, a non-trivial "
+        "expression; plain conditions never leave the process)",
+        ["call", "median", "p90"],
+        rows,
+    )
 
     kinds = list(walks["extra"][raw_name])
-    rows = [[k, *(f"{fmt(med(walks['extra'][n][k]) * ms)}/{fmt(pct(walks['extra'][n][k], 0.9) * ms)}" for n in names)] for k in kinds]
+    rows = [
+        [
+            k,
+            *(
+                f"{fmt(med(walks['extra'][n][k]) * ms)}/{fmt(pct(walks['extra'][n][k], 0.9) * ms)}"
+                for n in names
+            ),
+        ]
+        for k in kinds
+    ]
     table("other steps (not in R), median/p90", ["step", *names], rows)
 
     rows = []
@@ -630,14 +760,19 @@ def main(argv: list[str] | None = None) -> int:
                 pairs.append("—")
         rows.append([name, *cells])
         rows.append(["  paired 5-report baseline → ratio", *pairs])
-    table(f"(c) progress_report step after N reports: median/p90 over the next {window} reports of one instance;\n"
-          f"    paired baseline = median of 5-report instances ({pool} per checkpoint) stepped interleaved with it",
-          ["side", *(f"N={c}" for c in checkpoints)], rows)
+    table(
+        f"(c) progress_report step after N reports: median/p90 over the next {window} reports of one instance;\n"
+        f"    paired baseline = median of 5-report instances ({pool} per checkpoint) stepped interleaved with it",
+        ["side", *(f"N={c}" for c in checkpoints)],
+        rows,
+    )
 
     r = med(walks["all"][jb_name]) / med(walks["all"][raw_name])
     f = med(flat[jb_name][checkpoints[-1]]) / med(young[jb_name][checkpoints[-1]])
-    print(f"\ntargets: ratio_vs_raw <= 1.3 ({'met' if r <= 1.3 else 'MISSED'}), flat_1000_vs_5 <= 1.2 ({'met' if f <= 1.2 else 'MISSED'})"
-          f"{'; quick run: F compares ' + str(checkpoints[-1]) + ' with 5 reports' if quick else ''}; wall {time.perf_counter() - started:.1f} s")
+    print(
+        f"\ntargets: ratio_vs_raw <= 1.3 ({'met' if r <= 1.3 else 'MISSED'}), flat_1000_vs_5 <= 1.2 ({'met' if f <= 1.2 else 'MISSED'})"
+        f"{'; quick run: F compares ' + str(checkpoints[-1]) + ' with 5 reports' if quick else ''}; wall {time.perf_counter() - started:.1f} s"
+    )
     print(f"engine_step: ratio_vs_raw={r:.2f} flat_1000_vs_5={f:.2f}")
     return 0
 

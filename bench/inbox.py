@@ -99,8 +99,14 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
     t0 = time.perf_counter()
     created = _ts(NOW - timedelta(days=400))
     with psycopg.connect(PG_DSN, options=f"-csearch_path={schema}") as conn, conn.cursor() as cur:
-        copy_rows(cur, "app_user (username, display_name, roles, created_at)", [f"{u}\t{u}\t[]\t{created}\n" for u in users])
-        copy_rows(cur, 'membership ("group", username)', [f"{g}\t{u}\n" for u, gs in member_of.items() for g in gs])
+        copy_rows(
+            cur,
+            "app_user (username, display_name, roles, created_at)",
+            [f"{u}\t{u}\t[]\t{created}\n" for u in users],
+        )
+        copy_rows(
+            cur, 'membership ("group", username)', [f"{g}\t{u}\n" for u, gs in member_of.items() for g in gs]
+        )
         n_inst = (n_tasks + 9) // 10
         span = 180 * 86400
         inst_lines = []
@@ -108,9 +114,15 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
         for i in range(n_inst):
             at = NOW - timedelta(seconds=rnd.randrange(span))
             inst_created.append(at)
-            inst_lines.append(f"{_uuid(1, i)}\t{definition_id}\tclaim_evaluate\t1\tB-{i}\trunning\t{{}}\t{{}}\t[]\t[]\t{rnd.choice(users)}\t{_ts(at)}\t{_ts(at)}\t1\n")
-        copy_rows(cur, "instance (id, definition_id, process_key, version, business_key, status, state, data, active_elements, visited, "
-                       "started_by, created_at, updated_at, row_version)", inst_lines)
+            inst_lines.append(
+                f"{_uuid(1, i)}\t{definition_id}\tclaim_evaluate\t1\tB-{i}\trunning\t{{}}\t{{}}\t[]\t[]\t{rnd.choice(users)}\t{_ts(at)}\t{_ts(at)}\t1\n"
+            )
+        copy_rows(
+            cur,
+            "instance (id, definition_id, process_key, version, business_key, status, state, data, active_elements, visited, "
+            "started_by, created_at, updated_at, row_version)",
+            inst_lines,
+        )
         del inst_lines
         task_lines, cand_lines = [], []
         for t in range(n_tasks):
@@ -124,13 +136,19 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
                 gs, assignee = [], rnd.choice(users)
             tid = _uuid(2, t)
             gjson = "[" + ", ".join(f'"{g}"' for g in gs) + "]"
-            task_lines.append(f"{tid}\t{_uuid(1, i)}\tclaim_evaluate\tB-{i}\ttask_{t % 10}\t任务 {t % 10}\t{'Lane' if gs else ''}\t{gjson}\t"
-                              f"{assignee or chr(92) + 'N'}\topen\t{_ts(at)}\ttask\tf\n")
+            task_lines.append(
+                f"{tid}\t{_uuid(1, i)}\tclaim_evaluate\tB-{i}\ttask_{t % 10}\t任务 {t % 10}\t{'Lane' if gs else ''}\t{gjson}\t"
+                f"{assignee or chr(92) + 'N'}\topen\t{_ts(at)}\ttask\tf\n"
+            )
             if assignee is None:  # the engine keeps queue rows only for open tasks nobody holds
                 for g in gs:
                     cand_lines.append(f"{g}\t{_ts(at)}\t{tid}\n")
-        copy_rows(cur, "human_task (id, instance_id, process_key, business_key, element_id, name, lane, candidate_groups, assignee, "
-                       "status, created_at, kind, returned)", task_lines)
+        copy_rows(
+            cur,
+            "human_task (id, instance_id, process_key, business_key, element_id, name, lane, candidate_groups, assignee, "
+            "status, created_at, kind, returned)",
+            task_lines,
+        )
         copy_rows(cur, 'task_candidate ("group", created_at, task_id)', cand_lines)
         n_cand = len(cand_lines)
         del task_lines, cand_lines
@@ -138,7 +156,12 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
         conn.autocommit = True
         for t in ("app_user", "membership", "instance", "human_task", "task_candidate"):
             cur.execute(f"VACUUM ANALYZE {t}")
-    return {"probes": probes, "member_of": member_of, "seconds": time.perf_counter() - t0, "candidates": n_cand}
+    return {
+        "probes": probes,
+        "member_of": member_of,
+        "seconds": time.perf_counter() - t0,
+        "candidates": n_cand,
+    }
 
 
 def explain(conn: Any, statement: str, params: Any) -> list[str]:
@@ -151,14 +174,20 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=10_000)
     ap.add_argument("--groups", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=10, help="calls per probe user and method")
-    ap.add_argument("--quick", action="store_true", help="10,000 tasks, 500 users, 50 groups, 1 call per probe")
+    ap.add_argument(
+        "--quick", action="store_true", help="10,000 tasks, 500 users, 50 groups, 1 call per probe"
+    )
     ap.add_argument("--no-http", action="store_true")
-    ap.add_argument("--profile", action="store_true", help="pyinstrument profile of Engine.list_tasks calls, printed")
+    ap.add_argument(
+        "--profile", action="store_true", help="pyinstrument profile of Engine.list_tasks calls, printed"
+    )
     args = ap.parse_args()
     if args.quick:
         args.tasks, args.users, args.groups, args.repeat = 10_000, 500, 50, 1
-    print(f"inbox benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
-          f"{args.tasks:,} open tasks, {args.users:,} users, {args.groups} groups")
+    print(
+        f"inbox benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
+        f"{args.tasks:,} open tasks, {args.users:,} users, {args.groups} groups"
+    )
     if not pg_answers():
         print("PostgreSQL does not answer at 127.0.0.1:5432: skipped")
         print("inbox: engine_p95_ms=na http_p95_ms=na tasks=0 index_only=na mismatches=na")
@@ -180,15 +209,24 @@ def main() -> int:
             definition_id = s.scalar(text("SELECT min(id) FROM definition"))
         loaded = bulk_load(schema, args.tasks, args.users, args.groups, definition_id)
         probes = loaded["probes"]
-        print(f"loaded in {loaded['seconds']:.1f} s: {args.tasks:,} tasks, {loaded['candidates']:,} candidate rows; load {loadavg()}")
+        print(
+            f"loaded in {loaded['seconds']:.1f} s: {args.tasks:,} tasks, {loaded['candidates']:,} candidate rows; load {loadavg()}"
+        )
 
         # expected sizes for the probe users
         with store.read() as s:
             sizes = []
             for u in probes[:3]:
-                mine = s.scalar(text("SELECT count(*) FROM human_task WHERE assignee = :u AND status = 'open'"), {"u": u})
-                cand = s.scalar(text("SELECT count(*) FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
-                                     "WHERE tc.\"group\" = ANY(:g) AND ht.assignee IS NULL"), {"g": loaded["member_of"][u]})
+                mine = s.scalar(
+                    text("SELECT count(*) FROM human_task WHERE assignee = :u AND status = 'open'"), {"u": u}
+                )
+                cand = s.scalar(
+                    text(
+                        "SELECT count(*) FROM task_candidate tc JOIN human_task ht ON ht.id = tc.task_id "
+                        'WHERE tc."group" = ANY(:g) AND ht.assignee IS NULL'
+                    ),
+                    {"g": loaded["member_of"][u]},
+                )
                 sizes.append(f"{u}: mine {mine}, candidate rows {cand}")
         print("probe users (3 groups each): " + "; ".join(sizes))
 
@@ -218,7 +256,9 @@ def main() -> int:
         # 3. the engine's SQL under EXPLAIN (ANALYZE, BUFFERS)
         captured: list[tuple[str, Any]] = []
 
-        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        def capture(
+            _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+        ) -> None:
             captured.append((statement, parameters))
 
         event.listen(SqlEngine, "before_cursor_execute", capture)  # every pool the store keeps
@@ -236,7 +276,9 @@ def main() -> int:
         for u in probes:
             default = engine.list_tasks(u, scope="involved", limit=50)
             general = engine.list_tasks(u, scope="involved", limit=50, process_key="claim_evaluate")
-            if default.total != general.total or [t.id for t in default.items] != [t.id for t in general.items]:
+            if default.total != general.total or [t.id for t in default.items] != [
+                t.id for t in general.items
+            ]:
                 mismatches += 1
 
         # 2. HTTP against a real jiebang serve
@@ -249,7 +291,11 @@ def main() -> int:
                 for rep in range(args.repeat + 1):
                     for u in probes:
                         t0 = time.perf_counter()
-                        conn.request("GET", "/api/v1/tasks?scope=involved&page=1&per_page=50", headers={"Authorization": f"Bearer {tokens[u]}"})
+                        conn.request(
+                            "GET",
+                            "/api/v1/tasks?scope=involved&page=1&per_page=50",
+                            headers={"Authorization": f"Bearer {tokens[u]}"},
+                        )
                         resp = conn.getresponse()
                         resp.read()
                         if resp.status != 200:
@@ -269,16 +315,43 @@ def main() -> int:
                 print("    " + line)
 
         rows = [
-            ["Engine.list_tasks (in-process)", str(len(engine_ms)), fmt(pct(engine_ms, .5)), fmt(pct(engine_ms, .95)), fmt(pct(engine_ms, .99))],
-            ["GET /api/v1/tasks?scope=involved (HTTP, serve)", str(len(http_ms)), fmt(pct(http_ms, .5)), fmt(pct(http_ms, .95)), fmt(pct(http_ms, .99))],
+            [
+                "Engine.list_tasks (in-process)",
+                str(len(engine_ms)),
+                fmt(pct(engine_ms, 0.5)),
+                fmt(pct(engine_ms, 0.95)),
+                fmt(pct(engine_ms, 0.99)),
+            ],
+            [
+                "GET /api/v1/tasks?scope=involved (HTTP, serve)",
+                str(len(http_ms)),
+                fmt(pct(http_ms, 0.5)),
+                fmt(pct(http_ms, 0.95)),
+                fmt(pct(http_ms, 0.99)),
+            ],
         ]
-        table(f"scope=involved page 1 (50) with total, {len(probes)} probe users × {args.repeat}; ms", ["what", "n", "p50", "p95", "p99"], rows)
-        print(f"totals of the probe users: {sorted(set(totals.values()))[:5]} …; default vs general query mismatches: {mismatches}")
-        seq = [line for _, plan in plans for line in plan if "Seq Scan on human_task" in line or "Seq Scan on task_candidate" in line]
+        table(
+            f"scope=involved page 1 (50) with total, {len(probes)} probe users × {args.repeat}; ms",
+            ["what", "n", "p50", "p95", "p99"],
+            rows,
+        )
+        print(
+            f"totals of the probe users: {sorted(set(totals.values()))[:5]} …; default vs general query mismatches: {mismatches}"
+        )
+        seq = [
+            line
+            for _, plan in plans
+            for line in plan
+            if "Seq Scan on human_task" in line or "Seq Scan on task_candidate" in line
+        ]
         index_only = "no" if seq else "yes"
-        print(f"sequential scans of human_task/task_candidate in the engine's plans: {len(seq)}; load {loadavg()}")
-        print(f"inbox: engine_p95_ms={pct(engine_ms, .95):.2f} http_p95_ms={fmt(pct(http_ms, .95))} "
-              f"tasks={args.tasks} index_only={index_only} mismatches={mismatches}".replace("=—", "=na"))
+        print(
+            f"sequential scans of human_task/task_candidate in the engine's plans: {len(seq)}; load {loadavg()}"
+        )
+        print(
+            f"inbox: engine_p95_ms={pct(engine_ms, 0.95):.2f} http_p95_ms={fmt(pct(http_ms, 0.95))} "
+            f"tasks={args.tasks} index_only={index_only} mismatches={mismatches}".replace("=—", "=na")
+        )
     finally:
         if proc is not None:
             stop_serve(proc)

@@ -117,18 +117,23 @@ class Http:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", choices=["pg", "sqlite"], default=None, help="default: pg when it answers, else sqlite")
+    ap.add_argument(
+        "--db", choices=["pg", "sqlite"], default=None, help="default: pg when it answers, else sqlite"
+    )
     ap.add_argument("--instances", type=int, default=10_000)
     ap.add_argument("--http-share", type=float, default=0.25, help="share of instances stepped over HTTP")
-    ap.add_argument("--workers", type=int, default=1, help="serve --workers (1: the built-in threaded server)")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="serve --workers (1: the built-in threaded server)"
+    )
     ap.add_argument("--quick", action="store_true", help="100 instances")
     args = ap.parse_args()
     if args.quick:
         args.instances = 100
     db = args.db or ("pg" if pg_answers() else "sqlite")
-    print(f"memory benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; {db}, "
-          f"{args.instances:,} instances, {args.http_share:.0%} over HTTP, serve --workers {args.workers}")
-
+    print(
+        f"memory benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; {db}, "
+        f"{args.instances:,} instances, {args.http_share:.0%} over HTTP, serve --workers {args.workers}"
+    )
 
     from engine import Engine
 
@@ -160,7 +165,9 @@ def main() -> int:
 
         analyzer = Autoanalyze(schema) if schema else None
         if analyzer and analyzer.needed:
-            print("this PostgreSQL runs with autovacuum = off: the benchmark ANALYZEs its schema every 10 s, as autovacuum would")
+            print(
+                "this PostgreSQL runs with autovacuum = off: the benchmark ANALYZEs its schema every 10 s, as autovacuum would"
+            )
         n_http = int(round(args.instances * args.http_share))
         n_local = args.instances - n_http
         done = {"http": 0, "local": 0}
@@ -177,13 +184,26 @@ def main() -> int:
                 next_mark[0] = (total // 500 + 1) * 500
             rss = [status_kb(p, "VmRSS") for p in pids]
             hwm = [status_kb(p, "VmHWM") for p in pids]
-            samples.append([f"{total:,}", f"{done['http']:,}", f"{max(rss) / 1024:.1f}", f"{max(hwm) / 1024:.1f}", loadavg()])
+            samples.append(
+                [
+                    f"{total:,}",
+                    f"{done['http']:,}",
+                    f"{max(rss) / 1024:.1f}",
+                    f"{max(hwm) / 1024:.1f}",
+                    loadavg(),
+                ]
+            )
 
         def over_http(c: int, count: int) -> None:
             h = Http(port)
             sub, tf = tokens[f"sub{c}"], tokens[f"tf{c}"]
             for i in range(count):
-                st, inst = h.call("POST", "/process-instances", sub, {"process_key": "claim_evaluate", "business_key": f"M-{c}-{i}"})
+                st, inst = h.call(
+                    "POST",
+                    "/process-instances",
+                    sub,
+                    {"process_key": "claim_evaluate", "business_key": f"M-{c}-{i}"},
+                )
                 ok = st == 201
                 if ok:
                     tid = next(t["id"] for t in inst["open_tasks"] if t["element_id"] == "submit_problem")
@@ -194,7 +214,16 @@ def main() -> int:
                     for _ in range(2):
                         h.call("GET", "/tasks?scope=involved", tf)
                     ok = h.call("POST", f"/tasks/{tid}/claim", tf)[0] == 200
-                    ok = ok and h.call("POST", f"/tasks/{tid}/complete", tf, {"data": {"decision": "approve", "comment": "ok"}})[0] == 200
+                    ok = (
+                        ok
+                        and h.call(
+                            "POST",
+                            f"/tasks/{tid}/complete",
+                            tf,
+                            {"data": {"decision": "approve", "comment": "ok"}},
+                        )[0]
+                        == 200
+                    )
                     for _ in range(2):
                         h.call("GET", "/tasks?scope=involved", tokens[f"cm{c}"])
                     if i % 10 == 0:
@@ -231,13 +260,25 @@ def main() -> int:
         time.sleep(2)  # let the in-process worker loop settle
         end_rss = [status_kb(p, "VmRSS") for p in pids]
         end_hwm = [status_kb(p, "VmHWM") for p in pids]
-        samples.append(["after 2 s idle", f"{done['http']:,}", f"{max(end_rss) / 1024:.1f}", f"{max(end_hwm) / 1024:.1f}", loadavg()])
-        table(f"jiebang serve RSS while {args.instances:,} instances are stepped ({elapsed:.0f} s; pids {pids})",
-              ["instances stepped", "of which over HTTP", "VmRSS MB", "VmHWM MB", "load 1/5/15"],
-              [["idle, warm", "0", f"{start_kb / 1024:.1f}", "", loadavg()], *samples])
+        samples.append(
+            [
+                "after 2 s idle",
+                f"{done['http']:,}",
+                f"{max(end_rss) / 1024:.1f}",
+                f"{max(end_hwm) / 1024:.1f}",
+                loadavg(),
+            ]
+        )
+        table(
+            f"jiebang serve RSS while {args.instances:,} instances are stepped ({elapsed:.0f} s; pids {pids})",
+            ["instances stepped", "of which over HTTP", "VmRSS MB", "VmHWM MB", "load 1/5/15"],
+            [["idle, warm", "0", f"{start_kb / 1024:.1f}", "", loadavg()], *samples],
+        )
         engine.store.dispose()
-        print(f"memory: rss_mb={max(end_rss) / 1024:.1f} peak_mb={max(end_hwm) / 1024:.1f} start_mb={start_kb / 1024:.1f} "
-              f"instances={done['http'] + done['local']} http_instances={done['http']} errors={errors['n']}")
+        print(
+            f"memory: rss_mb={max(end_rss) / 1024:.1f} peak_mb={max(end_hwm) / 1024:.1f} start_mb={start_kb / 1024:.1f} "
+            f"instances={done['http'] + done['local']} http_instances={done['http']} errors={errors['n']}"
+        )
     finally:
         if proc is not None:
             stop_serve(proc, log)

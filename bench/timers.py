@@ -71,8 +71,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.timers, args.limit = 300, 60.0
-    print(f"timers benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
-          f"{args.timers:,} timers, {args.workers} worker processes × {args.concurrency} loops")
+    print(
+        f"timers benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; "
+        f"{args.timers:,} timers, {args.workers} worker processes × {args.concurrency} loops"
+    )
     if not pg_answers():
         print("PostgreSQL does not answer at 127.0.0.1:5432: skipped")
         print("timers: n=0 fired=na duplicates=na missing=na all_fired_s=na fire_span_s=na per_s=na")
@@ -86,7 +88,9 @@ def main() -> int:
     url = schema.url
     workers: list[subprocess.Popen] = []
     try:
-        past = ManualClock(datetime.now(UTC) - timedelta(hours=2))  # started two hours ago: the 1 h timers are due
+        past = ManualClock(
+            datetime.now(UTC) - timedelta(hours=2)
+        )  # started two hours ago: the 1 h timers are due
         engine = Engine(url, clock=past)
         engine.deploy({"bench_timer.bpmn": TIMER_BPMN})
         engine.upsert_user("bench")
@@ -95,18 +99,32 @@ def main() -> int:
             ids = list(pool.map(lambda _: engine.start("bench_timer", actor="bench").id, range(args.timers)))
         setup_s = time.perf_counter() - t0
         jobs_total = engine.list_jobs(kind="timer").total
-        print(f"started {len(ids):,} instances in {setup_s:.1f} s ({len(ids) / setup_s:.0f}/s); {jobs_total:,} timer jobs due; load {loadavg()}")
+        print(
+            f"started {len(ids):,} instances in {setup_s:.1f} s ({len(ids) / setup_s:.0f}/s); {jobs_total:,} timer jobs due; load {loadavg()}"
+        )
 
         with tempfile.TemporaryDirectory(prefix="jiebang-timers-") as tmp:
-            env = {**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_WORKER_INTERVAL": "0.1", "JIEBANG_LOG_LEVEL": "WARNING"}
+            env = {
+                **os.environ,
+                "JIEBANG_DATABASE_URL": url,
+                "JIEBANG_WORKER_INTERVAL": "0.1",
+                "JIEBANG_LOG_LEVEL": "WARNING",
+            }
             launch_wall = datetime.now(UTC)
             launch = time.perf_counter()
             logs = []
             for i in range(args.workers):
                 log = (Path(tmp) / f"worker-{i}.log").open("w")
                 logs.append(log)
-                workers.append(subprocess.Popen(jiebang_cmd("worker", "--concurrency", str(args.concurrency)), env=env, cwd=tmp,
-                                                stdout=log, stderr=subprocess.STDOUT))
+                workers.append(
+                    subprocess.Popen(
+                        jiebang_cmd("worker", "--concurrency", str(args.concurrency)),
+                        env=env,
+                        cwd=tmp,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             left = jobs_total
             samples = []
             while True:
@@ -116,7 +134,12 @@ def main() -> int:
                 if left == 0 or time.perf_counter() - launch > args.limit:
                     break
                 if any(w.poll() is not None for w in workers):
-                    raise RuntimeError("a worker died: " + " | ".join((Path(tmp) / f"worker-{i}.log").read_text()[-1500:] for i in range(args.workers)))
+                    raise RuntimeError(
+                        "a worker died: "
+                        + " | ".join(
+                            (Path(tmp) / f"worker-{i}.log").read_text()[-1500:] for i in range(args.workers)
+                        )
+                    )
                 time.sleep(0.25)
             done_s = time.perf_counter() - launch
             for w in workers:
@@ -128,13 +151,33 @@ def main() -> int:
                     w.kill()
             for log in logs:
                 log.close()
-            worker_errors = sum((Path(tmp) / f"worker-{i}.log").read_text().count("ERROR") for i in range(args.workers))
+            worker_errors = sum(
+                (Path(tmp) / f"worker-{i}.log").read_text().count("ERROR") for i in range(args.workers)
+            )
 
         with engine.store.read() as s:
-            fired = dict(s.execute(text("SELECT task_id, count(*) FROM audit_event WHERE event = 'timer.fired' GROUP BY task_id")).all())
-            by_instance = dict(s.execute(text("SELECT instance_id, count(*) FROM audit_event WHERE event = 'timer.fired' GROUP BY instance_id")).all())
-            first, last = s.execute(text("SELECT min(at), max(at) FROM audit_event WHERE event = 'timer.fired'")).one()
-            answers = s.execute(text("SELECT count(*), count(DISTINCT instance_id) FROM human_task WHERE element_id = 'answer'")).one()
+            fired = dict(
+                s.execute(
+                    text(
+                        "SELECT task_id, count(*) FROM audit_event WHERE event = 'timer.fired' GROUP BY task_id"
+                    )
+                ).all()
+            )
+            by_instance = dict(
+                s.execute(
+                    text(
+                        "SELECT instance_id, count(*) FROM audit_event WHERE event = 'timer.fired' GROUP BY instance_id"
+                    )
+                ).all()
+            )
+            first, last = s.execute(
+                text("SELECT min(at), max(at) FROM audit_event WHERE event = 'timer.fired'")
+            ).one()
+            answers = s.execute(
+                text(
+                    "SELECT count(*), count(DISTINCT instance_id) FROM human_task WHERE element_id = 'answer'"
+                )
+            ).one()
             ats = [r[0] for r in s.execute(text("SELECT at FROM audit_event WHERE event = 'timer.fired'"))]
             failed_jobs = s.scalar(text("SELECT count(*) FROM job WHERE kind = 'timer' AND attempts > 0"))
         engine.store.dispose()
@@ -142,34 +185,49 @@ def main() -> int:
         duplicates = sum(n - 1 for n in fired.values() if n > 1)
         missing = len(set(ids) - set(by_instance))
         n_fired = len(fired)
+
         # audit ``at`` is naive UTC in the column; compare with the launch time
         def secs(dt: datetime) -> float:
-            return (dt.replace(tzinfo=UTC) - launch_wall).total_seconds() if dt.tzinfo is None else (dt - launch_wall).total_seconds()
+            return (
+                (dt.replace(tzinfo=UTC) - launch_wall).total_seconds()
+                if dt.tzinfo is None
+                else (dt - launch_wall).total_seconds()
+            )
 
         first_s = secs(first) if first else math.nan
         last_s = secs(last) if last else math.nan
         span = last_s - first_s
         buckets = Counter(int(secs(a) // 5) for a in ats)
         rows = [[f"{b * 5:>3}–{b * 5 + 5:<3} s", str(n), f"{n / 5:.0f}"] for b, n in sorted(buckets.items())]
-        table("timer fires per 5-second bucket after the workers' launch (from audit_event.at)", ["window", "fires", "per s"], rows)
-        table("result", ["what", "value"], [
-            ["timers due", f"{jobs_total:,}"],
-            ["fired (distinct task_id with timer.fired)", f"{n_fired:,}"],
-            ["duplicate fires", str(duplicates)],
-            ["instances never fired", str(missing)],
-            ["user task 'answer' rows / distinct instances", f"{answers[0]:,} / {answers[1]:,}"],
-            ["timer jobs left / retried", f"{left} / {failed_jobs}"],
-            ["ERROR lines in worker logs", str(worker_errors)],
-            ["workers' launch → first fire, s", f"{first_s:.1f}"],
-            ["workers' launch → last fire, s", f"{last_s:.1f}"],
-            ["first fire → last fire, s", f"{span:.1f}"],
-            ["fires per second (first → last)", f"{n_fired / span:.0f}" if span > 0 else "—"],
-            ["job table empty after, s (polled)", f"{done_s:.1f}"],
-            ["load average now", loadavg()],
-        ])
+        table(
+            "timer fires per 5-second bucket after the workers' launch (from audit_event.at)",
+            ["window", "fires", "per s"],
+            rows,
+        )
+        table(
+            "result",
+            ["what", "value"],
+            [
+                ["timers due", f"{jobs_total:,}"],
+                ["fired (distinct task_id with timer.fired)", f"{n_fired:,}"],
+                ["duplicate fires", str(duplicates)],
+                ["instances never fired", str(missing)],
+                ["user task 'answer' rows / distinct instances", f"{answers[0]:,} / {answers[1]:,}"],
+                ["timer jobs left / retried", f"{left} / {failed_jobs}"],
+                ["ERROR lines in worker logs", str(worker_errors)],
+                ["workers' launch → first fire, s", f"{first_s:.1f}"],
+                ["workers' launch → last fire, s", f"{last_s:.1f}"],
+                ["first fire → last fire, s", f"{span:.1f}"],
+                ["fires per second (first → last)", f"{n_fired / span:.0f}" if span > 0 else "—"],
+                ["job table empty after, s (polled)", f"{done_s:.1f}"],
+                ["load average now", loadavg()],
+            ],
+        )
         per_s = f"{n_fired / span:.1f}" if span > 0 else "na"
-        print(f"timers: n={args.timers} fired={n_fired} duplicates={duplicates} missing={missing} all_fired_s={last_s:.1f} "
-              f"fire_span_s={span:.1f} per_s={per_s}")
+        print(
+            f"timers: n={args.timers} fired={n_fired} duplicates={duplicates} missing={missing} all_fired_s={last_s:.1f} "
+            f"fire_span_s={span:.1f} per_s={per_s}"
+        )
     finally:
         for w in workers:
             if w.poll() is None:

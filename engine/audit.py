@@ -26,7 +26,9 @@ TIMER_FIRE = Event.TIMER_FIRED
 SCORE_AWARD = Event.SCORE_AWARDED
 MODEL_DEPLOY = Event.MODEL_DEPLOY
 TASK_RELEASED = Event.TASK_RELEASED  # its holder was deactivated: back to the candidate queue
-TASK_HOLDER_DEACTIVATED = Event.TASK_HOLDER_DEACTIVATED  # assigned by its lane; stays for an admin to transfer
+TASK_HOLDER_DEACTIVATED = (
+    Event.TASK_HOLDER_DEACTIVATED
+)  # assigned by its lane; stays for an admin to transfer
 USER_DEACTIVATED = Event.USER_DEACTIVATED
 USER_ACTIVATED = Event.USER_ACTIVATED
 TOKEN_REVOKED = Event.TOKEN_REVOKED

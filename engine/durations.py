@@ -24,8 +24,19 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as _Timer
 
 __all__ = [
-    "MAX_DAYS", "Duration", "add", "after", "cycle_problem", "date_problem", "duration_problem", "instant_problem", "looks_iso",
-    "parse_duration", "parse_duration_or_none", "parse_instant", "timer_problem",
+    "MAX_DAYS",
+    "Duration",
+    "add",
+    "after",
+    "cycle_problem",
+    "date_problem",
+    "duration_problem",
+    "instant_problem",
+    "looks_iso",
+    "parse_duration",
+    "parse_duration_or_none",
+    "parse_instant",
+    "timer_problem",
 ]
 
 MAX_DAYS = 36_600  # about a hundred years: no process waits longer
@@ -51,8 +62,15 @@ class Duration:
 
     def approximate_days(self) -> float:
         """An upper bound of its length in days (a year as 366, a month as 31)."""
-        return (self.years * 366 + self.months * 31 + self.weeks * 7 + self.days
-                + self.hours / 24 + self.minutes / 1440 + self.seconds / 86400)
+        return (
+            self.years * 366
+            + self.months * 31
+            + self.weeks * 7
+            + self.days
+            + self.hours / 24
+            + self.minutes / 1440
+            + self.seconds / 86400
+        )
 
 
 def parse_duration(text: str) -> Duration:
@@ -62,9 +80,13 @@ def parse_duration(text: str) -> Duration:
         raise ValueError(f"not an ISO 8601 duration: {text!r} ({_DURATION_EXAMPLE})")
     units = match.groupdict()
     seconds = units.pop("seconds")
-    duration = Duration(**{k: int(v) for k, v in units.items() if v}, seconds=float(seconds) if seconds else 0)
+    duration = Duration(
+        **{k: int(v) for k, v in units.items() if v}, seconds=float(seconds) if seconds else 0
+    )
     if duration.approximate_days() > MAX_DAYS:
-        raise ValueError(f"not an ISO 8601 duration this engine runs: {text!r} is longer than {MAX_DAYS:,} days")
+        raise ValueError(
+            f"not an ISO 8601 duration this engine runs: {text!r} is longer than {MAX_DAYS:,} days"
+        )
     return duration
 
 
@@ -77,9 +99,16 @@ def add(start: datetime, duration: Duration | str) -> datetime:
         if months:
             index = start.month - 1 + months
             year, month = start.year + index // 12, index % 12 + 1
-            start = start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
-        return start + timedelta(weeks=duration.weeks, days=duration.days, hours=duration.hours,
-                                 minutes=duration.minutes, seconds=duration.seconds)
+            start = start.replace(
+                year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1])
+            )
+        return start + timedelta(
+            weeks=duration.weeks,
+            days=duration.days,
+            hours=duration.hours,
+            minutes=duration.minutes,
+            seconds=duration.seconds,
+        )
     except (ValueError, OverflowError) as exc:
         raise ValueError(f"{start.isoformat()} plus {duration} is out of range: {exc}") from None
 

@@ -89,8 +89,11 @@ class Engine(IntegrationMixin):
         self.catalog = Catalog([forms_dir])
         data_limit = max_data_bytes or _env_int("JIEBANG_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES)
         self.runner = Runner(
-            self.catalog, self.clock,
-            lambda: make_script_engine(self.clock.now, time_limit=script_time_limit, max_data_bytes=data_limit),
+            self.catalog,
+            self.clock,
+            lambda: make_script_engine(
+                self.clock.now, time_limit=script_time_limit, max_data_bytes=data_limit
+            ),
             max_data_bytes=data_limit,
         )
         self.lane_groups = dict(lane_groups or {})
@@ -113,7 +116,11 @@ class Engine(IntegrationMixin):
     # ---- identity -----------------------------------------------------------------------
     def configure_identity(self, *, token_lifetime: timedelta | str | None) -> None:
         """Set the lifetime new tokens get unless told otherwise: ``90d``, ``12h``, ``never``/``None``."""
-        self.token_lifetime = identity.parse_lifetime(token_lifetime, "TOKEN_EXPIRES_IN") if isinstance(token_lifetime, str) else token_lifetime
+        self.token_lifetime = (
+            identity.parse_lifetime(token_lifetime, "TOKEN_EXPIRES_IN")
+            if isinstance(token_lifetime, str)
+            else token_lifetime
+        )
 
     def upsert_user(
         self,
@@ -131,7 +138,9 @@ class Engine(IntegrationMixin):
         with self.store.write() as s:
             was = s.get(User, username)
             was_active = bool(was.active) if was is not None else True
-            user = identity.upsert_user(s, username, now=now, display_name=display_name, groups=groups, roles=roles, active=active)
+            user = identity.upsert_user(
+                s, username, now=now, display_name=display_name, groups=groups, roles=roles, active=active
+            )
             if was_active and not user.active:
                 self._release_tasks_of(s, username, actor=actor, now=now)
                 audit.record(s, audit.USER_DEACTIVATED, now, actor=actor, data={"username": username})
@@ -145,14 +154,26 @@ class Engine(IntegrationMixin):
         A task assigned by its lane (no candidate group) has no queue to go back to; it stays for an
         admin to transfer, and the audit says so.
         """
-        held = s.scalars(select(HumanTask).where(HumanTask.assignee == username, HumanTask.status == "open").with_for_update()).all()
+        held = s.scalars(
+            select(HumanTask)
+            .where(HumanTask.assignee == username, HumanTask.status == "open")
+            .with_for_update()
+        ).all()
         for ht in held:
             released = bool(ht.candidate_groups)
             if released:
                 ht.assignee = None
                 inbox.reindex(s, ht)
-            audit.record(s, audit.TASK_RELEASED if released else audit.TASK_HOLDER_DEACTIVATED, now, actor=actor,
-                         instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"username": username})
+            audit.record(
+                s,
+                audit.TASK_RELEASED if released else audit.TASK_HOLDER_DEACTIVATED,
+                now,
+                actor=actor,
+                instance_id=ht.instance_id,
+                element_id=ht.element_id,
+                task_id=ht.id,
+                data={"username": username},
+            )
 
     def get_user(self, username: str) -> UserRecord:
         with self.store.read() as s:
@@ -170,7 +191,9 @@ class Engine(IntegrationMixin):
         """A new API token's secret (shown once); see ``issue_token``."""
         return self.issue_token(username, lifetime=lifetime)[0]
 
-    def issue_token(self, username: str, *, lifetime: timedelta | str | None = None) -> tuple[str, TokenRecord]:
+    def issue_token(
+        self, username: str, *, lifetime: timedelta | str | None = None
+    ) -> tuple[str, TokenRecord]:
         """A new API token for an active user: its secret and its record. ``lifetime`` ``None`` takes
         the configured default; a text such as ``90d`` or ``never`` is parsed (422 when unreadable)."""
         if lifetime is None:
@@ -193,10 +216,20 @@ class Engine(IntegrationMixin):
         now = self.clock.now()
         with self.store.write() as s:
             row = identity.find_token(s, token_or_id)
-            if actor is not None and row.username != actor.username and not rules.allowed("manage_tokens", rules.Actor.of(actor)):
+            if (
+                actor is not None
+                and row.username != actor.username
+                and not rules.allowed("manage_tokens", rules.Actor.of(actor))
+            ):
                 raise NotFoundError("no such token")
             record = identity.revoke_token(s, row, now=now)
-            audit.record(s, audit.TOKEN_REVOKED, now, actor=actor.username if actor else None, data={"token_id": row.id, "username": row.username})
+            audit.record(
+                s,
+                audit.TOKEN_REVOKED,
+                now,
+                actor=actor.username if actor else None,
+                data={"token_id": row.id, "username": row.username},
+            )
             return record
 
     def authenticate(self, token: str) -> UserRecord | None:
@@ -247,7 +280,9 @@ class Engine(IntegrationMixin):
         with self.store.write() as s:
             return identity.open_session(s, username, now=self.clock.now())
 
-    def session_user(self, session_id: str, *, max_age: timedelta = identity.SESSION_MAX_AGE) -> UserRecord | None:
+    def session_user(
+        self, session_id: str, *, max_age: timedelta = identity.SESSION_MAX_AGE
+    ) -> UserRecord | None:
         """The user of a live web session no older than ``max_age`` (checked on every request;
         last-seen written once a minute)."""
         now = self.clock.now()
@@ -280,7 +315,13 @@ class Engine(IntegrationMixin):
             parse_prepared(prepared)
         with self.store.write() as s:
             row = self.catalog.deploy(s, files, now=self.clock.now(), deployed_by=actor, prepared=prepared)
-            audit.record(s, audit.MODEL_DEPLOY, self.clock.now(), actor=actor, data={"key": row.key, "version": row.version})
+            audit.record(
+                s,
+                audit.MODEL_DEPLOY,
+                self.clock.now(),
+                actor=actor,
+                data={"key": row.key, "version": row.version},
+            )
             self.catalog.model(row)
             return self._definition_record(s, row)
 
@@ -301,9 +342,15 @@ class Engine(IntegrationMixin):
 
     def list_definitions(self) -> list[DefinitionRecord]:
         with self.store.read() as s:
-            newest = select(Definition.key, func.max(Definition.version).label("v")).group_by(Definition.key).subquery()
+            newest = (
+                select(Definition.key, func.max(Definition.version).label("v"))
+                .group_by(Definition.key)
+                .subquery()
+            )
             rows = s.scalars(
-                select(Definition).join(newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.v)).order_by(Definition.key)
+                select(Definition)
+                .join(newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.v))
+                .order_by(Definition.key)
             )
             return [self._definition_record(s, r) for r in rows]
 
@@ -317,9 +364,24 @@ class Engine(IntegrationMixin):
 
     def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
         model = self.catalog.model(row)
-        versions = list(s.scalars(select(Definition.version).where(Definition.key == row.key).order_by(Definition.version)))
+        versions = list(
+            s.scalars(
+                select(Definition.version).where(Definition.key == row.key).order_by(Definition.version)
+            )
+        )
         lanes = {lane: self.runner.lane_rule(model, lane) for lane in model.lanes}
-        return DefinitionRecord(row.id, row.key, row.version, row.name, lanes, dict(model.task_forms), row.created_at, row.deployed_by, list(row.notes or []), versions)
+        return DefinitionRecord(
+            row.id,
+            row.key,
+            row.version,
+            row.name,
+            lanes,
+            dict(model.task_forms),
+            row.created_at,
+            row.deployed_by,
+            list(row.notes or []),
+            versions,
+        )
 
     # ---- instances ----------------------------------------------------------------------
     def start(
@@ -346,7 +408,13 @@ class Engine(IntegrationMixin):
             return dataclasses.replace(step.instance_record(row), actions=rules.actions(actor, row))
 
     def list_instances(
-        self, *, process_key: str | None = None, status: str | None = None, business_key: str | None = None, offset: int = 0, limit: int = 50,
+        self,
+        *,
+        process_key: str | None = None,
+        status: str | None = None,
+        business_key: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
         viewer: str | None = None,
     ) -> Page:
         """Instances, newest first; with ``viewer``, only those that person may see (rules.py)."""
@@ -362,14 +430,23 @@ class Engine(IntegrationMixin):
                 stmt = stmt.where(Instance.status == status)
             if business_key:
                 stmt = stmt.where(Instance.business_key == business_key)
-            rows, total = counted_page(s, stmt, Instance.created_at.desc(), Instance.id, offset=offset, limit=limit)
+            rows, total = counted_page(
+                s, stmt, Instance.created_at.desc(), Instance.id, offset=offset, limit=limit
+            )
             return Page([step.instance_record(r, with_tasks=False) for r in rows.scalars()], total)
 
     def history(self, instance_id: str, *, viewer: str | None = None) -> list[AuditRecord]:
         with self.steps.read(viewer) as step:
             step.require_view(step.instance(instance_id), viewer)
-            rows = step.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
-            return [AuditRecord(r.id, r.instance_id, r.at, r.actor, r.event, r.element_id, r.task_id, dict(r.data or {})) for r in rows]
+            rows = step.session.scalars(
+                select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)
+            )
+            return [
+                AuditRecord(
+                    r.id, r.instance_id, r.at, r.actor, r.event, r.element_id, r.task_id, dict(r.data or {})
+                )
+                for r in rows
+            ]
 
     def cancel(self, instance_id: str, *, actor: str | None, reason: str = "") -> InstanceRecord:
         """Stop an instance for good (its starter or an admin; ``actor=None`` is the system itself)."""
@@ -377,7 +454,13 @@ class Engine(IntegrationMixin):
             return operations.cancel(step, instance_id, reason)
 
     def send_message(
-        self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
+        self,
+        name: str,
+        *,
+        actor: str | None,
+        payload: dict[str, Any] | None = None,
+        business_key: str | None = None,
+        instance_id: str | None = None,
     ) -> list[str]:
         """Deliver a message to every instance waiting for it (by instance id or business key).
 
@@ -385,18 +468,37 @@ class Engine(IntegrationMixin):
         the way in (``file_claim``), and a raw message would skip that.
         """
         if name in self.steps.engine_messages:
-            raise InvalidInputError(f"'{name}' is sent by the engine only", {"name": ["sent by the engine only; claims are filed on the board / 该消息只能由系统发送，揭榜请通过榜单"]})
-        return self.deliver_message(name, actor=actor, payload=payload, business_key=business_key, instance_id=instance_id)
+            raise InvalidInputError(
+                f"'{name}' is sent by the engine only",
+                {
+                    "name": [
+                        "sent by the engine only; claims are filed on the board / 该消息只能由系统发送，揭榜请通过榜单"
+                    ]
+                },
+            )
+        return self.deliver_message(
+            name, actor=actor, payload=payload, business_key=business_key, instance_id=instance_id
+        )
 
     def deliver_message(
-        self, name: str, *, actor: str | None, payload: dict[str, Any] | None = None, business_key: str | None = None, instance_id: str | None = None
+        self,
+        name: str,
+        *,
+        actor: str | None,
+        payload: dict[str, Any] | None = None,
+        business_key: str | None = None,
+        instance_id: str | None = None,
     ) -> list[str]:
         """``send_message`` for the engine's own senders (challenge/board.py), which check the payload first."""
         operations.require_message_target(name, business_key, instance_id)
         payload = dict(payload or {})
         self.runner.check_input(payload, "message payload")
         with self.store.read() as s:
-            stmt = select(MessageSubscription.instance_id).where(MessageSubscription.message_name == name).distinct()
+            stmt = (
+                select(MessageSubscription.instance_id)
+                .where(MessageSubscription.message_name == name)
+                .distinct()
+            )
             if instance_id is not None:
                 stmt = stmt.where(MessageSubscription.instance_id == instance_id)
             if business_key is not None:
@@ -433,16 +535,28 @@ class Engine(IntegrationMixin):
         ``q`` keeps the tasks whose instance title, task name or business key contains it.
         """
         if scope not in SCOPES:
-            raise InvalidInputError(f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]})
+            raise InvalidInputError(
+                f"unknown scope '{scope}'", {"scope": [f"one of {', '.join(SCOPES)} / 范围无效"]}
+            )
         if scope == "cc":
-            return self.list_cc(username, offset=offset, limit=limit, q=q)  # items are CcRecord: instances copied to me
+            return self.list_cc(
+                username, offset=offset, limit=limit, q=q
+            )  # items are CcRecord: instances copied to me
         if groups is None:
             with self.store.read() as s:
                 groups = identity.groups_of(s, username)
         with self.store.statement() as conn:
             rows, total = inbox.page(
-                conn, username, list(groups), scope, status=status, process_key=process_key, business_key=business_key,
-                offset=offset, limit=limit, q=q or None,
+                conn,
+                username,
+                list(groups),
+                scope,
+                status=status,
+                process_key=process_key,
+                business_key=business_key,
+                offset=offset,
+                limit=limit,
+                q=q or None,
             )
         return Page([task_record(r) for r in rows], total)
 
@@ -458,7 +572,10 @@ class Engine(IntegrationMixin):
                 record = dataclasses.replace(record, actions=rules.actions(actor, ht))
             model = self.runner.model_of(step.session, row)
             schema = model.form_for(ht.element_id)
-            start = {**(row.data or {}), **(ht.draft or {})}  # a delegate's or an earlier signer's work comes first
+            start = {
+                **(row.data or {}),
+                **(ht.draft or {}),
+            }  # a delegate's or an earlier signer's work comes first
             return TaskDetail(record, schema, formlib.form_data(schema, start))
 
     def claim(self, task_id: str, username: str, *, groups: list[str] | None = None) -> TaskRecord:
@@ -491,7 +608,9 @@ class Engine(IntegrationMixin):
         with self.steps.write(actor) as step:
             return handover.delegate(step, task_id, actor, to, comment)
 
-    def add_signers(self, task_id: str, actor: str, usernames: list[str], mode: str, comment: str | None = None) -> list[TaskRecord]:
+    def add_signers(
+        self, task_id: str, actor: str, usernames: list[str], mode: str, comment: str | None = None
+    ) -> list[TaskRecord]:
         """加签: add approvers before, after or in parallel with the current one on this step."""
         with self.steps.write(actor) as step:
             return signing.add_signers(step, task_id, actor, usernames, mode, comment)
@@ -511,7 +630,9 @@ class Engine(IntegrationMixin):
         with self.steps.read(viewer) as step:
             return returns.targets(step, task_id, viewer=viewer)
 
-    def return_task(self, task_id: str, actor: str, to_element_id: str | None = None, comment: str = "") -> InstanceRecord:
+    def return_task(
+        self, task_id: str, actor: str, to_element_id: str | None = None, comment: str = ""
+    ) -> InstanceRecord:
         """退回: send the instance back to an earlier user task (default: the previous one)."""
         with self.steps.write(actor) as step:
             return returns.return_task(step, task_id, actor, to_element_id, comment)
@@ -531,10 +652,20 @@ class Engine(IntegrationMixin):
         with self.steps.write(actor) as step:
             return notify.copy_to(step, instance_id, actor, usernames)
 
-    def list_cc(self, username: str, *, unread_only: bool = False, offset: int = 0, limit: int = 50, q: str | None = None) -> Page:
+    def list_cc(
+        self,
+        username: str,
+        *,
+        unread_only: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+        q: str | None = None,
+    ) -> Page:
         """Instances copied to ``username`` (items are ``CcRecord``), newest first; ``q`` searches their title and business key."""
         with self.steps.read(username) as step:
-            return notify.list_cc(step, username, unread_only=unread_only, offset=offset, limit=limit, q=q or None)
+            return notify.list_cc(
+                step, username, unread_only=unread_only, offset=offset, limit=limit, q=q or None
+            )
 
     def mark_cc_read(self, instance_id: str, username: str) -> None:
         with self.steps.write(username) as step:
@@ -549,14 +680,20 @@ class Engine(IntegrationMixin):
         """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""
         with self.steps.write(actor) as step:
             filed = challenge.file_claim(step, instance_id, actor, claim)
-            return {"instance_id": instance_id, "claim": filed, "challenge": challenge.board_item(step.locked_instance(), step.now)}
+            return {
+                "instance_id": instance_id,
+                "claim": filed,
+                "challenge": challenge.board_item(step.locked_instance(), step.now),
+            }
 
     def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
         with self.store.read() as s:
             period = challenge.validate_period(period, self.clock.now())
             return period, _ledger_rows(s, period)
 
-    def score_export(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    def score_export(
+        self, period: str | None = None
+    ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
         """What a month's score workbook holds, read at one moment: the period, the leaderboard and the ledger."""
         with self.store.read() as s:
             period = challenge.validate_period(period, self.clock.now())
@@ -568,7 +705,9 @@ class Engine(IntegrationMixin):
             return period, challenge.leaderboard(s, period), challenge.titles(s, period)
 
     # ---- jobs ---------------------------------------------------------------------------
-    def list_jobs(self, *, instance_id: str | None = None, kind: str | None = None, offset: int = 0, limit: int = 100) -> Page:
+    def list_jobs(
+        self, *, instance_id: str | None = None, kind: str | None = None, offset: int = 0, limit: int = 100
+    ) -> Page:
         with self.store.read() as s:
             stmt = select(Job)
             if instance_id:
@@ -587,7 +726,9 @@ class Engine(IntegrationMixin):
 
     def run_due_jobs(self, *, limit: int = 50, kinds: list[str] | None = None) -> int:
         """Lease due jobs and run each in its own transaction; returns how many ran."""
-        return loop.run_due(self.steps, worker_id=self.worker_id, lease=self.job_lease, limit=limit, kinds=kinds)
+        return loop.run_due(
+            self.steps, worker_id=self.worker_id, lease=self.job_lease, limit=limit, kinds=kinds
+        )
 
 
 def _env_int(name: str, default: int) -> int:
@@ -599,6 +740,12 @@ def _env_int(name: str, default: int) -> int:
 
 def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
     return [
-        {"username": r.username, "points": r.points, "instance_id": r.instance_id, "reason": r.reason, "awarded_at": r.awarded_at}
+        {
+            "username": r.username,
+            "points": r.points,
+            "instance_id": r.instance_id,
+            "reason": r.reason,
+            "awarded_at": r.awarded_at,
+        }
         for r in challenge.scores(s, period)
     ]

@@ -82,7 +82,9 @@ class TooManyAttemptsError(EngineError):
 class InvalidInputError(EngineError):
     title = "Invalid input"
 
-    def __init__(self, detail: str = "", errors: dict[str, list[str]] | None = None, **context: object) -> None:
+    def __init__(
+        self, detail: str = "", errors: dict[str, list[str]] | None = None, **context: object
+    ) -> None:
         super().__init__(detail, **context)
         self.errors: dict[str, list[str]] = errors or {}
 
@@ -99,7 +101,9 @@ class DefinitionInvalidError(InvalidInputError):
         errors: dict[str, list[str]] = {}
         for p in self.problems:
             errors.setdefault(p.element_id or "(diagram)", []).append(f"{p.message} / {p.message_zh}")
-        super().__init__(detail or "; ".join(f"{p.element_id}: {p.message}" for p in self.problems), errors, **context)
+        super().__init__(
+            detail or "; ".join(f"{p.element_id}: {p.message}" for p in self.problems), errors, **context
+        )
 
 
 class HostileDiagramError(DefinitionInvalidError):

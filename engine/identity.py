@@ -60,14 +60,23 @@ def upsert_user(
 ) -> UserRecord:
     """Create or update a user; ``active=False`` also ends all their access (``end_access``)."""
     if not username or len(username) > 200 or any(c.isspace() for c in username) or "/" in username:
-        raise InvalidInputError("invalid username", {"username": ["1-200 characters, no spaces or '/' / 用户名无效"]})
+        raise InvalidInputError(
+            "invalid username", {"username": ["1-200 characters, no spaces or '/' / 用户名无效"]}
+        )
     unknown = [r for r in roles or [] if r not in ROLES]
     if unknown:
-        raise InvalidInputError(f"unknown roles {unknown}", {"roles": [f"unknown role(s) {', '.join(unknown)} / 角色无效"]})
+        raise InvalidInputError(
+            f"unknown roles {unknown}", {"roles": [f"unknown role(s) {', '.join(unknown)} / 角色无效"]}
+        )
     user = session.get(User, username)
     if user is None:
-        user = User(username=username, display_name=display_name or username, roles=sorted(set(roles or [])), created_at=now,
-                    active=True if active is None else active)
+        user = User(
+            username=username,
+            display_name=display_name or username,
+            roles=sorted(set(roles or [])),
+            created_at=now,
+            active=True if active is None else active,
+        )
         session.add(user)
     else:
         if display_name is not None:
@@ -95,16 +104,28 @@ def get_user(session: Session, username: str) -> UserRecord:
 
 
 def _user_record(session: Session, user: User) -> UserRecord:
-    return UserRecord(user.username, user.display_name, groups_of(session, user.username), list(user.roles or []), bool(user.active))
+    return UserRecord(
+        user.username,
+        user.display_name,
+        groups_of(session, user.username),
+        list(user.roles or []),
+        bool(user.active),
+    )
 
 
 def groups_of(session: Session, username: str) -> list[str]:
-    return list(session.scalars(select(Membership.group).where(Membership.username == username).order_by(Membership.group)))
+    return list(
+        session.scalars(
+            select(Membership.group).where(Membership.username == username).order_by(Membership.group)
+        )
+    )
 
 
 def list_groups(session: Session) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for group, username in session.execute(select(Membership.group, Membership.username).order_by(Membership.group, Membership.username)):
+    for group, username in session.execute(
+        select(Membership.group, Membership.username).order_by(Membership.group, Membership.username)
+    ):
         out.setdefault(group, []).append(username)
     return out
 
@@ -133,8 +154,16 @@ def _digest(secret: str) -> str:
 def end_access(session: Session, username: str, *, now: datetime) -> None:
     """Deactivation: revoke every token, web session and unused login link of the user, so that
     reactivating later restores only the password login, never an old credential."""
-    session.execute(update(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
-    session.execute(update(LoginLink).where(LoginLink.username == username, LoginLink.used_at.is_(None)).values(used_at=now))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.username == username, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.execute(
+        update(LoginLink)
+        .where(LoginLink.username == username, LoginLink.used_at.is_(None))
+        .values(used_at=now)
+    )
     revoke_sessions(session, username, now=now)
 
 
@@ -149,15 +178,29 @@ def parse_lifetime(text: str | None, field: str = "expires_in") -> timedelta | N
         return None
     match = _LIFETIME.match(text.lower())
     if not match or int(match.group(1)) == 0:
-        raise InvalidInputError(f"bad lifetime {text!r}", {field: ["a number of days, hours or minutes such as 90d, 12h, 30m, or never / 有效期格式如 90d"]})
+        raise InvalidInputError(
+            f"bad lifetime {text!r}",
+            {
+                field: [
+                    "a number of days, hours or minutes such as 90d, 12h, 30m, or never / 有效期格式如 90d"
+                ]
+            },
+        )
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def create_token(session: Session, username: str, *, now: datetime, lifetime: timedelta | None = None) -> tuple[str, TokenRecord]:
+def create_token(
+    session: Session, username: str, *, now: datetime, lifetime: timedelta | None = None
+) -> tuple[str, TokenRecord]:
     """A new token for an active user: the secret (shown once) and its record."""
     _require_active(session, username)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(username=username, token_hash=_digest(token), created_at=now, expires_at=now + lifetime if lifetime else None)
+    row = ApiToken(
+        username=username,
+        token_hash=_digest(token),
+        created_at=now,
+        expires_at=now + lifetime if lifetime else None,
+    )
     session.add(row)
     session.flush()
     return token, _token_record(row, now)
@@ -172,8 +215,11 @@ def list_tokens(session: Session, username: str, *, now: datetime) -> list[Token
 def find_token(session: Session, token_or_id: str) -> ApiToken:
     """A token row by its id or by the secret itself."""
     text = token_or_id.strip()
-    row = session.get(ApiToken, int(text)) if text.isdigit() and len(text) < 18 else \
-        session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(text))).first()
+    row = (
+        session.get(ApiToken, int(text))
+        if text.isdigit() and len(text) < 18
+        else session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(text))).first()
+    )
     if row is None:
         raise NotFoundError("no such token")
     return row
@@ -185,7 +231,9 @@ def revoke_token(session: Session, row: ApiToken, *, now: datetime) -> TokenReco
     return _token_record(row, now)
 
 
-def authenticate_token(session: Session, token: str, *, now: datetime) -> tuple[UserRecord, int, datetime | None] | None:
+def authenticate_token(
+    session: Session, token: str, *, now: datetime
+) -> tuple[UserRecord, int, datetime | None] | None:
     """The live token's user, its id and when it was last used; ``None`` if unknown, revoked, expired or the user is deactivated."""
     found = session.execute(
         select(ApiToken.id, ApiToken.last_used_at, User)
@@ -210,7 +258,9 @@ def _token_record(row: ApiToken, now: datetime) -> TokenRecord:
         status = "expired"
     else:
         status = "active"
-    return TokenRecord(row.id, row.username, row.created_at, row.expires_at, row.last_used_at, row.revoked_at, status)
+    return TokenRecord(
+        row.id, row.username, row.created_at, row.expires_at, row.last_used_at, row.revoked_at, status
+    )
 
 
 # ---- web sessions -----------------------------------------------------------------------------
@@ -220,19 +270,27 @@ def open_session(session: Session, username: str, *, now: datetime) -> str:
     The user's records untouched for SESSION_RECORDS_KEPT are dropped on the way.
     """
     _require_active(session, username)
-    session.execute(delete(WebSession).where(WebSession.username == username, WebSession.last_seen_at < now - SESSION_RECORDS_KEPT))
+    session.execute(
+        delete(WebSession).where(
+            WebSession.username == username, WebSession.last_seen_at < now - SESSION_RECORDS_KEPT
+        )
+    )
     session_id = secrets.token_urlsafe(32)
     session.add(WebSession(id_hash=_digest(session_id), username=username, created_at=now, last_seen_at=now))
     return session_id
 
 
-def session_user(session: Session, session_id: str, *, now: datetime, max_age: timedelta) -> tuple[UserRecord, datetime] | None:
+def session_user(
+    session: Session, session_id: str, *, now: datetime, max_age: timedelta
+) -> tuple[UserRecord, datetime] | None:
     """The user of a live web session and when it was last seen; ``None`` when revoked, unknown,
     older than ``max_age`` or the user is deactivated."""
     found = session.execute(
         select(WebSession.last_seen_at, User)
         .join(User, User.username == WebSession.username)
-        .where(WebSession.id_hash == _digest(session_id), WebSession.revoked_at.is_(None), User.active.is_(True))
+        .where(
+            WebSession.id_hash == _digest(session_id), WebSession.revoked_at.is_(None), User.active.is_(True)
+        )
         .where(WebSession.created_at > now - max_age)
     ).first()
     if found is None:
@@ -242,16 +300,26 @@ def session_user(session: Session, session_id: str, *, now: datetime, max_age: t
 
 
 def touch_session(session: Session, session_id: str, *, now: datetime) -> None:
-    session.execute(update(WebSession).where(WebSession.id_hash == _digest(session_id)).values(last_seen_at=now))
+    session.execute(
+        update(WebSession).where(WebSession.id_hash == _digest(session_id)).values(last_seen_at=now)
+    )
 
 
 def end_session(session: Session, session_id: str, *, now: datetime) -> None:
-    session.execute(update(WebSession).where(WebSession.id_hash == _digest(session_id), WebSession.revoked_at.is_(None)).values(revoked_at=now))
+    session.execute(
+        update(WebSession)
+        .where(WebSession.id_hash == _digest(session_id), WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 def revoke_sessions(session: Session, username: str, *, now: datetime) -> int:
     """End every web session of a user (deactivation, password change); how many were open."""
-    done = session.execute(update(WebSession).where(WebSession.username == username, WebSession.revoked_at.is_(None)).values(revoked_at=now))
+    done = session.execute(
+        update(WebSession)
+        .where(WebSession.username == username, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     return rows_changed(done)
 
 
@@ -305,24 +373,46 @@ def begin_attempt(session: Session, keys: ThrottleKeys, *, now: datetime) -> Non
     Counting before the password is checked means parallel guesses cannot slip past the limit.
     """
     locked = session.scalars(
-        select(LoginFailures.locked_until).where(LoginFailures.key.in_([k for k, _, _ in keys]), LoginFailures.locked_until > now)
+        select(LoginFailures.locked_until).where(
+            LoginFailures.key.in_([k for k, _, _ in keys]), LoginFailures.locked_until > now
+        )
     ).all()
     if locked:
         wait = max(t for t in locked if t is not None) - now  # the query keeps only set locks
         seconds = max(1, int(wait.total_seconds() + 0.999))
-        raise TooManyAttemptsError(f"too many failed logins; try again in {seconds} s / 登录失败次数过多，请 {seconds} 秒后再试", retry_after=seconds)
+        raise TooManyAttemptsError(
+            f"too many failed logins; try again in {seconds} s / 登录失败次数过多，请 {seconds} 秒后再试",
+            retry_after=seconds,
+        )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stale = now - FAILURE_MEMORY
     for key, free, longest in keys:
-        stmt = insert(LoginFailures).values(key=key, failures=1, last_failure_at=now).on_conflict_do_update(
-            index_elements=[LoginFailures.key],
-            set_={"failures": case((LoginFailures.last_failure_at < stale, 1), else_=LoginFailures.failures + 1), "last_failure_at": now},
-        ).returning(LoginFailures.failures)
+        stmt = (
+            insert(LoginFailures)
+            .values(key=key, failures=1, last_failure_at=now)
+            .on_conflict_do_update(
+                index_elements=[LoginFailures.key],
+                set_={
+                    "failures": case(
+                        (LoginFailures.last_failure_at < stale, 1), else_=LoginFailures.failures + 1
+                    ),
+                    "last_failure_at": now,
+                },
+            )
+            .returning(LoginFailures.failures)
+        )
         failures = session.execute(stmt).scalar_one()
         if failures >= free:
             lock = min(timedelta(seconds=2 ** min(failures - free, 20)), longest)
-            session.execute(update(LoginFailures).where(LoginFailures.key == key).values(locked_until=now + lock))
-    session.execute(delete(LoginFailures).where(LoginFailures.last_failure_at < stale, (LoginFailures.locked_until.is_(None)) | (LoginFailures.locked_until < now)))
+            session.execute(
+                update(LoginFailures).where(LoginFailures.key == key).values(locked_until=now + lock)
+            )
+    session.execute(
+        delete(LoginFailures).where(
+            LoginFailures.last_failure_at < stale,
+            (LoginFailures.locked_until.is_(None)) | (LoginFailures.locked_until < now),
+        )
+    )
 
 
 def attempt_succeeded(session: Session, keys: ThrottleKeys) -> None:
@@ -330,5 +420,13 @@ def attempt_succeeded(session: Session, keys: ThrottleKeys) -> None:
     (user_key, _, _), *others = keys
     session.execute(delete(LoginFailures).where(LoginFailures.key == user_key))
     for key, free, _ in others:
-        session.execute(update(LoginFailures).where(LoginFailures.key == key, LoginFailures.failures > 0).values(failures=LoginFailures.failures - 1))
-        session.execute(update(LoginFailures).where(LoginFailures.key == key, LoginFailures.failures < free).values(locked_until=None))
+        session.execute(
+            update(LoginFailures)
+            .where(LoginFailures.key == key, LoginFailures.failures > 0)
+            .values(failures=LoginFailures.failures - 1)
+        )
+        session.execute(
+            update(LoginFailures)
+            .where(LoginFailures.key == key, LoginFailures.failures < free)
+            .values(locked_until=None)
+        )

@@ -40,11 +40,32 @@ def reindex(s: Session, ht: HumanTask) -> None:
             s.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))
 
 
-_COLUMNS = tuple(HumanTask.__table__.c[name] for name in (
-    "id", "instance_id", "process_key", "business_key", "element_id", "name", "lane", "candidate_groups", "assignee",
-    "status", "created_at", "due_at", "completed_at", "completed_by", "form", "kind", "parent_id", "owner", "sign_mode", "returned",
-    "title",
-))
+_COLUMNS = tuple(
+    HumanTask.__table__.c[name]
+    for name in (
+        "id",
+        "instance_id",
+        "process_key",
+        "business_key",
+        "element_id",
+        "name",
+        "lane",
+        "candidate_groups",
+        "assignee",
+        "status",
+        "created_at",
+        "due_at",
+        "completed_at",
+        "completed_by",
+        "form",
+        "kind",
+        "parent_id",
+        "owner",
+        "sign_mode",
+        "returned",
+        "title",
+    )
+)
 
 
 def page(
@@ -75,8 +96,15 @@ def page(
         if rows or offset == 0:
             return rows, rows[0].total if rows else 0
         return [], conn.execute(_open_total(scope, len(groups)), params).scalar_one()  # past the last page
-    filters = [column == value for column, value in (
-        (HumanTask.status, status), (HumanTask.process_key, process_key), (HumanTask.business_key, business_key)) if value]
+    filters = [
+        column == value
+        for column, value in (
+            (HumanTask.status, status),
+            (HumanTask.process_key, process_key),
+            (HumanTask.business_key, business_key),
+        )
+        if value
+    ]
     if q:
         filters.append(matching(q))
     return _filtered_page(conn, username, groups, scope, filters, offset, limit)
@@ -84,7 +112,12 @@ def page(
 
 def matching(q: str) -> ColumnElement[bool]:
     """Tasks whose title, name or business key contains ``q``; ``%`` and ``_`` are plain characters."""
-    return or_(*(column.icontains(q, autoescape=True) for column in (HumanTask.title, HumanTask.name, HumanTask.business_key)))
+    return or_(
+        *(
+            column.icontains(q, autoescape=True)
+            for column in (HumanTask.title, HumanTask.name, HumanTask.business_key)
+        )
+    )
 
 
 @functools.cache
@@ -92,12 +125,18 @@ def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
     """Open tasks assigned to the person plus distinct tasks queued for their groups."""
     parts = []
     if scope in ("mine", "involved"):
-        parts.append(select(func.count()).where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
-                     .scalar_subquery())
+        parts.append(
+            select(func.count())
+            .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
+            .scalar_subquery()
+        )
     if scope in ("candidate", "involved") and n_groups:
         groups: list[BindParameter[str]] = [bindparam(f"g{i}") for i in range(n_groups)]
-        parts.append(select(func.count(TaskCandidate.task_id.distinct())).where(TaskCandidate.group.in_(groups))
-                     .scalar_subquery())
+        parts.append(
+            select(func.count(TaskCandidate.task_id.distinct()))
+            .where(TaskCandidate.group.in_(groups))
+            .scalar_subquery()
+        )
     return select(functools.reduce(operator.add, parts).label("total"))
 
 
@@ -107,27 +146,52 @@ def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
     top: BindParameter[int] = bindparam("top")
     sources: list[Select[*tuple[Any, ...]]] = []
     if scope in ("mine", "involved"):
-        sources.append(select(HumanTask.id.label("id"), HumanTask.created_at.label("created_at"))
-                       .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
-                       .order_by(HumanTask.created_at.desc(), HumanTask.id).limit(top))
+        sources.append(
+            select(HumanTask.id.label("id"), HumanTask.created_at.label("created_at"))
+            .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
+            .order_by(HumanTask.created_at.desc(), HumanTask.id)
+            .limit(top)
+        )
     if scope in ("candidate", "involved"):
         for i in range(n_groups):
-            sources.append(select(TaskCandidate.task_id.label("id"), TaskCandidate.created_at.label("created_at"))
-                           .where(TaskCandidate.group == bindparam(f"g{i}"))
-                           .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id).limit(top))
-    merged = union(*(select(q.subquery()) for q in sources)).subquery() if len(sources) > 1 else sources[0].subquery()
-    ids = (select(merged.c.id, merged.c.created_at).order_by(merged.c.created_at.desc(), merged.c.id)
-           .offset(bindparam("offset")).limit(bindparam("limit")).subquery())
+            sources.append(
+                select(TaskCandidate.task_id.label("id"), TaskCandidate.created_at.label("created_at"))
+                .where(TaskCandidate.group == bindparam(f"g{i}"))
+                .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id)
+                .limit(top)
+            )
+    merged = (
+        union(*(select(q.subquery()) for q in sources)).subquery()
+        if len(sources) > 1
+        else sources[0].subquery()
+    )
+    ids = (
+        select(merged.c.id, merged.c.created_at)
+        .order_by(merged.c.created_at.desc(), merged.c.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+        .subquery()
+    )
     return _tasks_in_order(ids).add_columns(_open_total(scope, n_groups).scalar_subquery().label("total"))
 
 
 def _tasks_in_order(ids: Subquery) -> Select[*tuple[Any, ...]]:
     """The ``human_task`` rows of a page of ``(id, created_at)``, newest first."""
-    return select(*_COLUMNS).join_from(ids, HumanTask, HumanTask.id == ids.c.id).order_by(ids.c.created_at.desc(), ids.c.id)
+    return (
+        select(*_COLUMNS)
+        .join_from(ids, HumanTask, HumanTask.id == ids.c.id)
+        .order_by(ids.c.created_at.desc(), ids.c.id)
+    )
 
 
 def _filtered_page(
-    conn: Connection, username: str, groups: list[str], scope: str, filters: list[Any], offset: int, limit: int
+    conn: Connection,
+    username: str,
+    groups: list[str],
+    scope: str,
+    filters: list[Any],
+    offset: int,
+    limit: int,
 ) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     """Any other inbox (a status, a process, a search): the general join, page and total in one
     statement; a second counts only when the page lies past the last task."""
@@ -139,8 +203,13 @@ def _filtered_page(
         .distinct()
     )
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
-    ids = (select(ids_q.c.id, ids_q.c.created_at, func.count().over().label("total"))
-           .order_by(ids_q.c.created_at.desc(), ids_q.c.id).offset(offset).limit(limit).subquery())
+    ids = (
+        select(ids_q.c.id, ids_q.c.created_at, func.count().over().label("total"))
+        .order_by(ids_q.c.created_at.desc(), ids_q.c.id)
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
     rows = list(conn.execute(_tasks_in_order(ids).add_columns(ids.c.total)))
     if rows or offset == 0:
         return rows, rows[0].total if rows else 0

@@ -21,7 +21,9 @@ from .runtime.step import Step, require_open
 from .tables import HumanTask, Job, MessageSubscription, TaskCandidate
 
 
-def start(step: Step, process_key: str, *, version: int | None, business_key: str | None, data: dict[str, Any]) -> InstanceRecord:
+def start(
+    step: Step, process_key: str, *, version: int | None, business_key: str | None, data: dict[str, Any]
+) -> InstanceRecord:
     catalog = step.runner.catalog
     definition = catalog.get_row(step.session, process_key, version)
     check_start_data(catalog.model(definition), data)
@@ -49,7 +51,13 @@ def cancel(step: Step, instance_id: str, reason: str) -> InstanceRecord:
     row.status = "cancelled"
     row.ended_at = now
     row.updated_at = now
-    open_ids = list(s.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "suspended")))))
+    open_ids = list(
+        s.scalars(
+            select(HumanTask.id).where(
+                HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "suspended"))
+            )
+        )
+    )
     if open_ids:
         s.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(open_ids)))
         for ht in s.scalars(select(HumanTask).where(HumanTask.id.in_(open_ids))):
@@ -73,7 +81,13 @@ def claim(step: Step, task_id: str, username: str, *, groups: list[str] | None =
     rules.require("claim", rules.actor_of(step.session, username, groups=groups), ht)
     ht.assignee = username
     inbox.reindex(step.session, ht)
-    step.record(audit.TASK_CLAIM, actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
+    step.record(
+        audit.TASK_CLAIM,
+        actor=username,
+        instance_id=ht.instance_id,
+        element_id=ht.element_id,
+        task_id=task_id,
+    )
     return task_record(ht)
 
 
@@ -93,7 +107,13 @@ def unclaim(step: Step, task_id: str, username: str) -> TaskRecord:
         raise ConflictError(f"task {task_id} is assigned to {username} by its lane and cannot be released")
     ht.assignee = None
     inbox.reindex(s, ht)
-    step.record(audit.TASK_UNCLAIM, actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=task_id)
+    step.record(
+        audit.TASK_UNCLAIM,
+        actor=username,
+        instance_id=ht.instance_id,
+        element_id=ht.element_id,
+        task_id=task_id,
+    )
     return task_record(ht)
 
 
@@ -103,7 +123,9 @@ def complete(step: Step, task_id: str, username: str, data: dict[str, Any]) -> I
     s = step.session
     row, ht = step.task_for_work(task_id, username)
     schema = step.runner.model_of(s, row).form_for(ht.element_id)
-    ownership.check_caller_data(data, ownership.declared_names(schema) if schema is not None else None, what="task data")
+    ownership.check_caller_data(
+        data, ownership.declared_names(schema) if schema is not None else None, what="task data"
+    )
     formlib.validate(schema, data)
     step.runner.check_input(data, "this form's data", stored=row.data)
     for check in step.steps.completion_checks:
@@ -121,10 +143,16 @@ def deliver_message(step: Step, instance_id: str, name: str, payload: dict[str, 
     """Deliver message ``name`` to one instance if it still waits for it; None when it does not."""
     s = step.session
     row = step.lock_instance(instance_id)
-    waiting = s.scalar(select(func.count()).select_from(MessageSubscription).where(MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == name))
+    waiting = s.scalar(
+        select(func.count())
+        .select_from(MessageSubscription)
+        .where(MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == name)
+    )
     if not waiting or row.status != "running":
         return None
-    step.record(audit.MESSAGE, actor=step.actor, instance_id=instance_id, data={"name": name, "payload": payload})
+    step.record(
+        audit.MESSAGE, actor=step.actor, instance_id=instance_id, data={"name": name, "payload": payload}
+    )
     return step.advance(row, lambda wf: wf.send_event(message_event(name, payload)))
 
 
@@ -132,4 +160,7 @@ def require_message_target(name: str, business_key: str | None, instance_id: str
     if not name:
         raise InvalidInputError("message name required", {"name": ["required / 必填项"]})
     if business_key is None and instance_id is None:
-        raise InvalidInputError("business_key or instance_id required", {"business_key": ["business_key or instance_id required / 需指定业务键或实例"]})
+        raise InvalidInputError(
+            "business_key or instance_id required",
+            {"business_key": ["business_key or instance_id required / 需指定业务键或实例"]},
+        )

@@ -27,15 +27,37 @@ from .sandbox.helpers import HELPER_NAMES
 #: rely on (engine/challenge/board.py and the scripts of bpmn/claim_evaluate.bpmn), plus the ``signatures``
 #: the engine itself attaches to a signed step. Scratch values a script recomputes right before
 #: using them (``total``, ``team``, ``late``) are not listed.
-ENGINE_OWNED = frozenset({
-    "phase", "outcome", "rag",
-    "ledger", "multiplier", "on_time",
-    "claims", "claim", "claimant", "claimant_leader", "claimed_at", "allow_submitter_claim",
-    "published_at", "claim_deadline", "republished",
-    "supervision_started_at", "report_due_at", "reported_at", "reports_count", "overdue_reports", "last_report",
-    "submitted_at", "accepted_at", "failed_at", "rejected_at",
-    "signatures",
-})
+ENGINE_OWNED = frozenset(
+    {
+        "phase",
+        "outcome",
+        "rag",
+        "ledger",
+        "multiplier",
+        "on_time",
+        "claims",
+        "claim",
+        "claimant",
+        "claimant_leader",
+        "claimed_at",
+        "allow_submitter_claim",
+        "published_at",
+        "claim_deadline",
+        "republished",
+        "supervision_started_at",
+        "report_due_at",
+        "reported_at",
+        "reports_count",
+        "overdue_reports",
+        "last_report",
+        "submitted_at",
+        "accepted_at",
+        "failed_at",
+        "rejected_at",
+        "signatures",
+    }
+)
+
 
 def is_reserved(name: str) -> bool:
     """Names no data may carry: the script helpers and underscore-prefixed internals."""
@@ -75,15 +97,20 @@ def check_caller_data(data: Any, allowed: Collection[str] | None, *, what: str) 
         raise FormInvalidError(f"{what} may not set: {', '.join(sorted(errors))}", errors)
 
 
-def declaration_problems(element_id: str, names: Iterable[str], *, source: str, file: str | None = None) -> list[Problem]:
+def declaration_problems(
+    element_id: str, names: Iterable[str], *, source: str, file: str | None = None
+) -> list[Problem]:
     """Deploy-time problems for a form or start declaration naming engine-owned or reserved variables."""
     bad = sorted({n for n in names if n in ENGINE_OWNED or is_reserved(n)})
     if not bad:
         return []
     listed = ", ".join(bad)
-    return [Problem(
-        element_id, "engine-owned-variable",
-        f"'{element_id}': {source} names {listed}, which only the process itself may set. Rename the field.",
-        f"'{element_id}'：{source} 声明了只能由流程设置的变量 {listed}，请改名。",
-        file,
-    )]
+    return [
+        Problem(
+            element_id,
+            "engine-owned-variable",
+            f"'{element_id}': {source} names {listed}, which only the process itself may set. Rename the field.",
+            f"'{element_id}'：{source} 声明了只能由流程设置的变量 {listed}，请改名。",
+            file,
+        )
+    ]

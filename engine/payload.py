@@ -47,7 +47,9 @@ def check_json_value(value: Any, where: str = "") -> None:  # any JSON value
         item, path, depth = stack.pop()
         if isinstance(item, float):
             if not math.isfinite(item):
-                raise _invalid(path, "must be a finite number (NaN and Infinity are refused) / 必须是有限数值")
+                raise _invalid(
+                    path, "must be a finite number (NaN and Infinity are refused) / 必须是有限数值"
+                )
         elif isinstance(item, str):
             reason = text_problem(item)
             if reason:
@@ -70,7 +72,9 @@ def text_problem(text: str) -> str | None:
         return None
     if bad.group() == "\x00":
         return "must not contain NUL characters (\\u0000) / 不能包含 NUL 字符"
-    return f"holds a lone surrogate (\\u{ord(bad.group()):04x}), which is not text / 包含无效的 Unicode 代理字符"
+    return (
+        f"holds a lone surrogate (\\u{ord(bad.group()):04x}), which is not text / 包含无效的 Unicode 代理字符"
+    )
 
 
 def check_text(text: str, where: str) -> None:
@@ -81,5 +85,7 @@ def check_text(text: str, where: str) -> None:
 
 
 def _invalid(path: str, message: str) -> InvalidInputError:
-    field = _BAD_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", path) or "_body"  # the error must be storable text itself
+    field = (
+        _BAD_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", path) or "_body"
+    )  # the error must be storable text itself
     return InvalidInputError(f"{field}: {message}", {field: [message]})

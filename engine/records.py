@@ -49,7 +49,9 @@ class TaskRecord:
     sign_mode: str | None = None
     returned: bool = False
     title: str | None = None  # the instance's title, from the task index
-    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
+    actions: list[str] = field(
+        default_factory=list
+    )  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,9 @@ class InstanceRecord:
     ended_at: datetime | None
     error: str | None
     visited_elements: list[str] = field(default_factory=list)  # every element completed so far
-    actions: list[str] = field(default_factory=list)  # what the viewer may do now (rules.py); filled when read for a viewer
+    actions: list[str] = field(
+        default_factory=list
+    )  # what the viewer may do now (rules.py); filled when read for a viewer
 
 
 @dataclass(frozen=True)
@@ -133,11 +137,38 @@ class Page:
 def task_record(ht: HumanTask | Row[*tuple[Any, ...]]) -> TaskRecord:
     """A task-index row (an ORM row or a plain result row) as the record callers see."""
     return TaskRecord(
-        ht.id, ht.instance_id, ht.process_key, ht.business_key, ht.element_id, ht.name, ht.lane, list(ht.candidate_groups or []),
-        ht.assignee, ht.status, ht.created_at, ht.due_at, ht.completed_at, ht.completed_by, ht.form,
-        ht.kind or "task", ht.parent_id, ht.owner, ht.sign_mode, bool(ht.returned), ht.title,
+        ht.id,
+        ht.instance_id,
+        ht.process_key,
+        ht.business_key,
+        ht.element_id,
+        ht.name,
+        ht.lane,
+        list(ht.candidate_groups or []),
+        ht.assignee,
+        ht.status,
+        ht.created_at,
+        ht.due_at,
+        ht.completed_at,
+        ht.completed_by,
+        ht.form,
+        ht.kind or "task",
+        ht.parent_id,
+        ht.owner,
+        ht.sign_mode,
+        bool(ht.returned),
+        ht.title,
     )
 
 
 def job_record(job: Job) -> JobRecord:
-    return JobRecord(job.id, job.kind, job.instance_id, job.element_id, job.due_at, job.attempts, job.last_error, dict(job.payload or {}))
+    return JobRecord(
+        job.id,
+        job.kind,
+        job.instance_id,
+        job.element_id,
+        job.due_at,
+        job.attempts,
+        job.last_error,
+        dict(job.payload or {}),
+    )

@@ -76,8 +76,6 @@ def refused_grants(caller_roles: Iterable[str], current: Iterable[str], wanted: 
     return sorted(r for r in set(current) ^ set(wanted) if r in PRIVILEGED_ROLES or r not in mine)
 
 
-
-
 # ---- who is asking ------------------------------------------------------------------------------
 class Actor:
     """A person as the rules see them: roles as they count now (capped while a service acts), groups.
@@ -89,8 +87,13 @@ class Actor:
     __slots__ = ("_groups", "_load_groups", "_load_roles", "_roles", "username")
 
     def __init__(
-        self, username: str, roles: Iterable[str] = (), groups: Iterable[str] = (), *,
-        load_roles: Callable[[], Iterable[str]] | None = None, load_groups: Callable[[], Iterable[str]] | None = None,
+        self,
+        username: str,
+        roles: Iterable[str] = (),
+        groups: Iterable[str] = (),
+        *,
+        load_roles: Callable[[], Iterable[str]] | None = None,
+        load_groups: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.username = username
         self._roles, self._groups = frozenset(roles), frozenset(groups)
@@ -127,7 +130,12 @@ def actor_of(s: Session, username: str, *, groups: Iterable[str] | None = None) 
     def load_groups() -> list[str]:
         return list(s.scalars(select(Membership.group).where(Membership.username == username)))
 
-    return Actor(username, groups=groups or (), load_roles=load_roles, load_groups=None if groups is not None else load_groups)
+    return Actor(
+        username,
+        groups=groups or (),
+        load_roles=load_roles,
+        load_groups=None if groups is not None else load_groups,
+    )
 
 
 # ---- the rules ----------------------------------------------------------------------------------
@@ -172,7 +180,11 @@ def _may_work(actor: Actor, ht: HumanTask) -> bool:
 
 
 def _completed_one(actor: Actor, row: Instance) -> bool:
-    found = select(HumanTask.id).where(HumanTask.instance_id == row.id, HumanTask.completed_by == actor.username).limit(1)
+    found = (
+        select(HumanTask.id)
+        .where(HumanTask.instance_id == row.id, HumanTask.completed_by == actor.username)
+        .limit(1)
+    )
     return _session(row).scalar(found) is not None
 
 
@@ -188,7 +200,9 @@ def _may_comment(actor: Actor, ht: HumanTask) -> bool:
     Reading them is ``view``: the instance's history shows every remark to whoever may see it.
     """
     return (
-        actor.username in (ht.assignee, ht.completed_by) or _is_candidate(actor, ht) or _is_admin(actor)
+        actor.username in (ht.assignee, ht.completed_by)
+        or _is_candidate(actor, ht)
+        or _is_admin(actor)
         or _instance(ht).started_by == actor.username
     )
 
@@ -284,7 +298,9 @@ def require(action: str, actor: Actor, target: Instance | HumanTask | None = Non
     """``allowed`` or ``NotAllowedError`` (403), with a message naming the refusal."""
     if allowed(action, actor, target):
         return
-    template = REFUSALS.get(action, "requires permission to {action}" if target is None else "{who} may not {action} {what}")
+    template = REFUSALS.get(
+        action, "requires permission to {action}" if target is None else "{who} may not {action} {what}"
+    )
     what = "" if target is None else f"{'task' if isinstance(target, HumanTask) else 'instance'} {target.id}"
     raise NotAllowedError(template.format(who=actor.username, what=what, action=action))
 
@@ -294,7 +310,9 @@ def actions(actor: Actor, target: Instance | HumanTask) -> list[str]:
 
     The pages render their buttons from this list, so a button shows only what the engine would do.
     """
-    possible = _task_actions(actor, target) if isinstance(target, HumanTask) else _instance_actions(actor, target)
+    possible = (
+        _task_actions(actor, target) if isinstance(target, HumanTask) else _instance_actions(actor, target)
+    )
     return [a for a in possible if allowed(a, actor, target)]
 
 
@@ -332,7 +350,9 @@ def last_step(s: Session, instance_id: str) -> HumanTask | None:
     """The instance's most recently completed step (not a signer's part): what a withdrawal takes back."""
     return s.scalars(
         select(HumanTask)
-        .where(HumanTask.instance_id == instance_id, HumanTask.kind == "task", HumanTask.status == "completed")
+        .where(
+            HumanTask.instance_id == instance_id, HumanTask.kind == "task", HumanTask.status == "completed"
+        )
         .order_by(HumanTask.completed_at.desc(), HumanTask.created_at.desc())
         .limit(1)
     ).first()
@@ -355,7 +375,9 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
         or_(HumanTask.assignee == username, HumanTask.completed_by == username, HumanTask.owner == username),
     )
     delegated = exists().where(  # a delegate hands the task back to its owner: their work still counts
-        AuditEvent.instance_id == Instance.id, AuditEvent.actor == username, AuditEvent.event == audit.TASK_DELEGATE_DONE,
+        AuditEvent.instance_id == Instance.id,
+        AuditEvent.actor == username,
+        AuditEvent.event == audit.TASK_DELEGATE_DONE,
     )
     candidate = exists().where(
         TaskCandidate.task_id == HumanTask.id,

@@ -38,7 +38,14 @@ _joined: contextvars.ContextVar[Join | None] = contextvars.ContextVar("jiebang_j
 class Store:
     """Owns the SQLAlchemy engine and hands out one session per unit of work."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True, pool_size: int | None = None, max_overflow: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        migrate: bool = True,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+    ) -> None:
         """``pool_size``/``max_overflow`` (PostgreSQL): default ``$JIEBANG_DB_POOL_SIZE`` (10) and
         ``$JIEBANG_DB_MAX_OVERFLOW`` (20); the test suite sets them low, as it builds many stores."""
         self.url = url or DEFAULT_URL
@@ -48,11 +55,17 @@ class Store:
             _tune_sqlite(self.engine)
         else:
             size = pool_size if pool_size is not None else int(os.environ.get("JIEBANG_DB_POOL_SIZE", "10"))
-            overflow = max_overflow if max_overflow is not None else int(os.environ.get("JIEBANG_DB_MAX_OVERFLOW", "20"))
+            overflow = (
+                max_overflow
+                if max_overflow is not None
+                else int(os.environ.get("JIEBANG_DB_MAX_OVERFLOW", "20"))
+            )
             # No pre-ping: it costs a round trip per transaction; connections are recycled instead.
             self.engine = create_engine(self.url, pool_size=size, max_overflow=overflow, pool_recycle=1800)
         # Shares the engine's pool (SQLAlchemy's option engines do), so ``dispose`` closes its connections too.
-        self._autocommit = None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = (
+            None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_bind = self.engine.execution_options(jiebang_write=True) if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
@@ -127,7 +140,9 @@ def rows_changed(result: Result[Any]) -> int:
     return result.rowcount if isinstance(result, CursorResult) else 0
 
 
-def counted_page(s: Session, stmt: Select[*tuple[Any, ...]], *order_by: Any, offset: int, limit: int) -> tuple[Result[*tuple[Any, ...]], int]:
+def counted_page(
+    s: Session, stmt: Select[*tuple[Any, ...]], *order_by: Any, offset: int, limit: int
+) -> tuple[Result[*tuple[Any, ...]], int]:
     """One page of ``stmt`` in ``order_by`` order, and how many rows it has in all."""
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return s.execute(stmt.order_by(*order_by).offset(offset).limit(limit)), total

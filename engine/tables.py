@@ -195,7 +195,9 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_instance", "instance_id", "id"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     instance_id: Mapped[str | None] = mapped_column(String(36))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str | None] = mapped_column(String(200))
@@ -228,14 +230,18 @@ class User(Base):
     roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    active: Mapped[bool] = mapped_column(default=True, server_default=true())  # false: no login, tokens or sessions
+    active: Mapped[bool] = mapped_column(
+        default=True, server_default=true()
+    )  # false: no login, tokens or sessions
 
 
 class Membership(Base):
     __tablename__ = "membership"
 
     group: Mapped[str] = mapped_column(String(200), primary_key=True)
-    username: Mapped[str] = mapped_column(ForeignKey("app_user.username", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("app_user.username", ondelete="CASCADE"), primary_key=True
+    )
 
 
 Index("ix_membership_user", Membership.username)

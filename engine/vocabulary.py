@@ -42,7 +42,9 @@ class Event(StrEnum):
     TASK_TIMEOUT = "task.timeout"
     TASK_AUTO_APPROVE = "task.auto_approve"
     TASK_RELEASED = "task.released"  # its holder was deactivated: back to the candidate queue
-    TASK_HOLDER_DEACTIVATED = "task.holder_deactivated"  # assigned by its lane; stays for an admin to transfer
+    TASK_HOLDER_DEACTIVATED = (
+        "task.holder_deactivated"  # assigned by its lane; stays for an admin to transfer
+    )
     MESSAGE_RECEIVED = "message.received"
     TIMER_FIRED = "timer.fired"
     SCORE_AWARDED = "score.awarded"
@@ -63,14 +65,16 @@ class WebhookEvent(StrEnum):
 
 
 # Each webhook event is announced in the step that writes this audit event.
-AUDITED_AS: MappingProxyType[WebhookEvent, Event] = MappingProxyType({
-    WebhookEvent.TASK_CREATED: Event.TASK_CREATED,
-    WebhookEvent.TASK_COMPLETED: Event.TASK_COMPLETE,
-    WebhookEvent.TASK_URGED: Event.TASK_URGE,
-    WebhookEvent.TASK_RETURNED: Event.TASK_RETURN,
-    WebhookEvent.INSTANCE_COMPLETED: Event.INSTANCE_COMPLETED,
-    WebhookEvent.INSTANCE_CANCELLED: Event.INSTANCE_CANCEL,
-})
+AUDITED_AS: MappingProxyType[WebhookEvent, Event] = MappingProxyType(
+    {
+        WebhookEvent.TASK_CREATED: Event.TASK_CREATED,
+        WebhookEvent.TASK_COMPLETED: Event.TASK_COMPLETE,
+        WebhookEvent.TASK_URGED: Event.TASK_URGE,
+        WebhookEvent.TASK_RETURNED: Event.TASK_RETURN,
+        WebhookEvent.INSTANCE_COMPLETED: Event.INSTANCE_COMPLETED,
+        WebhookEvent.INSTANCE_CANCELLED: Event.INSTANCE_CANCEL,
+    }
+)
 
 
 class InstanceStatus(StrEnum):

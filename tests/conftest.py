@@ -31,7 +31,12 @@ def _pg_answers() -> bool:
 
 
 PG = _pg_answers()
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG, reason="PostgreSQL not answering on 127.0.0.1:5432"))]
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql", marks=pytest.mark.skipif(not PG, reason="PostgreSQL not answering on 127.0.0.1:5432")
+    ),
+]
 
 
 @pytest.fixture(params=BACKENDS)

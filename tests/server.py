@@ -43,12 +43,23 @@ class Serving:
 
 @contextlib.contextmanager
 def serving(
-    env: dict[str, str], cwd: Path, *, probe: str = "/api/openapi.json", log: IO[str] | None = None, extra: tuple[str, ...] = ()
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    probe: str = "/api/openapi.json",
+    log: IO[str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Iterator[Serving]:
     """Start ``jiebang serve`` (plus ``extra`` options) on 127.0.0.1, wait until ``probe`` answers 200, stop it with SIGTERM."""
     port = free_port()
-    proc = subprocess.Popen(jiebang("serve", "--host", "127.0.0.1", "--port", str(port), *extra), env=env, cwd=cwd,
-                            stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        jiebang("serve", "--host", "127.0.0.1", "--port", str(port), *extra),
+        env=env,
+        cwd=cwd,
+        stdout=log or subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     handle = Serving(f"http://127.0.0.1:{port}", proc, log)
     deadline = time.monotonic() + 60
     while True:

@@ -69,7 +69,10 @@ def private_imports(imports: list[Import]) -> list[str]:
     return [
         f"{imp.importer}:{imp.line} imports {imp.name} from {imp.target}"
         for imp in imports
-        if imp.name is not None and imp.name.startswith("_") and imp.target != imp.importer and imp.target.split(".")[0] in FIRST_PARTY
+        if imp.name is not None
+        and imp.name.startswith("_")
+        and imp.target != imp.importer
+        and imp.target.split(".")[0] in FIRST_PARTY
     ]
 
 
@@ -141,7 +144,9 @@ def test_a_late_private_import_and_the_cycle_it_closes_are_found(tmp_path: Path)
     pkg = tmp_path / "engine"
     (pkg / "approval").mkdir(parents=True)
     (pkg / "__init__.py").write_text("from .core import Core\n")
-    (pkg / "core.py").write_text("from . import approval\nfrom .approval import handover\n\ndef _record():\n    pass\n")
+    (pkg / "core.py").write_text(
+        "from . import approval\nfrom .approval import handover\n\ndef _record():\n    pass\n"
+    )
     (pkg / "approval" / "__init__.py").write_text("")
     (pkg / "approval" / "handover.py").write_text(
         "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from ..core import Core\n\n"

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_importing_the_engine_loads_no_web_framework() -> None:
     code = "import sys, engine; bad = [m for m in ('flask', 'werkzeug', 'marshmallow', 'flask_smorest') if m in sys.modules]; print(bad)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -31,7 +33,11 @@ def test_api_imports_only_the_engine_package() -> None:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("engine."):
                 offenders.append(f"{path.relative_to(ROOT)}: from {node.module}")
             if isinstance(node, ast.Import):
-                offenders += [f"{path.relative_to(ROOT)}: import {a.name}" for a in node.names if a.name.startswith("engine.")]
+                offenders += [
+                    f"{path.relative_to(ROOT)}: import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("engine.")
+                ]
     assert offenders == []
 
 
@@ -48,8 +54,13 @@ def test_api_calls_the_engine_instead_of_probing_it() -> None:
     offenders = []
     for path in (ROOT / "api").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("hasattr", "getattr")
-                    and node.args and _mentions_the_engine(node.args[0])):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("hasattr", "getattr")
+                and node.args
+                and _mentions_the_engine(node.args[0])
+            ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []
 
@@ -59,7 +70,8 @@ def _public_bindings(module: object) -> set[str]:
     return {
         name
         for name, value in vars(module).items()
-        if not name.startswith("_") and not (isinstance(value, type(engine)) and value.__name__.startswith("engine."))
+        if not name.startswith("_")
+        and not (isinstance(value, type(engine)) and value.__name__.startswith("engine."))
     }
 
 
@@ -69,12 +81,22 @@ def _engine_names_used_by_api() -> dict[str, list[str]]:
     for path in sorted((ROOT / "api").rglob("*.py")):
         where = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text("utf-8"))
-        aliases = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name == "engine"}
+        aliases = {
+            a.asname or a.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+            if a.name == "engine"
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module == "engine" and node.level == 0:
                 for alias in node.names:
                     used.setdefault(alias.name, []).append(where)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+            ):
                 used.setdefault(node.attr, []).append(where)
     return used
 
@@ -93,5 +115,9 @@ def test_every_engine_name_the_api_uses_is_public() -> None:
 def test_every_record_type_is_public() -> None:
     import engine.records
 
-    records = {name for name, value in vars(engine.records).items() if isinstance(value, type) and value.__module__ == "engine.records"}
+    records = {
+        name
+        for name, value in vars(engine.records).items()
+        if isinstance(value, type) and value.__module__ == "engine.records"
+    }
     assert records - set(engine.__all__) == set()

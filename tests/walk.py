@@ -35,7 +35,9 @@ PROBLEM = {
 
 
 class Walk:
-    def __init__(self, make_engine: Callable[..., Engine], clock: ManualClock, *, fresh: bool = False) -> None:
+    def __init__(
+        self, make_engine: Callable[..., Engine], clock: ManualClock, *, fresh: bool = False
+    ) -> None:
         self._make = make_engine
         self._engine = make_engine()
         self.clock = clock
@@ -72,7 +74,9 @@ class Walk:
         return self.engine.complete(task.id, user, data)
 
     def submit(self, **overrides: Any) -> InstanceRecord:
-        inst = self.engine.start("claim_evaluate", actor="wang", business_key=overrides.pop("business_key", "P-2026-001"))
+        inst = self.engine.start(
+            "claim_evaluate", actor="wang", business_key=overrides.pop("business_key", "P-2026-001")
+        )
         self.instance_id = inst.id
         return self.do("submit_problem", "wang", {**PROBLEM, **overrides})
 
@@ -81,8 +85,15 @@ class Walk:
 
     def approve(self, **overrides: Any) -> InstanceRecord:
         deadline = iso(self.clock.now() + timedelta(days=120))
-        form = {"decision": "approve", "points": 100, "deadline": deadline, "claim_window": "P14D", "report_interval": "P30D",
-                "milestones": ["摸排", "谈判", "签约"], "guarantees": "镇财政保障工作经费"}
+        form = {
+            "decision": "approve",
+            "points": 100,
+            "deadline": deadline,
+            "claim_window": "P14D",
+            "report_interval": "P30D",
+            "milestones": ["摸排", "谈判", "签约"],
+            "guarantees": "镇财政保障工作经费",
+        }
         return self.do("committee_approval", "sun", {**form, **overrides})
 
     def publish(self) -> InstanceRecord:
@@ -91,11 +102,19 @@ class Walk:
         return self.approve()
 
     def claim_individual(self, user: str = "zhou") -> dict[str, Any]:
-        return self.engine.file_claim(self.instance_id, user, {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+        return self.engine.file_claim(
+            self.instance_id, user, {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"}
+        )
 
-    def claim_team(self, leader: str = "zhangjie", partner: str = "li", shares: tuple[int, int] = (60, 40)) -> dict[str, Any]:
+    def claim_team(
+        self, leader: str = "zhangjie", partner: str = "li", shares: tuple[int, int] = (60, 40)
+    ) -> dict[str, Any]:
         members = [{"username": leader, "share": shares[0]}, {"username": partner, "share": shares[1]}]
-        return self.engine.file_claim(self.instance_id, leader, {"kind": "team", "members": members, "plan": "组建专班", "pledge": "三个月签约"})
+        return self.engine.file_claim(
+            self.instance_id,
+            leader,
+            {"kind": "team", "members": members, "plan": "组建专班", "pledge": "三个月签约"},
+        )
 
     def pass_days(self, days: float) -> int:
         """Move the clock and let a worker fire what fell due."""
@@ -106,12 +125,24 @@ class Walk:
         self.pass_days(15)
 
     def report(self, percent: int = 50, status: str = "on_track", final: bool = False) -> InstanceRecord:
-        return self.do("progress_report", self.data()["claimant_leader"],
-                       {"progress_percent": percent, "summary": f"完成 {percent}%", "status_self": status, "final": final})
+        return self.do(
+            "progress_report",
+            self.data()["claimant_leader"],
+            {
+                "progress_percent": percent,
+                "summary": f"完成 {percent}%",
+                "status_self": status,
+                "final": final,
+            },
+        )
 
     def finish_supervision(self) -> InstanceRecord:
         self.report(100, final=True)
-        return self.do("completion_report", self.data()["claimant_leader"], {"summary": "征迁协议全部签订", "results": "37 户签约", "evidence_links": []})
+        return self.do(
+            "completion_report",
+            self.data()["claimant_leader"],
+            {"summary": "征迁协议全部签订", "results": "37 户签约", "evidence_links": []},
+        )
 
     def accept(self, decision: str = "pass", grade: str = "good", **extra: Any) -> InstanceRecord:
         form = {"decision": decision, **({"grade": grade} if decision == "pass" else {}), **extra}

@@ -28,8 +28,13 @@ PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
 
 # Templates and static files of the pages, registered on their own so they work whatever
 # template/static folders the app factory chose.
-assets = Blueprint("assets", __name__, static_folder=str(HERE.parent / "static"), static_url_path="/static/pages",
-                   template_folder=str(HERE.parent / "templates"))
+assets = Blueprint(
+    "assets",
+    __name__,
+    static_folder=str(HERE.parent / "static"),
+    static_url_path="/static/pages",
+    template_folder=str(HERE.parent / "templates"),
+)
 
 
 def select_locale() -> str:
@@ -71,7 +76,13 @@ def _check_csrf() -> None:
 
 def _error_page(exc: HTTPException):  # Flask hook
     """Pages answer errors with a page (the REST API keeps its problem+json)."""
-    messages = {400: _("请求无效"), 403: _("没有权限访问此页面"), 404: _("页面不存在"), 405: _("不支持的操作"), 413: _("提交的内容过大")}
+    messages = {
+        400: _("请求无效"),
+        403: _("没有权限访问此页面"),
+        404: _("页面不存在"),
+        405: _("不支持的操作"),
+        413: _("提交的内容过大"),
+    }
     message = messages.get(exc.code, exc.name)
     if exc.code == 400 and exc.description:
         message = exc.description
@@ -81,7 +92,9 @@ def _error_page(exc: HTTPException):  # Flask hook
 def _remember_lang(response):  # Flask hook
     lang = request.args.get("lang")
     if lang in LOCALES:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure)
+        response.set_cookie(
+            "lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure
+        )
     return response
 
 

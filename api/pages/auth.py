@@ -27,7 +27,11 @@ def login():
         try:
             user = get_engine().log_in(username, request.form.get("password", ""), client=request.remote_addr)
         except TooManyAttemptsError as exc:
-            error, status, headers = _("登录失败次数过多，请 %(seconds)s 秒后再试", seconds=exc.retry_after), 429, {"Retry-After": str(exc.retry_after)}
+            error, status, headers = (
+                _("登录失败次数过多，请 %(seconds)s 秒后再试", seconds=exc.retry_after),
+                429,
+                {"Retry-After": str(exc.retry_after)},
+            )
         else:
             if user is not None:
                 log_in(user.username)

@@ -59,7 +59,10 @@ def _members(form: Any, leader: str) -> list[dict[str, Any]]:
         out.append({"username": username, "share": _share(share)})
     leader_share = form.get("leader_share")
     if leader_share not in (None, ""):
-        out = [{"username": leader, "share": _share(leader_share)}, *[m for m in out if m["username"] != leader]]
+        out = [
+            {"username": leader, "share": _share(leader_share)},
+            *[m for m in out if m["username"] != leader],
+        ]
     return out
 
 

@@ -51,5 +51,8 @@ def download(key: str, version: int, filename: str):
         abort(404)
     if filename not in files:
         abort(404)
-    return Response(files[filename], mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{key}-v{version}-{filename}"'})
+    return Response(
+        files[filename],
+        mimetype="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{key}-v{version}-{filename}"'},
+    )

@@ -22,7 +22,9 @@ def _query(tab: str, username: str, process_key: str | None, q: str | None, limi
     if tab == "cc":
         return engine.list_cc(username, q=q, limit=limit)
     if tab == "done":
-        return engine.list_tasks(username, scope="mine", status="completed", process_key=process_key, q=q, limit=limit)
+        return engine.list_tasks(
+            username, scope="mine", status="completed", process_key=process_key, q=q, limit=limit
+        )
     return engine.list_tasks(username, scope=tab, process_key=process_key, q=q, limit=limit)
 
 

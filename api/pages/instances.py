@@ -30,8 +30,11 @@ def start():
     """Start a process (发起) and go straight to its first task when that task is mine."""
     me = current_user()
     try:
-        instance = get_engine().start(request.form.get("process_key", ""), actor=me.username,
-                                      business_key=(request.form.get("business_key") or "").strip() or None)
+        instance = get_engine().start(
+            request.form.get("process_key", ""),
+            actor=me.username,
+            business_key=(request.form.get("business_key") or "").strip() or None,
+        )
     except EngineError as exc:
         flash(exc.detail, "error")
         return redirect(url_for("inbox.index"))
@@ -58,7 +61,13 @@ def show(instance_id: str):
     files = engine.definition_files(instance.process_key, instance.version)
     bpmn_xml = next((xml for name, xml in sorted(files.items()) if name.endswith(".bpmn")), "")
     current = sorted({t.element_id for t in instance.open_tasks} | set(instance.active_elements))
-    done = sorted(({h.element_id for h in history if h.element_id and h.event in DONE_EVENTS} | set(instance.visited_elements)) - set(current))
+    done = sorted(
+        (
+            {h.element_id for h in history if h.element_id and h.event in DONE_EVENTS}
+            | set(instance.visited_elements)
+        )
+        - set(current)
+    )
     jobs = engine.list_jobs(instance_id=instance_id).items if "execute_job" in instance.actions else []
     return render_template(
         "pages/instances/show.html",

@@ -30,7 +30,9 @@ def index():
     period, board, titles, rows = _load(request.args.get("period"))
     names = {r["username"]: r["display_name"] for r in board}
     top = max((r["points"] for r in board), default=0) or 1
-    return render_template("pages/scores/index.html", period=period, board=board, titles=titles, rows=rows, names=names, top=top)
+    return render_template(
+        "pages/scores/index.html", period=period, board=board, titles=titles, rows=rows, names=names, top=top
+    )
 
 
 @bp.get("/export.xlsx")

@@ -39,7 +39,13 @@ def _comments(task_id: str, username: str) -> list[Any]:
         return []
 
 
-def _render(task_id: str, *, data: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None, status: int = 200):
+def _render(
+    task_id: str,
+    *,
+    data: dict[str, Any] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+):
     engine = get_engine()
     try:
         detail = engine.get_task(task_id, current_user().username)
@@ -160,7 +166,9 @@ def operate(task_id: str, op: str):
             engine.delegate(task_id, me, form.get("to", "").strip(), comment)
             message = _("已委派")
         elif op == "add_signers":
-            engine.add_signers(task_id, me, _usernames(form.get("usernames", "")), form.get("mode", "after"), comment)
+            engine.add_signers(
+                task_id, me, _usernames(form.get("usernames", "")), form.get("mode", "after"), comment
+            )
             message = _("已加签")
         elif op == "remove_signer":
             engine.remove_signer(task_id, me, form.get("username", "").strip(), comment)

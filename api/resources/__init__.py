@@ -4,4 +4,14 @@ from __future__ import annotations
 
 from . import approval, board, definitions, instances, jobs, tasks, tokens, users, webhooks
 
-BLUEPRINTS = (users.blp, tokens.blp, definitions.blp, instances.blp, tasks.blp, approval.blp, jobs.blp, webhooks.blp, board.blp)
+BLUEPRINTS = (
+    users.blp,
+    tokens.blp,
+    definitions.blp,
+    instances.blp,
+    tasks.blp,
+    approval.blp,
+    jobs.blp,
+    webhooks.blp,
+    board.blp,
+)

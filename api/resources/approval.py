@@ -22,7 +22,12 @@ from ..schemas.instances import InstanceSchema
 from ..schemas.tasks import TaskSchema
 from .common import Blueprint, errors
 
-blp = Blueprint("Approval", __name__, url_prefix="/api/v1", description="Approval operations: transfer, delegate, signers, return, urge, withdraw, CC.")
+blp = Blueprint(
+    "Approval",
+    __name__,
+    url_prefix="/api/v1",
+    description="Approval operations: transfer, delegate, signers, return, urge, withdraw, CC.",
+)
 
 
 @blp.route("/tasks/<task_id>/transfer", methods=["POST"])
@@ -49,7 +54,9 @@ def delegate(body: dict[str, Any], task_id: str) -> TaskRecord:
 @errors(blp, 403, 404, 409, 422)
 def add_signers(body: dict[str, Any], task_id: str) -> dict[str, Any]:
     """加签: add approvers before, after or in parallel with me on this step."""
-    rows = get_engine().add_signers(task_id, require_user().username, body["usernames"], body["mode"], body.get("comment"))
+    rows = get_engine().add_signers(
+        task_id, require_user().username, body["usernames"], body["mode"], body.get("comment")
+    )
     return {"items": rows}
 
 
@@ -84,7 +91,9 @@ def return_targets(task_id: str) -> dict[str, Any]:
 @errors(blp, 403, 404, 409, 422)
 def return_task(body: dict[str, Any], task_id: str) -> InstanceRecord:
     """退回: send the instance back to an earlier user task; the redo starts from its data."""
-    return get_engine().return_task(task_id, require_user().username, body.get("to_element_id"), body["comment"])
+    return get_engine().return_task(
+        task_id, require_user().username, body.get("to_element_id"), body["comment"]
+    )
 
 
 @blp.route("/tasks/<task_id>/urge", methods=["POST"])

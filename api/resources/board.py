@@ -24,11 +24,15 @@ from ..schemas.board import (
 from ..schemas.common import page_schema, sliced
 from .common import Blueprint, errors
 
-blp = Blueprint("Board", __name__, url_prefix="/api/v1", description="揭榜挂帅: challenges on the board, claims, scores.")
+blp = Blueprint(
+    "Board", __name__, url_prefix="/api/v1", description="揭榜挂帅: challenges on the board, claims, scores."
+)
 
 BoardPageSchema = page_schema(BoardItemSchema, "BoardPage")
 ScorePageSchema = page_schema(ScoreRowSchema, "ScorePage", period=fields.String())
-LeaderboardPageSchema = page_schema(LeaderRowSchema, "LeaderboardPage", period=fields.String(), titles=fields.Dict())
+LeaderboardPageSchema = page_schema(
+    LeaderRowSchema, "LeaderboardPage", period=fields.String(), titles=fields.Dict()
+)
 
 
 @blp.route("/board", methods=["GET"])
@@ -74,7 +78,11 @@ def leaderboard(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/scores/export", methods=["GET"])
 @blp.arguments(ExportArgsSchema, location="query")
-@blp.response(200, content_type=XLSX, description="the month's ledger (first sheet) and leaderboard as an .xlsx workbook")
+@blp.response(
+    200,
+    content_type=XLSX,
+    description="the month's ledger (first sheet) and leaderboard as an .xlsx workbook",
+)
 @errors(blp, 422)
 def export_scores(args: dict[str, Any]) -> Response:
     """The score ledger and leaderboard of a month as an .xlsx workbook."""

@@ -45,12 +45,16 @@ def errors(blp: Blueprint, *codes: int) -> Callable[[F], F]:
     return decorate
 
 
-def idempotent(key: str | None, body: Any, work: Callable[[], T], schema: Schema, status: int) -> T | Response:
+def idempotent(
+    key: str | None, body: Any, work: Callable[[], T], schema: Schema, status: int
+) -> T | Response:
     """Run ``work`` once per ``Idempotency-Key`` (when sent); a retry gets the stored first result."""
     if not key:
         return work()
     user = require_user()
-    digest = hashlib.sha256(json.dumps([request.path, body], sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps([request.path, body], sort_keys=True, default=str).encode()
+    ).hexdigest()
     rendered, replayed = get_engine().run_once(user.username, key, digest, work, schema.dump)
     resp = jsonify(rendered)
     resp.status_code = status

@@ -19,7 +19,12 @@ from ..schemas.definitions import (
 )
 from .common import Blueprint, errors
 
-blp = Blueprint("Process definitions", __name__, url_prefix="/api/v1/process-definitions", description="Deployed process models (BPMN, DMN, forms).")
+blp = Blueprint(
+    "Process definitions",
+    __name__,
+    url_prefix="/api/v1/process-definitions",
+    description="Deployed process models (BPMN, DMN, forms).",
+)
 
 DefinitionPageSchema = page_schema(DefinitionSchema, "DefinitionPage")
 ALLOWED_SUFFIXES = (".bpmn", ".dmn", ".json", ".xml")
@@ -51,7 +56,9 @@ def validate(files: dict[str, Any]) -> dict[str, Any]:
     require_permission("deploy")
     problems = get_engine().validate(_uploads(files))
     if problems:
-        raise DefinitionInvalidError(f"{len(problems)} problem(s) in the diagrams / 流程图有 {len(problems)} 处问题", problems)
+        raise DefinitionInvalidError(
+            f"{len(problems)} problem(s) in the diagrams / 流程图有 {len(problems)} 处问题", problems
+        )
     return {"problems": []}
 
 
@@ -61,7 +68,10 @@ def _uploads(files: dict[str, Any]) -> dict[str, bytes]:
     for upload in files["file"]:
         name = upload.filename or ""
         if not name.lower().endswith(ALLOWED_SUFFIXES):
-            raise InvalidInputError(f"unsupported file '{name}'", {"file": [f"{name or '(unnamed)'}: .bpmn, .dmn or .json only / 仅支持 .bpmn、.dmn、.json"]})
+            raise InvalidInputError(
+                f"unsupported file '{name}'",
+                {"file": [f"{name or '(unnamed)'}: .bpmn, .dmn or .json only / 仅支持 .bpmn、.dmn、.json"]},
+            )
         uploads[name] = upload.read()
     return uploads
 

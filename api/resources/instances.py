@@ -22,7 +22,12 @@ from ..schemas.instances import (
 )
 from .common import Blueprint, errors, idempotent
 
-blp = Blueprint("Process instances", __name__, url_prefix="/api/v1", description="Running and finished process instances; messages.")
+blp = Blueprint(
+    "Process instances",
+    __name__,
+    url_prefix="/api/v1",
+    description="Running and finished process instances; messages.",
+)
 
 InstancePageSchema = page_schema(InstanceSchema, "InstancePage")
 HistoryPageSchema = page_schema(HistoryEventSchema, "HistoryPage")
@@ -39,7 +44,11 @@ def start(headers: dict[str, Any], body: dict[str, Any]) -> InstanceRecord | Res
 
     def work() -> InstanceRecord:
         return get_engine().start(
-            body["process_key"], actor=user.username, version=body.get("version"), business_key=body.get("business_key"), data=body["data"]
+            body["process_key"],
+            actor=user.username,
+            version=body.get("version"),
+            business_key=body.get("business_key"),
+            data=body["data"],
         )
 
     return idempotent(headers.get("idempotency_key"), body, work, InstanceSchema(), 201)
@@ -52,8 +61,11 @@ def start(headers: dict[str, Any], body: dict[str, Any]) -> InstanceRecord | Res
 def list_instances(args: dict[str, Any]) -> dict[str, Any]:
     """Instances I may see (admins and the OA service: all), newest first; filters ``process_key``, ``status``, ``business_key``."""
     page = get_engine().list_instances(
-        process_key=args.get("process_key"), status=args.get("status"), business_key=args.get("business_key"),
-        viewer=require_user().username, **offset_limit(args),
+        process_key=args.get("process_key"),
+        status=args.get("status"),
+        business_key=args.get("business_key"),
+        viewer=require_user().username,
+        **offset_limit(args),
     )
     return paged(page.items, page.total, args)
 
@@ -92,6 +104,10 @@ def send_message(body: dict[str, Any]) -> dict[str, list[str]]:
     """Deliver a message to the instances waiting for it (by business key or instance id)."""
     user = require_permission("send_message")
     ids = get_engine().send_message(
-        body["name"], actor=user.username, payload=body["payload"], business_key=body.get("business_key"), instance_id=body.get("instance_id")
+        body["name"],
+        actor=user.username,
+        payload=body["payload"],
+        business_key=body.get("business_key"),
+        instance_id=body.get("instance_id"),
     )
     return {"instance_ids": ids}

@@ -10,7 +10,9 @@ from ..schemas.common import offset_limit, page_schema, paged
 from ..schemas.jobs import JobQueryArgsSchema, JobSchema
 from .common import Blueprint, errors
 
-blp = Blueprint("Jobs", __name__, url_prefix="/api/v1/jobs", description="Timers and deliveries waiting to run (admins).")
+blp = Blueprint(
+    "Jobs", __name__, url_prefix="/api/v1/jobs", description="Timers and deliveries waiting to run (admins)."
+)
 
 JobPageSchema = page_schema(JobSchema, "JobPage")
 
@@ -22,7 +24,9 @@ JobPageSchema = page_schema(JobSchema, "JobPage")
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
     """Jobs by due time; filters ``instance_id``, ``kind``."""
     require_permission("view_jobs")
-    page = get_engine().list_jobs(instance_id=args.get("instance_id"), kind=args.get("kind"), **offset_limit(args))
+    page = get_engine().list_jobs(
+        instance_id=args.get("instance_id"), kind=args.get("kind"), **offset_limit(args)
+    )
     return paged(page.items, page.total, args)
 
 

@@ -22,7 +22,9 @@ from ..schemas.tasks import (
 )
 from .common import Blueprint, errors, idempotent
 
-blp = Blueprint("Tasks", __name__, url_prefix="/api/v1/tasks", description="The inbox: tasks to claim and complete.")
+blp = Blueprint(
+    "Tasks", __name__, url_prefix="/api/v1/tasks", description="The inbox: tasks to claim and complete."
+)
 
 TaskPageSchema = page_schema(TaskSchema, "TaskPage")
 CommentPageSchema = page_schema(CommentSchema, "CommentPage")
@@ -40,8 +42,14 @@ def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
     """
     user = require_user()
     page = get_engine().list_tasks(
-        user.username, scope=args["scope"], status=args["status"], process_key=args.get("process_key"),
-        business_key=args.get("business_key"), groups=user.groups, q=args.get("q"), **offset_limit(args),
+        user.username,
+        scope=args["scope"],
+        status=args["status"],
+        process_key=args.get("process_key"),
+        business_key=args.get("business_key"),
+        groups=user.groups,
+        q=args.get("q"),
+        **offset_limit(args),
     )
     items = [_cc_item(c, user.username) for c in page.items] if args["scope"] == "cc" else page.items
     return paged(items, page.total, args)
@@ -49,9 +57,21 @@ def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
 
 def _cc_item(cc: Any, username: str) -> dict[str, Any]:
     return {
-        "id": cc.instance_id, "instance_id": cc.instance_id, "name": cc.title or cc.process_key, "title": cc.title, "element_id": cc.element_id,
-        "process_key": cc.process_key, "business_key": cc.business_key, "lane": None, "candidate_groups": [], "assignee": username,
-        "created_at": cc.at, "due_at": None, "status": "read" if cc.read_at else "unread", "read_at": cc.read_at, "copied_by": cc.by,
+        "id": cc.instance_id,
+        "instance_id": cc.instance_id,
+        "name": cc.title or cc.process_key,
+        "title": cc.title,
+        "element_id": cc.element_id,
+        "process_key": cc.process_key,
+        "business_key": cc.business_key,
+        "lane": None,
+        "candidate_groups": [],
+        "assignee": username,
+        "created_at": cc.at,
+        "due_at": None,
+        "status": "read" if cc.read_at else "unread",
+        "read_at": cc.read_at,
+        "copied_by": cc.by,
     }
 
 

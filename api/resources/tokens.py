@@ -12,7 +12,12 @@ from ..schemas.common import page_schema, sliced
 from ..schemas.users import TokenInfoSchema, TokenListArgsSchema
 from .common import Blueprint, errors
 
-blp = Blueprint("Tokens", __name__, url_prefix="/api/v1", description="API tokens: list and revoke (the secret is never shown again).")
+blp = Blueprint(
+    "Tokens",
+    __name__,
+    url_prefix="/api/v1",
+    description="API tokens: list and revoke (the secret is never shown again).",
+)
 
 TokenPageSchema = page_schema(TokenInfoSchema, "TokenPage")
 

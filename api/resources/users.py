@@ -31,7 +31,9 @@ from ..schemas.users import (
 )
 from .common import Blueprint, errors
 
-blp = Blueprint("Identity", __name__, url_prefix="/api/v1", description="People and groups, synced from the OA system.")
+blp = Blueprint(
+    "Identity", __name__, url_prefix="/api/v1", description="People and groups, synced from the OA system."
+)
 
 GroupPageSchema = page_schema(GroupSchema, "GroupPage")
 
@@ -76,8 +78,14 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
             raise ConflictError("you cannot deactivate yourself")
         if "admin" in current and not allowed("manage_admins", Actor.of(me)):
             raise NotAllowedError("only an admin may deactivate or activate an admin")
-    return get_engine().upsert_user(username, display_name=body.get("display_name"), groups=body.get("groups"), roles=body.get("roles"),
-                                    active=body.get("active"), actor=me.username)
+    return get_engine().upsert_user(
+        username,
+        display_name=body.get("display_name"),
+        groups=body.get("groups"),
+        roles=body.get("roles"),
+        active=body.get("active"),
+        actor=me.username,
+    )
 
 
 @blp.route("/users/<username>/tokens", methods=["POST"])

@@ -10,7 +10,12 @@ from ..schemas.common import PageArgsSchema, offset_limit, page_schema, paged, s
 from ..schemas.webhooks import DeliverySchema, WebhookCreateSchema, WebhookSchema
 from .common import Blueprint, errors
 
-blp = Blueprint("Webhooks", __name__, url_prefix="/api/v1/webhooks", description="Signed event deliveries to the OA system (admins).")
+blp = Blueprint(
+    "Webhooks",
+    __name__,
+    url_prefix="/api/v1/webhooks",
+    description="Signed event deliveries to the OA system (admins).",
+)
 
 WebhookPageSchema = page_schema(WebhookSchema, "WebhookPage")
 DeliveryPageSchema = page_schema(DeliverySchema, "DeliveryPage")

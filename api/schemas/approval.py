@@ -11,12 +11,18 @@ COMMENT = fields.String(load_default=None, allow_none=True, validate=validate.Le
 
 
 class HandOverSchema(Schema):
-    to = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"description": "username"})
+    to = fields.String(
+        required=True, validate=validate.Length(min=1, max=200), metadata={"description": "username"}
+    )
     comment = COMMENT
 
 
 class AddSignersSchema(Schema):
-    usernames = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True, validate=validate.Length(min=1, max=50))
+    usernames = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
     mode = fields.String(required=True, validate=validate.OneOf(("before", "after", "parallel")))
     comment = COMMENT
 
@@ -37,7 +43,9 @@ class ReturnTargetSchema(Schema):
 
 
 class ReturnTargetListSchema(Schema):
-    items = fields.List(fields.Nested(ReturnTargetSchema), metadata={"description": "newest first; the first is the default"})
+    items = fields.List(
+        fields.Nested(ReturnTargetSchema), metadata={"description": "newest first; the first is the default"}
+    )
 
 
 class CommentOnlySchema(Schema):
@@ -45,8 +53,14 @@ class CommentOnlySchema(Schema):
 
 
 class CopySchema(Schema):
-    usernames = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True, validate=validate.Length(min=1, max=200))
+    usernames = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=200),
+    )
 
 
 class CopyResultSchema(Schema):
-    added = fields.List(fields.String(), metadata={"description": "people newly copied (the others already were)"})
+    added = fields.List(
+        fields.String(), metadata={"description": "people newly copied (the others already were)"}
+    )

@@ -28,7 +28,9 @@ class FiledClaimSchema(Schema):
     """What a claimant gets back: their claim and the challenge as the board shows it, nothing more of the instance."""
 
     instance_id = fields.String()
-    claim = fields.Dict(metadata={"description": "kind, leader, members [{username, share}], plan, pledge, filed_at"})
+    claim = fields.Dict(
+        metadata={"description": "kind, leader, members [{username, share}], plan, pledge, filed_at"}
+    )
     challenge = fields.Nested(BoardItemSchema)
 
 

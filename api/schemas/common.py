@@ -16,8 +16,14 @@ class ProblemSchema(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={"description": "field path -> messages"})
-    problems = fields.List(fields.Dict(), metadata={"description": "diagram problems, each with its element_id"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "field path -> messages"},
+    )
+    problems = fields.List(
+        fields.Dict(), metadata={"description": "diagram problems, each with its element_id"}
+    )
 
 
 class PageArgsSchema(Schema):
@@ -52,8 +58,11 @@ def sliced(items: list[Any], args: dict[str, Any], **extra: Any) -> dict[str, An
 
 
 class IdempotencyHeaderSchema(Schema):
-    idempotency_key = fields.String(data_key="Idempotency-Key", validate=validate.Length(min=1, max=200),
-                                    metadata={"description": "a retry with the same key and body returns the first result"})
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "a retry with the same key and body returns the first result"},
+    )
 
 
 def offset_limit(args: dict[str, Any]) -> dict[str, int]:

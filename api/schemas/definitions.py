@@ -12,8 +12,14 @@ class DefinitionSchema(Schema):
     key = fields.String()
     version = fields.Integer()
     name = fields.String()
-    lanes = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "lane -> who works it (group:x, starter, data:field)"})
-    forms = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "element id -> form file"})
+    lanes = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "lane -> who works it (group:x, starter, data:field)"},
+    )
+    forms = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "element id -> form file"}
+    )
     created_at = fields.DateTime()
     deployed_by = fields.String(allow_none=True)
     notes = fields.List(fields.String())
@@ -35,4 +41,7 @@ class DeployResultSchema(Schema):
 class ValidationResultSchema(Schema):
     """Files that would deploy: no problems (invalid ones answer 422 with ``problems``)."""
 
-    problems = fields.List(fields.Dict(), metadata={"description": "always empty here; the 422 lists each problem with its element_id"})
+    problems = fields.List(
+        fields.Dict(),
+        metadata={"description": "always empty here; the 422 lists each problem with its element_id"},
+    )

@@ -17,11 +17,16 @@ class InstanceStartSchema(Schema):
     process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     business_key = fields.String(validate=validate.Length(max=200), allow_none=True)
-    data = fields.Dict(load_default=dict, metadata={"description": (
-        "start data: only the fields the process's start event declares (its start form, ``startVariables``), "
-        "validated like a form; a process declaring neither takes none. claim_evaluate takes optional prefills of "
-        "the application form (title, category, description, goals, proposed_deadline, proposed_points, support_needed)."
-    )})
+    data = fields.Dict(
+        load_default=dict,
+        metadata={
+            "description": (
+                "start data: only the fields the process's start event declares (its start form, ``startVariables``), "
+                "validated like a form; a process declaring neither takes none. claim_evaluate takes optional prefills of "
+                "the application form (title, category, description, goals, proposed_deadline, proposed_points, support_needed)."
+            )
+        },
+    )
 
 
 class InstanceSchema(Schema):
@@ -38,9 +43,14 @@ class InstanceSchema(Schema):
     updated_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True)
-    actions = fields.List(fields.String(), metadata={"description": (
-        "what the caller may do with the instance now (view, cancel, withdraw, cc, execute_job); filled when one instance is read, empty in lists"
-    )})
+    actions = fields.List(
+        fields.String(),
+        metadata={
+            "description": (
+                "what the caller may do with the instance now (view, cancel, withdraw, cc, execute_job); filled when one instance is read, empty in lists"
+            )
+        },
+    )
 
 
 class InstanceQueryArgsSchema(PageArgsSchema):
@@ -70,4 +80,6 @@ class MessageSchema(Schema):
 
 
 class MessageResultSchema(Schema):
-    instance_ids = fields.List(fields.String(), metadata={"description": "the instances the message was correlated to"})
+    instance_ids = fields.List(
+        fields.String(), metadata={"description": "the instances the message was correlated to"}
+    )

@@ -14,13 +14,17 @@ from .common import PageArgsSchema
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 # The statuses of a task as its inbox shows it (a signer's superseded/skipped/removed part never is one).
-STATUSES = tuple(s.value for s in TaskStatus if s not in (TaskStatus.SUPERSEDED, TaskStatus.SKIPPED, TaskStatus.REMOVED))
+STATUSES = tuple(
+    s.value for s in TaskStatus if s not in (TaskStatus.SUPERSEDED, TaskStatus.SKIPPED, TaskStatus.REMOVED)
+)
 
 
 class TaskSchema(Schema):
     id = fields.String()
     name = fields.String()
-    title = fields.String(allow_none=True, metadata={"description": "the instance's title (its data field ``title``)"})
+    title = fields.String(
+        allow_none=True, metadata={"description": "the instance's title (its data field ``title``)"}
+    )
     element_id = fields.String()
     instance_id = fields.String()
     process_key = fields.String()
@@ -33,15 +37,26 @@ class TaskSchema(Schema):
     status = fields.String()
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
-    kind = fields.String(metadata={"description": "task, or sign: one signer's part of the task parent_id (加签/会签)"})
+    kind = fields.String(
+        metadata={"description": "task, or sign: one signer's part of the task parent_id (加签/会签)"}
+    )
     parent_id = fields.String(allow_none=True)
-    owner = fields.String(allow_none=True, metadata={"description": "set while delegated (委派): who confirms"})
-    sign_mode = fields.String(allow_none=True, metadata={"description": "before, after, parallel, all, any, sequential, ratio:R"})
+    owner = fields.String(
+        allow_none=True, metadata={"description": "set while delegated (委派): who confirms"}
+    )
+    sign_mode = fields.String(
+        allow_none=True, metadata={"description": "before, after, parallel, all, any, sequential, ratio:R"}
+    )
     returned = fields.Boolean(metadata={"description": "this task was sent back to (退回)"})
-    actions = fields.List(fields.String(), metadata={"description": (
-        "what the caller may do with the task now, by action name (claim, unclaim, complete, transfer, delegate, add_signers, "
-        "remove_signer, return, urge, cc, comment, view); filled when one task is read, empty in lists"
-    )})
+    actions = fields.List(
+        fields.String(),
+        metadata={
+            "description": (
+                "what the caller may do with the task now, by action name (claim, unclaim, complete, transfer, delegate, add_signers, "
+                "remove_signer, return, urge, cc, comment, view); filled when one task is read, empty in lists"
+            )
+        },
+    )
     read_at = fields.DateTime(allow_none=True, metadata={"description": "scope=cc only"})
     copied_by = fields.String(allow_none=True, metadata={"description": "scope=cc only"})
 
@@ -60,12 +75,21 @@ class TaskQueryArgsSchema(PageArgsSchema):
     status = fields.String(load_default="open", validate=validate.OneOf(STATUSES))
     process_key = fields.String()
     business_key = fields.String()
-    q = fields.String(validate=validate.Length(max=200),
-                      metadata={"description": "search: tasks whose instance title, name or business key contains this text (case-insensitive)"})
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "search: tasks whose instance title, name or business key contains this text (case-insensitive)"
+        },
+    )
 
 
 class TaskCompleteSchema(Schema):
-    data = fields.Dict(load_default=dict, metadata={"description": "validated against the task's form; only the fields it declares (422 names the others)"})
+    data = fields.Dict(
+        load_default=dict,
+        metadata={
+            "description": "validated against the task's form; only the fields it declares (422 names the others)"
+        },
+    )
 
 
 class CommentCreateSchema(Schema):
@@ -78,5 +102,9 @@ class CommentSchema(Schema):
     instance_id = fields.String()
     author = fields.String()
     text = fields.String()
-    kind = fields.String(metadata={"description": "comment, or the approval action that wrote it (approve, return, transfer, ...)"})
+    kind = fields.String(
+        metadata={
+            "description": "comment, or the approval action that wrote it (approve, return, transfer, ...)"
+        }
+    )
     at = fields.DateTime()

@@ -12,7 +12,9 @@ class UserSchema(Schema):
     display_name = fields.String()
     groups = fields.List(fields.String())
     roles = fields.List(fields.String())
-    active = fields.Boolean(metadata={"description": "false: the user cannot log in and their tokens and sessions are refused"})
+    active = fields.Boolean(
+        metadata={"description": "false: the user cannot log in and their tokens and sessions are refused"}
+    )
 
 
 class UserUpsertSchema(Schema):
@@ -21,8 +23,12 @@ class UserUpsertSchema(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=300))
     groups = fields.List(fields.String(validate=validate.Length(min=1, max=200)))
     roles = fields.List(fields.String(validate=validate.OneOf(["admin", "oa-service"])))
-    active = fields.Boolean(metadata={"description": "false deactivates: tokens and web sessions stop at once, held tasks go back "
-                                                     "to their groups' queue; true restores login (not the tasks)"})
+    active = fields.Boolean(
+        metadata={
+            "description": "false deactivates: tokens and web sessions stop at once, held tasks go back "
+            "to their groups' queue; true restores login (not the tasks)"
+        }
+    )
 
 
 class GroupSchema(Schema):
@@ -44,7 +50,9 @@ class TokenCreateSchema(Schema):
 
     expires_in = fields.String(
         validate=validate.Length(min=1, max=20),
-        metadata={"description": "lifetime such as 90d, 12h, 30m, or never; default: the server's JIEBANG_TOKEN_EXPIRES_IN"},
+        metadata={
+            "description": "lifetime such as 90d, 12h, 30m, or never; default: the server's JIEBANG_TOKEN_EXPIRES_IN"
+        },
     )
 
 
@@ -70,7 +78,10 @@ class TokenListArgsSchema(Schema):
 
 class LoginLinkCreateSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    next = fields.String(validate=validate.Length(min=1, max=2000), metadata={"description": "a path on this site, e.g. /tasks/<id>"})
+    next = fields.String(
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "a path on this site, e.g. /tasks/<id>"},
+    )
 
 
 class LoginLinkSchema(Schema):

@@ -13,7 +13,9 @@ WEBHOOK_EVENTS = tuple(e.value for e in WebhookEvent)
 
 class WebhookCreateSchema(Schema):
     url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    events = fields.List(fields.String(validate=validate.OneOf(WEBHOOK_EVENTS)), required=True, validate=validate.Length(min=1))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(WEBHOOK_EVENTS)), required=True, validate=validate.Length(min=1)
+    )
     secret = fields.String(required=True, validate=validate.Length(min=1, max=500), load_only=True)
 
 

@@ -15,7 +15,18 @@ from ..tables import HumanTask, User
 from ..vocabulary import REFUSALS, Decision
 
 #: The kinds of approval comment, shown on the instance history.
-COMMENT_KINDS = ("comment", "approve", "reject", "return", "transfer", "delegate", "add_sign", "remove_sign", "withdraw", "urge")
+COMMENT_KINDS = (
+    "comment",
+    "approve",
+    "reject",
+    "return",
+    "transfer",
+    "delegate",
+    "add_sign",
+    "remove_sign",
+    "withdraw",
+    "urge",
+)
 REJECT_VALUES = REFUSALS  # submitted decisions that count as a refusal
 
 
@@ -40,12 +51,18 @@ class CcRecord:
 
 def verdict(data: dict[str, Any]) -> str:
     """approve or reject, from a submission's ``decision``."""
-    return (Decision.REJECT if data.get("decision") in REJECT_VALUES else Decision.APPROVE).value  # plain text: it goes into task data
+    return (
+        Decision.REJECT if data.get("decision") in REJECT_VALUES else Decision.APPROVE
+    ).value  # plain text: it goes into task data
 
 
 def comment(s: Session, ht: HumanTask, actor: str, kind: str, text: str | None, at: datetime) -> None:
     """A typed approval comment; empty text still records the act."""
-    s.add(TaskComment(task_id=ht.id, instance_id=ht.instance_id, author=actor, text=text or "", kind=kind, at=at))
+    s.add(
+        TaskComment(
+            task_id=ht.id, instance_id=ht.instance_id, author=actor, text=text or "", kind=kind, at=at
+        )
+    )
 
 
 def require_users(s: Session, usernames: list[str], field: str = "usernames") -> None:
@@ -54,7 +71,10 @@ def require_users(s: Session, usernames: list[str], field: str = "usernames") ->
     known = set(s.scalars(select(User.username).where(User.username.in_(usernames))))
     unknown = [u for u in usernames if u not in known]
     if unknown:
-        raise InvalidInputError(f"unknown users: {', '.join(unknown)}", {field: [f"unknown user(s) {', '.join(unknown)} / 用户不存在"]})
+        raise InvalidInputError(
+            f"unknown users: {', '.join(unknown)}",
+            {field: [f"unknown user(s) {', '.join(unknown)} / 用户不存在"]},
+        )
 
 
 def sign_rows(s: Session, base_id: str) -> list[HumanTask]:

@@ -20,11 +20,22 @@ def transfer(step: Step, task_id: str, actor: str, to: str, text: str | None) ->
     _, ht = step.task_for_work(task_id, actor, action="transfer")
     _check_target(s, ht, actor, to)
     if ht.owner and ht.assignee != ht.owner:
-        raise ConflictError("a delegated task is transferred by its owner after it comes back / 委派中的任务不能转办")
+        raise ConflictError(
+            "a delegated task is transferred by its owner after it comes back / 委派中的任务不能转办"
+        )
     previous = ht.assignee
     ht.assignee, ht.owner = to, None
     reindex(s, ht)
-    audit.record(s, "task.transfer", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"from": previous or actor, "to": to, "comment": text})
+    audit.record(
+        s,
+        "task.transfer",
+        now,
+        actor=actor,
+        instance_id=ht.instance_id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"from": previous or actor, "to": to, "comment": text},
+    )
     comment(s, ht, actor, "transfer", text, now)
     return task_record(ht)
 
@@ -37,7 +48,16 @@ def delegate(step: Step, task_id: str, actor: str, to: str, text: str | None) ->
         raise ConflictError("the task is already delegated / 任务已委派")
     ht.owner, ht.assignee = actor, to
     reindex(s, ht)
-    audit.record(s, "task.delegate", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"owner": actor, "to": to, "comment": text})
+    audit.record(
+        s,
+        "task.delegate",
+        now,
+        actor=actor,
+        instance_id=ht.instance_id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"owner": actor, "to": to, "comment": text},
+    )
     comment(s, ht, actor, "delegate", text, now)
     return task_record(ht)
 
@@ -47,7 +67,16 @@ def delegate_done(step: Step, ht: HumanTask, username: str, data: dict[str, Any]
     s, now = step.session, step.now
     ht.draft = data
     ht.assignee = ht.owner
-    audit.record(s, "task.delegate_done", now, actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"form": data, "owner": ht.owner})
+    audit.record(
+        s,
+        "task.delegate_done",
+        now,
+        actor=username,
+        instance_id=ht.instance_id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"form": data, "owner": ht.owner},
+    )
 
 
 def _check_target(s: Session, ht: HumanTask, actor: str, to: str) -> None:
@@ -55,4 +84,6 @@ def _check_target(s: Session, ht: HumanTask, actor: str, to: str) -> None:
         raise InvalidInputError("no target user", {"to": ["required / 必填项"]})
     require_users(s, [to], "to")
     if to == actor:
-        raise InvalidInputError("cannot hand a task to yourself", {"to": ["must be someone else / 不能是本人"]})
+        raise InvalidInputError(
+            "cannot hand a task to yourself", {"to": ["must be someone else / 不能是本人"]}
+        )

@@ -28,16 +28,43 @@ def urge(step: Step, task_id: str, actor: str, text: str | None, *, system: bool
     if not system:
         rules.require("urge", rules.actor_of(s, actor), ht)
     now = step.now
-    last = s.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.task_id == task_id, AuditEvent.event == "task.urge"))
+    last = s.scalar(
+        select(func.max(AuditEvent.at)).where(AuditEvent.task_id == task_id, AuditEvent.event == "task.urge")
+    )
     if last is not None and not system and now - last < URGE_INTERVAL:
         again = (last + URGE_INTERVAL).isoformat()
-        raise ConflictError(f"already urged at {last.isoformat()}; next reminder possible at {again} / 催办过于频繁")
-    audit.record(s, "task.urge", now, actor=actor, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"comment": text, "assignee": ht.assignee})
+        raise ConflictError(
+            f"already urged at {last.isoformat()}; next reminder possible at {again} / 催办过于频繁"
+        )
+    audit.record(
+        s,
+        "task.urge",
+        now,
+        actor=actor,
+        instance_id=row.id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"comment": text, "assignee": ht.assignee},
+    )
     comment(s, ht, actor, "urge", text, now)
-    step.emit("task.urged", row, {"task_id": ht.id, "element_id": ht.element_id, "name": ht.name, "assignee": ht.assignee, "candidate_groups": ht.candidate_groups, "by": actor, "comment": text})
+    step.emit(
+        "task.urged",
+        row,
+        {
+            "task_id": ht.id,
+            "element_id": ht.element_id,
+            "name": ht.name,
+            "assignee": ht.assignee,
+            "candidate_groups": ht.candidate_groups,
+            "by": actor,
+            "comment": text,
+        },
+    )
 
 
-def copy_to(step: Step, instance_id: str, actor: str, usernames: list[str], *, element_id: str | None = None) -> list[str]:
+def copy_to(
+    step: Step, instance_id: str, actor: str, usernames: list[str], *, element_id: str | None = None
+) -> list[str]:
     s = step.session
     row = step.instance(instance_id)
     rules.require("cc", rules.actor_of(s, actor), row)
@@ -47,7 +74,9 @@ def copy_to(step: Step, instance_id: str, actor: str, usernames: list[str], *, e
     return added
 
 
-def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, element_id: str | None, now: datetime) -> list[str]:
+def add_copies(
+    s: Session, row: Instance, usernames: list[str], by: str | None, element_id: str | None, now: datetime
+) -> list[str]:
     have = set(s.scalars(select(CarbonCopy.username).where(CarbonCopy.instance_id == row.id)))
     added = [u for u in dict.fromkeys(usernames) if u not in have]
     for u in added:
@@ -55,24 +84,47 @@ def add_copies(s: Session, row: Instance, usernames: list[str], by: str | None, 
     return added
 
 
-def list_cc(step: Step, username: str, *, unread_only: bool, offset: int, limit: int, q: str | None = None) -> Page:
+def list_cc(
+    step: Step, username: str, *, unread_only: bool, offset: int, limit: int, q: str | None = None
+) -> Page:
     """Instances copied to ``username``, newest first; ``q`` searches their title and business key."""
-    stmt = select(CarbonCopy, Instance).join(Instance, Instance.id == CarbonCopy.instance_id).where(CarbonCopy.username == username)
+    stmt = (
+        select(CarbonCopy, Instance)
+        .join(Instance, Instance.id == CarbonCopy.instance_id)
+        .where(CarbonCopy.username == username)
+    )
     if unread_only:
         stmt = stmt.where(CarbonCopy.read_at.is_(None))
     if q:
-        stmt = stmt.where(or_(Instance.data["title"].as_string().icontains(q, autoescape=True),
-                              Instance.business_key.icontains(q, autoescape=True)))
-    rows, total = counted_page(step.session, stmt, CarbonCopy.at.desc(), CarbonCopy.id.desc(), offset=offset, limit=limit)
+        stmt = stmt.where(
+            or_(
+                Instance.data["title"].as_string().icontains(q, autoescape=True),
+                Instance.business_key.icontains(q, autoescape=True),
+            )
+        )
+    rows, total = counted_page(
+        step.session, stmt, CarbonCopy.at.desc(), CarbonCopy.id.desc(), offset=offset, limit=limit
+    )
     items = [
-        CcRecord(i.id, i.process_key, i.business_key, (i.data or {}).get("title"), c.by, c.element_id, c.at, c.read_at)
+        CcRecord(
+            i.id,
+            i.process_key,
+            i.business_key,
+            (i.data or {}).get("title"),
+            c.by,
+            c.element_id,
+            c.at,
+            c.read_at,
+        )
         for c, i in rows
     ]
     return Page(items, total)
 
 
 def mark_read(step: Step, instance_id: str, username: str) -> None:
-    cc = step.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance_id, CarbonCopy.username == username)).first()
+    cc = step.session.scalars(
+        select(CarbonCopy).where(CarbonCopy.instance_id == instance_id, CarbonCopy.username == username)
+    ).first()
     if cc is None:
         raise NotFoundError(f"instance {instance_id} was not copied to {username}")
     if cc.read_at is None:

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
     from ..runtime.runner import StepContext
 
 TIMEOUT_NS = uuid.UUID("5b0f7c1e-2d8e-4a52-9f8b-6a0f3c9e1d42")
-__all__ = ["ACTIONS", "auto_approve", "install", "on_task_created", "on_tasks_closed", "run_timeout", "timeout_handler", "timeout_job_id"]
+__all__ = [
+    "ACTIONS",
+    "auto_approve",
+    "install",
+    "on_task_created",
+    "on_tasks_closed",
+    "run_timeout",
+    "timeout_handler",
+    "timeout_job_id",
+]
 
 
 def install(steps: Steps) -> None:
@@ -49,15 +58,36 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
     job_id = timeout_job_id(ht.id)
     job = s.get(Job, job_id)
     if job is None:
-        s.add(Job(id=job_id, kind="task_timeout", instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, due_at=due, payload={"action": action}, attempts=0, created_at=ctx.now))
+        s.add(
+            Job(
+                id=job_id,
+                kind="task_timeout",
+                instance_id=ht.instance_id,
+                element_id=ht.element_id,
+                task_id=ht.id,
+                due_at=due,
+                payload={"action": action},
+                attempts=0,
+                created_at=ctx.now,
+            )
+        )
     else:
-        job.due_at, job.payload, job.attempts, job.last_error, job.locked_by, job.locked_until = due, {"action": action}, 0, None, None, None
+        job.due_at, job.payload, job.attempts, job.last_error, job.locked_by, job.locked_until = (
+            due,
+            {"action": action},
+            0,
+            None,
+            None,
+            None,
+        )
 
 
 def on_tasks_closed(s: Session, ctx: StepContext, closed: list[tuple[Any, str]]) -> None:
     if not closed:
         return
-    timed = [timeout_job_id(str(t.id)) for t, _ in closed if ctx.model.policy(t.task_spec.bpmn_id).timeout]  # only these ever had a job
+    timed = [
+        timeout_job_id(str(t.id)) for t, _ in closed if ctx.model.policy(t.task_spec.bpmn_id).timeout
+    ]  # only these ever had a job
     if timed:
         s.execute(delete(Job).where(Job.kind == "task_timeout", Job.id.in_(timed)))
     for task, status in closed:
@@ -67,7 +97,15 @@ def on_tasks_closed(s: Session, ctx: StepContext, closed: list[tuple[Any, str]])
         people = sorted(set(s.scalars(select(Membership.username).where(Membership.group.in_(groups)))))
         added = add_copies(s, ctx.row, people, "system", task.task_spec.bpmn_id, ctx.now)
         if added:
-            audit.record(s, "instance.cc", ctx.now, actor="system", instance_id=ctx.row.id, element_id=task.task_spec.bpmn_id, data={"usernames": added})
+            audit.record(
+                s,
+                "instance.cc",
+                ctx.now,
+                actor="system",
+                instance_id=ctx.row.id,
+                element_id=task.task_spec.bpmn_id,
+                data={"usernames": added},
+            )
 
 
 def timeout_handler(steps: Steps) -> JobHandler:
@@ -98,9 +136,25 @@ def run_timeout(step: Step, job: Job) -> None:
         row = step.lock_instance(ht.instance_id)
         s.delete(live)
         data = {"decision": action, "comment": "超时自动处理 / decided on timeout"}
-        audit.record(s, "task.timeout", step.now, actor="system", instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"action": action})
+        audit.record(
+            s,
+            "task.timeout",
+            step.now,
+            actor="system",
+            instance_id=row.id,
+            element_id=ht.element_id,
+            task_id=ht.id,
+            data={"action": action},
+        )
         if ht.status == "waiting":  # a signing in progress is decided as a whole
-            decide(step, row, ht, "approve" if action == "approve" else "reject", "system", {**(ht.draft or {}), **data})
+            decide(
+                step,
+                row,
+                ht,
+                "approve" if action == "approve" else "reject",
+                "system",
+                {**(ht.draft or {}), **data},
+            )
         else:
             step.complete_task(row, ht, "system", data)
 
@@ -118,7 +172,12 @@ def auto_approve(s: Session, ctx: StepContext) -> list[tuple[str, dict[str, Any]
         done.add(ht.id)
         earlier = s.scalars(
             select(HumanTask)
-            .where(HumanTask.instance_id == ctx.row.id, HumanTask.kind == "task", HumanTask.status == "completed", HumanTask.id != ht.id)
+            .where(
+                HumanTask.instance_id == ctx.row.id,
+                HumanTask.kind == "task",
+                HumanTask.status == "completed",
+                HumanTask.id != ht.id,
+            )
             .order_by(HumanTask.completed_at.desc(), HumanTask.created_at.desc())
         ).all()
         approvals = [t for t in earlier if t.decision == "approve" and t.completed_by == ht.assignee]
@@ -126,9 +185,25 @@ def auto_approve(s: Session, ctx: StepContext) -> list[tuple[str, dict[str, Any]
             approvals = approvals[:1] if earlier and earlier[0] in approvals else []
         if not approvals:
             continue
-        ht.status, ht.completed_at, ht.completed_by, ht.decision = "completed", ctx.now, ht.assignee, "approve"
-        data = {"decision": "approve", "comment": f"自动通过：已于「{approvals[0].name}」审批 / auto-approved, approved earlier"}
-        audit.record(s, "task.auto_approve", ctx.now, actor="system", instance_id=ctx.row.id, element_id=ht.element_id, task_id=ht.id, data={"on_behalf_of": ht.assignee, "because": approvals[0].id})
+        ht.status, ht.completed_at, ht.completed_by, ht.decision = (
+            "completed",
+            ctx.now,
+            ht.assignee,
+            "approve",
+        )
+        data = {
+            "decision": "approve",
+            "comment": f"自动通过：已于「{approvals[0].name}」审批 / auto-approved, approved earlier",
+        }
+        audit.record(
+            s,
+            "task.auto_approve",
+            ctx.now,
+            actor="system",
+            instance_id=ctx.row.id,
+            element_id=ht.element_id,
+            task_id=ht.id,
+            data={"on_behalf_of": ht.assignee, "because": approvals[0].id},
+        )
         out.append((ht.id, data))
     return out
-

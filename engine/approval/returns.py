@@ -35,7 +35,12 @@ def _path_user_tasks(task: Any) -> list[Any]:
     while True:
         while node is not None:
             spec = node.task_spec
-            if _is_user_step(spec) and node.has_state(TaskState.COMPLETED) and spec.bpmn_id and spec.bpmn_id not in seen:
+            if (
+                _is_user_step(spec)
+                and node.has_state(TaskState.COMPLETED)
+                and spec.bpmn_id
+                and spec.bpmn_id not in seen
+            ):
                 seen.add(spec.bpmn_id)
                 found.append(node)
             node = node.parent
@@ -59,7 +64,11 @@ def _redo_data(target: Any) -> dict[str, Any]:
     """The data a step is redone from: what it had, less a multi-instance step's collected output."""
     data = dict(target.data)
     spec = target.task_spec
-    if isinstance(spec, MultiInstanceTask) and spec.data_output is not None and spec.data_output != spec.data_input:
+    if (
+        isinstance(spec, MultiInstanceTask)
+        and spec.data_output is not None
+        and spec.data_output != spec.data_input
+    ):
         data.pop(spec.data_output.bpmn_id, None)
     return data
 
@@ -79,7 +88,10 @@ def targets(step: Step, task_id: str, *, viewer: str | None = None) -> list[Retu
     _, task = _load_task(step, ht)
     if task is None:
         return []
-    return [ReturnTarget(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, str(t.id)) for t in _path_user_tasks(task)]
+    return [
+        ReturnTarget(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, str(t.id))
+        for t in _path_user_tasks(task)
+    ]
 
 
 def return_task(step: Step, task_id: str, actor: str, to_element_id: str | None, text: str) -> InstanceRecord:
@@ -90,7 +102,9 @@ def return_task(step: Step, task_id: str, actor: str, to_element_id: str | None,
     return step.instance_record(row)
 
 
-def send_back(step: Step, row: Instance, ht: HumanTask, actor: str, to_element_id: str | None, text: str) -> StepContext:
+def send_back(
+    step: Step, row: Instance, ht: HumanTask, actor: str, to_element_id: str | None, text: str
+) -> StepContext:
     """Return ``ht``'s step to an earlier user task on its path (default: the previous one)."""
     s, now = step.session, step.now
     chosen: dict[str, Any] = {}
@@ -101,7 +115,9 @@ def send_back(step: Step, row: Instance, ht: HumanTask, actor: str, to_element_i
             raise ConflictError(f"task {ht.id} is no longer waiting")
         legal = _path_user_tasks(task)
         if not legal:
-            raise ConflictError("there is no earlier user task on this task's path to return to / 没有可退回的环节")
+            raise ConflictError(
+                "there is no earlier user task on this task's path to return to / 没有可退回的环节"
+            )
         if to_element_id is None:
             target = legal[0]
         else:
@@ -110,7 +126,11 @@ def send_back(step: Step, row: Instance, ht: HumanTask, actor: str, to_element_i
                 names = ", ".join(t.task_spec.bpmn_id for t in legal)
                 raise InvalidInputError(
                     f"cannot return to '{to_element_id}': legal targets are {names}",
-                    {"to_element_id": [f"not an earlier step on this task's path; legal: {names} / 不是本任务之前经过的环节"]},
+                    {
+                        "to_element_id": [
+                            f"not an earlier step on this task's path; legal: {names} / 不是本任务之前经过的环节"
+                        ]
+                    },
                 )
         chosen["element_id"], chosen["task_id"] = target.task_spec.bpmn_id, str(target.id)
         wf.reset_from_task_id(target.id, data=_redo_data(target))
@@ -120,9 +140,28 @@ def send_back(step: Step, row: Instance, ht: HumanTask, actor: str, to_element_i
             r.status, r.completed_at = "cancelled", now
     ht.status, ht.completed_at, ht.completed_by = "returned", now, actor
     ctx = step.advance(row, action, actor=actor, reopening=True)
-    audit.record(s, "task.return", now, actor=actor, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"to": chosen.get("element_id"), "comment": text})
+    audit.record(
+        s,
+        "task.return",
+        now,
+        actor=actor,
+        instance_id=row.id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"to": chosen.get("element_id"), "comment": text},
+    )
     comment(s, ht, actor, "return", text, now)
-    step.emit("task.returned", row, {"task_id": ht.id, "element_id": ht.element_id, "to": chosen.get("element_id"), "by": actor, "comment": text})
+    step.emit(
+        "task.returned",
+        row,
+        {
+            "task_id": ht.id,
+            "element_id": ht.element_id,
+            "to": chosen.get("element_id"),
+            "by": actor,
+            "comment": text,
+        },
+    )
     return ctx
 
 
@@ -135,16 +174,26 @@ def withdraw(step: Step, instance_id: str, actor: str, text: str) -> InstanceRec
     mine = rules.last_step(s, instance_id)
     if mine is None or mine.completed_by != actor:
         raise ConflictError("someone else acted last; nothing of yours to withdraw / 已有他人处理，无法撤回")
-    open_rows = list(s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "waiting")))))
+    open_rows = list(
+        s.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance_id, HumanTask.status.in_(("open", "waiting"))
+            )
+        )
+    )
     touched = s.scalar(
-        select(AuditEvent.id).where(
+        select(AuditEvent.id)
+        .where(
             AuditEvent.instance_id == instance_id,
             AuditEvent.task_id.in_([r.id for r in open_rows] or [""]),
             AuditEvent.event != audit.TASK_CREATE,
-        ).limit(1)
+        )
+        .limit(1)
     )
     if touched is not None or any(r.kind == "sign" or r.owner for r in open_rows):
-        raise ConflictError("the next step has been worked on; it can no longer be withdrawn / 下一环节已处理，无法撤回")
+        raise ConflictError(
+            "the next step has been worked on; it can no longer be withdrawn / 下一环节已处理，无法撤回"
+        )
     now = step.now
 
     def action(wf: Any) -> None:
@@ -156,6 +205,15 @@ def withdraw(step: Step, instance_id: str, actor: str, text: str) -> InstanceRec
     for r in open_rows:
         r.status, r.completed_at = "withdrawn", now
     step.advance(row, action, actor=actor, reopening=True)
-    audit.record(s, "instance.withdraw", now, actor=actor, instance_id=row.id, element_id=mine.element_id, task_id=mine.id, data={"comment": text})
+    audit.record(
+        s,
+        "instance.withdraw",
+        now,
+        actor=actor,
+        instance_id=row.id,
+        element_id=mine.element_id,
+        task_id=mine.id,
+        data={"comment": text},
+    )
     comment(s, mine, actor, "withdraw", text, now)
     return step.instance_record(row)

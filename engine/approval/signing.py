@@ -36,7 +36,11 @@ PENDING = ("open", "waiting")
 def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
     """A user task with ``approvalMode`` opens one sign row per approver instead of one task."""
     if ht.returned:  # a step sent back starts its signing afresh
-        s.execute(update(HumanTask).where(HumanTask.parent_id == ht.id, HumanTask.kind == "sign").values(status="superseded"))
+        s.execute(
+            update(HumanTask)
+            .where(HumanTask.parent_id == ht.id, HumanTask.kind == "sign")
+            .values(status="superseded")
+        )
     policy = ctx.model.policy(task.task_spec.bpmn_id)
     mode, source = policy.approval_mode, policy.approvers  # checked at deploy: never a misspelt mode
     if not mode:
@@ -45,7 +49,9 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
     if source and isinstance(task.data.get(source), list):
         people = [str(p) for p in task.data[source] if p]
     elif ht.candidate_groups:
-        people = sorted(set(s.scalars(select(Membership.username).where(Membership.group.in_(ht.candidate_groups)))))
+        people = sorted(
+            set(s.scalars(select(Membership.username).where(Membership.group.in_(ht.candidate_groups))))
+        )
     if not people:
         return  # nobody to sign: it stays an ordinary task for its candidates
     ht.status, ht.sign_mode, ht.assignee = "waiting", mode, None
@@ -54,20 +60,31 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
         s.add(_sign_row(ht, person, mode, seq, "open" if first_or_all else "waiting", ctx.now))
 
 
-def add_signers(step: Step, task_id: str, actor: str, usernames: list[str], mode: str, text: str | None) -> list[TaskRecord]:
+def add_signers(
+    step: Step, task_id: str, actor: str, usernames: list[str], mode: str, text: str | None
+) -> list[TaskRecord]:
     if mode not in ADDED_MODES:
-        raise InvalidInputError(f"unknown mode '{mode}'", {"mode": ["before, after or parallel / 须为 before、after 或 parallel"]})
+        raise InvalidInputError(
+            f"unknown mode '{mode}'", {"mode": ["before, after or parallel / 须为 before、after 或 parallel"]}
+        )
     if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
-        raise InvalidInputError("usernames must be a list of names", {"usernames": ["a list of usernames / 须为用户名列表"]})
+        raise InvalidInputError(
+            "usernames must be a list of names", {"usernames": ["a list of usernames / 须为用户名列表"]}
+        )
     s = step.session
     _, ht = step.task_for_work(task_id, actor, action="add_signers")
     if ht.kind != "task" or ht.sign_mode in BPMN_MODES:
         raise ConflictError("signers are added to the task itself / 只能对任务本身加签")
     require_users(s, usernames)
     existing = {r.assignee for r in sign_rows(s, ht.id) if r.status != "removed"}
-    dupes = sorted({u for u in usernames if u in existing or u == actor} | {u for u in usernames if usernames.count(u) > 1})
+    dupes = sorted(
+        {u for u in usernames if u in existing or u == actor}
+        | {u for u in usernames if usernames.count(u) > 1}
+    )
     if dupes:
-        raise InvalidInputError("already signing", {"usernames": [f"already on this step: {', '.join(dupes)} / 已在本环节"]})
+        raise InvalidInputError(
+            "already signing", {"usernames": [f"already on this step: {', '.join(dupes)} / 已在本环节"]}
+        )
     now = step.now
     ht.assignee = actor  # the step comes back to whoever added signers
     reindex(s, ht)
@@ -80,7 +97,16 @@ def add_signers(step: Step, task_id: str, actor: str, usernames: list[str], mode
         rows.append(row)
     if mode == "before":
         ht.status = "waiting"
-    audit.record(s, "task.add_signers", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"mode": mode, "usernames": usernames, "comment": text})
+    audit.record(
+        s,
+        "task.add_signers",
+        now,
+        actor=actor,
+        instance_id=ht.instance_id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"mode": mode, "usernames": usernames, "comment": text},
+    )
     comment(s, ht, actor, "add_sign", text or f"{mode}: {', '.join(usernames)}", now)
     s.flush()
     return [task_record(r) for r in rows]
@@ -91,7 +117,14 @@ def remove_signer(step: Step, task_id: str, actor: str, username: str, text: str
     ht = get_task(s, task_id)
     step.lock_instance(ht.instance_id)
     rules.require("remove_signer", rules.actor_of(s, actor), ht)
-    target = next((r for r in sign_rows(s, ht.id) if r.assignee == username and r.sign_mode in ADDED_MODES and r.status != "removed"), None)
+    target = next(
+        (
+            r
+            for r in sign_rows(s, ht.id)
+            if r.assignee == username and r.sign_mode in ADDED_MODES and r.status != "removed"
+        ),
+        None,
+    )
     if target is None:
         raise NotFoundError(f"{username} is not an added signer of task {task_id}")
     if target.status not in PENDING:
@@ -99,7 +132,16 @@ def remove_signer(step: Step, task_id: str, actor: str, username: str, text: str
     now = step.now
     was_open = target.status == "open"
     target.status, target.completed_at = "removed", now
-    audit.record(s, "task.remove_signer", now, actor=actor, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"username": username, "comment": text})
+    audit.record(
+        s,
+        "task.remove_signer",
+        now,
+        actor=actor,
+        instance_id=ht.instance_id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"username": username, "comment": text},
+    )
     comment(s, ht, actor, "remove_sign", text or username, now)
     if was_open and target.sign_mode == "before":
         _advance_before(s, ht)
@@ -111,7 +153,9 @@ def list_signers(step: Step, task_id: str, *, viewer: str | None = None) -> list
     return [task_record(r) for r in sign_rows(step.session, task_id)]
 
 
-def complete_base(step: Step, row: Instance, ht: HumanTask, username: str, data: dict[str, Any]) -> StepContext | None:
+def complete_base(
+    step: Step, row: Instance, ht: HumanTask, username: str, data: dict[str, Any]
+) -> StepContext | None:
     """The task's own approver submits; added after/parallel signers may still have to sign."""
     s = step.session
     pending = [r for r in sign_rows(s, ht.id) if r.status in PENDING and r.sign_mode in ("after", "parallel")]
@@ -119,7 +163,16 @@ def complete_base(step: Step, row: Instance, ht: HumanTask, username: str, data:
         ht.owner = None
         return step.complete_task(row, ht, username, data)
     now = step.now
-    audit.record(s, "task.sign", now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"form": data})
+    audit.record(
+        s,
+        "task.sign",
+        now,
+        actor=username,
+        instance_id=row.id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"form": data},
+    )
     ht.draft, ht.status, ht.decision = data, "waiting", verdict(data)
     if verdict(data) == "reject":
         return decide(step, row, ht, "reject", username, data)
@@ -132,8 +185,23 @@ def complete_base(step: Step, row: Instance, ht: HumanTask, username: str, data:
 def sign(step: Step, row: Instance, ht: HumanTask, username: str, data: dict[str, Any]) -> StepContext | None:
     """One signer's decision; completes the step when its rule is met."""
     s, now = step.session, step.now
-    ht.status, ht.completed_at, ht.completed_by, ht.draft, ht.decision = "completed", now, username, data, verdict(data)
-    audit.record(s, "task.sign", now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=ht.id, data={"form": data, "base": ht.parent_id})
+    ht.status, ht.completed_at, ht.completed_by, ht.draft, ht.decision = (
+        "completed",
+        now,
+        username,
+        data,
+        verdict(data),
+    )
+    audit.record(
+        s,
+        "task.sign",
+        now,
+        actor=username,
+        instance_id=row.id,
+        element_id=ht.element_id,
+        task_id=ht.id,
+        data={"form": data, "base": ht.parent_id},
+    )
     base = s.get(HumanTask, ht.parent_id)
     if base is None or base.status not in PENDING:
         raise ConflictError("the signed step is no longer open / 该环节已结束")
@@ -179,7 +247,9 @@ def _rule(mode: str, rows: list[HumanTask]) -> str | None:
     return None
 
 
-def decide(step: Step, row: Instance, base: HumanTask, outcome: str, username: str, data: dict[str, Any]) -> StepContext | None:
+def decide(
+    step: Step, row: Instance, base: HumanTask, outcome: str, username: str, data: dict[str, Any]
+) -> StepContext | None:
     """The signing is decided: close what is pending and complete (or send back) the step."""
     s, now = step.session, step.now
     signatures = []
@@ -215,7 +285,23 @@ def _advance_before(s: Session, base: HumanTask) -> None:
 
 def _sign_row(base: HumanTask, person: str, mode: str, seq: int, status: str, now: Any) -> HumanTask:
     return HumanTask(
-        id=str(uuid.uuid4()), instance_id=base.instance_id, process_key=base.process_key, business_key=base.business_key,
-        element_id=base.element_id, name=base.name, title=base.title, lane=base.lane, candidate_groups=[], assignee=person, form=base.form,
-        status=status, kind="sign", parent_id=base.id, sign_mode=mode, sign_seq=seq, created_at=now, due_at=base.due_at, returned=False,
+        id=str(uuid.uuid4()),
+        instance_id=base.instance_id,
+        process_key=base.process_key,
+        business_key=base.business_key,
+        element_id=base.element_id,
+        name=base.name,
+        title=base.title,
+        lane=base.lane,
+        candidate_groups=[],
+        assignee=person,
+        form=base.form,
+        status=status,
+        kind="sign",
+        parent_id=base.id,
+        sign_mode=mode,
+        sign_seq=seq,
+        created_at=now,
+        due_at=base.due_at,
+        returned=False,
     )

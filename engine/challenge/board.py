@@ -49,7 +49,9 @@ def check_completion(session: Session, row: Instance, ht: HumanTask, data: dict[
         selected = data.get("selected")
         if isinstance(selected, int) and not 0 <= selected < len(filed):
             choice = f"0 to {len(filed) - 1}" if filed else "nothing: no claim was filed"
-            raise FormInvalidError(f"no claim number {selected}", {"selected": [f"choose {choice} / 揭榜申请序号不存在"]})
+            raise FormInvalidError(
+                f"no claim number {selected}", {"selected": [f"choose {choice} / 揭榜申请序号不存在"]}
+            )
     elif ht.form == ASSIGN_FORM:
         _check_assigned_team(session, data)
 
@@ -66,7 +68,9 @@ def _check_assigned_team(session: Session, data: dict[str, Any]) -> None:
             errors["members"] = ["a member is listed twice / 成员重复"]
         total = sum(share for m in members if _is_share(share := m.get("share")))
         if abs(total - 100) > 1e-9:
-            errors.setdefault("members", []).append(f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100")
+            errors.setdefault("members", []).append(
+                f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100"
+            )
     people = [n for n in dict.fromkeys([leader, *names]) if isinstance(n, str)]
     known = set(session.scalars(select(User.username).where(User.username.in_(people))))
     if leader not in known and "leader" not in errors:
@@ -101,7 +105,14 @@ def _ledger_projection(session: Session, ctx: StepContext) -> None:
                 awarded_at=ctx.now,
             )
         )
-    audit.record(session, audit.SCORE_AWARD, ctx.now, actor=ctx.actor, instance_id=ctx.row.id, data={"period": period, "ledger": ledger})
+    audit.record(
+        session,
+        audit.SCORE_AWARD,
+        ctx.now,
+        actor=ctx.actor,
+        instance_id=ctx.row.id,
+        data={"period": period, "ledger": ledger},
+    )
 
 
 def rag(data: dict[str, Any], now: datetime) -> str:
@@ -118,7 +129,9 @@ def rag(data: dict[str, Any], now: datetime) -> str:
         if due is not None:
             if now > due:
                 by_time = "red"
-            elif due - now <= YELLOW_WINDOW and (data.get("last_report") or {}).get("progress_percent", 0) < 90:
+            elif (
+                due - now <= YELLOW_WINDOW and (data.get("last_report") or {}).get("progress_percent", 0) < 90
+            ):
                 by_time = "yellow"
         report_due = data.get("report_due_at")
         if by_time != "red" and isinstance(report_due, str):
@@ -132,7 +145,9 @@ def rag(data: dict[str, Any], now: datetime) -> str:
 
 def board(session: Session, now: datetime, *, category: str | None = None) -> list[dict[str, Any]]:
     rows = session.scalars(
-        select(Instance).where(Instance.process_key == PROCESS_KEY, Instance.status == "running").order_by(Instance.created_at.desc())
+        select(Instance)
+        .where(Instance.process_key == PROCESS_KEY, Instance.status == "running")
+        .order_by(Instance.created_at.desc())
     )
     items = []
     for row in rows:
@@ -214,9 +229,15 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
     known = set(s.scalars(select(User.username).where(User.username.in_([m["username"] for m in members]))))
     unknown = [m["username"] for m in members if m["username"] not in known]
     if unknown:
-        raise InvalidInputError("unknown members", {"members": [f"unknown user(s): {', '.join(unknown)} / 用户不存在"]})
+        raise InvalidInputError(
+            "unknown members", {"members": [f"unknown user(s): {', '.join(unknown)} / 用户不存在"]}
+        )
     waiting = s.scalar(
-        select(func.count()).select_from(MessageSubscription).where(MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == CLAIM_MESSAGE)
+        select(func.count())
+        .select_from(MessageSubscription)
+        .where(
+            MessageSubscription.instance_id == instance_id, MessageSubscription.message_name == CLAIM_MESSAGE
+        )
     )
     if not waiting or row.status != "running":
         raise ConflictError("this challenge is not open for claims / 该榜单当前不接受揭榜")
@@ -238,24 +259,54 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
 
 def _is_share(value: object) -> TypeGuard[float]:
     """A contribution share: a finite number from 0 to 100 (NaN and infinity are not shares)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 100
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= 100
+    )
 
 
 def scores(session: Session, period: str) -> list[ScoreEntry]:
-    return list(session.scalars(select(ScoreEntry).where(ScoreEntry.period == period).order_by(ScoreEntry.awarded_at, ScoreEntry.id)))
+    return list(
+        session.scalars(
+            select(ScoreEntry)
+            .where(ScoreEntry.period == period)
+            .order_by(ScoreEntry.awarded_at, ScoreEntry.id)
+        )
+    )
 
 
 def leaderboard(session: Session, period: str) -> list[dict[str, Any]]:
     """People ranked by points in ``period`` (equal points share a rank: 1, 1, 3)."""
     totals: dict[str, float] = defaultdict(float)
-    for username, points in session.execute(select(ScoreEntry.username, func.sum(ScoreEntry.points)).where(ScoreEntry.period == period).group_by(ScoreEntry.username)):
+    for username, points in session.execute(
+        select(ScoreEntry.username, func.sum(ScoreEntry.points))
+        .where(ScoreEntry.period == period)
+        .group_by(ScoreEntry.username)
+    ):
         totals[username] = round(float(points or 0), 2)
-    names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(list(totals)))).all()) if totals else {}
+    names = (
+        dict(
+            session.execute(
+                select(User.username, User.display_name).where(User.username.in_(list(totals)))
+            ).all()
+        )
+        if totals
+        else {}
+    )
     ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
     out: list[dict[str, Any]] = []
     for i, (username, points) in enumerate(ordered):
         rank = out[-1]["rank"] if out and out[-1]["points"] == points else i + 1
-        out.append({"username": username, "display_name": names.get(username, username), "points": points, "rank": rank})
+        out.append(
+            {
+                "username": username,
+                "display_name": names.get(username, username),
+                "points": points,
+                "rank": rank,
+            }
+        )
     return out
 
 
@@ -285,6 +336,7 @@ def validate_period(period: str | None, now: datetime) -> str:
     try:
         datetime.strptime(period, "%Y-%m")
     except ValueError:
-        raise InvalidInputError("period must be YYYY-MM", {"period": ["format YYYY-MM / 格式应为 YYYY-MM"]}) from None
+        raise InvalidInputError(
+            "period must be YYYY-MM", {"period": ["format YYYY-MM / 格式应为 YYYY-MM"]}
+        ) from None
     return period
-

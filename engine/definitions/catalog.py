@@ -44,7 +44,9 @@ class Model:
     subprocess_specs: dict[str, Any]
     lanes: dict[str, str]
     forms: dict[str, dict[str, Any]]  # form file name -> JSON Schema
-    policies: Mapping[str, TaskPolicy] = field(default_factory=dict)  # element id -> its extension properties, checked
+    policies: Mapping[str, TaskPolicy] = field(
+        default_factory=dict
+    )  # element id -> its extension properties, checked
     process: ProcessPolicy = field(default_factory=ProcessPolicy)
     start_events: tuple[str, ...] = ()  # the process's own start event ids
 
@@ -100,7 +102,13 @@ class Catalog:
 
     # ---- deploy -------------------------------------------------------------------------
     def deploy(
-        self, session: Session, files: Mapping[str, bytes], *, now: datetime, deployed_by: str | None, prepared: Prepared | None = None
+        self,
+        session: Session,
+        files: Mapping[str, bytes],
+        *,
+        now: datetime,
+        deployed_by: str | None,
+        prepared: Prepared | None = None,
     ) -> Definition:
         """Store ``files`` (.bpmn, .dmn, .json forms) as the next version of their key.
 
@@ -114,7 +122,9 @@ class Catalog:
         latest = self.latest(session, prepared.key, missing_ok=True)
         if latest is not None and latest.content_hash == prepared.digest:
             return latest
-        version = (session.scalar(select(func.max(Definition.version)).where(Definition.key == prepared.key)) or 0) + 1
+        version = (
+            session.scalar(select(func.max(Definition.version)).where(Definition.key == prepared.key)) or 0
+        ) + 1
         row = Definition(
             key=prepared.key,
             version=version,
@@ -136,7 +146,12 @@ class Catalog:
         """The latest version holding exactly these diagrams and the same forms, if there is one."""
         try:
             texts = {n: d.decode("utf-8") for n, d in files.items() if n.lower().endswith((".bpmn", ".dmn"))}
-            keys = [k for n, d in files.items() if n.lower().endswith(".bpmn") for k in modelcheck.process_ids(d)[:1]]
+            keys = [
+                k
+                for n, d in files.items()
+                if n.lower().endswith(".bpmn")
+                for k in modelcheck.process_ids(d)[:1]
+            ]
         except Exception:  # anything odd goes through the full validation below
             return None
         if not keys or len(texts) != len(files):
@@ -159,7 +174,9 @@ class Catalog:
     def prepare(self, files: Mapping[str, bytes]) -> Prepared:
         """Check and normalise a deployment; raises DefinitionInvalidError listing every problem."""
         if not files:
-            raise DefinitionInvalidError("no files", [Problem(None, "no-files", "No diagram file was sent", "未上传流程文件")])
+            raise DefinitionInvalidError(
+                "no files", [Problem(None, "no-files", "No diagram file was sent", "未上传流程文件")]
+            )
         diagrams: dict[str, bytes] = {}
         form_files: dict[str, dict[str, Any]] = {}
         problems: list[Problem] = []
@@ -172,14 +189,32 @@ class Catalog:
                 try:
                     schema = strict_json_loads(data)
                 except (ValueError, InvalidInputError) as exc:
-                    problems.append(Problem(None, "form-not-json", f"{name}: not JSON ({exc})", f"{name}：不是合法的 JSON", name))
+                    problems.append(
+                        Problem(
+                            None,
+                            "form-not-json",
+                            f"{name}: not JSON ({exc})",
+                            f"{name}：不是合法的 JSON",
+                            name,
+                        )
+                    )
                     continue
                 reason = formlib.check_schema(schema) if isinstance(schema, dict) else "not an object"
                 if reason:
-                    problems.append(Problem(None, "form-invalid", f"{name}: {reason}", f"{name}：表单定义无效", name))
+                    problems.append(
+                        Problem(None, "form-invalid", f"{name}: {reason}", f"{name}：表单定义无效", name)
+                    )
                 form_files[name.rsplit("/", 1)[-1]] = schema
             else:
-                problems.append(Problem(None, "unknown-file", f"{name}: only .bpmn, .dmn and .json files", f"{name}：仅支持 .bpmn、.dmn 和 .json 文件", name))
+                problems.append(
+                    Problem(
+                        None,
+                        "unknown-file",
+                        f"{name}: only .bpmn, .dmn and .json files",
+                        f"{name}：仅支持 .bpmn、.dmn 和 .json 文件",
+                        name,
+                    )
+                )
         bpmn_names = [n for n in diagrams if n.lower().endswith(".bpmn")]
         if not bpmn_names:
             problems.append(Problem(None, "no-bpmn", "No .bpmn file among the files", "未包含 .bpmn 文件"))
@@ -193,7 +228,9 @@ class Catalog:
                 key = ids[0]
                 break
         if key is None:
-            problems.append(Problem(None, "no-process", "No executable process in the diagram", "图中没有可执行的流程"))
+            problems.append(
+                Problem(None, "no-process", "No executable process in the diagram", "图中没有可执行的流程")
+            )
         used_forms: dict[str, dict[str, Any]] = {}
         for name in bpmn_names:
             declared = policy.diagram_policies(etree.fromstring(normalised[name], xmlguard.safe_parser()))
@@ -201,20 +238,45 @@ class Catalog:
                 if element.form:
                     schema = form_files.get(element.form) or self._shipped_form(element.form)
                     if schema is None:
-                        problems.append(Problem(element_id, "form-missing", f"Form '{element.form}' was not sent and is not shipped", f"表单 '{element.form}' 未上传，系统中也不存在", name))
+                        problems.append(
+                            Problem(
+                                element_id,
+                                "form-missing",
+                                f"Form '{element.form}' was not sent and is not shipped",
+                                f"表单 '{element.form}' 未上传，系统中也不存在",
+                                name,
+                            )
+                        )
                     else:
                         used_forms[element.form] = schema
-                        problems += ownership.declaration_problems(element_id, ownership.declared_names(schema), source=f"form '{element.form}'", file=name)
+                        problems += ownership.declaration_problems(
+                            element_id,
+                            ownership.declared_names(schema),
+                            source=f"form '{element.form}'",
+                            file=name,
+                        )
                 if element.start_variables:
-                    problems += ownership.declaration_problems(element_id, element.start_variables, source=policy.START_VARIABLES, file=name)
+                    problems += ownership.declaration_problems(
+                        element_id, element.start_variables, source=policy.START_VARIABLES, file=name
+                    )
         problems.extend(_pattern_problems({**form_files, **used_forms}))
         if problems or key is None:  # no key is a problem listed above
             raise DefinitionInvalidError(problems=problems)
         name_attr = _process_name(normalised[bpmn_names[0]], key) or key
         stored_files = {n: d.decode("utf-8") for n, d in sorted(diagrams.items())}
-        digest = hashlib.sha256(json.dumps({"files": stored_files, "forms": used_forms}, sort_keys=True).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps({"files": stored_files, "forms": used_forms}, sort_keys=True).encode()
+        ).hexdigest()
         props = _process_properties(normalised[bpmn_names[0]], key)
-        return Prepared(key, name_attr, stored_files, used_forms, _lane_rules(normalised[bpmn_names[0]], key), digest, props)
+        return Prepared(
+            key,
+            name_attr,
+            stored_files,
+            used_forms,
+            _lane_rules(normalised[bpmn_names[0]], key),
+            digest,
+            props,
+        )
 
     def _shipped_form(self, name: str) -> dict[str, Any] | None:
         if "/" in name or "\\" in name or name.startswith("."):
@@ -239,7 +301,9 @@ class Catalog:
             return self.latest(session, key)  # type: ignore[return-value]
         if not 1 <= version <= MAX_VERSION:
             raise NotFoundError(f"process definition '{key}' has no version {version}")
-        row = session.scalars(select(Definition).where(Definition.key == key, Definition.version == version)).first()
+        row = session.scalars(
+            select(Definition).where(Definition.key == key, Definition.version == version)
+        ).first()
         if row is None:
             raise NotFoundError(f"process definition '{key}' has no version {version}")
         return row
@@ -258,9 +322,24 @@ class Catalog:
             if cached is not None:
                 return cached
             spec, subs = _parsed_specs(row)
-            starts = tuple(ts.bpmn_id for ts in spec.task_specs.values() if type(ts).__name__ == "StartEvent" and getattr(ts, "bpmn_id", None))
-            model = Model(row.id, row.key, row.version, row.name, spec, subs, dict(row.lanes), dict(row.forms),
-                          policy.spec_policies([spec, *subs.values()]), policy.process_policy(row.properties), starts)
+            starts = tuple(
+                ts.bpmn_id
+                for ts in spec.task_specs.values()
+                if type(ts).__name__ == "StartEvent" and getattr(ts, "bpmn_id", None)
+            )
+            model = Model(
+                row.id,
+                row.key,
+                row.version,
+                row.name,
+                spec,
+                subs,
+                dict(row.lanes),
+                dict(row.forms),
+                policy.spec_policies([spec, *subs.values()]),
+                policy.process_policy(row.properties),
+                starts,
+            )
             self._cache[row.id] = model
             return model
 
@@ -278,7 +357,9 @@ def _parsed_specs(row: Definition) -> tuple[Any, dict[str, Any]]:
     return _parsed_specs_of(row.key, row.content_hash, row.files)
 
 
-def _parsed_specs_of(process_key: str, content_hash: str, files: Mapping[str, str]) -> tuple[Any, dict[str, Any]]:
+def _parsed_specs_of(
+    process_key: str, content_hash: str, files: Mapping[str, str]
+) -> tuple[Any, dict[str, Any]]:
     """Spec objects for a definition's content, parsed once per process whatever database holds it.
 
     Specs are immutable descriptions of a diagram, so engines in one process share them; the
@@ -308,12 +389,15 @@ def _pattern_problems(form_schemas: Mapping[str, Any]) -> list[Problem]:
     out = []
     for form_name, schema in sorted(form_schemas.items()):
         for field_path, pattern, reason in patterns.schema_pattern_problems(schema):
-            out.append(Problem(
-                None, "form-pattern-unsafe",
-                f"Form '{form_name}', field '{field_path}': pattern '{pattern}' {reason}. Rewrite it so no repeated part varies in length.",
-                f"表单 '{form_name}' 的字段 '{field_path}'：正则表达式 '{pattern}' 存在嵌套或重叠的量词，可能导致指数级回溯。请改写。",
-                form_name,
-            ))
+            out.append(
+                Problem(
+                    None,
+                    "form-pattern-unsafe",
+                    f"Form '{form_name}', field '{field_path}': pattern '{pattern}' {reason}. Rewrite it so no repeated part varies in length.",
+                    f"表单 '{form_name}' 的字段 '{field_path}'：正则表达式 '{pattern}' 存在嵌套或重叠的量词，可能导致指数级回溯。请改写。",
+                    form_name,
+                )
+            )
     return out
 
 

@@ -43,23 +43,33 @@ def _is_duration(value: object) -> bool:
     return True
 
 
-def _sum_of(validator: Any, spec: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
+def _sum_of(
+    validator: Any, spec: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:  # jsonschema hook
     """``x-sumOf: {"property": "share", "equals": 100}``: shares of a team must add up."""
     if not isinstance(instance, list) or not instance:
         return
     prop, target = spec.get("property"), spec.get("equals")
-    total = sum(item.get(prop, 0) for item in instance if isinstance(item, dict) and isinstance(item.get(prop, 0), (int, float)))
+    total = sum(
+        item.get(prop, 0)
+        for item in instance
+        if isinstance(item, dict) and isinstance(item.get(prop, 0), (int, float))
+    )
     if abs(total - target) > 1e-9:
         yield ValidationError(f"the {prop} values must sum to {target} (they sum to {total:g})")
 
 
-def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:  # jsonschema hook
     """``pattern`` matched in linear time (see engine.definitions.patterns), whatever the form's author wrote."""
     if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator: Any, by_pattern: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
+def _pattern_properties(
+    validator: Any, by_pattern: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:  # jsonschema hook
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in by_pattern.items():
@@ -68,7 +78,9 @@ def _pattern_properties(validator: Any, by_pattern: dict[str, Any], instance: An
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional_properties(validator: Any, allowed: object, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:  # jsonschema hook
+def _additional_properties(
+    validator: Any, allowed: object, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:  # jsonschema hook
     """jsonschema's ``additionalProperties``, with ``patternProperties`` keys matched as above."""
     if not validator.is_type(instance, "object"):
         return
@@ -79,12 +91,19 @@ def _additional_properties(validator: Any, allowed: object, instance: Any, schem
         for extra in extras:
             yield from validator.descend(instance[extra], allowed, path=extra)
     elif not allowed and extras:
-        yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)")
+        yield ValidationError(
+            f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)"
+        )
 
 
 FormValidator = validators.extend(
     Draft202012Validator,
-    {"x-sumOf": _sum_of, "pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties},
+    {
+        "x-sumOf": _sum_of,
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    },
 )
 
 _ZH = {

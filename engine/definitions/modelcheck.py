@@ -23,12 +23,15 @@ from engine.errors import Problem
 
 __all__ = ["normalise", "normalise_with_notes", "validate", "referenced_forms", "process_ids", "spiff_parser"]
 
+
 def _parser() -> etree.XMLParser:
     """The hostile-XML guard's parser: no entities, no network, no DTD, no huge trees."""
     return safe_parser()
 
 
-def _problem(code: str, element_id: str | None, en: str, zh: str, file: str | None, line: int | None = None) -> Problem:
+def _problem(
+    code: str, element_id: str | None, en: str, zh: str, file: str | None, line: int | None = None
+) -> Problem:
     return Problem(element_id, code, en, zh, file, line)
 
 
@@ -37,11 +40,26 @@ def _parse(xml: bytes, name: str) -> tuple[etree._Element | None, list[Problem]]
         root = etree.fromstring(xml, _parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if isinstance(exc.lineno, int) else None
-        return None, [_problem("xml-malformed", None, f"The file is not well-formed XML: {exc.msg}.",
-                               f"文件不是格式正确的 XML：{exc.msg}。", name, line)]
+        return None, [
+            _problem(
+                "xml-malformed",
+                None,
+                f"The file is not well-formed XML: {exc.msg}.",
+                f"文件不是格式正确的 XML：{exc.msg}。",
+                name,
+                line,
+            )
+        ]
     except (ValueError, TypeError) as exc:
-        return None, [_problem("xml-malformed", None, f"The file cannot be read as XML: {exc}.",
-                               f"无法按 XML 读取该文件：{exc}。", name)]
+        return None, [
+            _problem(
+                "xml-malformed",
+                None,
+                f"The file cannot be read as XML: {exc}.",
+                f"无法按 XML 读取该文件：{exc}。",
+                name,
+            )
+        ]
     return root, []
 
 
@@ -51,21 +69,53 @@ def normalise_with_notes(xml: bytes, *, name: str) -> tuple[bytes, list[Problem]
     if root is None:
         return xml, problems, []
     if etree.QName(root).namespace != BPMN or etree.QName(root).localname != "definitions":
-        return xml, [_problem("not-bpmn", None, "The root element is not a BPMN 2.0 <definitions>.",
-                              "根元素不是 BPMN 2.0 的 <definitions>。", name, root.sourceline)], []
+        return (
+            xml,
+            [
+                _problem(
+                    "not-bpmn",
+                    None,
+                    "The root element is not a BPMN 2.0 <definitions>.",
+                    "根元素不是 BPMN 2.0 的 <definitions>。",
+                    name,
+                    root.sourceline,
+                )
+            ],
+            [],
+        )
     if root.getroottree().docinfo.internalDTD is not None:  # entities could expand wherever the XML goes next
-        return xml, [_problem("xml-dtd", None, "The file declares a DTD (<!DOCTYPE ...>); BPMN files must not.",
-                              "文件声明了 DTD（<!DOCTYPE ...>）；BPMN 文件不允许包含 DTD。", name, 1)], []
+        return (
+            xml,
+            [
+                _problem(
+                    "xml-dtd",
+                    None,
+                    "The file declares a DTD (<!DOCTYPE ...>); BPMN files must not.",
+                    "文件声明了 DTD（<!DOCTYPE ...>）；BPMN 文件不允许包含 DTD。",
+                    name,
+                    1,
+                )
+            ],
+            [],
+        )
     ctx = Ctx(root, name)
     for fix in (*modelfix.PASSES, *modelrules.CHECKS):
         try:
             fix(ctx)
         except Exception as exc:  # a rewrite must never turn into a traceback for the user
-            ctx.add("normalise-failed", None, f"Could not apply {fix.__name__}: {exc!r}.",
-                    f"无法执行 {fix.__name__}：{exc!r}。")
+            ctx.add(
+                "normalise-failed",
+                None,
+                f"Could not apply {fix.__name__}: {exc!r}.",
+                f"无法执行 {fix.__name__}：{exc!r}。",
+            )
     if not _executable(root):
-        ctx.add("no-executable-process", None, "The file has no process with a start event to execute.",
-                "文件中没有带开始事件的可执行流程。")
+        ctx.add(
+            "no-executable-process",
+            None,
+            "The file has no process with a start event to execute.",
+            "文件中没有带开始事件的可执行流程。",
+        )
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8"), ctx.problems, ctx.notes
 
 
@@ -103,6 +153,7 @@ def referenced_forms(xml: bytes) -> dict[str, str]:
 
 # ---------------------------------------------------------------- parsing with Spiff
 
+
 class _PostOrderProcessParser(SpiffProcessParser):
     """Spiff's process parser, made safe for long chains.
 
@@ -131,13 +182,19 @@ class _PostOrderProcessParser(SpiffProcessParser):
                 continue
             seen.add(node.get("id"))
             stack.append((node, True))
-            stack.extend((succ, False) for succ in self._successors(node.get("id")) if succ.get("id") not in seen)
+            stack.extend(
+                (succ, False) for succ in self._successors(node.get("id")) if succ.get("id") not in seen
+            )
         return order
 
     def _successors(self, node_id: str) -> list[etree._Element]:
         """Targets of the node's flows and of its boundary events' flows (boundary events parse with their task)."""
         sources = [node_id, *(b.get("id") for b in self.get_boundary_events(node_id))]
-        targets = (self.get_node_by_id(f.get("targetRef")) for src in sources for f in self.get_outgoing_sequence_flows(src))
+        targets = (
+            self.get_node_by_id(f.get("targetRef"))
+            for src in sources
+            for f in self.get_outgoing_sequence_flows(src)
+        )
         return [t for t in targets if t is not None]
 
 
@@ -167,11 +224,15 @@ def _xsd_problems(root: etree._Element, name: str, lines: dict[str, int | None])
         if _schema is None:
             _schema = BpmnValidator(imports={"spiffworkflow": SPIFF_XSD}).validator
         copy = etree.fromstring(etree.tostring(root), _parser())
-        for expr in copy.xpath(".//bpmn:correlationPropertyRetrievalExpression/bpmn:formalExpression", namespaces=NS):
+        for expr in copy.xpath(
+            ".//bpmn:correlationPropertyRetrievalExpression/bpmn:formalExpression", namespaces=NS
+        ):
             expr.tag = q("messagePath")  # bpmn-js writes this; Spiff's validator tolerates it the same way
         ok = _schema.validate(copy)
         errors = [] if ok else list(_schema.error_log)
-    by_line = sorted((el.sourceline or 0, el.get("id")) for el in copy.iter() if isinstance(el.tag, str) and el.get("id"))
+    by_line = sorted(
+        (el.sourceline or 0, el.get("id")) for el in copy.iter() if isinstance(el.tag, str) and el.get("id")
+    )
     out = []
     for err in errors:
         eid = None
@@ -179,8 +240,16 @@ def _xsd_problems(root: etree._Element, name: str, lines: dict[str, int | None])
             if line <= err.line:
                 eid = i
         msg = err.message.replace(f"{{{BPMN}}}", "bpmn:")
-        out.append(_problem("xsd-invalid", eid, f"Not valid BPMN 2.0 (XSD): {msg}",
-                            f"不符合 BPMN 2.0 规范（XSD 校验）：{msg}", name, (lines.get(eid) if eid else None) or err.line))
+        out.append(
+            _problem(
+                "xsd-invalid",
+                eid,
+                f"Not valid BPMN 2.0 (XSD): {msg}",
+                f"不符合 BPMN 2.0 规范（XSD 校验）：{msg}",
+                name,
+                (lines.get(eid) if eid else None) or err.line,
+            )
+        )
     return out
 
 
@@ -194,35 +263,59 @@ def _pinpoint(exc: BaseException) -> str | None:
     return found
 
 
-def _spiff_problem(exc: BaseException, files: dict[str, dict[str, int | None]],
-                   fallback: tuple[str | None, str | None] = (None, None)) -> Problem:
+def _spiff_problem(
+    exc: BaseException,
+    files: dict[str, dict[str, int | None]],
+    fallback: tuple[str | None, str | None] = (None, None),
+) -> Problem:
     from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
     eid = getattr(exc, "id", None) or _pinpoint(exc) or fallback[1]
-    fname = (getattr(exc, "file_name", None) or next((f for f, ids in files.items() if eid in ids), None)
-             or fallback[0])
+    fname = (
+        getattr(exc, "file_name", None)
+        or next((f for f, ids in files.items() if eid in ids), None)
+        or fallback[0]
+    )
     line = files.get(fname or "", {}).get(eid or "")
     msg = str(exc).rstrip(". ")
-    internal = not isinstance(exc, ValidationException) or msg.startswith(("TypeError(", "AttributeError(",
-                                                                          "KeyError(", "IndexError("))
+    internal = not isinstance(exc, ValidationException) or msg.startswith(
+        ("TypeError(", "AttributeError(", "KeyError(", "IndexError(")
+    )
     if internal:
-        return _problem("spiff-internal-error", eid,
-                        f"SpiffWorkflow failed on element '{eid}' with an internal error ({msg}); usually a "
-                        "reference to an undefined message, signal, error or escalation. Check its definition.",
-                        f"SpiffWorkflow 在处理元素 '{eid}' 时发生内部错误（{msg}）；通常是引用了未定义的消息、信号、"
-                        "错误或升级。请检查其定义。", fname, line)
+        return _problem(
+            "spiff-internal-error",
+            eid,
+            f"SpiffWorkflow failed on element '{eid}' with an internal error ({msg}); usually a "
+            "reference to an undefined message, signal, error or escalation. Check its definition.",
+            f"SpiffWorkflow 在处理元素 '{eid}' 时发生内部错误（{msg}）；通常是引用了未定义的消息、信号、"
+            "错误或升级。请检查其定义。",
+            fname,
+            line,
+        )
     tag = getattr(exc, "tag", "") or "element"
-    return _problem("spiff-invalid", eid, f"{tag} '{eid}': {msg}.",
-                    f"{tag} '{eid}' 未通过 SpiffWorkflow 校验：{msg}。", fname, line)
+    return _problem(
+        "spiff-invalid",
+        eid,
+        f"{tag} '{eid}': {msg}.",
+        f"{tag} '{eid}' 未通过 SpiffWorkflow 校验：{msg}。",
+        fname,
+        line,
+    )
 
 
 _REFS = {"messageRef": "message", "signalRef": "signal", "errorRef": "error", "escalationRef": "escalation"}
 
 
-def _unresolved_refs(trees: dict[str, etree._Element], lines: dict[str, dict[str, int | None]]) -> list[Problem]:
+def _unresolved_refs(
+    trees: dict[str, etree._Element], lines: dict[str, dict[str, int | None]]
+) -> list[Problem]:
     """Event definitions naming an undefined message/signal/error/escalation make Spiff 3.2 crash (TypeError)."""
-    defined = {(etree.QName(el).localname, el.get("id")) for root in trees.values() for el in root.iter()
-               if isinstance(el.tag, str) and etree.QName(el).localname in _REFS.values()}
+    defined = {
+        (etree.QName(el).localname, el.get("id"))
+        for root in trees.values()
+        for el in root.iter()
+        if isinstance(el.tag, str) and etree.QName(el).localname in _REFS.values()
+    }
     out = []
     for fname, root in trees.items():
         for el in root.iter():
@@ -233,12 +326,18 @@ def _unresolved_refs(trees: dict[str, etree._Element], lines: dict[str, dict[str
                 if ref and (kind, ref.split(":")[-1]) not in defined:
                     node = modelfix.owner(el)
                     nid = node.get("id") if node is not None else None
-                    out.append(_problem("unresolved-reference", nid,
-                                        f"'{nid}' refers to {kind} '{ref}', which no file defines. Add a "
-                                        f"<bpmn:{kind} id=\"{ref}\"> definition or fix the reference.",
-                                        f"'{nid}' 引用的 {kind} '{ref}' 在任何文件中都没有定义。请添加 "
-                                        f"<bpmn:{kind} id=\"{ref}\"> 定义或修正引用。",
-                                        fname, lines.get(fname, {}).get(nid or "")))
+                    out.append(
+                        _problem(
+                            "unresolved-reference",
+                            nid,
+                            f"'{nid}' refers to {kind} '{ref}', which no file defines. Add a "
+                            f'<bpmn:{kind} id="{ref}"> definition or fix the reference.',
+                            f"'{nid}' 引用的 {kind} '{ref}' 在任何文件中都没有定义。请添加 "
+                            f'<bpmn:{kind} id="{ref}"> 定义或修正引用。',
+                            fname,
+                            lines.get(fname, {}).get(nid or ""),
+                        )
+                    )
     return out
 
 
@@ -255,8 +354,11 @@ def validate(files: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[Problem
     for fname, data in files.items():
         original, errs = _parse(data, fname)
         if original is not None:
-            lines[fname] = {el.get("id"): el.sourceline for el in original.iter()
-                            if isinstance(el.tag, str) and el.get("id")}
+            lines[fname] = {
+                el.get("id"): el.sourceline
+                for el in original.iter()
+                if isinstance(el.tag, str) and el.get("id")
+            }
         if fname.lower().endswith(".dmn"):
             out[fname] = data
             problems += errs
@@ -301,4 +403,3 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
             seen.add((p.element_id, p.code, p.message))
             out.append(p)
     return out
-

@@ -29,8 +29,18 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 NS = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "spiffworkflow": SPIFF}
 
 ACTIVITIES = {
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
-    "businessRuleTask", "subProcess", "transaction", "callActivity", "adHocSubProcess",
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "subProcess",
+    "transaction",
+    "callActivity",
+    "adHocSubProcess",
 }
 SPLIT_SOURCES = ACTIVITIES | {"intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 UNSUPPORTED = {
@@ -89,21 +99,56 @@ class Ctx:
 
 def owner(el: etree._Element) -> etree._Element:
     """The nearest flow node (or process) holding `el`, for pinning problems."""
-    while el is not None and (not el.get("id") or local(el).endswith("EventDefinition")
-                              or local(el) in {"conditionExpression", "condition", "completionCondition"}):
+    while el is not None and (
+        not el.get("id")
+        or local(el).endswith("EventDefinition")
+        or local(el) in {"conditionExpression", "condition", "completionCondition"}
+    ):
         el = el.getparent()
     return el
 
 
 # ---------------------------------------------------------------- expressions
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>"[^"\\]*"|'[^'\\]*')|(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z_0-9]*)
-    |(?P<op>==|!=|<=|>=|&&|\|\||<|>|!|=|\(|\)))""", re.X)
-_JUEL_WORDS = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=",
-               "and": "and", "or": "or", "not": "not", "true": "True", "false": "False", "null": "None"}
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>"[^"\\]*"|'[^'\\]*')|(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z_0-9]*)
+    |(?P<op>==|!=|<=|>=|&&|\|\||<|>|!|=|\(|\)))""",
+    re.X,
+)
+_JUEL_WORDS = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "and": "and",
+    "or": "or",
+    "not": "not",
+    "true": "True",
+    "false": "False",
+    "null": "None",
+}
 _FEEL_WORDS = {"and": "and", "or": "or", "not": "not", "true": "True", "false": "False", "null": "None"}
-_SAFE_NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Compare,
-               ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Name, ast.Load, ast.Constant)
+_SAFE_NODES = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+)
 
 
 def dialect(text: str, language: str | None) -> str:
@@ -162,16 +207,24 @@ def _fix_expression(ctx: Ctx, el: etree._Element, what: tuple[str, str]) -> None
     holder = owner(el)
     if py is None:
         hid = holder.get("id") if holder is not None else None
-        ctx.add("unsupported-expression-language", holder,
-                f"{what[0]} of '{hid}' is {dialect(text, lang).upper() or 'an unknown language'} that cannot be "
-                f"translated to Python: {text.strip()!r}. Rewrite it as a Python expression.",
-                f"'{hid}' 的{what[1]}使用了无法自动转换为 Python 的表达式语言：{text.strip()!r}。"
-                "请改写为 Python 表达式。")
+        ctx.add(
+            "unsupported-expression-language",
+            holder,
+            f"{what[0]} of '{hid}' is {dialect(text, lang).upper() or 'an unknown language'} that cannot be "
+            f"translated to Python: {text.strip()!r}. Rewrite it as a Python expression.",
+            f"'{hid}' 的{what[1]}使用了无法自动转换为 Python 的表达式语言：{text.strip()!r}。"
+            "请改写为 Python 表达式。",
+        )
         return
     if py != text.strip():
         el.text = py
-        ctx.add("translated-expression", holder, f"Condition {text.strip()!r} translated to {py!r}.",
-                f"条件 {text.strip()!r} 已转换为 {py!r}。", note=True)
+        ctx.add(
+            "translated-expression",
+            holder,
+            f"Condition {text.strip()!r} translated to {py!r}.",
+            f"条件 {text.strip()!r} 已转换为 {py!r}。",
+            note=True,
+        )
     if "language" in el.attrib:
         del el.attrib["language"]
 
@@ -181,9 +234,13 @@ def fix_expressions(ctx: Ctx) -> None:
     for el in list(ctx.root.iter(q("conditionExpression"))):
         if not (el.text or "").strip():
             el.getparent().remove(el)  # empty condition == no condition (Spiff would crash on None)
-    kinds = [("conditionExpression", ("Condition", "条件")), ("condition", ("Event condition", "事件条件")),
-             ("completionCondition", ("Completion condition", "完成条件")),
-             ("loopCondition", ("Loop condition", "循环条件")), ("loopCardinality", ("Loop cardinality", "循环次数"))]
+    kinds = [
+        ("conditionExpression", ("Condition", "条件")),
+        ("condition", ("Event condition", "事件条件")),
+        ("completionCondition", ("Completion condition", "完成条件")),
+        ("loopCondition", ("Loop condition", "循环条件")),
+        ("loopCardinality", ("Loop cardinality", "循环次数")),
+    ]
     for tag, what in kinds:
         for el in ctx.root.iter(q(tag)):
             if (el.text or "").strip():
@@ -191,6 +248,7 @@ def fix_expressions(ctx: Ctx) -> None:
 
 
 # ---------------------------------------------------------------- timers, scripts, elements
+
 
 def _string_literal(text: str) -> str | None:
     """The string a Python string literal such as ``"P14D"`` spells, or None for anything else."""
@@ -203,20 +261,28 @@ def _string_literal(text: str) -> str | None:
 
 def _constant(py: str) -> bool:
     """Whether a Python expression reads no variable (``9999-99-99``): its value is fixed at deploy."""
-    return not any(isinstance(n, ast.Name | ast.Call | ast.Attribute | ast.Subscript) for n in ast.walk(ast.parse(py, mode="eval")))
+    return not any(
+        isinstance(n, ast.Name | ast.Call | ast.Attribute | ast.Subscript)
+        for n in ast.walk(ast.parse(py, mode="eval"))
+    )
 
 
 def fix_timers(ctx: Ctx) -> None:
     """Spiff evaluates timer bodies as Python: check and quote ISO literals, report what is not an expression."""
     for ted in ctx.root.iter(q("timerEventDefinition")):
         event = owner(ted)
-        bodies = [c for c in ted if local(c) in {"timeDate", "timeDuration", "timeCycle"} and (c.text or "").strip()]
+        bodies = [
+            c for c in ted if local(c) in {"timeDate", "timeDuration", "timeCycle"} and (c.text or "").strip()
+        ]
         if not bodies:
-            ctx.add("unsupported-timer", event,
-                    f"Timer event '{event.get('id')}' has no timeDate, timeDuration or timeCycle value; "
-                    "it is descriptive only. Give it an ISO 8601 value such as P14D.",
-                    f"定时事件 '{event.get('id')}' 没有 timeDate、timeDuration 或 timeCycle 值（仅为描述性）。"
-                    "请填写 ISO 8601 值，例如 P14D。")
+            ctx.add(
+                "unsupported-timer",
+                event,
+                f"Timer event '{event.get('id')}' has no timeDate, timeDuration or timeCycle value; "
+                "it is descriptive only. Give it an ISO 8601 value such as P14D.",
+                f"定时事件 '{event.get('id')}' 没有 timeDate、timeDuration 或 timeCycle 值（仅为描述性）。"
+                "请填写 ISO 8601 值，例如 P14D。",
+            )
             continue
         body = bodies[0]
         text = body.text.strip()
@@ -232,11 +298,14 @@ def fix_timers(ctx: Ctx) -> None:
             continue
         py = translate(text, body.get("language"))
         if py is None:
-            ctx.add("unsupported-timer", event,
-                    f"Timer event '{event.get('id')}' has {local(body)} {text!r}, which is neither an ISO 8601 "
-                    "literal nor a Python expression (cron is not supported). Use ISO 8601, e.g. R3/PT1H.",
-                    f"定时事件 '{event.get('id')}' 的 {local(body)} 值 {text!r} 既不是 ISO 8601 字面量也不是 "
-                    "Python 表达式（不支持 cron）。请使用 ISO 8601，例如 R3/PT1H。")
+            ctx.add(
+                "unsupported-timer",
+                event,
+                f"Timer event '{event.get('id')}' has {local(body)} {text!r}, which is neither an ISO 8601 "
+                "literal nor a Python expression (cron is not supported). Use ISO 8601, e.g. R3/PT1H.",
+                f"定时事件 '{event.get('id')}' 的 {local(body)} 值 {text!r} 既不是 ISO 8601 字面量也不是 "
+                "Python 表达式（不支持 cron）。请使用 ISO 8601，例如 R3/PT1H。",
+            )
         elif _constant(py):
             _invalid_timer(ctx, event, local(body), text, "is a constant expression, not an ISO 8601 value")
         else:
@@ -245,23 +314,32 @@ def fix_timers(ctx: Ctx) -> None:
 
 
 def _invalid_timer(ctx: Ctx, event: etree._Element, kind: str, value: str, reason: str) -> None:
-    ctx.add("invalid-timer", event,
-            f"Timer event '{event.get('id')}' has {kind} {value!r}, which {reason}.",
-            f"定时事件 '{event.get('id')}' 的 {kind} 值 {value!r} 无效（{reason}）。请使用有效的 ISO 8601 值，例如 P14D。")
+    ctx.add(
+        "invalid-timer",
+        event,
+        f"Timer event '{event.get('id')}' has {kind} {value!r}, which {reason}.",
+        f"定时事件 '{event.get('id')}' 的 {kind} 值 {value!r} 无效（{reason}）。请使用有效的 ISO 8601 值，例如 P14D。",
+    )
 
 
 def check_scripts(ctx: Ctx) -> None:
     for task in ctx.root.iter(q("scriptTask")):
         fmt = (task.get("scriptFormat") or "").strip().lower()
         if fmt not in PYTHON_LANGS:
-            ctx.add("unsupported-script-language", task,
-                    f"Script task '{task.get('id')}' is written in {fmt!r}; only Python scripts run. "
-                    "Rewrite the script in Python.",
-                    f"脚本任务 '{task.get('id')}' 使用 {fmt!r} 编写；只支持 Python 脚本。请用 Python 重写。")
+            ctx.add(
+                "unsupported-script-language",
+                task,
+                f"Script task '{task.get('id')}' is written in {fmt!r}; only Python scripts run. "
+                "Rewrite the script in Python.",
+                f"脚本任务 '{task.get('id')}' 使用 {fmt!r} 编写；只支持 Python 脚本。请用 Python 重写。",
+            )
         elif task.find(q("script")) is None or not (task.findtext(q("script")) or "").strip():
-            ctx.add("missing-script", task,
-                    f"Script task '{task.get('id')}' has no script. Add a Python script or make it a plain task.",
-                    f"脚本任务 '{task.get('id')}' 没有脚本。请添加 Python 脚本或改为普通任务。")
+            ctx.add(
+                "missing-script",
+                task,
+                f"Script task '{task.get('id')}' has no script. Add a Python script or make it a plain task.",
+                f"脚本任务 '{task.get('id')}' 没有脚本。请添加 Python 脚本或改为普通任务。",
+            )
 
 
 def check_service_tasks(ctx: Ctx) -> None:
@@ -269,13 +347,22 @@ def check_service_tasks(ctx: Ctx) -> None:
     for task in ctx.root.iter(q("serviceTask")):
         if task.find(f"{q('extensionElements')}/{q('serviceTaskOperator', SPIFF)}") is None:
             attrs = {etree.QName(k).localname: v for k, v in task.attrib.items()}
-            impl = next((f"{k}={attrs[k]}" for k in ("topic", "class", "delegateExpression", "expression",
-                                                     "type", "implementation") if attrs.get(k)), "")
-            ctx.add("unsupported-service-task", task,
-                    f"Service task '{task.get('id')}' has no spiffworkflow:serviceTaskOperator ({impl or 'no implementation'}"
-                    "); this engine calls only registered services. Add an operator, or make it a user or script task.",
-                    f"服务任务 '{task.get('id')}' 没有 spiffworkflow:serviceTaskOperator（{impl or '无实现'}）；"
-                    "本引擎只调用已注册的服务。请添加 operator，或改为用户任务或脚本任务。")
+            impl = next(
+                (
+                    f"{k}={attrs[k]}"
+                    for k in ("topic", "class", "delegateExpression", "expression", "type", "implementation")
+                    if attrs.get(k)
+                ),
+                "",
+            )
+            ctx.add(
+                "unsupported-service-task",
+                task,
+                f"Service task '{task.get('id')}' has no spiffworkflow:serviceTaskOperator ({impl or 'no implementation'}"
+                "); this engine calls only registered services. Add an operator, or make it a user or script task.",
+                f"服务任务 '{task.get('id')}' 没有 spiffworkflow:serviceTaskOperator（{impl or '无实现'}）；"
+                "本引擎只调用已注册的服务。请添加 operator，或改为用户任务或脚本任务。",
+            )
 
 
 def check_unsupported(ctx: Ctx) -> None:
@@ -288,9 +375,12 @@ def check_unsupported(ctx: Ctx) -> None:
             en, zh = UNSUPPORTED[name]
             target = owner(el) if name.endswith("EventDefinition") else el
             tid = target.get("id")
-            ctx.add("unsupported-element", target,
-                    f"Element '{tid}' is a {en}, which this engine cannot execute. Remodel it with supported elements.",
-                    f"元素 '{tid}' 是{zh}，本引擎无法执行。请改用受支持的元素建模。")
+            ctx.add(
+                "unsupported-element",
+                target,
+                f"Element '{tid}' is a {en}, which this engine cannot execute. Remodel it with supported elements.",
+                f"元素 '{tid}' 是{zh}，本引擎无法执行。请改用受支持的元素建模。",
+            )
 
 
 def fix_link_events(ctx: Ctx) -> None:
@@ -303,19 +393,29 @@ def fix_link_events(ctx: Ctx) -> None:
             if link is None:
                 continue
             key = link.get("name") or ev.get("name")
-            (catches.__setitem__(key, ev) if local(ev) == "intermediateCatchEvent" else throws.append((key, ev)))
+            (
+                catches.__setitem__(key, ev)
+                if local(ev) == "intermediateCatchEvent"
+                else throws.append((key, ev))
+            )
         for key, ev in throws:
             target = catches.get(key)
             if target is None:
-                ctx.add("unsupported-element", ev, f"Link event '{ev.get('id')}' has no matching link catch event "
-                        f"named {key!r}. Add one or draw the sequence flow.",
-                        f"链接事件 '{ev.get('id')}' 没有名为 {key!r} 的对应捕获事件。请添加或直接连线。")
+                ctx.add(
+                    "unsupported-element",
+                    ev,
+                    f"Link event '{ev.get('id')}' has no matching link catch event "
+                    f"named {key!r}. Add one or draw the sequence flow.",
+                    f"链接事件 '{ev.get('id')}' 没有名为 {key!r} 的对应捕获事件。请添加或直接连线。",
+                )
                 continue
             ev.remove(ev.find(q("linkEventDefinition")))
             fid = ctx.unique(f"{ev.get('id')}__link")
             etree.SubElement(ev, q("outgoing")).text = fid
-            scope.insert(scope.index(ev) + 1, etree.Element(q("sequenceFlow"), id=fid, sourceRef=ev.get("id"),
-                                                           targetRef=target.get("id")))
+            scope.insert(
+                scope.index(ev) + 1,
+                etree.Element(q("sequenceFlow"), id=fid, sourceRef=ev.get("id"), targetRef=target.get("id")),
+            )
         for target in catches.values():
             target.remove(target.find(q("linkEventDefinition")))
             target.tag = q("intermediateThrowEvent")  # a none throw event passes straight through
@@ -329,8 +429,13 @@ def fix_executable(ctx: Ctx) -> None:
     for p in procs:
         if p.find(q("startEvent")) is not None:
             p.set("isExecutable", "true")
-            ctx.add("made-executable", p, f"Process '{p.get('id')}' was marked not executable; treated as executable.",
-                    f"流程 '{p.get('id')}' 被标记为不可执行；已按可执行处理。", note=True)
+            ctx.add(
+                "made-executable",
+                p,
+                f"Process '{p.get('id')}' was marked not executable; treated as executable.",
+                f"流程 '{p.get('id')}' 被标记为不可执行；已按可执行处理。",
+                note=True,
+            )
 
 
 def strip_data_stores(ctx: Ctx) -> None:
@@ -342,8 +447,13 @@ def strip_data_stores(ctx: Ctx) -> None:
         parent = el.getparent()
         if any(r in stores for r in refs) or not _object_resolves(ids, parent, refs):
             parent.remove(el)
-            ctx.add("dropped-data-association", parent, "Data association to a data store or unresolvable data "
-                    "object ignored.", "已忽略指向数据存储或无法解析的数据对象的数据关联。", note=True)
+            ctx.add(
+                "dropped-data-association",
+                parent,
+                "Data association to a data store or unresolvable data object ignored.",
+                "已忽略指向数据存储或无法解析的数据对象的数据关联。",
+                note=True,
+            )
     for el in list(ctx.root.iter(q("dataStore"), q("dataStoreReference"))):
         el.getparent().remove(el)
     _drop_orphan_di(ctx)
@@ -385,6 +495,7 @@ def fix_decision_refs(ctx: Ctx) -> None:
 
 # ---------------------------------------------------------------- gateways and implicit splits
 
+
 def _outgoing_by_source(scope: etree._Element) -> dict[str, list[etree._Element]]:
     """The scope's sequence flows by source id, built once per scope (a lookup per node was quadratic)."""
     out: dict[str, list[etree._Element]] = {}
@@ -419,15 +530,23 @@ def fix_gateway_defaults(ctx: Ctx) -> None:
                 _condition(f, "True")
         elif len(bare) == 1 and not gw.get("default"):
             gw.set("default", bare[0].get("id"))
-            ctx.add("made-default", gw, f"Flow '{bare[0].get('id')}' has no condition; made it the default.",
-                    f"顺序流 '{bare[0].get('id')}' 没有条件；已设为默认流。", note=True)
+            ctx.add(
+                "made-default",
+                gw,
+                f"Flow '{bare[0].get('id')}' has no condition; made it the default.",
+                f"顺序流 '{bare[0].get('id')}' 没有条件；已设为默认流。",
+                note=True,
+            )
         else:
             for f in bare:
-                ctx.add("ambiguous-flow", f,
-                        f"Sequence flow '{f.get('id')}' leaves exclusive gateway '{gw.get('id')}' with no condition "
-                        "and is not its default flow. Add a condition, or make it the gateway's default.",
-                        f"顺序流 '{f.get('id')}' 从排他网关 '{gw.get('id')}' 流出，既没有条件也不是默认流。"
-                        "请添加条件，或将其设为网关的默认流。")
+                ctx.add(
+                    "ambiguous-flow",
+                    f,
+                    f"Sequence flow '{f.get('id')}' leaves exclusive gateway '{gw.get('id')}' with no condition "
+                    "and is not its default flow. Add a condition, or make it the gateway's default.",
+                    f"顺序流 '{f.get('id')}' 从排他网关 '{gw.get('id')}' 流出，既没有条件也不是默认流。"
+                    "请添加条件，或将其设为网关的默认流。",
+                )
 
 
 def split_implicit(ctx: Ctx) -> None:
@@ -457,7 +576,14 @@ class _DiagramIndex:
             self.edges.setdefault(edge.get("bpmnElement"), []).append(edge)
 
 
-def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: etree._Element, flows: list[etree._Element], conditional: bool) -> None:
+def _insert_split(
+    ctx: Ctx,
+    index: _DiagramIndex,
+    scope: etree._Element,
+    src: etree._Element,
+    flows: list[etree._Element],
+    conditional: bool,
+) -> None:
     sid = src.get("id")
     default = src.attrib.pop("default", None)
     kind = "inclusiveGateway" if conditional or default else "parallelGateway"
@@ -484,9 +610,16 @@ def _insert_split(ctx: Ctx, index: _DiagramIndex, scope: etree._Element, src: et
         ref.addnext(etree.Element(q("flowNodeRef")))
         ref.getnext().text = gid
     _split_di(ctx, index, sid, gid, fid, [f.get("id") for f in flows])
-    what = ("an inclusive gateway", "包容网关") if conditional or default else ("a parallel gateway", "并行网关")
-    ctx.add("implicit-split", src, f"'{sid}' has {len(flows)} outgoing flows without a gateway; inserted "
-            f"{what[0]} '{gid}'.", f"'{sid}' 有 {len(flows)} 条未经网关的流出顺序流；已插入{what[1]} '{gid}'。", note=True)
+    what = (
+        ("an inclusive gateway", "包容网关") if conditional or default else ("a parallel gateway", "并行网关")
+    )
+    ctx.add(
+        "implicit-split",
+        src,
+        f"'{sid}' has {len(flows)} outgoing flows without a gateway; inserted {what[0]} '{gid}'.",
+        f"'{sid}' 有 {len(flows)} 条未经网关的流出顺序流；已插入{what[1]} '{gid}'。",
+        note=True,
+    )
 
 
 def _split_di(ctx: Ctx, index: _DiagramIndex, sid: str, gid: str, fid: str, flow_ids: list[str]) -> None:
@@ -522,5 +655,16 @@ def _split_di(ctx: Ctx, index: _DiagramIndex, sid: str, gid: str, fid: str, flow
                 nxt.set("y", f"{py:g}")
 
 
-PASSES = (fix_executable, check_unsupported, fix_link_events, strip_data_stores, fix_decision_refs,
-          check_scripts, check_service_tasks, fix_timers, fix_expressions, fix_gateway_defaults, split_implicit)
+PASSES = (
+    fix_executable,
+    check_unsupported,
+    fix_link_events,
+    strip_data_stores,
+    fix_decision_refs,
+    check_scripts,
+    check_service_tasks,
+    fix_timers,
+    fix_expressions,
+    fix_gateway_defaults,
+    split_implicit,
+)

@@ -26,11 +26,14 @@ def check_path_length(ctx: Ctx) -> None:
     for scope in ctx.root.iter(q("process"), q("subProcess"), q("transaction"), q("adHocSubProcess")):
         longest = _longest_path(scope)
         if longest > MAX_PATH_ELEMENTS:
-            ctx.add("process-too-long", scope,
-                    f"'{scope.get('id')}' has a path of {longest:,} elements one after another; the limit is "
-                    f"{MAX_PATH_ELEMENTS:,}. Split it into subprocesses or call activities.",
-                    f"'{scope.get('id')}' 中有一条路径依次包含 {longest:,} 个元素，超过上限 {MAX_PATH_ELEMENTS:,}。"
-                    "请拆分为子流程或调用活动。")
+            ctx.add(
+                "process-too-long",
+                scope,
+                f"'{scope.get('id')}' has a path of {longest:,} elements one after another; the limit is "
+                f"{MAX_PATH_ELEMENTS:,}. Split it into subprocesses or call activities.",
+                f"'{scope.get('id')}' 中有一条路径依次包含 {longest:,} 个元素，超过上限 {MAX_PATH_ELEMENTS:,}。"
+                "请拆分为子流程或调用活动。",
+            )
 
 
 def _longest_path(scope: etree._Element) -> int:
@@ -68,11 +71,16 @@ def check_properties(ctx: Ctx) -> None:
     """Refuse extension properties the engine would otherwise ignore (or choke on) at run time."""
     for block in ctx.root.iter(q("properties", SPIFF)):
         holder = owner(block)
-        props = {p.get("name"): p.get("value") or "" for p in block.iter(q("property", SPIFF)) if p.get("name")}
+        props = {
+            p.get("name"): p.get("value") or "" for p in block.iter(q("property", SPIFF)) if p.get("name")
+        }
         for name, value, why, why_zh in policy.property_problems(props):
-            ctx.add("invalid-property", holder,
-                    f"'{holder.get('id')}' has property {name}={value!r}, which {why}.",
-                    f"'{holder.get('id')}' 的扩展属性 {name}={value!r} 无效：{why_zh}。")
+            ctx.add(
+                "invalid-property",
+                holder,
+                f"'{holder.get('id')}' has property {name}={value!r}, which {why}.",
+                f"'{holder.get('id')}' 的扩展属性 {name}={value!r} 无效：{why_zh}。",
+            )
 
 
 CHECKS = (check_properties, check_path_length)

@@ -78,12 +78,26 @@ def schema_pattern_problems(schema: Any) -> Iterator[tuple[str, str, str]]:  # a
             reason = unsafe_reason(pattern)
             if reason:
                 yield _field(path), pattern, reason
-        stack.extend((child, f"{path}.{key}" if path else str(key)) for key, child in node.items() if isinstance(child, dict | list))
+        stack.extend(
+            (child, f"{path}.{key}" if path else str(key))
+            for key, child in node.items()
+            if isinstance(child, dict | list)
+        )
 
 
 def _field(path: str) -> str:
     """``properties.members.items.properties.phone`` -> ``members.phone``: the path a user knows."""
-    skip = {"properties", "items", "patternProperties", "additionalProperties", "$defs", "definitions", "allOf", "anyOf", "oneOf"}
+    skip = {
+        "properties",
+        "items",
+        "patternProperties",
+        "additionalProperties",
+        "$defs",
+        "definitions",
+        "allOf",
+        "anyOf",
+        "oneOf",
+    }
     parts = [p for p in path.split(".") if p and p not in skip and not p.isdigit()]
     return ".".join(parts) or "(form)"
 

@@ -21,8 +21,20 @@ from lxml import etree
 from .. import durations
 
 __all__ = [
-    "APPROVAL_MODES", "AUTO_APPROVE", "EMPTY", "ON_REJECT", "START_VARIABLES", "TIMEOUT_ACTIONS", "ProcessPolicy", "TaskPolicy",
-    "diagram_policies", "element_properties", "parse_names", "process_policy", "property_problems", "task_policy",
+    "APPROVAL_MODES",
+    "AUTO_APPROVE",
+    "EMPTY",
+    "ON_REJECT",
+    "START_VARIABLES",
+    "TIMEOUT_ACTIONS",
+    "ProcessPolicy",
+    "TaskPolicy",
+    "diagram_policies",
+    "element_properties",
+    "parse_names",
+    "process_policy",
+    "property_problems",
+    "task_policy",
 ]
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -72,7 +84,9 @@ class ProcessPolicy:
     """What a diagram says about the whole process: auto-approval and who works each lane."""
 
     auto_approve: str = "never"
-    lanes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # lane name -> rule (``lane:NAME``)
+    lanes: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # lane name -> rule (``lane:NAME``)
 
 
 # ---------------------------------------------------------------- checks, one per property
@@ -88,7 +102,9 @@ def _one_of(*allowed: str) -> Callable[[str], Reason | None]:
 
 def _duration(value: str) -> Reason | None:
     reason = durations.duration_problem(value)
-    return (reason, f"须为 ISO 8601 时长（如 P14D、PT2H），不超过 {durations.MAX_DAYS:,} 天") if reason else None
+    return (
+        (reason, f"须为 ISO 8601 时长（如 P14D、PT2H），不超过 {durations.MAX_DAYS:,} 天") if reason else None
+    )
 
 
 def _approval_mode(value: str) -> Reason | None:
@@ -101,7 +117,10 @@ def _approval_mode(value: str) -> Reason | None:
     except ValueError:
         pass
     modes = ", ".join(APPROVAL_MODES)
-    return f"must be one of {modes} or ratio:R with 0 < R <= 1", f"须为 {modes} 之一，或 ratio:R（0 < R <= 1）"
+    return (
+        f"must be one of {modes} or ratio:R with 0 < R <= 1",
+        f"须为 {modes} 之一，或 ratio:R（0 < R <= 1）",
+    )
 
 
 def _variable(value: str) -> Reason | None:
@@ -120,7 +139,10 @@ def _variables(value: str) -> Reason | None:
 def _groups(value: str) -> Reason | None:
     if parse_names(value):
         return None
-    return "must list at least one group, such as reviewers,office", "须至少列出一个用户组，如 reviewers,office"
+    return (
+        "must list at least one group, such as reviewers,office",
+        "须至少列出一个用户组，如 reviewers,office",
+    )
 
 
 def _decision(value: str) -> Reason | None:
@@ -137,10 +159,14 @@ def _form(value: str) -> Reason | None:
 
 def _lane_rule(value: str) -> Reason | None:
     kind, colon, target = value.partition(":")
-    if value == "starter" or (colon and kind in LANE_KINDS and target.strip() and (kind != "data" or _NAME.fullmatch(target))):
+    if value == "starter" or (
+        colon and kind in LANE_KINDS and target.strip() and (kind != "data" or _NAME.fullmatch(target))
+    ):
         return None
-    return ("must be group:NAME, user:NAME, data:VARIABLE or starter",
-            "须为 group:组名、user:用户名、data:变量名 或 starter")
+    return (
+        "must be group:NAME, user:NAME, data:VARIABLE or starter",
+        "须为 group:组名、user:用户名、data:变量名 或 starter",
+    )
 
 
 RULES: dict[str, Callable[[str], Reason | None]] = {
@@ -160,7 +186,12 @@ RULES: dict[str, Callable[[str], Reason | None]] = {
 }
 
 # Properties that mean nothing without another one: alone they would be silently ignored.
-NEEDS = {"timeoutAction": "timeout", "approvers": "approvalMode", "onReject": "approvalMode", "rejectDecision": "approvalMode"}
+NEEDS = {
+    "timeoutAction": "timeout",
+    "approvers": "approvalMode",
+    "onReject": "approvalMode",
+    "rejectDecision": "approvalMode",
+}
 
 
 def property_problems(props: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
@@ -197,7 +228,8 @@ def task_policy(element_id: str, props: Mapping[str, str] | None) -> TaskPolicy:
     props = props or {}
     return TaskPolicy(
         element_id=element_id,
-        form=props.get("formJsonSchemaFilename") or None,  # a missing file is refused at deploy; keep the name
+        form=props.get("formJsonSchemaFilename")
+        or None,  # a missing file is refused at deploy; keep the name
         assignee=_valid(props, "assignee"),
         candidate_groups=tuple(parse_names(props.get("candidateGroups"))),
         due_in=_valid(props, "dueIn"),
@@ -216,7 +248,11 @@ def process_policy(props: Mapping[str, str] | None) -> ProcessPolicy:
     """The process element's policy from its own extension properties."""
     props = props or {}
     auto = props.get("autoApprove", "never")
-    lanes = {name[5:]: value for name, value in props.items() if name.startswith("lane:") and _lane_rule(value) is None}
+    lanes = {
+        name[5:]: value
+        for name, value in props.items()
+        if name.startswith("lane:") and _lane_rule(value) is None
+    }
     return ProcessPolicy(auto if auto in AUTO_APPROVE else "never", MappingProxyType(lanes))
 
 
@@ -232,7 +268,9 @@ def spec_policies(specs: Iterable[Any]) -> dict[str, TaskPolicy]:
         for ts in spec.task_specs.values():
             props = spec_properties(ts)
             element_id = getattr(ts, "bpmn_id", None)
-            if element_id and props:  # a multi-instance wrapper and its child share the id; one holds the properties
+            if (
+                element_id and props
+            ):  # a multi-instance wrapper and its child share the id; one holds the properties
                 out[element_id] = task_policy(element_id, props)
     return out
 
@@ -245,7 +283,9 @@ def element_properties(element: etree._Element) -> dict[str, str]:
     return {p.get("name"): p.get("value") or "" for p in ext.iter(f"{{{SPIFF_NS}}}property") if p.get("name")}
 
 
-def diagram_policies(root: etree._Element, tags: tuple[str, ...] = ("userTask", "startEvent")) -> dict[str, TaskPolicy]:
+def diagram_policies(
+    root: etree._Element, tags: tuple[str, ...] = ("userTask", "startEvent")
+) -> dict[str, TaskPolicy]:
     """Element id -> policy for the elements of the given BPMN tags in a diagram's XML."""
     out: dict[str, TaskPolicy] = {}
     for tag in tags:

@@ -60,7 +60,8 @@ def check_xml(
     data = bytes(data)
     if len(data) > max_bytes:
         raise _refuse(
-            name, "xml-too-large",
+            name,
+            "xml-too-large",
             f"The file is {len(data):,} bytes; the limit is {max_bytes:,} bytes.",
             f"文件大小为 {len(data):,} 字节，超过上限 {max_bytes:,} 字节。",
         )
@@ -71,7 +72,8 @@ def check_xml(
     except UnicodeDecodeError as exc:
         bad_line = _line_of(data, exc.start)
         raise _refuse(
-            name, "xml-not-utf8",
+            name,
+            "xml-not-utf8",
             f"The file is not UTF-8 text (undecodable byte at line {bad_line}); it is not a BPMN/DMN XML file.",
             f"文件不是 UTF-8 文本（第 {bad_line} 行有无法解码的字节），不是 BPMN/DMN XML 文件。",
             bad_line,
@@ -95,7 +97,8 @@ def check_xml(
                 docinfo = el.getroottree().docinfo
                 if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
                     raise _refuse(
-                        name, "xml-doctype",
+                        name,
+                        "xml-doctype",
                         "The file declares a DOCTYPE. DOCTYPE and ENTITY declarations are refused "
                         "(they enable entity-expansion bombs and external-entity file/network reads).",
                         "文件包含 DOCTYPE 声明。DOCTYPE 与 ENTITY 声明一律拒绝（可用于实体膨胀攻击和读取外部文件/网络）。",
@@ -103,14 +106,16 @@ def check_xml(
                     )
             if depth > max_depth:
                 raise _refuse(
-                    name, "xml-too-deep",
+                    name,
+                    "xml-too-deep",
                     f"Elements are nested more than {max_depth} levels deep (line {el.sourceline}).",
                     f"元素嵌套超过 {max_depth} 层（第 {el.sourceline} 行）。",
                     el.sourceline,
                 )
             if elements > max_elements:
                 raise _refuse(
-                    name, "xml-too-many-elements",
+                    name,
+                    "xml-too-many-elements",
                     f"The file has more than {max_elements:,} elements.",
                     f"文件中的元素超过 {max_elements:,} 个。",
                     el.sourceline,
@@ -118,7 +123,8 @@ def check_xml(
             for attr, value in el.attrib.items():
                 if len(value) > max_attr_len:
                     raise _refuse(
-                        name, "xml-attribute-too-long",
+                        name,
+                        "xml-attribute-too-long",
                         f"Attribute {etree.QName(attr).localname!r} is {len(value):,} characters long; "
                         f"the limit is {max_attr_len:,}.",
                         f"属性 {etree.QName(attr).localname!r} 长 {len(value):,} 个字符，超过上限 {max_attr_len:,}。",
@@ -127,7 +133,7 @@ def check_xml(
 
     try:
         for start in range(0, len(data), _CHUNK):
-            parser.feed(data[start:start + _CHUNK])
+            parser.feed(data[start : start + _CHUNK])
             drain()
         parser.close()
         drain()
@@ -143,20 +149,23 @@ def check_xml(
         msg = str(exc.msg if hasattr(exc, "msg") else exc)
         if "depth" in msg.lower():
             raise _refuse(
-                name, "xml-too-deep",
+                name,
+                "xml-too-deep",
                 f"Elements are nested more than {max_depth} levels deep (line {line}).",
                 f"元素嵌套超过 {max_depth} 层（第 {line} 行）。",
                 line,
             ) from None
         if "entit" in msg.lower() or "doctype" in msg.lower():
             raise _refuse(
-                name, "xml-doctype",
+                name,
+                "xml-doctype",
                 f"The file uses DOCTYPE or ENTITY constructs, which are refused (line {line}: {msg}).",
                 f"文件使用了 DOCTYPE 或 ENTITY，已拒绝（第 {line} 行：{msg}）。",
                 line,
             ) from None
         raise _refuse(
-            name, "xml-not-xml",
+            name,
+            "xml-not-xml",
             f"The file is not well-formed XML (line {line}: {msg}).",
             f"文件不是格式正确的 XML（第 {line} 行：{msg}）。",
             line,

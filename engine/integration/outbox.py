@@ -48,7 +48,9 @@ def _subscribers(session: Session) -> list[Webhook]:
     """Active webhooks, read once per transaction however many events the step announces."""
     hooks = session.info.get("jiebang_webhooks")
     if hooks is None:
-        hooks = session.info["jiebang_webhooks"] = list(session.scalars(select(Webhook).where(Webhook.active.is_(True))))
+        hooks = session.info["jiebang_webhooks"] = list(
+            session.scalars(select(Webhook).where(Webhook.active.is_(True)))
+        )
     return hooks
 
 
@@ -61,7 +63,12 @@ def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, 
         {
             "event": event,
             "at": iso(now),
-            "instance": {"id": row.id, "process_key": row.process_key, "business_key": row.business_key, "status": row.status},
+            "instance": {
+                "id": row.id,
+                "process_key": row.process_key,
+                "business_key": row.business_key,
+                "status": row.status,
+            },
             "data": data,
         },
         ensure_ascii=False,
@@ -70,8 +77,29 @@ def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, 
     )
     for hook in hooks:
         job_id, delivery_id = str(uuid.uuid4()), str(uuid.uuid4())
-        session.add(Delivery(id=delivery_id, webhook_id=hook.id, event=event, body=body, status="pending", attempts=[], job_id=job_id, created_at=now))
-        session.add(Job(id=job_id, kind="webhook", instance_id=row.id, due_at=now, payload={"delivery_id": delivery_id, "webhook_id": hook.id}, attempts=0, created_at=now))
+        session.add(
+            Delivery(
+                id=delivery_id,
+                webhook_id=hook.id,
+                event=event,
+                body=body,
+                status="pending",
+                attempts=[],
+                job_id=job_id,
+                created_at=now,
+            )
+        )
+        session.add(
+            Job(
+                id=job_id,
+                kind="webhook",
+                instance_id=row.id,
+                due_at=now,
+                payload={"delivery_id": delivery_id, "webhook_id": hook.id},
+                attempts=0,
+                created_at=now,
+            )
+        )
 
 
 def enqueue_step_events(session: Session, ctx: StepContext) -> None:
@@ -84,9 +112,19 @@ def enqueue_step_events(session: Session, ctx: StepContext) -> None:
         return
     for ht in ctx.created_tasks:
         _enqueue(
-            session, hooks, "task.created", ctx.row,
-            {"task_id": ht.id, "element_id": ht.element_id, "name": ht.name, "lane": ht.lane,
-             "candidate_groups": list(ht.candidate_groups or []), "assignee": ht.assignee, "due_at": iso(ht.due_at) if ht.due_at else None},
+            session,
+            hooks,
+            "task.created",
+            ctx.row,
+            {
+                "task_id": ht.id,
+                "element_id": ht.element_id,
+                "name": ht.name,
+                "lane": ht.lane,
+                "candidate_groups": list(ht.candidate_groups or []),
+                "assignee": ht.assignee,
+                "due_at": iso(ht.due_at) if ht.due_at else None,
+            },
         )
     if completed:
         _enqueue(session, hooks, "instance.completed", ctx.row, {"data": ctx.data_after})
@@ -104,7 +142,13 @@ def deliver(engine: OutboxHost, job: Job, force: bool) -> None:
             if live is not None:
                 s.delete(live)
         return
-    attempt = engine.transport.post(hook.url, delivery.event, delivery.body.encode(), hook.secret, allow_private=engine.webhook_allow_private)
+    attempt = engine.transport.post(
+        hook.url,
+        delivery.event,
+        delivery.body.encode(),
+        hook.secret,
+        allow_private=engine.webhook_allow_private,
+    )
     attempt["at"] = iso(now)
     with engine.store.write() as s:
         live = s.get(Job, job.id)

@@ -42,6 +42,7 @@ WEBHOOK_EVENTS = tuple(WebhookEvent)
 LOGIN_LINK_TTL = timedelta(minutes=5)
 TASK_COMMENT = Event.TASK_COMMENTED
 
+
 @dataclass(frozen=True)
 class WebhookRecord:
     id: str
@@ -97,7 +98,9 @@ class IntegrationMixin:
         self.runner.projections.append(outbox.enqueue_step_events)
         self.job_handlers["webhook"] = functools.partial(outbox.deliver, self)
 
-    def configure_integration(self, *, allow_private_webhooks: bool | None = None, job_lease_seconds: float | None = None) -> None:
+    def configure_integration(
+        self, *, allow_private_webhooks: bool | None = None, job_lease_seconds: float | None = None
+    ) -> None:
         """Settings the app or the worker reads from ``JIEBANG_*`` variables."""
         if allow_private_webhooks is not None:
             self.webhook_allow_private = allow_private_webhooks
@@ -105,7 +108,14 @@ class IntegrationMixin:
             self.job_lease = timedelta(seconds=job_lease_seconds)
 
     # ---- idempotency ----------------------------------------------------------------------
-    def run_once(self, username: str, key: str, fingerprint: str, work: Callable[[], T], render: Callable[[T], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    def run_once(
+        self,
+        username: str,
+        key: str,
+        fingerprint: str,
+        work: Callable[[], T],
+        render: Callable[[T], dict[str, Any]],
+    ) -> tuple[dict[str, Any], bool]:
         """Run ``work`` once per (user, key); a retry gets the first rendered result and ``True``.
 
         ``work`` must be one Engine method (it joins this transaction); ``fingerprint`` identifies
@@ -114,15 +124,24 @@ class IntegrationMixin:
             body, replayed = engine.run_once("zhang", key, sha256(body), lambda: engine.start(...), dump)
         """
         if not key or len(key) > 200:
-            raise InvalidInputError("Idempotency-Key must be 1-200 characters", {"Idempotency-Key": ["1-200 characters / 长度 1-200"]})
+            raise InvalidInputError(
+                "Idempotency-Key must be 1-200 characters",
+                {"Idempotency-Key": ["1-200 characters / 长度 1-200"]},
+            )
         for _ in range(3):
             failure: BaseException | None = None
             try:
                 with self.store.write() as s:
-                    found = s.scalars(select(IdempotencyKey).where(IdempotencyKey.username == username, IdempotencyKey.key == key)).first()
+                    found = s.scalars(
+                        select(IdempotencyKey).where(
+                            IdempotencyKey.username == username, IdempotencyKey.key == key
+                        )
+                    ).first()
                     if found is not None:
                         return _replay(found, fingerprint), True
-                    row = IdempotencyKey(username=username, key=key, fingerprint=fingerprint, created_at=self.clock.now())
+                    row = IdempotencyKey(
+                        username=username, key=key, fingerprint=fingerprint, created_at=self.clock.now()
+                    )
                     s.add(row)
                     s.flush()  # on PostgreSQL a racing twin waits here until this transaction ends
                     with self.store.joining(s) as joined:
@@ -131,7 +150,9 @@ class IntegrationMixin:
                         except Exception as exc:
                             if not joined.done:
                                 raise
-                            s.delete(row)  # the work committed its own failure (a script error): keep it, not the key
+                            s.delete(
+                                row
+                            )  # the work committed its own failure (a script error): keep it, not the key
                             failure = exc
                     if failure is None:
                         row.response = render(result)
@@ -140,7 +161,9 @@ class IntegrationMixin:
                 time.sleep(0.05)  # the twin won; its result is committed now, read it on the next pass
                 continue
             raise failure
-        raise InvalidInputError("Idempotency-Key is in use by a concurrent request", {"Idempotency-Key": ["in use / 正在使用"]})
+        raise InvalidInputError(
+            "Idempotency-Key is in use by a concurrent request", {"Idempotency-Key": ["in use / 正在使用"]}
+        )
 
     # ---- webhooks -------------------------------------------------------------------------
     def create_webhook(self, url: str, events: list[str], secret: str, *, actor: str | None) -> WebhookRecord:
@@ -158,14 +181,25 @@ class IntegrationMixin:
         if errors:
             raise InvalidInputError("webhook invalid", errors)
         with self.store.write() as s:
-            hook = Webhook(id=str(uuid.uuid4()), url=url, events=sorted(set(events)), secret=secret, active=True, created_by=actor, created_at=self.clock.now())
+            hook = Webhook(
+                id=str(uuid.uuid4()),
+                url=url,
+                events=sorted(set(events)),
+                secret=secret,
+                active=True,
+                created_by=actor,
+                created_at=self.clock.now(),
+            )
             s.add(hook)
             s.flush()
             return _webhook_record(hook)
 
     def list_webhooks(self) -> list[WebhookRecord]:
         with self.store.read() as s:
-            return [_webhook_record(h) for h in s.scalars(select(Webhook).order_by(Webhook.created_at, Webhook.id))]
+            return [
+                _webhook_record(h)
+                for h in s.scalars(select(Webhook).order_by(Webhook.created_at, Webhook.id))
+            ]
 
     def delete_webhook(self, webhook_id: str) -> None:
         with self.store.write() as s:
@@ -174,25 +208,40 @@ class IntegrationMixin:
                 raise NotFoundError(f"no webhook '{webhook_id}'")
             hook.active = False  # deliveries stay readable; nothing new is queued
 
-    def list_deliveries(self, webhook_id: str, *, offset: int = 0, limit: int = 50) -> tuple[list[DeliveryRecord], int]:
+    def list_deliveries(
+        self, webhook_id: str, *, offset: int = 0, limit: int = 50
+    ) -> tuple[list[DeliveryRecord], int]:
         with self.store.read() as s:
             if s.get(Webhook, webhook_id) is None:
                 raise NotFoundError(f"no webhook '{webhook_id}'")
             stmt = select(Delivery).where(Delivery.webhook_id == webhook_id)
-            rows, total = counted_page(s, stmt, Delivery.created_at.desc(), Delivery.id, offset=offset, limit=limit)
+            rows, total = counted_page(
+                s, stmt, Delivery.created_at.desc(), Delivery.id, offset=offset, limit=limit
+            )
             return [_delivery_record(d) for d in rows.scalars()], total
 
     # ---- login links ----------------------------------------------------------------------
     def create_login_link(self, username: str, next_path: str | None = None) -> tuple[str, datetime]:
         """A one-time sign-in token for the web pages, valid five minutes; only its digest is kept."""
-        if next_path is not None and (not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path):
-            raise InvalidInputError("next must be a path on this site", {"next": ["a path starting with / / 须为本站路径"]})
+        if next_path is not None and (
+            not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path
+        ):
+            raise InvalidInputError(
+                "next must be a path on this site", {"next": ["a path starting with / / 须为本站路径"]}
+            )
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         with self.store.write() as s:
             if not identity.get_user(s, username).active:
                 raise ConflictError(f"user '{username}' is deactivated")
-            s.add(LoginLink(token_hash=_digest(token), username=username, next_path=next_path, expires_at=now + LOGIN_LINK_TTL))
+            s.add(
+                LoginLink(
+                    token_hash=_digest(token),
+                    username=username,
+                    next_path=next_path,
+                    expires_at=now + LOGIN_LINK_TTL,
+                )
+            )
         return token, now + LOGIN_LINK_TTL
 
     def consume_login_link(self, token: str) -> tuple[str, str | None] | None:
@@ -201,7 +250,11 @@ class IntegrationMixin:
         with self.store.write() as s:
             used = s.execute(
                 update(LoginLink)
-                .where(LoginLink.token_hash == _digest(token), LoginLink.used_at.is_(None), LoginLink.expires_at > now)
+                .where(
+                    LoginLink.token_hash == _digest(token),
+                    LoginLink.used_at.is_(None),
+                    LoginLink.expires_at > now,
+                )
                 .values(used_at=now)
             )
             if rows_changed(used) != 1:
@@ -222,13 +275,29 @@ class IntegrationMixin:
             row = TaskComment(task_id=ht.id, instance_id=ht.instance_id, author=username, text=text, at=now)
             s.add(row)
             s.flush()
-            audit.record(s, TASK_COMMENT, now, actor=username, instance_id=ht.instance_id, element_id=ht.element_id, task_id=ht.id, data={"text": text})
+            audit.record(
+                s,
+                TASK_COMMENT,
+                now,
+                actor=username,
+                instance_id=ht.instance_id,
+                element_id=ht.element_id,
+                task_id=ht.id,
+                data={"text": text},
+            )
             return _comment_record(row)
 
     def list_comments(self, task_id: str, username: str) -> list[CommentRecord]:
         with self.store.read() as s:
-            ht = _visible_task(s, task_id, username, action="view")  # the history shows remarks to every viewer already
-            return [_comment_record(c) for c in s.scalars(select(TaskComment).where(TaskComment.task_id == ht.id).order_by(TaskComment.id))]
+            ht = _visible_task(
+                s, task_id, username, action="view"
+            )  # the history shows remarks to every viewer already
+            return [
+                _comment_record(c)
+                for c in s.scalars(
+                    select(TaskComment).where(TaskComment.task_id == ht.id).order_by(TaskComment.id)
+                )
+            ]
 
 
 # ---- idempotency helpers ------------------------------------------------------------------
@@ -243,7 +312,9 @@ def _replay(found: IdempotencyKey, fingerprint: str) -> dict[str, Any]:
 
 def fingerprint(*parts: Any) -> str:
     """A stable digest of a request (route + body) for ``run_once``."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 # ---- small helpers ------------------------------------------------------------------------
@@ -269,7 +340,17 @@ def _webhook_record(h: Webhook) -> WebhookRecord:
 
 
 def _delivery_record(d: Delivery) -> DeliveryRecord:
-    return DeliveryRecord(d.id, d.webhook_id, d.event, d.status, list(d.attempts or []), json.loads(d.body), d.job_id, d.created_at, d.delivered_at)
+    return DeliveryRecord(
+        d.id,
+        d.webhook_id,
+        d.event,
+        d.status,
+        list(d.attempts or []),
+        json.loads(d.body),
+        d.job_id,
+        d.created_at,
+        d.delivered_at,
+    )
 
 
 def _comment_record(c: TaskComment) -> CommentRecord:

@@ -66,7 +66,11 @@ class FakeTransport:
     def post(self, url: str, event: str, body: bytes, secret: str, *, allow_private: bool) -> dict[str, Any]:
         self.posted.append(Posted(url, event, body, sign(body, secret)))
         status = self.statuses[min(len(self.posted), len(self.statuses)) - 1]
-        return {"status_code": status, "error": None if 200 <= status < 300 else f"HTTP {status}", "duration_ms": 0}
+        return {
+            "status_code": status,
+            "error": None if 200 <= status < 300 else f"HTTP {status}",
+            "duration_ms": 0,
+        }
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -91,20 +95,25 @@ def resolve_target(url: str, *, allow_private: bool) -> tuple[str, str, int, str
     addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
         if not allow_private and not is_public_address(address):
-            raise ValueError(f"target {address} is not a public address / 目标地址不是公网地址（内网、回环或保留地址）")
+            raise ValueError(
+                f"target {address} is not a public address / 目标地址不是公网地址（内网、回环或保留地址）"
+            )
     return parts.scheme, parts.hostname, port, addresses[0]
 
 
 # Special-purpose ranges (IANA registries, RFC 6890 and successors) that Python 3.11's ``is_global``
 # still calls global, or that only carry another address inside.
-_NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
-    "192.0.0.0/24",     # IETF protocol assignments: 192.0.0.8 dummy, 192.0.0.170 NAT64 discovery, ...
-    "192.88.99.0/24",   # 6to4 relay anycast (deprecated)
-    "64:ff9b:1::/48",   # local-use IPv4/IPv6 translation
-    "fec0::/10",        # site-local (deprecated)
-    "5f00::/16",        # SRv6 SIDs
-    "3fff::/20",        # documentation
-)]
+_NOT_PUBLIC = [
+    ipaddress.ip_network(n)
+    for n in (
+        "192.0.0.0/24",  # IETF protocol assignments: 192.0.0.8 dummy, 192.0.0.170 NAT64 discovery, ...
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated)
+        "64:ff9b:1::/48",  # local-use IPv4/IPv6 translation
+        "fec0::/10",  # site-local (deprecated)
+        "5f00::/16",  # SRv6 SIDs
+        "3fff::/20",  # documentation
+    )
+]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _COMPATIBLE = ipaddress.ip_network("::/96")
 
@@ -132,7 +141,11 @@ def is_public_address(address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         return False
-    if not ip.is_global or ip.is_multicast or any(ip in net for net in _NOT_PUBLIC if net.version == ip.version):
+    if (
+        not ip.is_global
+        or ip.is_multicast
+        or any(ip in net for net in _NOT_PUBLIC if net.version == ip.version)
+    ):
         return False
     if isinstance(ip, ipaddress.IPv6Address):
         return all(is_public_address(str(v4)) for v4 in embedded_ipv4(ip))

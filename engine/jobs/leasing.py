@@ -20,7 +20,14 @@ MAX_BACKOFF = timedelta(hours=6)
 
 
 def acquire(
-    session: Session, worker_id: str, now: datetime, *, limit: int = 20, skip_locked: bool = False, kinds: list[str] | None = None, lease: timedelta = LEASE
+    session: Session,
+    worker_id: str,
+    now: datetime,
+    *,
+    limit: int = 20,
+    skip_locked: bool = False,
+    kinds: list[str] | None = None,
+    lease: timedelta = LEASE,
 ) -> list[str]:
     """Lease up to ``limit`` due jobs to ``worker_id``; returns their ids."""
     stmt = (

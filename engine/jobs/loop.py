@@ -20,8 +20,15 @@ log = logging.getLogger("jiebang.engine")
 def run_due(steps: Steps, *, worker_id: str, lease: timedelta, limit: int, kinds: list[str] | None) -> int:
     """Lease due jobs and run each in its own transaction; returns how many ran."""
     with steps.write("system") as step:
-        ids = leasing.acquire(step.session, worker_id, step.now, limit=limit, skip_locked=not steps.store.is_sqlite,
-                              kinds=kinds, lease=lease)
+        ids = leasing.acquire(
+            step.session,
+            worker_id,
+            step.now,
+            limit=limit,
+            skip_locked=not steps.store.is_sqlite,
+            kinds=kinds,
+            lease=lease,
+        )
     for job_id in ids:
         run_job(steps, job_id, force=False)
     return len(ids)

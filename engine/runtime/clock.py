@@ -87,4 +87,3 @@ def running_on(clock: Clock) -> Iterator[None]:
 def iso(dt: datetime) -> str:
     """The engine's one textual form of an instant: UTC, seconds, explicit offset."""
     return dt.astimezone(UTC).replace(microsecond=0).isoformat()
-

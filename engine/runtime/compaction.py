@@ -27,13 +27,17 @@ def compact(workflow: BpmnWorkflow, keep_levels: int = KEEP_LEVELS) -> int:
     """Drop finished history from every (sub)workflow tree; returns how many tasks were dropped."""
     dropped = 0
     for tree in [workflow, *list(workflow.subprocesses.values())]:
-        if tree.task_tree is None or (tree is not workflow and tree.parent_task_id not in workflow.subprocesses):
+        if tree.task_tree is None or (
+            tree is not workflow and tree.parent_task_id not in workflow.subprocesses
+        ):
             continue
         dropped += _compact_tree(workflow, tree, keep_levels)
     return dropped
 
 
-def _compact_tree(top: BpmnWorkflow, tree: BpmnWorkflow, keep_levels: int) -> int:  # the top workflow or a subworkflow
+def _compact_tree(
+    top: BpmnWorkflow, tree: BpmnWorkflow, keep_levels: int
+) -> int:  # the top workflow or a subworkflow
     unfinished = [t for t in tree.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not unfinished:
         return 0

@@ -78,7 +78,12 @@ class StepContext:
 
 class Runner:
     def __init__(
-        self, catalog: Catalog, clock: Clock, script_engine_factory: Callable[[], Any], *, max_data_bytes: int = DEFAULT_MAX_DATA_BYTES
+        self,
+        catalog: Catalog,
+        clock: Clock,
+        script_engine_factory: Callable[[], Any],
+        *,
+        max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
     ) -> None:
         self.catalog = catalog
         self.clock = clock
@@ -94,7 +99,9 @@ class Runner:
 
     # ---- loading ------------------------------------------------------------------------
     def model_of(self, session: Session, row: Instance) -> Model:
-        return self.catalog.cached(row.definition_id) or self.catalog.model(session.get_one(Definition, row.definition_id))
+        return self.catalog.cached(row.definition_id) or self.catalog.model(
+            session.get_one(Definition, row.definition_id)
+        )
 
     def load(self, model: Model, row: Instance) -> BpmnWorkflow:
         wf = self.serializer.loads(row.state, model.spec, model.subprocess_specs)
@@ -136,7 +143,14 @@ class Runner:
         )
         session.add(row)
         session.flush()
-        audit.record(session, audit.INSTANCE_START, now, actor=actor, instance_id=row.id, data={"business_key": business_key, "data": row.data})
+        audit.record(
+            session,
+            audit.INSTANCE_START,
+            now,
+            actor=actor,
+            instance_id=row.id,
+            data={"business_key": business_key, "data": row.data},
+        )
         ctx = StepContext(row, model, wf, actor, now, data_before={})
         self._advance(session, ctx, lambda w: None, fresh=True)
         return ctx
@@ -156,11 +170,15 @@ class Runner:
             raise ConflictError(f"instance {row.id} is {row.status}")
         model = self.model_of(session, row)
         wf = self._warm.take(row.id, row.row_version) or self.load(model, row)
-        ctx = StepContext(row, model, wf, actor, self.clock.now(), data_before=dict(row.data or {}), reopening=reopening)
+        ctx = StepContext(
+            row, model, wf, actor, self.clock.now(), data_before=dict(row.data or {}), reopening=reopening
+        )
         self._advance(session, ctx, action, fresh=False)
         return ctx
 
-    def _advance(self, session: Session, ctx: StepContext, action: Callable[[BpmnWorkflow], None], *, fresh: bool) -> None:
+    def _advance(
+        self, session: Session, ctx: StepContext, action: Callable[[BpmnWorkflow], None], *, fresh: bool
+    ) -> None:
         wf, row = ctx.workflow, ctx.row
         before_tasks = {} if fresh else _open_user_tasks(wf)
         before_waits = {} if fresh else _waiting_events(wf)
@@ -189,7 +207,11 @@ class Runner:
             with session.no_autoflush:
                 self._sync_waits(session, ctx, before_waits, after_waits)
                 self._sync_tasks(session, ctx, before_tasks, after_tasks)
-            automatic = [item for hook in self.auto_actions for item in hook(session, ctx)] if round_ < MAX_AUTOMATIC_ROUNDS else []
+            automatic = (
+                [item for hook in self.auto_actions for item in hook(session, ctx)]
+                if round_ < MAX_AUTOMATIC_ROUNDS
+                else []
+            )
             if not automatic:
                 break
             before_tasks, before_waits = after_tasks, after_waits
@@ -200,13 +222,18 @@ class Runner:
             ctx.data_after = self.serializer.data(data)
             state = self.serializer.dumps(wf)
         except (TypeError, ValueError, RecursionError) as exc:  # data the checks above did not see
-            self._fail(session, ctx, ScriptError(f"the instance's state cannot be stored as JSON: {type(exc).__name__}: {exc}"))
+            self._fail(
+                session,
+                ctx,
+                ScriptError(f"the instance's state cannot be stored as JSON: {type(exc).__name__}: {exc}"),
+            )
             return
         row.state = state
         row.data = ctx.data_after
         self._sync_title(session, ctx)
         row.active_elements = sorted(
-            {t.task_spec.bpmn_id for t in after_tasks.values()} | {w.task.task_spec.bpmn_id for w in after_waits.values() if w.task.task_spec.bpmn_id}
+            {t.task_spec.bpmn_id for t in after_tasks.values()}
+            | {w.task.task_spec.bpmn_id for w in after_waits.values() if w.task.task_spec.bpmn_id}
         )
         if not ctx.visited <= set(row.visited or []):
             row.visited = sorted(set(row.visited or []) | ctx.visited)  # the path taken, for the diagram
@@ -227,12 +254,18 @@ class Runner:
         """
         try:
             size = check_data(data, self.max_data_bytes, where=what)
-            if stored and size + len(json.dumps(stored, ensure_ascii=False, separators=(",", ":"))) > self.max_data_bytes:
+            if (
+                stored
+                and size + len(json.dumps(stored, ensure_ascii=False, separators=(",", ":")))
+                > self.max_data_bytes
+            ):
                 check_data({**stored, **data}, self.max_data_bytes, where=f"the instance's data with {what}")
         except TaskDataError as exc:
             keys = exc.context.get("keys")
             keys = keys if isinstance(keys, list) and keys else ["data"]
-            raise InvalidInputError(exc.detail, {str(k): [f"{exc.detail} / 数据无法保存（非 JSON 或过大）"] for k in keys}) from None
+            raise InvalidInputError(
+                exc.detail, {str(k): [f"{exc.detail} / 数据无法保存（非 JSON 或过大）"] for k in keys}
+            ) from None
 
     def remember(self, ctx: StepContext) -> None:
         """Keep a committed step's workflow in memory, tagged with the row version it matches."""
@@ -254,10 +287,24 @@ class Runner:
         row.status = "error"
         row.error = message
         row.updated_at = ctx.now
-        for task in session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open")):
+        for task in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open")
+        ):
             task.status = "suspended"
-        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(select(HumanTask.id).where(HumanTask.instance_id == row.id))))
-        audit.record(session, audit.INSTANCE_ERROR, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=element, data={"error": message})
+        session.execute(
+            delete(TaskCandidate).where(
+                TaskCandidate.task_id.in_(select(HumanTask.id).where(HumanTask.instance_id == row.id))
+            )
+        )
+        audit.record(
+            session,
+            audit.INSTANCE_ERROR,
+            ctx.now,
+            actor=ctx.actor,
+            instance_id=row.id,
+            element_id=element,
+            data={"error": message},
+        )
 
     # ---- projections --------------------------------------------------------------------
     @staticmethod
@@ -270,7 +317,9 @@ class Runner:
         if title != task_title(ctx.data_before):
             session.execute(update(HumanTask).where(HumanTask.instance_id == ctx.row.id).values(title=title))
 
-    def _sync_tasks(self, session: Session, ctx: StepContext, before: dict[UUID, Any], after: dict[UUID, Any]) -> None:
+    def _sync_tasks(
+        self, session: Session, ctx: StepContext, before: dict[UUID, Any], after: dict[UUID, Any]
+    ) -> None:
         row = ctx.row
         closed_now: list[tuple[Any, str]] = []
         for task_id in before.keys() - after.keys():
@@ -283,12 +332,25 @@ class Runner:
             if status == "cancelled":
                 closed = session.execute(
                     update(HumanTask)
-                    .where((HumanTask.id == str(task_id)) | (HumanTask.parent_id == str(task_id)), HumanTask.status.in_(("open", "waiting")))
+                    .where(
+                        (HumanTask.id == str(task_id)) | (HumanTask.parent_id == str(task_id)),
+                        HumanTask.status.in_(("open", "waiting")),
+                    )
                     .values(status="cancelled", completed_at=ctx.now)
                 )
                 if rows_changed(closed):
-                    audit.record(session, audit.TASK_CANCEL, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=task.task_spec.bpmn_id, task_id=str(task_id))
-        grouped = [str(t.id) for t, _ in closed_now if self._who(ctx, t)[0]]  # only group tasks have candidate rows
+                    audit.record(
+                        session,
+                        audit.TASK_CANCEL,
+                        ctx.now,
+                        actor=ctx.actor,
+                        instance_id=row.id,
+                        element_id=task.task_spec.bpmn_id,
+                        task_id=str(task_id),
+                    )
+        grouped = [
+            str(t.id) for t, _ in closed_now if self._who(ctx, t)[0]
+        ]  # only group tasks have candidate rows
         if grouped:
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(grouped)))
         for hook in self.close_hooks:
@@ -324,8 +386,19 @@ class Runner:
                 session.add(ht)
             ctx.created_tasks.append(ht)
             audit.record(
-                session, audit.TASK_CREATE, ctx.now, actor=ctx.actor, instance_id=row.id, element_id=spec.bpmn_id, task_id=ht.id,
-                data={"name": ht.name, "lane": ht.lane, "candidate_groups": ht.candidate_groups, "assignee": ht.assignee},
+                session,
+                audit.TASK_CREATE,
+                ctx.now,
+                actor=ctx.actor,
+                instance_id=row.id,
+                element_id=spec.bpmn_id,
+                task_id=ht.id,
+                data={
+                    "name": ht.name,
+                    "lane": ht.lane,
+                    "candidate_groups": ht.candidate_groups,
+                    "assignee": ht.assignee,
+                },
             )
             for task_hook in self.task_hooks:
                 task_hook(session, ctx, ht, task)
@@ -357,7 +430,13 @@ class Runner:
             return [], value or None
         return ([value] if value else []), None
 
-    def _sync_waits(self, session: Session, ctx: StepContext, before: dict[tuple[Any, ...], Wait], after: dict[tuple[Any, ...], Wait]) -> None:
+    def _sync_waits(
+        self,
+        session: Session,
+        ctx: StepContext,
+        before: dict[tuple[Any, ...], Wait],
+        after: dict[tuple[Any, ...], Wait],
+    ) -> None:
         row = ctx.row
         for key in before.keys() - after.keys():
             wait = before[key]
@@ -366,25 +445,46 @@ class Runner:
                 session.execute(delete(Job).where(Job.id == task_id))
                 if wait.task.has_state(TaskState.COMPLETED) and _fired_by_timer(wait.task):
                     audit.record(
-                        session, audit.TIMER_FIRE, ctx.now, actor="system", instance_id=row.id, element_id=wait.element_id, task_id=task_id,
+                        session,
+                        audit.TIMER_FIRE,
+                        ctx.now,
+                        actor="system",
+                        instance_id=row.id,
+                        element_id=wait.element_id,
+                        task_id=task_id,
                         data={"due_at": wait.due_at.isoformat() if wait.due_at else None},
                     )
             else:
-                session.execute(delete(MessageSubscription).where(MessageSubscription.task_id == task_id, MessageSubscription.message_name == wait.name))
+                session.execute(
+                    delete(MessageSubscription).where(
+                        MessageSubscription.task_id == task_id, MessageSubscription.message_name == wait.name
+                    )
+                )
         for key in after.keys() - before.keys():
             wait = after[key]
             task_id = key[0]
             if wait.kind == "timer":
                 session.add(
                     Job(
-                        id=str(task_id), kind="timer", instance_id=row.id, element_id=wait.element_id, task_id=str(task_id),
-                        due_at=wait.due_at or ctx.now, payload={}, attempts=0, created_at=ctx.now,
+                        id=str(task_id),
+                        kind="timer",
+                        instance_id=row.id,
+                        element_id=wait.element_id,
+                        task_id=str(task_id),
+                        due_at=wait.due_at or ctx.now,
+                        payload={},
+                        attempts=0,
+                        created_at=ctx.now,
                     )
                 )
             else:
                 session.add(
                     MessageSubscription(
-                        task_id=str(task_id), instance_id=row.id, message_name=wait.name, business_key=row.business_key, element_id=wait.element_id,
+                        task_id=str(task_id),
+                        instance_id=row.id,
+                        message_name=wait.name,
+                        business_key=row.business_key,
+                        element_id=wait.element_id,
                     )
                 )
         for key in before.keys() & after.keys():
@@ -449,13 +549,19 @@ def diagram_failure(exc: BaseException) -> ScriptError:
     what = "the diagram failed"
     definition = getattr(spec, "event_definition", None)
     if isinstance(definition, TimerEventDefinition):
-        what = (f"timer {element!r} could not be set: its expression {definition.expression} does not give a usable "
-                "ISO 8601 date, duration or cycle")
+        what = (
+            f"timer {element!r} could not be set: its expression {definition.expression} does not give a usable "
+            "ISO 8601 date, duration or cycle"
+        )
     elif element:
         what = f"element {element!r} failed"
     reason = str(exc) or type(exc).__name__
-    err = ScriptError(f"{what}: {type(exc).__name__}: {reason}", error_type=type(exc).__name__,
-                      bpmn_id=element, task_id=str(getattr(task, "id", "") or "") or None)
+    err = ScriptError(
+        f"{what}: {type(exc).__name__}: {reason}",
+        error_type=type(exc).__name__,
+        bpmn_id=element,
+        task_id=str(getattr(task, "id", "") or "") or None,
+    )
     err.__cause__ = exc
     return err
 
@@ -522,14 +628,21 @@ def _waiting_events(wf: BpmnWorkflow) -> dict[tuple[UUID, str, str], Wait]:
         if isinstance(definition, MultipleEventDefinition):
             outputs = task.task_spec.outputs
             pairs = [
-                (d, outputs[i].bpmn_id if isinstance(task.task_spec, EventBasedGateway) and i < len(outputs) else task.task_spec.bpmn_id)
+                (
+                    d,
+                    outputs[i].bpmn_id
+                    if isinstance(task.task_spec, EventBasedGateway) and i < len(outputs)
+                    else task.task_spec.bpmn_id,
+                )
                 for i, d in enumerate(definition.event_definitions)
             ]
         else:
             pairs = [(definition, task.task_spec.bpmn_id)]
         for item, element in pairs:
             if isinstance(item, TimerEventDefinition):
-                waits[(task.id, "timer", "")] = Wait("timer", item.name or element or "timer", element, _timer_due(task), task)
+                waits[(task.id, "timer", "")] = Wait(
+                    "timer", item.name or element or "timer", element, _timer_due(task), task
+                )
             elif isinstance(item, _BaseMessage):
                 waits[(task.id, "message", item.name)] = Wait("message", item.name, element, None, task)
     return waits
@@ -565,7 +678,9 @@ def _due_at(task: Any, due_in: str | None, now: datetime) -> datetime | None:
     dues = []
     if parent is not None:
         for sibling in parent.children:
-            if sibling is not task and isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition):
+            if sibling is not task and isinstance(
+                getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition
+            ):
                 due = _timer_due(sibling)
                 if due is not None:
                     dues.append(due)

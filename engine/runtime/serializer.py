@@ -76,7 +76,11 @@ class StateSerializer:
         try:
             return json.loads(json.dumps(cleaned, cls=self._encoder, allow_nan=False))
         except ValueError:
-            names = [k for k, v in cleaned.items() if not _representable(v, self._encoder)] if isinstance(cleaned, dict) else []
+            names = (
+                [k for k, v in cleaned.items() if not _representable(v, self._encoder)]
+                if isinstance(cleaned, dict)
+                else []
+            )
             raise ScriptError(
                 f"task data variable {', '.join(map(repr, names)) or '(unknown)'} holds NaN or Infinity, which JSON cannot "
                 "represent / 流程变量包含 NaN 或 Infinity，无法保存"

@@ -30,7 +30,10 @@ def _bounded_create_child(self: MultiInstanceTask, my_task: Any, item: Any, key_
         element = self.bpmn_id or self.name
         raise ScriptError(
             f"multi-instance {element!r} would run more than {MAX_INSTANCES:,} instances; "
-            "its cardinality or input collection is too large", bpmn_id=element, task_id=str(my_task.id))
+            "its cardinality or input collection is too large",
+            bpmn_id=element,
+            task_id=str(my_task.id),
+        )
     return _original_create_child(self, my_task, item, key_or_index)
 
 

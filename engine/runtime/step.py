@@ -45,8 +45,12 @@ class Steps:
         self.clock = clock
         self.runner = runner
         self.listeners: list[Listener] = []  # outbound events (webhooks), written in the step's transaction
-        self.completion_checks: list[CompletionCheck] = []  # domain checks a form schema cannot make (claims.py)
-        self.engine_messages: set[str] = set()  # messages only the engine sends, after its own checks (claims.py)
+        self.completion_checks: list[
+            CompletionCheck
+        ] = []  # domain checks a form schema cannot make (claims.py)
+        self.engine_messages: set[str] = (
+            set()
+        )  # messages only the engine sends, after its own checks (claims.py)
         self.job_handlers: dict[str, JobHandler] = {}
 
     @contextlib.contextmanager
@@ -102,12 +106,18 @@ class Step:
         return self.instance_row
 
     def task(self, task_id: str, *, lock: bool = False) -> HumanTask:
-        ht = self.session.get(HumanTask, task_id, with_for_update=lock and not self.steps.store.is_sqlite) if is_uuid(task_id) else None
+        ht = (
+            self.session.get(HumanTask, task_id, with_for_update=lock and not self.steps.store.is_sqlite)
+            if is_uuid(task_id)
+            else None
+        )
         if ht is None:
             raise NotFoundError(f"no task '{task_id}'")
         return ht
 
-    def task_for_work(self, task_id: str, username: str, *, action: str = "complete") -> tuple[Instance, HumanTask]:
+    def task_for_work(
+        self, task_id: str, username: str, *, action: str = "complete"
+    ) -> tuple[Instance, HumanTask]:
         """Lock the task's instance and check that ``username`` may ``action`` the open task now."""
         s = self.session
         if self.steps.store.is_sqlite:  # the write transaction holds the database's one write lock already
@@ -116,8 +126,16 @@ class Step:
         else:
             # Lock the instance first, then read the task: under the lock a racing completion is visible.
             owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-            found = s.scalars(select(Instance).where(Instance.id == owner).with_for_update()
-                              .execution_options(populate_existing=True)).one_or_none() if is_uuid(task_id) else None
+            found = (
+                s.scalars(
+                    select(Instance)
+                    .where(Instance.id == owner)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                ).one_or_none()
+                if is_uuid(task_id)
+                else None
+            )
             if found is None:
                 raise NotFoundError(f"no task '{task_id}'")
             row, ht = found, self.task(task_id)
@@ -126,7 +144,9 @@ class Step:
         if row.status != "running":
             raise ConflictError(f"instance {row.id} is {row.status}")
         if ht.assignee != username:
-            rules.require(action, rules.actor_of(s, username), ht)  # 403 for someone with no claim on the task
+            rules.require(
+                action, rules.actor_of(s, username), ht
+            )  # 403 for someone with no claim on the task
             if ht.assignee is not None:
                 raise ConflictError(f"task {ht.id} is held by {ht.assignee}")  # 409 for a candidate
         return row, ht
@@ -139,22 +159,45 @@ class Step:
     # ---- moving the workflow ------------------------------------------------------------
     def start(self, definition: Definition, *, business_key: str | None, data: dict[str, Any]) -> StepContext:
         """Create an instance and run it to its first wait (a failing diagram leaves it in error, not raised)."""
-        ctx = self.runner.start(self.session, definition, actor=self.actor, business_key=business_key, data=data)
+        ctx = self.runner.start(
+            self.session, definition, actor=self.actor, business_key=business_key, data=data
+        )
         self.instance_row = ctx.row
         self._advanced.append((ctx, False))
         return ctx
 
-    def advance(self, row: Instance, action: Callable[[Any], None], *, actor: str | None = None, reopening: bool = False) -> StepContext:
+    def advance(
+        self,
+        row: Instance,
+        action: Callable[[Any], None],
+        *,
+        actor: str | None = None,
+        reopening: bool = False,
+    ) -> StepContext:
         """Apply ``action`` to the instance's workflow and run what follows (runner.py)."""
         try:
-            ctx = self.runner.step(self.session, row, actor=actor if actor is not None else self.actor, action=action, reopening=reopening)
+            ctx = self.runner.step(
+                self.session,
+                row,
+                actor=actor if actor is not None else self.actor,
+                action=action,
+                reopening=reopening,
+            )
             self.session.flush()
         except StaleDataError as exc:
             raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
         self._advanced.append((ctx, True))
         return ctx
 
-    def complete_task(self, row: Instance, ht: HumanTask, username: str, data: dict[str, Any], *, event: str = audit.TASK_COMPLETE) -> StepContext:
+    def complete_task(
+        self,
+        row: Instance,
+        ht: HumanTask,
+        username: str,
+        data: dict[str, Any],
+        *,
+        event: str = audit.TASK_COMPLETE,
+    ) -> StepContext:
         """Complete the BPMN user task behind ``ht`` with ``data`` and run what follows."""
         task_id = ht.id
 
@@ -170,10 +213,21 @@ class Step:
         ht.completed_by = username
         ht.assignee = ht.assignee or username
         ht.decision = data.get("decision") if isinstance(data.get("decision"), str) else None
-        audit.record(self.session, event, self.now, actor=username, instance_id=row.id, element_id=ht.element_id, task_id=task_id, data={"form": data})
+        audit.record(
+            self.session,
+            event,
+            self.now,
+            actor=username,
+            instance_id=row.id,
+            element_id=ht.element_id,
+            task_id=task_id,
+            data={"form": data},
+        )
         ctx = self.advance(row, action, actor=username)
         if ctx.error is None:
-            self.emit("task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username})
+            self.emit(
+                "task.completed", row, {"task_id": task_id, "element_id": ht.element_id, "by": username}
+            )
         return ctx
 
     # ---- telling ------------------------------------------------------------------------
@@ -205,11 +259,27 @@ def instance_record(s: Session, row: Instance, *, with_tasks: bool = True) -> In
     if with_tasks:
         tasks = [
             task_record(t)
-            for t in s.scalars(select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open").order_by(HumanTask.created_at))
+            for t in s.scalars(
+                select(HumanTask)
+                .where(HumanTask.instance_id == row.id, HumanTask.status == "open")
+                .order_by(HumanTask.created_at)
+            )
         ]
     return InstanceRecord(
-        row.id, row.process_key, row.version, row.business_key, row.status, dict(row.data or {}), list(row.active_elements or []),
-        tasks, row.started_by, row.created_at, row.updated_at, row.ended_at, row.error, list(row.visited or []),
+        row.id,
+        row.process_key,
+        row.version,
+        row.business_key,
+        row.status,
+        dict(row.data or {}),
+        list(row.active_elements or []),
+        tasks,
+        row.started_by,
+        row.created_at,
+        row.updated_at,
+        row.ended_at,
+        row.error,
+        list(row.visited or []),
     )
 
 

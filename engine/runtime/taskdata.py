@@ -92,15 +92,19 @@ def measure(value: Any, budget: int, name: str = "value") -> int:
         entry = stack.pop()
         item, _, _, depth = entry
         if depth >= MAX_DEPTH:
-            raise _NotJson(_format_path(entry, name), f"structure nested more than {MAX_DEPTH} levels deep "
-                           "(or that contains itself)")
+            raise _NotJson(
+                _format_path(entry, name),
+                f"structure nested more than {MAX_DEPTH} levels deep (or that contains itself)",
+            )
         is_dict = type(item) is dict
         values = item.values() if is_dict else item
         total += 2 + len(item)
         if is_dict and item:
             if set(map(type, item)) != {str}:
                 key = next(k for k in item if type(k) is not str)
-                raise _NotJson(_format_path(entry, name, key, True), f"{type(key).__name__} key (JSON keys are strings)")
+                raise _NotJson(
+                    _format_path(entry, name, key, True), f"{type(key).__name__} key (JSON keys are strings)"
+                )
             total += sum(map(len, item)) + 3 * len(item)
         types: AbstractSet[type] = set(map(type, values))
         if str in types:
@@ -140,11 +144,15 @@ def check_value(value: Any, max_bytes: int, what: str) -> int:
     try:
         size = measure(value, max_bytes, what)
     except _NotJson as exc:
-        raise TaskDataError(f"{exc.path} holds a {exc.kind}, which is not JSON data "
-                            "(use lists, dicts, strings, numbers, booleans or None)", path=exc.path) from None
+        raise TaskDataError(
+            f"{exc.path} holds a {exc.kind}, which is not JSON data "
+            "(use lists, dicts, strings, numbers, booleans or None)",
+            path=exc.path,
+        ) from None
     if size > max_bytes:
-        raise TaskDataError(f"{what} is too big: over {max_bytes:,} characters as JSON (limit {max_bytes:,})",
-                            limit=max_bytes)
+        raise TaskDataError(
+            f"{what} is too big: over {max_bytes:,} characters as JSON (limit {max_bytes:,})", limit=max_bytes
+        )
     return size
 
 
@@ -167,15 +175,20 @@ def check_data(data: Mapping[str, Any], max_bytes: int, *, where: str = "task da
     total = 2
     for key, value in data.items():
         if type(key) is not str:
-            raise TaskDataError(f"{where} has a {type(key).__name__} key {key!r}; variable names are strings",
-                                keys=[repr(key)])
+            raise TaskDataError(
+                f"{where} has a {type(key).__name__} key {key!r}; variable names are strings",
+                keys=[repr(key)],
+            )
         try:
             size = measure(value, max_bytes + 1, key)
         except _NotJson as exc:
             raise TaskDataError(
                 f"variable {key!r} in {where} holds a {exc.kind}{'' if exc.path == key else ' at ' + exc.path}, "
                 "which is not JSON data "
-                "(use lists, dicts, strings, numbers, booleans or None)", keys=[key], path=exc.path) from None
+                "(use lists, dicts, strings, numbers, booleans or None)",
+                keys=[key],
+                path=exc.path,
+            ) from None
         sizes[key] = size
         total += size + len(key) + 4
     if total > max_bytes:
@@ -186,8 +199,13 @@ def check_data(data: Mapping[str, Any], max_bytes: int, *, where: str = "task da
             covered += sizes[key]
             if (total - covered <= max_bytes and len(named) >= 3) or len(named) == 5:
                 break
-        listing = ", ".join(f"{k!r} ({'over ' if sizes[k] > max_bytes else ''}{min(sizes[k], max_bytes):,} characters)"
-                            for k in named)
-        raise TaskDataError(f"{where} is too big: over {max_bytes:,} characters as JSON; the biggest "
-                            f"variable(s): {listing}", keys=named, limit=max_bytes)
+        listing = ", ".join(
+            f"{k!r} ({'over ' if sizes[k] > max_bytes else ''}{min(sizes[k], max_bytes):,} characters)"
+            for k in named
+        )
+        raise TaskDataError(
+            f"{where} is too big: over {max_bytes:,} characters as JSON; the biggest variable(s): {listing}",
+            keys=named,
+            limit=max_bytes,
+        )
     return total

@@ -135,12 +135,20 @@ def script_error_from(exc: BaseException | None) -> ScriptError | None:
     return None
 
 
-_SIMPLEEVAL_VIOLATIONS = (simpleeval.FeatureNotAvailable, simpleeval.IterableTooLong, simpleeval.NumberTooHigh)
+_SIMPLEEVAL_VIOLATIONS = (
+    simpleeval.FeatureNotAvailable,
+    simpleeval.IterableTooLong,
+    simpleeval.NumberTooHigh,
+)
 
 
 # --------------------------------------------------------------------------- the evaluator
 def _se_mul(a: Any, b: Any) -> Any:
-    return guarded_mul(a, b) if isinstance(a, int | float) and isinstance(b, int | float) else simpleeval.safe_mult(a, b)
+    return (
+        guarded_mul(a, b)
+        if isinstance(a, int | float) and isinstance(b, int | float)
+        else simpleeval.safe_mult(a, b)
+    )
 
 
 def _se_pow(a: Any, b: Any) -> Any:
@@ -206,7 +214,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         self.helpers = helpers
         self._functions: dict[str, Any] = {**REFUSING_STUBS, **SAFE_BUILTINS, **SAFE_EXCEPTIONS, **helpers}
         self._script_builtins: dict[str, Any] = {
-            **REFUSING_STUBS, **SAFE_BUILTINS, **SAFE_EXCEPTIONS, **helpers,
+            **REFUSING_STUBS,
+            **SAFE_BUILTINS,
+            **SAFE_EXCEPTIONS,
+            **helpers,
             "_getattr_": guarded_getattr,
             "_getitem_": plain_getitem,
             "_getiter_": iter,
@@ -226,14 +237,19 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         }
 
     # -- Spiff API -------------------------------------------------------------------------
-    def evaluate(self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(
+        self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> Any:
         """Evaluate one expression against task data with simpleeval, under the time limit."""
         body, reason, violation = parse_expression(expression)
         if body is None:
             raise (SandboxViolationError if violation else ScriptError)(
-                f"{reason} in expression {expression!r}", source=expression)
+                f"{reason} in expression {expression!r}", source=expression
+            )
         if not isinstance(context, Mapping):
-            raise ScriptError(f"expression context must be a mapping, got {type(context).__name__}", source=expression)
+            raise ScriptError(
+                f"expression context must be a mapping, got {type(context).__name__}", source=expression
+            )
         self.check_clash(context, external_context)
         # ChainMap only ever writes to its first map and nobody writes to names; typeshed asks for
         # mutable maps all the same.
@@ -245,9 +261,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         except TimedOut:
             raise ScriptTimeoutError(
                 f"expression {expression!r} ran longer than {self.time_limit:g}s and was stopped",
-                source=expression, time_limit=self.time_limit) from None
+                source=expression,
+                time_limit=self.time_limit,
+            ) from None
         except Refused as exc:
-            raise SandboxViolationError(f"{exc.args[0]} (in expression {expression!r})", source=expression) from None
+            raise SandboxViolationError(
+                f"{exc.args[0]} (in expression {expression!r})", source=expression
+            ) from None
         except _SIMPLEEVAL_VIOLATIONS as exc:
             raise SandboxViolationError(f"{exc} (in expression {expression!r})", source=expression) from exc
         except ScriptError:
@@ -255,10 +275,15 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         except simpleeval.InvalidExpression as exc:
             raise ScriptError(f"{exc}", source=expression, error_type=type(exc).__name__) from exc
         except Exception as exc:  # every failure of diagram code becomes a ScriptError
-            raise ScriptError(f"{type(exc).__name__}: {exc} (in expression {expression!r})",
-                              source=expression, error_type=type(exc).__name__) from exc
+            raise ScriptError(
+                f"{type(exc).__name__}: {exc} (in expression {expression!r})",
+                source=expression,
+                error_type=type(exc).__name__,
+            ) from exc
 
-    def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
+    def execute(
+        self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> bool:
         """Run a script with task data as its namespace; new variables become task data."""
         if not isinstance(script, str):
             raise ScriptError(f"a script must be text, got {type(script).__name__}")
@@ -276,17 +301,26 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             line = _script_line(exc)
             raise ScriptTimeoutError(
                 _with_line(f"script ran longer than {self.time_limit:g}s and was stopped", script, line),
-                source=script, line=line, time_limit=self.time_limit) from None
+                source=script,
+                line=line,
+                time_limit=self.time_limit,
+            ) from None
         except Refused as exc:
             line = _script_line(exc)
-            raise SandboxViolationError(_with_line(str(exc.args[0]), script, line), source=script, line=line) from None
+            raise SandboxViolationError(
+                _with_line(str(exc.args[0]), script, line), source=script, line=line
+            ) from None
         except ScriptError as exc:
             exc.context.setdefault("line", _script_line(exc))
             raise
         except Exception as exc:  # every failure of diagram code becomes a ScriptError
             line = _script_line(exc)
-            raise ScriptError(_with_line(f"{type(exc).__name__}: {exc}", script, line),
-                              source=script, line=line, error_type=type(exc).__name__) from exc
+            raise ScriptError(
+                _with_line(f"{type(exc).__name__}: {exc}", script, line),
+                source=script,
+                line=line,
+                error_type=type(exc).__name__,
+            ) from exc
         finally:
             self._strip(context, external_context)
         return True
@@ -294,22 +328,32 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def call_service(self, context: Mapping[str, Any], **kwargs: Any) -> Any:
         """Service tasks have no operators registered in the sandbox; say so plainly."""
         name = kwargs.get("operation_name") or kwargs.get("operator") or "?"
-        raise ScriptError(f"service task operator {name!r} is not available: the engine registers no service operators")
+        raise ScriptError(
+            f"service task operator {name!r} is not available: the engine registers no service operators"
+        )
 
     # -- internals -------------------------------------------------------------------------
     def check_clash(self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None) -> None:
         """Task data must not shadow a helper: say which key, before any code runs."""
-        clashes = sorted(k for k in self.helpers if k in context or (external_context and k in external_context))
+        clashes = sorted(
+            k for k in self.helpers if k in context or (external_context and k in external_context)
+        )
         if clashes:
             keys = ", ".join(repr(k) for k in clashes)
             raise ScriptError(
                 f"task data key(s) {keys} clash with the diagram helper function(s) of the same name; "
-                "rename the form field or variable", keys=clashes)
+                "rename the form field or variable",
+                keys=clashes,
+            )
 
     def _strip(self, context: dict[str, Any], external_context: Mapping[str, Any] | None) -> None:
         """Keep task data plain: drop builtins, the print collector and anything callable."""
         for key in list(context):
-            if key in ("__builtins__", "_print") or callable(context[key]) or isinstance(context[key], ModuleType):
+            if (
+                key in ("__builtins__", "_print")
+                or callable(context[key])
+                or isinstance(context[key], ModuleType)
+            ):
                 del context[key]
 
 
@@ -325,7 +369,9 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     environment: SandboxEnvironment
 
-    def __init__(self, environment: SandboxEnvironment, *, isolated: bool = False, max_data_bytes: int | None = None) -> None:
+    def __init__(
+        self, environment: SandboxEnvironment, *, isolated: bool = False, max_data_bytes: int | None = None
+    ) -> None:
         super().__init__(environment=environment)
         self.isolated = isolated
         self.max_data_bytes = max_data_bytes
@@ -358,13 +404,22 @@ class SandboxScriptEngine(PythonScriptEngine):
             _annotate(err, task, "script")
             raise
 
-    def _in_worker(self, op: str, source: str, data: Mapping[str, Any], external: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _in_worker(
+        self, op: str, source: str, data: Mapping[str, Any], external: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         from engine.sandbox.pool import run_in_worker  # the worker imports this module: import late
 
         external = {k: v for k, v in (external or {}).items() if not k.startswith("_")} or None
         try:
-            return run_in_worker(op, source, data, external, now=parse_utc(self.environment.clock()).isoformat(),
-                                 time_limit=self.environment.time_limit, max_data_bytes=self.max_data_bytes)
+            return run_in_worker(
+                op,
+                source,
+                data,
+                external,
+                now=parse_utc(self.environment.clock()).isoformat(),
+                time_limit=self.environment.time_limit,
+                max_data_bytes=self.max_data_bytes,
+            )
         except ScriptError as err:
             err.context.setdefault("source", source)
             line = err.context.get("line")
@@ -386,8 +441,12 @@ def _annotate(err: ScriptError, task: Any, kind: str) -> ScriptError:
     spec = getattr(task, "task_spec", None)
     bpmn_id = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     if "task_id" not in err.context:
-        err.context.update(task_id=str(getattr(task, "id", "")), bpmn_id=bpmn_id,
-                           task_name=getattr(spec, "bpmn_name", None), kind=kind)
+        err.context.update(
+            task_id=str(getattr(task, "id", "")),
+            bpmn_id=bpmn_id,
+            task_name=getattr(spec, "bpmn_name", None),
+            kind=kind,
+        )
         err.add_note(f"in {kind} of task {bpmn_id!r}")
     return err
 

@@ -18,10 +18,10 @@ from typing import Any
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 SCRIPT_FILENAME = "<bpmn-script>"
-MAX_ITEMS = 10_000_000          # longest str/bytes/list/tuple a guarded operator may build
-MAX_INT_BITS = 1_000_000        # biggest int (~300,000 digits) a guarded operator may build
-MAX_RANGE = 100_000             # longest range()
-MAX_PRINTED = 10_000            # characters of print() output kept (and then dropped)
+MAX_ITEMS = 10_000_000  # longest str/bytes/list/tuple a guarded operator may build
+MAX_INT_BITS = 1_000_000  # biggest int (~300,000 digits) a guarded operator may build
+MAX_RANGE = 100_000  # longest range()
+MAX_PRINTED = 10_000  # characters of print() output kept (and then dropped)
 
 _SEQUENCES = (str, bytes, bytearray, list, tuple)
 _NUMBERS = (int, float)
@@ -38,13 +38,27 @@ class TimedOut(BaseException):  # internal signal, never escapes the sandbox
 
 # --------------------------------------------------------------------------- attribute policy
 _DENIED_ATTRS = frozenset(INSPECT_ATTRIBUTES) | {
-    "format", "format_map", "mro", "func_globals", "func_code", "func_closure", "im_func",
-    "im_self", "f_lasti", "gi_running", "cr_running", "ag_running", "exec", "eval",
+    "format",
+    "format_map",
+    "mro",
+    "func_globals",
+    "func_code",
+    "func_closure",
+    "im_func",
+    "im_self",
+    "f_lasti",
+    "gi_running",
+    "cr_running",
+    "ag_running",
+    "exec",
+    "eval",
 }
 _DENIED_ATTR_PREFIXES = ("_", "func_", "f_", "gi_", "cr_", "ag_", "tb_", "co_")
-SIZE_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join", "extend", "to_bytes"})
+SIZE_METHODS = frozenset(
+    {"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join", "extend", "to_bytes"}
+)
 SIZED_OWNERS = (*(str, bytes, bytearray, list, tuple), int)
-MAX_FORMAT_NUMBER = 10_000      # largest width/precision in a format spec or %-format
+MAX_FORMAT_NUMBER = 10_000  # largest width/precision in a format spec or %-format
 
 
 def attr_refusal(name: str) -> str | None:
@@ -56,12 +70,45 @@ def attr_refusal(name: str) -> str | None:
 
 
 # Builtins a diagram may not call; they are replaced by stubs that refuse with a clear reason.
-FORBIDDEN_CALLS = frozenset({
-    "__import__", "open", "eval", "exec", "compile", "getattr", "setattr", "delattr", "hasattr",
-    "vars", "globals", "locals", "dir", "type", "object", "super", "input", "breakpoint", "help",
-    "memoryview", "bytearray", "classmethod", "staticmethod", "property", "exit", "quit",
-    "reload", "execfile", "id", "callable", "isinstance", "issubclass", "format", "iter", "next",
-})
+FORBIDDEN_CALLS = frozenset(
+    {
+        "__import__",
+        "open",
+        "eval",
+        "exec",
+        "compile",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "vars",
+        "globals",
+        "locals",
+        "dir",
+        "type",
+        "object",
+        "super",
+        "input",
+        "breakpoint",
+        "help",
+        "memoryview",
+        "bytearray",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "exit",
+        "quit",
+        "reload",
+        "execfile",
+        "id",
+        "callable",
+        "isinstance",
+        "issubclass",
+        "format",
+        "iter",
+        "next",
+    }
+)
 
 
 def _refusing_stub(name: str) -> Callable[..., Any]:
@@ -153,7 +200,7 @@ def guarded_mul(a: Any, b: Any) -> Any:
 def guarded_pow(a: Any, b: Any) -> Any:
     """``a ** b`` unless the integer result would exceed MAX_INT_BITS."""
     check_pow(a, b)
-    return a ** b
+    return a**b
 
 
 def guarded_add(a: Any, b: Any) -> Any:
@@ -258,8 +305,10 @@ def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
 def write_guard(ob: Any) -> Any:
     if isinstance(ob, dict | list):
         return ob
-    raise Refused(f"changing a {type(ob).__name__} object is not allowed in diagram scripts "
-                   "(only dicts and lists can be modified)")
+    raise Refused(
+        f"changing a {type(ob).__name__} object is not allowed in diagram scripts "
+        "(only dicts and lists can be modified)"
+    )
 
 
 def plain_getitem(ob: Any, index: Any) -> Any:
@@ -311,14 +360,42 @@ def _safe_sum(iterable: Any, start: Any = 0) -> Any:
 
 
 SAFE_BUILTINS: dict[str, Any] = {
-    "len": len, "min": min, "max": max, "sum": _safe_sum, "round": round, "abs": abs,
-    "int": int, "float": float, "str": str, "bool": bool, "sorted": sorted, "any": any,
-    "all": all, "dict": dict, "list": list, "tuple": tuple, "set": set, "range": _safe_range,
-    "enumerate": enumerate, "zip": zip, "True": True, "False": False, "None": None,
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": _safe_sum,
+    "round": round,
+    "abs": abs,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "sorted": sorted,
+    "any": any,
+    "all": all,
+    "dict": dict,
+    "list": list,
+    "tuple": tuple,
+    "set": set,
+    "range": _safe_range,
+    "enumerate": enumerate,
+    "zip": zip,
+    "True": True,
+    "False": False,
+    "None": None,
 }
 SAFE_EXCEPTIONS: dict[str, Any] = {
-    cls.__name__: cls for cls in (Exception, ValueError, KeyError, IndexError, TypeError,
-                                  ZeroDivisionError, ArithmeticError, LookupError)
+    cls.__name__: cls
+    for cls in (
+        Exception,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        ZeroDivisionError,
+        ArithmeticError,
+        LookupError,
+    )
 }
 
 

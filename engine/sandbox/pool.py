@@ -70,8 +70,11 @@ class _Worker:
     def __init__(self, memory_bytes: int) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-B", "-c", _BOOT, str(ENGINE_DIR), str(memory_bytes)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},
-            close_fds=True, cwd="/",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},
+            close_fds=True,
+            cwd="/",
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin = self.proc.stdin.fileno()
@@ -125,7 +128,9 @@ class _Worker:
             return None
         (length,) = HEADER.unpack(head)
         if length > max_bytes:
-            raise ValueError(f"the sandbox worker answered {length:,} bytes, over the {max_bytes:,} byte limit")
+            raise ValueError(
+                f"the sandbox worker answered {length:,} bytes, over the {max_bytes:,} byte limit"
+            )
         body = self._read_exact(length, deadline)
         return None if body is None else json.loads(body)
 
@@ -136,7 +141,7 @@ class _Worker:
             if not self._wait(self.stdin, select.POLLOUT, deadline):
                 return False
             try:
-                view = view[os.write(self.stdin, view[: 1 << 16]):]
+                view = view[os.write(self.stdin, view[: 1 << 16]) :]
             except BlockingIOError:
                 continue
         return True
@@ -145,9 +150,13 @@ class _Worker:
 class SandboxPool:
     """Pre-started worker processes; ``run`` hands one request to a free worker and waits for it."""
 
-    def __init__(self, size: int | None = None, memory_mb: int | None = None, max_data_bytes: int | None = None) -> None:
+    def __init__(
+        self, size: int | None = None, memory_mb: int | None = None, max_data_bytes: int | None = None
+    ) -> None:
         self.size = max(1, size if size is not None else _env_int("JIEBANG_SANDBOX_WORKERS", 2))
-        self.memory_bytes = (memory_mb if memory_mb is not None else _env_int("JIEBANG_SANDBOX_MEMORY_MB", 512)) * 1024 * 1024
+        self.memory_bytes = (
+            (memory_mb if memory_mb is not None else _env_int("JIEBANG_SANDBOX_MEMORY_MB", 512)) * 1024 * 1024
+        )
         self.max_data_bytes = max_data_bytes or _env_int("JIEBANG_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES)
         self.pid = os.getpid()
         self._lock = threading.Condition()
@@ -195,8 +204,12 @@ class SandboxPool:
         """Send one request; the worker's answer, or ScriptError/ScriptTimeoutError if it overran or died."""
         max_bytes = int(request.get("max_bytes") or self.max_data_bytes)
         payload = frame(request)
-        if len(payload) > max_bytes * ESCAPE_FACTOR * 2 + REQUEST_SLACK:  # data and context, each within the limit
-            raise ScriptError(f"the data sent to the script is {len(payload):,} bytes, too big for the sandbox")
+        if (
+            len(payload) > max_bytes * ESCAPE_FACTOR * 2 + REQUEST_SLACK
+        ):  # data and context, each within the limit
+            raise ScriptError(
+                f"the data sent to the script is {len(payload):,} bytes, too big for the sandbox"
+            )
         worker = self._take()
         healthy = False
         try:
@@ -219,7 +232,8 @@ class SandboxPool:
         except (EOFError, OSError):
             raise ScriptError(
                 "the script was stopped: its sandbox process ended abruptly (over the memory or CPU limit)",
-                error_type="ResourceLimit") from None
+                error_type="ResourceLimit",
+            ) from None
         except ValueError as exc:
             raise ScriptError(f"the script was stopped: {exc}") from None
         finally:
@@ -227,8 +241,10 @@ class SandboxPool:
 
     @staticmethod
     def _timeout(time_limit: float) -> ScriptTimeoutError:
-        return ScriptTimeoutError(f"script ran longer than {time_limit:g}s and was stopped (its sandbox process was killed)",
-                                  time_limit=time_limit)
+        return ScriptTimeoutError(
+            f"script ran longer than {time_limit:g}s and was stopped (its sandbox process was killed)",
+            time_limit=time_limit,
+        )
 
     def close(self) -> None:
         """Stop every worker (at exit, or when a test wants a fresh pool)."""
@@ -308,8 +324,15 @@ def run_in_worker(
     """
     sandbox = pool()
     limit = max_data_bytes or sandbox.max_data_bytes
-    request = {"op": op, "source": source, "data": data, "external": external, "now": now,
-               "time_limit": time_limit, "max_bytes": limit}
+    request = {
+        "op": op,
+        "source": source,
+        "data": data,
+        "external": external,
+        "now": now,
+        "time_limit": time_limit,
+        "max_bytes": limit,
+    }
     try:
         answer = sandbox.run(request, time_limit)
     except (TypeError, ValueError):  # json could not encode the data: say which variable holds what

@@ -21,15 +21,23 @@ from .guards import FORBIDDEN_CALLS, SCRIPT_FILENAME, attr_refusal
 class _DiagramPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy, tightened for diagram scripts and with guarded operators."""
 
-    _BINOPS = {ast.Mult: "_jb_mul_", ast.Pow: "_jb_pow_", ast.Add: "_jb_add_", ast.LShift: "_jb_lshift_",
-               ast.Mod: "_jb_mod_"}
+    _BINOPS = {
+        ast.Mult: "_jb_mul_",
+        ast.Pow: "_jb_pow_",
+        ast.Add: "_jb_add_",
+        ast.LShift: "_jb_lshift_",
+        ast.Mod: "_jb_mod_",
+    }
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         node = self.node_contents_visit(node)
         if node.format_spec is None:
             return node
-        call = ast.Call(func=ast.Name("_jb_format_", ast.Load()),
-                        args=[node.value, ast.Constant(node.conversion), node.format_spec], keywords=[])
+        call = ast.Call(
+            func=ast.Name("_jb_format_", ast.Load()),
+            args=[node.value, ast.Constant(node.conversion), node.format_spec],
+            keywords=[],
+        )
         return ast.copy_location(ast.FormattedValue(value=call, conversion=-1, format_spec=None), node)
 
     def visit_Import(self, node: ast.Import) -> Any:
@@ -47,7 +55,9 @@ class _DiagramPolicy(RestrictingNodeTransformer):
     def visit_Try(self, node: ast.Try) -> Any:
         for handler in node.handlers:
             if handler.type is None:
-                self.error(handler, "a bare 'except:' is not allowed; name the exception, e.g. 'except ValueError:'")
+                self.error(
+                    handler, "a bare 'except:' is not allowed; name the exception, e.g. 'except ValueError:'"
+                )
         if node.finalbody:
             self.error(node, "'finally' blocks are not allowed in diagram scripts")
         return super().visit_Try(node)
@@ -165,10 +175,37 @@ def parse_expression(expression: object) -> tuple[ast.expr | None, str | None, b
 
 _CHEAP_CALLS = frozenset({"len", "abs", "bool", "now", "to_utc", "add_duration"})
 _CHEAP_NODES = (
-    ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.IfExp,
-    ast.Tuple, ast.List, ast.Set, ast.Subscript, ast.BinOp, ast.Call,
-    ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Add, ast.Sub,
-    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot,
+    ast.Expression,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.IfExp,
+    ast.Tuple,
+    ast.List,
+    ast.Set,
+    ast.Subscript,
+    ast.BinOp,
+    ast.Call,
+    ast.And,
+    ast.Or,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.Add,
+    ast.Sub,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
 )
 
 
@@ -187,8 +224,11 @@ def cheap_expression(expression: str) -> bool:
         if not isinstance(node, _CHEAP_NODES):
             return False
         if isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Name) and node.func.id in _CHEAP_CALLS) or node.keywords or \
-                    any(isinstance(a, ast.Starred) for a in node.args):
+            if (
+                not (isinstance(node.func, ast.Name) and node.func.id in _CHEAP_CALLS)
+                or node.keywords
+                or any(isinstance(a, ast.Starred) for a in node.args)
+            ):
                 return False
         elif isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant | ast.UnaryOp):
             return False
@@ -221,8 +261,10 @@ def check_dmn_cell(cell: str) -> str | None:
         return parse_expression(_DMN_QUESTION.sub("dmninputexpr", text))[1]
     first = text.split(None, 1)[0]
     if first in ("in", "not", "is", "and", "or") and parse_expression(text)[1] is not None:
-        return (f"DMN cell {text!r} starts with the word operator {first!r}, which SpiffWorkflow joins to the "
-                f"input without a space; write it as '? {text}'")
+        return (
+            f"DMN cell {text!r} starts with the word operator {first!r}, which SpiffWorkflow joins to the "
+            f"input without a space; write it as '? {text}'"
+        )
     if parse_expression(text)[1] is None:
         return None
     reason = parse_expression(f"dmninputexpr {text}")[1]

@@ -17,7 +17,9 @@ HEADER = struct.Struct(">I")
 #: Bytes a request or an answer may take beyond its data budget (source text, error texts, framing).
 REQUEST_SLACK = 256 * 1024
 #: The errors a worker's answer may name, by class name.
-ERRORS = {cls.__name__: cls for cls in (ScriptError, SandboxViolationError, ScriptTimeoutError, TaskDataError)}
+ERRORS = {
+    cls.__name__: cls for cls in (ScriptError, SandboxViolationError, ScriptTimeoutError, TaskDataError)
+}
 
 
 def read_message(stream: BinaryIO, max_bytes: int) -> Any:

@@ -77,16 +77,30 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         check_value(value, max_bytes, "the expression's result")
         return {"ok": True, "value": value}
     except ScriptError as err:
-        context = {k: v for k, v in err.context.items() if isinstance(v, str | int | float | bool | list) or v is None}
+        context = {
+            k: v
+            for k, v in err.context.items()
+            if isinstance(v, str | int | float | bool | list) or v is None
+        }
         detail, memory = err.detail, _ran_out_of_memory(err)
         if memory:
-            detail = (f"the script ran out of memory: it needed more than the sandbox's "
-                      f"{resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20:,} MiB and was stopped")
-        return {"ok": False, "error": type(err).__name__, "detail": detail, "context": context, "memory": memory}
+            detail = (
+                f"the script ran out of memory: it needed more than the sandbox's "
+                f"{resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20:,} MiB and was stopped"
+            )
+        return {
+            "ok": False,
+            "error": type(err).__name__,
+            "detail": detail,
+            "context": context,
+            "memory": memory,
+        }
 
 
 def _ran_out_of_memory(err: BaseException) -> bool:
-    return isinstance(err.__cause__, MemoryError) or "MemoryError" in str(getattr(err, "context", {}).get("error_type"))
+    return isinstance(err.__cause__, MemoryError) or "MemoryError" in str(
+        getattr(err, "context", {}).get("error_type")
+    )
 
 
 def serve(memory_bytes: int) -> None:
@@ -107,10 +121,23 @@ def serve(memory_bytes: int) -> None:
         try:
             answer = frame(handle(request))
         except MemoryError:
-            answer = frame({"ok": False, "error": "ScriptError", "memory": True, "context": {},
-                            "detail": "the script ran out of memory (the sandbox's memory limit) and was stopped"})
+            answer = frame(
+                {
+                    "ok": False,
+                    "error": "ScriptError",
+                    "memory": True,
+                    "context": {},
+                    "detail": "the script ran out of memory (the sandbox's memory limit) and was stopped",
+                }
+            )
         except Exception as exc:  # a malformed request must not end the worker silently
-            answer = frame({"ok": False, "error": "ScriptError", "context": {},
-                            "detail": f"the sandbox worker could not run the request: {type(exc).__name__}: {exc}"})
+            answer = frame(
+                {
+                    "ok": False,
+                    "error": "ScriptError",
+                    "context": {},
+                    "detail": f"the sandbox worker could not run the request: {type(exc).__name__}: {exc}",
+                }
+            )
         stdout.write(answer)
         stdout.flush()

@@ -29,7 +29,13 @@ class Auth:
         self.engine = engine
         self._tokens: dict[str, str] = {}
 
-    def user(self, username: str, groups: list[str] | tuple[str, ...] = (), roles: list[str] | tuple[str, ...] = (), display_name: str | None = None) -> dict[str, str]:
+    def user(
+        self,
+        username: str,
+        groups: list[str] | tuple[str, ...] = (),
+        roles: list[str] | tuple[str, ...] = (),
+        display_name: str | None = None,
+    ) -> dict[str, str]:
         self.engine.upsert_user(username, display_name=display_name, groups=list(groups), roles=list(roles))
         self._tokens[username] = self.engine.create_token(username)
         return self.headers(username)
@@ -49,7 +55,9 @@ class Auth:
 
 @pytest.fixture
 def app(engine: Engine) -> Flask:
-    return make_app({"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test", "WEBHOOK_ALLOW_LOOPBACK": False})
+    return make_app(
+        {"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test", "WEBHOOK_ALLOW_LOOPBACK": False}
+    )
 
 
 def page_login(client: FlaskClient, engine: Engine, username: str, csrf_token: str | None = None) -> None:
@@ -81,8 +89,15 @@ class HttpWalk:
         self.client, self.auth, self.clock = client, auth, clock
         self.instance_id: str | None = None
 
-    def call(self, method: str, path: str, user: str = "admin", expect: int | None = 200, **kwargs: Any) -> Any:
-        resp = self.client.open(f"/api/v1{path}", method=method, headers=self.auth.headers(user, **kwargs.pop("headers", {})), **kwargs)
+    def call(
+        self, method: str, path: str, user: str = "admin", expect: int | None = 200, **kwargs: Any
+    ) -> Any:
+        resp = self.client.open(
+            f"/api/v1{path}",
+            method=method,
+            headers=self.auth.headers(user, **kwargs.pop("headers", {})),
+            **kwargs,
+        )
         if expect is not None:
             assert resp.status_code == expect, (method, path, resp.status_code, resp.get_data(as_text=True))
         return resp.get_json(silent=True) if resp.mimetype.endswith("json") else resp
@@ -96,24 +111,39 @@ class HttpWalk:
         return tasks[0]
 
     def do(self, element_id: str, user: str, data: dict[str, Any], expect: int = 200) -> Any:
-        return self.call("POST", f"/tasks/{self.task(element_id)['id']}/complete", user, expect, json={"data": data})
+        return self.call(
+            "POST", f"/tasks/{self.task(element_id)['id']}/complete", user, expect, json={"data": data}
+        )
 
     def submit(self) -> dict[str, Any]:
-        inst = self.call("POST", "/process-instances", "wang", 201, json={"process_key": "claim_evaluate", "business_key": "P-2026-001"})
+        inst = self.call(
+            "POST",
+            "/process-instances",
+            "wang",
+            201,
+            json={"process_key": "claim_evaluate", "business_key": "P-2026-001"},
+        )
         self.instance_id = inst["id"]
         return self.do("submit_problem", "wang", PROBLEM)
 
     def publish(self) -> dict[str, Any]:
         self.submit()
         self.do("preliminary_review", "zhao", {"decision": "approve", "comment": "符合条件"})
-        return self.do("committee_approval", "sun", {
-            "decision": "approve", "points": 100, "deadline": iso(self.clock.now() + timedelta(days=120)), "claim_window": "P14D",
-            "report_interval": "P30D", "milestones": ["摸排", "谈判", "签约"], "guarantees": "镇财政保障工作经费",
-        })
+        return self.do(
+            "committee_approval",
+            "sun",
+            {
+                "decision": "approve",
+                "points": 100,
+                "deadline": iso(self.clock.now() + timedelta(days=120)),
+                "claim_window": "P14D",
+                "report_interval": "P30D",
+                "milestones": ["摸排", "谈判", "签约"],
+                "guarantees": "镇财政保障工作经费",
+            },
+        )
 
 
 @pytest.fixture
 def walk(client: FlaskClient, auth: Auth, clock: ManualClock) -> HttpWalk:
     return HttpWalk(client, auth, clock)
-
-

@@ -21,7 +21,11 @@ def api_routes() -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue
-        path = re.sub(r"<(\w+:)?(\w+)>", lambda m: "1" if m.group(2) == "version" or m.group(1) == "int:" else "x", rule.rule)
+        path = re.sub(
+            r"<(\w+:)?(\w+)>",
+            lambda m: "1" if m.group(2) == "version" or m.group(1) == "int:" else "x",
+            rule.rule,
+        )
         out.extend((m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"}))
     return sorted(out)
 
@@ -64,8 +68,14 @@ def test_acting_user_only_for_oa_service(client: FlaskClient, auth: Auth) -> Non
     assert as_oa.status_code == 200 and as_oa.get_json()["username"] == "zhao"
     as_admin = client.get("/api/v1/users/me", headers=auth.headers("admin", **{"X-Acting-User": "zhao"}))
     assert as_admin.status_code == 403 and as_admin.mimetype == PROBLEM
-    assert client.get("/api/v1/users/me", headers=auth.headers("wang", **{"X-Acting-User": "zhao"})).status_code == 403
-    assert client.get("/api/v1/users/me", headers=auth.headers("oa", **{"X-Acting-User": "ghost"})).status_code == 404
+    assert (
+        client.get("/api/v1/users/me", headers=auth.headers("wang", **{"X-Acting-User": "zhao"})).status_code
+        == 403
+    )
+    assert (
+        client.get("/api/v1/users/me", headers=auth.headers("oa", **{"X-Acting-User": "ghost"})).status_code
+        == 404
+    )
     assert client.get("/api/v1/users/me", headers={"X-Acting-User": "zhao"}).status_code == 401
 
 
@@ -79,15 +89,28 @@ def test_flask_own_errors_are_problems(client: FlaskClient, auth: Auth) -> None:
     assert missing.status_code == 404 and missing.mimetype == PROBLEM and missing.get_json()["status"] == 404
     wrong = client.delete("/api/v1/users/me", headers=auth.headers("wang"))
     assert wrong.status_code == 405 and wrong.mimetype == PROBLEM
-    bad = client.post("/api/v1/process-instances", data="{not json", content_type="application/json", headers=auth.headers("wang"))
+    bad = client.post(
+        "/api/v1/process-instances",
+        data="{not json",
+        content_type="application/json",
+        headers=auth.headers("wang"),
+    )
     assert bad.status_code in (400, 422) and bad.mimetype == PROBLEM
 
 
 def test_unknown_fields_and_types_are_422_by_field_path(client: FlaskClient, auth: Auth) -> None:
-    resp = client.post("/api/v1/process-instances", json={"process_key": 5, "surprise": 1, "version": "x"}, headers=auth.headers("wang"))
+    resp = client.post(
+        "/api/v1/process-instances",
+        json={"process_key": 5, "surprise": 1, "version": "x"},
+        headers=auth.headers("wang"),
+    )
     assert resp.status_code == 422 and resp.mimetype == PROBLEM
     assert {"process_key", "surprise", "version"} <= set(resp.get_json()["errors"])
-    nested = client.post("/api/v1/board/x/claims", json={"kind": "team", "plan": "p", "pledge": "p", "members": [{"username": 3}]}, headers=auth.headers("wang"))
+    nested = client.post(
+        "/api/v1/board/x/claims",
+        json={"kind": "team", "plan": "p", "pledge": "p", "members": [{"username": 3}]},
+        headers=auth.headers("wang"),
+    )
     assert nested.status_code == 422 and "members.0.username" in nested.get_json()["errors"]
     query = client.get("/api/v1/tasks?scope=everything&per_page=0", headers=auth.headers("wang"))
     assert query.status_code == 422 and {"scope", "per_page"} <= set(query.get_json()["errors"])
@@ -95,11 +118,17 @@ def test_unknown_fields_and_types_are_422_by_field_path(client: FlaskClient, aut
 
 def test_oversized_body_is_413(engine: Engine, auth: Auth) -> None:
     small = make_app({"ENGINE": engine, "TESTING": True, "MAX_CONTENT_LENGTH": 1024}).test_client()
-    resp = small.post("/api/v1/process-instances", json={"process_key": "claim_evaluate", "data": {"blob": "x" * 4096}}, headers=auth.headers("wang"))
+    resp = small.post(
+        "/api/v1/process-instances",
+        json={"process_key": "claim_evaluate", "data": {"blob": "x" * 4096}},
+        headers=auth.headers("wang"),
+    )
     assert resp.status_code == 413 and resp.mimetype == PROBLEM and resp.get_json()["status"] == 413
 
 
-def test_unexpected_errors_are_500_problems(app: Flask, client: FlaskClient, auth: Auth, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_errors_are_500_problems(
+    app: Flask, client: FlaskClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = app.extensions["jiebang"]
     monkeypatch.setattr(engine, "list_groups", lambda: 1 / 0)
     resp = client.get("/api/v1/groups", headers=auth.headers("wang"))

@@ -25,16 +25,38 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_users_tokens_passwords(database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_users_tokens_passwords(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("JIEBANG_DATABASE_URL", database_url)
     monkeypatch.setenv("JIEBANG_PASSWORD", "correct-horse")
-    assert run(capsys, "user", "add", "zhao", "--group", "taskforce", "--group", "committee", "--display-name", "赵", "--password")[0] == 0
+    assert (
+        run(
+            capsys,
+            "user",
+            "add",
+            "zhao",
+            "--group",
+            "taskforce",
+            "--group",
+            "committee",
+            "--display-name",
+            "赵",
+            "--password",
+        )[0]
+        == 0
+    )
     assert run(capsys, "user", "add", "zhao", "--role", "admin")[0] == 0  # re-running keeps the groups
     code, out, _ = run(capsys, "token", "create", "zhao")
     token = out.split()[-1]
     engine = Engine(database_url, deploy_shipped=False)
     user = engine.authenticate(token)
-    assert code == 0 and user is not None and user.groups == ["committee", "taskforce"] and user.roles == ["admin"]
+    assert (
+        code == 0
+        and user is not None
+        and user.groups == ["committee", "taskforce"]
+        and user.roles == ["admin"]
+    )
     assert engine.check_password("zhao", "correct-horse") is not None
     monkeypatch.setenv("JIEBANG_PASSWORD", "another-horse")
     assert run(capsys, "user", "passwd", "zhao")[0] == 0
@@ -44,7 +66,9 @@ def test_users_tokens_passwords(database_url: str, capsys: pytest.CaptureFixture
     engine.store.dispose()
 
 
-def test_deploy_validate_upgrade(database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deploy_validate_upgrade(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("JIEBANG_DATABASE_URL", database_url)
     assert run(capsys, "db", "upgrade")[0] == 0
     code, out, _ = run(capsys, "validate", str(DATA / "ping.bpmn"))
@@ -58,7 +82,20 @@ def test_deploy_validate_upgrade(database_url: str, capsys: pytest.CaptureFixtur
 
 
 def test_configuration_from_environment() -> None:
-    config = config_from_env({"JIEBANG_WEBHOOK_ALLOW_LOOPBACK": "1", "JIEBANG_MAX_CONTENT_LENGTH": "1024", "JIEBANG_JOB_LEASE_SECONDS": "2.5",
-                              "JIEBANG_LANE_GROUPS": '{"TaskForce": "zb"}', "JIEBANG_DATABASE_URL": "sqlite:///x", "HOME": "/root"})
-    assert config == {"WEBHOOK_ALLOW_LOOPBACK": True, "MAX_CONTENT_LENGTH": 1024, "JOB_LEASE_SECONDS": 2.5,
-                      "LANE_GROUPS": {"TaskForce": "zb"}, "DATABASE_URL": "sqlite:///x"}
+    config = config_from_env(
+        {
+            "JIEBANG_WEBHOOK_ALLOW_LOOPBACK": "1",
+            "JIEBANG_MAX_CONTENT_LENGTH": "1024",
+            "JIEBANG_JOB_LEASE_SECONDS": "2.5",
+            "JIEBANG_LANE_GROUPS": '{"TaskForce": "zb"}',
+            "JIEBANG_DATABASE_URL": "sqlite:///x",
+            "HOME": "/root",
+        }
+    )
+    assert config == {
+        "WEBHOOK_ALLOW_LOOPBACK": True,
+        "MAX_CONTENT_LENGTH": 1024,
+        "JOB_LEASE_SECONDS": 2.5,
+        "LANE_GROUPS": {"TaskForce": "zb"},
+        "DATABASE_URL": "sqlite:///x",
+    }

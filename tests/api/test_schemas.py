@@ -24,14 +24,21 @@ def _schema_classes() -> list[type[Schema]]:
     for info in pkgutil.iter_modules(api.schemas.__path__):
         module = importlib.import_module(f"api.schemas.{info.name}")
         for name, obj in vars(module).items():
-            if inspect.isclass(obj) and issubclass(obj, marshmallow.Schema) and obj.__module__ == module.__name__:
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, marshmallow.Schema)
+                and obj.__module__ == module.__name__
+            ):
                 found[f"{module.__name__}.{name}"] = obj
     return [found[k] for k in sorted(found)]
 
 
 SCHEMAS = _schema_classes()
-TIMES = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
-                     timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))]))
+TIMES = st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))]),
+)
 TEXT = st.text(max_size=8)
 
 
@@ -47,7 +54,7 @@ def _value(field: fields.Field, depth: int) -> st.SearchStrategy[Any]:
     elif isinstance(field, fields.Boolean):
         fitting = st.booleans() | st.sampled_from([0, 1, "true"])
     elif isinstance(field, (fields.Integer, fields.Float)):
-        fitting = st.integers(-10**6, 10**6)
+        fitting = st.integers(-(10**6), 10**6)
     elif isinstance(field, fields.Dict):
         fitting = st.dictionaries(TEXT, st.integers() | TEXT, max_size=3)
     else:
@@ -84,7 +91,11 @@ def test_every_schema_is_built_on_the_planned_base(schema_cls: type[marshmallow.
 
 
 @pytest.mark.parametrize("schema_cls", SCHEMAS, ids=lambda c: c.__name__)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_dump_matches_marshmallow(schema_cls: type[Schema], data: st.DataObject) -> None:
     schema = schema_cls()

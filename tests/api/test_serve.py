@@ -27,7 +27,9 @@ class Server:
         self.tokens: dict[str, str] = {}
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run(jiebang(*args), env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            jiebang(*args), env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -48,7 +50,12 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    env = {**os.environ, "JIEBANG_DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3", "JIEBANG_WORKER_INTERVAL": "0.2", "JIEBANG_PASSWORD": "correct-horse"}
+    env = {
+        **os.environ,
+        "JIEBANG_DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3",
+        "JIEBANG_WORKER_INTERVAL": "0.2",
+        "JIEBANG_PASSWORD": "correct-horse",
+    }
     with serving(env, tmp_path) as serve:
         yield Server(serve.base, env, tmp_path)
     assert serve.exit_code == 0, serve.output()  # SIGTERM stops it cleanly
@@ -63,11 +70,21 @@ def test_whole_claim_and_evaluate_over_http(server: Server) -> None:
         server.tokens[username] = server.cli("token", "create", username).split()[-1]
 
     s = server
-    inst = s.call("POST", "/process-instances", "wang", {"process_key": "claim_evaluate", "business_key": "SERVE-1"}, 201)
+    inst = s.call(
+        "POST",
+        "/process-instances",
+        "wang",
+        {"process_key": "claim_evaluate", "business_key": "SERVE-1"},
+        201,
+    )
     iid = inst["id"]
 
     def do(element_id: str, user: str, data: dict[str, Any]) -> dict[str, Any]:
-        tasks = [t for t in s.call("GET", f"/process-instances/{iid}", user)["open_tasks"] if t["element_id"] == element_id]
+        tasks = [
+            t
+            for t in s.call("GET", f"/process-instances/{iid}", user)["open_tasks"]
+            if t["element_id"] == element_id
+        ]
         assert tasks, element_id
         return s.call("POST", f"/tasks/{tasks[0]['id']}/complete", user, {"data": data})
 
@@ -76,21 +93,48 @@ def test_whole_claim_and_evaluate_over_http(server: Server) -> None:
     s.call("POST", f"/tasks/{review['id']}/claim", "zhao")
     do("preliminary_review", "zhao", {"decision": "approve", "comment": "符合条件"})
     deadline = (datetime.now(UTC) + timedelta(days=120)).isoformat()
-    do("committee_approval", "sun", {"decision": "approve", "points": 100, "deadline": deadline, "claim_window": "P14D",
-                                     "report_interval": "P30D", "milestones": ["摸排", "签约"], "guarantees": "经费"})
+    do(
+        "committee_approval",
+        "sun",
+        {
+            "decision": "approve",
+            "points": 100,
+            "deadline": deadline,
+            "claim_window": "P14D",
+            "report_interval": "P30D",
+            "milestones": ["摸排", "签约"],
+            "guarantees": "经费",
+        },
+    )
     assert [b["instance_id"] for b in s.call("GET", "/board", "li")["items"]] == [iid]
-    s.call("POST", f"/board/{iid}/claims", "zhangjie", {"kind": "team", "plan": "组建专班", "pledge": "三个月签约",
-                                                         "members": [{"username": "zhangjie", "share": 60}, {"username": "li", "share": 40}]}, 201)
+    s.call(
+        "POST",
+        f"/board/{iid}/claims",
+        "zhangjie",
+        {
+            "kind": "team",
+            "plan": "组建专班",
+            "pledge": "三个月签约",
+            "members": [{"username": "zhangjie", "share": 60}, {"username": "li", "share": 40}],
+        },
+        201,
+    )
     job = s.call("GET", f"/jobs?instance_id={iid}&kind=timer", "admin")["items"][0]
     s.call("POST", f"/jobs/{job['id']}/execute", "admin", expect=204)
     do("select_claim", "sun", {"selected": 0, "decision": "approve"})
-    do("progress_report", "zhangjie", {"progress_percent": 100, "summary": "完成", "status_self": "on_track", "final": True})
+    do(
+        "progress_report",
+        "zhangjie",
+        {"progress_percent": 100, "summary": "完成", "status_self": "on_track", "final": True},
+    )
     do("completion_report", "zhangjie", {"summary": "全部签订", "results": "37 户", "evidence_links": []})
     done = do("acceptance", "qian", {"decision": "pass", "grade": "good"})
     assert done["status"] == "completed"
     scores = s.call("GET", "/scores", "li")["items"]
     assert sorted((r["username"], r["points"]) for r in scores) == [("li", 40.0), ("zhangjie", 60.0)]
-    events = [e["event"] for e in s.call("GET", f"/process-instances/{iid}/history?per_page=200", "wang")["items"]]
+    events = [
+        e["event"] for e in s.call("GET", f"/process-instances/{iid}/history?per_page=200", "wang")["items"]
+    ]
     assert events[0] == "instance.start" and "instance.completed" in events
 
 
@@ -98,11 +142,17 @@ def test_gunicorn_serves_with_the_workers_and_threads_asked_for(tmp_path: Path) 
     """``--workers 2 --threads 2``: gunicorn forks two workers, each answering the API."""
     env = {**os.environ, "JIEBANG_DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3"}
     with serving(env, tmp_path, extra=("--workers", "2", "--threads", "2")) as serve:
-        children = [p for p in Path("/proc").glob("[0-9]*/stat")
-                    if p.read_text().rsplit(")", 1)[1].split()[1] == str(serve.proc.pid)]
+        children = [
+            p
+            for p in Path("/proc").glob("[0-9]*/stat")
+            if p.read_text().rsplit(")", 1)[1].split()[1] == str(serve.proc.pid)
+        ]
         for _ in range(4):  # one connection each: they land on either worker
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(serve.base + "/api/v1/tasks", timeout=10)
-            assert refused.value.code == 401 and refused.value.headers["Content-Type"] == "application/problem+json"
+            assert (
+                refused.value.code == 401
+                and refused.value.headers["Content-Type"] == "application/problem+json"
+            )
     assert len(children) == 2
     assert "2 gunicorn workers × 2 threads" in serve.output()

@@ -59,11 +59,25 @@ def app(engine: Engine) -> Flask:
     return make_app({"ENGINE": engine, "TESTING": True, "WEBHOOK_ALLOW_LOOPBACK": True})
 
 
-def test_delivery_signed_and_retried_after_a_500(walk: HttpWalk, receiver: Receiver, clock: ManualClock, engine: Engine) -> None:
-    hook = walk.call("POST", "/webhooks", "admin", 201, json={"url": receiver.url, "events": ["task.created", "task.completed"], "secret": SECRET})
+def test_delivery_signed_and_retried_after_a_500(
+    walk: HttpWalk, receiver: Receiver, clock: ManualClock, engine: Engine
+) -> None:
+    hook = walk.call(
+        "POST",
+        "/webhooks",
+        "admin",
+        201,
+        json={"url": receiver.url, "events": ["task.created", "task.completed"], "secret": SECRET},
+    )
     assert "secret" not in hook
     receiver.answers = [500]
-    walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "claim_evaluate", "business_key": "W-1"})
+    walk.call(
+        "POST",
+        "/process-instances",
+        "wang",
+        201,
+        json={"process_key": "claim_evaluate", "business_key": "W-1"},
+    )
     jobs = walk.call("GET", "/jobs?kind=webhook")["items"]
     assert len(jobs) == 1  # written with the step that created the task (outbox)
 
@@ -77,7 +91,10 @@ def test_delivery_signed_and_retried_after_a_500(walk: HttpWalk, receiver: Recei
     assert engine.run_due_jobs() == 1
 
     delivery = walk.call("GET", f"/webhooks/{hook['id']}/deliveries")["items"][0]
-    assert delivery["status"] == "delivered" and [a["status_code"] for a in delivery["attempts"]] == [500, 200]
+    assert delivery["status"] == "delivered" and [a["status_code"] for a in delivery["attempts"]] == [
+        500,
+        200,
+    ]
     assert walk.call("GET", "/jobs?kind=webhook")["total"] == 0
     headers, body = receiver.received[-1]
     assert headers["X-Jiebang-Event"] == "task.created"
@@ -88,19 +105,36 @@ def test_delivery_signed_and_retried_after_a_500(walk: HttpWalk, receiver: Recei
     assert payload["instance"]["business_key"] == "W-1"
 
 
-def test_deliveries_go_through_the_engines_transport(walk: HttpWalk, clock: ManualClock, engine: Engine) -> None:
+def test_deliveries_go_through_the_engines_transport(
+    walk: HttpWalk, clock: ManualClock, engine: Engine
+) -> None:
     """No server and no DNS: a fake transport takes the posts, and the outbox retries what it refused."""
     transport = FakeTransport(statuses=[503, 200])
     engine.transport = transport
-    hook = walk.call("POST", "/webhooks", "admin", 201, json={"url": "https://oa.example.invalid/hook", "events": ["task.created"], "secret": SECRET})
-    walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "claim_evaluate", "business_key": "F-1"})
+    hook = walk.call(
+        "POST",
+        "/webhooks",
+        "admin",
+        201,
+        json={"url": "https://oa.example.invalid/hook", "events": ["task.created"], "secret": SECRET},
+    )
+    walk.call(
+        "POST",
+        "/process-instances",
+        "wang",
+        201,
+        json={"process_key": "claim_evaluate", "business_key": "F-1"},
+    )
 
     assert engine.run_due_jobs() == 1
     clock.advance(seconds=6)
     assert engine.run_due_jobs() == 1
 
     delivery = walk.call("GET", f"/webhooks/{hook['id']}/deliveries")["items"][0]
-    assert delivery["status"] == "delivered" and [a["status_code"] for a in delivery["attempts"]] == [503, 200]
+    assert delivery["status"] == "delivered" and [a["status_code"] for a in delivery["attempts"]] == [
+        503,
+        200,
+    ]
     sent = transport.posted[-1]
     assert sent.url == "https://oa.example.invalid/hook" and sent.event == "task.created"
     assert sent.signature == "sha256=" + hmac.new(SECRET.encode(), sent.body, hashlib.sha256).hexdigest()
@@ -110,13 +144,25 @@ def test_deliveries_go_through_the_engines_transport(walk: HttpWalk, clock: Manu
 def test_the_fake_transport_refuses_what_is_not_an_http_url(walk: HttpWalk, engine: Engine) -> None:
     transport = FakeTransport()
     engine.transport = transport
-    refused = walk.call("POST", "/webhooks", "admin", 422, json={"url": "ftp://oa.example.invalid/hook", "events": ["task.created"], "secret": SECRET})
+    refused = walk.call(
+        "POST",
+        "/webhooks",
+        "admin",
+        422,
+        json={"url": "ftp://oa.example.invalid/hook", "events": ["task.created"], "secret": SECRET},
+    )
     assert "url" in refused["errors"]
     assert transport.posted == []
 
 
 def test_completion_and_cancel_events_and_execute_now(walk: HttpWalk, receiver: Receiver) -> None:
-    walk.call("POST", "/webhooks", "admin", 201, json={"url": receiver.url, "events": ["task.completed", "instance.cancelled"], "secret": SECRET})
+    walk.call(
+        "POST",
+        "/webhooks",
+        "admin",
+        201,
+        json={"url": receiver.url, "events": ["task.completed", "instance.cancelled"], "secret": SECRET},
+    )
     walk.submit()
     inst = walk.instance()
     walk.call("POST", f"/process-instances/{inst['id']}/cancel", "wang", json={"reason": "撤销"})
@@ -124,23 +170,56 @@ def test_completion_and_cancel_events_and_execute_now(walk: HttpWalk, receiver: 
     assert len(jobs) == 2
     for job in jobs:
         walk.call("POST", f"/jobs/{job['id']}/execute", "admin", 204)
-    assert sorted(h["X-Jiebang-Event"] for h, _ in receiver.received) == ["instance.cancelled", "task.completed"]
+    assert sorted(h["X-Jiebang-Event"] for h, _ in receiver.received) == [
+        "instance.cancelled",
+        "task.completed",
+    ]
 
 
 def test_loopback_and_private_targets_refused_unless_allowed(engine: Engine, auth: Auth) -> None:
     client = make_app({"ENGINE": engine, "TESTING": True, "WEBHOOK_ALLOW_LOOPBACK": False}).test_client()
-    for url in ("http://127.0.0.1:9/x", "http://10.0.0.8/x", "http://169.254.169.254/latest", "http://[::1]/x", "http://localhost/x", "ftp://example.com/"):
-        resp = client.post("/api/v1/webhooks", json={"url": url, "events": ["task.created"], "secret": "s"}, headers=auth.headers("admin"))
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://10.0.0.8/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://localhost/x",
+        "ftp://example.com/",
+    ):
+        resp = client.post(
+            "/api/v1/webhooks",
+            json={"url": url, "events": ["task.created"], "secret": "s"},
+            headers=auth.headers("admin"),
+        )
         assert resp.status_code == 422 and "url" in resp.get_json()["errors"], url
-    bad = client.post("/api/v1/webhooks", json={"url": "http://x", "events": ["nope"], "secret": ""}, headers=auth.headers("admin"))
+    bad = client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://x", "events": ["nope"], "secret": ""},
+        headers=auth.headers("admin"),
+    )
     assert bad.status_code == 422 and {"events.0", "secret"} <= set(bad.get_json()["errors"])
-    assert client.post("/api/v1/webhooks", json={"url": "http://x", "events": ["task.created"], "secret": "s"}, headers=auth.headers("wang")).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/webhooks",
+            json={"url": "http://x", "events": ["task.created"], "secret": "s"},
+            headers=auth.headers("wang"),
+        ).status_code
+        == 403
+    )
     assert client.get("/api/v1/webhooks/nope/deliveries", headers=auth.headers("admin")).status_code == 404
 
 
-def test_delivery_time_check_refuses_a_target_that_turned_private(walk: HttpWalk, receiver: Receiver, engine: Engine) -> None:
+def test_delivery_time_check_refuses_a_target_that_turned_private(
+    walk: HttpWalk, receiver: Receiver, engine: Engine
+) -> None:
     """DNS rebinding: the target is checked again before each post."""
-    hook = walk.call("POST", "/webhooks", "admin", 201, json={"url": receiver.url, "events": ["task.created"], "secret": SECRET})
+    hook = walk.call(
+        "POST",
+        "/webhooks",
+        "admin",
+        201,
+        json={"url": receiver.url, "events": ["task.created"], "secret": SECRET},
+    )
     walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "claim_evaluate"})
     engine.configure_integration(allow_private_webhooks=False)
     engine.run_due_jobs()
@@ -151,9 +230,17 @@ def test_delivery_time_check_refuses_a_target_that_turned_private(walk: HttpWalk
     assert walk.call("GET", "/webhooks")["items"][0]["active"] is False
 
 
-def test_instance_completed_event(walk: HttpWalk, receiver: Receiver, engine: Engine, clock: ManualClock) -> None:
+def test_instance_completed_event(
+    walk: HttpWalk, receiver: Receiver, engine: Engine, clock: ManualClock
+) -> None:
     engine.deploy({"ping.bpmn": (Path(__file__).parent / "data" / "ping.bpmn").read_bytes()})
-    walk.call("POST", "/webhooks", "admin", 201, json={"url": receiver.url, "events": ["instance.completed"], "secret": SECRET})
+    walk.call(
+        "POST",
+        "/webhooks",
+        "admin",
+        201,
+        json={"url": receiver.url, "events": ["instance.completed"], "secret": SECRET},
+    )
     inst = walk.call("POST", "/process-instances", "wang", 201, json={"process_key": "ping"})
     walk.instance_id = inst["id"]
     clock.advance(hours=2)
@@ -162,4 +249,7 @@ def test_instance_completed_event(walk: HttpWalk, receiver: Receiver, engine: En
     assert done["status"] == "completed"
     engine.run_due_jobs()  # the delivery
     [(headers, body)] = receiver.received
-    assert headers["X-Jiebang-Event"] == "instance.completed" and json.loads(body)["instance"]["status"] == "completed"
+    assert (
+        headers["X-Jiebang-Event"] == "instance.completed"
+        and json.loads(body)["instance"]["status"] == "completed"
+    )

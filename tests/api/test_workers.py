@@ -30,8 +30,18 @@ def start_workers(database_url: str, count: int, tmp_path: Path, **env: str) -> 
     environ = {**os.environ, "JIEBANG_DATABASE_URL": database_url, "JIEBANG_WORKER_INTERVAL": "0.1", **env}
     procs = []
     for _ in range(count):
-        log = (tmp_path / f"worker-{len(list(tmp_path.glob('worker-*.log')))}.log").open("w")  # a file, never a pipe nobody reads
-        procs.append(subprocess.Popen(jiebang("worker", "--concurrency", "2"), env=environ, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
+        log = (tmp_path / f"worker-{len(list(tmp_path.glob('worker-*.log')))}.log").open(
+            "w"
+        )  # a file, never a pipe nobody reads
+        procs.append(
+            subprocess.Popen(
+                jiebang("worker", "--concurrency", "2"),
+                env=environ,
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     return procs
 
 
@@ -50,7 +60,9 @@ def stop(procs: list[subprocess.Popen]) -> None:
 def test_two_workers_fire_a_thousand_timers_exactly_once(database_url: str, tmp_path: Path) -> None:
     if database_url.startswith("sqlite"):
         pytest.skip("the race is about SKIP LOCKED on PostgreSQL")
-    past = ManualClock(datetime.now(UTC) - timedelta(hours=2))  # started two hours ago: the 1 h timers are due
+    past = ManualClock(
+        datetime.now(UTC) - timedelta(hours=2)
+    )  # started two hours ago: the 1 h timers are due
     engine = Engine(database_url, clock=past)
     engine.deploy({"ping.bpmn": PING.read_bytes()})
     engine.upsert_user("u")
@@ -62,14 +74,24 @@ def test_two_workers_fire_a_thousand_timers_exactly_once(database_url: str, tmp_
     try:
         deadline = time.monotonic() + 240
         while engine.list_jobs(kind="timer").total and time.monotonic() < deadline:
-            assert all(w.poll() is None for w in workers), [p.read_text() for p in tmp_path.glob("worker-*.log")]
+            assert all(w.poll() is None for w in workers), [
+                p.read_text() for p in tmp_path.glob("worker-*.log")
+            ]
             time.sleep(0.5)
     finally:
         stop(workers)
     assert engine.list_jobs(kind="timer").total == 0
     with engine.store.read() as s:
-        fired = dict(s.execute(text("SELECT instance_id, count(*) FROM audit_event WHERE event = 'timer.fired' GROUP BY instance_id")).all())
-        answers = s.execute(text("SELECT count(*), count(DISTINCT instance_id) FROM human_task WHERE element_id = 'answer'")).one()
+        fired = dict(
+            s.execute(
+                text(
+                    "SELECT instance_id, count(*) FROM audit_event WHERE event = 'timer.fired' GROUP BY instance_id"
+                )
+            ).all()
+        )
+        answers = s.execute(
+            text("SELECT count(*), count(DISTINCT instance_id) FROM human_task WHERE element_id = 'answer'")
+        ).one()
     assert set(fired) == set(ids) and set(fired.values()) == {1}
     assert tuple(answers) == (N, N)
     assert all(w.returncode == 0 for w in workers)  # SIGTERM: a graceful stop
@@ -113,7 +135,9 @@ def slow_receiver() -> Iterator[SlowReceiver]:
 
 
 @pytest.mark.xdist_group("workers")
-def test_a_killed_workers_job_is_finished_by_another(database_url: str, tmp_path: Path, slow_receiver: SlowReceiver) -> None:
+def test_a_killed_workers_job_is_finished_by_another(
+    database_url: str, tmp_path: Path, slow_receiver: SlowReceiver
+) -> None:
     engine = Engine(database_url)
     engine.configure_integration(allow_private_webhooks=True)
     hook = engine.create_webhook(slow_receiver.url, ["task.created"], "secret", actor="test")
@@ -140,6 +164,8 @@ def test_a_killed_workers_job_is_finished_by_another(database_url: str, tmp_path
         stop([first])
     [delivery], _ = engine.list_deliveries(hook.id)
     assert delivery.status == "delivered" and [a["status_code"] for a in delivery.attempts] == [200]
-    assert len(slow_receiver.hits) == 2 and slow_receiver.hits[1] - killed_at >= 0  # taken again only after the lease ran out
+    assert (
+        len(slow_receiver.hits) == 2 and slow_receiver.hits[1] - killed_at >= 0
+    )  # taken again only after the lease ran out
     assert engine.list_jobs(kind="webhook").total == 0
     engine.store.dispose()

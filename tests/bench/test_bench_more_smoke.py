@@ -17,9 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 NUM = r"(\d+(\.\d+)?|na)"
 SUMMARIES = {
     "api_load": re.compile(r"^api_load: (\w+=" + NUM + r" )+expected_409=\d+ errors=\d+$"),
-    "inbox": re.compile(rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} tasks=\d+ index_only=(yes|no|na) mismatches=(\d+|na)$"),
-    "timers": re.compile(rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM}$"),
-    "memory": re.compile(rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ http_instances=\d+ errors=\d+$"),
+    "inbox": re.compile(
+        rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} tasks=\d+ index_only=(yes|no|na) mismatches=(\d+|na)$"
+    ),
+    "timers": re.compile(
+        rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM}$"
+    ),
+    "memory": re.compile(
+        rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ http_instances=\d+ errors=\d+$"
+    ),
 }
 PG_ONLY = {"inbox", "timers"}
 
@@ -36,8 +42,16 @@ def _pg_answers() -> bool:
 def runs() -> dict[str, subprocess.CompletedProcess]:
     """Start every quick run at once, then collect them."""
     names = [n for n in SUMMARIES if n not in PG_ONLY or _pg_answers()]
-    procs = {n: subprocess.Popen([sys.executable, str(ROOT / "bench" / f"{n}.py"), "--quick"], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in names}
+    procs = {
+        n: subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / f"{n}.py"), "--quick"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in names
+    }
     out = {}
     for n, p in procs.items():
         try:
@@ -61,7 +75,9 @@ def test_quick_run_prints_its_summary_line(name: str, runs: dict[str, subprocess
     assert sum(1 for line in lines if line.startswith(f"{name}: ") and "=" in line) == 1
 
 
-def test_the_inbox_benchmark_finds_both_query_paths_agreeing(runs: dict[str, subprocess.CompletedProcess]) -> None:
+def test_the_inbox_benchmark_finds_both_query_paths_agreeing(
+    runs: dict[str, subprocess.CompletedProcess],
+) -> None:
     if "inbox" not in runs:
         pytest.skip("PostgreSQL not answering on 127.0.0.1:5432")
     assert runs["inbox"].stdout.rstrip().endswith("mismatches=0"), runs["inbox"].stdout[-2000:]

@@ -14,7 +14,10 @@ SUMMARY = re.compile(r"^engine_step: ratio_vs_raw=\d+(\.\d+)? flat_1000_vs_5=\d+
 def test_engine_step_quick_prints_summary_line() -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "engine_step.py"), "--quick"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     lines = [line for line in proc.stdout.splitlines() if line.strip()]

@@ -17,8 +17,14 @@ import pytest
 from tests.server import jiebang, serving
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "secret-pass-123"
 # username: (groups, display name, roles)
 PEOPLE = {
@@ -52,11 +58,19 @@ def _run_cli(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not all((REPO / "api" / "static" / "vendor" / lib).is_dir() for lib in ("bpmn-js", "dmn-js", "json-editor", "dompurify")):
+    if not all(
+        (REPO / "api" / "static" / "vendor" / lib).is_dir()
+        for lib in ("bpmn-js", "dmn-js", "json-editor", "dompurify")
+    ):
         pytest.fail("front-end assets missing: run scripts/setup test (npm ci + scripts/vendor-assets)")
     home = tmp_path_factory.mktemp("jiebang-server")
-    env = {**os.environ, "JIEBANG_DATABASE_URL": f"sqlite:///{home}/jiebang.sqlite3", "JIEBANG_PASSWORD": PASSWORD,
-           "JIEBANG_SECRET_KEY": "browser-tests-only", "JIEBANG_WORKER_INTERVAL": "0.5"}
+    env = {
+        **os.environ,
+        "JIEBANG_DATABASE_URL": f"sqlite:///{home}/jiebang.sqlite3",
+        "JIEBANG_PASSWORD": PASSWORD,
+        "JIEBANG_SECRET_KEY": "browser-tests-only",
+        "JIEBANG_WORKER_INTERVAL": "0.5",
+    }
     for username, (groups, display_name, roles) in PEOPLE.items():
         args = ["user", "add", username, "--display-name", display_name, "--password"]
         for g in groups:
@@ -89,8 +103,9 @@ def login(browser, server: Server) -> Iterator[Callable[..., object]]:
     contexts = []
 
     def open_as(username: str | None, *, viewport: tuple[int, int] = (1280, 900)) -> object:
-        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN",
-                                  base_url=server.base_url)
+        ctx = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN", base_url=server.base_url
+        )
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(15_000)

@@ -11,8 +11,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 def test_login_link_works_once_and_only_once(login, server, tmp_path: Path) -> None:
     anon = login(None)
-    made = anon.request.post("/api/v1/login-links", data={"username": "zhao", "next": "/inbox?tab=candidate"},
-                             headers={"Authorization": f"Bearer {server.oa_token}"})
+    made = anon.request.post(
+        "/api/v1/login-links",
+        data={"username": "zhao", "next": "/inbox?tab=candidate"},
+        headers={"Authorization": f"Bearer {server.oa_token}"},
+    )
     assert made.status == 201, made.text()
     url = made.json()["url"]
     assert "/login/link/" in url
@@ -49,18 +52,29 @@ def test_form_posts_without_csrf_token_are_refused(login, tmp_path: Path) -> Non
     page = login("wang")
     # the session cookie alone is not enough: a cross-site form cannot know the token
     for path in ("/instances", "/logout", "/board/00000000-0000-0000-0000-000000000000/claims"):
-        refused = page.request.post(path, form={"process_key": "claim_evaluate", "kind": "individual"}, max_redirects=0)
+        refused = page.request.post(
+            path, form={"process_key": "claim_evaluate", "kind": "individual"}, max_redirects=0
+        )
         assert refused.status == 400, (path, refused.status)
-        wrong = page.request.post(path, form={"csrf_token": "forged", "process_key": "claim_evaluate"}, max_redirects=0)
+        wrong = page.request.post(
+            path, form={"csrf_token": "forged", "process_key": "claim_evaluate"}, max_redirects=0
+        )
         assert wrong.status == 400, (path, wrong.status)
     anon = login(None)
-    assert anon.request.post("/login", form={"username": "wang", "password": "x"}, max_redirects=0).status == 400
+    assert (
+        anon.request.post("/login", form={"username": "wang", "password": "x"}, max_redirects=0).status == 400
+    )
     # still logged in, nothing was started
     page.goto("/inbox")
     assert page.locator(".me[data-username='wang']").count() == 1
-    assert int(page.locator(".tab[data-tab='mine'] .count").inner_text()) == 0 or page.locator("tr[data-element]").count() >= 0
+    assert (
+        int(page.locator(".tab[data-tab='mine'] .count").inner_text()) == 0
+        or page.locator("tr[data-element]").count() >= 0
+    )
     # with the page's own token the same post goes through
     token = page.get_attribute("meta[name=csrf-token]", "content")
-    ok = page.request.post("/instances", form={"csrf_token": token, "process_key": "claim_evaluate"}, max_redirects=0)
+    ok = page.request.post(
+        "/instances", form={"csrf_token": token, "process_key": "claim_evaluate"}, max_redirects=0
+    )
     assert ok.status == 302
     page.screenshot(path=str(tmp_path / "csrf.png"))

@@ -36,7 +36,9 @@ def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None:
     assert admin.get_attribute("#designer-status", "data-result") == "valid", admin.inner_text("#problems")
     admin.screenshot(path=str(tmp_path / "designer.png"))
 
-    with admin.expect_response(lambda r: r.url.endswith("/api/v1/process-definitions") and r.request.method == "POST") as deployed:
+    with admin.expect_response(
+        lambda r: r.url.endswith("/api/v1/process-definitions") and r.request.method == "POST"
+    ) as deployed:
         admin.click("#deploy")
     assert deployed.value.status == 201
     admin.wait_for_url("**/designer?deployed=**")
@@ -62,7 +64,9 @@ def test_validate_pins_problems_to_their_elements(login, tmp_path: Path) -> None
     )
     with admin.expect_response("**/api/v1/process-definitions/validate") as checked:
         admin.click("#validate")
-    assert checked.value.status == 422 and checked.value.headers["content-type"].startswith("application/problem+json")
+    assert checked.value.status == 422 and checked.value.headers["content-type"].startswith(
+        "application/problem+json"
+    )
     admin.wait_for_selector("#designer-status[data-result]")
     assert admin.get_attribute("#designer-status", "data-result") == "problems"
     assert admin.locator("#problems li[data-element-id='flow_report_final']").count() >= 1

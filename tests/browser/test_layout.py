@@ -20,9 +20,14 @@ def test_pages_fit_the_screen(login, tmp_path: Path, width: int, height: int) ->
         response = page.goto(path)
         assert response.status == 200, path
         assert page.get_attribute("html", "lang") == "zh-CN"
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
-        page.screenshot(path=str(tmp_path / f"{path.strip('/').replace('?', '-').replace('=', '-')}-{width}.png"), full_page=True)
+        page.screenshot(
+            path=str(tmp_path / f"{path.strip('/').replace('?', '-').replace('=', '-')}-{width}.png"),
+            full_page=True,
+        )
     assert page.js_errors == [], page.js_errors
 
 

@@ -12,7 +12,9 @@ from .steps import done, file_problem, local_input, open_task, submit_form
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-UPDATE_DOCS = os.environ.get("JIEBANG_UPDATE_SCREENSHOTS") == "1"  # refresh the README's pictures on purpose only
+UPDATE_DOCS = (
+    os.environ.get("JIEBANG_UPDATE_SCREENSHOTS") == "1"
+)  # refresh the README's pictures on purpose only
 
 
 def keep(page, tmp_path: Path, name: str) -> None:
@@ -21,6 +23,8 @@ def keep(page, tmp_path: Path, name: str) -> None:
     if UPDATE_DOCS:
         DOCS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS / name))
+
+
 TITLE = "康渝高铁征迁外围协调保障（浏览器）"
 
 
@@ -82,7 +86,9 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     card.locator("button[type=submit]", has_text="提交揭榜").click()
     zhangjie.wait_for_url("**/board**")
     card = zhangjie.locator("article.card", has_text=TITLE)
-    assert "张杰" in card.locator(".claims").inner_text() and "李明 40%" in card.locator(".claims").inner_text()
+    assert (
+        "张杰" in card.locator(".claims").inner_text() and "李明 40%" in card.locator(".claims").inner_text()
+    )
     keep(zhangjie, tmp_path, "board.png")
     instance_id = card.get_attribute("data-instance-id")
 
@@ -141,7 +147,10 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     assert bars.count() == 2
     assert zhangjie.locator("#score-chart .bar[data-username='zhangjie'] rect").count() == 1
     first = zhangjie.locator("table.leaderboard tbody tr").first
-    assert first.get_attribute("data-username") == "zhangjie" and float(first.locator(".points").inner_text()) > 0
+    assert (
+        first.get_attribute("data-username") == "zhangjie"
+        and float(first.locator(".points").inner_text()) > 0
+    )
     assert "张杰" in zhangjie.locator(".title-card.solver").inner_text()
     assert zhangjie.locator("table.ledger tr[data-username='li']").count() == 1
     export = zhangjie.request.get(zhangjie.locator("#export").get_attribute("href"))

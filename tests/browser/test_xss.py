@@ -19,9 +19,13 @@ from .steps import done, local_input, open_task, submit_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-TITLE = 'XSS标题<img src=x onerror="window.__pwned=1;fetch(\'/pwned-title\')">"><svg onload="window.__pwned=2">'
-DESCRIPTION = ('<script>window.__pwned=3</script><a href="javascript:window.__pwned=4">点我</a>'
-               '"><svg/onload="fetch(\'/pwned-description\')"> 征迁矛盾多')
+TITLE = (
+    'XSS标题<img src=x onerror="window.__pwned=1;fetch(\'/pwned-title\')">"><svg onload="window.__pwned=2">'
+)
+DESCRIPTION = (
+    '<script>window.__pwned=3</script><a href="javascript:window.__pwned=4">点我</a>'
+    '"><svg/onload="fetch(\'/pwned-description\')"> 征迁矛盾多'
+)
 COMMENT = '退回<img src=x onerror="window.__pwned=5;fetch(\'/pwned-comment\')"><a href="javascript:window.__pwned=6">详情</a>'
 
 # Collect CSP violations from the first script on, before any page script runs. DOMPurify parses
@@ -46,9 +50,18 @@ def watch(page) -> list[str]:
     """Record requests to payload URLs and CSP complaints on the console; install the violation collector."""
     hits: list[str] = []
     page.add_init_script(WATCH)
-    page.on("request", lambda req: hits.append(req.url) if "pwned" in req.url or req.url.endswith("/x") else None)
-    page.on("console", lambda msg: hits.append(msg.text) if "Content Security Policy" in msg.text
-            and "/dompurify/" not in (msg.location or {}).get("url", "") else None)
+    page.on(
+        "request", lambda req: hits.append(req.url) if "pwned" in req.url or req.url.endswith("/x") else None
+    )
+    page.on(
+        "console",
+        lambda msg: (
+            hits.append(msg.text)
+            if "Content Security Policy" in msg.text
+            and "/dompurify/" not in (msg.location or {}).get("url", "")
+            else None
+        ),
+    )
     return hits
 
 
@@ -158,10 +171,14 @@ FORM = {
         "answer": {
             "type": "string",
             "title": '答复<img src=x onerror="window.__pwned=11">',
-            "description": ('<a href="javascript:window.__pwned=12">危险链接</a> '
-                            '<a href="https://example.org/guide">填写指南</a> <a href="/inbox">待办</a>'),
-            "links": [{"rel": "打开", "href": "javascript:window.__pwned=13"},
-                      {"rel": "指南", "href": "https://example.org/{{self}}"}],
+            "description": (
+                '<a href="javascript:window.__pwned=12">危险链接</a> '
+                '<a href="https://example.org/guide">填写指南</a> <a href="/inbox">待办</a>'
+            ),
+            "links": [
+                {"rel": "打开", "href": "javascript:window.__pwned=13"},
+                {"rel": "指南", "href": "https://example.org/{{self}}"},
+            ],
         },
     },
 }
@@ -188,13 +205,25 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 def deploy(server, files: dict[str, bytes]) -> None:
     """Deploy files through the REST API as the admin (multipart, one ``file`` part per file)."""
     boundary = "jiebang-xss-boundary"
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n"
-        for name, content in files.items()
-    ) + f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{server.base_url}/api/v1/process-definitions", data=body, method="POST", headers={
-        "Authorization": f"Bearer {server.admin_token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+            for name, content in files.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{server.base_url}/api/v1/process-definitions",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {server.admin_token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
 
@@ -249,7 +278,9 @@ def test_the_designer_and_every_page_work_under_the_csp(login, tmp_path: Path) -
     assert_inert(admin, hits)
     admin.locator(".crumbs a").nth(1).click()
     admin.wait_for_selector("#diagram[data-ready='1']")
-    assert admin.locator("#diagram .djs-overlay .jb-badge").count() >= 1  # overlays positioned by style attributes
+    assert (
+        admin.locator("#diagram .djs-overlay .jb-badge").count() >= 1
+    )  # overlays positioned by style attributes
     assert_inert(admin, hits)
 
 

@@ -14,8 +14,16 @@ from engine import ConflictError, Engine, InvalidInputError, NotAllowedError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
 PEOPLE = {
-    "wang": [], "a": ["reviewers"], "b": ["reviewers", "office"], "c": ["office"], "boss": ["leaders"],
-    "s1": [], "s2": [], "s3": [], "legal1": ["legal"], "fin1": ["finance"],
+    "wang": [],
+    "a": ["reviewers"],
+    "b": ["reviewers", "office"],
+    "c": ["office"],
+    "boss": ["leaders"],
+    "s1": [],
+    "s2": [],
+    "s3": [],
+    "legal1": ["legal"],
+    "fin1": ["finance"],
 }
 
 
@@ -39,7 +47,11 @@ def start(engine: Engine, signers: tuple[str, ...] = ("s1", "s2", "s3"), **kw):
 
 
 def open_task(engine: Engine, instance_id: str, element: str, assignee: str | None = None):
-    tasks = [t for t in engine.get_instance(instance_id).open_tasks if t.element_id == element and (assignee is None or t.assignee == assignee)]
+    tasks = [
+        t
+        for t in engine.get_instance(instance_id).open_tasks
+        if t.element_id == element and (assignee is None or t.assignee == assignee)
+    ]
     assert tasks, [(t.element_id, t.assignee) for t in engine.get_instance(instance_id).open_tasks]
     return tasks[0]
 
@@ -82,7 +94,9 @@ def test_delegate_works_it_and_the_owner_confirms(engine: Engine) -> None:
     assert back.data["comment"] == "已核"  # the owner starts from the delegate's work
     engine.complete(review.id, "a", {"decision": "approve"})
     assert {t.element_id for t in engine.get_instance(inst.id).open_tasks} == {"countersign"}
-    assert ["task.delegate", "task.delegate_done", "task.complete"] == [e for e in events(engine, inst.id) if e.startswith("task.delegate") or (e == "task.complete")][-3:]
+    assert ["task.delegate", "task.delegate_done", "task.complete"] == [
+        e for e in events(engine, inst.id) if e.startswith("task.delegate") or (e == "task.complete")
+    ][-3:]
 
 
 @pytest.mark.parametrize("mode", ["before", "after", "parallel"])
@@ -141,21 +155,28 @@ def test_removing_an_added_signer_who_has_not_acted(engine: Engine) -> None:
         ("ratio:0.6", ["reject", "reject"], "rejected"),
     ],
 )
-def test_approval_modes_declared_in_the_diagram(engine: Engine, mode: str, decisions: list[str], outcome: str) -> None:
+def test_approval_modes_declared_in_the_diagram(
+    engine: Engine, mode: str, decisions: list[str], outcome: str
+) -> None:
     deploy(engine, mode=mode)
     inst = start(engine)
     engine.complete(open_task(engine, inst.id, "review").id, "a", {"decision": "approve"})
     for decision in decisions:
         signer = next(t for t in engine.get_instance(inst.id).open_tasks if t.element_id == "countersign")
         if mode == "sequential":
-            assert len([t for t in engine.get_instance(inst.id).open_tasks if t.element_id == "countersign"]) == 1
+            assert (
+                len([t for t in engine.get_instance(inst.id).open_tasks if t.element_id == "countersign"])
+                == 1
+            )
         engine.complete(signer.id, signer.assignee, {"decision": decision})
     after = engine.get_instance(inst.id)
     if outcome == "leader":
         assert [t.element_id for t in after.open_tasks] == ["leader"]
     else:
         assert after.status == "completed" and after.data["outcome"] == "rejected"
-    assert all(t.element_id != "countersign" for t in after.open_tasks)  # nobody is left with a stale signature
+    assert all(
+        t.element_id != "countersign" for t in after.open_tasks
+    )  # nobody is left with a stale signature
 
 
 def test_return_to_the_previous_task_keeps_its_data(engine: Engine) -> None:
@@ -284,10 +305,17 @@ def test_return_into_a_multi_instance_step_recreates_every_instance(engine: Engi
     assert "panel_review" in [t.element_id for t in engine.return_targets(legal.id)]
     engine.return_task(legal.id, "legal1", "panel_review", "评审意见不一致，重评")
     again = engine.get_instance(inst.id).open_tasks
-    assert sorted((t.element_id, t.assignee) for t in again) == [("panel_review", "s1"), ("panel_review", "s2"), ("panel_review", "s3")]
+    assert sorted((t.element_id, t.assignee) for t in again) == [
+        ("panel_review", "s1"),
+        ("panel_review", "s2"),
+        ("panel_review", "s3"),
+    ]
     for t in again:
         engine.complete(t.id, t.assignee, {"opinion": "同意"})
-    assert {t.element_id for t in engine.get_instance(inst.id).open_tasks} == {"legal_review", "finance_review"}
+    assert {t.element_id for t in engine.get_instance(inst.id).open_tasks} == {
+        "legal_review",
+        "finance_review",
+    }
 
 
 def test_return_to_a_sibling_parallel_branch_is_refused(engine: Engine) -> None:
@@ -308,7 +336,10 @@ def test_return_to_a_sibling_parallel_branch_is_refused(engine: Engine) -> None:
 def deploy_leader_by_data(engine: Engine, auto: str) -> None:
     """The leader step goes to the person named in ``leader_name`` (so one person can approve twice)."""
     xml = (DATA / "approval.bpmn").read_text().replace("__AUTO__", auto).replace("__MODE__", "all")
-    xml = xml.replace('<spiffworkflow:property name="candidateGroups" value="leaders" />', '<spiffworkflow:property name="assignee" value="leader_name" />')
+    xml = xml.replace(
+        '<spiffworkflow:property name="candidateGroups" value="leaders" />',
+        '<spiffworkflow:property name="assignee" value="leader_name" />',
+    )
     engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
 
 
@@ -384,6 +415,8 @@ def test_return_into_a_countersign_step_signs_it_afresh(engine: Engine) -> None:
     again = [t for t in engine.get_instance(inst.id).open_tasks if t.element_id == "countersign"]
     assert sorted(t.assignee for t in again) == ["s1", "s2"]
     engine.complete(again[0].id, again[0].assignee, {"decision": "approve"})
-    assert [t.element_id for t in engine.get_instance(inst.id).open_tasks] == ["countersign"]  # one signature is not all
+    assert [t.element_id for t in engine.get_instance(inst.id).open_tasks] == [
+        "countersign"
+    ]  # one signature is not all
     engine.complete(again[1].id, again[1].assignee, {"decision": "approve"})
     assert [t.element_id for t in engine.get_instance(inst.id).open_tasks] == ["leader"]

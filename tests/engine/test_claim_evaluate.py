@@ -45,7 +45,14 @@ def test_happy_path_team_claim_is_selected_accepted_and_scored(walk: Walk) -> No
     assert [(r["username"], r["rank"]) for r in board] == [("zhangjie", 1), ("li", 2)]
     assert titles["solver_star"]["username"] == "zhangjie"
     events = walk.events()
-    for expected in ("instance.start", "task.complete", "message.received", "timer.fired", "instance.completed", "score.awarded"):
+    for expected in (
+        "instance.start",
+        "task.complete",
+        "message.received",
+        "timer.fired",
+        "instance.completed",
+        "score.awarded",
+    ):
         assert expected in events
     assert walk.engine.list_tasks("zhangjie", scope="mine").total == 0
 
@@ -103,7 +110,11 @@ def test_overdue_report_turns_red_and_the_report_stays_open(walk: Walk) -> None:
     walk.pass_days(31)
     assert walk.open_task("progress_report").id == report.id
     assert walk.engine.board()[0]["rag"] == "red"
-    flagged = [e for e in walk.engine.history(walk.instance_id) if e.event == "timer.fired" and e.element_id == "report_overdue"]
+    flagged = [
+        e
+        for e in walk.engine.history(walk.instance_id)
+        if e.event == "timer.fired" and e.element_id == "report_overdue"
+    ]
     assert len(flagged) == 1
 
 
@@ -148,7 +159,9 @@ def test_rectification_then_pass(walk: Walk) -> None:
     assert walk.open_elements() == ["progress_report"]
     walk.finish_supervision()
     done = walk.accept("pass", "excellent")
-    assert done.data["ledger"] == [{"username": "zhou", "points": 120.0, "reason": "康渝高铁征迁外围协调保障"}]
+    assert done.data["ledger"] == [
+        {"username": "zhou", "points": 120.0, "reason": "康渝高铁征迁外围协调保障"}
+    ]
 
 
 def test_failed_acceptance_awards_nothing(walk: Walk) -> None:
@@ -170,7 +183,9 @@ def test_invalid_form_lists_every_field_and_changes_nothing(walk: Walk) -> None:
     before = walk.engine.history(inst.id)
     with pytest.raises(FormInvalidError) as err:
         walk.engine.complete(task.id, "wang", {"title": "", "category": "不存在", "proposed_points": 500})
-    assert {"category", "description", "goals", "proposed_deadline", "proposed_points"} <= set(err.value.errors)
+    assert {"category", "description", "goals", "proposed_deadline", "proposed_points"} <= set(
+        err.value.errors
+    )
     assert walk.engine.history(inst.id) == before
     assert walk.open_task("submit_problem").status == "open"
 
@@ -206,7 +221,9 @@ def test_engine_claim_shares_must_be_finite(walk: Walk) -> None:
     for bad in (float("inf"), float("nan")):
         members = [{"username": "zhangjie", "share": bad}, {"username": "li", "share": 40}]
         with pytest.raises(InvalidInputError) as err:
-            walk.engine.file_claim(walk.instance_id, "zhangjie", {"kind": "team", "members": members, "plan": "p", "pledge": "p"})
+            walk.engine.file_claim(
+                walk.instance_id, "zhangjie", {"kind": "team", "members": members, "plan": "p", "pledge": "p"}
+            )
         assert "members.0.share" in err.value.errors
     assert walk.data()["claims"] == []
 
@@ -219,21 +236,55 @@ def assign_ready(walk: Walk) -> None:
     assert walk.open_elements() == ["assign_claimant"]
 
 
-@pytest.mark.parametrize(("assignment", "field"), [
-    ({"leader": "zhou", "members": [{"username": "zhou", "share": 60}, {"username": "li", "share": 60}]}, "members"),
-    ({"leader": "zhou", "members": [{"username": "zhou", "share": 50}, {"username": "ghost", "share": 50}]}, "members.1.username"),
-    ({"leader": "ghost", "members": []}, "leader"),
-    ({"leader": "zhou", "members": [{"username": "li", "share": 50}, {"username": "zhangjie", "share": 50}]}, "leader"),
-    ({"leader": "zhou", "members": [{"username": "zhou", "share": 50}, {"username": "zhou", "share": 50}]}, "members"),
-], ids=["shares-120", "unknown-member", "unknown-leader", "leader-outside-team", "member-twice"])
-def test_an_organisational_assignment_names_real_people_whose_shares_add_up(walk: Walk, assignment: dict, field: str) -> None:
+@pytest.mark.parametrize(
+    ("assignment", "field"),
+    [
+        (
+            {
+                "leader": "zhou",
+                "members": [{"username": "zhou", "share": 60}, {"username": "li", "share": 60}],
+            },
+            "members",
+        ),
+        (
+            {
+                "leader": "zhou",
+                "members": [{"username": "zhou", "share": 50}, {"username": "ghost", "share": 50}],
+            },
+            "members.1.username",
+        ),
+        ({"leader": "ghost", "members": []}, "leader"),
+        (
+            {
+                "leader": "zhou",
+                "members": [{"username": "li", "share": 50}, {"username": "zhangjie", "share": 50}],
+            },
+            "leader",
+        ),
+        (
+            {
+                "leader": "zhou",
+                "members": [{"username": "zhou", "share": 50}, {"username": "zhou", "share": 50}],
+            },
+            "members",
+        ),
+    ],
+    ids=["shares-120", "unknown-member", "unknown-leader", "leader-outside-team", "member-twice"],
+)
+def test_an_organisational_assignment_names_real_people_whose_shares_add_up(
+    walk: Walk, assignment: dict, field: str
+) -> None:
     assign_ready(walk)
     before = walk.engine.history(walk.instance_id)
     with pytest.raises(FormInvalidError) as err:
         walk.do("assign_claimant", "sun", {**assignment, "comment": "组织指派"})
     assert field in err.value.errors
     assert walk.engine.history(walk.instance_id) == before and walk.open_elements() == ["assign_claimant"]
-    walk.do("assign_claimant", "sun", {"leader": "zhou", "members": [{"username": "zhou", "share": 70}, {"username": "li", "share": 30}]})
+    walk.do(
+        "assign_claimant",
+        "sun",
+        {"leader": "zhou", "members": [{"username": "zhou", "share": 70}, {"username": "li", "share": 30}]},
+    )
     assert walk.data()["claimant"]["members"][1] == {"username": "li", "share": 30}
 
 

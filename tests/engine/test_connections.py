@@ -33,7 +33,9 @@ class Connections:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def now(self) -> int:
-        return self.monitor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (self.name,)).fetchone()[0]
+        return self.monitor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (self.name,)
+        ).fetchone()[0]
 
     def _sample(self) -> None:
         while not self._stop.is_set():
@@ -68,19 +70,25 @@ def labelled_url() -> Iterator[tuple[str, Connections]]:
 
 def _settled(count: Callable[[], int], want: int) -> int:
     deadline = time.monotonic() + 5
-    while count() != want and time.monotonic() < deadline:  # the server notices a closed socket a moment later
+    while (
+        count() != want and time.monotonic() < deadline
+    ):  # the server notices a closed socket a moment later
         time.sleep(0.05)
     return count()
 
 
-def test_a_fresh_engine_holds_few_connections_and_none_after_dispose(labelled_url: tuple[str, Connections], clock: ManualClock) -> None:
+def test_a_fresh_engine_holds_few_connections_and_none_after_dispose(
+    labelled_url: tuple[str, Connections], clock: ManualClock
+) -> None:
     url, connections = labelled_url
     with connections.watching():
         engine = Engine(url, clock=clock)  # migrations, shipped diagrams
         engine.upsert_user("wang")
         token = engine.create_token("wang")
         engine.start("claim_evaluate", actor="wang")
-        task = engine.list_tasks("wang", scope="mine").items[0]  # the inbox reads through the autocommit connection
+        task = engine.list_tasks("wang", scope="mine").items[
+            0
+        ]  # the inbox reads through the autocommit connection
         engine.complete(task.id, "wang", dict(PROBLEM))
         assert engine.authenticate(token) is not None
         engine.store.dispose()
@@ -89,7 +97,9 @@ def test_a_fresh_engine_holds_few_connections_and_none_after_dispose(labelled_ur
     assert connections.peak <= 2, connections.peak
 
 
-def test_a_walk_with_a_fresh_engine_per_step_stays_at_one_connection(labelled_url: tuple[str, Connections], clock: ManualClock) -> None:
+def test_a_walk_with_a_fresh_engine_per_step_stays_at_one_connection(
+    labelled_url: tuple[str, Connections], clock: ManualClock
+) -> None:
     url, connections = labelled_url
     built: list[Engine] = []
 

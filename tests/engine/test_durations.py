@@ -16,10 +16,27 @@ from engine.sandbox.helpers import add_duration, to_utc
 
 # value, accepted everywhere (True) or refused everywhere (False)
 DURATIONS = [
-    ("P14D", True), ("P2W", True), ("PT36H", True), ("P1Y2M3DT4H5M6S", True), ("PT0.5S", True), ("P0D", True),
-    ("p1d", True), (" P1M ", True), ("P36600D", True),
-    ("P1W2D", False), ("P1.5D", False), ("P", False), ("PT", False), ("P1DT", False), ("-P1D", False), ("14D", False),
-    ("soon", False), ("", False), ("P99999999999M", False), ("P36601D", False), ("R3/PT1H", False),
+    ("P14D", True),
+    ("P2W", True),
+    ("PT36H", True),
+    ("P1Y2M3DT4H5M6S", True),
+    ("PT0.5S", True),
+    ("P0D", True),
+    ("p1d", True),
+    (" P1M ", True),
+    ("P36600D", True),
+    ("P1W2D", False),
+    ("P1.5D", False),
+    ("P", False),
+    ("PT", False),
+    ("P1DT", False),
+    ("-P1D", False),
+    ("14D", False),
+    ("soon", False),
+    ("", False),
+    ("P99999999999M", False),
+    ("P36601D", False),
+    ("R3/PT1H", False),
 ]
 
 FORM = {"type": "object", "properties": {"window": {"type": "string", "format": "duration"}}}
@@ -73,12 +90,19 @@ def test_a_due_date_and_the_sandbox_add_a_duration_the_same_way() -> None:
     start = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
     for value in ("P1M", "P2W", "PT36H", "P1Y1M1DT1H1M1S"):
         assert durations.after(value, start).isoformat() == add_duration(start.isoformat(), value)
-    assert durations.after("P1M", start) == datetime(2026, 2, 28, 9, 0, tzinfo=UTC)  # the month's end, not March 3rd
+    assert durations.after("P1M", start) == datetime(
+        2026, 2, 28, 9, 0, tzinfo=UTC
+    )  # the month's end, not March 3rd
 
 
 INSTANTS = [
-    ("2026-01-05T09:00:00Z", True), ("2026-01-05T09:00:00+08:00", True), ("2026-01-05T09:00:00", True),
-    ("2026-01-05T09:00:00.5-00:30", True), ("2026-13-45T00:00:00", False), ("next tuesday", False), ("", False),
+    ("2026-01-05T09:00:00Z", True),
+    ("2026-01-05T09:00:00+08:00", True),
+    ("2026-01-05T09:00:00", True),
+    ("2026-01-05T09:00:00.5-00:30", True),
+    ("2026-13-45T00:00:00", False),
+    ("next tuesday", False),
+    ("", False),
 ]
 DATETIME_FORM = {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"}}}
 
@@ -94,7 +118,9 @@ def test_every_entry_point_accepts_or_refuses_an_instant_alike(value: str, accep
 
 
 def test_the_committee_form_refuses_a_claim_window_the_process_could_not_add() -> None:
-    schema = json.loads((Path(__file__).parent.parent.parent / "forms" / "committee_approval.schema.json").read_text("utf-8"))
+    schema = json.loads(
+        (Path(__file__).parent.parent.parent / "forms" / "committee_approval.schema.json").read_text("utf-8")
+    )
     with pytest.raises(FormInvalidError) as refused:
         forms.validate(schema, {"claim_window": "P99999999999M", "report_interval": "P30D"})
     assert "claim_window" in refused.value.errors and "report_interval" not in refused.value.errors
@@ -107,13 +133,18 @@ def timer_process(kind: str, value: str) -> bytes:
 </bpmn:process></bpmn:definitions>""".encode()
 
 
-@pytest.mark.parametrize(("kind", "value", "due"), [
-    ("timeDuration", "P1M", "2026-02-28T09:00:00+00:00"),  # Spiff alone said 3 March
-    ("timeDuration", "P1Y1M1DT1H", "2027-03-01T10:00:00+00:00"),
-    ("timeDate", "2026-06-30T09:00:00", "2026-06-30T09:00:00+00:00"),  # naive is UTC, as everywhere else
-    ("timeDate", "2026-06-30T17:00:00+08:00", "2026-06-30T09:00:00+00:00"),
-])
-def test_a_timer_falls_due_when_add_duration_and_to_utc_say(make_engine, clock, kind: str, value: str, due: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "value", "due"),
+    [
+        ("timeDuration", "P1M", "2026-02-28T09:00:00+00:00"),  # Spiff alone said 3 March
+        ("timeDuration", "P1Y1M1DT1H", "2027-03-01T10:00:00+00:00"),
+        ("timeDate", "2026-06-30T09:00:00", "2026-06-30T09:00:00+00:00"),  # naive is UTC, as everywhere else
+        ("timeDate", "2026-06-30T17:00:00+08:00", "2026-06-30T09:00:00+00:00"),
+    ],
+)
+def test_a_timer_falls_due_when_add_duration_and_to_utc_say(
+    make_engine, clock, kind: str, value: str, due: str
+) -> None:
     clock.set(datetime(2026, 1, 31, 9, 0, tzinfo=UTC))
     engine = make_engine()
     engine.deploy({"waits.bpmn": timer_process(kind, value)}, actor="admin")

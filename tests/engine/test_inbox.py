@@ -39,7 +39,9 @@ def test_pages_merge_my_tasks_and_my_groups_queue_newest_first(engine: Engine, c
     assert engine.list_tasks("a", scope="candidate").total == 7
     engine.transfer(reviews[1], "a", "b")
     assert engine.list_tasks("a", scope="candidate").total == 6
-    assert engine.list_tasks("a", scope="candidate", process_key="approval_demo").total == 6  # the general query agrees
+    assert (
+        engine.list_tasks("a", scope="candidate", process_key="approval_demo").total == 6
+    )  # the general query agrees
 
     past = engine.list_tasks("a", scope="involved", offset=50, limit=10)
     assert (past.items, past.total) == ([], 7)  # past the last page: nothing, but the count still answers
@@ -76,9 +78,15 @@ def test_tasks_carry_their_instance_title_and_the_inbox_searches_it(engine: Engi
         engine.complete(inst.open_tasks[0].id, "wang", {"title": title})
 
     inbox = engine.list_tasks("a", scope="involved")
-    assert [t.title for t in inbox.items] == ["修桥", "Bridge repair", "修路 100% 完成"]  # the new review tasks have it
+    assert [t.title for t in inbox.items] == [
+        "修桥",
+        "Bridge repair",
+        "修路 100% 完成",
+    ]  # the new review tasks have it
     done = engine.list_tasks("wang", scope="mine", status="completed")
-    assert {t.id: t.title for t in done.items}[drafts[0]] == "修路 100% 完成"  # the finished draft follows the change
+    assert {t.id: t.title for t in done.items}[
+        drafts[0]
+    ] == "修路 100% 完成"  # the finished draft follows the change
 
     def found(q: str, username: str = "a", **kwargs) -> list[str | None]:
         page = engine.list_tasks(username, q=q, **kwargs)
@@ -110,14 +118,18 @@ def test_an_existing_database_fills_the_title_of_its_tasks(database_url: str, cl
     untitled = before.start("approval_demo", actor="wang", data={"signers": ["wang"]})
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(engine_package.__file__).resolve().parent.parent / "migrations"))
+    cfg.set_main_option(
+        "script_location", str(Path(engine_package.__file__).resolve().parent.parent / "migrations")
+    )
     with before.store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "b7c3e2a91d04")  # the index as it was, without titles
     before.store.dispose()
 
     upgraded = Engine(database_url, clock=clock)  # upgrades to the newest revision
-    titles = {t.instance_id: t.title for t in upgraded.list_tasks("wang", scope="mine", status=None, limit=10).items}
+    titles = {
+        t.instance_id: t.title for t in upgraded.list_tasks("wang", scope="mine", status=None, limit=10).items
+    }
     assert titles == {titled.id: "修路", untitled.id: None}
     upgraded.store.dispose()
 
@@ -135,7 +147,9 @@ def test_a_searched_inbox_is_one_statement_too(engine: Engine) -> None:
     event.listen(SqlEngine, "before_cursor_execute", listener)
     try:
         page = engine.list_tasks("zhao", scope="involved", q="申报", groups=["taskforce"])
-        engine.list_tasks("zhao", scope="mine", status="completed", process_key="claim_evaluate", groups=["taskforce"])
+        engine.list_tasks(
+            "zhao", scope="mine", status="completed", process_key="claim_evaluate", groups=["taskforce"]
+        )
     finally:
         event.remove(SqlEngine, "before_cursor_execute", listener)
     assert len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]) == 2, statements

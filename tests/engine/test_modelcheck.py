@@ -20,8 +20,11 @@ from engine.definitions.modelcheck import (
 from engine.definitions.modelfix import translate
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "modelers"
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-      "dc": "http://www.omg.org/spec/DD/20100524/DC"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+}
 
 
 def load(name: str) -> bytes:
@@ -30,7 +33,7 @@ def load(name: str) -> bytes:
 
 def doc(body: str, executable: str = "true") -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="{NS['bpmn']}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+<bpmn:definitions xmlns:bpmn="{NS["bpmn"]}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://x">
 <bpmn:process id="p" isExecutable="{executable}">{body}</bpmn:process></bpmn:definitions>""".encode()
 
@@ -59,8 +62,11 @@ def complete(wf: BpmnWorkflow, task_id: str, **data: object) -> None:
 
 
 def ended_at(wf: BpmnWorkflow) -> set[str]:
-    return {t.task_spec.name for t in wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.name.startswith(
-        ("Event_", "End_", "sid-END", "_e-"))}
+    return {
+        t.task_spec.name
+        for t in wf.get_tasks(state=TaskState.COMPLETED)
+        if t.task_spec.name.startswith(("Event_", "End_", "sid-END", "_e-"))
+    }
 
 
 def codes(problems) -> set[tuple[str | None, str]]:
@@ -80,6 +86,7 @@ def raw_spiff_error(name: str, xml: bytes) -> str:
 
 # ---------------------------------------------------------------- fixtures that deploy and run
 
+
 def test_bpmnio_implicit_parallel_split_runs_both_branches():
     xml = load("bpmnio_parallel.bpmn")
     assert "Multiple outgoing flows" in raw_spiff_error("p.bpmn", xml)
@@ -88,19 +95,25 @@ def test_bpmnio_implicit_parallel_split_runs_both_branches():
     assert wf.last_task.data == {"registered": True, "filed": True, "notified": True}
     root = etree.fromstring(normalise(xml, name="p.bpmn")[0])
     gw = root.xpath("//bpmn:parallelGateway[@id='Activity_register__split']", namespaces=NS)
-    assert gw and root.xpath("//bpmn:lane[bpmn:flowNodeRef='Activity_register__split']/@id", namespaces=NS) == [
-        "Lane_clerk"]
-    bounds = root.xpath("//bpmndi:BPMNShape[@bpmnElement='Activity_register__split']/dc:Bounds", namespaces=NS)[0]
+    assert gw and root.xpath(
+        "//bpmn:lane[bpmn:flowNodeRef='Activity_register__split']/@id", namespaces=NS
+    ) == ["Lane_clerk"]
+    bounds = root.xpath(
+        "//bpmndi:BPMNShape[@bpmnElement='Activity_register__split']/dc:Bounds", namespaces=NS
+    )[0]
     assert 380 <= float(bounds.get("x")) < 480  # between the source task and its targets
     assert root.xpath("//bpmndi:BPMNEdge[@bpmnElement='Activity_register__split_flow']", namespaces=NS)
     assert root.xpath("//bpmn:scriptTask[@id='Activity_register']/bpmn:outgoing/text()", namespaces=NS) == [
-        "Activity_register__split_flow"]
+        "Activity_register__split_flow"
+    ]
 
 
 def test_camunda_modeler5_juel_conditions_and_iso_timer():
     xml = load("camunda_modeler5.bpmn")
-    for data, end in [({"approved": True, "amount": 50, "currency": "EUR"}, {"Event_paid"}),
-                      ({"approved": False, "amount": 50, "currency": "EUR"}, {"Event_rejected"})]:
+    for data, end in [
+        ({"approved": True, "amount": 50, "currency": "EUR"}, {"Event_paid"}),
+        ({"approved": False, "amount": 50, "currency": "EUR"}, {"Event_rejected"}),
+    ]:
         wf = deploy("camunda_modeler5.bpmn", xml)
         assert ready(wf) == ["Activity_review"]
         assert [e.event_type for e in wf.waiting_events()] == ["DurationTimerEventDefinition"]
@@ -141,18 +154,34 @@ def test_aris_data_store_dropped_and_process_completes():
 
 # ---------------------------------------------------------------- fixtures with exact problems
 
-@pytest.mark.parametrize("fixture, expected", [
-    ("camunda8_zeebe.bpmn", {("Flow_bulk", "unsupported-expression-language")}),
-    ("complex_compensation.bpmn", {("Gateway_complex", "unsupported-element"),
-                                   ("Event_compensate_book", "unsupported-element"),
-                                   ("Event_undo", "unsupported-element")}),
-    ("javascript_script.bpmn", {("Activity_js", "unsupported-script-language"),
-                                ("Activity_groovy", "unsupported-script-language")}),
-    ("descriptive_timer.bpmn", {("Event_wait_month_end", "unsupported-timer"),
-                                ("Event_weekdays", "unsupported-timer")}),
-    ("xsd_invalid.bpmn", {("Activity_a", "xsd-invalid"), ("Flow_2", "xsd-invalid")}),
-    ("spiff_typeerror.bpmn", {("Event_card_declined", "unresolved-reference")}),
-])
+
+@pytest.mark.parametrize(
+    "fixture, expected",
+    [
+        ("camunda8_zeebe.bpmn", {("Flow_bulk", "unsupported-expression-language")}),
+        (
+            "complex_compensation.bpmn",
+            {
+                ("Gateway_complex", "unsupported-element"),
+                ("Event_compensate_book", "unsupported-element"),
+                ("Event_undo", "unsupported-element"),
+            },
+        ),
+        (
+            "javascript_script.bpmn",
+            {
+                ("Activity_js", "unsupported-script-language"),
+                ("Activity_groovy", "unsupported-script-language"),
+            },
+        ),
+        (
+            "descriptive_timer.bpmn",
+            {("Event_wait_month_end", "unsupported-timer"), ("Event_weekdays", "unsupported-timer")},
+        ),
+        ("xsd_invalid.bpmn", {("Activity_a", "xsd-invalid"), ("Flow_2", "xsd-invalid")}),
+        ("spiff_typeerror.bpmn", {("Event_card_declined", "unresolved-reference")}),
+    ],
+)
 def test_unsupported_fixtures_name_their_elements(fixture, expected):
     _, problems = validate({fixture: load(fixture)})
     assert codes(problems) == expected
@@ -189,26 +218,50 @@ def test_spiff_validation_errors_are_pinned():
 
 # ---------------------------------------------------------------- rewrites in isolation
 
-@pytest.mark.parametrize("src, py", [
-    ("${a == 'x'}", "a == 'x'"), ("${approved}", "approved"), ("${!approved}", "not approved"),
-    ("${amount > 100}", "amount > 100"), ("#{a && b || c}", "a and b or c"), ("${x != 'y'}", "x != 'y'"),
-    ("${amount gt 10 and not done}", "amount > 10 and not done"), ('= a = "x"', 'a == "x"'),
-    ("= flag = true", "flag == True"), ("a.b == 1", "a.b == 1"),
-])
+
+@pytest.mark.parametrize(
+    "src, py",
+    [
+        ("${a == 'x'}", "a == 'x'"),
+        ("${approved}", "approved"),
+        ("${!approved}", "not approved"),
+        ("${amount > 100}", "amount > 100"),
+        ("#{a && b || c}", "a and b or c"),
+        ("${x != 'y'}", "x != 'y'"),
+        ("${amount gt 10 and not done}", "amount > 10 and not done"),
+        ('= a = "x"', 'a == "x"'),
+        ("= flag = true", "flag == True"),
+        ("a.b == 1", "a.b == 1"),
+    ],
+)
 def test_translate_simple_expressions(src, py):
     assert translate(src) == py
 
 
-@pytest.mark.parametrize("src, lang", [
-    ("${execution.getVariable('a')}", None), ("= count(items) > 3", None), ("a > 1", "javascript"),
-    ("${a ? b : c}", None), ("amount > 1000?", None), ("some x in xs satisfies x > 1", "FEEL"),
-])
+@pytest.mark.parametrize(
+    "src, lang",
+    [
+        ("${execution.getVariable('a')}", None),
+        ("= count(items) > 3", None),
+        ("a > 1", "javascript"),
+        ("${a ? b : c}", None),
+        ("amount > 1000?", None),
+        ("some x in xs satisfies x > 1", "FEEL"),
+    ],
+)
 def test_translate_refuses_what_it_cannot_prove(src, lang):
     assert translate(src, lang) is None
 
 
-@pytest.mark.parametrize("kind, literal", [("timeDuration", "P14D"), ("timeDate", "2099-01-01T00:00:00Z"),
-                                           ("timeCycle", "R3/PT1H"), ("timeDuration", "PT36H")])
+@pytest.mark.parametrize(
+    "kind, literal",
+    [
+        ("timeDuration", "P14D"),
+        ("timeDate", "2099-01-01T00:00:00Z"),
+        ("timeCycle", "R3/PT1H"),
+        ("timeDuration", "PT36H"),
+    ],
+)
 def test_iso_timer_literals_are_quoted(kind, literal):
     xml = doc(f"""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
       <bpmn:intermediateCatchEvent id="t"><bpmn:timerEventDefinition>
@@ -289,6 +342,7 @@ def test_service_task_without_operator():
 
 # ---------------------------------------------------------------- hostile / broken input, helpers
 
+
 def test_malformed_xml_is_a_problem_not_a_traceback():
     out, problems = normalise(b"<bpmn:definitions", name="bad.bpmn")
     assert out == b"<bpmn:definitions" and codes(problems) == {(None, "xml-malformed")}
@@ -297,11 +351,17 @@ def test_malformed_xml_is_a_problem_not_a_traceback():
     assert codes(normalise(b"<html/>", name="x")[1]) == {(None, "not-bpmn")}
 
 
-@pytest.mark.parametrize("body, code", [
-    ('<bpmn:startEvent id="s" name="&b;"/>', "xml-dtd"),
-    ('<bpmn:startEvent id="s"><bpmn:documentation>&ext;</bpmn:documentation></bpmn:startEvent>', "xml-dtd"),
-    ('<bpmn:startEvent id="s" name="&ext;"/>', "xml-malformed"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ('<bpmn:startEvent id="s" name="&b;"/>', "xml-dtd"),
+        (
+            '<bpmn:startEvent id="s"><bpmn:documentation>&ext;</bpmn:documentation></bpmn:startEvent>',
+            "xml-dtd",
+        ),
+        ('<bpmn:startEvent id="s" name="&ext;"/>', "xml-malformed"),
+    ],
+)
 def test_entities_are_refused_not_expanded(body, code):
     bomb = b"""<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">
     <!ENTITY ext SYSTEM "file:///etc/passwd">]>""" + doc(body).split(b"?>", 1)[1]
@@ -350,7 +410,6 @@ def test_dmn_passes_through_and_camunda_decision_ref_is_mapped():
     wf.get_tasks(state=TaskState.READY)[0].data["amount"] = 500
     wf.do_engine_steps()
     assert wf.is_completed() and wf.last_task.data["fee"] == 5
-
 
 
 def test_shipped_diagram_needs_no_rewrite():

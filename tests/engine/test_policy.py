@@ -55,9 +55,17 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("task", "process", "element", "name"), REFUSED, ids=[f"{r[3]}={(r[1] or r[0]).get(r[3])!r}" for r in REFUSED])
+@pytest.mark.parametrize(
+    ("task", "process", "element", "name"),
+    REFUSED,
+    ids=[f"{r[3]}={(r[1] or r[0]).get(r[3])!r}" for r in REFUSED],
+)
 def test_a_bad_property_value_is_a_deploy_problem_naming_its_element(
-    engine: Engine, task: dict[str, str], process: dict[str, str] | None, element: str, name: str,
+    engine: Engine,
+    task: dict[str, str],
+    process: dict[str, str] | None,
+    element: str,
+    name: str,
 ) -> None:
     before = [(d.key, d.version) for d in engine.list_definitions()]
     with pytest.raises(DefinitionInvalidError) as refused:
@@ -71,29 +79,58 @@ def test_a_bad_property_value_is_a_deploy_problem_naming_its_element(
 
 def test_good_values_deploy_and_become_one_frozen_policy_per_element(engine: Engine) -> None:
     task = {
-        "candidateGroups": "reviewers, office，legal", "ccGroups": "office", "dueIn": "P2W", "timeout": "PT36H",
-        "timeoutAction": "approve", "approvalMode": "ratio:0.6", "approvers": "signers", "onReject": "return", "rejectDecision": "fail",
+        "candidateGroups": "reviewers, office，legal",
+        "ccGroups": "office",
+        "dueIn": "P2W",
+        "timeout": "PT36H",
+        "timeoutAction": "approve",
+        "approvalMode": "ratio:0.6",
+        "approvers": "signers",
+        "onReject": "return",
+        "rejectDecision": "fail",
     }
-    engine.deploy({"propped.bpmn": diagram(task, {"autoApprove": "consecutive", "lane:Reviewers": "data:leader"})}, actor="admin")
+    engine.deploy(
+        {"propped.bpmn": diagram(task, {"autoApprove": "consecutive", "lane:Reviewers": "data:leader"})},
+        actor="admin",
+    )
     with engine.store.read() as s:
         row = engine.catalog.latest(s, "propped")
         model = engine.catalog.model(row)
         assert engine.catalog.model(row) is model  # parsed once per version
     review = model.policy("review")
     assert review == TaskPolicy(
-        "review", candidate_groups=("reviewers", "office", "legal"), cc_groups=("office",), due_in="P2W", timeout="PT36H",
-        timeout_action="approve", approval_mode="ratio:0.6", approvers="signers", on_reject="return", reject_decision="fail",
+        "review",
+        candidate_groups=("reviewers", "office", "legal"),
+        cc_groups=("office",),
+        due_in="P2W",
+        timeout="PT36H",
+        timeout_action="approve",
+        approval_mode="ratio:0.6",
+        approvers="signers",
+        on_reject="return",
+        reject_decision="fail",
     )
     assert review.ratio == 0.6
     with pytest.raises(AttributeError):
         review.approval_mode = "any"  # type: ignore[misc]
     assert model.policy("s") == model.policy("e") == TaskPolicy("")  # elements that say nothing
-    assert model.process.auto_approve == "consecutive" and dict(model.process.lanes) == {"Reviewers": "data:leader"}
+    assert model.process.auto_approve == "consecutive" and dict(model.process.lanes) == {
+        "Reviewers": "data:leader"
+    }
 
 
 PROPERTY_NAMES = (
-    "approvalMode", "approvers", "onReject", "rejectDecision", "timeoutAction", "ccGroups", "dueIn", "autoApprove",
-    "candidateGroups", "formJsonSchemaFilename", "startVariables",
+    "approvalMode",
+    "approvers",
+    "onReject",
+    "rejectDecision",
+    "timeoutAction",
+    "ccGroups",
+    "dueIn",
+    "autoApprove",
+    "candidateGroups",
+    "formJsonSchemaFilename",
+    "startVariables",
 )
 
 
@@ -102,8 +139,10 @@ def test_only_the_policy_module_reads_extension_properties() -> None:
     for path in sorted(ENGINE_DIR.rglob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
-                node.value in PROPERTY_NAMES or node.value in ("lane:", "extensions")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and (node.value in PROPERTY_NAMES or node.value in ("lane:", "extensions"))
             ):
                 readers.setdefault(str(path.relative_to(ENGINE_DIR)), set()).add(node.value)
             if isinstance(node, ast.Attribute) and node.attr == "extensions":

@@ -26,7 +26,9 @@ def statements() -> Iterator[list[str]]:
 
     def listener(_conn, _cursor, statement, *_args) -> None:
         text = " ".join(statement.split())
-        if not text.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")) and (not sent or sent[-1] != text):
+        if not text.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")) and (
+            not sent or sent[-1] != text
+        ):
             sent.append(text)
 
     event.listen(SqlEngine, "before_cursor_execute", listener)
@@ -42,7 +44,9 @@ def test_claim_and_complete_a_review_within_their_statement_budgets(make_engine,
     review = walk.open_task("preliminary_review")
 
     with statements() as claim:
-        walk.engine.claim(review.id, "zhao", groups=["taskforce"])  # as the API calls it: the token said who zhao is
+        walk.engine.claim(
+            review.id, "zhao", groups=["taskforce"]
+        )  # as the API calls it: the token said who zhao is
     # the task under lock, its new holder, its queue rows, the audit row
     assert len(claim) <= 4, claim
 
@@ -61,7 +65,9 @@ def test_a_busy_instance_is_not_read_back_from_its_saved_state(make_engine, cloc
     engine = walk.engine
     loads: list[str] = []
     real_load = engine.runner.load
-    engine.runner.load = lambda model, row: loads.append(row.id) or real_load(model, row)  # a spy: the real load still runs
+    engine.runner.load = lambda model, row: (
+        loads.append(row.id) or real_load(model, row)
+    )  # a spy: the real load still runs
 
     walk.submit()  # the start, then its first task at once
     assert loads == []

@@ -39,7 +39,9 @@ def test_a_delegate_keeps_sight_of_the_instance_they_worked(walk: Walk) -> None:
     review = walk.open_task("preliminary_review")
     walk.engine.claim(review.id, "zhao")
     walk.engine.delegate(review.id, "zhao", "zhou", "请代为初审")
-    walk.engine.complete(review.id, "zhou", {"decision": "approve", "comment": "材料齐全"})  # back to zhao to confirm
+    walk.engine.complete(
+        review.id, "zhou", {"decision": "approve", "comment": "材料齐全"}
+    )  # back to zhao to confirm
     assert walk.engine.get_instance(walk.instance_id, viewer="zhou").id == walk.instance_id
     walk.engine.complete(review.id, "zhao", {"decision": "approve", "comment": "同意"})
     assert [i.id for i in walk.engine.list_instances(viewer="zhou").items] == [walk.instance_id]
@@ -65,10 +67,17 @@ def test_the_last_approver_may_withdraw_and_is_offered_it_the_starter_no_longer(
 # ---- the actions each person is offered -------------------------------------------------------------
 def test_a_queued_task_offers_its_candidates_claim_and_its_starter_only_reminders(walk: Walk) -> None:
     walk.submit()
-    assert sorted(task_actions(walk, "preliminary_review", "zhao")) == ["claim", "comment", "complete", "view"]  # not involved yet: no reminders or copies
+    assert sorted(task_actions(walk, "preliminary_review", "zhao")) == [
+        "claim",
+        "comment",
+        "complete",
+        "view",
+    ]  # not involved yet: no reminders or copies
     assert sorted(task_actions(walk, "preliminary_review", "wang")) == ["cc", "comment", "urge", "view"]
     assert sorted(task_actions(walk, "preliminary_review", "admin")) == ["cc", "comment", "urge", "view"]
-    assert sorted(task_actions(walk, "preliminary_review", "oa")) == ["view"]  # sees everything, works nothing
+    assert sorted(task_actions(walk, "preliminary_review", "oa")) == [
+        "view"
+    ]  # sees everything, works nothing
     with pytest.raises(NotAllowedError):
         task_actions(walk, "preliminary_review", "li")
 
@@ -77,11 +86,23 @@ def test_the_holder_is_offered_the_approval_operations_a_colleague_learns_it_is_
     walk.submit()
     walk.engine.claim(walk.open_task("preliminary_review").id, "zhao")
     mine = task_actions(walk, "preliminary_review", "zhao")
-    assert sorted(mine) == ["add_signers", "comment", "complete", "delegate", "remove_signer", "return", "transfer", "unclaim", "view"]
+    assert sorted(mine) == [
+        "add_signers",
+        "comment",
+        "complete",
+        "delegate",
+        "remove_signer",
+        "return",
+        "transfer",
+        "unclaim",
+        "view",
+    ]
     with pytest.raises(NotAllowedError):
         task_actions(walk, "preliminary_review", "ma")  # a held task leaves the colleagues' queue
     with pytest.raises(ConflictError):
-        walk.engine.complete(walk.open_task("preliminary_review").id, "ma", {"decision": "approve"})  # allowed in principle, held now
+        walk.engine.complete(
+            walk.open_task("preliminary_review").id, "ma", {"decision": "approve"}
+        )  # allowed in principle, held now
 
 
 def test_instance_actions_follow_who_started_and_who_runs_jobs(walk: Walk) -> None:
@@ -107,12 +128,19 @@ def test_rules_answer_by_action_name_for_rows_and_for_the_installation(walk: Wal
         with pytest.raises(NotAllowedError, match="仅发起人或管理员可撤销"):
             require("cancel", zhao, instance)
         assert allowed("file_claim", wang, instance)  # a submitter may claim their own challenge...
-        instance.data = {**instance.data, "allow_submitter_claim": False}  # ...unless the diagram ruled it out
+        instance.data = {
+            **instance.data,
+            "allow_submitter_claim": False,
+        }  # ...unless the diagram ruled it out
         assert not allowed("file_claim", wang, instance) and allowed("file_claim", zhao, instance)
     admin, oa = Actor("admin", frozenset({"admin"})), Actor("oa", frozenset({"oa-service"}))
     assert allowed("deploy", admin) and not allowed("deploy", oa)
     assert allowed("issue_login_link", oa) and not allowed("issue_login_link", admin)
-    assert allowed("manage_users", admin) and allowed("manage_users", oa) and not allowed("manage_users", Actor("wang"))
+    assert (
+        allowed("manage_users", admin)
+        and allowed("manage_users", oa)
+        and not allowed("manage_users", Actor("wang"))
+    )
 
 
 def test_whoever_may_see_a_task_reads_its_remarks_as_the_history_shows_them(walk: Walk) -> None:
@@ -122,9 +150,14 @@ def test_whoever_may_see_a_task_reads_its_remarks_as_the_history_shows_them(walk
     walk.engine.copy_to(walk.instance_id, "wang", ["zhou"])
     for reader in ("oa", "zhou"):  # the OA service, someone the instance was copied to
         assert [c.text for c in walk.engine.list_comments(review.id, reader)] == ["材料缺少村委会意见"]
-        assert any(e.data.get("text") == "材料缺少村委会意见" for e in walk.engine.history(walk.instance_id, viewer=reader))
+        assert any(
+            e.data.get("text") == "材料缺少村委会意见"
+            for e in walk.engine.history(walk.instance_id, viewer=reader)
+        )
     with pytest.raises(NotAllowedError):
-        walk.engine.add_comment(review.id, "zhou", "我也说两句")  # writing remarks stays with the people on the task
+        walk.engine.add_comment(
+            review.id, "zhou", "我也说两句"
+        )  # writing remarks stays with the people on the task
     with pytest.raises(NotAllowedError):
         walk.engine.list_comments(review.id, "li")
 

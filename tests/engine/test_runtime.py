@@ -60,7 +60,9 @@ def test_two_racing_claims_by_one_leader_file_one_claim(make_engine, clock) -> N
     def claim(engine: Engine) -> None:
         barrier.wait()
         try:
-            engine.file_claim(walk.instance_id, "zhou", {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+            engine.file_claim(
+                walk.instance_id, "zhou", {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"}
+            )
             outcomes.append("ok")
         except ConflictError:
             outcomes.append("conflict")
@@ -85,7 +87,11 @@ def test_a_thousand_progress_reports_on_one_instance(make_engine, clock) -> None
     sizes = {}
     for n in range(1, 1001):
         task = engine.list_tasks("zhou", scope="mine").items[0]
-        engine.complete(task.id, "zhou", {"progress_percent": n % 100, "summary": f"第 {n} 次", "status_self": "on_track", "final": False})
+        engine.complete(
+            task.id,
+            "zhou",
+            {"progress_percent": n % 100, "summary": f"第 {n} 次", "status_self": "on_track", "final": False},
+        )
         if n in (5, 100, 1000):
             with engine.store.read() as s:
                 sizes[n] = len(s.get(Instance, walk.instance_id).state)
@@ -125,11 +131,17 @@ def test_a_plain_gateway_loop_passes_a_thousand_times_with_bounded_state(engine:
     ],
     ids=["dunder-import", "import", "open", "subclass-walk", "endless-loop"],
 )
-def test_hostile_script_marks_the_instance_error_and_harms_nothing(make_engine, tmp_path, monkeypatch, script: str) -> None:
+def test_hostile_script_marks_the_instance_error_and_harms_nothing(
+    make_engine, tmp_path, monkeypatch, script: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     engine = make_engine(script_time_limit=0.5)
     marker = tmp_path / "MARKER"
-    deploy(engine, "hostile_script.bpmn", (DATA / "hostile_script.bpmn").read_text().replace("SCRIPT", script.replace("MARKER", str(marker))))
+    deploy(
+        engine,
+        "hostile_script.bpmn",
+        (DATA / "hostile_script.bpmn").read_text().replace("SCRIPT", script.replace("MARKER", str(marker))),
+    )
     inst = engine.start("hostile", actor="wang")
     task = inst.open_tasks[0]
     started = time.monotonic()
@@ -171,7 +183,14 @@ def test_oversized_diagram_is_refused(engine: Engine) -> None:
 
 
 def test_invalid_diagram_names_the_element(engine: Engine) -> None:
-    broken = (DATA / "gateway_loop.bpmn").read_text().replace('<bpmn:sequenceFlow id="f7" sourceRef="more" targetRef="end">', '<bpmn:sequenceFlow id="f7" sourceRef="more" targetRef="nowhere">')
+    broken = (
+        (DATA / "gateway_loop.bpmn")
+        .read_text()
+        .replace(
+            '<bpmn:sequenceFlow id="f7" sourceRef="more" targetRef="end">',
+            '<bpmn:sequenceFlow id="f7" sourceRef="more" targetRef="nowhere">',
+        )
+    )
     with pytest.raises(DefinitionInvalidError) as err:
         engine.deploy({"loop.bpmn": broken.encode()}, actor="admin")
     assert any(p.element_id for p in err.value.problems), err.value.problems
@@ -220,7 +239,19 @@ def test_every_action_is_in_the_audit_log_with_its_actor(make_engine, clock) -> 
     walk.claim_individual("zhou")
     walk.engine.cancel(walk.instance_id, actor="wang", reason="并入其他事项")
     history = walk.engine.history(walk.instance_id)
-    seen = [(e.event, e.actor) for e in history if e.event in ("instance.start", "task.claim", "task.unclaim", "task.complete", "message.received", "instance.cancel")]
+    seen = [
+        (e.event, e.actor)
+        for e in history
+        if e.event
+        in (
+            "instance.start",
+            "task.claim",
+            "task.unclaim",
+            "task.complete",
+            "message.received",
+            "instance.cancel",
+        )
+    ]
     assert seen == [
         ("instance.start", "wang"),
         ("task.complete", "wang"),

@@ -91,15 +91,19 @@ def test_open_reached_through_an_alias_is_refused_at_run_time(env: SandboxEnviro
 
 
 def test_subclass_walk_escape_is_refused(env: SandboxEnvironment) -> None:
-    walk = ("x = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'catch_warnings']"
-            "[0]()._module.__builtins__['__import__']('os').getpid()")
+    walk = (
+        "x = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'catch_warnings']"
+        "[0]()._module.__builtins__['__import__']('os').getpid()"
+    )
     with pytest.raises(SandboxViolationError, match="__"):
         run(env, walk)
     with pytest.raises(SandboxViolationError, match="__"):
         env.evaluate("().__class__.__base__.__subclasses__()", {})
 
 
-@pytest.mark.parametrize("name", ["getattr", "type", "vars", "globals", "eval", "exec", "compile", "__import__"])
+@pytest.mark.parametrize(
+    "name", ["getattr", "type", "vars", "globals", "eval", "exec", "compile", "__import__"]
+)
 def test_dangerous_builtins_are_refused(env: SandboxEnvironment, name: str) -> None:
     with pytest.raises(SandboxViolationError):
         run(env, f"x = {name}(1)")
@@ -112,36 +116,45 @@ def test_getattr_on_class_is_refused(env: SandboxEnvironment) -> None:
         run(env, "x = getattr(1, '__class__')")
 
 
-@pytest.mark.parametrize("script", [
-    "x = '{0.__class__}'.format(1)",
-    "x = '{a.__class__.__base__}'.format_map({'a': 1})",
-    "x = str.format('{0.__globals__}', len)",
-    "x = str.format_map('{a}', {'a': 1})",
-    "x = f'{y.__class__}'",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "x = '{0.__class__}'.format(1)",
+        "x = '{a.__class__.__base__}'.format_map({'a': 1})",
+        "x = str.format('{0.__globals__}', len)",
+        "x = str.format_map('{a}', {'a': 1})",
+        "x = f'{y.__class__}'",
+    ],
+)
 def test_format_string_attribute_tricks_are_refused(env: SandboxEnvironment, script: str) -> None:
     with pytest.raises(SandboxViolationError):
         run(env, script, y=1)
 
 
-@pytest.mark.parametrize("expression", [
-    "'{0.__class__}'.format(1)",
-    "'{a.__class__}'.format_map({'a': 1})",
-    "f'{y.__class__}'",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "'{0.__class__}'.format(1)",
+        "'{a.__class__}'.format_map({'a': 1})",
+        "f'{y.__class__}'",
+    ],
+)
 def test_format_string_tricks_in_expressions_are_refused(env: SandboxEnvironment, expression: str) -> None:
     with pytest.raises(SandboxViolationError):
         env.evaluate(expression, {"y": 1})
 
 
-@pytest.mark.parametrize("script", [
-    "g = (i for i in [1])\nf = g.gi_frame.f_globals",
-    "def g():\n    yield 1\nx = g().gi_frame.f_back",
-    "x = (lambda: 0).__globals__",
-    "f = lambda x=().__class__: x\ny = f()",
-    "def f(a=(1).__class__.__mro__):\n    return a\ny = f()",
-    "x = [].__class__.mro()",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "g = (i for i in [1])\nf = g.gi_frame.f_globals",
+        "def g():\n    yield 1\nx = g().gi_frame.f_back",
+        "x = (lambda: 0).__globals__",
+        "f = lambda x=().__class__: x\ny = f()",
+        "def f(a=(1).__class__.__mro__):\n    return a\ny = f()",
+        "x = [].__class__.mro()",
+    ],
+)
 def test_frame_and_globals_walks_are_refused(env: SandboxEnvironment, script: str) -> None:
     with pytest.raises(SandboxViolationError):
         run(env, script)
@@ -172,12 +185,16 @@ def test_infinite_loop_times_out_within_the_limit(env: SandboxEnvironment) -> No
     started = time.monotonic()
     with pytest.raises(ScriptTimeoutError, match="longer than 0.3s") as caught:
         run(env, "while True: pass")
-    assert time.monotonic() - started < LIMIT + 2.0  # the limit is wall time; the margin absorbs a loaded CI box
+    assert (
+        time.monotonic() - started < LIMIT + 2.0
+    )  # the limit is wall time; the margin absorbs a loaded CI box
     assert caught.value.context["line"] == 1
 
 
 def test_timeout_cannot_be_swallowed_by_except_exception(env: SandboxEnvironment) -> None:
-    script = "try:\n    while True:\n        pass\nexcept Exception:\n    escaped = True\nwhile True:\n    pass"
+    script = (
+        "try:\n    while True:\n        pass\nexcept Exception:\n    escaped = True\nwhile True:\n    pass"
+    )
     data: dict = {}
     with pytest.raises(ScriptTimeoutError):
         env.execute(script, data)
@@ -188,7 +205,9 @@ def test_huge_comprehension_times_out(env: SandboxEnvironment) -> None:
     started = time.monotonic()
     with pytest.raises(ScriptTimeoutError):
         run(env, "x = sum(1 for a in range(100000) for b in range(100000))")
-    assert time.monotonic() - started < LIMIT + 2.0  # the limit is wall time; the margin absorbs a loaded CI box
+    assert (
+        time.monotonic() - started < LIMIT + 2.0
+    )  # the limit is wall time; the margin absorbs a loaded CI box
 
 
 def test_runaway_recursion_and_expression_time_out(env: SandboxEnvironment) -> None:
@@ -224,36 +243,51 @@ def test_timeout_works_in_a_worker_thread_and_restores_the_previous_tracer(env: 
     assert outcome["tracer_after"] is tracer
 
 
-@pytest.mark.parametrize("script", [
-    "x = 'a' * 10**9",
-    "x = [0] * 10**8",
-    "x = 10 ** 10 ** 10",
-    "x = 9 ** 9999999",
-    "x = 1 << 10**9",
-    "s = 'ab'\nfor i in range(64):\n    s = s + s",
-    "s = 'ab'\nfor i in range(64):\n    s += s",
-    "x = 'a'.ljust(10**10)",
-    "x = 'ab' * 1000\ny = x.replace('', x * 1000)",
-    "x = ('a' * 10**6).join(['b'] * 1000)",
-    "x = list(range(100001))",
-    "x = sum([[1] * 1000] * 10000, [])",
-    "x = f'{y:>1000000000}'",
-    "x = f'{y:.999999999f}'",
-    "x = '%1000000000d' % 1",
-    "x = '%*d' % (10**9, 1)",
-    "x = (1).to_bytes(10**9, 'big')",
-    "try:\n    x = 'a' * 10**9\nexcept Exception:\n    x = 'swallowed'",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "x = 'a' * 10**9",
+        "x = [0] * 10**8",
+        "x = 10 ** 10 ** 10",
+        "x = 9 ** 9999999",
+        "x = 1 << 10**9",
+        "s = 'ab'\nfor i in range(64):\n    s = s + s",
+        "s = 'ab'\nfor i in range(64):\n    s += s",
+        "x = 'a'.ljust(10**10)",
+        "x = 'ab' * 1000\ny = x.replace('', x * 1000)",
+        "x = ('a' * 10**6).join(['b'] * 1000)",
+        "x = list(range(100001))",
+        "x = sum([[1] * 1000] * 10000, [])",
+        "x = f'{y:>1000000000}'",
+        "x = f'{y:.999999999f}'",
+        "x = '%1000000000d' % 1",
+        "x = '%*d' % (10**9, 1)",
+        "x = (1).to_bytes(10**9, 'big')",
+        "try:\n    x = 'a' * 10**9\nexcept Exception:\n    x = 'swallowed'",
+    ],
+)
 def test_huge_allocations_are_refused_fast(env: SandboxEnvironment, script: str) -> None:
     started = time.monotonic()
     with pytest.raises(SandboxViolationError):
         run(env, script, y=1.5)
-    assert time.monotonic() - started < 5.0  # refused before allocating, not after minutes of work; generous for a loaded CI box
+    assert (
+        time.monotonic() - started < 5.0
+    )  # refused before allocating, not after minutes of work; generous for a loaded CI box
 
 
-@pytest.mark.parametrize("expression", ["'a' * 10**9", "10 ** 10 ** 10", "9 ** 4000000", "range(10**9)",
-                                        "'a'.ljust(10**10)", "f'{y:>1000000000}'", "'%1000000000d' % 1",
-                                        "(1).to_bytes(10**9, 'big')"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "'a' * 10**9",
+        "10 ** 10 ** 10",
+        "9 ** 4000000",
+        "range(10**9)",
+        "'a'.ljust(10**10)",
+        "f'{y:>1000000000}'",
+        "'%1000000000d' % 1",
+        "(1).to_bytes(10**9, 'big')",
+    ],
+)
 def test_huge_allocations_in_expressions_are_refused(env: SandboxEnvironment, expression: str) -> None:
     with pytest.raises(SandboxViolationError):
         env.evaluate(expression, {"y": 1.5})
@@ -272,19 +306,22 @@ def test_now_reads_the_injected_clock_at_seconds_precision(env: SandboxEnvironme
     assert run(env, "t = now()") == {"t": "2026-02-01T09:30:15+00:00"}
 
 
-@pytest.mark.parametrize(("start", "duration", "expected"), [
-    ("2026-01-31T00:00:00+00:00", "P1M", "2026-02-28T00:00:00+00:00"),
-    ("2024-01-31T00:00:00Z", "P1M", "2024-02-29T00:00:00+00:00"),
-    ("2024-02-29T12:00:00Z", "P1Y", "2025-02-28T12:00:00+00:00"),
-    ("2026-03-31T00:00:00Z", "P1Y1M", "2027-04-30T00:00:00+00:00"),
-    ("2026-11-30T00:00:00Z", "P3M", "2027-02-28T00:00:00+00:00"),
-    ("2026-01-01T00:00:00Z", "P2W", "2026-01-15T00:00:00+00:00"),
-    ("2026-01-01T00:00:00Z", "P14D", "2026-01-15T00:00:00+00:00"),
-    ("2026-01-01T00:00:00Z", "PT36H", "2026-01-02T12:00:00+00:00"),
-    ("2026-01-01T00:00:00Z", "P1DT1H1M1.5S", "2026-01-02T01:01:01+00:00"),
-    ("2026-01-31T08:00:00+08:00", "P1M", "2026-02-28T00:00:00+00:00"),
-    ("2026-01-01T00:00:00", "P1D", "2026-01-02T00:00:00+00:00"),
-])
+@pytest.mark.parametrize(
+    ("start", "duration", "expected"),
+    [
+        ("2026-01-31T00:00:00+00:00", "P1M", "2026-02-28T00:00:00+00:00"),
+        ("2024-01-31T00:00:00Z", "P1M", "2024-02-29T00:00:00+00:00"),
+        ("2024-02-29T12:00:00Z", "P1Y", "2025-02-28T12:00:00+00:00"),
+        ("2026-03-31T00:00:00Z", "P1Y1M", "2027-04-30T00:00:00+00:00"),
+        ("2026-11-30T00:00:00Z", "P3M", "2027-02-28T00:00:00+00:00"),
+        ("2026-01-01T00:00:00Z", "P2W", "2026-01-15T00:00:00+00:00"),
+        ("2026-01-01T00:00:00Z", "P14D", "2026-01-15T00:00:00+00:00"),
+        ("2026-01-01T00:00:00Z", "PT36H", "2026-01-02T12:00:00+00:00"),
+        ("2026-01-01T00:00:00Z", "P1DT1H1M1.5S", "2026-01-02T01:01:01+00:00"),
+        ("2026-01-31T08:00:00+08:00", "P1M", "2026-02-28T00:00:00+00:00"),
+        ("2026-01-01T00:00:00", "P1D", "2026-01-02T00:00:00+00:00"),
+    ],
+)
 def test_add_duration_uses_calendar_months(start: str, duration: str, expected: str) -> None:
     assert add_duration(start, duration) == expected
 
@@ -308,16 +345,26 @@ def test_to_utc_normalises_offsets_z_and_naive() -> None:
 
 
 def test_helpers_and_internals_never_end_up_in_task_data(env: SandboxEnvironment) -> None:
-    data = run(env, "a = now()\nb = add_duration(a, 'P1D')\nc = to_utc(b)\ndef f(x):\n    return x\n"
-                    "g = lambda: 1\nd = f(len([1, 2]))\nprint(d)", base=1)
+    data = run(
+        env,
+        "a = now()\nb = add_duration(a, 'P1D')\nc = to_utc(b)\ndef f(x):\n    return x\n"
+        "g = lambda: 1\nd = f(len([1, 2]))\nprint(d)",
+        base=1,
+    )
     assert set(data) == {"base", "a", "b", "c", "d"}
     assert data["d"] == 2
 
 
 def test_script_variables_become_task_data_and_see_existing_data(env: SandboxEnvironment) -> None:
-    data = run(env, "total = sum(scores) / len(scores)\nmembers = sorted(people)\nnested['k'] = 2\n"
-                    "first, second = pair\nfor i, p in enumerate(people):\n    last = (i, p)",
-               scores=[1, 2, 3], people=["b", "a"], nested={}, pair=(1, 2))
+    data = run(
+        env,
+        "total = sum(scores) / len(scores)\nmembers = sorted(people)\nnested['k'] = 2\n"
+        "first, second = pair\nfor i, p in enumerate(people):\n    last = (i, p)",
+        scores=[1, 2, 3],
+        people=["b", "a"],
+        nested={},
+        pair=(1, 2),
+    )
     assert data["total"] == 2
     assert data["members"] == ["a", "b"]
     assert data["nested"] == {"k": 2}
@@ -376,7 +423,9 @@ def test_check_functions_explain_refusals_for_the_deploy_validator() -> None:
     assert "__class__" in check_dmn_cell("== x.__class__")
 
 
-def test_overhead_of_a_short_script_and_expression_is_well_under_a_millisecond(env: SandboxEnvironment) -> None:
+def test_overhead_of_a_short_script_and_expression_is_well_under_a_millisecond(
+    env: SandboxEnvironment,
+) -> None:
     script = "total = amount * 2\nok = total > 100\nlabel = 'big' if ok else 'small'"
     timings = []
     for _ in range(300):
@@ -452,8 +501,11 @@ def workflow(bpmn_xml: str, clock: FakeClock, dmn_xml: str | None = None, **data
     parser.add_bpmn_str(bpmn_xml.encode())
     if dmn_xml:
         parser.add_dmn_str(dmn_xml.encode())
-    wf = BpmnWorkflow(parser.get_spec("proc"), parser.get_subprocess_specs("proc"),
-                      script_engine=make_script_engine(clock, time_limit=LIMIT))
+    wf = BpmnWorkflow(
+        parser.get_spec("proc"),
+        parser.get_subprocess_specs("proc"),
+        script_engine=make_script_engine(clock, time_limit=LIMIT),
+    )
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(data)
     return wf
@@ -473,7 +525,9 @@ def test_make_script_engine_returns_the_sandboxed_engine(clock: FakeClock) -> No
 
 
 @pytest.mark.parametrize(("amount", "end"), [(80, "end_big"), (10, "end_small")])
-def test_script_task_and_gateway_run_end_to_end_in_the_sandbox(clock: FakeClock, amount: int, end: str) -> None:
+def test_script_task_and_gateway_run_end_to_end_in_the_sandbox(
+    clock: FakeClock, amount: int, end: str
+) -> None:
     script = "total = amount * 2\ndue = add_duration(now(), 'P1M')\nlabels = [str(i) for i in range(3)]"
     wf = workflow(script_and_gateway(script, "total > 100 and due > now()"), clock, amount=amount)
     wf.do_engine_steps()
@@ -497,7 +551,9 @@ def test_attack_in_a_bpmn_script_task_surfaces_as_sandbox_violation(clock: FakeC
     assert failed.task_spec.bpmn_id == "compute"
 
 
-def test_attack_in_a_bpmn_gateway_condition_surfaces_as_sandbox_violation(clock: FakeClock, tmp_path: Path) -> None:
+def test_attack_in_a_bpmn_gateway_condition_surfaces_as_sandbox_violation(
+    clock: FakeClock, tmp_path: Path
+) -> None:
     marker = tmp_path / "marker"
     wf = workflow(script_and_gateway("x = 1", f"__import__('os').system('touch {marker}') == 0"), clock)
     with pytest.raises(SandboxViolationError):
@@ -510,7 +566,9 @@ def test_endless_bpmn_script_surfaces_as_timeout(clock: FakeClock) -> None:
     started = time.monotonic()
     with pytest.raises(ScriptTimeoutError) as caught:
         wf.do_engine_steps()
-    assert time.monotonic() - started < LIMIT + 2.0  # the limit is wall time; the margin absorbs a loaded CI box
+    assert (
+        time.monotonic() - started < LIMIT + 2.0
+    )  # the limit is wall time; the margin absorbs a loaded CI box
     assert caught.value.context["bpmn_id"] == "compute"
 
 
@@ -519,10 +577,14 @@ DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 
 def grade_dmn(extra_rule: str = "") -> str:
     def rule(rid: str, score: str, on_time: str, track: str, grade: str, mult: str) -> str:
-        cells = "".join(f'<inputEntry id="{rid}_i{n}"><text>{c}</text></inputEntry>'
-                        for n, c in enumerate((score, on_time, track)))
-        return (f'<rule id="{rid}">{cells}<outputEntry id="{rid}_o1"><text>{grade}</text></outputEntry>'
-                f'<outputEntry id="{rid}_o2"><text>{mult}</text></outputEntry></rule>')
+        cells = "".join(
+            f'<inputEntry id="{rid}_i{n}"><text>{c}</text></inputEntry>'
+            for n, c in enumerate((score, on_time, track))
+        )
+        return (
+            f'<rule id="{rid}">{cells}<outputEntry id="{rid}_o1"><text>{grade}</text></outputEntry>'
+            f'<outputEntry id="{rid}_o2"><text>{mult}</text></outputEntry></rule>'
+        )
 
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="{DMN_NS}" id="grading" name="Grading" namespace="http://example.org/jiebang">
@@ -555,26 +617,34 @@ def decision_process() -> str:
     <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="end"/>""")
 
 
-@pytest.mark.parametrize(("score", "late", "track", "grade", "multiplier"), [
-    (0.9, False, "a", "pass", 1.0),
-    (0.9, True, "a", "late", 0.8),
-    (0.1, False, "c", "special", 0.6),
-    (0.1, False, "z", "fail", 0),
-])
-def test_dmn_decision_runs_through_the_sandbox(clock: FakeClock, score: float, late: bool, track: str,
-                                               grade: str, multiplier: float) -> None:
+@pytest.mark.parametrize(
+    ("score", "late", "track", "grade", "multiplier"),
+    [
+        (0.9, False, "a", "pass", 1.0),
+        (0.9, True, "a", "late", 0.8),
+        (0.1, False, "c", "special", 0.6),
+        (0.1, False, "z", "fail", 0),
+    ],
+)
+def test_dmn_decision_runs_through_the_sandbox(
+    clock: FakeClock, score: float, late: bool, track: str, grade: str, multiplier: float
+) -> None:
     wf = workflow(decision_process(), clock, grade_dmn(), score=score, late=late, track=track)
     wf.do_engine_steps()
     assert wf.is_completed()
     assert (wf.last_task.data["grade"], wf.last_task.data["multiplier"]) == (grade, multiplier)
 
 
-def test_attack_in_a_dmn_cell_is_refused_and_recoverable_from_spiffs_wrapper(clock: FakeClock, tmp_path: Path) -> None:
+def test_attack_in_a_dmn_cell_is_refused_and_recoverable_from_spiffs_wrapper(
+    clock: FakeClock, tmp_path: Path
+) -> None:
     marker = tmp_path / "marker"
-    hostile = (f'<rule id="evil"><inputEntry id="e1"><text>__import__("os").system("touch {marker}") == 0</text>'
-               '</inputEntry><inputEntry id="e2"><text>-</text></inputEntry><inputEntry id="e3"><text>-</text>'
-               '</inputEntry><outputEntry id="e4"><text>"x"</text></outputEntry><outputEntry id="e5"><text>1</text>'
-               '</outputEntry></rule>')
+    hostile = (
+        f'<rule id="evil"><inputEntry id="e1"><text>__import__("os").system("touch {marker}") == 0</text>'
+        '</inputEntry><inputEntry id="e2"><text>-</text></inputEntry><inputEntry id="e3"><text>-</text>'
+        '</inputEntry><outputEntry id="e4"><text>"x"</text></outputEntry><outputEntry id="e5"><text>1</text>'
+        "</outputEntry></rule>"
+    )
     wf = workflow(decision_process(), clock, grade_dmn(hostile), score=1, late=False, track="a")
     with pytest.raises(WorkflowTaskException) as caught:
         wf.do_engine_steps()

@@ -39,7 +39,13 @@ def _engine_names() -> tuple[set[str], set[str]]:
 def test_every_audit_event_of_the_vocabulary_is_written_by_some_module() -> None:
     strings, attributes = _engine_names()
     aliases = {name for name, value in vars(audit).items() if isinstance(value, Event)}
-    written = {e for e in Event if e.value in strings or e.name in attributes or any(vars(audit)[a] == e and a in attributes for a in aliases)}
+    written = {
+        e
+        for e in Event
+        if e.value in strings
+        or e.name in attributes
+        or any(vars(audit)[a] == e and a in attributes for a in aliases)
+    }
     assert set(Event) - written == set()
 
 
@@ -67,7 +73,9 @@ def test_the_api_enums_the_readme_and_the_pages_use_the_vocabulary() -> None:
     labels = re.search(r"\{% set events = \{(.*?)\} %\}", page, re.S).group(1)
     assert set(re.findall(r"'([a-z_]+\.[a-z_]+)':", labels)) <= {e.value for e in Event}
     readme = (ROOT / "README.md").read_text("utf-8")
-    listed = re.search(r"Webhooks \(`POST /webhooks \{url, events, secret\}`, admins\) announce (.*?)\. Each", readme, re.S).group(1)
+    listed = re.search(
+        r"Webhooks \(`POST /webhooks \{url, events, secret\}`, admins\) announce (.*?)\. Each", readme, re.S
+    ).group(1)
     assert re.findall(r"`([a-z]+\.[a-z]+)`", listed) == [e.value for e in WebhookEvent]
 
 
@@ -88,5 +96,11 @@ def test_each_webhook_delivery_matches_an_audit_row_of_its_step(make_engine) -> 
     with engine.store.read() as s:
         announced = {d.event for d in s.scalars(select(Delivery))}
         audited = {e.event for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id == inst.id))}
-    assert announced == {"task.created", "task.completed", "task.urged", "task.returned", "instance.cancelled"}
+    assert announced == {
+        "task.created",
+        "task.completed",
+        "task.urged",
+        "task.returned",
+        "instance.cancelled",
+    }
     assert {AUDITED_AS[WebhookEvent(e)].value for e in announced} <= audited

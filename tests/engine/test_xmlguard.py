@@ -73,8 +73,10 @@ def test_billion_laughs_is_refused_before_any_expansion() -> None:
 
 
 def test_xxe_to_a_local_file_is_refused() -> None:
-    xxe = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
-           b"<definitions><documentation>&xxe;</documentation></definitions>")
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+        b"<definitions><documentation>&xxe;</documentation></definitions>"
+    )
     with fails_fast(0.1) as caught:
         check_xml(xxe)
     assert only_problem(caught).code == "xml-doctype"
@@ -141,7 +143,9 @@ def test_garbage_bytes_are_refused_as_not_utf8() -> None:
     assert problem.line is not None
 
 
-@pytest.mark.parametrize("payload", [b"hello world\nnot xml at all", b"<a><b></a>", b"<a>", b"{\"json\": true}"])
+@pytest.mark.parametrize(
+    "payload", [b"hello world\nnot xml at all", b"<a><b></a>", b"<a>", b'{"json": true}']
+)
 def test_non_xml_is_refused_with_a_line_number(payload: bytes) -> None:
     with fails_fast() as caught:
         check_xml(payload)

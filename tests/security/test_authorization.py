@@ -67,10 +67,16 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/login-links"): (("oa",), {"username": "wang"}),
     ("POST", "/process-definitions"): (("admin",), deploy_body),
     ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
-    ("POST", "/messages"): (("admin", "oa"), {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}}),
+    ("POST", "/messages"): (
+        ("admin", "oa"),
+        {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}},
+    ),
     ("GET", "/jobs"): (("admin",), None),
     ("POST", "/jobs/{job_id}/execute"): (("admin",), None),
-    ("POST", "/webhooks"): (("admin",), {"url": "https://oa.example.org/hooks", "events": ["task.created"], "secret": "s"}),
+    ("POST", "/webhooks"): (
+        ("admin",),
+        {"url": "https://oa.example.org/hooks", "events": ["task.created"], "secret": "s"},
+    ),
     ("GET", "/webhooks"): (("admin",), None),
     ("DELETE", "/webhooks/{webhook_id}"): (("admin",), None),
     ("GET", "/webhooks/{webhook_id}/deliveries"): (("admin",), None),
@@ -90,7 +96,10 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/tasks"): (200, None),
     ("POST", "/process-instances/{instance_id}/cc/read"): (404, None),  # only a copy made to me
     ("GET", "/board"): (200, None),
-    ("POST", "/board/{instance_id}/claims"): (409, {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"}),  # not published yet
+    ("POST", "/board/{instance_id}/claims"): (
+        409,
+        {"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"},
+    ),  # not published yet
     ("GET", "/scores"): (200, None),
     ("GET", "/leaderboard"): (200, None),
     ("GET", "/scores/export"): (200, None),
@@ -98,7 +107,11 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("DELETE", "/tokens/{token_id}"): (404, None),  # one's own; someone else's token does not exist for you
 }
 
-MATRIX = {**{k: v[0] for k, v in INVOLVED_ONLY.items()}, **{k: 403 for k in ROLE_ONLY}, **{k: v[0] for k, v in OPEN_TO_EVERYONE.items()}}
+MATRIX = {
+    **{k: v[0] for k, v in INVOLVED_ONLY.items()},
+    **{k: 403 for k in ROLE_ONLY},
+    **{k: v[0] for k, v in OPEN_TO_EVERYONE.items()},
+}
 
 
 @pytest.fixture
@@ -106,8 +119,13 @@ def review(walk: HttpWalk) -> dict[str, str]:
     """Wang's application waiting in preliminary review; the values the route templates need."""
     walk.submit()
     return {
-        "instance_id": walk.instance_id, "task_id": walk.task("preliminary_review")["id"], "username": "zhao",
-        "key": "claim_evaluate", "version": "1", "job_id": NO_SUCH_ID, "webhook_id": NO_SUCH_ID,
+        "instance_id": walk.instance_id,
+        "task_id": walk.task("preliminary_review")["id"],
+        "username": "zhao",
+        "key": "claim_evaluate",
+        "version": "1",
+        "job_id": NO_SUCH_ID,
+        "webhook_id": NO_SUCH_ID,
         "token_id": "999999",
     }
 
@@ -118,7 +136,9 @@ def fill(template: str, values: dict[str, str]) -> str:
     return template
 
 
-def call(client: FlaskClient, auth: Auth, user: str, method: str, path: str, body: Any, values: dict[str, str]) -> Any:
+def call(
+    client: FlaskClient, auth: Auth, user: str, method: str, path: str, body: Any, values: dict[str, str]
+) -> Any:
     kwargs: dict[str, Any] = {}
     if callable(body):
         kwargs = body()
@@ -140,7 +160,9 @@ def openapi_operations(client: FlaskClient) -> list[tuple[str, str]]:
     doc = client.get("/api/openapi.json").get_json()
     return sorted(
         (method.upper(), path.removeprefix("/api/v1"))
-        for path, ops in doc["paths"].items() for method in ops if method in ("get", "post", "put", "patch", "delete")
+        for path, ops in doc["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
     )
 
 
@@ -150,17 +172,23 @@ def test_every_route_is_classified(client: FlaskClient) -> None:
     assert set(MATRIX) - operations == set(), "routes in the matrix that the API no longer has"
     assert operations - set(STATUS) == set(), "new routes: state what each person gets in STATUS"
     assert set(STATUS) - operations == set(), "routes in STATUS that the API no longer has"
-    assert {k: v[0] for k, v in STATUS.items()} == MATRIX, "the stranger's column and the classification disagree"
+    assert {k: v[0] for k, v in STATUS.items()} == MATRIX, (
+        "the stranger's column and the classification disagree"
+    )
 
 
-def test_a_stranger_gets_the_expected_status_everywhere_and_changes_nothing(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+def test_a_stranger_gets_the_expected_status_everywhere_and_changes_nothing(
+    client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]
+) -> None:
     auth.user(STRANGER)
     history = engine.history(review["instance_id"])
     wrong = []
     for (method, path), expected in sorted(MATRIX.items()):
         resp = call(client, auth, STRANGER, method, path, body_of((method, path)), review)
         if resp.status_code != expected:
-            wrong.append(f"{method} {path}: {resp.status_code}, expected {expected}: {resp.get_data(as_text=True)[:200]}")
+            wrong.append(
+                f"{method} {path}: {resp.status_code}, expected {expected}: {resp.get_data(as_text=True)[:200]}"
+            )
         elif expected >= 400:
             assert resp.mimetype == "application/problem+json", (method, path)
     assert wrong == []
@@ -168,7 +196,9 @@ def test_a_stranger_gets_the_expected_status_everywhere_and_changes_nothing(clie
     assert engine.get_task(review["task_id"]).task.status == "open"
 
 
-def test_role_routes_refuse_other_roles_and_answer_theirs(client: FlaskClient, auth: Auth, review: dict[str, str]) -> None:
+def test_role_routes_refuse_other_roles_and_answer_theirs(
+    client: FlaskClient, auth: Auth, review: dict[str, str]
+) -> None:
     wrong = []
     for (method, path), (allowed, body) in sorted(ROLE_ONLY.items()):
         for user in ("wang", "zhao", "admin", "oa"):
@@ -181,13 +211,20 @@ def test_role_routes_refuse_other_roles_and_answer_theirs(client: FlaskClient, a
 
 
 # ---- who sees which instance --------------------------------------------------------------------------
-def test_instance_lists_show_only_what_the_viewer_may_see(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+def test_instance_lists_show_only_what_the_viewer_may_see(
+    client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]
+) -> None:
     auth.user(STRANGER)
 
     def listed(user: str) -> list[str]:
-        return [i["id"] for i in client.get("/api/v1/process-instances", headers=auth.headers(user)).get_json()["items"]]
+        return [
+            i["id"]
+            for i in client.get("/api/v1/process-instances", headers=auth.headers(user)).get_json()["items"]
+        ]
 
-    mine = client.post("/api/v1/process-instances", json={"process_key": "claim_evaluate"}, headers=auth.headers(STRANGER)).get_json()["id"]
+    mine = client.post(
+        "/api/v1/process-instances", json={"process_key": "claim_evaluate"}, headers=auth.headers(STRANGER)
+    ).get_json()["id"]
     assert listed(STRANGER) == [mine]
     assert listed("wang") == [review["instance_id"]]  # the starter
     assert listed("zhao") == [review["instance_id"]]  # a candidate of its open review
@@ -196,7 +233,9 @@ def test_instance_lists_show_only_what_the_viewer_may_see(client: FlaskClient, a
     assert engine.list_instances(viewer="qian").total == 0 and engine.list_instances().total == 2
 
 
-def test_the_instances_page_lists_only_visible_instances(client: FlaskClient, auth: Auth, review: dict[str, str]) -> None:
+def test_the_instances_page_lists_only_visible_instances(
+    client: FlaskClient, auth: Auth, review: dict[str, str]
+) -> None:
     auth.user(STRANGER)
     page_login(client, auth.engine, STRANGER)
     page = client.get("/instances").get_data(as_text=True)
@@ -205,26 +244,46 @@ def test_the_instances_page_lists_only_visible_instances(client: FlaskClient, au
     assert PROBLEM["title"] in client.get("/instances").get_data(as_text=True)
 
 
-def test_signers_and_return_targets_need_a_visible_task(engine: Engine, auth: Auth, review: dict[str, str]) -> None:
+def test_signers_and_return_targets_need_a_visible_task(
+    engine: Engine, auth: Auth, review: dict[str, str]
+) -> None:
     auth.user(STRANGER)
     for call_ in (engine.signers, engine.return_targets):
         with pytest.raises(NotAllowedError):
             call_(review["task_id"], viewer=STRANGER)
         call_(review["task_id"], viewer="zhao")
-    assert [t.element_id for t in engine.return_targets(review["task_id"], viewer="wang")] == ["submit_problem"]
+    assert [t.element_id for t in engine.return_targets(review["task_id"], viewer="wang")] == [
+        "submit_problem"
+    ]
 
 
 def test_a_filed_claim_answers_the_claim_not_the_instance_data(walk: HttpWalk) -> None:
     walk.submit()
     walk.do("preliminary_review", "zhao", {"decision": "approve", "comment": "内部意见：申报人此前两次逾期"})
-    walk.do("committee_approval", "sun", {
-        "decision": "approve", "points": 100, "deadline": "2027-01-01T00:00:00+08:00", "claim_window": "P14D", "report_interval": "P30D",
-    })
-    filed = walk.call("POST", f"/board/{walk.instance_id}/claims", "zhou", 201, json={"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"})
+    walk.do(
+        "committee_approval",
+        "sun",
+        {
+            "decision": "approve",
+            "points": 100,
+            "deadline": "2027-01-01T00:00:00+08:00",
+            "claim_window": "P14D",
+            "report_interval": "P30D",
+        },
+    )
+    filed = walk.call(
+        "POST",
+        f"/board/{walk.instance_id}/claims",
+        "zhou",
+        201,
+        json={"kind": "individual", "plan": "逐户走访", "pledge": "不完成不收兵"},
+    )
     assert set(filed) == {"instance_id", "claim", "challenge"}
     assert filed["claim"]["leader"] == "zhou" and filed["challenge"]["claims"][0]["leader"] == "zhou"
     assert "内部意见" not in json.dumps(filed, ensure_ascii=False)
-    walk.call("GET", f"/process-instances/{walk.instance_id}", "zhou", 403)  # a claimant is not (yet) involved
+    walk.call(
+        "GET", f"/process-instances/{walk.instance_id}", "zhou", 403
+    )  # a claimant is not (yet) involved
 
 
 # ---- acting users never raise privileges --------------------------------------------------------------
@@ -234,47 +293,87 @@ def acting(auth: Auth, person: str) -> dict[str, str]:
 
 def test_a_claim_cannot_bypass_the_board_as_a_raw_message(walk: HttpWalk, engine: Engine) -> None:
     walk.publish()
-    forged = {"kind": "team", "leader": "ghost", "members": [{"username": "ghost", "share": 500}], "plan": "p", "pledge": "p"}
+    forged = {
+        "kind": "team",
+        "leader": "ghost",
+        "members": [{"username": "ghost", "share": 500}],
+        "plan": "p",
+        "pledge": "p",
+    }
     for sender in ("admin", "oa"):
-        bad = walk.call("POST", "/messages", sender, 422, json={"name": "claim_submitted", "instance_id": walk.instance_id, "payload": forged})
+        bad = walk.call(
+            "POST",
+            "/messages",
+            sender,
+            422,
+            json={"name": "claim_submitted", "instance_id": walk.instance_id, "payload": forged},
+        )
         assert "name" in bad["errors"]
     assert engine.get_instance(walk.instance_id).data["claims"] == []
 
 
 def test_privilege_rules() -> None:
-    assert outranks(["admin"], ["oa-service"]) and outranks(["oa-service"], []) and not outranks(["oa-service"], ["admin"])
-    assert refused_grants(["oa-service"], [], ["oa-service"]) == ["oa-service"]  # not even a role it holds: only admins grant it
+    assert (
+        outranks(["admin"], ["oa-service"])
+        and outranks(["oa-service"], [])
+        and not outranks(["oa-service"], ["admin"])
+    )
+    assert refused_grants(["oa-service"], [], ["oa-service"]) == [
+        "oa-service"
+    ]  # not even a role it holds: only admins grant it
     assert refused_grants(["oa-service"], ["admin"], []) == ["admin"]
-    assert refused_grants(["oa-service"], ["admin"], ["admin"]) == []  # resending what is there changes nothing
+    assert (
+        refused_grants(["oa-service"], ["admin"], ["admin"]) == []
+    )  # resending what is there changes nothing
     assert refused_grants(["admin"], [], ["admin", "oa-service"]) == []
     try:
         acting_with(["oa-service"])
-        assert effective_roles(["admin"]) == set() and effective_roles(["oa-service", "admin"]) == {"oa-service"}
+        assert effective_roles(["admin"]) == set() and effective_roles(["oa-service", "admin"]) == {
+            "oa-service"
+        }
     finally:
         acting_with(None)
     assert effective_roles(["admin"]) == {"admin"}
 
 
-def test_acting_as_an_admin_gives_only_the_services_privileges(client: FlaskClient, auth: Auth, engine: Engine) -> None:
+def test_acting_as_an_admin_gives_only_the_services_privileges(
+    client: FlaskClient, auth: Auth, engine: Engine
+) -> None:
     me = client.get("/api/v1/users/me", headers=acting(auth, "admin")).get_json()
     assert me["username"] == "admin" and me["roles"] == []
-    grant = client.put("/api/v1/users/oa", json={"roles": ["admin", "oa-service"]}, headers=acting(auth, "admin"))
+    grant = client.put(
+        "/api/v1/users/oa", json={"roles": ["admin", "oa-service"]}, headers=acting(auth, "admin")
+    )
     assert grant.status_code == 403 and grant.mimetype == "application/problem+json"
     assert client.post("/api/v1/users/admin/tokens", headers=acting(auth, "admin")).status_code == 403
     assert client.post("/api/v1/users/oa/tokens", headers=acting(auth, "admin")).status_code == 403
-    assert client.post("/api/v1/login-links", json={"username": "admin"}, headers=acting(auth, "admin")).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/login-links", json={"username": "admin"}, headers=acting(auth, "admin")
+        ).status_code
+        == 403
+    )
     assert client.get("/api/v1/jobs", headers=acting(auth, "admin")).status_code == 403
     assert engine.get_user("oa").roles == ["oa-service"]
 
 
-def test_acting_as_an_admin_does_not_open_other_peoples_instances(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+def test_acting_as_an_admin_does_not_open_other_peoples_instances(
+    client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]
+) -> None:
     path = f"/api/v1/process-instances/{review['instance_id']}"
-    assert client.post(f"{path}/cancel", json={"reason": "x"}, headers=acting(auth, "admin")).status_code == 403
+    assert (
+        client.post(f"{path}/cancel", json={"reason": "x"}, headers=acting(auth, "admin")).status_code == 403
+    )
     assert client.get(f"{path}/history", headers=acting(auth, "admin")).status_code == 403
     assert engine.get_instance(review["instance_id"]).status == "running"
     # the cap ends with the request: the admin itself, and the OA service itself, are unaffected
     assert client.get(path, headers=auth.headers("oa")).status_code == 200
-    assert client.post(f"{path}/cancel", json={"reason": "重复"}, headers=auth.headers("admin")).get_json()["status"] == "cancelled"
+    assert (
+        client.post(f"{path}/cancel", json={"reason": "重复"}, headers=auth.headers("admin")).get_json()[
+            "status"
+        ]
+        == "cancelled"
+    )
 
 
 def test_acting_keeps_the_roles_the_service_holds_too(client: FlaskClient, auth: Auth) -> None:
@@ -283,10 +382,21 @@ def test_acting_keeps_the_roles_the_service_holds_too(client: FlaskClient, auth:
 
 
 def test_nobody_mints_credentials_for_someone_more_privileged(client: FlaskClient, auth: Auth) -> None:
-    assert client.post("/api/v1/login-links", json={"username": "admin"}, headers=auth.headers("oa")).status_code == 403
-    assert client.post("/api/v1/login-links", json={"username": "wang"}, headers=auth.headers("oa")).status_code == 201
-    assert client.post("/api/v1/login-links", json={"username": "ghost"}, headers=auth.headers("oa")).status_code == 404
-    assert client.post("/api/v1/users/oa/tokens", headers=auth.headers("admin")).status_code == 201  # an admin holds the service's privileges
+    assert (
+        client.post("/api/v1/login-links", json={"username": "admin"}, headers=auth.headers("oa")).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v1/login-links", json={"username": "wang"}, headers=auth.headers("oa")).status_code
+        == 201
+    )
+    assert (
+        client.post("/api/v1/login-links", json={"username": "ghost"}, headers=auth.headers("oa")).status_code
+        == 404
+    )
+    assert (
+        client.post("/api/v1/users/oa/tokens", headers=auth.headers("admin")).status_code == 201
+    )  # an admin holds the service's privileges
     auth.user("admin2", roles=["admin"])
     assert client.post("/api/v1/users/admin2/tokens", headers=auth.headers("admin")).status_code == 201
 
@@ -296,10 +406,14 @@ def test_only_admins_grant_or_withdraw_roles(client: FlaskClient, auth: Auth, en
     assert client.put("/api/v1/users/zhou", json={"roles": ["oa-service"]}, headers=oa).status_code == 403
     assert client.put("/api/v1/users/admin", json={"roles": []}, headers=oa).status_code == 403
     assert client.put("/api/v1/users/newbie", json={"roles": ["admin"]}, headers=oa).status_code == 403
-    synced = client.put("/api/v1/users/zhou", json={"display_name": "周强", "groups": ["evaluator"], "roles": []}, headers=oa)
+    synced = client.put(
+        "/api/v1/users/zhou", json={"display_name": "周强", "groups": ["evaluator"], "roles": []}, headers=oa
+    )
     assert synced.status_code == 200  # the org sync resends roles unchanged
     assert engine.get_user("admin").roles == ["admin"] and engine.get_user("zhou").roles == []
-    assert client.put("/api/v1/users/zhou", json={"roles": ["oa-service"]}, headers=auth.headers("admin")).get_json()["roles"] == ["oa-service"]
+    assert client.put(
+        "/api/v1/users/zhou", json={"roles": ["oa-service"]}, headers=auth.headers("admin")
+    ).get_json()["roles"] == ["oa-service"]
 
 
 # ---- the web pages ---------------------------------------------------------------------------------
@@ -309,7 +423,10 @@ REFUSED_BY_REDIRECT = 302
 PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/"): (302, None),
     ("GET", "/board"): (200, None),
-    ("POST", "/board/<instance_id>/claims"): (REFUSED_BY_REDIRECT, {"kind": "individual", "plan": "p", "pledge": "p"}),  # not published
+    ("POST", "/board/<instance_id>/claims"): (
+        REFUSED_BY_REDIRECT,
+        {"kind": "individual", "plan": "p", "pledge": "p"},
+    ),  # not published
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
@@ -337,7 +454,9 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
 
 def page_rules(app: Any) -> set[tuple[str, str]]:
     return {
-        (method, rule.rule) for rule in app.url_map.iter_rules() if not rule.rule.startswith(("/api", "/static"))
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if not rule.rule.startswith(("/api", "/static"))
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
 
@@ -347,7 +466,9 @@ def test_every_page_is_classified(app: Any) -> None:
     assert set(PAGES) - page_rules(app) == set()
 
 
-def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+def test_a_stranger_on_the_pages_sees_and_changes_nothing(
+    client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]
+) -> None:
     auth.user(STRANGER)
     values = {**review, "filename": "claim_evaluate.bpmn", "token": "expired", "op": "urge"}
     history = engine.history(review["instance_id"])
@@ -357,12 +478,16 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, a
         path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
-        resp = client.open(path, method=method, data={**(form or {}), "csrf_token": "t"} if method == "POST" else None)
+        resp = client.open(
+            path, method=method, data={**(form or {}), "csrf_token": "t"} if method == "POST" else None
+        )
         if resp.status_code != expected:
             wrong.append(f"{method} {rule}: {resp.status_code}, expected {expected}")
         if resp.status_code == 200 and resp.mimetype == "text/html":
             page = resp.get_data(as_text=True)
-            assert review["task_id"] not in page and review["instance_id"] not in page, rule  # nothing leads a stranger to wang's application
+            assert review["task_id"] not in page and review["instance_id"] not in page, (
+                rule
+            )  # nothing leads a stranger to wang's application
     assert wrong == []
     assert engine.history(review["instance_id"]) == history
     task = engine.get_task(review["task_id"]).task
@@ -370,7 +495,9 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(client: FlaskClient, a
     assert engine.list_comments(review["task_id"], "zhao") == [] and engine.list_cc(STRANGER).total == 0
 
 
-def test_the_instance_page_offers_withdraw_to_whoever_acted_last(client: FlaskClient, auth: Auth, engine: Engine, walk: HttpWalk) -> None:
+def test_the_instance_page_offers_withdraw_to_whoever_acted_last(
+    client: FlaskClient, auth: Auth, engine: Engine, walk: HttpWalk
+) -> None:
     walk.submit()
     walk.clock.advance(minutes=30)
     walk.do("preliminary_review", "zhao", {"decision": "approve", "comment": "符合条件"})
@@ -383,13 +510,19 @@ def test_the_instance_page_offers_withdraw_to_whoever_acted_last(client: FlaskCl
     assert [t.element_id for t in engine.get_instance(walk.instance_id).open_tasks] == ["preliminary_review"]
 
 
-def test_the_task_page_shows_only_the_buttons_the_rulebook_allows(client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]) -> None:
+def test_the_task_page_shows_only_the_buttons_the_rulebook_allows(
+    client: FlaskClient, auth: Auth, engine: Engine, review: dict[str, str]
+) -> None:
     page = f"/tasks/{review['task_id']}"
 
     def buttons(user: str) -> set[str]:
         page_login(client, engine, user, csrf_token="t")
         html = client.get(page).get_data(as_text=True)
-        shown = {op for op in ("transfer", "delegate", "add_signers", "return", "urge", "cc") if f'data-op="{op}"' in html}
+        shown = {
+            op
+            for op in ("transfer", "delegate", "add_signers", "return", "urge", "cc")
+            if f'data-op="{op}"' in html
+        }
         return shown | {b for b in ("claim", "unclaim", "complete") if f'id="{b}"' in html}
 
     assert buttons("zhao") == {"claim", "complete"}  # a candidate: no reminders, no copies until involved
@@ -402,7 +535,14 @@ def test_the_task_page_shows_only_the_buttons_the_rulebook_allows(client: FlaskC
 # Each person's view of wang's application, fresh for every route that changes something: it waits
 # in preliminary review, in the task force's queue (zhao and ma are members); for "assignee", ma
 # has claimed it. The admin and the OA service call as themselves.
-PEOPLE = {"stranger": STRANGER, "candidate": "zhao", "assignee": "ma", "starter": "wang", "admin": "admin", "oa": "oa"}
+PEOPLE = {
+    "stranger": STRANGER,
+    "candidate": "zhao",
+    "assignee": "ma",
+    "starter": "wang",
+    "admin": "admin",
+    "oa": "oa",
+}
 
 # fmt: off
 #                                                                   stranger candidate assignee starter admin oa
@@ -466,19 +606,33 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
     if person == "assignee":
         walk.call("POST", f"/tasks/{task_id}/claim", "ma")
     return {
-        "instance_id": walk.instance_id, "task_id": task_id, "username": "zhao", "key": "claim_evaluate", "version": "1",
-        "job_id": NO_SUCH_ID, "webhook_id": NO_SUCH_ID, "token_id": "999999",
+        "instance_id": walk.instance_id,
+        "task_id": task_id,
+        "username": "zhao",
+        "key": "claim_evaluate",
+        "version": "1",
+        "job_id": NO_SUCH_ID,
+        "webhook_id": NO_SUCH_ID,
+        "token_id": "999999",
     }
 
 
 @pytest.fixture
 def webhook_host_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
     """The OA's webhook host resolves to a public address without asking DNS (nothing is delivered)."""
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port or 443))])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port or 443))
+        ],
+    )
 
 
 @pytest.mark.parametrize("person", list(PEOPLE))
-def test_route_permission_matrix(client: FlaskClient, auth: Auth, walk: HttpWalk, webhook_host_resolves: None, person: str) -> None:
+def test_route_permission_matrix(
+    client: FlaskClient, auth: Auth, walk: HttpWalk, webhook_host_resolves: None, person: str
+) -> None:
     """Every route of the OpenAPI document answers each person what the table says."""
     auth.user("ma", ["taskforce"], display_name="马专班")
     user, column = PEOPLE[person], list(PEOPLE).index(person)
@@ -489,7 +643,9 @@ def test_route_permission_matrix(client: FlaskClient, auth: Auth, walk: HttpWalk
         resp = call(client, auth, user, method, path, body_of((method, path)), values)
         expected = STATUS[(method, path)][column]
         if resp.status_code != expected:
-            wrong.append(f"{method} {path}: {resp.status_code}, expected {expected}: {resp.get_data()[:160].decode(errors='replace')}")
+            wrong.append(
+                f"{method} {path}: {resp.status_code}, expected {expected}: {resp.get_data()[:160].decode(errors='replace')}"
+            )
         elif expected >= 400:
             assert resp.mimetype == "application/problem+json", (method, path)
     assert wrong == []

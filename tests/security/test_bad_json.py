@@ -56,7 +56,13 @@ def ids(engine: Engine, auth: Auth) -> dict[str, str]:
     """Real path parameters, so each attack reaches as deep into its route as it can."""
     inst = engine.start("claim_evaluate", actor="wang", data={})
     task = inst.open_tasks[0]
-    return {"instance_id": inst.id, "task_id": task.id, "username": "wang", "key": "claim_evaluate", "version": "1"}
+    return {
+        "instance_id": inst.id,
+        "task_id": task.id,
+        "username": "wang",
+        "key": "claim_evaluate",
+        "version": "1",
+    }
 
 
 # Bookkeeping that authenticating a request writes, not something the request changed.
@@ -67,7 +73,9 @@ def snapshot(engine: Engine) -> dict[str, list[str]]:
     """Every row of every table (less the credentials' last-use stamps)."""
     with engine.store.read() as s:
         return {
-            t.name: sorted(repr(tuple(r)) for r in s.execute(select(*(c for c in t.columns if c.name not in USE_STAMPS))))
+            t.name: sorted(
+                repr(tuple(r)) for r in s.execute(select(*(c for c in t.columns if c.name not in USE_STAMPS)))
+            )
             for t in Base.metadata.sorted_tables
         }
 
@@ -91,17 +99,27 @@ def fill(path: str, ids: dict[str, str], value: str | None = None) -> str:
 
 def assert_refused(resp: Any, what: str) -> None:  # a test response
     assert resp.status_code < 500, f"{what}: {resp.status_code} {resp.get_data(as_text=True)[:300]}"
-    assert resp.status_code in (400, 401, 403, 404, 405, 409, 413, 415, 422), f"{what}: accepted with {resp.status_code}"
+    assert resp.status_code in (400, 401, 403, 404, 405, 409, 413, 415, 422), (
+        f"{what}: accepted with {resp.status_code}"
+    )
     assert resp.mimetype == PROBLEM_JSON, what
 
 
-def test_every_json_route_refuses_every_bad_body_and_changes_nothing(client: FlaskClient, engine: Engine, auth: Auth, ids: dict[str, str]) -> None:
+def test_every_json_route_refuses_every_bad_body_and_changes_nothing(
+    client: FlaskClient, engine: Engine, auth: Auth, ids: dict[str, str]
+) -> None:
     routes = operations(client, want_body=True)
     assert len(routes) >= 15, "the OpenAPI document lists the JSON routes"
     before = snapshot(engine)
     for method, path, _ in routes:
         for name, body in BAD_BODIES.items():
-            resp = client.open(fill(path, ids), method=method, data=body, content_type="application/json", headers=auth.headers("admin"))
+            resp = client.open(
+                fill(path, ids),
+                method=method,
+                data=body,
+                content_type="application/json",
+                headers=auth.headers("admin"),
+            )
             assert_refused(resp, f"{method} {path} with {name}")
             if resp.status_code in (400, 422):
                 assert resp.get_json()["detail"], f"{method} {path} with {name} says why"
@@ -109,33 +127,56 @@ def test_every_json_route_refuses_every_bad_body_and_changes_nothing(client: Fla
 
 
 def test_the_refusal_names_the_field_and_the_reason(client: FlaskClient, auth: Auth) -> None:
-    resp = client.post("/api/v1/process-instances", data=BAD_BODIES["NaN"], content_type="application/json", headers=auth.headers("wang"))
+    resp = client.post(
+        "/api/v1/process-instances",
+        data=BAD_BODIES["NaN"],
+        content_type="application/json",
+        headers=auth.headers("wang"),
+    )
     assert resp.status_code == 422 and "data.points" in resp.get_json()["errors"]
-    resp = client.post("/api/v1/process-instances", data=BAD_BODIES["NUL in a value"], content_type="application/json", headers=auth.headers("wang"))
+    resp = client.post(
+        "/api/v1/process-instances",
+        data=BAD_BODIES["NUL in a value"],
+        content_type="application/json",
+        headers=auth.headers("wang"),
+    )
     assert resp.status_code == 422 and "NUL" in resp.get_json()["detail"]
-    resp = client.post("/api/v1/process-instances", data=BAD_BODIES["not JSON"], content_type="application/json", headers=auth.headers("wang"))
+    resp = client.post(
+        "/api/v1/process-instances",
+        data=BAD_BODIES["not JSON"],
+        content_type="application/json",
+        headers=auth.headers("wang"),
+    )
     assert resp.status_code == 400 and "not valid JSON" in resp.get_json()["detail"]
 
 
-def test_every_route_refuses_nul_in_path_and_query_and_changes_nothing(client: FlaskClient, engine: Engine, auth: Auth, ids: dict[str, str]) -> None:
+def test_every_route_refuses_nul_in_path_and_query_and_changes_nothing(
+    client: FlaskClient, engine: Engine, auth: Auth, ids: dict[str, str]
+) -> None:
     before = snapshot(engine)
     for method, path, op in operations(client, want_body=False) + operations(client, want_body=True):
         query = [p["name"] for p in op.get("parameters", []) if p.get("in") == "query"] or ["q"]
-        for url, what in [(fill(path, ids) + "?" + "&".join(f"{q}=a%00b" for q in query), "NUL in the query")] + (
-            [(fill(path, ids, "a%00b"), "NUL in the path")] if "{" in path else []
-        ):
+        for url, what in [
+            (fill(path, ids) + "?" + "&".join(f"{q}=a%00b" for q in query), "NUL in the query")
+        ] + ([(fill(path, ids, "a%00b"), "NUL in the path")] if "{" in path else []):
             resp = client.open(url, method=method, json={}, headers=auth.headers("admin"))
             assert_refused(resp, f"{method} {path}: {what}")
     assert snapshot(engine) == before
 
 
-def test_every_page_refuses_nul_in_the_query_and_path(client: FlaskClient, engine: Engine, ids: dict[str, str]) -> None:
+def test_every_page_refuses_nul_in_the_query_and_path(
+    client: FlaskClient, engine: Engine, ids: dict[str, str]
+) -> None:
     """The web pages, from the app's URL map: a NUL never reaches a database query (PostgreSQL refuses it)."""
     engine.upsert_user("admin", roles=["admin"])
     token, _ = engine.create_login_link("admin")
     client.get(f"/login/link/{token}")
     before = snapshot(engine)
-    rules = [r for r in client.application.url_map.iter_rules() if "GET" in (r.methods or ()) and not r.rule.startswith(("/api", "/static"))]
+    rules = [
+        r
+        for r in client.application.url_map.iter_rules()
+        if "GET" in (r.methods or ()) and not r.rule.startswith(("/api", "/static"))
+    ]
     assert len(rules) >= 8, "the pages are in the URL map"
     for rule in rules:
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: ids.get(m.group(1), "x"), rule.rule)
@@ -147,13 +188,23 @@ def test_every_page_refuses_nul_in_the_query_and_path(client: FlaskClient, engin
 
 def test_nothing_it_stores_makes_a_listing_invalid_json(client: FlaskClient, auth: Auth) -> None:
     for body in BAD_BODIES.values():
-        client.post("/api/v1/process-instances", data=body.replace('{"data"', '{"process_key": "claim_evaluate", "data"', 1), content_type="application/json", headers=auth.headers("wang"))
+        client.post(
+            "/api/v1/process-instances",
+            data=body.replace('{"data"', '{"process_key": "claim_evaluate", "data"', 1),
+            content_type="application/json",
+            headers=auth.headers("wang"),
+        )
     resp = client.get("/api/v1/process-instances", headers=auth.headers("admin"))
     assert resp.status_code == 200
-    json.loads(resp.get_data(as_text=True), parse_constant=lambda name: pytest.fail(f"{name} in a response: not JSON"))
+    json.loads(
+        resp.get_data(as_text=True),
+        parse_constant=lambda name: pytest.fail(f"{name} in a response: not JSON"),
+    )
 
 
-def test_forms_refuse_non_finite_points_from_any_caller(engine: Engine, auth: Auth, ids: dict[str, str]) -> None:
+def test_forms_refuse_non_finite_points_from_any_caller(
+    engine: Engine, auth: Auth, ids: dict[str, str]
+) -> None:
     """The engine itself refuses NaN, so a page or CLI caller cannot slip one past the API."""
     task = engine.get_instance(ids["instance_id"]).open_tasks[0]
     for bad in (float("nan"), float("inf"), -float("inf")):
@@ -165,19 +216,26 @@ def test_forms_refuse_non_finite_points_from_any_caller(engine: Engine, auth: Au
     assert engine.get_instance(ids["instance_id"]).open_tasks[0].element_id == "submit_problem"
 
 
-def test_task_page_refuses_nan_in_the_posted_form(client: FlaskClient, engine: Engine, ids: dict[str, str]) -> None:
+def test_task_page_refuses_nan_in_the_posted_form(
+    client: FlaskClient, engine: Engine, ids: dict[str, str]
+) -> None:
     token, _ = engine.create_login_link("wang")
     client.get(f"/login/link/{token}")
     page = client.get(f"/tasks/{ids['task_id']}")
     csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)
-    form = {"data": '{"title": "t", "proposed_points": NaN}', **({"csrf_token": csrf.group(1).decode()} if csrf else {})}
+    form = {
+        "data": '{"title": "t", "proposed_points": NaN}',
+        **({"csrf_token": csrf.group(1).decode()} if csrf else {}),
+    }
     before = snapshot(engine)
     resp = client.post(f"/tasks/{ids['task_id']}/complete", data=form)
     assert resp.status_code == 422 and "finite number" in resp.get_data(as_text=True)
     assert snapshot(engine) == before
 
 
-def test_board_page_refuses_an_infinite_share(client: FlaskClient, engine: Engine, auth: Auth, clock: ManualClock) -> None:
+def test_board_page_refuses_an_infinite_share(
+    client: FlaskClient, engine: Engine, auth: Auth, clock: ManualClock
+) -> None:
     walk = HttpWalk(client, auth, clock)
     walk.publish()
     token, _ = engine.create_login_link("zhangjie")
@@ -186,7 +244,15 @@ def test_board_page_refuses_an_infinite_share(client: FlaskClient, engine: Engin
     csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
     before = snapshot(engine)
     for share in ("inf", "-inf", "nan", "1e999"):
-        form = {"csrf_token": csrf, "kind": "team", "plan": "p", "pledge": "x", "member": ["li"], "share": [share], "leader_share": "50"}
+        form = {
+            "csrf_token": csrf,
+            "kind": "team",
+            "plan": "p",
+            "pledge": "x",
+            "member": ["li"],
+            "share": [share],
+            "leader_share": "50",
+        }
         resp = client.post(f"/board/{walk.instance_id}/claims", data=form)
         assert resp.status_code < 500, (share, resp.status_code)
     assert snapshot(engine) == before
@@ -194,12 +260,19 @@ def test_board_page_refuses_an_infinite_share(client: FlaskClient, engine: Engin
 
 def test_deployed_form_schema_with_nan_is_refused(engine: Engine) -> None:
     with pytest.raises(DefinitionInvalidError) as refused:
-        engine.deploy({"nan_form.bpmn": _one_task_bpmn(), "nan.json": b'{"type": "object", "properties": {"p": {"maximum": NaN}}}'})
+        engine.deploy(
+            {
+                "nan_form.bpmn": _one_task_bpmn(),
+                "nan.json": b'{"type": "object", "properties": {"p": {"maximum": NaN}}}',
+            }
+        )
     assert "form-not-json" in [p.code for p in refused.value.problems]
     assert "nan_form" not in {d.key for d in engine.list_definitions()}
 
 
-def test_a_script_that_computes_nan_fails_its_step_naming_the_variable_and_stores_no_nan(engine: Engine) -> None:
+def test_a_script_that_computes_nan_fails_its_step_naming_the_variable_and_stores_no_nan(
+    engine: Engine,
+) -> None:
     engine.deploy({"nan_script.bpmn": _script_bpmn('x = float("nan")')})
     instance = engine.start("nan_script", actor="wang", data={})
     assert instance.status == "error" and "x" not in instance.data
@@ -240,7 +313,9 @@ def _script_bpmn(script: str) -> bytes:
 </bpmn:definitions>""".encode()
 
 
-def test_cli_deploy_and_validate_refuse_a_form_file_with_nan(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_deploy_and_validate_refuse_a_form_file_with_nan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("JIEBANG_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite3")
     (tmp_path / "nan_form.bpmn").write_bytes(_one_task_bpmn())
     (tmp_path / "nan.json").write_text('{"type": "object", "properties": {"p": {"maximum": Infinity}}}')

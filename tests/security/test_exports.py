@@ -38,7 +38,16 @@ def _ledger_with_hostile_texts(engine: Engine, clock: ManualClock) -> list[str]:
     usernames = []
     with engine.store.write() as s:
         for n, text in enumerate(HOSTILE):
-            s.add(ScoreEntry(period=period_of(clock.now()), username=f"user{n}", points=10 + n, instance_id=f"i{n}", reason=text, awarded_at=clock.now()))
+            s.add(
+                ScoreEntry(
+                    period=period_of(clock.now()),
+                    username=f"user{n}",
+                    points=10 + n,
+                    instance_id=f"i{n}",
+                    reason=text,
+                    awarded_at=clock.now(),
+                )
+            )
             usernames.append(f"user{n}")
     for n, text in enumerate(HOSTILE):
         engine.upsert_user(f"user{n}", display_name=text)
@@ -48,7 +57,13 @@ def _ledger_with_hostile_texts(engine: Engine, clock: ManualClock) -> list[str]:
 def _texts(data: bytes) -> list[tuple[str, str]]:
     """Every text cell of every sheet as (value, openpyxl data type); formulas read back as type 'f'."""
     book = load_workbook(io.BytesIO(data))
-    return [(c.value, c.data_type) for sheet in book.worksheets for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    return [
+        (c.value, c.data_type)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    ]
 
 
 def _assert_inert(cells: list[tuple[str, str]], expected: set[str]) -> None:
@@ -57,15 +72,21 @@ def _assert_inert(cells: list[tuple[str, str]], expected: set[str]) -> None:
     assert formulas == [], f"written as formulas: {formulas}"
 
 
-def test_api_export_writes_formula_like_reasons_as_text(engine: Engine, client: FlaskClient, clock: ManualClock) -> None:
+def test_api_export_writes_formula_like_reasons_as_text(
+    engine: Engine, client: FlaskClient, clock: ManualClock
+) -> None:
     _ledger_with_hostile_texts(engine, clock)
     auth = Auth(engine)
-    resp = client.get(f"/api/v1/scores/export?period={period_of(clock.now())}", headers=auth.headers("reader"))
+    resp = client.get(
+        f"/api/v1/scores/export?period={period_of(clock.now())}", headers=auth.headers("reader")
+    )
     assert resp.status_code == 200
     _assert_inert(_texts(resp.data), set(HOSTILE))
 
 
-def test_page_export_writes_formula_like_names_and_reasons_as_text(engine: Engine, client: FlaskClient, clock: ManualClock) -> None:
+def test_page_export_writes_formula_like_names_and_reasons_as_text(
+    engine: Engine, client: FlaskClient, clock: ManualClock
+) -> None:
     _ledger_with_hostile_texts(engine, clock)
     engine.upsert_user("reader")
     token, _ = engine.create_login_link("reader")
@@ -80,11 +101,31 @@ def _sheets(data: bytes) -> dict[str, list[tuple]]:
     return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
 
 
-def test_the_page_and_the_api_serve_one_score_workbook(engine: Engine, client: FlaskClient, clock: ManualClock) -> None:
+def test_the_page_and_the_api_serve_one_score_workbook(
+    engine: Engine, client: FlaskClient, clock: ManualClock
+) -> None:
     period = period_of(clock.now())
     with engine.store.write() as s:
-        s.add(ScoreEntry(period=period, username="li", points=40, instance_id="i1", reason="村道修缮", awarded_at=clock.now()))
-        s.add(ScoreEntry(period=period, username="zhangjie", points=60, instance_id="i1", reason="村道修缮", awarded_at=clock.now()))
+        s.add(
+            ScoreEntry(
+                period=period,
+                username="li",
+                points=40,
+                instance_id="i1",
+                reason="村道修缮",
+                awarded_at=clock.now(),
+            )
+        )
+        s.add(
+            ScoreEntry(
+                period=period,
+                username="zhangjie",
+                points=60,
+                instance_id="i1",
+                reason="村道修缮",
+                awarded_at=clock.now(),
+            )
+        )
     engine.upsert_user("li", display_name="李")
     engine.upsert_user("zhangjie", display_name="张杰")
     from_api = client.get(f"/api/v1/scores/export?period={period}", headers=Auth(engine).headers("reader"))
@@ -93,10 +134,18 @@ def test_the_page_and_the_api_serve_one_score_workbook(engine: Engine, client: F
     client.get(f"/login/link/{token}")
     from_page = client.get(f"/scores/export.xlsx?period={period}")
 
-    assert from_api.headers["Content-Disposition"] == from_page.headers["Content-Disposition"] == f'attachment; filename="scores-{period}.xlsx"'
+    assert (
+        from_api.headers["Content-Disposition"]
+        == from_page.headers["Content-Disposition"]
+        == f'attachment; filename="scores-{period}.xlsx"'
+    )
     sheets = _sheets(from_api.data)
     assert sheets == _sheets(from_page.data)
     assert list(sheets) == [period, "leaderboard"]  # the ledger first: what GET /scores lists
     assert sheets[period][0] == ("username", "points", "instance_id", "reason", "awarded_at")
     assert sorted(r[0] for r in sheets[period][1:]) == ["li", "zhangjie"]
-    assert sheets["leaderboard"] == [("rank", "username", "display_name", "points"), (1, "zhangjie", "张杰", 60), (2, "li", "李", 40)]
+    assert sheets["leaderboard"] == [
+        ("rank", "username", "display_name", "points"),
+        (1, "zhangjie", "张杰", 60),
+        (2, "li", "李", 40),
+    ]

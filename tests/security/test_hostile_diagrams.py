@@ -33,8 +33,12 @@ def chain(pid: str, n: int, kind: str = PASS_THROUGH, first: str = "s", last: st
     """``n`` elements one after another, from ``first`` to ``last`` (which the caller declares)."""
     parts = []
     for i in range(n):
-        parts.append(f'<bpmn:{kind} id="{pid}_{i}"><bpmn:incoming>{pid}_f{i}</bpmn:incoming><bpmn:outgoing>{pid}_f{i + 1}</bpmn:outgoing></bpmn:{kind}>\n')
-        parts.append(f'<bpmn:sequenceFlow id="{pid}_f{i}" sourceRef="{first if i == 0 else f"{pid}_{i - 1}"}" targetRef="{pid}_{i}"/>\n')
+        parts.append(
+            f'<bpmn:{kind} id="{pid}_{i}"><bpmn:incoming>{pid}_f{i}</bpmn:incoming><bpmn:outgoing>{pid}_f{i + 1}</bpmn:outgoing></bpmn:{kind}>\n'
+        )
+        parts.append(
+            f'<bpmn:sequenceFlow id="{pid}_f{i}" sourceRef="{first if i == 0 else f"{pid}_{i - 1}"}" targetRef="{pid}_{i}"/>\n'
+        )
     parts.append(f'<bpmn:sequenceFlow id="{pid}_f{n}" sourceRef="{pid}_{n - 1}" targetRef="{last}"/>\n')
     return "".join(parts)
 
@@ -45,19 +49,24 @@ def chain_process(n: int, kind: str = PASS_THROUGH) -> bytes:
 
 def wide_process(branches: int, length: int) -> bytes:
     """A parallel split into ``branches`` chains of ``length`` tasks: many tasks, short paths."""
-    body = ['<bpmn:startEvent id="s"/>\n<bpmn:parallelGateway id="split"/>\n<bpmn:parallelGateway id="join"/>\n<bpmn:endEvent id="e"/>\n',
-            '<bpmn:sequenceFlow id="to_split" sourceRef="s" targetRef="split"/>\n<bpmn:sequenceFlow id="to_end" sourceRef="join" targetRef="e"/>\n']
+    body = [
+        '<bpmn:startEvent id="s"/>\n<bpmn:parallelGateway id="split"/>\n<bpmn:parallelGateway id="join"/>\n<bpmn:endEvent id="e"/>\n',
+        '<bpmn:sequenceFlow id="to_split" sourceRef="s" targetRef="split"/>\n<bpmn:sequenceFlow id="to_end" sourceRef="join" targetRef="e"/>\n',
+    ]
     body += [chain(f"b{b}", length, first="split", last="join") for b in range(branches)]
     return process("wide", "".join(body))
 
 
 def form_process(form: str) -> bytes:
-    return process("formed", f"""<bpmn:startEvent id="s"/>
+    return process(
+        "formed",
+        f"""<bpmn:startEvent id="s"/>
 <bpmn:userTask id="fill"><bpmn:extensionElements><spiffworkflow:properties>
   <spiffworkflow:property name="formJsonSchemaFilename" value="{form}"/></spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
 <bpmn:endEvent id="e"/>
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fill"/><bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="e"/>
-""")
+""",
+    )
 
 
 BILLION_LAUGHS = b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol3;</bpmn:definitions>'
@@ -74,39 +83,67 @@ def _zip_bomb() -> bytes:
 
 
 def timer_process(kind: str, value: str) -> bytes:
-    return process("timed", f"""<bpmn:startEvent id="s"/>
+    return process(
+        "timed",
+        f"""<bpmn:startEvent id="s"/>
 <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
 <bpmn:endEvent id="e"/>
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
-""")
+""",
+    )
 
 
 def property_process(name: str, value: str) -> bytes:
-    return process("propped", f"""<bpmn:startEvent id="s"/>
+    return process(
+        "propped",
+        f"""<bpmn:startEvent id="s"/>
 <bpmn:userTask id="review"><bpmn:extensionElements><spiffworkflow:properties>
   <spiffworkflow:property name="{name}" value="{value}"/></spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
 <bpmn:endEvent id="e"/>
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/><bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e"/>
-""")
+""",
+    )
 
 
 BAD_TIMERS = [
-    ("timeDuration", "not a duration"), ("timeDuration", "P99999999999999999999D"), ("timeDuration", "-P1D"),
-    ("timeDuration", '"not a duration"'), ("timeDuration", "'P99999999999999999999D'"), ("timeDuration", "'-P1D'"),
-    ("timeDuration", "P99999999999M"), ("timeDuration", "P"), ("timeDate", "9999-99-99"), ("timeDate", '"2026-13-45T00:00:00"'),
-    ("timeCycle", "R/P99999999999M"), ("timeCycle", "R5/PT0S"), ("timeCycle", "R5/not-a-duration"), ("timeCycle", "0 0 * * *"),
+    ("timeDuration", "not a duration"),
+    ("timeDuration", "P99999999999999999999D"),
+    ("timeDuration", "-P1D"),
+    ("timeDuration", '"not a duration"'),
+    ("timeDuration", "'P99999999999999999999D'"),
+    ("timeDuration", "'-P1D'"),
+    ("timeDuration", "P99999999999M"),
+    ("timeDuration", "P"),
+    ("timeDate", "9999-99-99"),
+    ("timeDate", '"2026-13-45T00:00:00"'),
+    ("timeCycle", "R/P99999999999M"),
+    ("timeCycle", "R5/PT0S"),
+    ("timeCycle", "R5/not-a-duration"),
+    ("timeCycle", "0 0 * * *"),
 ]
-BAD_PROPERTIES = [("dueIn", "P99999999999M"), ("dueIn", "soon"), ("timeout", "-P1D"), ("timeoutAction", "explode"), ("approvalMode", "ratio:7"), ("approvalMode", "most")]
+BAD_PROPERTIES = [
+    ("dueIn", "P99999999999M"),
+    ("dueIn", "soon"),
+    ("timeout", "-P1D"),
+    ("timeoutAction", "explode"),
+    ("approvalMode", "ratio:7"),
+    ("approvalMode", "most"),
+]
 
 HOSTILE: dict[str, dict[str, bytes]] = {
     **{f"timer {kind} {value}": {"x.bpmn": timer_process(kind, value)} for kind, value in BAD_TIMERS},
-    **{f"property {name}={value}": {"x.bpmn": property_process(name, value)} for name, value in BAD_PROPERTIES},
+    **{
+        f"property {name}={value}": {"x.bpmn": property_process(name, value)}
+        for name, value in BAD_PROPERTIES
+    },
     "billion laughs": {"x.bpmn": BILLION_LAUGHS},
     "external entity to a file": {"x.bpmn": XXE_FILE},
     "external DTD over HTTP": {"x.bpmn": EXTERNAL_DTD},
     "parameter entity": {"x.bpmn": PARAMETER_ENTITY},
     "huge attribute": {"x.bpmn": process("p", f'<bpmn:startEvent id="s" name="{"A" * 200_000}"/>')},
-    "10,000-deep nesting": {"x.bpmn": (HEAD + "<a>" * 10_000 + "</a>" * 10_000 + "</bpmn:definitions>").encode()},
+    "10,000-deep nesting": {
+        "x.bpmn": (HEAD + "<a>" * 10_000 + "</a>" * 10_000 + "</bpmn:definitions>").encode()
+    },
     "60,000 elements": {"x.bpmn": process("p", "<bpmn:documentation/>" * 60_000)},
     "6 MB file": {"x.bpmn": process("p", "<!--" + "x" * 6_000_000 + "-->")},
     f"{6000}-task chain": {"x.bpmn": chain_process(6000)},
@@ -119,11 +156,22 @@ HOSTILE: dict[str, dict[str, bytes]] = {
     "zip archive": {"x.zip": _zip_bomb()},
     "executable": {"x.exe": b"MZ\x90\x00" + b"\0" * 100},
     "no process": {"x.bpmn": (HEAD + "</bpmn:definitions>").encode()},
-    "form file with NaN": {"x.bpmn": form_process("f.json"), "f.json": b'{"type": "object", "properties": {"p": {"maximum": NaN}}}'},
+    "form file with NaN": {
+        "x.bpmn": form_process("f.json"),
+        "f.json": b'{"type": "object", "properties": {"p": {"maximum": NaN}}}',
+    },
     "form file 5,000 deep": {"x.bpmn": form_process("f.json"), "f.json": b"[" * 5000 + b"]" * 5000},
     "form path traversal": {"x.bpmn": form_process("../../etc/passwd")},
-    "form with a catastrophic pattern": {"x.bpmn": form_process("f.json"), "f.json": json.dumps({"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}}).encode()},
-    "form with a catastrophic patternProperties key": {"x.bpmn": form_process("f.json"), "f.json": json.dumps({"type": "object", "patternProperties": {"^(\\w+\\s?)*$": {}}}).encode()},
+    "form with a catastrophic pattern": {
+        "x.bpmn": form_process("f.json"),
+        "f.json": json.dumps(
+            {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}}
+        ).encode(),
+    },
+    "form with a catastrophic patternProperties key": {
+        "x.bpmn": form_process("f.json"),
+        "f.json": json.dumps({"type": "object", "patternProperties": {"^(\\w+\\s?)*$": {}}}).encode(),
+    },
 }
 
 
@@ -136,17 +184,26 @@ def engine(sqlite_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def client(engine: Engine) -> FlaskClient:
-    return make_app({"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test", "MAX_CONTENT_LENGTH": 8 * 1024 * 1024}).test_client()
+    return make_app(
+        {"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test", "MAX_CONTENT_LENGTH": 8 * 1024 * 1024}
+    ).test_client()
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
-def test_a_hostile_upload_is_refused_quickly_and_deploys_nothing(name: str, engine: Engine, client: FlaskClient) -> None:
+def test_a_hostile_upload_is_refused_quickly_and_deploys_nothing(
+    name: str, engine: Engine, client: FlaskClient
+) -> None:
     auth = Auth(engine)
     auth.user("admin", roles=["admin"])
     deployed = [(d.key, d.version) for d in engine.list_definitions()]
     files = {"file": [(io.BytesIO(data), fname) for fname, data in HOSTILE[name].items()]}
     started = time.monotonic()
-    resp = client.post("/api/v1/process-definitions", data=files, content_type="multipart/form-data", headers=auth.headers("admin"))
+    resp = client.post(
+        "/api/v1/process-definitions",
+        data=files,
+        content_type="multipart/form-data",
+        headers=auth.headers("admin"),
+    )
     elapsed = time.monotonic() - started
     assert 400 <= resp.status_code < 500, (name, resp.status_code, resp.get_data(as_text=True)[:300])
     assert resp.mimetype == "application/problem+json", name
@@ -206,23 +263,44 @@ def test_a_6000_task_deploy_does_not_block_other_writers(engine: Engine) -> None
     assert record.key == "wide"
     assert len(latencies) >= 5, f"the writer ran while the {took:.1f} s deploy did"
     # Blocked, a write waits as long as the deploy runs; a loaded machine slows each write a little.
-    assert max(latencies) < max(1.0, took / 4), f"a write waited {max(latencies):.2f} s behind the deploy ({took:.1f} s)"
+    assert max(latencies) < max(1.0, took / 4), (
+        f"a write waited {max(latencies):.2f} s behind the deploy ({took:.1f} s)"
+    )
     assert engine.get_definition("wide").version == 1
 
 
 def test_a_catastrophic_pattern_is_refused_at_deploy_naming_form_and_field(engine: Engine) -> None:
-    form = {"type": "object", "properties": {"members": {"type": "array", "items": {"type": "object", "properties": {"phone": {"type": "string", "pattern": "^(\\d+)+$"}}}}}}
+    form = {
+        "type": "object",
+        "properties": {
+            "members": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"phone": {"type": "string", "pattern": "^(\\d+)+$"}},
+                },
+            }
+        },
+    }
     with pytest.raises(DefinitionInvalidError) as refused:
         engine.deploy({"formed.bpmn": form_process("team.json"), "team.json": json.dumps(form).encode()})
     [problem] = [p for p in refused.value.problems if p.code == "form-pattern-unsafe"]
-    assert "team.json" in problem.message and "members.phone" in problem.message and "^(\\d+)+$" in problem.message
+    assert (
+        "team.json" in problem.message
+        and "members.phone" in problem.message
+        and "^(\\d+)+$" in problem.message
+    )
 
 
 def test_a_stored_catastrophic_pattern_is_matched_in_linear_time() -> None:
     """A form deployed before patterns were vetted still cannot stall the server: RE2 matches it."""
     from engine.definitions.forms import validate
 
-    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}, "patternProperties": {"^(x+)+$": {"type": "string"}}}
+    schema = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}},
+        "patternProperties": {"^(x+)+$": {"type": "string"}},
+    }
     started = time.monotonic()
     for n in (24, 28, 5000):
         with pytest.raises(FormInvalidError):
@@ -230,4 +308,6 @@ def test_a_stored_catastrophic_pattern_is_matched_in_linear_time() -> None:
         with pytest.raises(FormInvalidError):
             validate(schema, {"x" * n: 1})
     elapsed = time.monotonic() - started
-    assert elapsed < 0.5, f"matching took {elapsed:.2f} s (Python's re needs ~0.84 s at 24 characters, doubling per character)"
+    assert elapsed < 0.5, (
+        f"matching took {elapsed:.2f} s (Python's re needs ~0.84 s at 24 characters, doubling per character)"
+    )

@@ -27,8 +27,8 @@ from engine.sandbox.helpers import HELPER_NAMES
 from engine.sandbox.pool import ENGINE_DIR, WORKER_IMPORTS, pool
 from engine.sandbox.restricted import cheap_expression
 
-LIMIT = 1.0      # the diagrams' time limit in these tests
-SLACK = 1.5      # a bomb must be stopped within LIMIT + SLACK seconds of wall time
+LIMIT = 1.0  # the diagrams' time limit in these tests
+SLACK = 1.5  # a bomb must be stopped within LIMIT + SLACK seconds of wall time
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
@@ -167,16 +167,23 @@ def test_the_worker_has_no_secrets_files_or_children(sandbox: Any) -> None:
             time.sleep(0.05)
         assert "Max open files            16" in text
         assert "Max address space" in text and "unlimited" not in next(
-            line for line in text.splitlines() if line.startswith("Max address space"))
+            line for line in text.splitlines() if line.startswith("Max address space")
+        )
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] > 16  # the server's own limits are untouched
 
 
 # ----------------------------------------------------------------------------- resource bombs
 BOMBS = [
-    ("C-level comparison of 900 x 10 million items", "a = [0] * 10**7\nb = [0] * 10**7\nr = [a] * 900 == [b] * 900"),
+    (
+        "C-level comparison of 900 x 10 million items",
+        "a = [0] * 10**7\nb = [0] * 10**7\nr = [a] * 900 == [b] * 900",
+    ),
     ("sort of ten million numbers by their text", "r = sorted(list(range(100000)) * 100, key=str)"),
     ("endless loop", "while True:\n    pass"),
-    ("endless loop swallowing exceptions", "while True:\n    try:\n        x = 1\n    except Exception:\n        pass"),
+    (
+        "endless loop swallowing exceptions",
+        "while True:\n    try:\n        x = 1\n    except Exception:\n        pass",
+    ),
     ("runaway recursion", "def f(n):\n    return f(n - 1) + f(n - 1) if n else 1\nx = f(60)"),
 ]
 
@@ -188,8 +195,11 @@ def test_script_bombs_are_stopped_within_the_time_limit(sandbox: Any, what: str,
     assert elapsed < LIMIT + SLACK, f"{what}: stopped after {elapsed:.2f}s"
 
 
-DIAGRAM_CALLABLES = sorted(name for name, fn in {**SAFE_BUILTINS, **{h: None for h in HELPER_NAMES}}.items()
-                           if name not in ("True", "False", "None"))
+DIAGRAM_CALLABLES = sorted(
+    name
+    for name, fn in {**SAFE_BUILTINS, **{h: None for h in HELPER_NAMES}}.items()
+    if name not in ("True", "False", "None")
+)
 
 
 @pytest.mark.parametrize("name", DIAGRAM_CALLABLES)
@@ -233,7 +243,9 @@ def test_the_server_stays_responsive_while_a_bomb_holds_a_worker(sandbox: Any) -
     thread.join()
     assert isinstance(outcome[0], ScriptTimeoutError)
     assert len(latencies) > 20
-    assert max(latencies) < 0.25, f"worst latency {max(latencies):.3f}s, median {statistics.median(latencies):.4f}s"
+    assert max(latencies) < 0.25, (
+        f"worst latency {max(latencies):.3f}s, median {statistics.median(latencies):.4f}s"
+    )
 
 
 def test_a_killed_worker_is_replaced_and_the_next_script_runs(sandbox: Any) -> None:
@@ -279,17 +291,22 @@ def test_the_three_gigabyte_serializer_bomb_is_refused_naming_the_variable(sandb
     assert rss.growth < 50, f"the server grew by {rss.growth:.0f} MiB"
 
 
-@pytest.mark.parametrize(("script", "variable", "kind"), [
-    ("r = range(3)", "r", "range"),
-    ("g = (i for i in [1, 2])", "g", "generator"),
-    ("s = {1, 2}", "s", "set"),
-    ("f = [len]", "f", "builtin_function_or_method"),
-    ("b = b'bytes'", "b", "bytes"),
-    ("n = {'deep': {1: 'x'}}", "n", "int key"),
-    ("z = float('nan')", "z", "non-finite"),
-    ("c = []\nc.append(c)", "c", "contains itself"),
-])
-def test_values_that_are_not_json_data_are_refused_naming_the_variable(sandbox: Any, script: str, variable: str, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("script", "variable", "kind"),
+    [
+        ("r = range(3)", "r", "range"),
+        ("g = (i for i in [1, 2])", "g", "generator"),
+        ("s = {1, 2}", "s", "set"),
+        ("f = [len]", "f", "builtin_function_or_method"),
+        ("b = b'bytes'", "b", "bytes"),
+        ("n = {'deep': {1: 'x'}}", "n", "int key"),
+        ("z = float('nan')", "z", "non-finite"),
+        ("c = []\nc.append(c)", "c", "contains itself"),
+    ],
+)
+def test_values_that_are_not_json_data_are_refused_naming_the_variable(
+    sandbox: Any, script: str, variable: str, kind: str
+) -> None:
     with pytest.raises(TaskDataError) as caught:
         sandbox.execute(FakeTask(), script)
     assert f"'{variable}'" in str(caught.value) and kind in str(caught.value)
@@ -303,24 +320,40 @@ def test_an_expression_cannot_return_a_huge_or_non_json_value(sandbox: Any) -> N
 
 
 # ----------------------------------------------------------------------------- what stays in-process
-@pytest.mark.parametrize("expression", [
-    'decision == "approve"',
-    "points >= 60 and grade in ('good', 'excellent')",
-    "not late and len(claims) > 0",
-    "score - penalty >= 60",
-    "claims[0] == 'zhou'",
-    "claim_deadline",
-    '"P14D"',
-    "dmninputexpr > 0.5",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        'decision == "approve"',
+        "points >= 60 and grade in ('good', 'excellent')",
+        "not late and len(claims) > 0",
+        "score - penalty >= 60",
+        "claims[0] == 'zhou'",
+        "claim_deadline",
+        '"P14D"',
+        "dmninputexpr > 0.5",
+    ],
+)
 def test_plain_conditions_stay_in_process(expression: str) -> None:
     assert cheap_expression(expression)
 
 
-@pytest.mark.parametrize("expression", [
-    "[0] * 10", "x ** 2", "[i for i in x]", "sorted(x)", "x.lower() == 'a'", "f'{x}'", "x[1:]", "sum(x)",
-    "max(x)", "str(x)", "len(x * 3)", "x[y * 2]",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "[0] * 10",
+        "x ** 2",
+        "[i for i in x]",
+        "sorted(x)",
+        "x.lower() == 'a'",
+        "f'{x}'",
+        "x[1:]",
+        "sum(x)",
+        "max(x)",
+        "str(x)",
+        "len(x * 3)",
+        "x[y * 2]",
+    ],
+)
 def test_anything_that_can_multiply_loop_or_call_runs_in_a_worker(expression: str) -> None:
     assert not cheap_expression(expression)
 
@@ -363,16 +396,22 @@ def diagram(process_id: str, body: str, first: str = "step") -> bytes:
 
 
 def script_diagram(process_id: str, script: str) -> bytes:
-    return diagram(process_id, f"""<bpmn:scriptTask id="step" name="Step" scriptFormat="python">
+    return diagram(
+        process_id,
+        f"""<bpmn:scriptTask id="step" name="Step" scriptFormat="python">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script><![CDATA[{script}]]></bpmn:script></bpmn:scriptTask>""")
+      <bpmn:script><![CDATA[{script}]]></bpmn:script></bpmn:scriptTask>""",
+    )
 
 
 def timer_diagram(process_id: str, kind: str, value: str) -> bytes:
-    return diagram(process_id, f"""<bpmn:intermediateCatchEvent id="step">
+    return diagram(
+        process_id,
+        f"""<bpmn:intermediateCatchEvent id="step">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}></bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>""")
+    </bpmn:intermediateCatchEvent>""",
+    )
 
 
 @pytest.fixture
@@ -417,12 +456,15 @@ def test_engine_reads_stay_fast_while_another_thread_runs_a_bomb(small_engine: E
     assert max(latencies) < 0.5, f"worst read {max(latencies):.3f}s while the bomb ran"
 
 
-@pytest.mark.parametrize(("script", "words"), [
-    ("s = 'a' * 10**6\ny = [s] * 3000", ("TaskDataError", "'y'", "too big")),
-    ("r = range(10)", ("TaskDataError", "'r'", "range")),
-    ("g = (i for i in [1])", ("TaskDataError", "'g'", "generator")),
-    ("x = 'a' * 200000", ("TaskDataError", "'x'", "too big")),
-])
+@pytest.mark.parametrize(
+    ("script", "words"),
+    [
+        ("s = 'a' * 10**6\ny = [s] * 3000", ("TaskDataError", "'y'", "too big")),
+        ("r = range(10)", ("TaskDataError", "'r'", "range")),
+        ("g = (i for i in [1])", ("TaskDataError", "'g'", "generator")),
+        ("x = 'a' * 200000", ("TaskDataError", "'x'", "too big")),
+    ],
+)
 def test_data_a_diagram_cannot_store_is_a_recorded_failure_naming_the_variable(
     small_engine: Engine, script: str, words: tuple[str, ...]
 ) -> None:
@@ -433,10 +475,16 @@ def test_data_a_diagram_cannot_store_is_a_recorded_failure_naming_the_variable(
 
 def parallel_scripts(process_id: str, left: str, right: str) -> bytes:
     """Two script branches joined before the user task: each branch's data is its own until the join."""
+
     def script(task_id: str, source: str, incoming: str, outgoing: str) -> str:
-        return (f'<bpmn:scriptTask id="{task_id}" scriptFormat="python"><bpmn:incoming>{incoming}</bpmn:incoming>'
-                f"<bpmn:outgoing>{outgoing}</bpmn:outgoing><bpmn:script><![CDATA[{source}]]></bpmn:script></bpmn:scriptTask>")
-    return diagram(process_id, f"""
+        return (
+            f'<bpmn:scriptTask id="{task_id}" scriptFormat="python"><bpmn:incoming>{incoming}</bpmn:incoming>'
+            f"<bpmn:outgoing>{outgoing}</bpmn:outgoing><bpmn:script><![CDATA[{source}]]></bpmn:script></bpmn:scriptTask>"
+        )
+
+    return diagram(
+        process_id,
+        f"""
     <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>l1</bpmn:outgoing>
       <bpmn:outgoing>r1</bpmn:outgoing></bpmn:parallelGateway>
     {script("left", left, "l1", "l2")}
@@ -446,15 +494,25 @@ def parallel_scripts(process_id: str, left: str, right: str) -> bytes:
     <bpmn:sequenceFlow id="l1" sourceRef="split" targetRef="left"/>
     <bpmn:sequenceFlow id="r1" sourceRef="split" targetRef="right"/>
     <bpmn:sequenceFlow id="l2" sourceRef="left" targetRef="step"/>
-    <bpmn:sequenceFlow id="r2" sourceRef="right" targetRef="step"/>""", first="split")
+    <bpmn:sequenceFlow id="r2" sourceRef="right" targetRef="step"/>""",
+        first="split",
+    )
 
 
-def test_data_that_grows_past_the_limit_across_scripts_is_named_where_the_runner_stores_it(small_engine: Engine) -> None:
+def test_data_that_grows_past_the_limit_across_scripts_is_named_where_the_runner_stores_it(
+    small_engine: Engine,
+) -> None:
     """Each script returns under the limit; the instance's data as a whole does not fit."""
-    small_engine.deploy({"grow.bpmn": parallel_scripts("grow", "big = 'a' * 60000", "also_big = 'b' * 60000")}, actor="admin")
+    small_engine.deploy(
+        {"grow.bpmn": parallel_scripts("grow", "big = 'a' * 60000", "also_big = 'b' * 60000")}, actor="admin"
+    )
     inst = small_engine.start("grow", actor="wang")
     assert inst.status == "error"
-    assert "the instance's data is too big" in inst.error and "'big'" in inst.error and "'also_big'" in inst.error
+    assert (
+        "the instance's data is too big" in inst.error
+        and "'big'" in inst.error
+        and "'also_big'" in inst.error
+    )
     assert [e.event for e in small_engine.history(inst.id)][-1] == "instance.error"
 
 
@@ -466,37 +524,55 @@ def test_start_data_over_the_limit_is_refused_and_changes_nothing(small_engine: 
     assert small_engine.list_instances(process_key="ok").total == 0
 
 
-@pytest.mark.parametrize(("kind", "value"), [
-    ("timeDuration", "'not a duration'"),
-    ("timeDuration", "'P99999999999999999999D'"),
-    ("timeDuration", "'-P1D'"),
-    ("timeDuration", "'P9999999D'"),
-    ("timeDuration", "42"),
-    ("timeDate", "'P1D'"),
-    ("timeDate", "'2026-13-45T00:00:00Z'"),
-    ("timeCycle", "'R/PT0S'"),
-    ("timeCycle", "'R3/nonsense'"),
-    ("timeDuration", "P99999999999999999999D"),  # unquoted ISO literals, as other modelers write them
-    ("timeCycle", "R/PT0S"),
-    ("timeDate", "2026-02-30T00:00:00Z"),
-])
-def test_literal_timers_that_can_never_fire_are_refused_at_deploy(small_engine: Engine, kind: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("timeDuration", "'not a duration'"),
+        ("timeDuration", "'P99999999999999999999D'"),
+        ("timeDuration", "'-P1D'"),
+        ("timeDuration", "'P9999999D'"),
+        ("timeDuration", "42"),
+        ("timeDate", "'P1D'"),
+        ("timeDate", "'2026-13-45T00:00:00Z'"),
+        ("timeCycle", "'R/PT0S'"),
+        ("timeCycle", "'R3/nonsense'"),
+        ("timeDuration", "P99999999999999999999D"),  # unquoted ISO literals, as other modelers write them
+        ("timeCycle", "R/PT0S"),
+        ("timeDate", "2026-02-30T00:00:00Z"),
+    ],
+)
+def test_literal_timers_that_can_never_fire_are_refused_at_deploy(
+    small_engine: Engine, kind: str, value: str
+) -> None:
     with pytest.raises(DefinitionInvalidError) as caught:
         small_engine.deploy({"timer.bpmn": timer_diagram("timer", kind, value)}, actor="admin")
     assert caught.value.problems[0].element_id == "step"
     assert caught.value.problems[0].code in ("invalid-timer", "unsupported-timer")
 
 
-@pytest.mark.parametrize(("kind", "value"), [
-    ("timeDuration", "'P14D'"), ("timeDuration", "'PT36H'"), ("timeDate", "'2026-05-01T09:00:00Z'"),
-    ("timeCycle", "'R3/PT1H'"), ("timeDuration", "wait_for"), ("timeDate", "add_duration(now(), 'P1D')"),
-])
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("timeDuration", "'P14D'"),
+        ("timeDuration", "'PT36H'"),
+        ("timeDate", "'2026-05-01T09:00:00Z'"),
+        ("timeCycle", "'R3/PT1H'"),
+        ("timeDuration", "wait_for"),
+        ("timeDate", "add_duration(now(), 'P1D')"),
+    ],
+)
 def test_timers_that_can_work_pass_the_literal_check(small_engine: Engine, kind: str, value: str) -> None:
-    assert small_engine.deploy({"timer.bpmn": timer_diagram("timer", kind, value)}, actor="admin").version == 1
+    assert (
+        small_engine.deploy({"timer.bpmn": timer_diagram("timer", kind, value)}, actor="admin").version == 1
+    )
 
 
-@pytest.mark.parametrize("value", ["not a duration", "P99999999999999999999D", "-P1D", "P9999999D", "tomorrow"])
-def test_timer_values_from_data_that_cannot_work_are_a_recorded_failure(small_engine: Engine, value: str) -> None:
+@pytest.mark.parametrize(
+    "value", ["not a duration", "P99999999999999999999D", "-P1D", "P9999999D", "tomorrow"]
+)
+def test_timer_values_from_data_that_cannot_work_are_a_recorded_failure(
+    small_engine: Engine, value: str
+) -> None:
     small_engine.deploy({"wait.bpmn": timer_diagram("wait", "timeDuration", "wait_for")}, actor="admin")
     inst = small_engine.start("wait", actor="wang", data={"wait_for": value})
     assert_recorded_failure(small_engine, inst.id, "timer 'step'", "ISO 8601")
@@ -517,7 +593,11 @@ def test_a_form_that_would_make_the_data_too_big_is_refused_and_changes_nothing(
         small_engine.complete(task.id, "wang", {"more": "b" * 60_000})
     assert "too big" in caught.value.detail
     after = small_engine.get_instance(inst.id)
-    assert after.status == "running" and [t.id for t in after.open_tasks] == [task.id] and "more" not in after.data
+    assert (
+        after.status == "running"
+        and [t.id for t in after.open_tasks] == [task.id]
+        and "more" not in after.data
+    )
 
 
 def test_a_forked_server_worker_starts_its_own_pool(sandbox: Any) -> None:
@@ -557,14 +637,23 @@ def test_a_timer_that_fails_when_a_timer_job_fires_is_recorded_on_the_instance(
 ) -> None:
     """The scheduler's path: the first timer fires from a job, the next one cannot be set."""
     engine = make_engine(deploy_shipped=False, script_time_limit=LIMIT)
-    engine.deploy({"two.bpmn": diagram("two", """
+    engine.deploy(
+        {
+            "two.bpmn": diagram(
+                "two",
+                """
     <bpmn:intermediateCatchEvent id="first"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>mid</bpmn:outgoing>
       <bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition>
     </bpmn:intermediateCatchEvent>
     <bpmn:sequenceFlow id="mid" sourceRef="first" targetRef="step"/>
     <bpmn:intermediateCatchEvent id="step"><bpmn:incoming>mid</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:timerEventDefinition><bpmn:timeDuration>wait_for</bpmn:timeDuration></bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>""", first="first")}, actor="admin")
+    </bpmn:intermediateCatchEvent>""",
+                first="first",
+            )
+        },
+        actor="admin",
+    )
     inst = engine.start("two", actor="wang", data={"wait_for": "-P1D"})
     assert inst.status == "running" and inst.active_elements == ["first"]
     clock.advance(days=2)
@@ -575,7 +664,7 @@ def test_a_timer_that_fails_when_a_timer_job_fires_is_recorded_on_the_instance(
 def test_data_near_the_limit_travels_to_a_worker_and_back_intact(sandbox: Any) -> None:
     """A megabyte of ordinary data crosses the pipes both ways (many partial reads and writes)."""
     rows = [{"name": f"成员{i}", "share": i % 100, "note": "说明" * 40} for i in range(2_500)]
-    task = FakeTask(rows=rows, title="评审 \u2028 \"quoted\" \\ back")
+    task = FakeTask(rows=rows, title='评审 \u2028 "quoted" \\ back')
     sandbox.execute(task, "count = len(rows)\ntotal = sum([r['share'] for r in rows])")
     assert task.data["rows"] == rows and task.data["title"].endswith("back")
     assert task.data["count"] == 2_500 and task.data["total"] == sum(i % 100 for i in range(2_500))
@@ -594,19 +683,30 @@ def test_the_in_process_guards_stay_the_first_layer_inside_the_worker(sandbox: A
 
 
 def multi_instance_diagram(process_id: str, loop: str) -> bytes:
-    return diagram(process_id, f"""<bpmn:scriptTask id="step" scriptFormat="python">
+    return diagram(
+        process_id,
+        f"""<bpmn:scriptTask id="step" scriptFormat="python">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:multiInstanceLoopCharacteristics {loop}</bpmn:multiInstanceLoopCharacteristics>
-      <bpmn:script>done = True</bpmn:script></bpmn:scriptTask>""")
+      <bpmn:script>done = True</bpmn:script></bpmn:scriptTask>""",
+    )
 
 
-@pytest.mark.parametrize(("loop", "data"), [
-    ("><bpmn:loopCardinality>how_many</bpmn:loopCardinality>", {"how_many": 20_000}),
-    ('isSequential="true"><bpmn:loopCardinality>how_many</bpmn:loopCardinality>', {"how_many": 20_000}),
-    ("><bpmn:loopDataInputRef>members</bpmn:loopDataInputRef><bpmn:inputDataItem id=\"member\" name=\"member\"/>",
-     {"members": list(range(5_000))}),
-], ids=["parallel cardinality", "sequential cardinality", "input collection"])
-def test_a_multi_instance_bomb_is_refused_quickly_and_recorded(small_engine: Engine, loop: str, data: dict) -> None:
+@pytest.mark.parametrize(
+    ("loop", "data"),
+    [
+        ("><bpmn:loopCardinality>how_many</bpmn:loopCardinality>", {"how_many": 20_000}),
+        ('isSequential="true"><bpmn:loopCardinality>how_many</bpmn:loopCardinality>', {"how_many": 20_000}),
+        (
+            '><bpmn:loopDataInputRef>members</bpmn:loopDataInputRef><bpmn:inputDataItem id="member" name="member"/>',
+            {"members": list(range(5_000))},
+        ),
+    ],
+    ids=["parallel cardinality", "sequential cardinality", "input collection"],
+)
+def test_a_multi_instance_bomb_is_refused_quickly_and_recorded(
+    small_engine: Engine, loop: str, data: dict
+) -> None:
     """20,000 instances held the server for minutes; the activity is capped at 1,000 and fails clearly.
 
     The sequential form runs its first 1,000 scripts (one worker round trip each) before the cap.
@@ -619,8 +719,10 @@ def test_a_multi_instance_bomb_is_refused_quickly_and_recorded(small_engine: Eng
 
 
 def test_a_multi_instance_of_ordinary_size_still_runs(small_engine: Engine) -> None:
-    small_engine.deploy({"mi.bpmn": multi_instance_diagram("mi", "><bpmn:loopCardinality>how_many</bpmn:loopCardinality>")},
-                        actor="admin")
+    small_engine.deploy(
+        {"mi.bpmn": multi_instance_diagram("mi", "><bpmn:loopCardinality>how_many</bpmn:loopCardinality>")},
+        actor="admin",
+    )
     inst = small_engine.start("mi", actor="wang", data={"how_many": 12})
     assert inst.status == "running" and inst.active_elements == ["after"]
 
@@ -628,9 +730,15 @@ def test_a_multi_instance_of_ordinary_size_still_runs(small_engine: Engine) -> N
 def test_a_worker_process_loads_the_sandbox_and_nothing_else_of_the_engine() -> None:
     """Small, fast workers: the engine's façade, store and runner never load in a worker."""
     listing = "print(','.join(sorted(m for m in sys.modules if m.startswith('engine.'))))"
-    out = subprocess.run([sys.executable, "-I", "-B", "-c", WORKER_IMPORTS + listing, str(ENGINE_DIR)],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", WORKER_IMPORTS + listing, str(ENGINE_DIR)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     loaded = set(out.split(","))
     assert "engine.sandbox.worker" in loaded and "engine.sandbox.environment" in loaded
     beyond = {m for m in loaded if not m.startswith("engine.sandbox.") and m != "engine.sandbox"}
-    assert beyond <= {"engine.runtime", "engine.runtime.taskdata", "engine.errors", "engine.durations"}, beyond
+    assert beyond <= {"engine.runtime", "engine.runtime.taskdata", "engine.errors", "engine.durations"}, (
+        beyond
+    )

@@ -24,7 +24,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "JIEBANG_DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3", "JIEBANG_WORKER_INTERVAL": "0.2"}
+    return {
+        **os.environ,
+        "JIEBANG_DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3",
+        "JIEBANG_WORKER_INTERVAL": "0.2",
+    }
 
 
 def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
@@ -34,7 +38,11 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 
 def _children(pid: int) -> list[int]:
-    return [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat") if p.read_text().rsplit(")", 1)[1].split()[1] == str(pid)]
+    return [
+        int(p.parent.name)
+        for p in Path("/proc").glob("[0-9]*/stat")
+        if p.read_text().rsplit(")", 1)[1].split()[1] == str(pid)
+    ]
 
 
 def test_the_default_server_is_gunicorn_and_stops_on_sigterm_within_seconds(tmp_path: Path) -> None:
@@ -60,7 +68,11 @@ def test_the_default_server_is_gunicorn_and_stops_on_sigterm_within_seconds(tmp_
 
 
 def _job_loop_holders(log: Path) -> list[int]:
-    return [int(line.rsplit(" ", 1)[1]) for line in log.read_text().splitlines() if "job loop running in worker" in line]
+    return [
+        int(line.rsplit(" ", 1)[1])
+        for line in log.read_text().splitlines()
+        if "job loop running in worker" in line
+    ]
 
 
 def test_several_workers_run_one_job_loop_between_them(tmp_path: Path) -> None:
@@ -89,8 +101,12 @@ def test_no_secret_reaches_the_access_log(tmp_path: Path) -> None:
     oa_token = _cli(env, tmp_path, "token", "create", "oa").split()[-1]
     log = (tmp_path / "serve.log").open("w")
     with serving(env, tmp_path, log=log) as serve:
-        made = urllib.request.Request(f"{serve.base}/api/v1/login-links", data=json.dumps({"username": "zhao"}).encode(), method="POST",
-                                      headers={"Authorization": f"Bearer {oa_token}", "Content-Type": "application/json"})
+        made = urllib.request.Request(
+            f"{serve.base}/api/v1/login-links",
+            data=json.dumps({"username": "zhao"}).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {oa_token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(made, timeout=10) as resp:
             link = json.loads(resp.read())["url"]
         link_token = link.rsplit("/", 1)[1]
@@ -98,21 +114,33 @@ def test_no_secret_reaches_the_access_log(tmp_path: Path) -> None:
             assert resp.status == 200
         with pytest.raises(urllib.error.HTTPError):  # a used link, with a token in the query for good measure
             urllib.request.urlopen(f"{link}?token={oa_token}", timeout=10)
-        referred = urllib.request.Request(f"{serve.base}/login", headers={"Referer": link, "Authorization": f"Bearer {oa_token}"})
+        referred = urllib.request.Request(
+            f"{serve.base}/login", headers={"Referer": link, "Authorization": f"Bearer {oa_token}"}
+        )
         urllib.request.urlopen(referred, timeout=10).read()
     log.close()
     text = serve.output()
     assert serve.exit_code == 0
-    assert "/login/link/[redacted]" in text and "POST /api/v1/login-links" in text  # the requests are logged ...
-    assert link_token not in text and oa_token not in text and oa_token[3:20] not in text  # ... their secrets are not
+    assert (
+        "/login/link/[redacted]" in text and "POST /api/v1/login-links" in text
+    )  # the requests are logged ...
+    assert (
+        link_token not in text and oa_token not in text and oa_token[3:20] not in text
+    )  # ... their secrets are not
 
 
-@pytest.mark.parametrize(("line", "kept"), [
-    ('"GET /login/link/abcDEF_123-xyz HTTP/1.1" 302', '"GET /login/link/[redacted] HTTP/1.1" 302'),
-    ("Authorization: Bearer jb_0123456789abcdef", "Authorization: Bearer [redacted]"),
-    ("/api/v1/tasks?page=2&access_token=jb_0123456789abcdef&x=1", "/api/v1/tasks?page=2&access_token=[redacted]&x=1"),
-    ("/api/v1/tasks?per_page=5", "/api/v1/tasks?per_page=5"),
-])
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ('"GET /login/link/abcDEF_123-xyz HTTP/1.1" 302', '"GET /login/link/[redacted] HTTP/1.1" 302'),
+        ("Authorization: Bearer jb_0123456789abcdef", "Authorization: Bearer [redacted]"),
+        (
+            "/api/v1/tasks?page=2&access_token=jb_0123456789abcdef&x=1",
+            "/api/v1/tasks?page=2&access_token=[redacted]&x=1",
+        ),
+        ("/api/v1/tasks?per_page=5", "/api/v1/tasks?per_page=5"),
+    ],
+)
 def test_redaction_keeps_the_shape_of_a_log_line(line: str, kept: str) -> None:
     assert redact(line) == kept
 
@@ -129,7 +157,9 @@ def test_a_session_survives_its_worker_being_replaced(tmp_path: Path) -> None:
         browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         form = browser.open(f"{serve.base}/login", timeout=10).read().decode()
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        body = urllib.parse.urlencode({"username": "zhao", "password": "correct-horse", "csrf_token": csrf}).encode()
+        body = urllib.parse.urlencode(
+            {"username": "zhao", "password": "correct-horse", "csrf_token": csrf}
+        ).encode()
         browser.open(f"{serve.base}/login", data=body, timeout=10).read()
         before = _children(serve.proc.pid)
         for pid in before:

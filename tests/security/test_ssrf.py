@@ -53,7 +53,12 @@ REFUSED = [
     ("http:///nohost", "no host"),
 ]
 
-PUBLIC = ["http://8.8.8.8/hook", "https://1.1.1.1:8443/hook", "http://[2606:4700:4700::1111]/hook", "http://[64:ff9b::808:808]/hook"]
+PUBLIC = [
+    "http://8.8.8.8/hook",
+    "https://1.1.1.1:8443/hook",
+    "http://[2606:4700:4700::1111]/hook",
+    "http://[64:ff9b::808:808]/hook",
+]
 
 
 @pytest.mark.parametrize(("url", "why"), REFUSED, ids=[why for _, why in REFUSED])
@@ -80,15 +85,26 @@ def engine(sqlite_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def client(engine: Engine) -> FlaskClient:
-    return make_app({"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test", "WEBHOOK_ALLOW_LOOPBACK": False}).test_client()
+    return make_app(
+        {"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test", "WEBHOOK_ALLOW_LOOPBACK": False}
+    ).test_client()
 
 
-def test_registration_refuses_every_non_public_target_and_stores_none(engine: Engine, client: FlaskClient) -> None:
+def test_registration_refuses_every_non_public_target_and_stores_none(
+    engine: Engine, client: FlaskClient
+) -> None:
     auth = Auth(engine)
     auth.user("admin", roles=["admin"])
     for url, why in REFUSED:
-        resp = client.post("/api/v1/webhooks", json={"url": url, "events": ["task.created"], "secret": "s"}, headers=auth.headers("admin"))
-        assert resp.status_code == 422 and resp.mimetype == "application/problem+json", (why, resp.status_code)
+        resp = client.post(
+            "/api/v1/webhooks",
+            json={"url": url, "events": ["task.created"], "secret": "s"},
+            headers=auth.headers("admin"),
+        )
+        assert resp.status_code == 422 and resp.mimetype == "application/problem+json", (
+            why,
+            resp.status_code,
+        )
         assert "url" in resp.get_json()["errors"], why
         with pytest.raises(InvalidInputError):
             engine.create_webhook(url, ["task.created"], "s", actor="admin")

@@ -28,7 +28,11 @@ def diagram(key: str, *, start: str = "", task: str = "") -> bytes:
     """A start event and one user task; ``start``/``task`` are their extension properties."""
 
     def props(text: str) -> str:
-        return f"<bpmn:extensionElements><spiffworkflow:properties>{text}</spiffworkflow:properties></bpmn:extensionElements>" if text else ""
+        return (
+            f"<bpmn:extensionElements><spiffworkflow:properties>{text}</spiffworkflow:properties></bpmn:extensionElements>"
+            if text
+            else ""
+        )
 
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d_{key}" targetNamespace="http://jiebang.example/test">
@@ -52,7 +56,9 @@ def form(**properties: dict) -> bytes:
 
 
 # ---- start data --------------------------------------------------------------------------------
-@pytest.mark.parametrize("attack", [LEDGER_ATTACK, BOARD_ATTACK, {"claims": []}, {"claimant_leader": "wang"}, {"rag": "green"}])
+@pytest.mark.parametrize(
+    "attack", [LEDGER_ATTACK, BOARD_ATTACK, {"claims": []}, {"claimant_leader": "wang"}, {"rag": "green"}]
+)
 def test_start_data_cannot_set_engine_owned_variables(engine: Engine, attack: dict) -> None:
     with pytest.raises(FormInvalidError) as err:
         engine.start("claim_evaluate", actor="wang", data=attack)
@@ -64,20 +70,30 @@ def test_start_data_cannot_set_engine_owned_variables(engine: Engine, attack: di
 
 def test_undeclared_start_data_is_refused_by_name(engine: Engine) -> None:
     with pytest.raises(FormInvalidError) as err:
-        engine.start("claim_evaluate", actor="wang", data={"title": "村道", "points": 500, "deadline": "2030-01-01T00:00:00Z"})
+        engine.start(
+            "claim_evaluate",
+            actor="wang",
+            data={"title": "村道", "points": 500, "deadline": "2030-01-01T00:00:00Z"},
+        )
     assert set(err.value.errors) == {"points", "deadline"}
     assert engine.list_instances().total == 0
 
 
 def test_start_data_is_validated_against_the_start_form(engine: Engine) -> None:
     with pytest.raises(FormInvalidError) as err:
-        engine.start("claim_evaluate", actor="wang", data={"title": "x" * 201, "category": "不存在", "proposed_points": 1e9})
+        engine.start(
+            "claim_evaluate",
+            actor="wang",
+            data={"title": "x" * 201, "category": "不存在", "proposed_points": 1e9},
+        )
     assert {"title", "category", "proposed_points"} <= set(err.value.errors)
     assert engine.list_instances().total == 0
 
 
 def test_declared_start_data_prefills_the_application_form(engine: Engine) -> None:
-    inst = engine.start("claim_evaluate", actor="wang", data={"title": PROBLEM["title"], "category": PROBLEM["category"]})
+    inst = engine.start(
+        "claim_evaluate", actor="wang", data={"title": PROBLEM["title"], "category": PROBLEM["category"]}
+    )
     task = engine.get_task(inst.open_tasks[0].id, "wang")
     assert task.data == {"title": PROBLEM["title"], "category": PROBLEM["category"]}
 
@@ -114,7 +130,12 @@ def test_script_helpers_and_internal_names_are_reserved_everywhere(engine: Engin
 
 # ---- task completion data --------------------------------------------------------------------------
 def test_task_data_is_limited_to_what_its_form_declares(engine: Engine) -> None:
-    engine.deploy({"open.bpmn": diagram("open", task=prop("formJsonSchemaFilename", "open.json")), "open.json": form(note={"type": "string"})})
+    engine.deploy(
+        {
+            "open.bpmn": diagram("open", task=prop("formJsonSchemaFilename", "open.json")),
+            "open.json": form(note={"type": "string"}),
+        }
+    )
     inst = engine.start("open", actor="wang")
     task_id = inst.open_tasks[0].id
     with pytest.raises(FormInvalidError) as err:
@@ -136,7 +157,10 @@ def test_a_task_without_a_form_cannot_write_the_ledger(engine: Engine) -> None:
 
 # ---- deploy time ---------------------------------------------------------------------------------
 def test_a_form_naming_an_engine_owned_variable_is_a_deploy_problem(engine: Engine) -> None:
-    files = {"bad.bpmn": diagram("bad", task=prop("formJsonSchemaFilename", "bad.json")), "bad.json": form(phase={"type": "string"})}
+    files = {
+        "bad.bpmn": diagram("bad", task=prop("formJsonSchemaFilename", "bad.json")),
+        "bad.json": form(phase={"type": "string"}),
+    }
     with pytest.raises(DefinitionInvalidError) as err:
         engine.deploy(files)
     assert [(p.element_id, p.code) for p in err.value.problems] == [("fill", "engine-owned-variable")]
@@ -152,7 +176,10 @@ def test_start_variables_naming_an_engine_owned_variable_is_a_deploy_problem(eng
 
 
 def test_a_start_form_naming_an_engine_owned_variable_is_a_deploy_problem(engine: Engine) -> None:
-    files = {"bad.bpmn": diagram("bad", start=prop("formJsonSchemaFilename", "s.json")), "s.json": form(claims={"type": "array"})}
+    files = {
+        "bad.bpmn": diagram("bad", start=prop("formJsonSchemaFilename", "s.json")),
+        "s.json": form(claims={"type": "array"}),
+    }
     with pytest.raises(DefinitionInvalidError) as err:
         engine.deploy(files)
     assert [(p.element_id, p.code) for p in err.value.problems] == [("begin", "engine-owned-variable")]
@@ -160,8 +187,14 @@ def test_a_start_form_naming_an_engine_owned_variable_is_a_deploy_problem(engine
 
 # ---- over HTTP -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("attack", [LEDGER_ATTACK, BOARD_ATTACK])
-def test_start_data_attacks_answer_422_and_change_nothing(client: FlaskClient, auth: Auth, attack: dict) -> None:
-    resp = client.post("/api/v1/process-instances", json={"process_key": "claim_evaluate", "data": attack}, headers=auth.headers("wang"))
+def test_start_data_attacks_answer_422_and_change_nothing(
+    client: FlaskClient, auth: Auth, attack: dict
+) -> None:
+    resp = client.post(
+        "/api/v1/process-instances",
+        json={"process_key": "claim_evaluate", "data": attack},
+        headers=auth.headers("wang"),
+    )
     assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
     assert {k for k in attack if k in ENGINE_OWNED} <= set(resp.get_json()["errors"])
     admin = auth.headers("admin")
