@@ -3,6 +3,7 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
+from .campaigns import CampaignRecord, ImportResult, PublishResult, RowError, StatRow
 from .engine import Engine
 from .errors import (
     ConflictError,
@@ -43,6 +44,7 @@ from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEven
 __all__ = [
     "Actor",
     "AuditRecord",
+    "CampaignRecord",
     "Clock",
     "ConflictError",
     "Decision",
@@ -53,6 +55,7 @@ __all__ = [
     "Event",
     "FormInvalidError",
     "HostileDiagramError",
+    "ImportResult",
     "InstanceRecord",
     "InstanceStatus",
     "InvalidInputError",
@@ -64,9 +67,12 @@ __all__ = [
     "Page",
     "PostRecord",
     "Problem",
+    "PublishResult",
+    "RowError",
     "SandboxViolationError",
     "ScriptError",
     "ScriptTimeoutError",
+    "StatRow",
     "SystemClock",
     "TaskDetail",
     "TaskRecord",

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, identity, inbox, operations, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
+from .campaigns import CampaignsMixin
 from .challenge import board as challenge
 from .definitions import forms as formlib
 from .definitions.catalog import Catalog, parse_prepared
@@ -71,7 +72,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin):
+class Engine(IntegrationMixin, CampaignsMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -109,6 +110,7 @@ class Engine(IntegrationMixin):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         challenge.install(self.steps)
         policies.install(self.steps)
+        self._install_campaigns()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()
