@@ -12,7 +12,16 @@ from engine import Engine
 from engine import organisation as org
 from engine.organisation import PostAssignment
 
-CATEGORIES = ["项目建设类", "城市建设类", "乡村振兴类", "民生发展类", "社会治理类", "队伍建设类", "生态环保类", "其他"]
+CATEGORIES = [
+    "项目建设类",
+    "城市建设类",
+    "乡村振兴类",
+    "民生发展类",
+    "社会治理类",
+    "队伍建设类",
+    "生态环保类",
+    "其他",
+]
 HEADERS = ["编号", "类别", "题目", "问题描述", "目标", "牵头单位", "时限", "分值"]
 UNITS = {  # code: (name, kind, parent)
     "luannan": ("滦南县", "county", None),

@@ -73,7 +73,9 @@ def get_campaign(campaign_id: int) -> CampaignRecord:
 
 
 @blp.route("/<int:campaign_id>/problems/template", methods=["GET"])
-@blp.response(200, content_type=XLSX, description="the list template: headers, an example row, the categories")
+@blp.response(
+    200, content_type=XLSX, description="the list template: headers, an example row, the categories"
+)
 @errors(blp, 404)
 def template(campaign_id: int) -> Response:
     """The .xlsx template of the campaign's problem list; 类别 offers the campaign's categories."""

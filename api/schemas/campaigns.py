@@ -27,7 +27,9 @@ class CampaignCreateSchema(Schema):
     )
     submission_deadline = fields.AwareDateTime(allow_none=True)
     key_prefix = fields.String(
-        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$", error="letters, digits, '-' or '_' / 字母数字"),
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$", error="letters, digits, '-' or '_' / 字母数字"
+        ),
         metadata={"description": "business keys are this prefix and the problem's number, e.g. LN2026-"},
     )
     list_approved = fields.Boolean(

@@ -22,15 +22,16 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from .. import audit, rules
+from .. import rules
+from ..challenge.board import LOCAL_TZ
 from ..definitions import forms as formlib
 from ..definitions.catalog import Model
 from ..errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError, ScriptError
-from ..challenge.board import LOCAL_TZ
 from ..runtime.clock import parse_instant
 from ..runtime.runner import StepContext
 from ..runtime.step import Step, Steps
 from ..tables import HumanTask, Instance, Unit, User
+from ..vocabulary import Event
 from .problems import ListedProblem, UnitRef, check_rows
 from .records import CampaignRecord, ImportResult, PublishResult, RowError
 from .sheet import read_rows
@@ -94,7 +95,7 @@ def create(step: Step, body: dict[str, Any]) -> CampaignRecord:
     s.add(row)
     s.flush()
     step.record(
-        audit.Event.CAMPAIGN_CREATED,
+        Event.CAMPAIGN_CREATED,
         actor=step.actor,
         data={"campaign": row.id, "title": row.title, "tenant": tenant},
     )
@@ -203,7 +204,12 @@ def import_list(step: Step, campaign_id: int, content: bytes, *, dry_run: bool) 
     skipped = sorted(p.number for p in listed if p.number in taken)
     fresh = [p for p in listed if p.number not in taken]
     if errors or dry_run:
-        errors.sort(key=lambda e: (e.row, list(FIELD_COLUMNS.values()).index(e.column) if e.column in FIELD_COLUMNS.values() else -1))
+        errors.sort(
+            key=lambda e: (
+                e.row,
+                list(FIELD_COLUMNS.values()).index(e.column) if e.column in FIELD_COLUMNS.values() else -1,
+            )
+        )
         return ImportResult(0 if errors else len(fresh), [], skipped, errors, dry_run)
     numbers = _numbered(fresh, taken)
     started = [
@@ -293,7 +299,7 @@ def _start_problem(
     )
     s.flush()
     step.record(
-        audit.Event.CAMPAIGN_IMPORTED,
+        Event.CAMPAIGN_IMPORTED,
         actor=step.actor,
         instance_id=row.id,
         data={"campaign": campaign.id, "number": number, "row": item.row},
@@ -316,7 +322,11 @@ def _created(ctx: StepContext, element_id: str) -> HumanTask | None:
 def _raise_failure(ctx: StepContext) -> None:
     """A diagram that fails while a list is imported or published stops the whole transaction."""
     if ctx.error is not None:
-        raise ctx.error if isinstance(ctx.error, ScriptError) else ScriptError(f"the diagram failed: {ctx.error}")
+        raise (
+            ctx.error
+            if isinstance(ctx.error, ScriptError)
+            else ScriptError(f"the diagram failed: {ctx.error}")
+        )
 
 
 # ---- publishing ---------------------------------------------------------------------------------
@@ -352,7 +362,7 @@ def publish(step: Step, campaign_id: int) -> PublishResult:
         formlib.validate(step.runner.model_of(s, row).form_for(PUBLISH_TASK), approval)
         _raise_failure(step.complete_task(row, ht, actor, approval))
         step.record(
-            audit.Event.CAMPAIGN_PUBLISHED,
+            Event.CAMPAIGN_PUBLISHED,
             actor=step.actor,
             instance_id=row.id,
             data={"campaign": campaign.id, "number": number},
@@ -383,12 +393,17 @@ def refresh_row(s: Session, row: Instance, data: dict[str, Any] | None = None) -
     claimant = data.get("claimant") if isinstance(data.get("claimant"), dict) else None
     people: list[str] = []
     for claim in [*claims, *([claimant] if claimant else [])]:
-        for name in [claim.get("leader"), *[m.get("username") for m in claim.get("members") or [] if isinstance(m, dict)]]:
+        for name in [
+            claim.get("leader"),
+            *[m.get("username") for m in claim.get("members") or [] if isinstance(m, dict)],
+        ]:
             if isinstance(name, str) and name not in people:
                 people.append(name)
     link.people = people
     filed = [t for t in (_instant(c.get("filed_at")) for c in claims) if t is not None]
-    link.claimed_at = min(filed, default=None) or _instant(data.get("claimed_at")) if (claims or claimant) else None
+    link.claimed_at = (
+        min(filed, default=None) or _instant(data.get("claimed_at")) if (claims or claimant) else None
+    )
     link.solved_at = _instant(data.get("accepted_at")) if link.status == "accepted" else None
 
 
@@ -401,4 +416,3 @@ def _instant(value: Any) -> datetime | None:
         return parse_instant(value)
     except ValueError:
         return None
-

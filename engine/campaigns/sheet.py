@@ -57,7 +57,7 @@ def read_rows(content: bytes) -> tuple[list[SheetRow], list[SheetProblem]]:
     if len(content) > MAX_FILE_BYTES:
         raise TooLargeError(f"the file is over {MAX_FILE_BYTES // 1024} KiB / 文件超过大小上限")
     _check_archive(content)
-    from openpyxl import load_workbook  # openpyxl is slow to import; only imports need it
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # slow to import; only imports need it
 
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=False)

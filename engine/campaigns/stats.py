@@ -37,7 +37,9 @@ class _Tally:
 
 def stats(s: Session, campaign: Campaign, by: str, now: datetime) -> list[StatRow]:
     if by not in GROUPINGS:
-        raise InvalidInputError(f"unknown grouping '{by}'", {"by": [f"one of {', '.join(GROUPINGS)} / 分组方式无效"]})
+        raise InvalidInputError(
+            f"unknown grouping '{by}'", {"by": [f"one of {', '.join(GROUPINGS)} / 分组方式无效"]}
+        )
     rows = s.execute(
         select(
             CampaignProblem.category,
@@ -59,7 +61,9 @@ def stats(s: Session, campaign: Campaign, by: str, now: datetime) -> list[StatRo
             tallies[c]  # every category of the campaign is a line, even with nothing in it
     ranks = _ranks(s, {p for r in rows for p in r.people or []}) if by == "rank" else {}
     for r in rows:
-        overdue = r.status not in CLOSED and r.solved_at is None and r.deadline is not None and r.deadline < now
+        overdue = (
+            r.status not in CLOSED and r.solved_at is None and r.deadline is not None and r.deadline < now
+        )
         if by == "month":
             _by_month(tallies, r, overdue)
             continue
@@ -81,7 +85,9 @@ def _keys(by: str, r: Any, ranks: dict[str, str]) -> Iterable[tuple[str, set[str
         return [(r.lead_unit or "", people)]
     if by == "status":
         return [(r.status, people)]
-    grouped: dict[str, set[str]] = defaultdict(set)  # rank: the problem counts once under each rank in its claims
+    grouped: dict[str, set[str]] = defaultdict(
+        set
+    )  # rank: the problem counts once under each rank in its claims
     for name in people:
         grouped[ranks.get(name, NO_RANK)].add(name)
     return grouped.items()
@@ -114,5 +120,6 @@ def _ranks(s: Session, people: set[str]) -> dict[str, str]:
         .where(UserPost.username.in_(sorted(people)), UserPost.rank.is_not(None))
         .order_by(UserPost.id)
     ):
-        out.setdefault(username, rank)
+        if rank:
+            out.setdefault(username, rank)
     return out

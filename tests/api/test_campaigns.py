@@ -39,7 +39,13 @@ def create(client: FlaskClient, auth: Auth, **overrides: Any) -> dict[str, Any]:
 
 
 def upload(
-    client: FlaskClient, auth: Auth, campaign_id: int, content: bytes, *, user: str = "zzb_admin", query: str = ""
+    client: FlaskClient,
+    auth: Auth,
+    campaign_id: int,
+    content: bytes,
+    *,
+    user: str = "zzb_admin",
+    query: str = "",
 ) -> Any:
     return client.post(
         f"{API}/campaigns/{campaign_id}/problems/import{query}",
@@ -49,7 +55,15 @@ def upload(
     )
 
 
-def complete(client: FlaskClient, auth: Auth, engine: Engine, instance_id: str, element: str, user: str, data: dict[str, Any]) -> None:
+def complete(
+    client: FlaskClient,
+    auth: Auth,
+    engine: Engine,
+    instance_id: str,
+    element: str,
+    user: str,
+    data: dict[str, Any],
+) -> None:
     task = next(t for t in engine.get_instance(instance_id).open_tasks if t.element_id == element)
     resp = client.post(f"{API}/tasks/{task.id}/complete", json={"data": data}, headers=auth.headers(user))
     assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -66,7 +80,11 @@ def test_a_year_of_24_problems_imported_published_worked_and_counted(
 ) -> None:
     auth = luannan
     campaign = create(client, auth)
-    assert (campaign["tenant"], campaign["key_prefix"], campaign["process_key"]) == ("luannan", "LN2026-", "claim_evaluate")
+    assert (campaign["tenant"], campaign["key_prefix"], campaign["process_key"]) == (
+        "luannan",
+        "LN2026-",
+        "claim_evaluate",
+    )
     rows = [problem_row(n) for n in range(1, 25)]
     early = (clock.now() + timedelta(days=30)).date().isoformat()
     rows[23] = problem_row(24, 时限=early)  # one falls due early
@@ -76,17 +94,30 @@ def test_a_year_of_24_problems_imported_published_worked_and_counted(
     assert (imported.get_json()["imported"], len(ids)) == (24, 24)
     first = engine.get_instance(ids[0])
     assert first.business_key == "LN2026-1" and first.started_by == "zzb_admin"
-    assert first.data["campaign"] == campaign["id"] and first.data["lead_unit"] == "nyj"  # 县农业农村局 by name
+    assert (
+        first.data["campaign"] == campaign["id"] and first.data["lead_unit"] == "nyj"
+    )  # 县农业农村局 by name
     assert [t.element_id for t in first.open_tasks] == ["preliminary_review"]  # filed as its submitter would
 
     # the task force passes 20, refuses 2, leaves 2 in review; the campaign publishes the 20 at once
     for i in ids[:20]:
         complete(client, auth, engine, i, "preliminary_review", "zhao", {"decision": "approve"})
     for i in ids[20:22]:
-        complete(client, auth, engine, i, "preliminary_review", "zhao", {"decision": "reject", "comment": "不属于本批次范围"})
+        complete(
+            client,
+            auth,
+            engine,
+            i,
+            "preliminary_review",
+            "zhao",
+            {"decision": "reject", "comment": "不属于本批次范围"},
+        )
     published = client.post(f"{API}/campaigns/{campaign['id']}/publish", headers=auth.headers("zzb_admin"))
     assert published.status_code == 200 and published.get_json()["published"] == 20
-    board = {b["instance_id"]: b for b in client.get(f"{API}/board?per_page=200", headers=auth.headers("he")).get_json()["items"]}
+    board = {
+        b["instance_id"]: b
+        for b in client.get(f"{API}/board?per_page=200", headers=auth.headers("he")).get_json()["items"]
+    }
     assert set(ids[:20]) <= set(board) and board[ids[0]]["category"] == CATEGORIES[1]
     assert board[ids[0]]["points"] == 11  # the listed 分值
     assert "campaign.published" in [e.event for e in engine.history(ids[0])]
@@ -94,10 +125,14 @@ def test_a_year_of_24_problems_imported_published_worked_and_counted(
     # 刘 claims five alone, 高 and 何 one as a team; the windows close and the committee selects
     for i in ids[:5]:
         claim = {"kind": "individual", "plan": "逐户走访", "pledge": "不破不休"}
-        assert client.post(f"{API}/board/{i}/claims", json=claim, headers=auth.headers("liu")).status_code == 201
+        assert (
+            client.post(f"{API}/board/{i}/claims", json=claim, headers=auth.headers("liu")).status_code == 201
+        )
     team = {"kind": "team", "members": [{"username": "gao", "share": 60}, {"username": "he", "share": 40}],
             "plan": "组建专班", "pledge": "年内完成"}  # fmt: skip
-    assert client.post(f"{API}/board/{ids[5]}/claims", json=team, headers=auth.headers("gao")).status_code == 201
+    assert (
+        client.post(f"{API}/board/{ids[5]}/claims", json=team, headers=auth.headers("gao")).status_code == 201
+    )
     clock.advance(days=15)
     engine.run_due_jobs(limit=500)
     for i in ids[:6]:
@@ -105,7 +140,15 @@ def test_a_year_of_24_problems_imported_published_worked_and_counted(
     # 刘 solves the first one
     complete(client, auth, engine, ids[0], "progress_report", "liu",
              {"progress_percent": 100, "summary": "完工", "status_self": "on_track", "final": True})  # fmt: skip
-    complete(client, auth, engine, ids[0], "completion_report", "liu", {"summary": "完工", "results": "改造 3 个小区"})
+    complete(
+        client,
+        auth,
+        engine,
+        ids[0],
+        "completion_report",
+        "liu",
+        {"summary": "完工", "results": "改造 3 个小区"},
+    )
     complete(client, auth, engine, ids[0], "acceptance", "qian", {"decision": "pass", "grade": "good"})
     clock.advance(days=30)  # number 24 (in review still) is past its 时限
 
@@ -134,7 +177,9 @@ def test_a_year_of_24_problems_imported_published_worked_and_counted(
     assert detail["problems"] == 24 and detail["by_status"]["published"] == 14
     assert detail["by_category"] == dict(listed)
 
-    export = client.get(f"{API}/campaigns/{campaign['id']}/stats/export?by=category", headers=auth.headers("liu"))
+    export = client.get(
+        f"{API}/campaigns/{campaign['id']}/stats/export?by=category", headers=auth.headers("liu")
+    )
     assert export.status_code == 200 and export.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(export.data)).active
     lines = list(sheet.iter_rows(values_only=True))
@@ -148,10 +193,25 @@ def test_an_approved_list_waits_for_publication_and_goes_on_the_board_at_once(
     campaign = create(client, luannan, list_approved=True)
     ids = upload(client, luannan, campaign["id"], problem_list(20)).get_json()["instances"]
     assert {e for i in ids for e in engine.get_instance(i).active_elements} == {"committee_approval"}
-    assert client.get(f"{API}/campaigns/{campaign['id']}", headers=luannan.headers("liu")).get_json()["by_status"] == {"approved": 20}
-    assert client.post(f"{API}/campaigns/{campaign['id']}/publish", headers=luannan.headers("liu")).status_code == 403
-    assert client.post(f"{API}/campaigns/{campaign['id']}/publish", headers=luannan.headers("zzb_admin")).get_json()["published"] == 20
-    assert client.post(f"{API}/campaigns/{campaign['id']}/publish", headers=luannan.headers("zzb_admin")).get_json()["published"] == 0
+    assert client.get(f"{API}/campaigns/{campaign['id']}", headers=luannan.headers("liu")).get_json()[
+        "by_status"
+    ] == {"approved": 20}
+    assert (
+        client.post(f"{API}/campaigns/{campaign['id']}/publish", headers=luannan.headers("liu")).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"{API}/campaigns/{campaign['id']}/publish", headers=luannan.headers("zzb_admin")
+        ).get_json()["published"]
+        == 20
+    )
+    assert (
+        client.post(
+            f"{API}/campaigns/{campaign['id']}/publish", headers=luannan.headers("zzb_admin")
+        ).get_json()["published"]
+        == 0
+    )
     assert {engine.get_instance(i).data["phase"] for i in ids} == {"published"}
 
 
@@ -164,12 +224,17 @@ def test_a_dry_run_writes_nothing_and_a_reimport_skips_what_is_there(
         "imported": 5, "instances": None, "skipped": [], "errors": [], "dry_run": True}  # fmt: skip
     assert engine.list_instances(limit=100).total == 0
     assert upload(client, luannan, campaign["id"], problem_list(5)).get_json()["imported"] == 5
-    again = upload(client, luannan, campaign["id"], workbook([problem_row(n) for n in range(1, 8)] + [problem_row(None)]))
+    again = upload(
+        client, luannan, campaign["id"], workbook([problem_row(n) for n in range(1, 8)] + [problem_row(None)])
+    )
     assert again.status_code == 200
     assert (again.get_json()["imported"], again.get_json()["skipped"]) == (3, [1, 2, 3, 4, 5])
     keys = sorted(engine.get_instance(i).business_key for i in again.get_json()["instances"])
     assert keys == ["LN2026-6", "LN2026-7", "LN2026-8"]  # a row without 编号 takes the next free number
-    assert client.get(f"{API}/campaigns/{campaign['id']}", headers=luannan.headers("liu")).get_json()["problems"] == 8
+    assert (
+        client.get(f"{API}/campaigns/{campaign['id']}", headers=luannan.headers("liu")).get_json()["problems"]
+        == 8
+    )
 
 
 def test_the_template_lists_the_headers_an_example_and_the_campaign_s_categories(
@@ -180,7 +245,16 @@ def test_the_template_lists_the_headers_an_example_and_the_campaign_s_categories
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     book = load_workbook(io.BytesIO(resp.data))
     sheet = book["问题清单"]
-    assert [c.value for c in sheet[1]] == ["编号", "类别", "题目", "问题描述", "目标", "牵头单位", "时限", "分值"]
+    assert [c.value for c in sheet[1]] == [
+        "编号",
+        "类别",
+        "题目",
+        "问题描述",
+        "目标",
+        "牵头单位",
+        "时限",
+        "分值",
+    ]
     assert sheet["B2"].value == "项目建设类"
     assert [c.value for c in book["类别"]["A"]][1:] == ["项目建设类", "其他"]
     assert sheet.data_validations.dataValidation[0].formula1 == "'类别'!$A$2:$A$3"
@@ -211,8 +285,18 @@ def test_the_import_refuses_a_bad_cell_and_imports_nothing(
     client: FlaskClient, luannan: Auth, engine: Engine, rule: str
 ) -> None:
     with engine.store.write() as s:  # a neighbouring county's town: its name is no unit of 滦南
-        org.upsert_unit(s, "qianxi", name="迁西县", kind="county", parent=None, attributes=None, now=engine.clock.now())
-        org.upsert_unit(s, "qianxi_town", name="迁西镇", kind="town", parent="qianxi", attributes=None, now=engine.clock.now())
+        org.upsert_unit(
+            s, "qianxi", name="迁西县", kind="county", parent=None, attributes=None, now=engine.clock.now()
+        )
+        org.upsert_unit(
+            s,
+            "qianxi_town",
+            name="迁西镇",
+            kind="town",
+            parent="qianxi",
+            attributes=None,
+            now=engine.clock.now(),
+        )
     campaign = create(client, luannan)
     change, column, says = REFUSALS[rule]
     rows = [problem_row(1), problem_row(2, **change), problem_row(3)]
@@ -225,14 +309,18 @@ def test_the_import_refuses_a_bad_cell_and_imports_nothing(
     assert engine.list_instances(limit=10).total == 0
 
 
-def test_a_number_twice_in_the_file_is_refused_on_its_second_row(client: FlaskClient, luannan: Auth, engine: Engine) -> None:
+def test_a_number_twice_in_the_file_is_refused_on_its_second_row(
+    client: FlaskClient, luannan: Auth, engine: Engine
+) -> None:
     campaign = create(client, luannan)
     resp = upload(client, luannan, campaign["id"], workbook([problem_row(1), problem_row(2), problem_row(1)]))
     assert resp.status_code == 422
     assert resp.get_json()["errors"] == [{"row": 4, "column": "编号", "message": "编号 1 与第 2 行重复"}]
 
 
-def test_every_bad_cell_of_a_list_is_reported_at_once(client: FlaskClient, luannan: Auth, engine: Engine) -> None:
+def test_every_bad_cell_of_a_list_is_reported_at_once(
+    client: FlaskClient, luannan: Auth, engine: Engine
+) -> None:
     campaign = create(client, luannan)
     rows = [problem_row(1, 类别="经济建设", 分值=0), problem_row(2), problem_row(3, 时限="明年")]
     errors = upload(client, luannan, campaign["id"], workbook(rows)).get_json()["errors"]
@@ -248,12 +336,16 @@ def test_hostile_or_broken_files_are_refused(client: FlaskClient, luannan: Auth,
     assert {e["column"] for e in wrong_layout.get_json()["errors"]} >= {"类别", "题目", "牵头单位"}
     from engine.campaigns import MAX_ROWS
 
-    too_many = upload(client, luannan, campaign["id"], workbook([problem_row(n) for n in range(1, MAX_ROWS + 2)]))
+    too_many = upload(
+        client, luannan, campaign["id"], workbook([problem_row(n) for n in range(1, MAX_ROWS + 2)])
+    )
     assert too_many.status_code == 422 and "行数超过上限" in too_many.get_json()["errors"][0]["message"]
     assert engine.list_instances(limit=10).total == 0
 
 
-def test_only_the_organiser_unit_s_admins_create_or_import(client: FlaskClient, luannan: Auth, engine: Engine) -> None:
+def test_only_the_organiser_unit_s_admins_create_or_import(
+    client: FlaskClient, luannan: Auth, engine: Engine
+) -> None:
     refused = client.post(f"{API}/campaigns", json=campaign_body(), headers=luannan.headers("liu"))
     assert refused.status_code == 403
     campaign = create(client, luannan)
@@ -267,7 +359,9 @@ def test_a_campaign_belongs_to_its_tenant_and_is_unknown_to_another(
     campaign = create(client, luannan)
     assert campaign["tenant"] == "luannan"
     with engine.store.write() as s:
-        org.upsert_unit(s, "qianxi", name="迁西县", kind="county", parent=None, attributes=None, now=engine.clock.now())
+        org.upsert_unit(
+            s, "qianxi", name="迁西县", kind="county", parent=None, attributes=None, now=engine.clock.now()
+        )
     luannan.user("qx")
     with engine.store.write() as s:
         org.set_posts(s, "qx", [org.PostAssignment("qianxi", "科员", "股级")])
@@ -275,4 +369,6 @@ def test_a_campaign_belongs_to_its_tenant_and_is_unknown_to_another(
     for path in ("", "/stats?by=unit", "/problems/template", "/stats/export"):
         assert client.get(f"{API}/campaigns/{campaign['id']}{path}", headers=other).status_code == 404, path
     assert client.get(f"{API}/campaigns", headers=other).get_json()["items"] == []
-    assert [c["id"] for c in client.get(f"{API}/campaigns", headers=luannan.headers("he")).get_json()["items"]] == [campaign["id"]]
+    assert [
+        c["id"] for c in client.get(f"{API}/campaigns", headers=luannan.headers("he")).get_json()["items"]
+    ] == [campaign["id"]]

@@ -19,9 +19,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import Engine, NotAllowedError, effective_roles, outranks, refused_grants
+from engine import organisation as org
 from engine.rules import acting_with
 from tests.api import conftest as api
 from tests.api.conftest import Auth, HttpWalk, page_login
+from tests.campaigns import campaign_body, problem_row, workbook
 from tests.walk import PROBLEM
 
 app, auth, client, walk = api.app, api.auth, api.client, api.walk  # the API suite's fixtures
@@ -33,6 +35,23 @@ NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 
 def deploy_body() -> dict[str, Any]:
     return {"data": {"file": [(io.BytesIO(PING), "ping.bpmn")]}, "content_type": "multipart/form-data"}
+
+
+def problem_list_body() -> dict[str, Any]:
+    content = workbook([problem_row(1, 牵头单位="pl_zzb")])
+    return {"data": {"file": (io.BytesIO(content), "清单.xlsx")}, "content_type": "multipart/form-data"}
+
+
+def campaign_of(engine: Engine) -> str:
+    """平利县's campaign, run by its organisation department; none of the six people is of 平利."""
+    now = engine.clock.now()
+    with engine.store.write() as s:
+        org.upsert_unit(s, "pingli", name="平利县", kind="county", parent=None, attributes=None, now=now)
+        org.upsert_unit(s, "pl_zzb", name="平利县委组织部", kind="department", parent="pingli", attributes=None, now=now)
+    found = [c for c in engine.list_campaigns("admin") if c.key_prefix == "PL2026-"]
+    if not found:
+        found = [engine.create_campaign("admin", campaign_body(organiser_unit="pl_zzb", key_prefix="PL2026-"))]
+    return str(found[0].id)
 
 
 # (method, path) -> (status a stranger gets, request body). The instance is wang's application,
@@ -80,6 +99,18 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("GET", "/webhooks"): (("admin",), None),
     ("DELETE", "/webhooks/{webhook_id}"): (("admin",), None),
     ("GET", "/webhooks/{webhook_id}/deliveries"): (("admin",), None),
+    ("POST", "/campaigns"): (("admin",), {"title": "2026年破百题", "year": 2026, "organiser_unit": "pl_zzb", "categories": ["其他"]}),
+}
+
+# A tenant's campaign: (what someone outside its tenant gets: 404, so ids leak nothing; request body).
+# Inside, everyone reads it; importing and publishing are for the organiser unit's admins (403).
+TENANT_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
+    ("GET", "/campaigns/{campaign_id}"): (404, None),
+    ("GET", "/campaigns/{campaign_id}/problems/template"): (404, None),
+    ("POST", "/campaigns/{campaign_id}/problems/import"): (404, problem_list_body),
+    ("POST", "/campaigns/{campaign_id}/publish"): (404, None),
+    ("GET", "/campaigns/{campaign_id}/stats"): (404, None),
+    ("GET", "/campaigns/{campaign_id}/stats/export"): (404, None),
 }
 
 # Open to every logged-in user, with what the stranger gets here. Lists answer only what the
@@ -103,6 +134,7 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/scores"): (200, None),
     ("GET", "/leaderboard"): (200, None),
     ("GET", "/scores/export"): (200, None),
+    ("GET", "/campaigns"): (200, None),  # the campaigns of one's own tenant
     ("GET", "/tokens"): (200, None),  # one's own tokens; an admin may ask for anyone's
     ("DELETE", "/tokens/{token_id}"): (404, None),  # one's own; someone else's token does not exist for you
 }
@@ -111,6 +143,7 @@ MATRIX = {
     **{k: v[0] for k, v in INVOLVED_ONLY.items()},
     **{k: 403 for k in ROLE_ONLY},
     **{k: v[0] for k, v in OPEN_TO_EVERYONE.items()},
+    **{k: v[0] for k, v in TENANT_ONLY.items()},
 }
 
 
@@ -127,6 +160,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
         "token_id": "999999",
+        "campaign_id": campaign_of(walk.auth.engine),
     }
 
 
@@ -152,6 +186,8 @@ def body_of(key: tuple[str, str]) -> Any:
         return INVOLVED_ONLY[key][1]
     if key in ROLE_ONLY:
         return ROLE_ONLY[key][1]
+    if key in TENANT_ONLY:
+        return TENANT_ONLY[key][1]
     return OPEN_TO_EVERYONE[key][1]
 
 
@@ -548,6 +584,14 @@ PEOPLE = {
 #                                                                   stranger candidate assignee starter admin oa
 STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/board"):                                                  (200, 200, 200, 200, 200, 200),
+    ("GET", "/campaigns"):                                              (200, 200, 200, 200, 200, 200),
+    ("POST", "/campaigns"):                                             (403, 403, 403, 403, 201, 403),
+    ("GET", "/campaigns/{campaign_id}"):                                (404, 404, 404, 404, 200, 200),  # 平利's: the installation's admin and service see it
+    ("GET", "/campaigns/{campaign_id}/problems/template"):              (404, 404, 404, 404, 200, 200),
+    ("POST", "/campaigns/{campaign_id}/problems/import"):               (404, 404, 404, 404, 200, 403),  # the service reads, runs nothing
+    ("POST", "/campaigns/{campaign_id}/publish"):                       (404, 404, 404, 404, 200, 403),
+    ("GET", "/campaigns/{campaign_id}/stats"):                          (404, 404, 404, 404, 200, 200),
+    ("GET", "/campaigns/{campaign_id}/stats/export"):                   (404, 404, 404, 404, 200, 200),
     ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
     ("GET", "/groups"):                                                 (200, 200, 200, 200, 200, 200),
     ("GET", "/jobs"):                                                   (403, 403, 403, 403, 200, 403),
@@ -614,6 +658,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
         "token_id": "999999",
+        "campaign_id": campaign_of(walk.auth.engine),
     }
 
 
