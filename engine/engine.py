@@ -572,8 +572,7 @@ class Engine(IntegrationMixin, CampaignsMixin):
                 actor = rules.actor_of(step.session, username)
                 rules.require("view", actor, ht)
                 record = dataclasses.replace(record, actions=rules.actions(actor, ht))
-            model = self.runner.model_of(step.session, row)
-            schema = model.form_for(ht.element_id)
+            schema = step.form_for(row, ht.element_id)
             start = {
                 **(row.data or {}),
                 **(ht.draft or {}),

@@ -54,6 +54,27 @@ FIELD_COLUMNS = {
 
 def install(steps: Steps) -> None:
     steps.runner.projections.append(refresh)
+    steps.form_views.append(form_view)
+
+
+def form_view(session: Session, row: Instance, schema: dict[str, Any]) -> dict[str, Any]:
+    """A campaign's problem offers and accepts its campaign's categories, not the form's own list."""
+    campaign_id = (row.data or {}).get("campaign")
+    if not isinstance(campaign_id, int) or "category" not in (schema.get("properties") or {}):
+        return schema
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return schema
+    key = (id(schema), tuple(campaign.categories))
+    hit = _views.get(key)
+    if hit is None or hit[0] is not schema:  # one view per form and list: its validator compiles once
+        if len(_views) > 1000:
+            _views.clear()
+        hit = _views[key] = (schema, _campaign_form(schema, campaign) or schema)
+    return hit[1]
+
+
+_views: dict[tuple[int, tuple[str, ...]], tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
 # ---- campaigns ----------------------------------------------------------------------------------
@@ -234,7 +255,8 @@ def _units(s: Session, tenant: str | None) -> dict[str, list[UnitRef]]:
 
 
 def _campaign_form(schema: dict[str, Any] | None, campaign: Campaign) -> dict[str, Any] | None:
-    """The application form with the campaign's own categories in place of the form's list."""
+    """A form with the campaign's own categories in place of the form's list (engine side: a
+    problem's category is always one of its campaign's)."""
     if schema is None:
         return None
     props = dict(schema.get("properties") or {})

@@ -47,10 +47,14 @@ def campaign_of(engine: Engine) -> str:
     now = engine.clock.now()
     with engine.store.write() as s:
         org.upsert_unit(s, "pingli", name="平利县", kind="county", parent=None, attributes=None, now=now)
-        org.upsert_unit(s, "pl_zzb", name="平利县委组织部", kind="department", parent="pingli", attributes=None, now=now)
+        org.upsert_unit(
+            s, "pl_zzb", name="平利县委组织部", kind="department", parent="pingli", attributes=None, now=now
+        )
     found = [c for c in engine.list_campaigns("admin") if c.key_prefix == "PL2026-"]
     if not found:
-        found = [engine.create_campaign("admin", campaign_body(organiser_unit="pl_zzb", key_prefix="PL2026-"))]
+        found = [
+            engine.create_campaign("admin", campaign_body(organiser_unit="pl_zzb", key_prefix="PL2026-"))
+        ]
     return str(found[0].id)
 
 
@@ -99,7 +103,10 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("GET", "/webhooks"): (("admin",), None),
     ("DELETE", "/webhooks/{webhook_id}"): (("admin",), None),
     ("GET", "/webhooks/{webhook_id}/deliveries"): (("admin",), None),
-    ("POST", "/campaigns"): (("admin",), {"title": "2026年破百题", "year": 2026, "organiser_unit": "pl_zzb", "categories": ["其他"]}),
+    ("POST", "/campaigns"): (
+        ("admin",),
+        {"title": "2026年破百题", "year": 2026, "organiser_unit": "pl_zzb", "categories": ["其他"]},
+    ),
 }
 
 # A tenant's campaign: (what someone outside its tenant gets: 404, so ids leak nothing; request body).
