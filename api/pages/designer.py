@@ -7,60 +7,62 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import forms
 from flask import Blueprint, Response, abort, render_template, request
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 
+import forms
 from engine import NotFoundError
 
 from .common import get_engine, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
-# What each of the engine's problem codes means, in the page's language, above the problem's own detail.
-PROBLEM_TITLES = {
-    "xml-empty": _l("文件是空的"),
-    "xml-not-xml": _l("文件不是 XML"),
-    "xml-malformed": _l("XML 格式错误"),
-    "xml-doctype": _l("不允许 DOCTYPE 声明"),
-    "xml-dtd": _l("不允许 DTD"),
-    "xml-too-deep": _l("嵌套层级过深"),
-    "xml-too-large": _l("文件过大"),
-    "xml-too-many-elements": _l("元素过多"),
-    "xml-attribute-too-long": _l("属性值过长"),
-    "xsd-invalid": _l("不符合 BPMN 规范"),
-    "not-bpmn": _l("不是 BPMN 流程图"),
-    "normalise-failed": _l("无法处理此流程图"),
-    "no-files": _l("没有上传文件"),
-    "no-bpmn": _l("缺少 .bpmn 文件"),
-    "no-process": _l("没有可执行的流程"),
-    "no-executable-process": _l("没有可执行的流程"),
-    "unknown-file": _l("不支持的文件类型"),
-    "unsupported-element": _l("不支持的元素"),
-    "sub-choreography": _l("不支持的元素"),
-    "unsupported-service-task": _l("不支持的服务任务"),
-    "unsupported-script-language": _l("不支持的脚本语言"),
-    "unsupported-expression-language": _l("条件表达式无法转换为 Python"),
-    "unsupported-timer": _l("不支持的定时设置"),
-    "invalid-timer": _l("定时设置无效"),
-    "missing-script": _l("脚本任务缺少脚本"),
-    "unresolved-reference": _l("引用了不存在的定义"),
-    "ambiguous-flow": _l("流向不明确"),
-    "invalid-property": _l("属性值无效"),
-    "engine-owned-variable": _l("使用了系统保留的变量名"),
-    "process-too-long": _l("流程过长"),
-    "spiff-invalid": _l("流程引擎校验未通过"),
-    "spiff-internal-error": _l("流程引擎无法处理此元素"),
-    "form-missing": _l("表单不存在"),
-    "form-not-json": _l("表单不是合法的 JSON"),
-    "form-invalid": _l("表单定义无效"),
-    "form-pattern-unsafe": _l("表单中的正则表达式不安全"),
-    "dropped-data-association": _l("数据关联将被忽略"),
-    "implicit-split": _l("隐式分支已转换"),
-    "translated-expression": _l("条件已自动转换"),
-    "made-default": _l("已设为默认流"),
-    "made-executable": _l("已设为可执行"),
-}
+
+def problem_titles() -> dict[str, str]:
+    """What each of the engine's problem codes means, in the page's language, above the problem's own detail."""
+    return {
+        "xml-empty": _("文件是空的"),
+        "xml-not-xml": _("文件不是 XML"),
+        "xml-malformed": _("XML 格式错误"),
+        "xml-doctype": _("不允许 DOCTYPE 声明"),
+        "xml-dtd": _("不允许 DTD"),
+        "xml-too-deep": _("嵌套层级过深"),
+        "xml-too-large": _("文件过大"),
+        "xml-too-many-elements": _("元素过多"),
+        "xml-attribute-too-long": _("属性值过长"),
+        "xsd-invalid": _("不符合 BPMN 规范"),
+        "not-bpmn": _("不是 BPMN 流程图"),
+        "normalise-failed": _("无法处理此流程图"),
+        "no-files": _("没有上传文件"),
+        "no-bpmn": _("缺少 .bpmn 文件"),
+        "no-process": _("没有可执行的流程"),
+        "no-executable-process": _("没有可执行的流程"),
+        "unknown-file": _("不支持的文件类型"),
+        "unsupported-element": _("不支持的元素"),
+        "sub-choreography": _("不支持的元素"),
+        "unsupported-service-task": _("不支持的服务任务"),
+        "unsupported-script-language": _("不支持的脚本语言"),
+        "unsupported-expression-language": _("条件表达式无法转换为 Python"),
+        "unsupported-timer": _("不支持的定时设置"),
+        "invalid-timer": _("定时设置无效"),
+        "missing-script": _("脚本任务缺少脚本"),
+        "unresolved-reference": _("引用了不存在的定义"),
+        "ambiguous-flow": _("流向不明确"),
+        "invalid-property": _("属性值无效"),
+        "engine-owned-variable": _("使用了系统保留的变量名"),
+        "process-too-long": _("流程过长"),
+        "spiff-invalid": _("流程引擎校验未通过"),
+        "spiff-internal-error": _("流程引擎无法处理此元素"),
+        "form-missing": _("表单不存在"),
+        "form-not-json": _("表单不是合法的 JSON"),
+        "form-invalid": _("表单定义无效"),
+        "form-pattern-unsafe": _("表单中的正则表达式不安全"),
+        "dropped-data-association": _("数据关联将被忽略"),
+        "implicit-split": _("隐式分支已转换"),
+        "translated-expression": _("条件已自动转换"),
+        "made-default": _("已设为默认流"),
+        "made-executable": _("已设为可执行"),
+    }
 
 
 @bp.get("")
@@ -98,7 +100,7 @@ def edit(key: str):
         dmn=dmn,
         deployed={n: x for n, x in deployed.items() if n.endswith(".bpmn")},
         forms=form_names(files),
-        problem_codes={code: str(title) for code, title in PROBLEM_TITLES.items()},
+        problem_codes=problem_titles(),
     )
 
 

@@ -7,7 +7,7 @@ import { getBodyChild, getProperties } from './extension';
 import { text, translate } from './i18n';
 
 function body(expr) {
-  return (expr && (expr.body || '')).trim();
+  return expr && expr.body ? String(expr.body).trim() : '';
 }
 
 function timerOf(el) {

@@ -20,7 +20,11 @@ function create({ container, panel, lang, forms }) {
   setLanguage(lang);
   return new Modeler({
     container,
-    propertiesPanel: { parent: panel },
+    propertiesPanel: {
+      parent: panel,
+      // Jiebang's groups open: they are what a designer comes to the panel for
+      layout: { groups: { 'jiebang-task': { open: true }, 'jiebang-approval': { open: true }, 'jiebang-process': { open: true }, 'jiebang-lane': { open: true } } }
+    },
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, JiebangModule],
     moddleExtensions: { spiffworkflow },
     jiebang: { forms: forms || [] }
