@@ -97,6 +97,13 @@ const WORDS = {
   'diff.multiInstance': ['多实例', 'Multi-instance'],
   'diff.loopCollection': ['多实例集合', 'Multi-instance collection'],
 
+  'group.condition': ['流转条件', 'Jiebang: condition'],
+  'label.condition': ['条件（Python 表达式）', 'Condition (Python expression)'],
+  'help.condition': ['为真时走这条线，如 decision == \'approve\'；留空则无条件', "Taken when true, e.g. decision == 'approve'; empty: always"],
+  'group.script': ['脚本', 'Jiebang: script'],
+  'label.script': ['脚本（Python）', 'Script (Python)'],
+  'help.script': ['在沙箱中运行；可用 now()、add_duration()、to_utc()', 'Runs in the sandbox; now(), add_duration() and to_utc() are at hand'],
+
   'duration.Y': ['年', 'years'],
   'duration.M': ['个月', 'months'],
   'duration.W': ['周', 'weeks'],
@@ -182,6 +189,7 @@ const BUILT_IN = {
   'Process name': '流程名称',
   'Process ID': '流程标识',
   'Participant Name': '泳池名称',
+  'Participant ID': '泳池标识',
   'Executable': '可执行',
   'Version tag': '版本标签',
   'Condition': '条件',
@@ -264,9 +272,29 @@ const BUILT_IN = {
   'Collapsed pool/participant': '折叠的泳池'
 };
 
+// Event names the panel header composes ("Timer Boundary Event (Non Interrupting)"), word by word.
+const EVENT_KIND = {
+  'Message': '消息', 'Timer': '定时', 'Signal': '信号', 'Error': '错误', 'Escalation': '升级',
+  'Conditional': '条件', 'Compensate': '补偿', 'Link': '链接', 'Terminate': '终止', 'Cancel': '取消'
+};
+const EVENT_PLACE = {
+  'Start Event': '开始事件', 'End Event': '结束事件', 'Boundary Event': '边界事件',
+  'Intermediate Catch Event': '捕获事件', 'Intermediate Throw Event': '抛出事件'
+};
+const EVENT = /^(?:(\w+) )?(Start Event|End Event|Boundary Event|Intermediate Catch Event|Intermediate Throw Event)( \(Non Interrupting\))?$/;
+
+function chinese(template) {
+  if (BUILT_IN[template]) return BUILT_IN[template];
+  const m = EVENT.exec(template);
+  if (m && (!m[1] || EVENT_KIND[m[1]])) {
+    return (m[1] ? EVENT_KIND[m[1]] : '') + EVENT_PLACE[m[2]] + (m[3] ? '（不中断）' : '');
+  }
+  return template;
+}
+
 /** diagram-js's translate service: Chinese for the built-in strings, ``{name}`` placeholders filled. */
 export function translate(template, replacements) {
-  let out = (language === 'zh' && BUILT_IN[template]) || template;
+  let out = language === 'zh' ? chinese(template) : template;
   Object.keys(replacements || {}).forEach((k) => { out = out.replace(new RegExp(`{${k}}`, 'g'), replacements[k]); });
   return out;
 }

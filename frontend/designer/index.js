@@ -23,7 +23,7 @@ function create({ container, panel, lang, forms }) {
     propertiesPanel: {
       parent: panel,
       // Jiebang's groups open: they are what a designer comes to the panel for
-      layout: { groups: { 'jiebang-task': { open: true }, 'jiebang-approval': { open: true }, 'jiebang-process': { open: true }, 'jiebang-lane': { open: true } } }
+      layout: { groups: { 'jiebang-task': { open: true }, 'jiebang-approval': { open: true }, 'jiebang-process': { open: true }, 'jiebang-lane': { open: true }, 'jiebang-condition': { open: true }, 'jiebang-script': { open: true } } }
     },
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, JiebangModule],
     moddleExtensions: { spiffworkflow },

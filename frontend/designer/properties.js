@@ -248,6 +248,55 @@ function laneEntries(element, process, lane, index) {
   return entries;
 }
 
+/** A sequence flow's condition, a Python expression the engine evaluates (a FEEL/JUEL one is converted at deploy). */
+function ConditionEntry(props) {
+  const { element, id } = props;
+  const modeling = useService('modeling');
+  const moddle = useService('moddle');
+  const debounce = useService('debounceInput');
+  const bo = element.businessObject;
+  return TextAreaEntry({
+    element,
+    id,
+    label: text('label.condition'),
+    description: text('help.condition'),
+    getValue: () => (bo.conditionExpression && bo.conditionExpression.body) || '',
+    setValue: (v) => {
+      const body = (v || '').trim();
+      modeling.updateProperties(element, {
+        conditionExpression: body ? moddle.create('bpmn:FormalExpression', { body }) : undefined
+      });
+    },
+    debounce,
+    rows: 2,
+    monospace: true
+  });
+}
+
+function ScriptEntry(props) {
+  const { element, id } = props;
+  const modeling = useService('modeling');
+  const debounce = useService('debounceInput');
+  const bo = element.businessObject;
+  return TextAreaEntry({
+    element,
+    id,
+    label: text('label.script'),
+    description: text('help.script'),
+    getValue: () => bo.script || '',
+    setValue: (v) => modeling.updateProperties(element, { scriptFormat: bo.scriptFormat || 'python', script: v || undefined }),
+    debounce,
+    rows: 6,
+    monospace: true
+  });
+}
+
+/** Only a flow leaving an exclusive or inclusive gateway (or an activity) can carry a condition. */
+function mayHaveCondition(element) {
+  const source = element.businessObject.sourceRef;
+  return source && !is(source, 'bpmn:ParallelGateway') && !is(source, 'bpmn:EventBasedGateway') && !is(source, 'bpmn:Event');
+}
+
 // ---------------------------------------------------------------- groups per element kind
 
 function taskGroup(element) {
@@ -310,6 +359,12 @@ export default function JiebangPropertiesProvider(propertiesPanel) {
         groups.splice(1, 0, taskGroup(element), approvalGroup(element));
       } else if (is(bo, 'bpmn:StartEvent') && !(bo.eventDefinitions || []).length) {
         groups.splice(1, 0, taskGroup(element));
+      } else if (is(bo, 'bpmn:SequenceFlow') && mayHaveCondition(element)) {
+        groups.splice(1, 0, { id: 'jiebang-condition', label: text('group.condition'), entries: [
+          { id: 'jiebang-condition-expression', element, component: ConditionEntry, isEdited: isTextAreaEntryEdited }] });
+      } else if (is(bo, 'bpmn:ScriptTask')) {
+        groups.splice(1, 0, { id: 'jiebang-script', label: text('group.script'), entries: [
+          { id: 'jiebang-script-body', element, component: ScriptEntry, isEdited: isTextAreaEntryEdited }] });
       } else if (is(bo, 'bpmn:Lane')) {
         groups.splice(1, 0, laneGroup(element));
       } else if (is(bo, 'bpmn:Process') || (is(bo, 'bpmn:Participant') && bo.processRef)) {

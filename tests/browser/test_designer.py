@@ -152,6 +152,17 @@ def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login) -> 
     admin.evaluate("() => window.jbModeler.get('commandStack').undo()")
     assert 'name="lane:Committee" value="user:sun"' not in _saved_xml(admin)
 
+    # a gateway's outgoing condition is a field too
+    admin.evaluate(
+        """() => { const m = window.jbModeler;
+                   m.get('selection').select(m.get('elementRegistry').get('flow_review_approve')); }"""
+    )
+    condition = panel.locator("[data-entry-id='jiebang-condition-expression'] textarea")
+    assert condition.input_value() == "decision == 'approve'"
+    condition.fill("decision == 'approve' and bool(title)")
+    admin.wait_for_timeout(600)
+    assert "decision == 'approve' and bool(title)</bpmn:conditionExpression>" in _saved_xml(admin)
+
     # the engine accepts what the panel wrote
     with admin.expect_response("**/api/v1/process-definitions/validate") as checked:
         admin.click("#validate")
