@@ -67,6 +67,22 @@ export function propertyLabel(key) {
   return text(`diff.${key}`);
 }
 
+/** A changed property's value in words where the panel offers choices (``all`` -> 会签（全部同意）). */
+export function propertyValue(key, value) {
+  if (!value) return value;
+  const name = key.indexOf('property:') === 0 ? key.slice(9) : '';
+  if (name.indexOf('lane:') === 0) {
+    if (value === 'starter') return text('choice.lane.starter');
+    const at = value.indexOf(':');
+    return at > 0 ? `${text(`choice.lane.${value.slice(0, at)}`)} ${value.slice(at + 1)}` : value;
+  }
+  if (name === 'approvalMode' && value.indexOf('ratio:') === 0) {
+    return `${text('choice.approvalMode.ratio')} ${value.slice(6)}`;
+  }
+  const word = text(`choice.${name}.${value}`);
+  return word === `choice.${name}.${value}` ? value : word;
+}
+
 /** Compare two BPMN XML texts with the modeler's own moddle; resolves to {added, removed, changed}. */
 export function diffDiagrams(moddle, oldXml, newXml) {
   return Promise.all([moddle.fromXML(oldXml), moddle.fromXML(newXml)]).then(([a, b]) => {
@@ -82,7 +98,7 @@ export function diffDiagrams(moddle, oldXml, newXml) {
       keys.forEach((k) => {
         const was = before[id].props[k] || '';
         const now = after[id].props[k] || '';
-        if (was !== now) props.push({ key: k, label: propertyLabel(k), before: was, after: now });
+        if (was !== now) props.push({ key: k, label: propertyLabel(k), before: propertyValue(k, was), after: propertyValue(k, now) });
       });
       if (before[id].type !== after[id].type) {
         props.unshift({ key: 'type', label: text('diff.type'), before: translate(typeLabel(before[id].type)), after: translate(typeLabel(after[id].type)) });

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .test_walk import keep
+
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 NEW_NAME = "申报问题（新版） Submit problem v2"
@@ -96,7 +98,7 @@ def _element_xml(xml: str, element_id: str) -> str:
     return xml[start : xml.index("</bpmn:userTask>", start)]
 
 
-def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login) -> None:
+def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login, tmp_path: Path) -> None:
     admin = login("admin")
     _open_designer(admin)
     admin.locator("#modeler .djs-element[data-element-id='preliminary_review']").click()
@@ -114,6 +116,7 @@ def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login) -> 
     panel.locator("[data-entry-id='jiebang-timeout'] input").fill("P3D")
     admin.wait_for_timeout(600)  # the panel writes text fields after a short pause in typing
     assert "即 3 天" in panel.locator("[data-entry-id='jiebang-timeout']").inner_text()
+    keep(admin, tmp_path, "designer.png")
     panel.locator("[data-entry-id='jiebang-timeoutAction'] select").select_option("approve")
     panel.locator("[data-entry-id='jiebang-dueIn'] input").fill("14 days")
     admin.wait_for_timeout(600)
@@ -202,10 +205,10 @@ def test_deploy_asks_first_and_lists_what_changed(login, tmp_path: Path) -> None
     dialog.wait_for()
     assert "部署为 v" in dialog.locator("h2").inner_text()
     changed = dialog.locator("[data-kind='changed'] li[data-element-id='acceptance']")
-    assert "审批方式" in changed.inner_text() and "all" in changed.inner_text()
+    assert "审批方式" in changed.inner_text() and "会签（全部同意）" in changed.inner_text()
     assert dialog.locator("[data-kind='added'] li").count() >= 1  # the new task and its flow
     assert admin.locator(".djs-element.jb-diff-changed[data-element-id='acceptance']").count() == 1
-    admin.screenshot(path=str(tmp_path / "designer-deploy-confirm.png"))
+    keep(admin, tmp_path, "designer-deploy.png")
 
     admin.click("#deploy-cancel")
     assert not admin.locator("#deploy-confirm[open]").count()
