@@ -6,12 +6,14 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 
 import { diffDiagrams } from './diff';
 import { setLanguage, text, translate } from './i18n';
+import LaneRuleKeeper from './lanes';
 import JiebangPropertiesProvider from './properties';
 import spiffworkflow from './spiffworkflow.json';
 
 const JiebangModule = {
-  __init__: ['jiebangPropertiesProvider'],
+  __init__: ['jiebangPropertiesProvider', 'jiebangLaneRuleKeeper'],
   jiebangPropertiesProvider: ['type', JiebangPropertiesProvider],
+  jiebangLaneRuleKeeper: ['type', LaneRuleKeeper],
   translate: ['value', translate]
 };
 

@@ -151,6 +151,15 @@ def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login, tmp
     admin.wait_for_timeout(600)
     assert '<spiffworkflow:property name="lane:Committee" value="user:sun" />' in _saved_xml(admin)
 
+    # renaming the lane keeps its rule under the new name
+    admin.evaluate(
+        """() => { const m = window.jbModeler;
+                   m.get('modeling').updateLabel(m.get('elementRegistry').get('lane_committee'), 'PartyCommittee'); }"""
+    )
+    xml = _saved_xml(admin)
+    assert 'name="lane:PartyCommittee" value="user:sun"' in xml and 'name="lane:Committee"' not in xml
+    admin.evaluate("() => window.jbModeler.get('commandStack').undo()")
+
     # undo takes a panel change back whole
     admin.evaluate("() => window.jbModeler.get('commandStack').undo()")
     assert 'name="lane:Committee" value="user:sun"' not in _saved_xml(admin)
