@@ -159,15 +159,15 @@ def listing(s: Session, viewer: str) -> list[CampaignRecord]:
 def record(s: Session, row: Campaign) -> CampaignRecord:
     """The campaign with its problems counted by status and category: one grouped query."""
     counts = s.execute(
-        select(CampaignProblem.category, status_column(), func.count())
+        select(CampaignProblem.category, Instance.status, CampaignProblem.status, func.count())
         .join(Instance, Instance.id == CampaignProblem.instance_id)
         .where(CampaignProblem.campaign_id == row.id)
-        .group_by(CampaignProblem.category, status_column())
+        .group_by(CampaignProblem.category, Instance.status, CampaignProblem.status)
     ).all()
     by_status: dict[str, int] = defaultdict(int)
     by_category: dict[str, int] = {c: 0 for c in row.categories}
-    for category, status, n in counts:
-        by_status[status] += n
+    for category, instance_status, status, n in counts:
+        by_status[instance_status if instance_status in ("cancelled", "error") else status] += n
         by_category[category] = by_category.get(category, 0) + n
     return CampaignRecord(
         row.id,
