@@ -513,7 +513,9 @@ def _write_people(s: Session, found: Plan, now: datetime) -> None:
     if not people:
         return
     codes = {unit for p in people.values() for unit, _, _ in p["posts"]}
-    unit_ids = dict(s.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes))).tuples().all())
+    unit_ids: dict[str, int] = {
+        code: unit_id for code, unit_id in s.execute(select(Unit.code, Unit.id).where(Unit.code.in_(codes)))
+    }
     new = [u for u in people if u not in found.existing_users]
     if new:
         s.execute(
