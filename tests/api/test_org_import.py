@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from flask.testing import FlaskClient
 
-from engine import Engine
+from engine import Engine, organisation
 from tests.api.conftest import Auth
 
 UNITS = [
@@ -89,8 +89,6 @@ def test_a_county_imports_from_a_workbook_in_any_row_order(
     assert chen["groups"] == ["taskforce"]
     assert engine.get_user("liu").groups == ["committee", "evaluator"]
     with engine.store.read() as s:  # the subtree is one prefix match: paths were written with the ids
-        from engine import organisation
-
         assert organisation.subtree_codes(s, "chengguan") == ["chengguan", "jiangxi"]
     again = upload(client, auth, xlsx())  # importing the same file again updates, doubles nothing
     assert again.get_json()["units"] == {"created": 0, "updated": 4}

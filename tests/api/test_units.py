@@ -12,8 +12,9 @@ from sqlalchemy import select
 from engine import Engine
 from engine.tables import AuditEvent, Instance
 
-PING = (Path(__file__).parent / "data" / "ping.bpmn").read_bytes()  # takes any start data
 from tests.api.conftest import Auth
+
+PING = (Path(__file__).parent / "data" / "ping.bpmn").read_bytes()  # takes any start data
 
 
 def put(client: FlaskClient, auth: Auth, who: str, code: str, **body: Any) -> Any:
