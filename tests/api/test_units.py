@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from engine import Engine
 from engine.tables import AuditEvent, Instance
-
 from tests.api.conftest import Auth
 
 PING = (Path(__file__).parent / "data" / "ping.bpmn").read_bytes()  # takes any start data
