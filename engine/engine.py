@@ -199,9 +199,12 @@ class Engine(IntegrationMixin):
             organisation.PostAssignment(str(p.get("unit", "")), str(p.get("post", "")), p.get("rank"))
             for p in posts
         ]
-        if actor is not None:
+        if actor is not None:  # whoever gives posts needs the tenants the person leaves and joins
             me = rules.actor_of(s, actor)
-            for tenant in organisation.tenants_of_codes(s, [p.unit for p in wanted]):
+            rules.require("manage_users", me)
+            tenants = organisation.tenants_of_codes(s, [p.unit for p in wanted])
+            current = organisation.tenant_of(s, username)
+            for tenant in sorted(tenants | ({current} if current else set())):
                 rules.require_org("assign_posts", rules.may_assign_posts(s, me, tenant))
         held = organisation.set_posts(s, username, wanted)
         audit.record(
