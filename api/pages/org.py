@@ -11,24 +11,28 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from engine import EngineError, NotFoundError, UnitRecord
 
-from .common import act, current_user, get_engine, login_required
+from .common import current_user, get_engine, login_required
 
 bp = Blueprint("org", __name__, url_prefix="/org")
 
-KIND_LABELS = {
-    "county": lazy_gettext("县"),
-    "town": lazy_gettext("乡镇"),
-    "department": lazy_gettext("部门"),
-    "village": lazy_gettext("村"),
-    "community": lazy_gettext("社区"),
-    "office": lazy_gettext("科室"),
-    "company": lazy_gettext("企业"),
-    "team": lazy_gettext("专班"),
-}
+
+def kind_labels() -> dict[str, str]:
+    """Unit kinds as the page names them, in the request's language."""
+    return {
+        "county": _("县"),
+        "town": _("乡镇"),
+        "department": _("部门"),
+        "village": _("村"),
+        "community": _("社区"),
+        "office": _("科室"),
+        "company": _("企业"),
+        "team": _("专班"),
+    }
+
+
 TREE_LIMIT = 5_000  # a county has ~2,000 units; beyond this the page asks for a search
 OPEN_LEVELS = 2  # the county and its towns start unfolded
 
@@ -51,7 +55,7 @@ def index():
         units=page.items,
         total=page.total,
         children=children,
-        kinds=KIND_LABELS,
+        kinds=kind_labels(),
         open_levels=OPEN_LEVELS,
         may_create_tenant=engine.may_manage_org(me.username, None),
     )
@@ -67,12 +71,14 @@ def show(code: str):
         detail = engine.get_unit(code, viewer=me.username)
     except NotFoundError:
         abort(404)
+    parent = engine.get_unit(detail.unit.parent).unit if detail.unit.parent else None
     return render_template(
         "pages/org/show.html",
         unit=detail.unit,
+        parent=parent,
         children=detail.children,
         members=detail.members,
-        kinds=KIND_LABELS,
+        kinds=kind_labels(),
         may_manage=engine.may_manage_org(me.username, detail.unit.tenant),
     )
 
@@ -124,7 +130,6 @@ def _problem(exc: EngineError) -> str:
 @login_required
 def add_post(code: str):
     """Put a person in a post of this unit, keeping the posts they hold elsewhere."""
-    me = current_user()
     engine = get_engine()
     username = request.form.get("username", "").strip()
     post = request.form.get("post", "").strip()
@@ -135,10 +140,7 @@ def add_post(code: str):
         flash(_("用户 %(name)s 不存在", name=username or "—"), "error")
         return redirect(url_for("org.show", code=code))
     held = [_as_post(p) for p in engine.posts_of(username) if (p.unit, p.post) != (code, post)]
-    act(
-        lambda: engine.upsert_user(username, posts=[*held, {"unit": code, "post": post, "rank": rank}], actor=me.username),
-        _("已任命"),
-    )
+    _change_posts(username, [*held, {"unit": code, "post": post, "rank": rank}], _("已任命"))
     return redirect(url_for("org.show", code=code))
 
 
@@ -146,7 +148,6 @@ def add_post(code: str):
 @login_required
 def remove_post(code: str):
     """Take a person out of one post of this unit."""
-    me = current_user()
     engine = get_engine()
     username, post = request.form.get("username", ""), request.form.get("post", "")
     try:
@@ -154,7 +155,7 @@ def remove_post(code: str):
     except NotFoundError:
         abort(404)
     kept = [_as_post(p) for p in held if (p.unit, p.post) != (code, post)]
-    act(lambda: engine.upsert_user(username, posts=kept, actor=me.username), _("已免去该职务"))
+    _change_posts(username, kept, _("已免去该职务"))
     return redirect(url_for("org.show", code=code))
 
 
@@ -169,9 +170,20 @@ def delete(code: str):
         engine.delete_unit(code, actor=me.username)
     except EngineError as exc:
         flash(_problem(exc), "error")
-        return redirect(url_for("org.show", code=code) if not isinstance(exc, NotFoundError) else url_for("org.index"))
+        return redirect(
+            url_for("org.show", code=code) if not isinstance(exc, NotFoundError) else url_for("org.index")
+        )
     flash(_("单位已删除"))
     return redirect(url_for("org.show", code=parent) if parent else url_for("org.index"))
+
+
+def _change_posts(username: str, posts: list[dict[str, Any]], done: str) -> None:
+    """Replace a person's posts as the logged-in user; the refusal's own words when refused."""
+    try:
+        get_engine().upsert_user(username, posts=posts, actor=current_user().username)
+        flash(done)
+    except EngineError as exc:
+        flash(_problem(exc), "error")
 
 
 def _as_post(p: Any) -> dict[str, Any]:
