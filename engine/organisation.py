@@ -181,7 +181,7 @@ def list_units(
     if kind is not None:
         query = query.where(Unit.kind == kind)
     if q:
-        like = f"%{q}%"
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(Unit.name.like(like, escape="\\"), Unit.code.like(like, escape="\\")))
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = s.execute(query.order_by(Unit.path).offset(offset).limit(limit)).all()
