@@ -284,6 +284,7 @@ ROLE_RULES: dict[str, Rule] = {
     "act_as": _role("oa-service"),  # send X-Acting-User: the OA relays its people
     "send_message": _role("admin", "oa-service"),
     "issue_login_link": _role("oa-service"),
+    "manage_org": _role("admin"),  # units and posts; which tenant's: ``may_manage_org``
 }
 
 REFUSALS = {
@@ -300,6 +301,8 @@ REFUSALS = {
     "file_claim": "the submitter may not claim this challenge",
     "create_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
+    "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
+    "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",
 }
 
 
@@ -385,20 +388,6 @@ def last_step(s: Session, instance_id: str) -> HumanTask | None:
     ).first()
 
 
-# ---- who sees a tenant's objects ---------------------------------------------------------------
-def sees_tenant(s: Session, username: str, tenant: str | None) -> bool:
-    """A tenant's objects (campaigns…) are seen by its own people; people of no tenant see them only as
-    installation admins or the OA service. Objects of no tenant are everyone's."""
-    if tenant is None:
-        return True
-    user = s.get(User, username)
-    if user is None:
-        return False
-    if user.tenant is not None:
-        return user.tenant == tenant
-    return bool(effective_roles(user.roles or []) & set(PRIVILEGED_ROLES))
-
-
 # ---- who sees which instance --------------------------------------------------------------------
 def visible_instances(s: Session, username: str) -> ColumnElement[bool] | None:
     """The condition on ``Instance`` rows ``username`` may see; ``None`` when they see every instance."""
@@ -427,3 +416,46 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
     return or_(Instance.started_by == username, worked, delegated, candidate, copied)
+
+
+# ---- the organisation: who sees and changes which tenant's units and posts ----------------------
+def tenant_of_actor(s: Session, username: str) -> str | None:
+    """The tenant a person belongs to (``None``: the installation's own people, who see every tenant)."""
+    return s.scalar(select(User.tenant).where(User.username == username))
+
+
+def sees_tenant(s: Session, username: str | None, tenant: str) -> bool:
+    """Whether ``username`` may see units of ``tenant`` (another tenant's units answer 404).
+
+    ``None`` is the command line, which runs on the server and sees everything.
+    """
+    if username is None:
+        return True
+    mine = tenant_of_actor(s, username)
+    return mine is None or mine == tenant
+
+
+def may_manage_org(s: Session, actor: Actor, tenant: str | None) -> bool:
+    """Change units of ``tenant`` (``None``: create a new tenant).
+
+    An admin without a tenant administers the installation: every tenant, and new ones. An admin
+    of a tenant changes units within it only. Scoped admins (``admin@unit``) extend this rule.
+    """
+    if not allowed("manage_org", actor):
+        return False
+    mine = tenant_of_actor(s, actor.username)
+    return mine is None or (tenant is not None and mine == tenant)
+
+
+def may_assign_posts(s: Session, actor: Actor, tenant: str) -> bool:
+    """Give people posts in units of ``tenant``: whoever syncs users (admin, OA service) within their tenant."""
+    if not allowed("manage_users", actor):
+        return False
+    mine = tenant_of_actor(s, actor.username)
+    return mine is None or mine == tenant
+
+
+def require_org(action: str, permitted: bool) -> None:
+    """``NotAllowedError`` (403) naming the refusal when an organisation rule said no."""
+    if not permitted:
+        raise NotAllowedError(REFUSALS[action])

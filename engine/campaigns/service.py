@@ -136,7 +136,7 @@ def _categories(raw: Any) -> list[str]:
 def visible(s: Session, viewer: str, campaign_id: int) -> Campaign:
     """The campaign if ``viewer`` may see it; 404 otherwise, so ids of other tenants tell nothing."""
     row = s.get(Campaign, campaign_id)
-    if row is None or not rules.sees_tenant(s, viewer, row.tenant):
+    if row is None or (row.tenant is not None and not rules.sees_tenant(s, viewer, row.tenant)):
         raise NotFoundError(f"no campaign {campaign_id}")
     return row
 
@@ -153,7 +153,7 @@ def managed(s: Session, actor: str, campaign_id: int) -> Campaign:
 
 def listing(s: Session, viewer: str) -> list[CampaignRecord]:
     rows = s.scalars(select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc()))
-    return [record(s, r) for r in rows if rules.sees_tenant(s, viewer, r.tenant)]
+    return [record(s, r) for r in rows if r.tenant is None or rules.sees_tenant(s, viewer, r.tenant)]
 
 
 def record(s: Session, row: Campaign) -> CampaignRecord:
