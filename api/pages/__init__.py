@@ -102,6 +102,7 @@ def _template_globals() -> dict:
     user = current_user() if request.endpoint and not request.endpoint.startswith("assets.") else None
     return {
         "me": user,
+        "viewer": user,  # the header's own name for the logged-in user: views may pass their own ``me``
         "me_may_deploy": user is not None and may("deploy"),
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,
