@@ -118,7 +118,7 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Pages to follow (same-site page routes); downloads and the JSON API are not pages.
-FOLLOW = re.compile(r"^/(inbox|board|instances|tasks|scores|designer)(/|\?|$)")
+FOLLOW = re.compile(r"^/(inbox|board|instances|tasks|scores|org|designer)(/|\?|$)")
 SKIP = re.compile(r"/export|/api/|/files/|[?&]lang=|/logout")
 
 VISIBLE_TEXT = """() => {
