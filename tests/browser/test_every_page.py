@@ -147,7 +147,9 @@ VISIBLE_TEXT = """() => {
       for (const o of el.options) texts.push({text: o.label.trim(), where: where(el) + ' > option', label: true});
     } else {
       const text = (el.getAttribute('placeholder') || el.value || '').trim();
-      if (text) texts.push({text, where: where(el), label: true});
+      // an example code in a code field (placeholder="pingli") is an id, not a label
+      const example = el.hasAttribute('placeholder') && /^[a-z0-9][a-z0-9_.-]*$/.test(text);
+      if (text && !example) texts.push({text, where: where(el), label: true});
     }
   }
   // labels of a form: what names a field or an action
