@@ -53,11 +53,6 @@ class Model:
         default_factory=dict
     )  # element id (the process's too) -> {"zh_CN": name, "en": name_en}
 
-    def name_in(self, element_id: str, locale: str) -> str | None:
-        """An element's (or the process's) name in a page language; the diagram's own name otherwise."""
-        names = self.names.get(element_id) or {}
-        return names.get(locale) or names.get("zh_CN")
-
     @property
     def task_forms(self) -> dict[str, str]:
         """Element id -> the form file name it declares."""

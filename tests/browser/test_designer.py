@@ -294,7 +294,9 @@ def test_the_panel_edits_a_tasks_english_name_under_its_name(login, tmp_path: Pa
     entry.locator("input").fill("x" * 201)
     admin.wait_for_timeout(600)
     assert "200" in entry.locator(".bio-properties-panel-error").inner_text()
-    assert 'value="Preliminary check"' in _saved_xml(admin)  # a value the engine would refuse is never written
+    assert 'value="Preliminary check"' in _saved_xml(
+        admin
+    )  # a value the engine would refuse is never written
 
     entry.locator("input").fill("")
     admin.wait_for_timeout(600)

@@ -50,13 +50,13 @@ def test_the_catalog_reads_every_name_in_both_languages(engine: Engine) -> None:
     assert "e" not in leave.names and "f1" not in leave.names  # unnamed elements
 
 
-def test_a_model_answers_in_a_language_falling_back_to_the_diagrams_name(engine: Engine) -> None:
+def test_the_names_are_read_once_with_the_parsed_version(engine: Engine) -> None:
     engine.deploy({"leave.bpmn": diagram()}, actor="admin")
     with engine.store.read() as s:
-        model = engine.catalog.model(engine.catalog.latest(s, "leave"))
-    assert model.name_in("review", "en") == "Review" and model.name_in("review", "zh_CN") == "审核"
-    assert model.name_in("file", "en") == "归档"
-    assert model.name_in("e", "en") is None
+        row = engine.catalog.latest(s, "leave")
+        model = engine.catalog.model(row)
+        assert engine.catalog.model(row).names is model.names
+    assert model.names["review"] == {"zh_CN": "审核", "en": "Review"}
 
 
 def test_each_version_keeps_its_own_names(engine: Engine) -> None:
