@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, scores, tasks
+from .compress import compress_static
 from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +36,7 @@ assets = Blueprint(
     static_url_path="/static/pages",
     template_folder=str(HERE.parent / "templates"),
 )
+assets.after_request(compress_static)
 
 
 def select_locale() -> str:

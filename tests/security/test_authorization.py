@@ -444,6 +444,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/scores"): (200, None),
     ("GET", "/scores/export.xlsx"): (200, None),
     ("GET", "/tasks/<task_id>"): (403, None),
+    ("GET", "/tasks/people"): (200, None),  # name search for person pickers: any logged-in user
     ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/tasks/<task_id>/unclaim"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
