@@ -136,6 +136,14 @@
       original.value = chosen.join(",");
       picker.querySelector("input").value = "";
     });
+    // Out of its <label>: a label passes clicks on to its first control, which would be a chip's ×.
+    var host = original.parentNode;
+    if (host.tagName === "LABEL") {
+      var row = el("div", { "class": "label-row" });
+      picker.querySelector("input").setAttribute("aria-label", host.textContent.trim());
+      while (host.firstChild) row.appendChild(host.firstChild);
+      host.parentNode.replaceChild(row, host);
+    }
     original.parentNode.insertBefore(chips, original);
     original.parentNode.insertBefore(picker, original);
     original.form.addEventListener("submit", function (e) {
