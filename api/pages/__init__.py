@@ -18,8 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, scores, tasks
-from .compress import compress_static
 from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
+from .compress import compress_static
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")

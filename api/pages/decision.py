@@ -35,7 +35,7 @@ def local_name(name: str | None) -> str:
     hit = _OWN_WORDS.match(name)
     if not hit:
         return name
-    return hit.group(2) if str(get_locale() or "zh") .startswith("en") else hit.group(1).strip()
+    return hit.group(2) if str(get_locale() or "zh").startswith("en") else hit.group(1).strip()
 
 
 def _option_labels() -> dict[str, dict[str, dict[str, str]]]:
@@ -149,8 +149,11 @@ def _claim_view(claim: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "leader_name": names.get(leader, leader),
         "team": claim.get("kind") == "team",
         "members": [
-            {"username": m.get("username"), "name": names.get(str(m.get("username")), m.get("username")),
-             "share": m.get("share")}
+            {
+                "username": m.get("username"),
+                "name": names.get(str(m.get("username")), m.get("username")),
+                "share": m.get("share"),
+            }
             for m in members
         ],
         "plan": claim.get("plan") or "",

@@ -63,7 +63,7 @@ def localize(schema: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def extract_schema(
-    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+    fileobj: IO[bytes], _keywords: Any, _comment_tags: Any, options: Any
 ) -> Iterator[tuple[int, str, str, list[str]]]:
     """Babel extraction method for forms/*.schema.json: every title, description and option label."""
     texts: list[str] = []

@@ -22,7 +22,9 @@ def walk(engine: Engine, clock: ManualClock) -> Walk:
     return Walk(lambda: engine, clock)
 
 
-def task_page(client: FlaskClient, engine: Engine, walk: Walk, element_id: str, user: str, lang: str = "") -> str:
+def task_page(
+    client: FlaskClient, engine: Engine, walk: Walk, element_id: str, user: str, lang: str = ""
+) -> str:
     page_login(client, engine, user, csrf_token="t")
     resp = client.get(f"/tasks/{walk.open_task(element_id).id}{lang}")
     assert resp.status_code == 200
@@ -55,7 +57,9 @@ def test_the_review_form_speaks_chinese_only_and_english_only_under_lang_en(
     assert schema["properties"]["decision"]["x-enumTitles"]["return"] == "Return for revision"
     assert schema["properties"]["comment"]["title"] == "Comment"
     assert not re.search(r"[\u4e00-\u9fff]", json.dumps(schema, ensure_ascii=False))
-    assert not re.search(r"[\u4e00-\u9fff]", json.dumps(script_json(english, "form-messages"), ensure_ascii=False))
+    assert not re.search(
+        r"[\u4e00-\u9fff]", json.dumps(script_json(english, "form-messages"), ensure_ascii=False)
+    )
 
 
 def test_a_refused_form_names_each_field_once_by_its_label(
@@ -88,7 +92,8 @@ def test_a_refused_form_in_english_reads_english(client: FlaskClient, engine: En
     page_login(client, engine, "zhao", csrf_token="t")
     engine.claim(task.id, "zhao")
     resp = client.post(
-        f"/tasks/{task.id}/complete?lang=en", data={"csrf_token": "t", "data": json.dumps({"decision": "return"})}
+        f"/tasks/{task.id}/complete?lang=en",
+        data={"csrf_token": "t", "data": json.dumps({"decision": "return"})},
     )
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
@@ -151,7 +156,9 @@ def test_the_acceptance_page_shows_the_reports_and_decides_nothing(
     assert script_json(page, "form-initial") == {}  # neither 通过 nor 优秀 chosen in advance
 
 
-def test_people_are_found_by_name_only_when_logged_in(client: FlaskClient, engine: Engine, walk: Walk) -> None:
+def test_people_are_found_by_name_only_when_logged_in(
+    client: FlaskClient, engine: Engine, walk: Walk
+) -> None:
     assert client.get("/tasks/people?q=李明").status_code in (302, 401)
     page_login(client, engine, "zhou")
     assert client.get("/tasks/people?q=李明").get_json() == [{"username": "li", "display_name": "李明"}]

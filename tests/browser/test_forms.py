@@ -16,8 +16,14 @@ from .steps import done, fill_duration, local_input, open_task, pick_person, sub
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 TITLE = "福滩村人居环境整治（表单）"
-REQUIRED = {"title": "问题名称", "category": "问题类别", "description": "问题描述", "goals": "目标要求",
-            "proposed_deadline": "建议完成期限", "proposed_points": "建议分值"}
+REQUIRED = {
+    "title": "问题名称",
+    "category": "问题类别",
+    "description": "问题描述",
+    "goals": "目标要求",
+    "proposed_deadline": "建议完成期限",
+    "proposed_points": "建议分值",
+}
 
 
 def instance_data(server, instance_id: str) -> dict:
@@ -62,7 +68,9 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
     wang.fill("[name='root[goals]']", "半年内建成垃圾分类收运体系")
     wang.fill("[name='root[proposed_deadline]']", local_input(150))
     wang.fill("[name='root[proposed_points]']", "60")
-    assert wang.locator(".field-error:visible").count() == 0  # fixed fields lose their errors as they are filled
+    assert (
+        wang.locator(".field-error:visible").count() == 0
+    )  # fixed fields lose their errors as they are filled
     submit_form(wang)
     done(wang)
 
@@ -118,7 +126,11 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
     # sun chooses the claim from its card
     open_task(sun, "select_claim", tab="candidate")
     card = sun.locator(".claim-card", has_text="张杰")
-    assert "李明 30%" in card.inner_text() and "分片包干" in card.inner_text() and "半年见效" in card.inner_text()
+    assert (
+        "李明 30%" in card.inner_text()
+        and "分片包干" in card.inner_text()
+        and "半年见效" in card.inner_text()
+    )
     sun.screenshot(path=str(tmp_path / "forms-select-claim.png"), full_page=True)
     card.click()
     assert card.get_attribute("class").split().count("chosen") == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .steps import done, fill_duration, file_problem, local_input, open_task, submit_form
+from .steps import done, file_problem, fill_duration, local_input, open_task, submit_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
