@@ -116,6 +116,55 @@ class UserRecord:
 
 
 @dataclass(frozen=True)
+class UnitRecord:
+    """A unit of an organisation tree; ``tenant`` is its root's code (its own, for a root)."""
+
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    tenant: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """A person holding a post in a unit."""
+
+    username: str
+    display_name: str
+    unit: str
+    post: str
+    rank: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitDetail:
+    unit: UnitRecord
+    children: list[UnitRecord]
+    members: list[PostRecord]
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One bad cell of an imported file: sheet, row number as the spreadsheet shows it, column header."""
+
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OrgImportReport:
+    """What an organisation import did or would do: ``{created, updated}`` counts and the problems."""
+
+    units: dict[str, int]
+    users: dict[str, int]
+    errors: list[ImportProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     """An API token as listed: never the secret, only when it was made, expires, was last used."""
 

@@ -233,6 +233,44 @@ class User(Base):
     active: Mapped[bool] = mapped_column(
         default=True, server_default=true()
     )  # false: no login, tokens or sessions
+    # The root code of the units the user holds posts in (``organisation.set_posts`` keeps it);
+    # None: no tenant (the installation's own people, and everyone before the first tenant exists).
+    tenant: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class Unit(Base):
+    """A node of an organisation tree; a root is a tenant (a county), whose code every descendant
+    carries in ``tenant``. ``path`` lists the ids from the root down (``/3/17/240/``) so a subtree
+    is one indexed prefix match."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UserPost(Base):
+    """A person holding a post (书记, 镇长, 驻村第一书记…) in a unit, with a rank (科级, 股级…)."""
+
+    __tablename__ = "user_post"
+    __table_args__ = (
+        UniqueConstraint("username", "unit_id", "post"),
+        Index("ix_user_post_unit_post", "unit_id", "post"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    post: Mapped[str] = mapped_column(String(100))
+    rank: Mapped[str | None] = mapped_column(String(50))
 
 
 class Membership(Base):
