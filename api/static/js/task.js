@@ -42,11 +42,15 @@
   function help(text) {
     var node = el("div", { "class": "help" });
     if (DOMPurify) node.innerHTML = DOMPurify.sanitize(String(text));
-    else node.textContent = new DOMParser().parseFromString(String(text), "text/html").body.textContent || "";
+    else node.textContent = plain(text);
     return node;
   }
+  // Text without its tags and with its entities decoded. A <textarea> parses its content as text
+  // (RCDATA): no element is ever created, so nothing loads and no handler is even looked at.
   function plain(text) {
-    return new DOMParser().parseFromString(String(text || ""), "text/html").body.textContent || "";
+    var box = document.createElement("textarea");
+    box.innerHTML = String(text === null || text === undefined ? "" : text).replace(/<[^>]*>?/g, "");
+    return box.value;
   }
 
   // ---- people found by name ------------------------------------------------------------------
