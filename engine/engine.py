@@ -543,6 +543,8 @@ class Engine(IntegrationMixin):
             row.deployed_by,
             list(row.notes or []),
             versions,
+            (model.names.get(row.key) or {}).get("en"),
+            {element_id: dict(names) for element_id, names in model.names.items()},
         )
 
     # ---- instances ----------------------------------------------------------------------

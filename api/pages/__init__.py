@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, org, scores, tasks
-from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
+from .common import csrf_ok, current_user, fmt_when, may, named, pretty_json, to_json
 from .compress import compress_static
 
 HERE = Path(__file__).resolve().parent
@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.setdefault("when", fmt_when)
     app.jinja_env.filters.setdefault("tojson_script", to_json)
     app.jinja_env.filters.setdefault("pretty_json", pretty_json)
+    app.jinja_env.filters.setdefault("named", named)
 
 
 def _check_csrf() -> None:

@@ -8,34 +8,21 @@ form it was completed with), read as the viewer, so nobody sees more than the in
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine import EngineError, Event
 from forms import PATH as FORMS
 
-from .common import get_engine
+from .common import get_engine, named
 
-__all__ = ["Context", "Entry", "decision_context", "local_name"]
+__all__ = ["Context", "Entry", "decision_context"]
 
 # Steps whose pages show the whole picture (the others show the application and the timeline).
 DECISIONS = {"preliminary_review", "committee_approval", "select_claim", "acceptance", "deadline_escalation"}
-_OWN_WORDS = re.compile(r"^([^A-Za-z]*[\u4e00-\u9fff][^A-Za-z]*?)\s+([A-Za-z].*)$")
-
-
-def local_name(name: str | None) -> str:
-    """A bilingual model name (``验收 Acceptance``) in the page's language only."""
-    if not name:
-        return ""
-    hit = _OWN_WORDS.match(name)
-    if not hit:
-        return name
-    return hit.group(2) if str(get_locale() or "zh").startswith("en") else hit.group(1).strip()
 
 
 def _option_labels() -> dict[str, dict[str, dict[str, str]]]:
@@ -96,7 +83,7 @@ def decision_context(instance: Any, element_id: str, viewer: str, names: dict[st
             return step or ""
         if task_id not in task_names:
             try:
-                task_names[task_id] = local_name(engine.get_task(task_id).task.name)
+                task_names[task_id] = named(engine.get_task(task_id).task)
             except EngineError:
                 task_names[task_id] = step or ""
         return task_names[task_id]

@@ -18,7 +18,7 @@ from engine import (
 )
 
 from .common import act, current_user, get_engine, login_required
-from .decision import decision_context, local_name
+from .decision import decision_context
 from .forms import client_messages, field_label, initial_data, localize, plain_errors
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -72,7 +72,6 @@ def _render(
     return render_template(
         "pages/tasks/show.html",
         task=task,
-        task_name=local_name(task.name),
         instance=instance,
         names=names,
         context=decision_context(instance, task.element_id, me.username, names),
