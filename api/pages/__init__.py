@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, org, scores, tasks
 from .common import csrf_ok, current_user, fmt_when, may, named, pretty_json, to_json
+from .compress import compress_static
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
@@ -36,6 +37,7 @@ assets = Blueprint(
     static_url_path="/static/pages",
     template_folder=str(HERE.parent / "templates"),
 )
+assets.after_request(compress_static)
 
 
 def select_locale() -> str:

@@ -1,4 +1,4 @@
-"""Page steps shared by the browser tests (filling json-editor forms, opening tasks from the inbox)."""
+"""Page steps shared by the browser tests (filling task forms, opening tasks from the inbox)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,20 @@ from datetime import UTC, datetime, timedelta
 
 
 def local_input(days: int) -> str:
-    """A Beijing wall-clock time ``days`` ahead, as a datetime-local input takes it."""
-    return (datetime.now(UTC) + timedelta(days=days, hours=8)).strftime("%Y-%m-%dT%H:%M")
+    """The Beijing calendar day ``days`` ahead, as a date picker takes it."""
+    return (datetime.now(UTC) + timedelta(days=days, hours=8)).strftime("%Y-%m-%d")
+
+
+def fill_duration(page, field: str, count: int, unit: str = "D") -> None:
+    """A duration as people enter it: a number and days (D), weeks (W) or months (M)."""
+    page.fill(f"[name='root[{field}]']", str(count))
+    page.select_option(f"[name='root[{field}][unit]']", unit)
+
+
+def pick_person(page, field_selector: str, typed: str, username: str) -> None:
+    """Type part of a name into a person picker and choose the person from the list."""
+    page.fill(field_selector, typed)
+    page.locator(f".person-options li[data-username='{username}']").click()
 
 
 def open_task(page, element_id: str, tab: str = "mine") -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .steps import done, file_problem, local_input, open_task, submit_form
+from .steps import done, file_problem, fill_duration, local_input, open_task, submit_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -43,13 +43,13 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     assert TITLE in zhao.locator(".facts").inner_text()
     zhao.click("#claim")
     zhao.wait_for_selector("#form-editor[data-ready='1']")
-    assert zhao.locator(".facts .assignee").inner_text().strip() == "zhao"
+    assert zhao.locator(".facts .assignee").inner_text().strip() == "赵专班"
     zhao.select_option("[name='root[decision]']", "return")
     submit_form(zhao)
     zhao.wait_for_selector("#form-editor[data-ready='1']")
     error = zhao.locator(".field-error[data-error-for='comment']")
     assert error.is_visible()
-    assert "必填" in error.inner_text() or "过短" in error.inner_text()
+    assert error.inner_text() == "请填写"
     assert zhao.locator("[data-schemapath='root.comment'] .field-error").count() == 1
     zhao.screenshot(path=str(tmp_path / "02-review-error.png"), full_page=True)
     zhao.select_option("[name='root[decision]']", "approve")
@@ -63,8 +63,8 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     sun.select_option("[name='root[decision]']", "approve")
     sun.fill("[name='root[points]']", "100")
     sun.fill("[name='root[deadline]']", local_input(120))
-    sun.fill("[name='root[claim_window]']", "P14D")
-    sun.fill("[name='root[report_interval]']", "P30D")
+    fill_duration(sun, "claim_window", 14)
+    fill_duration(sun, "report_interval", 30)
     sun.fill("[name='root[guarantees]']", "镇财政保障工作经费")
     submit_form(sun)
     done(sun)
@@ -101,8 +101,8 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
 
     # 6. sun picks the team's claim
     open_task(sun, "select_claim", tab="candidate")
-    assert "zhangjie" in sun.locator(".facts .claims").inner_text()
-    sun.fill("[name='root[selected]']", "0")
+    assert "张杰" in sun.locator(".claim-cards").inner_text()
+    sun.locator(".claim-card", has_text="张杰").click()
     sun.fill("[name='root[comment]']", "方案扎实")
     submit_form(sun)
     done(sun)
@@ -118,7 +118,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     zhangjie.fill("[name='root[progress_percent]']", "100")
     zhangjie.fill("[name='root[summary]']", "全部签约")
     zhangjie.select_option("[name='root[status_self]']", "on_track")
-    zhangjie.select_option("[name='root[final]']", "1")  # json-editor's value for true
+    zhangjie.check("[name='root[final]']")
     submit_form(zhangjie)
     done(zhangjie)
     open_task(zhangjie, "completion_report")

@@ -501,6 +501,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/org/units/<code>/posts/remove"): (REFUSED_BY_REDIRECT, {"username": "wang", "post": "书记"}),
     ("POST", "/org/units/<code>/delete"): (REFUSED_BY_REDIRECT, {}),
     ("GET", "/tasks/<task_id>"): (403, None),
+    ("GET", "/tasks/people"): (200, None),  # name search for person pickers: any logged-in user
     ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/tasks/<task_id>/unclaim"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
