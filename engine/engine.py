@@ -19,7 +19,7 @@ import dataclasses
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
 
 SCOPES = ("mine", "candidate", "involved", "cc")
+DISCARD_REASON = "draft discarded by its starter / 发起人撤销草稿"
 
 
 def shipped_dirs() -> tuple[Path, Path]:
@@ -182,6 +183,15 @@ class Engine(IntegrationMixin):
     def list_users(self, query: str | None = None, limit: int = 50) -> list[UserRecord]:
         with self.store.read() as s:
             return identity.list_users(s, query, limit)
+
+    def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Each known username's display name (pages show people by name, never by login)."""
+        wanted = sorted({u for u in usernames if u})
+        if not wanted:
+            return {}
+        with self.store.read() as s:
+            rows = s.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
+            return {username: name or username for username, name in rows}
 
     def list_groups(self) -> dict[str, list[str]]:
         with self.store.read() as s:
@@ -362,6 +372,18 @@ class Engine(IntegrationMixin):
         with self.store.read() as s:
             return dict(self.catalog.get_row(s, key, version).files)
 
+    def element_names(self, key: str, version: int) -> dict[str, str]:
+        """Element id -> the name the diagram gives it, for the history and the current steps."""
+        with self.store.read() as s:
+            model = self.catalog.model(self.catalog.get_row(s, key, version))
+        out: dict[str, str] = {}
+        for spec in (model.spec, *model.subprocess_specs.values()):
+            for ts in spec.task_specs.values():
+                bpmn_id, name = getattr(ts, "bpmn_id", None), getattr(ts, "bpmn_name", None)
+                if bpmn_id and name:
+                    out[bpmn_id] = name
+        return out
+
     def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
         model = self.catalog.model(row)
         versions = list(
@@ -452,6 +474,16 @@ class Engine(IntegrationMixin):
         """Stop an instance for good (its starter or an admin; ``actor=None`` is the system itself)."""
         with self.steps.write(actor) as step:
             return operations.cancel(step, instance_id, reason)
+
+    def discard(self, instance_id: str, *, actor: str) -> InstanceRecord:
+        """Drop an untouched draft (an accidental 发起): its starter cancels it without a reason.
+
+        Once anyone else has worked on it, or the starter has submitted it, ``discard`` is refused
+        (403) and the instance takes the ordinary ``cancel`` with a reason, or a withdrawal.
+        """
+        with self.steps.write(actor) as step:
+            rules.require("discard", rules.actor_of(step.session, actor), step.lock_instance(instance_id))
+            return operations.cancel(step, instance_id, DISCARD_REASON)
 
     def send_message(
         self,
@@ -675,6 +707,21 @@ class Engine(IntegrationMixin):
     def board(self, *, category: str | None = None) -> list[dict[str, Any]]:
         with self.store.read() as s:
             return challenge.board(s, self.clock.now(), category=category)
+
+    def challenge(self, instance_id: str, *, viewer: str) -> dict[str, Any]:
+        """One challenge as its public page shows it to any cadre (``read_challenge``, rules.py):
+        what the board shows plus details, goals, milestones, support and whether ``viewer`` may claim."""
+        with self.store.read() as s:
+            row = s.get(Instance, instance_id)
+            if row is None:
+                raise NotFoundError(f"no challenge '{instance_id}' on the board")
+            actor = rules.actor_of(s, viewer)
+            if not rules.allowed("read_challenge", actor, row):
+                raise NotFoundError(f"no challenge '{instance_id}' on the board")
+            item = challenge.challenge_detail(row, self.clock.now())
+            item["may_claim"] = item["open_for_claims"] and rules.allowed("file_claim", actor, row)
+            item["claimed"] = any(c.get("leader") == viewer for c in item["claims"])
+            return item
 
     def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
         """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""

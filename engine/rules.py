@@ -9,9 +9,10 @@ task already held, an instance already ended) stays the operation's 409.
 
 An instance is visible to admins and the OA service account, its starter, anyone who holds,
 held or delegated one of its tasks or worked one as a delegate, members of a candidate group of
-one of its open tasks, and the people it was copied to (``visible_instances``: one SQL
-condition, used for single instances and for lists alike). A task is visible to whoever may see
-its instance.
+one of its open tasks, the people it was copied to and the people it awarded points to
+(``visible_instances``: one SQL condition, used for single instances and for lists alike). A task
+is visible to whoever may see its instance. A challenge of the built-in process, once on the board,
+is public (``read_challenge``): every cadre reads its page, claims and countdown, never its raw data.
 
 Roles are privileges: ``admin`` holds every privilege, ``oa-service`` the service's own. Acting
 on someone's behalf never raises privileges: while a service acts as a person
@@ -32,9 +33,21 @@ from sqlalchemy.orm import Session, object_session
 from . import audit
 from .errors import NotAllowedError
 from .records import UserRecord
-from .tables import AuditEvent, CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, User
+from .tables import (
+    AuditEvent,
+    CarbonCopy,
+    HumanTask,
+    Instance,
+    Membership,
+    ScoreEntry,
+    TaskCandidate,
+    User,
+)
 
 PRIVILEGED_ROLES = ("admin", "oa-service")
+CHALLENGE_PROCESS = "claim_evaluate"
+# The phases of a challenge once the committee has published it: from then on it is public (公开公示).
+PUBLIC_PHASES = ("published", "in_progress", "under_acceptance", "rectifying", "accepted", "failed")
 _IMPLIED = {"admin": frozenset(PRIVILEGED_ROLES), "oa-service": frozenset({"oa-service"})}
 
 # The roles of the service acting on someone's behalf in this request (None: nobody is acting).
@@ -216,6 +229,35 @@ def _may_file_claim(actor: Actor, row: Instance) -> bool:
     return not (row.started_by == actor.username and (row.data or {}).get("allow_submitter_claim") is False)
 
 
+def _is_public_challenge(_actor: Actor, row: Instance) -> bool:
+    """A challenge the committee published: anyone logged in reads its page (details, claims, countdown)."""
+    return row.process_key == CHALLENGE_PROCESS and (row.data or {}).get("phase") in PUBLIC_PHASES
+
+
+def is_untouched_draft(row: Instance) -> bool:
+    """Started but not in anyone else's hands: nobody but the starter ever completed a step, and
+    every open step is the starter's. What an accidental 发起 leaves behind, or a submission the
+    starter withdrew before review; its starter drops it (``discard``).
+    """
+    if row.status != "running" or row.started_by is None:
+        return False
+    tasks = list(
+        _session(row).execute(
+            select(HumanTask.status, HumanTask.assignee, HumanTask.completed_by).where(
+                HumanTask.instance_id == row.id
+            )
+        )
+    )
+    open_ones = [assignee for status, assignee, _done in tasks if status in ("open", "waiting")]
+    others_worked = any(done not in (None, row.started_by) for _status, _assignee, done in tasks)
+    return bool(open_ones) and not others_worked and all(a == row.started_by for a in open_ones)
+
+
+def _may_discard(actor: Actor, row: Instance) -> bool:
+    """The starter (or an admin) drops an untouched draft without giving a reason."""
+    return _may_cancel(actor, row) and is_untouched_draft(row)
+
+
 def _may_withdraw(actor: Actor, row: Instance) -> bool:
     """The starter or someone who completed a step; only the last step's worker withdraws it (409 otherwise)."""
     return row.started_by == actor.username or _completed_one(actor, row)
@@ -247,10 +289,12 @@ TASK_RULES: dict[str, Rule] = {
 INSTANCE_RULES: dict[str, Rule] = {
     "view": _may_view,
     "cancel": _may_cancel,
+    "discard": _may_discard,
     "withdraw": _may_withdraw,
     "cc": _involved,
     "execute_job": _is_admin,
     "file_claim": _may_file_claim,
+    "read_challenge": _is_public_challenge,
 }
 
 #: Actions on the installation itself (no target): who holds which role.
@@ -277,8 +321,10 @@ REFUSALS = {
     "cc": "only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送",
     "comment": "{who} is not involved in {what}",
     "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
+    "discard": "only the starter drops a draft nobody has worked on / 仅发起人可撤销未提交的草稿",
     "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
     "file_claim": "the submitter may not claim this challenge",
+    "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
 }
 
 
@@ -340,6 +386,7 @@ def _instance_actions(actor: Actor, row: Instance) -> list[str]:
     if row.status in ("running", "error"):
         out.append("cancel")
     if row.status == "running":
+        out.append("discard")
         last = last_step(_session(row), row.id)
         if last is not None and last.completed_by == actor.username:
             out.append("withdraw")
@@ -385,4 +432,5 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
         TaskCandidate.group.in_(select(Membership.group).where(Membership.username == username)),
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
-    return or_(Instance.started_by == username, worked, delegated, candidate, copied)
+    scored = exists().where(ScoreEntry.instance_id == Instance.id, ScoreEntry.username == username)
+    return or_(Instance.started_by == username, worked, delegated, candidate, copied, scored)
