@@ -302,6 +302,7 @@ ROLE_RULES: dict[str, Rule] = {
     "deploy": _role("admin"),
     "execute_job": _role("admin"),
     "view_jobs": _role("admin"),
+    "view_raw_data": _role("admin"),  # an instance's data as stored (JSON); others read the summary
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
