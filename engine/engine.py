@@ -62,7 +62,7 @@ from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
 
 SCOPES = ("mine", "candidate", "involved", "cc")
-DISCARD_REASON = "draft discarded by its starter / 发起人撤销草稿"
+DISCARD_REASON = "发起人撤销草稿"  # recorded as the reason, like a reason a person types
 
 
 def shipped_dirs() -> tuple[Path, Path]:

@@ -57,7 +57,7 @@ def tell(
             Entry(
                 at=h.at,
                 event=h.event,
-                who=person(h.actor) if h.actor and h.actor != "system" else _("系统"),
+                who=_who(h, person),
                 what=messages.get(data.get("name"), events.get(h.event, h.event))
                 if h.event == "message.received"
                 else events.get(h.event, h.event),
@@ -69,6 +69,13 @@ def tell(
             )
         )
     return out
+
+
+def _who(h: AuditRecord, person: Callable[[str | None], str]) -> str:
+    """Who acted; a task's arrival is told by where it went (``target``), not by who sent it on."""
+    if h.event == "task.created":
+        return ""
+    return person(h.actor) if h.actor and h.actor != "system" else _("系统")
 
 
 def _target(
