@@ -1,31 +1,35 @@
 """The ``jiebang`` command: serve, worker, users and tokens, deploy/validate, db upgrade.
 
 Configuration comes from ``JIEBANG_*`` environment variables (see README), so the same
-command line works on SQLite and on PostgreSQL.
+command line works on SQLite and on PostgreSQL. The engine, Flask and the server are imported by
+the commands that use them, so ``jiebang --help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine import Engine, EngineError, InvalidInputError
+from .config import DEFAULTS, config_from_env, data_dir, database_url
 
-from . import DEFAULTS, config_from_env, create_app
-from .worker import start_worker_threads
+if TYPE_CHECKING:
+    from engine import Engine
+
+UNIT_KINDS = ("county", "town", "department", "village", "community", "office", "company", "team")
 
 
 def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> Engine:
+    from engine import Engine
+
     config = config_from_env()
     engine = Engine(
-        args.database_url or config.get("DATABASE_URL"),
+        database_url({"DATABASE_URL": args.database_url or config.get("DATABASE_URL")}),
         lane_groups=config.get("LANE_GROUPS"),
         deploy_shipped=deploy_shipped,
     )
@@ -53,10 +57,12 @@ def _interval() -> float:
 # ---- serve and worker ---------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     """API + pages on gunicorn (threaded workers) and one job loop per server; SIGTERM stops it gracefully."""
+    from . import create_app
     from .server import serve
 
     engine = build_engine(args)  # migrate and deploy once, before the workers fork
     url = engine.store.url
+    first_admin = _first_admin_hint(engine)
     engine.store.dispose()
     config = config_from_env()
 
@@ -66,6 +72,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"(database: {url})",
             flush=True,
         )
+        if first_admin:
+            print(first_admin, flush=True)
 
     return serve(
         lambda: build_engine(args),
@@ -82,8 +90,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
+def _first_admin_hint(engine: Engine) -> str | None:
+    """What to run when nobody can administer this server yet (a fresh database), else None."""
+    if any("admin" in u.roles for u in engine.list_users(limit=1000) if u.active):
+        return None
+    prog = sys.argv[0] if sys.argv and Path(sys.argv[0]).name == "jiebang" else "jiebang"
+    command = f"{prog} user add admin --role admin --display-name 管理员 --password"
+    return (
+        "\n还没有管理员账号。请在另一个终端创建第一个管理员（会提示输入密码），然后用它登录：\n"
+        "No administrator yet. Create the first one in another terminal (it asks for a password), then log in:\n"
+        f"    {command}\n"
+    )
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Job loops alone (timers, deliveries); SIGTERM lets the running jobs finish first."""
+    from .worker import start_worker_threads
+
     engine = build_engine(args)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -98,6 +121,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 # ---- users and tokens ---------------------------------------------------------------------
 def _read_password(confirm: bool = True) -> str:
+    import getpass
+
+    from engine import InvalidInputError
+
     from_env = os.environ.get("JIEBANG_PASSWORD")
     if from_env:
         return from_env
@@ -110,13 +137,31 @@ def _read_password(confirm: bool = True) -> str:
 def cmd_user_add(args: argparse.Namespace) -> int:
     engine = build_engine(args, deploy_shipped=False)
     # Options left out keep what an existing user has (re-running a bootstrap script is harmless).
-    user = engine.upsert_user(args.name, display_name=args.display_name, groups=args.group, roles=args.role)
+    posts = [_post(p) for p in args.post] if args.post else None
+    user = engine.upsert_user(
+        args.name, display_name=args.display_name, groups=args.group, roles=args.role, posts=posts, actor=None
+    )
     if args.password:
         engine.set_password(user.username, _read_password())
+    held = ",".join(
+        f"{p.unit}:{p.post}" + (f":{p.rank}" if p.rank else "") for p in engine.posts_of(user.username)
+    )
     print(
         f"user {user.username} ({user.display_name}) groups={','.join(user.groups) or '-'} roles={','.join(user.roles) or '-'}"
+        f" posts={held or '-'}"
     )
     return 0
+
+
+def _post(text: str) -> dict[str, str | None]:
+    """``UNIT:POST[:RANK]`` (e.g. ``chengguan:镇长:科级``) as the engine's ``{unit, post, rank}``."""
+    unit, _, rest = text.partition(":")
+    post, _, rank = rest.partition(":")
+    if not unit or not post:
+        from engine import InvalidInputError
+
+        raise InvalidInputError(f"--post {text!r}: use UNIT:POST[:RANK], e.g. chengguan:镇长:科级")
+    return {"unit": unit, "post": post, "rank": rank or None}
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
@@ -164,6 +209,69 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- the organisation ---------------------------------------------------------------------
+def cmd_unit_add(args: argparse.Namespace) -> int:
+    """Create or update a unit; without ``--parent`` it is a new tenant (a county)."""
+    attributes = dict(_attribute(a) for a in args.attr) if args.attr else None
+    unit = build_engine(args, deploy_shipped=False).put_unit(
+        args.code, name=args.name, kind=args.kind, parent=args.parent, attributes=attributes
+    )
+    print(f"unit {unit.code} ({unit.name}, {unit.kind}) parent={unit.parent or '-'} tenant={unit.tenant}")
+    return 0
+
+
+def _attribute(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        from engine import InvalidInputError
+
+        raise InvalidInputError(f"--attr {text!r}: use KEY=VALUE, e.g. 村类别=深度贫困村")
+    return key, value
+
+
+def cmd_unit_list(args: argparse.Namespace) -> int:
+    """Units from the root down, indented by depth, with their attributes."""
+    engine = build_engine(args, deploy_shipped=False)
+    page = engine.list_units(parent=args.parent, kind=args.kind, q=args.q, limit=100_000)
+    depth: dict[str, int] = {}
+    for u in page.items:
+        depth[u.code] = depth.get(u.parent or "", -1) + 1 if u.parent in depth else 0
+        attrs = " ".join(f"{k}={v}" for k, v in sorted(u.attributes.items()))
+        print(f"{'  ' * depth[u.code]}{u.code}  {u.name}  {u.kind}" + (f"  {attrs}" if attrs else ""))
+    print(f"{page.total} unit(s)")
+    return 0
+
+
+def cmd_org_import(args: argparse.Namespace) -> int:
+    """Import units and people from an .xlsx or .csv; each bad cell printed with sheet, row, column."""
+    from engine import ImportInvalidError
+
+    engine = build_engine(args, deploy_shipped=False)
+    path = Path(args.file)
+    try:
+        report = engine.import_org(path.read_bytes(), path.name, dry_run=args.dry_run)
+    except ImportInvalidError as exc:
+        for e in getattr(exc.report, "errors", []):
+            print(f"{e.sheet} 第{e.row}行 {e.column or ''}: {e.message}", file=sys.stderr)
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    verb = "would import" if args.dry_run else "imported"
+    print(
+        f"{verb}: units created={report.units['created']} updated={report.units['updated']}, "
+        f"users created={report.users['created']} updated={report.users['updated']}"
+    )
+    return 0
+
+
+def cmd_org_template(args: argparse.Namespace) -> int:
+    """Write the import template (.xlsx with Chinese headers and example rows)."""
+    from engine import Engine
+
+    Path(args.file).write_bytes(Engine.org_template())
+    print(f"template written to {args.file}")
+    return 0
+
+
 # ---- definitions and database -------------------------------------------------------------
 def _read_files(paths: list[str]) -> dict[str, bytes]:
     return {Path(p).name: Path(p).read_bytes() for p in paths}
@@ -202,7 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jiebang", description="Jiebang: BPMN workflows with 揭榜挂帅 built in."
     )
     parser.add_argument(
-        "--database-url", help="SQLAlchemy URL (default: $JIEBANG_DATABASE_URL, else ./jiebang.sqlite3)"
+        "--database-url",
+        help="SQLAlchemy URL (default: $JIEBANG_DATABASE_URL, else jiebang.sqlite3 in $JIEBANG_DATA_DIR, "
+        f"now {data_dir()})",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -227,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", choices=["admin", "oa-service"], help="repeatable")
     p.add_argument("--display-name")
     p.add_argument("--password", action="store_true", help="set a password (prompts, or $JIEBANG_PASSWORD)")
+    p.add_argument(
+        "--post",
+        action="append",
+        metavar="UNIT:POST[:RANK]",
+        help="a post the user holds, e.g. chengguan:镇长:科级 (repeatable; replaces their posts)",
+    )
     p.set_defaults(func=cmd_user_add)
     p = user.add_parser("passwd", help="set a user's password")
     p.add_argument("name")
@@ -256,6 +372,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("token", metavar="TOKEN|ID")
     p.set_defaults(func=cmd_token_revoke)
 
+    unit = sub.add_parser("unit", help="units of the organisation").add_subparsers(
+        dest="unit_command", required=True
+    )
+    p = unit.add_parser("add", help="create or update a unit; no --parent makes a new tenant (county)")
+    p.add_argument("code", help="1-64 letters, digits, '_', '.', '-'")
+    p.add_argument("--name", required=True)
+    p.add_argument("--kind", required=True, choices=UNIT_KINDS)
+    p.add_argument("--parent", help="the code of the unit above")
+    p.add_argument(
+        "--attr",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an attribute, e.g. 村类别=深度贫困村 (repeatable)",
+    )
+    p.set_defaults(func=cmd_unit_add)
+    p = unit.add_parser("list", help="units as a tree")
+    p.add_argument("--parent")
+    p.add_argument("--kind", choices=UNIT_KINDS)
+    p.add_argument("--q", help="part of a name or code")
+    p.set_defaults(func=cmd_unit_list)
+
+    org = sub.add_parser("org", help="the organisation as a whole").add_subparsers(
+        dest="org_command", required=True
+    )
+    p = org.add_parser("import", help="import units and people from .xlsx or .csv (all or nothing)")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    p.set_defaults(func=cmd_org_import)
+    p = org.add_parser("template", help="write the import template (.xlsx)")
+    p.add_argument("file", nargs="?", default="org-template.xlsx")
+    p.set_defaults(func=cmd_org_template)
+
     p = sub.add_parser("deploy", help="deploy .bpmn/.dmn/form files as one definition")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_deploy)
@@ -279,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # migrations run on every start; say nothing when none are due
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     args = build_parser().parse_args(argv)
+    from engine import EngineError
+
     try:
         return args.func(args)
     except EngineError as exc:
