@@ -534,18 +534,6 @@ class Engine(IntegrationMixin):
         with self.store.read() as s:
             return dict(self.catalog.get_row(s, key, version).files)
 
-    def element_names(self, key: str, version: int) -> dict[str, str]:
-        """Element id -> the name the diagram gives it, for the history and the current steps."""
-        with self.store.read() as s:
-            model = self.catalog.model(self.catalog.get_row(s, key, version))
-        out: dict[str, str] = {}
-        for spec in (model.spec, *model.subprocess_specs.values()):
-            for ts in spec.task_specs.values():
-                bpmn_id, name = getattr(ts, "bpmn_id", None), getattr(ts, "bpmn_name", None)
-                if bpmn_id and name:
-                    out[bpmn_id] = name
-        return out
-
     def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
         model = self.catalog.model(row)
         versions = list(
@@ -565,6 +553,8 @@ class Engine(IntegrationMixin):
             row.deployed_by,
             list(row.notes or []),
             versions,
+            (model.names.get(row.key) or {}).get("en"),
+            {element_id: dict(names) for element_id, names in model.names.items()},
         )
 
     # ---- instances ----------------------------------------------------------------------

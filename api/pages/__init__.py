@@ -18,8 +18,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from . import auth, board, designer, inbox, instances, org, scores, tasks, words
-from .common import csrf_ok, current_user, fmt_when, may, one_language, person, pretty_json, to_json
+from . import auth, board, designer, inbox, instances, org, scores, tasks
+from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, pretty_json, to_json
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
@@ -65,14 +65,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.setdefault("when", fmt_when)
     app.jinja_env.filters.setdefault("tojson_script", to_json)
     app.jinja_env.filters.setdefault("pretty_json", pretty_json)
+    app.jinja_env.filters.setdefault("named", named)
     app.jinja_env.filters.setdefault("person", person)
     app.jinja_env.filters.setdefault("one_language", one_language)
-    app.jinja_env.filters.setdefault("step_label", _step_label)
-
-
-def _step_label(name: str | None) -> str:
-    """One language of a bilingual diagram name ("初审 Preliminary review" → 初审 on a Chinese page)."""
-    return words.element_label(name, str(get_locale() or "zh_CN"))
 
 
 def _check_csrf() -> None:

@@ -5,14 +5,25 @@ may open, and starting, withdrawing, discarding and cancelling an instance."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine import EngineError, Event, NotAllowedError, NotFoundError
 
 from . import story, words
-from .common import act, current_user, get_engine, know_people, login_required, may, one_language, person
+from .common import (
+    act,
+    current_user,
+    get_engine,
+    know_people,
+    login_required,
+    may,
+    named,
+    one_language,
+    person,
+)
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
@@ -32,7 +43,6 @@ def index():
         "pages/instances/index.html",
         items=page.items,
         total=page.total,
-        process_names={d.key: words.element_label(d.name, _locale()) for d in engine.list_definitions()},
         statuses=words.instance_statuses(),
         phases=words.phases(),
     )
@@ -85,22 +95,19 @@ def show(instance_id: str):
     know_people(
         [instance.started_by, *(h.actor for h in history), *(t.assignee for t in instance.open_tasks)]
     )
-    locale = _locale()
-    step_names = engine.element_names(instance.process_key, instance.version)
+    step_label = functools.partial(named, instance)
     jobs = engine.list_jobs(instance_id=instance_id).items if "execute_job" in instance.actions else []
     return render_template(
         "pages/instances/show.html",
         instance=instance,
-        entries=story.tell(history, step_names=step_names, person=person, locale=locale),
+        entries=story.tell(history, step_label=step_label, person=person),
         summary=story.summary(instance.data, person),
         raw_data=may("view_raw_data"),
-        step_label=lambda element_id: words.element_label(step_names.get(element_id, element_id), locale),
+        step_label=step_label,
         groups=words.groups(),
         status_word=words.instance_statuses().get(instance.status, instance.status),
         phase_word=words.phases().get(instance.data.get("phase"), instance.data.get("phase")),
-        process_name=words.element_label(
-            engine.get_definition(instance.process_key, instance.version).name, locale
-        ),
+        process_name=named(instance),
         bpmn_xml=bpmn_xml,
         marks={"done": done, "current": current},
         lanes=words.lanes(),
@@ -110,10 +117,6 @@ def show(instance_id: str):
         on_board=_on_board(instance_id),
         users=engine.list_users(limit=1000) if "cc" in instance.actions else [],
     )
-
-
-def _locale() -> str:
-    return str(get_locale() or "zh_CN")
 
 
 def _on_board(instance_id: str) -> bool:

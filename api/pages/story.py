@@ -38,11 +38,11 @@ class Entry:
 def tell(
     history: Iterable[AuditRecord],
     *,
-    step_names: Mapping[str, str],
+    step_label: Callable[[str], str],
     person: Callable[[str | None], str],
-    locale: str,
 ) -> list[Entry]:
-    """The history as entries, oldest first; ``person`` turns a username into a display name."""
+    """The history as entries, oldest first; ``step_label`` names an element in the page's language,
+    ``person`` turns a username into a display name."""
     events, decisions, group_names = words.events(), words.decisions(), words.groups()
     messages = words.messages()
     out = []
@@ -51,7 +51,7 @@ def tell(
             continue
         data = h.data or {}
         form = data.get("form") if isinstance(data.get("form"), dict) else {}
-        step = words.element_label(step_names.get(h.element_id or "") or data.get("name"), locale)
+        step = step_label(h.element_id) if h.element_id else ""
         decision = form.get("decision")
         out.append(
             Entry(

@@ -4,14 +4,9 @@ table does not know is shown as stored rather than hidden."""
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _
 
 from engine import Event
-
-# A shipped element name is bilingual ("初审 Preliminary review"): the Chinese part, then the English.
-_BILINGUAL = re.compile(r"^(?P<zh>[^A-Za-z]*[\u4e00-\u9fff][^A-Za-z]*?)\s+(?P<en>[A-Za-z].*)$")
 
 
 def instance_statuses() -> dict[str, str]:
@@ -124,13 +119,3 @@ def decisions() -> dict[str, str]:
 
 def job_kinds() -> dict[str, str]:
     return {"timer": _("定时器"), "webhook": _("消息推送")}
-
-
-def element_label(name: str | None, locale: str) -> str:
-    """One language of a bilingual element name: "初审 Preliminary review" → 初审 (or the English)."""
-    if not name:
-        return ""
-    found = _BILINGUAL.match(name.strip())
-    if found is None:
-        return name
-    return found["en"] if locale.startswith("en") else found["zh"].strip()
