@@ -19,7 +19,7 @@ import dataclasses
 import os
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ from .store import Store, counted_page
 from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, Unit, User
 
 SCOPES = ("mine", "candidate", "involved", "cc")
+DISCARD_REASON = "发起人撤销草稿"  # recorded as the reason, like a reason a person types
 
 
 def shipped_dirs() -> tuple[Path, Path]:
@@ -347,6 +348,15 @@ class Engine(IntegrationMixin, CampaignsMixin):
         with self.store.read() as s:
             return identity.list_users(s, query, limit)
 
+    def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Each known username's display name (pages show people by name, never by login)."""
+        wanted = sorted({u for u in usernames if u})
+        if not wanted:
+            return {}
+        with self.store.read() as s:
+            rows = s.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
+            return {username: name or username for username, name in rows}
+
     def list_groups(self) -> dict[str, list[str]]:
         with self.store.read() as s:
             return identity.list_groups(s)
@@ -619,6 +629,16 @@ class Engine(IntegrationMixin, CampaignsMixin):
         with self.steps.write(actor) as step:
             return operations.cancel(step, instance_id, reason)
 
+    def discard(self, instance_id: str, *, actor: str) -> InstanceRecord:
+        """Drop an untouched draft (an accidental 发起): its starter cancels it without a reason.
+
+        Once anyone else has worked on it, or the starter has submitted it, ``discard`` is refused
+        (403) and the instance takes the ordinary ``cancel`` with a reason, or a withdrawal.
+        """
+        with self.steps.write(actor) as step:
+            rules.require("discard", rules.actor_of(step.session, actor), step.lock_instance(instance_id))
+            return operations.cancel(step, instance_id, DISCARD_REASON)
+
     def send_message(
         self,
         name: str,
@@ -840,6 +860,21 @@ class Engine(IntegrationMixin, CampaignsMixin):
     def board(self, *, category: str | None = None) -> list[dict[str, Any]]:
         with self.store.read() as s:
             return challenge.board(s, self.clock.now(), category=category)
+
+    def challenge(self, instance_id: str, *, viewer: str) -> dict[str, Any]:
+        """One challenge as its public page shows it to any cadre (``read_challenge``, rules.py):
+        what the board shows plus details, goals, milestones, support and whether ``viewer`` may claim."""
+        with self.store.read() as s:
+            row = s.get(Instance, instance_id)
+            if row is None:
+                raise NotFoundError(f"no challenge '{instance_id}' on the board")
+            actor = rules.actor_of(s, viewer)
+            if not rules.allowed("read_challenge", actor, row):
+                raise NotFoundError(f"no challenge '{instance_id}' on the board")
+            item = challenge.challenge_detail(row, self.clock.now())
+            item["may_claim"] = item["open_for_claims"] and rules.allowed("file_claim", actor, row)
+            item["claimed"] = any(c.get("leader") == viewer for c in item["claims"])
+            return item
 
     def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
         """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""

@@ -9,9 +9,10 @@ task already held, an instance already ended) stays the operation's 409.
 
 An instance is visible to admins and the OA service account, its starter, anyone who holds,
 held or delegated one of its tasks or worked one as a delegate, members of a candidate group of
-one of its open tasks, and the people it was copied to (``visible_instances``: one SQL
-condition, used for single instances and for lists alike). A task is visible to whoever may see
-its instance.
+one of its open tasks, the people it was copied to and the people it awarded points to
+(``visible_instances``: one SQL condition, used for single instances and for lists alike). A task
+is visible to whoever may see its instance. A challenge of the built-in process, once on the board,
+is public (``read_challenge``): every cadre reads its page, claims and countdown, never its raw data.
 
 Roles are privileges: ``admin`` holds every privilege, ``oa-service`` the service's own. Acting
 on someone's behalf never raises privileges: while a service acts as a person
@@ -32,9 +33,22 @@ from sqlalchemy.orm import Session, object_session
 from . import audit
 from .errors import NotAllowedError
 from .records import UserRecord
-from .tables import AuditEvent, CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, Unit, User
+from .tables import (
+    AuditEvent,
+    CarbonCopy,
+    HumanTask,
+    Instance,
+    Membership,
+    ScoreEntry,
+    TaskCandidate,
+    Unit,
+    User,
+)
 
 PRIVILEGED_ROLES = ("admin", "oa-service")
+CHALLENGE_PROCESS = "claim_evaluate"
+# The phases of a challenge once the committee has published it: from then on it is public (公开公示).
+PUBLIC_PHASES = ("published", "in_progress", "under_acceptance", "rectifying", "accepted", "failed")
 _IMPLIED = {"admin": frozenset(PRIVILEGED_ROLES), "oa-service": frozenset({"oa-service"})}
 
 # The roles of the service acting on someone's behalf in this request (None: nobody is acting).
@@ -216,6 +230,35 @@ def _may_file_claim(actor: Actor, row: Instance) -> bool:
     return not (row.started_by == actor.username and (row.data or {}).get("allow_submitter_claim") is False)
 
 
+def _is_public_challenge(_actor: Actor, row: Instance) -> bool:
+    """A challenge the committee published: anyone logged in reads its page (details, claims, countdown)."""
+    return row.process_key == CHALLENGE_PROCESS and (row.data or {}).get("phase") in PUBLIC_PHASES
+
+
+def is_untouched_draft(row: Instance) -> bool:
+    """Started but not in anyone else's hands: nobody but the starter ever completed a step, and
+    every open step is the starter's. What an accidental 发起 leaves behind, or a submission the
+    starter withdrew before review; its starter drops it (``discard``).
+    """
+    if row.status != "running" or row.started_by is None:
+        return False
+    tasks = list(
+        _session(row).execute(
+            select(HumanTask.status, HumanTask.assignee, HumanTask.completed_by).where(
+                HumanTask.instance_id == row.id
+            )
+        )
+    )
+    open_ones = [assignee for status, assignee, _done in tasks if status in ("open", "waiting")]
+    others_worked = any(done not in (None, row.started_by) for _status, _assignee, done in tasks)
+    return bool(open_ones) and not others_worked and all(a == row.started_by for a in open_ones)
+
+
+def _may_discard(actor: Actor, row: Instance) -> bool:
+    """The starter (or an admin) drops an untouched draft without giving a reason."""
+    return _may_cancel(actor, row) and is_untouched_draft(row)
+
+
 def _may_withdraw(actor: Actor, row: Instance) -> bool:
     """The starter or someone who completed a step; only the last step's worker withdraws it (409 otherwise)."""
     return row.started_by == actor.username or _completed_one(actor, row)
@@ -260,10 +303,12 @@ TASK_RULES: dict[str, Rule] = {
 INSTANCE_RULES: dict[str, Rule] = {
     "view": _may_view,
     "cancel": _may_cancel,
+    "discard": _may_discard,
     "withdraw": _may_withdraw,
     "cc": _involved,
     "execute_job": _is_admin,
     "file_claim": _may_file_claim,
+    "read_challenge": _is_public_challenge,
 }
 
 #: Unit actions: the target is a ``Unit`` (a campaign is run by its organiser unit's admins).
@@ -277,6 +322,7 @@ ROLE_RULES: dict[str, Rule] = {
     "deploy": _role("admin"),
     "execute_job": _role("admin"),
     "view_jobs": _role("admin"),
+    "view_raw_data": _role("admin"),  # an instance's data as stored (JSON); others read the summary
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
@@ -297,10 +343,12 @@ REFUSALS = {
     "cc": "only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送",
     "comment": "{who} is not involved in {what}",
     "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
+    "discard": "only the starter drops a draft nobody has worked on / 仅发起人可撤销未提交的草稿",
     "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
     "file_claim": "the submitter may not claim this challenge",
     "create_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
+    "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
     "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",
 }
@@ -370,6 +418,7 @@ def _instance_actions(actor: Actor, row: Instance) -> list[str]:
     if row.status in ("running", "error"):
         out.append("cancel")
     if row.status == "running":
+        out.append("discard")
         last = last_step(_session(row), row.id)
         if last is not None and last.completed_by == actor.username:
             out.append("withdraw")
@@ -415,7 +464,8 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
         TaskCandidate.group.in_(select(Membership.group).where(Membership.username == username)),
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
-    return or_(Instance.started_by == username, worked, delegated, candidate, copied)
+    scored = exists().where(ScoreEntry.instance_id == Instance.id, ScoreEntry.username == username)
+    return or_(Instance.started_by == username, worked, delegated, candidate, copied, scored)
 
 
 # ---- the organisation: who sees and changes which tenant's units and posts ----------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +29,17 @@ def act(call: Callable[[], Any], done_message: str) -> None:
         call()
         flash(done_message)
     except EngineError as exc:
-        flash(exc.detail, "error")
+        flash(one_language(exc.detail), "error")
+
+
+def one_language(text: str) -> str:
+    """The page's half of an engine message written "English / 中文" (a page never mixes the two)."""
+    if " / " not in text:
+        return text
+    english, _sep, chinese = text.rpartition(" / ")
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in chinese):
+        return text
+    return english if str(get_locale() or "zh_CN").startswith("en") else chinese
 
 
 def current_user() -> UserRecord | None:
@@ -98,6 +108,24 @@ def safe_next(target: str | None, default: str = "/") -> str:
 # ---- CSRF: one random token per session (api/auth.py), sent back in every form or as a header ----
 def csrf_ok() -> bool:
     return csrf_matches(request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER))
+
+
+# ---- people by name ----------------------------------------------------------------------------
+def know_people(usernames: Iterable[str | None]) -> None:
+    """Load the display names of everyone a page is about to name, in one query."""
+    cache: dict[str, str] = g.setdefault("jiebang_names", {})
+    missing = {u for u in usernames if u and u not in cache}
+    if missing:
+        cache.update(get_engine().display_names(missing))
+        cache.update({u: u for u in missing if u not in cache})  # a departed account keeps its login
+
+
+def person(username: str | None) -> str:
+    """A person as pages show them: their display name, never their login (— for nobody)."""
+    if not username:
+        return "—"
+    know_people([username])
+    return g.jiebang_names[username]
 
 
 # ---- names in the page's language -------------------------------------------------------------

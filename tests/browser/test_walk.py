@@ -95,9 +95,12 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     # 5. the admin closes the claim window now (runs the timer job from the instance page)
     admin = login("admin")
     admin.goto(f"/instances/{instance_id}")
+    asked: list[str] = []
+    admin.once("dialog", lambda d: (asked.append(d.message), d.accept()))  # running a timer now asks first
     admin.locator("tr[data-element='claim_window_closed'] button.run-job").click()
     admin.wait_for_load_state()
     assert admin.locator(".flash").first.inner_text().strip() == "已执行"
+    assert asked and "立即执行" in asked[0]
 
     # 6. sun picks the team's claim
     open_task(sun, "select_claim", tab="candidate")

@@ -478,6 +478,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
         REFUSED_BY_REDIRECT,
         {"kind": "individual", "plan": "p", "pledge": "p"},
     ),  # not published
+    ("GET", "/board/<instance_id>"): (404, None),  # public once published; an application under review is not
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
@@ -488,6 +489,8 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
     ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
     ("POST", "/instances/<instance_id>/withdraw"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/instances/<instance_id>/discard"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/instances/<instance_id>/cancel"): (REFUSED_BY_REDIRECT, {"reason": "不是我的"}),
     ("GET", "/login"): (200, None),
     ("POST", "/login"): (401, {"username": "wang", "password": "guess"}),
     ("GET", "/login/link/<token>"): (410, None),
