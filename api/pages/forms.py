@@ -186,8 +186,9 @@ def plain_errors(
             for sub in _leaves(err):
                 for path, message in _messages(sub, schema):
                     out.setdefault(path, message)
-    for path in engine_errors or {}:
-        out.setdefault(path, _("填写的内容不正确"))
+    for path, messages in (engine_errors or {}).items():
+        # the whole form's trouble is the page's own words; a field's is said by its label
+        out.setdefault(path, messages[0] if path == "" and messages else _("填写的内容不正确"))
     return out
 
 

@@ -17,7 +17,7 @@ from engine import (
     strict_json_loads,
 )
 
-from .common import act, current_user, get_engine, login_required
+from .common import act, current_user, get_engine, login_required, one_language
 from .decision import decision_context
 from .forms import client_messages, field_label, initial_data, localize, plain_errors
 
@@ -103,8 +103,10 @@ def complete(task_id: str):
     """Complete the task with the form's data; on invalid data show the form again with the errors."""
     try:
         data = strict_json_loads(request.form.get("data") or "{}", where="data")
-    except InvalidInputError as exc:
-        return _render(task_id, data={}, errors=exc.errors, status=422)
+    except InvalidInputError as exc:  # a value JSON has no form for (NaN, a lone surrogate…): name its field
+        fields = {path.removeprefix("data."): messages for path, messages in (exc.errors or {}).items()}
+        fields = {path: messages for path, messages in fields.items() if path != "data"}
+        return _render(task_id, errors=fields or {"": [_("表单数据无法解析")]}, status=422)
     except ValueError:
         data = None
     if not isinstance(data, dict):
@@ -114,7 +116,7 @@ def complete(task_id: str):
     except FormInvalidError as exc:
         return _render(task_id, data=data, errors=exc.errors, status=422)
     except InvalidInputError as exc:
-        return _render(task_id, data=data, errors=exc.errors or {"": [exc.detail]}, status=422)
+        return _render(task_id, data=data, errors=exc.errors or {"": [one_language(exc.detail)]}, status=422)
     except EngineError as exc:
         flash(exc.detail, "error")
         return redirect(url_for("tasks.show", task_id=task_id))

@@ -229,7 +229,10 @@ def test_task_page_refuses_nan_in_the_posted_form(
     }
     before = snapshot(engine)
     resp = client.post(f"/tasks/{ids['task_id']}/complete", data=form)
-    assert resp.status_code == 422 and "finite number" in resp.get_data(as_text=True)
+    # the field is named by its label, in the page's language
+    assert resp.status_code == 422 and '<li data-path="proposed_points">建议分值：' in resp.get_data(
+        as_text=True
+    )
     assert snapshot(engine) == before
 
 
