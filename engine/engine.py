@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, identity, inbox, operations, rules
+from . import assignment, audit, identity, inbox, operations, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .challenge import board as challenge
 from .definitions import forms as formlib
@@ -59,7 +59,7 @@ from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
 from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
 from .store import Store, counted_page
-from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
+from .tables import AuditEvent, Definition, HumanTask, Instance, Job, Membership, MessageSubscription, User
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 
@@ -174,6 +174,9 @@ class Engine(IntegrationMixin):
                 task_id=ht.id,
                 data={"username": username},
             )
+            if released and ht.post_assignee == username:  # it followed their post: to whoever holds it now
+                ht.assignee = username
+                assignment.follow_post(s, ht, now=now, actor=actor)
 
     def get_user(self, username: str) -> UserRecord:
         with self.store.read() as s:
@@ -435,6 +438,12 @@ class Engine(IntegrationMixin):
             )
             return Page([step.instance_record(r, with_tasks=False) for r in rows.scalars()], total)
 
+    def unresolved_tasks(self, *, limit: int = 200) -> list[TaskRecord]:
+        """Open tasks nobody could be given (无人担任: a vacant post, no unit in the data), newest
+        first: what an admin must fix by filling the post or transferring the task."""
+        with self.store.read() as s:
+            return [task_record(ht) for ht in assignment.unresolved_tasks(s, limit=limit)]
+
     def history(self, instance_id: str, *, viewer: str | None = None) -> list[AuditRecord]:
         with self.steps.read(viewer) as step:
             step.require_view(step.instance(instance_id), viewer)
@@ -542,10 +551,13 @@ class Engine(IntegrationMixin):
             return self.list_cc(
                 username, offset=offset, limit=limit, q=q
             )  # items are CcRecord: instances copied to me
-        if groups is None:
-            with self.store.read() as s:
-                groups = identity.groups_of(s, username)
         with self.store.statement() as conn:
+            # the queues of the posts they hold join their groups' (``assignment.py``): one lookup
+            if groups is None:
+                mine = select(Membership.group).where(Membership.username == username)
+                groups = list(conn.scalars(mine.union(assignment.held_groups_query(username))))
+            else:
+                groups = assignment.queue_groups(groups, conn.scalars(assignment.held_groups_query(username)))
             rows, total = inbox.page(
                 conn,
                 username,

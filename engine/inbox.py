@@ -64,6 +64,7 @@ _COLUMNS = tuple(
         "sign_mode",
         "returned",
         "title",
+        "unresolved",
     )
 )
 

@@ -9,7 +9,7 @@ task already held, an instance already ended) stays the operation's 409.
 
 An instance is visible to admins and the OA service account, its starter, anyone who holds,
 held or delegated one of its tasks or worked one as a delegate, members of a candidate group of
-one of its open tasks, and the people it was copied to (``visible_instances``: one SQL
+one of its open tasks or a holder of one of its posts (``assignment.py``), and the people it was copied to (``visible_instances``: one SQL
 condition, used for single instances and for lists alike). A task is visible to whoever may see
 its instance.
 
@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session, object_session
 
-from . import audit
+from . import assignment, audit
 from .errors import NotAllowedError
 from .records import UserRecord
 from .tables import AuditEvent, CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, User
@@ -167,7 +167,12 @@ def _may_view(actor: Actor, target: Instance | HumanTask) -> bool:
 
 
 def _is_candidate(actor: Actor, ht: HumanTask) -> bool:
-    return bool(actor.groups & set(ht.candidate_groups or []))
+    """A member of one of the task's groups, or a holder of one of its posts (``post:<unit>:<post>``)."""
+    groups = set(ht.candidate_groups or [])
+    posts = {g for g in groups if assignment.is_post_group(g)}
+    if actor.groups & (groups - posts):
+        return True
+    return bool(posts) and bool(posts & set(assignment.held_groups(_session(ht), actor.username)))
 
 
 def _holds(actor: Actor, ht: HumanTask) -> bool:
@@ -382,7 +387,11 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
     candidate = exists().where(
         TaskCandidate.task_id == HumanTask.id,
         HumanTask.instance_id == Instance.id,
-        TaskCandidate.group.in_(select(Membership.group).where(Membership.username == username)),
+        TaskCandidate.group.in_(
+            select(Membership.group)
+            .where(Membership.username == username)
+            .union(assignment.held_groups_query(username))
+        ),
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
     return or_(Instance.started_by == username, worked, delegated, candidate, copied)
