@@ -96,6 +96,20 @@ def holders_of(s: Session, groups: Iterable[str]) -> list[str]:
     )
 
 
+def sole_unit(s: Session, username: str) -> str | None:
+    """The code of the one unit ``username`` holds posts in; None for no unit or several."""
+    codes = list(
+        s.scalars(
+            select(Unit.code)
+            .join(UserPost, UserPost.unit_id == Unit.id)
+            .where(UserPost.username == username)
+            .distinct()
+            .limit(2)
+        )
+    )
+    return codes[0] if len(codes) == 1 else None
+
+
 @dataclass(frozen=True)
 class Resolution:
     """Who a post rule gives a new task to."""
@@ -259,6 +273,7 @@ __all__ = [
     "queue_groups",
     "reresolve",
     "resolve",
+    "sole_unit",
     "split_post_group",
     "unresolved_tasks",
 ]

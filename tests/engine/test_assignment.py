@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from engine import Engine, NotAllowedError
 from engine import organisation as org
 from engine.errors import DefinitionInvalidError
 from engine.organisation import PostAssignment
+from tests.walk import PROBLEM
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -222,3 +224,63 @@ def test_a_malformed_task_assignment_is_refused_at_deploy(engine: Engine) -> Non
         engine.deploy({"village_review.bpmn": diagram("group:office", task_rule="post:书记@unit")}, actor="admin")
     (problem,) = refused.value.problems
     assert (problem.element_id, "assignment" in problem.message) == ("review", True)
+
+
+# ---- the shipped claim-and-evaluate process: the filing unit (申报单位) and its leadership --------
+SHIPPED = Path(__file__).resolve().parent.parent.parent / "bpmn" / "claim_evaluate.bpmn"
+
+
+def file_problem(engine: Engine, **overrides: str) -> str:
+    """王 (文书 of 蒋家坪村) files a problem; the instance's id."""
+    inst = engine.start("claim_evaluate", actor="wang", business_key="P-2026-007")
+    detail = engine.get_task(inst.open_tasks[0].id, "wang")
+    engine.complete(detail.task.id, "wang", {**detail.data, **PROBLEM, **overrides})
+    return inst.id
+
+
+def review_task(engine: Engine, instance_id: str):
+    return next(t for t in engine.get_instance(instance_id).open_tasks if t.element_id == "preliminary_review")
+
+
+def test_the_shipped_process_records_the_filing_unit_and_keeps_the_task_force(engine: Engine) -> None:
+    county(engine)
+    inst = engine.start("claim_evaluate", actor="wang")
+    assert inst.data["unit"] == "jjp"  # 王 holds posts in one unit: it is the default 申报单位
+    assert engine.get_task(inst.open_tasks[0].id, "wang").data["unit"] == "jjp"  # the form shows it
+
+    instance_id = file_problem(engine)
+
+    assert engine.get_instance(instance_id).data["unit"] == "jjp"
+    review = review_task(engine, instance_id)
+    assert (review.candidate_groups, review.assignee) == (["taskforce"], None)
+
+
+def test_a_starter_in_several_units_chooses_the_filing_unit(engine: Engine) -> None:
+    county(engine)
+    posts(engine, "wang", ("jjp", "文书"), ("jp", "文书"))
+    inst = engine.start("claim_evaluate", actor="wang")
+    assert "unit" not in inst.data
+    instance_id = file_problem(engine, unit="jp")
+    assert engine.get_instance(instance_id).data["unit"] == "jp"
+
+
+def test_a_variant_routes_the_preliminary_review_to_the_filing_units_secretary(engine: Engine) -> None:
+    county(engine)
+    variant = SHIPPED.read_text("utf-8").replace(
+        '<spiffworkflow:property name="lane:TaskForce" value="group:taskforce" />',
+        '<spiffworkflow:property name="lane:TaskForce" value="post:书记@data:unit" />',
+    )
+    assert "post:书记@data:unit" in variant
+    dmn = SHIPPED.with_name("claim_evaluate.dmn").read_bytes()
+    engine.deploy({"claim_evaluate.bpmn": variant.encode(), "claim_evaluate.dmn": dmn}, actor="admin")
+
+    instance_id = file_problem(engine)
+    review = review_task(engine, instance_id)
+    assert (review.assignee, review.candidate_groups) == ("zhang", ["post:jjp:书记"])
+    assert inbox(engine, "zhang") == [review.id]
+    engine.complete(review.id, "zhang", {"decision": "approve", "comment": "村两委同意"})
+
+    vacant = file_problem(engine, unit="jp")  # 锦屏村 has no 书记: the review is flagged, not lost
+    review = review_task(engine, vacant)
+    assert review.assignee is None
+    assert review.unresolved == {"reason": "vacant", "post": "书记", "units": ["锦屏村"]}
