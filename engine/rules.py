@@ -263,6 +263,7 @@ ROLE_RULES: dict[str, Rule] = {
     "deploy": _role("admin"),
     "execute_job": _role("admin"),
     "view_jobs": _role("admin"),
+    "view_incidents": _role("admin"),  # tasks nobody could be given (a vacant post…)
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync

@@ -19,9 +19,13 @@ DONE_EVENTS = (Event.TASK_COMPLETE, Event.TIMER_FIRED, Event.MESSAGE_RECEIVED)
 @bp.get("")
 @login_required
 def index():
-    """Recent instances I may see, newest first."""
-    page = get_engine().list_instances(limit=100, viewer=current_user().username)
-    return render_template("pages/instances/index.html", items=page.items, total=page.total)
+    """Recent instances I may see, newest first; admins also see the tasks nobody could be given."""
+    engine = get_engine()
+    page = engine.list_instances(limit=100, viewer=current_user().username)
+    unresolved = engine.unresolved_tasks() if may("view_incidents") else []  # 无人担任: for admins to fix
+    return render_template(
+        "pages/instances/index.html", items=page.items, total=page.total, unresolved=unresolved
+    )
 
 
 @bp.post("")
