@@ -169,7 +169,9 @@ def resolve(s: Session, rule: str, data: dict[str, Any], starter: str | None) ->
     return _decide(s, [post_group(u.code, post) for u in ordered], post, [u.name for u in ordered])
 
 
-def flag_new_task(s: Session, ht: HumanTask, resolution: Resolution, *, now: datetime, actor: str | None) -> None:
+def flag_new_task(
+    s: Session, ht: HumanTask, resolution: Resolution, *, now: datetime, actor: str | None
+) -> None:
     """Mark a task just created from a post rule: who it follows, or the incident if nobody holds the post."""
     ht.post_assignee = resolution.assignee
     ht.unresolved = resolution.unresolved

@@ -60,7 +60,9 @@ def county(engine: Engine) -> None:
 
 def posts(engine: Engine, username: str, *held: tuple[str, str]) -> None:
     with engine.store.write() as s:
-        org.set_posts(s, username, [PostAssignment(unit, post) for unit, post in held], now=NOW, actor="admin")
+        org.set_posts(
+            s, username, [PostAssignment(unit, post) for unit, post in held], now=NOW, actor="admin"
+        )
 
 
 def start(engine: Engine, rule: str, data: dict | None = None, **kw) -> str:
@@ -82,7 +84,9 @@ def inbox(engine: Engine, username: str) -> list[str]:
     ],
     ids=["data", "starter", "parent-of"],
 )
-def test_a_post_with_one_holder_gives_them_the_task(engine: Engine, rule: str, data: dict, holder: str) -> None:
+def test_a_post_with_one_holder_gives_them_the_task(
+    engine: Engine, rule: str, data: dict, holder: str
+) -> None:
     county(engine)
     task_id = start(engine, rule, data)
     task = engine.get_task(task_id).task
@@ -221,7 +225,9 @@ def test_a_malformed_post_rule_is_refused_at_deploy(engine: Engine, rule: str) -
 
 def test_a_malformed_task_assignment_is_refused_at_deploy(engine: Engine) -> None:
     with pytest.raises(DefinitionInvalidError) as refused:
-        engine.deploy({"village_review.bpmn": diagram("group:office", task_rule="post:书记@unit")}, actor="admin")
+        engine.deploy(
+            {"village_review.bpmn": diagram("group:office", task_rule="post:书记@unit")}, actor="admin"
+        )
     (problem,) = refused.value.problems
     assert (problem.element_id, "assignment" in problem.message) == ("review", True)
 
@@ -239,7 +245,9 @@ def file_problem(engine: Engine, **overrides: str) -> str:
 
 
 def review_task(engine: Engine, instance_id: str):
-    return next(t for t in engine.get_instance(instance_id).open_tasks if t.element_id == "preliminary_review")
+    return next(
+        t for t in engine.get_instance(instance_id).open_tasks if t.element_id == "preliminary_review"
+    )
 
 
 def test_the_shipped_process_records_the_filing_unit_and_keeps_the_task_force(engine: Engine) -> None:
