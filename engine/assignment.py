@@ -25,53 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from . import audit, inbox
 from .definitions.policy import parse_post_rule
+from .postqueues import held_groups, is_post_group, post_group, split_post_group
 from .tables import HumanTask, TaskCandidate, Unit, User, UserPost
-
-POST_GROUP = "post:"
-
-
-def post_group(unit_code: str, post: str) -> str:
-    """The queue of a post's holders in one unit: ``post:<unit code>:<post>``."""
-    return f"{POST_GROUP}{unit_code}:{post}"
-
-
-def split_post_group(group: str) -> tuple[str, str] | None:
-    """``post:<unit>:<post>`` -> ``(unit code, post)``; None for an ordinary group (unit codes hold no colon)."""
-    if not group.startswith(POST_GROUP):
-        return None
-    code, colon, post = group[len(POST_GROUP) :].partition(":")
-    return (code, post) if colon and code and post else None
-
-
-def is_post_group(group: str) -> bool:
-    return split_post_group(group) is not None
-
-
-def held_groups_query(username: str | Any) -> Select[Any]:
-    """The post groups an active user holds, as one SQL select (for ``IN`` and for the inbox)."""
-    name = UserPost.username == username
-    return (
-        select((literal(POST_GROUP) + Unit.code + literal(":") + UserPost.post).label("group"))
-        .select_from(UserPost)
-        .join(Unit, Unit.id == UserPost.unit_id)
-        .join(User, User.username == UserPost.username)
-        .where(name, User.active.is_(True))
-    )
-
-
-def held_groups(s: Session, username: str) -> list[str]:
-    """The post groups ``username`` holds (none once deactivated)."""
-    return sorted(s.scalars(held_groups_query(username)))
-
-
-def queue_groups(groups: Iterable[str], held: Iterable[str]) -> list[str]:
-    """A person's queues: their groups (a group merely named like a post's queue gives no post) and their posts."""
-    return [g for g in groups if not is_post_group(g)] + [g for g in held if g]
 
 
 def holders_of(s: Session, groups: Iterable[str]) -> list[str]:
@@ -267,15 +227,9 @@ __all__ = [
     "Resolution",
     "flag_new_task",
     "follow_post",
-    "held_groups",
-    "held_groups_query",
     "holders_of",
-    "is_post_group",
-    "post_group",
-    "queue_groups",
     "reresolve",
     "resolve",
     "sole_unit",
-    "split_post_group",
     "unresolved_tasks",
 ]

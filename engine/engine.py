@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import assignment, audit, identity, inbox, operations, rules
+from . import assignment, audit, identity, inbox, operations, postqueues, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .challenge import board as challenge
 from .definitions import forms as formlib
@@ -59,7 +59,7 @@ from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
 from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
 from .store import Store, counted_page
-from .tables import AuditEvent, Definition, HumanTask, Instance, Job, Membership, MessageSubscription, User
+from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 
@@ -551,17 +551,14 @@ class Engine(IntegrationMixin):
             return self.list_cc(
                 username, offset=offset, limit=limit, q=q
             )  # items are CcRecord: instances copied to me
+        if groups is None:
+            with self.store.read() as s:
+                groups = identity.groups_of(s, username)
         with self.store.statement() as conn:
-            # the queues of the posts they hold join their groups' (``assignment.py``): one lookup
-            if groups is None:
-                mine = select(Membership.group).where(Membership.username == username)
-                groups = list(conn.scalars(mine.union(assignment.held_groups_query(username))))
-            else:
-                groups = assignment.queue_groups(groups, conn.scalars(assignment.held_groups_query(username)))
             rows, total = inbox.page(
                 conn,
                 username,
-                list(groups),
+                postqueues.plain_groups(groups),  # the posts they hold are read in the same statement
                 scope,
                 status=status,
                 process_key=process_key,

@@ -97,6 +97,7 @@ def claim(step: Step, task_id: str, username: str, *, groups: list[str] | None =
         raise ConflictError(f"task {task_id} is held by {ht.assignee}")
     rules.require("claim", rules.actor_of(step.session, username, groups=groups), ht)
     ht.assignee = username
+    ht.post_assignee = None  # taken up: it no longer follows its post
     inbox.reindex(step.session, ht)
     step.record(
         audit.TASK_CLAIM,

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import assignment
+from . import assignment, postqueues
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .payload import check_json_value
 from .records import PostRecord, UnitDetail, UnitRecord
@@ -253,7 +253,7 @@ def set_posts(
         raise ConflictError(
             f"user '{username}' belongs to tenant '{user.tenant}'; posts elsewhere are refused"
         )
-    before = set(assignment.held_groups(s, username))
+    before = set(postqueues.held_groups(s, username))
     s.execute(delete(UserPost).where(UserPost.username == username))
     seen: set[tuple[int, str]] = set()
     for unit, wanted in rows:
@@ -265,7 +265,7 @@ def set_posts(
     if tenants:
         user.tenant = tenants.pop()
     s.flush()
-    changed = before ^ set(assignment.held_groups(s, username))
+    changed = before ^ set(postqueues.held_groups(s, username))
     if changed:
         assignment.reresolve(s, changed, leaving=username, now=now or datetime.now(UTC), actor=actor)
     return posts_of(s, username)

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session, object_session
 
-from . import assignment, audit
+from . import audit, postqueues
 from .errors import NotAllowedError
 from .records import UserRecord
 from .tables import AuditEvent, CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, User
@@ -169,10 +169,10 @@ def _may_view(actor: Actor, target: Instance | HumanTask) -> bool:
 def _is_candidate(actor: Actor, ht: HumanTask) -> bool:
     """A member of one of the task's groups, or a holder of one of its posts (``post:<unit>:<post>``)."""
     groups = set(ht.candidate_groups or [])
-    posts = {g for g in groups if assignment.is_post_group(g)}
+    posts = {g for g in groups if postqueues.is_post_group(g)}
     if actor.groups & (groups - posts):
         return True
-    return bool(posts) and bool(posts & set(assignment.held_groups(_session(ht), actor.username)))
+    return bool(posts) and bool(posts & set(postqueues.held_groups(_session(ht), actor.username)))
 
 
 def _holds(actor: Actor, ht: HumanTask) -> bool:
@@ -390,8 +390,8 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
         HumanTask.instance_id == Instance.id,
         TaskCandidate.group.in_(
             select(Membership.group)
-            .where(Membership.username == username)
-            .union(assignment.held_groups_query(username))
+            .where(Membership.username == username, ~Membership.group.startswith(postqueues.POST_GROUP))
+            .union(postqueues.held_groups_query(username))
         ),
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)

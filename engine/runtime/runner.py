@@ -382,12 +382,6 @@ class Runner:
                     due_at=_due_at(task, ctx.model.policy(spec.bpmn_id).due_in, ctx.now),
                 )
                 session.add(ht)
-            if resolution is not None:
-                if ht.returned:  # a redo goes to whoever did it; the post decides only when nobody did
-                    ht.candidate_groups, ht.post_assignee, ht.unresolved = resolution.groups, None, None
-                    resolution = resolution if ht.assignee == resolution.assignee else None
-                if resolution is not None:
-                    assignment.flag_new_task(session, ht, resolution, now=ctx.now, actor=ctx.actor)
             ctx.created_tasks.append(ht)
             audit.record(
                 session,
@@ -404,6 +398,12 @@ class Runner:
                     "assignee": ht.assignee,
                 },
             )
+            if resolution is not None:
+                if ht.returned:  # a redo goes to whoever did it; the post decides only when nobody did
+                    ht.candidate_groups, ht.post_assignee, ht.unresolved = resolution.groups, None, None
+                    resolution = resolution if ht.assignee == resolution.assignee else None
+                if resolution is not None:
+                    assignment.flag_new_task(session, ht, resolution, now=ctx.now, actor=ctx.actor)
             for task_hook in self.task_hooks:
                 task_hook(session, ctx, ht, task)
             if ht.status == "open" and ht.assignee is None:  # the group queue holds only tasks nobody has

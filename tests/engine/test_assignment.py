@@ -65,9 +65,9 @@ def posts(engine: Engine, username: str, *held: tuple[str, str]) -> None:
         )
 
 
-def start(engine: Engine, rule: str, data: dict | None = None, **kw) -> str:
+def start(engine: Engine, rule: str, data: dict | None = None, *, actor: str = "wang", **kw) -> str:
     engine.deploy({"village_review.bpmn": diagram(rule, **kw)}, actor="admin")
-    inst = engine.start("village_review", actor="wang", data=data or {})
+    inst = engine.start("village_review", actor=actor, data=data or {})
     return inst.open_tasks[0].id
 
 
@@ -205,7 +205,7 @@ def test_the_post_emptied_under_a_waiting_task_flags_it(engine: Engine) -> None:
 )
 def test_a_unit_missing_from_the_data_is_flagged_too(engine: Engine, data: dict, reason: str) -> None:
     county(engine)
-    task_id = start(engine, "post:书记@data:unit", data)
+    task_id = start(engine, "post:书记@data:unit", data, actor="zhou")  # 周 holds no post: no default unit
     task = engine.get_task(task_id).task
     assert (task.assignee, task.unresolved["reason"]) == (None, reason)
     assert [t.id for t in engine.unresolved_tasks()] == [task_id]
@@ -292,3 +292,14 @@ def test_a_variant_routes_the_preliminary_review_to_the_filing_units_secretary(e
     review = review_task(engine, vacant)
     assert review.assignee is None
     assert review.unresolved == {"reason": "vacant", "post": "书记", "units": ["锦屏村"]}
+
+
+def test_a_group_merely_named_like_a_posts_queue_gives_no_post(engine: Engine) -> None:
+    county(engine)
+    posts(engine, "chen", ("jjp", "书记"))
+    task_id = start(engine, "post:书记@data:unit", {"unit": "jjp"})
+    engine.upsert_user("zhou", groups=["post:jjp:书记"])
+    assert inbox(engine, "zhou") == []
+    assert engine.list_tasks("zhou", groups=["post:jjp:书记"]).total == 0
+    with pytest.raises(NotAllowedError):
+        engine.claim(task_id, "zhou", groups=["post:jjp:书记"])
