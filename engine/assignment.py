@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, inbox
 from .definitions.policy import parse_post_rule
-from .postqueues import held_groups, is_post_group, post_group, split_post_group
+from .postqueues import is_post_group, post_group, split_post_group
 from .tables import HumanTask, TaskCandidate, Unit, User, UserPost
 
 

@@ -186,7 +186,7 @@ def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
 def _posts_held(username: str | None = None) -> ColumnElement[bool]:
     """Candidate rows in the queue of a post the person holds (``postqueues.py``); by default the
     person is the statement's ``username`` parameter."""
-    who = bindparam("username") if username is None else username
+    who: str | BindParameter[str] = bindparam("username") if username is None else username
     return TaskCandidate.group.in_(postqueues.held_groups_query(who))
 
 
