@@ -303,3 +303,12 @@ def test_a_group_merely_named_like_a_posts_queue_gives_no_post(engine: Engine) -
     assert engine.list_tasks("zhou", groups=["post:jjp:书记"]).total == 0
     with pytest.raises(NotAllowedError):
         engine.claim(task_id, "zhou", groups=["post:jjp:书记"])
+
+
+def test_a_tab_counted_without_its_page_counts_the_post_queue(engine: Engine) -> None:
+    """The inbox page counts the tabs it does not show with ``limit=0``: the count is still the total."""
+    county(engine)
+    posts(engine, "chen", ("jjp", "书记"))
+    start(engine, "post:书记@data:unit", {"unit": "jjp"})
+    assert engine.list_tasks("chen", scope="candidate", limit=0).total == 1
+    assert engine.list_tasks("chen", scope="candidate", limit=0, q="审核").total == 1
