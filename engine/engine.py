@@ -146,6 +146,10 @@ class Engine(IntegrationMixin):
                 audit.record(s, audit.USER_DEACTIVATED, now, actor=actor, data={"username": username})
             elif not was_active and user.active:
                 audit.record(s, audit.USER_ACTIVATED, now, actor=actor, data={"username": username})
+                # back in their posts: the tasks waiting for a post only they hold come to them
+                assignment.reresolve(
+                    s, postqueues.held_groups(s, username), leaving=None, now=now, actor=actor
+                )
             return user
 
     def _release_tasks_of(self, s: Session, username: str, *, actor: str | None, now: datetime) -> None:

@@ -150,7 +150,9 @@ def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login, tmp
     force_target = force.get_attribute("data-entry-id").replace("-kind", "-target")
     panel.locator(f"[data-entry-id='{force_target}'] input").fill("书记")
     admin.wait_for_timeout(600)
-    assert "职务@" in panel.locator(f"[data-entry-id='{force_target}'] .bio-properties-panel-error").inner_text()
+    assert (
+        "职务@" in panel.locator(f"[data-entry-id='{force_target}'] .bio-properties-panel-error").inner_text()
+    )
     panel.locator(f"[data-entry-id='{force_target}'] input").fill("书记@data:unit")
     admin.wait_for_timeout(600)
     assert '<spiffworkflow:property name="lane:TaskForce" value="post:书记@data:unit" />' in _saved_xml(admin)

@@ -172,6 +172,16 @@ def test_deactivating_the_holder_hands_the_task_to_the_post(engine: Engine) -> N
     assert engine.get_task(task_id).task.assignee == "chen"
 
 
+def test_reactivating_the_only_holder_gives_them_the_waiting_task(engine: Engine) -> None:
+    county(engine)
+    engine.upsert_user("zhang", active=False)
+    task_id = start(engine, "post:书记@data:unit", {"unit": "jjp"})
+    assert engine.get_task(task_id).task.unresolved is not None
+    engine.upsert_user("zhang", active=True)
+    task = engine.get_task(task_id).task
+    assert (task.assignee, task.unresolved) == ("zhang", None)
+
+
 def test_a_vacant_post_is_a_flagged_incident_until_someone_takes_it(engine: Engine) -> None:
     county(engine)
     posts(engine, "zhang")  # 蒋家坪村 has no 书记
