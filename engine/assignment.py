@@ -149,25 +149,28 @@ def flag_new_task(
 
 
 def reresolve(
-    s: Session, groups: Iterable[str], *, leaving: str | None, now: datetime, actor: str | None
+    s: Session, groups: Iterable[str], *, leaving: Iterable[str] = (), now: datetime, actor: str | None
 ) -> int:
     """Give the open, untaken tasks of these post queues to whoever holds the posts now.
 
-    Tasks waiting in the queues and tasks that followed ``leaving`` (the person whose posts
-    changed) are looked at; a task someone claimed or was handed stays. Returns how many moved.
+    Tasks waiting in the queues and tasks that followed someone in ``leaving`` (people who left
+    a post) are looked at; a task someone claimed or was handed stays. Returns how many moved.
     """
     wanted = {g for g in groups if is_post_group(g)}
     if not wanted:
         return 0
-    queued = select(TaskCandidate.task_id).where(TaskCandidate.group.in_(wanted))
-    tasks = list(s.scalars(select(HumanTask).where(HumanTask.id.in_(queued), HumanTask.status == "open")))
-    if leaving is not None:
+    ordered, tasks = sorted(wanted), list[HumanTask]()
+    for i in range(0, len(ordered), 500):  # an import may change thousands of posts at once
+        queued = select(TaskCandidate.task_id).where(TaskCandidate.group.in_(ordered[i : i + 500]))
+        tasks += s.scalars(select(HumanTask).where(HumanTask.id.in_(queued), HumanTask.status == "open"))
+    people = sorted(set(leaving))
+    for i in range(0, len(people), 500):
         tasks += [
             ht
             for ht in s.scalars(
                 select(HumanTask).where(
-                    HumanTask.assignee == leaving,
-                    HumanTask.post_assignee == leaving,
+                    HumanTask.assignee.in_(people[i : i + 500]),
+                    HumanTask.post_assignee == HumanTask.assignee,
                     HumanTask.status == "open",
                 )
             )

@@ -19,7 +19,7 @@ import dataclasses
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import assignment, audit, identity, inbox, operations, postqueues, rules
+from . import assignment, audit, identity, inbox, operations, organisation, orgimport, postqueues, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .challenge import board as challenge
 from .definitions import forms as formlib
@@ -45,10 +45,14 @@ from .records import (
     AuditRecord,
     DefinitionRecord,
     InstanceRecord,
+    OrgImportReport,
     Page,
+    PostRecord,
     TaskDetail,
     TaskRecord,
     TokenRecord,
+    UnitDetail,
+    UnitRecord,
     UserRecord,
     job_record,
     task_record,
@@ -59,7 +63,7 @@ from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
 from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
 from .store import Store, counted_page
-from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, User
+from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, Unit, User
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 
@@ -130,10 +134,15 @@ class Engine(IntegrationMixin):
         groups: list[str] | None = None,
         roles: list[str] | None = None,
         active: bool | None = None,
+        posts: Sequence[Mapping[str, Any]] | None = None,
         actor: str | None = None,
     ) -> UserRecord:
         """Create or update a user. Deactivating ends their sessions and tokens at once and puts the
-        open tasks they hold back in their groups' queue (audited); reactivating restores only login."""
+        open tasks they hold back in their groups' queue (audited); reactivating restores only login.
+
+        ``posts`` (``[{unit, post, rank?}]``) replaces the posts the user holds, in the same
+        transaction: a refused post leaves the user as they were.
+        """
         now = self.clock.now()
         with self.store.write() as s:
             was = s.get(User, username)
@@ -141,15 +150,15 @@ class Engine(IntegrationMixin):
             user = identity.upsert_user(
                 s, username, now=now, display_name=display_name, groups=groups, roles=roles, active=active
             )
+            if posts is not None:
+                self._set_posts(s, username, posts, actor=actor, now=now)
             if was_active and not user.active:
                 self._release_tasks_of(s, username, actor=actor, now=now)
                 audit.record(s, audit.USER_DEACTIVATED, now, actor=actor, data={"username": username})
             elif not was_active and user.active:
                 audit.record(s, audit.USER_ACTIVATED, now, actor=actor, data={"username": username})
                 # back in their posts: the tasks waiting for a post only they hold come to them
-                assignment.reresolve(
-                    s, postqueues.held_groups(s, username), leaving=None, now=now, actor=actor
-                )
+                assignment.reresolve(s, postqueues.held_groups(s, username), now=now, actor=actor)
             return user
 
     def _release_tasks_of(self, s: Session, username: str, *, actor: str | None, now: datetime) -> None:
@@ -181,6 +190,157 @@ class Engine(IntegrationMixin):
             if released and ht.post_assignee == username:  # it followed their post: to whoever holds it now
                 ht.assignee = username
                 assignment.follow_post(s, ht, now=now, actor=actor)
+
+    def _set_posts(
+        self,
+        s: Session,
+        username: str,
+        posts: Sequence[Mapping[str, Any]],
+        *,
+        actor: str | None,
+        now: datetime,
+    ) -> list[PostRecord]:
+        wanted = [
+            organisation.PostAssignment(str(p.get("unit", "")), str(p.get("post", "")), p.get("rank"))
+            for p in posts
+        ]
+        if actor is not None:  # whoever gives posts needs the tenants the person leaves and joins
+            me = rules.actor_of(s, actor)
+            rules.require("manage_users", me)
+            tenants = organisation.tenants_of_codes(s, [p.unit for p in wanted])
+            current = organisation.tenant_of(s, username)
+            for tenant in sorted(tenants | ({current} if current else set())):
+                rules.require_org("assign_posts", rules.may_assign_posts(s, me, tenant))
+        held = organisation.set_posts(s, username, wanted, now=now, actor=actor)
+        audit.record(
+            s,
+            audit.USER_POSTS_SET,
+            now,
+            actor=actor,
+            data={"username": username, "posts": [[p.unit, p.post, p.rank] for p in held]},
+        )
+        return held
+
+    def posts_of(self, username: str) -> list[PostRecord]:
+        """The posts a user holds, by unit from the root down."""
+        with self.store.read() as s:
+            return organisation.posts_of(s, username)
+
+    # ---- organisation -------------------------------------------------------------------
+    def put_unit(
+        self,
+        code: str,
+        *,
+        name: str,
+        kind: str,
+        parent: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> UnitRecord:
+        """Create or update a unit; without ``parent`` it is a tenant's root (installation admins only).
+
+        ``actor`` None is the command line. Audited as ``unit.created`` or ``unit.updated``.
+        """
+        now = self.clock.now()
+        with self.store.write() as s:
+            existing = s.scalar(select(Unit).where(Unit.code == code))
+            if actor is not None:
+                tenant = (
+                    existing.tenant
+                    if existing is not None
+                    else (organisation.tenant_of_parent(s, parent) if parent is not None else None)
+                )
+                me = rules.actor_of(s, actor)
+                if existing is not None and not rules.sees_tenant(s, actor, existing.tenant):
+                    raise NotFoundError(f"no unit '{code}'")
+                rules.require_org("manage_org", rules.may_manage_org(s, me, tenant))
+            record = organisation.upsert_unit(
+                s, code, name=name, kind=kind, parent=parent, attributes=attributes, now=now
+            )
+            audit.record(
+                s,
+                audit.UNIT_UPDATED if existing is not None else audit.UNIT_CREATED,
+                now,
+                actor=actor,
+                data={"code": code, "name": record.name, "kind": kind, "parent": parent},
+            )
+            return record
+
+    def get_unit(self, code: str, *, viewer: str | None = None) -> UnitDetail:
+        """A unit with its children and members; another tenant's unit is unknown (404) to ``viewer``."""
+        with self.store.read() as s:
+            if viewer is not None and not rules.sees_tenant(s, viewer, organisation.tenant_of_unit(s, code)):
+                raise NotFoundError(f"no unit '{code}'")
+            return organisation.get_unit(s, code)
+
+    def list_units(
+        self,
+        *,
+        viewer: str | None = None,
+        parent: str | None = None,
+        kind: str | None = None,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        """Units from the root down, of ``viewer``'s tenant (every tenant for the installation's people)."""
+        with self.store.read() as s:
+            tenant = rules.tenant_of_actor(s, viewer) if viewer is not None else None
+            items, total = organisation.list_units(
+                s, tenant=tenant, parent=parent, kind=kind, q=q, offset=offset, limit=limit
+            )
+            return Page(items, total)
+
+    def delete_unit(self, code: str, *, actor: str | None = None) -> None:
+        """Remove a unit with no units under it, nobody in a post and no instance filed under it (409)."""
+        now = self.clock.now()
+        with self.store.write() as s:
+            tenant = organisation.tenant_of_unit(s, code)
+            if actor is not None:
+                if not rules.sees_tenant(s, actor, tenant):
+                    raise NotFoundError(f"no unit '{code}'")
+                rules.require_org("manage_org", rules.may_manage_org(s, rules.actor_of(s, actor), tenant))
+            organisation.delete_unit(s, code)
+            audit.record(s, audit.UNIT_DELETED, now, actor=actor, data={"code": code, "tenant": tenant})
+
+    def may_manage_org(self, username: str, tenant: str | None) -> bool:
+        """Whether ``username`` may change units of ``tenant`` (``None``: create tenants); for the pages' buttons."""
+        with self.store.read() as s:
+            return rules.may_manage_org(s, rules.actor_of(s, username), tenant)
+
+    def import_org(
+        self, content: bytes, filename: str, *, dry_run: bool = False, actor: str | None = None
+    ) -> OrgImportReport:
+        """Units and people from an .xlsx or .csv file, all or nothing (see orgimport.py).
+
+        Any bad cell leaves everything as it was and raises ``ImportInvalidError`` carrying the
+        report (each problem with sheet, row and column); ``dry_run`` checks and counts only.
+        """
+        now = self.clock.now()
+        with self.store.write() as s:
+            found = orgimport.check(s, content, filename)
+            if actor is not None:
+                me = rules.actor_of(s, actor)
+                for tenant in sorted(found.tenants, key=lambda t: t or ""):
+                    rules.require_org("manage_org", rules.may_manage_org(s, me, tenant))
+            if found.errors:
+                raise orgimport.refuse(found)
+            report = found.report()
+            if not dry_run:
+                orgimport.apply(s, found, now=now)
+                audit.record(
+                    s,
+                    audit.ORG_IMPORTED,
+                    now,
+                    actor=actor,
+                    data={"file": filename[:200], "units": report.units, "users": report.users},
+                )
+            return report
+
+    @staticmethod
+    def org_template() -> bytes:
+        """The .xlsx template of ``import_org``: Chinese headers, example rows, the unit kinds."""
+        return orgimport.template()
 
     def get_user(self, username: str) -> UserRecord:
         with self.store.read() as s:

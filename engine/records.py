@@ -148,6 +148,25 @@ class UnitDetail:
 
 
 @dataclass(frozen=True)
+class ImportProblem:
+    """One bad cell of an imported file: sheet, row number as the spreadsheet shows it, column header."""
+
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OrgImportReport:
+    """What an organisation import did or would do: ``{created, updated}`` counts and the problems."""
+
+    units: dict[str, int]
+    users: dict[str, int]
+    errors: list[ImportProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     """An API token as listed: never the secret, only when it was made, expires, was last used."""
 

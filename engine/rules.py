@@ -271,6 +271,7 @@ ROLE_RULES: dict[str, Rule] = {
     "act_as": _role("oa-service"),  # send X-Acting-User: the OA relays its people
     "send_message": _role("admin", "oa-service"),
     "issue_login_link": _role("oa-service"),
+    "manage_org": _role("admin"),  # units and posts; which tenant's: ``may_manage_org``
 }
 
 REFUSALS = {
@@ -285,6 +286,8 @@ REFUSALS = {
     "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
     "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
     "file_claim": "the submitter may not claim this challenge",
+    "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
+    "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",
 }
 
 
@@ -396,3 +399,46 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
     return or_(Instance.started_by == username, worked, delegated, candidate, copied)
+
+
+# ---- the organisation: who sees and changes which tenant's units and posts ----------------------
+def tenant_of_actor(s: Session, username: str) -> str | None:
+    """The tenant a person belongs to (``None``: the installation's own people, who see every tenant)."""
+    return s.scalar(select(User.tenant).where(User.username == username))
+
+
+def sees_tenant(s: Session, username: str | None, tenant: str) -> bool:
+    """Whether ``username`` may see units of ``tenant`` (another tenant's units answer 404).
+
+    ``None`` is the command line, which runs on the server and sees everything.
+    """
+    if username is None:
+        return True
+    mine = tenant_of_actor(s, username)
+    return mine is None or mine == tenant
+
+
+def may_manage_org(s: Session, actor: Actor, tenant: str | None) -> bool:
+    """Change units of ``tenant`` (``None``: create a new tenant).
+
+    An admin without a tenant administers the installation: every tenant, and new ones. An admin
+    of a tenant changes units within it only. Scoped admins (``admin@unit``) extend this rule.
+    """
+    if not allowed("manage_org", actor):
+        return False
+    mine = tenant_of_actor(s, actor.username)
+    return mine is None or (tenant is not None and mine == tenant)
+
+
+def may_assign_posts(s: Session, actor: Actor, tenant: str) -> bool:
+    """Give people posts in units of ``tenant``: whoever syncs users (admin, OA service) within their tenant."""
+    if not allowed("manage_users", actor):
+        return False
+    mine = tenant_of_actor(s, actor.username)
+    return mine is None or mine == tenant
+
+
+def require_org(action: str, permitted: bool) -> None:
+    """``NotAllowedError`` (403) naming the refusal when an organisation rule said no."""
+    if not permitted:
+        raise NotAllowedError(REFUSALS[action])

@@ -53,6 +53,11 @@ class Event(StrEnum):
     USER_DEACTIVATED = "user.deactivated"
     USER_ACTIVATED = "user.activated"
     TOKEN_REVOKED = "token.revoked"
+    UNIT_CREATED = "unit.created"
+    UNIT_UPDATED = "unit.updated"
+    UNIT_DELETED = "unit.deleted"
+    USER_POSTS_SET = "user.posts_set"  # the posts a person holds were replaced
+    ORG_IMPORTED = "org.imported"  # units and people from a file, counted
 
 
 class WebhookEvent(StrEnum):

@@ -3,7 +3,8 @@
 ``init_app(app)`` wires them in: Flask-Babel (zh_CN by default, ``?lang=en`` or the ``lang``
 cookie for English), session cookie settings, a CSRF check on every page form POST, NUL characters
 refused in page queries and forms, the shared
-template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores).
+template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores,
+org).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from . import auth, board, designer, inbox, instances, scores, tasks
+from . import auth, board, designer, inbox, instances, org, scores, tasks
 from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; a login link or password starts the next
-BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, board.bp, instances.bp, designer.bp, scores.bp)
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, board.bp, instances.bp, designer.bp, scores.bp, org.bp)
 PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
 
 # Templates and static files of the pages, registered on their own so they work whatever

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from .base import Schema
+from .units import PostSchema
 
 
 class UserSchema(Schema):
@@ -14,6 +15,10 @@ class UserSchema(Schema):
     roles = fields.List(fields.String())
     active = fields.Boolean(
         metadata={"description": "false: the user cannot log in and their tokens and sessions are refused"}
+    )
+    units = fields.List(
+        fields.Nested(PostSchema),
+        metadata={"description": "the posts the user holds: {unit, post, rank}"},
     )
 
 
@@ -28,6 +33,11 @@ class UserUpsertSchema(Schema):
             "description": "false deactivates: tokens and web sessions stop at once, held tasks go back "
             "to their groups' queue; true restores login (not the tasks)"
         }
+    )
+    units = fields.List(
+        fields.Nested(PostSchema),
+        validate=validate.Length(max=50),
+        metadata={"description": "replaces the posts the user holds; all in one tenant"},
     )
 
 

@@ -322,3 +322,12 @@ def test_a_tab_counted_without_its_page_counts_the_post_queue(engine: Engine) ->
     start(engine, "post:书记@data:unit", {"unit": "jjp"})
     assert engine.list_tasks("chen", scope="candidate", limit=0).total == 1
     assert engine.list_tasks("chen", scope="candidate", limit=0, q="审核").total == 1
+
+
+def test_an_imported_appointment_moves_the_task_to_the_new_holder(engine: Engine) -> None:
+    county(engine)
+    task_id = start(engine, "post:书记@data:unit", {"unit": "jjp"})
+    people = "用户名,姓名,单位编码,职务,职级,分组\nzhang,张,jjp,文书,,\nchen,陈,jjp,书记,,\n"
+    engine.import_org(people.encode("utf-8"), "people.csv")  # 张 steps down to 文书, 陈 becomes 书记
+    assert engine.get_task(task_id).task.assignee == "chen"
+    assert inbox(engine, "zhang") == []

@@ -31,6 +31,11 @@ PING = (Path(__file__).resolve().parent.parent / "api" / "data" / "ping.bpmn").r
 NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 
 
+def import_body() -> dict[str, Any]:
+    county = "编码,名称,类型\npingli,平利县,县\n".encode()
+    return {"data": {"file": [(io.BytesIO(county), "units.csv")]}, "content_type": "multipart/form-data"}
+
+
 def deploy_body() -> dict[str, Any]:
     return {"data": {"file": [(io.BytesIO(PING), "ping.bpmn")]}, "content_type": "multipart/form-data"}
 
@@ -73,6 +78,9 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ),
     ("GET", "/jobs"): (("admin",), None),
     ("POST", "/jobs/{job_id}/execute"): (("admin",), None),
+    ("PUT", "/units/{code}"): (("admin",), {"name": "平利县", "kind": "county"}),  # a new tenant
+    ("DELETE", "/units/{code}"): (("admin",), None),
+    ("POST", "/imports/org"): (("admin",), import_body),
     ("POST", "/webhooks"): (
         ("admin",),
         {"url": "https://oa.example.org/hooks", "events": ["task.created"], "secret": "s"},
@@ -105,6 +113,9 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/scores/export"): (200, None),
     ("GET", "/tokens"): (200, None),  # one's own tokens; an admin may ask for anyone's
     ("DELETE", "/tokens/{token_id}"): (404, None),  # one's own; someone else's token does not exist for you
+    ("GET", "/units"): (200, None),  # the caller's tenant's units
+    ("GET", "/units/{code}"): (404, None),  # no such unit yet
+    ("GET", "/imports/org/template"): (200, None),
 }
 
 MATRIX = {
@@ -127,6 +138,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
         "token_id": "999999",
+        "code": "pingli",
     }
 
 
@@ -443,6 +455,12 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/logout"): (302, {}),
     ("GET", "/scores"): (200, None),
     ("GET", "/scores/export.xlsx"): (200, None),
+    ("GET", "/org"): (200, None),
+    ("GET", "/org/units/<code>"): (404, None),  # no such unit
+    ("POST", "/org/units"): (REFUSED_BY_REDIRECT, {"code": "x1", "name": "某县", "kind": "county"}),
+    ("POST", "/org/units/<code>/posts"): (REFUSED_BY_REDIRECT, {"username": "wang", "post": "书记"}),
+    ("POST", "/org/units/<code>/posts/remove"): (REFUSED_BY_REDIRECT, {"username": "wang", "post": "书记"}),
+    ("POST", "/org/units/<code>/delete"): (REFUSED_BY_REDIRECT, {}),
     ("GET", "/tasks/<task_id>"): (403, None),
     ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/tasks/<task_id>/unclaim"): (REFUSED_BY_REDIRECT, {}),
@@ -587,6 +605,12 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/tasks/{task_id}/urge"):                                  (403, 403, 403, 202, 202, 403),
     ("GET", "/tokens"):                                                 (200, 200, 200, 200, 200, 200),
     ("DELETE", "/tokens/{token_id}"):                                   (404, 404, 404, 404, 404, 404),  # someone else's token does not exist for you
+    ("GET", "/imports/org/template"):                                   (200, 200, 200, 200, 200, 200),
+    ("POST", "/imports/org"):                                           (403, 403, 403, 403, 200, 403),
+    ("GET", "/units"):                                                  (200, 200, 200, 200, 200, 200),
+    ("DELETE", "/units/{code}"):                                        (403, 403, 403, 403, 404, 403),  # let in; no such unit
+    ("GET", "/units/{code}"):                                           (404, 404, 404, 404, 404, 404),  # no such unit
+    ("PUT", "/units/{code}"):                                           (403, 403, 403, 403, 200, 403),
     ("GET", "/users/me"):                                               (200, 200, 200, 200, 200, 200),
     ("GET", "/users/{username}"):                                       (200, 200, 200, 200, 200, 200),
     ("PUT", "/users/{username}"):                                       (403, 403, 403, 403, 200, 200),
@@ -614,6 +638,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
         "token_id": "999999",
+        "code": "pingli",
     }
 
 
