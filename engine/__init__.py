@@ -3,6 +3,7 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
+from .campaigns import CampaignRecord, ImportResult, PublishResult, RowError, StatRow
 from .engine import Engine
 from .errors import (
     ConflictError,
@@ -46,6 +47,7 @@ from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEven
 __all__ = [
     "Actor",
     "AuditRecord",
+    "CampaignRecord",
     "Clock",
     "ConflictError",
     "Decision",
@@ -58,6 +60,7 @@ __all__ = [
     "HostileDiagramError",
     "ImportInvalidError",
     "ImportProblem",
+    "ImportResult",
     "InstanceRecord",
     "InstanceStatus",
     "InvalidInputError",
@@ -70,9 +73,12 @@ __all__ = [
     "Page",
     "PostRecord",
     "Problem",
+    "PublishResult",
+    "RowError",
     "SandboxViolationError",
     "ScriptError",
     "ScriptTimeoutError",
+    "StatRow",
     "SystemClock",
     "TaskDetail",
     "TaskRecord",

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import assignment, audit, identity, inbox, operations, organisation, orgimport, postqueues, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
+from .campaigns import CampaignsMixin
 from .challenge import board as challenge
 from .definitions import forms as formlib
 from .definitions.catalog import Catalog, parse_prepared
@@ -75,7 +76,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin):
+class Engine(IntegrationMixin, CampaignsMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -113,6 +114,7 @@ class Engine(IntegrationMixin):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         challenge.install(self.steps)
         policies.install(self.steps)
+        self._install_campaigns()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()
@@ -548,6 +550,8 @@ class Engine(IntegrationMixin):
             row.deployed_by,
             list(row.notes or []),
             versions,
+            (model.names.get(row.key) or {}).get("en"),
+            {element_id: dict(names) for element_id, names in model.names.items()},
         )
 
     # ---- instances ----------------------------------------------------------------------
@@ -743,8 +747,7 @@ class Engine(IntegrationMixin):
                 actor = rules.actor_of(step.session, username)
                 rules.require("view", actor, ht)
                 record = dataclasses.replace(record, actions=rules.actions(actor, ht))
-            model = self.runner.model_of(step.session, row)
-            schema = model.form_for(ht.element_id)
+            schema = step.form_for(row, ht.element_id)
             start = {
                 **(row.data or {}),
                 **(ht.draft or {}),

@@ -24,6 +24,10 @@ class DefinitionRecord:
     deployed_by: str | None
     notes: list[str] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
+    name_en: str | None = None  # the process's English name (``name_en`` property), if the diagram gives one
+    names: dict[str, dict[str, str]] = field(
+        default_factory=dict
+    )  # element id -> {"zh_CN": name, "en": name_en}: what pages show in their language
 
 
 @dataclass(frozen=True)

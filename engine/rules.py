@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, object_session
 from . import audit, postqueues
 from .errors import NotAllowedError
 from .records import UserRecord
-from .tables import AuditEvent, CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, User
+from .tables import AuditEvent, CarbonCopy, HumanTask, Instance, Membership, TaskCandidate, Unit, User
 
 PRIVILEGED_ROLES = ("admin", "oa-service")
 _IMPLIED = {"admin": frozenset(PRIVILEGED_ROLES), "oa-service": frozenset({"oa-service"})}
@@ -226,6 +226,19 @@ def _may_withdraw(actor: Actor, row: Instance) -> bool:
     return row.started_by == actor.username or _completed_one(actor, row)
 
 
+def _administers_unit(actor: Actor, unit: Unit) -> bool:
+    """An admin of the unit's tenant (or of the installation), or ``admin@<code>`` of the unit or a unit above it."""
+    if "admin" in actor.roles:
+        tenant = _session(unit).scalar(select(User.tenant).where(User.username == actor.username))
+        return tenant is None or tenant == unit.tenant
+    scoped = {r.removeprefix("admin@") for r in actor.roles if r.startswith("admin@")}
+    if not scoped:
+        return False
+    above = [int(i) for i in unit.path.strip("/").split("/") if i.isdigit()]
+    codes = set(_session(unit).scalars(select(Unit.code).where(Unit.id.in_(above))))
+    return bool(scoped & (codes | {unit.code}))
+
+
 def _role(*roles: str) -> Callable[[Actor, Any], bool]:
     return lambda actor, _target: bool(actor.roles & set(roles))
 
@@ -258,6 +271,12 @@ INSTANCE_RULES: dict[str, Rule] = {
     "file_claim": _may_file_claim,
 }
 
+#: Unit actions: the target is a ``Unit`` (a campaign is run by its organiser unit's admins).
+UNIT_RULES: dict[str, Rule] = {
+    "create_campaign": _administers_unit,
+    "manage_campaign": _administers_unit,  # import its list, publish it
+}
+
 #: Actions on the installation itself (no target): who holds which role.
 ROLE_RULES: dict[str, Rule] = {
     "deploy": _role("admin"),
@@ -286,6 +305,8 @@ REFUSALS = {
     "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
     "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
     "file_claim": "the submitter may not claim this challenge",
+    "create_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
+    "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
     "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",
 }
@@ -294,23 +315,29 @@ REFUSALS = {
 def _rules_for(target: Any) -> dict[str, Rule]:
     if target is None:
         return ROLE_RULES
+    if isinstance(target, Unit):
+        return UNIT_RULES
     return TASK_RULES if isinstance(target, HumanTask) else INSTANCE_RULES
 
 
-def allowed(action: str, actor: Actor, target: Instance | HumanTask | None = None) -> bool:
+Target = Instance | HumanTask | Unit | None
+
+
+def allowed(action: str, actor: Actor, target: Target = None) -> bool:
     """May ``actor`` do ``action`` to ``target``? An action the target does not have is refused."""
     rule = _rules_for(target).get(action)
     return rule is not None and rule(actor, target)
 
 
-def require(action: str, actor: Actor, target: Instance | HumanTask | None = None) -> None:
+def require(action: str, actor: Actor, target: Target = None) -> None:
     """``allowed`` or ``NotAllowedError`` (403), with a message naming the refusal."""
     if allowed(action, actor, target):
         return
     template = REFUSALS.get(
         action, "requires permission to {action}" if target is None else "{who} may not {action} {what}"
     )
-    what = "" if target is None else f"{'task' if isinstance(target, HumanTask) else 'instance'} {target.id}"
+    kind = {HumanTask: "task", Instance: "instance", Unit: "unit"}[type(target)] if target is not None else ""
+    what = "" if target is None else f"{kind} {target.id}"
     raise NotAllowedError(template.format(who=actor.username, what=what, action=action))
 
 

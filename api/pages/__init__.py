@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, org, scores, tasks
-from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
+from .common import csrf_ok, current_user, fmt_when, may, named, pretty_json, to_json
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.setdefault("when", fmt_when)
     app.jinja_env.filters.setdefault("tojson_script", to_json)
     app.jinja_env.filters.setdefault("pretty_json", pretty_json)
+    app.jinja_env.filters.setdefault("named", named)
 
 
 def _check_csrf() -> None:
@@ -103,6 +104,7 @@ def _template_globals() -> dict:
     user = current_user() if request.endpoint and not request.endpoint.startswith("assets.") else None
     return {
         "me": user,
+        "viewer": user,  # the header's own name for the logged-in user: views may pass their own ``me``
         "me_may_deploy": user is not None and may("deploy"),
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,
