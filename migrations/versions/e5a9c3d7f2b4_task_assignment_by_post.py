@@ -1,7 +1,7 @@
 """assignment by post: the holder a post rule gave a task to, and why nobody could be given it
 
 Revision ID: e5a9c3d7f2b4
-Revises: d4e8a2c6b1f3
+Revises: e6b2d4f8a1c3
 Create Date: 2026-11-30 19:20:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e5a9c3d7f2b4'
-down_revision = 'd4e8a2c6b1f3'
+down_revision = 'e6b2d4f8a1c3'
 branch_labels = None
 depends_on = None
 
