@@ -29,6 +29,8 @@ TASK_RELEASED = Event.TASK_RELEASED  # its holder was deactivated: back to the c
 TASK_HOLDER_DEACTIVATED = (
     Event.TASK_HOLDER_DEACTIVATED
 )  # assigned by its lane; stays for an admin to transfer
+ASSIGNMENT_UNRESOLVED = Event.ASSIGNMENT_UNRESOLVED  # a post rule found nobody: the task is flagged
+ASSIGNMENT_RESOLVED = Event.ASSIGNMENT_RESOLVED  # the post changed hands: the task followed it
 USER_DEACTIVATED = Event.USER_DEACTIVATED
 USER_ACTIVATED = Event.USER_ACTIVATED
 TOKEN_REVOKED = Event.TOKEN_REVOKED

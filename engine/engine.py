@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, identity, inbox, operations, organisation, orgimport, rules
+from . import assignment, audit, identity, inbox, operations, organisation, orgimport, postqueues, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .campaigns import CampaignsMixin
 from .challenge import board as challenge
@@ -160,6 +160,8 @@ class Engine(IntegrationMixin, CampaignsMixin):
                 audit.record(s, audit.USER_DEACTIVATED, now, actor=actor, data={"username": username})
             elif not was_active and user.active:
                 audit.record(s, audit.USER_ACTIVATED, now, actor=actor, data={"username": username})
+                # back in their posts: the tasks waiting for a post only they hold come to them
+                assignment.reresolve(s, postqueues.held_groups(s, username), now=now, actor=actor)
             return user
 
     def _release_tasks_of(self, s: Session, username: str, *, actor: str | None, now: datetime) -> None:
@@ -188,6 +190,9 @@ class Engine(IntegrationMixin, CampaignsMixin):
                 task_id=ht.id,
                 data={"username": username},
             )
+            if released and ht.post_assignee == username:  # it followed their post: to whoever holds it now
+                ht.assignee = username
+                assignment.follow_post(s, ht, now=now, actor=actor)
 
     def _set_posts(
         self,
@@ -209,7 +214,7 @@ class Engine(IntegrationMixin, CampaignsMixin):
             current = organisation.tenant_of(s, username)
             for tenant in sorted(tenants | ({current} if current else set())):
                 rules.require_org("assign_posts", rules.may_assign_posts(s, me, tenant))
-        held = organisation.set_posts(s, username, wanted)
+        held = organisation.set_posts(s, username, wanted, now=now, actor=actor)
         audit.record(
             s,
             audit.USER_POSTS_SET,
@@ -611,6 +616,12 @@ class Engine(IntegrationMixin, CampaignsMixin):
             )
             return Page([step.instance_record(r, with_tasks=False) for r in rows.scalars()], total)
 
+    def unresolved_tasks(self, *, limit: int = 200) -> list[TaskRecord]:
+        """Open tasks nobody could be given (无人担任: a vacant post, no unit in the data), newest
+        first: what an admin must fix by filling the post or transferring the task."""
+        with self.store.read() as s:
+            return [task_record(ht) for ht in assignment.unresolved_tasks(s, limit=limit)]
+
     def history(self, instance_id: str, *, viewer: str | None = None) -> list[AuditRecord]:
         with self.steps.read(viewer) as step:
             step.require_view(step.instance(instance_id), viewer)
@@ -735,7 +746,7 @@ class Engine(IntegrationMixin, CampaignsMixin):
             rows, total = inbox.page(
                 conn,
                 username,
-                list(groups),
+                postqueues.plain_groups(groups),  # the posts they hold are read in the same statement
                 scope,
                 status=status,
                 process_key=process_key,

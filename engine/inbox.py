@@ -1,7 +1,8 @@
 """The inbox: which tasks a person sees, answered from the task index without loading workflows.
 
 ``task_candidate`` holds a row per (group, task) exactly while the task is open and nobody holds
-it, so "my groups' queue" needs no join: every assignment change calls ``reindex``. The default
+it, so "my groups' queue" needs no join: every assignment change calls ``reindex``. The queues of
+the posts a person holds (``post:<unit>:<post>``) are read in the same statement, from their posts. The default
 inbox (open tasks, no filters) is a page merged from per-group top-N ranges of that table's
 primary key plus the person's own tasks; any other filter takes the general join.
 """
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from . import postqueues
 from .tables import HumanTask, TaskCandidate
 
 
@@ -64,6 +66,7 @@ _COLUMNS = tuple(
         "sign_mode",
         "returned",
         "title",
+        "unresolved",
     )
 )
 
@@ -88,8 +91,6 @@ def page(
     ``q`` searches the instance title, the task name and the business key (case-insensitive).
     """
     if status == "open" and not process_key and not business_key and not q:
-        if scope == "candidate" and not groups:
-            return [], 0
         params = {"username": username, "top": offset + limit, "offset": offset, "limit": limit}
         params.update((f"g{i}", g) for i, g in enumerate(groups))
         rows = list(conn.execute(_open_page(scope, len(groups)), params))
@@ -131,11 +132,12 @@ def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
             .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
             .scalar_subquery()
         )
-    if scope in ("candidate", "involved") and n_groups:
+    if scope in ("candidate", "involved"):
         groups: list[BindParameter[str]] = [bindparam(f"g{i}") for i in range(n_groups)]
+        queues = _posts_held()
         parts.append(
             select(func.count(TaskCandidate.task_id.distinct()))
-            .where(TaskCandidate.group.in_(groups))
+            .where(or_(TaskCandidate.group.in_(groups), queues) if n_groups else queues)
             .scalar_subquery()
         )
     return select(functools.reduce(operator.add, parts).label("total"))
@@ -161,6 +163,12 @@ def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
                 .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id)
                 .limit(top)
             )
+        sources.append(  # the queues of the posts they hold, read from their posts in this statement
+            select(TaskCandidate.task_id.label("id"), TaskCandidate.created_at.label("created_at"))
+            .where(_posts_held())
+            .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id)
+            .limit(top)
+        )
     merged = (
         union(*(select(q.subquery()) for q in sources)).subquery()
         if len(sources) > 1
@@ -174,6 +182,13 @@ def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
         .subquery()
     )
     return _tasks_in_order(ids).add_columns(_open_total(scope, n_groups).scalar_subquery().label("total"))
+
+
+def _posts_held(username: str | None = None) -> ColumnElement[bool]:
+    """Candidate rows in the queue of a post the person holds (``postqueues.py``); by default the
+    person is the statement's ``username`` parameter."""
+    who: str | BindParameter[str] = bindparam("username") if username is None else username
+    return TaskCandidate.group.in_(postqueues.held_groups_query(who))
 
 
 def _tasks_in_order(ids: Subquery) -> Select[*tuple[Any, ...]]:
@@ -200,7 +215,11 @@ def _filtered_page(
     candidate = (
         select(HumanTask.id, HumanTask.created_at)
         .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
-        .where(TaskCandidate.group.in_(groups or [""]), HumanTask.assignee.is_(None), *filters)
+        .where(
+            or_(TaskCandidate.group.in_(groups or [""]), _posts_held(username)),
+            HumanTask.assignee.is_(None),
+            *filters,
+        )
         .distinct()
     )
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from . import audit, inbox, ownership, rules
+from . import assignment, audit, inbox, ownership, rules
 from .approval import handover, signing
 from .definitions import forms as formlib
 from .definitions.catalog import Model
@@ -26,9 +26,26 @@ def start(
 ) -> InstanceRecord:
     catalog = step.runner.catalog
     definition = catalog.get_row(step.session, process_key, version)
-    check_start_data(catalog.model(definition), data)
-    ctx = step.start(definition, business_key=business_key, data=dict(data))
+    model = catalog.model(definition)
+    check_start_data(model, data)
+    data = dict(data)
+    if FILING_UNIT not in data and step.actor and _declares(model, FILING_UNIT):
+        own = assignment.sole_unit(step.session, step.actor)  # 申报单位: the starter's, when they have one
+        if own is not None:
+            data[FILING_UNIT] = own
+    ctx = step.start(definition, business_key=business_key, data=data)
     return step.instance_record(ctx.row)
+
+
+#: The variable holding the code of the unit an instance is filed by (申报单位); post rules read it.
+FILING_UNIT = "unit"
+
+
+def _declares(model: Model, name: str) -> bool:
+    """Does the process ask for ``name`` anywhere (a form's field or a start variable)?"""
+    return name in model.start_variables or any(
+        name in ownership.declared_names(schema) for schema in model.forms.values()
+    )
 
 
 def check_start_data(model: Model, data: Any) -> None:
@@ -80,6 +97,7 @@ def claim(step: Step, task_id: str, username: str, *, groups: list[str] | None =
         raise ConflictError(f"task {task_id} is held by {ht.assignee}")
     rules.require("claim", rules.actor_of(step.session, username, groups=groups), ht)
     ht.assignee = username
+    ht.post_assignee = None  # taken up: it no longer follows its post
     inbox.reindex(step.session, ht)
     step.record(
         audit.TASK_CLAIM,

@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from . import assignment, postqueues
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .payload import check_json_value
 from .records import PostRecord, UnitDetail, UnitRecord
@@ -230,12 +231,20 @@ def tenant_of_unit(s: Session, code: str) -> str:
 
 
 # ---- posts ------------------------------------------------------------------------------------
-def set_posts(s: Session, username: str, posts: Sequence[PostAssignment]) -> list[PostRecord]:
+def set_posts(
+    s: Session,
+    username: str,
+    posts: Sequence[PostAssignment],
+    *,
+    now: datetime | None = None,
+    actor: str | None = None,
+) -> list[PostRecord]:
     """Replace the posts a user holds, and with them the user's tenant.
 
     All posts must lie in one tenant's tree: a person belongs to one county. A user with no post
     keeps the tenant they had, so taking someone out of their last post does not hand their past
-    work to the installation.
+    work to the installation. Tasks given to a post that changes hands here follow it, in this
+    transaction (``assignment.reresolve``).
     """
     user = s.get(User, username)
     if user is None:
@@ -263,6 +272,7 @@ def set_posts(s: Session, username: str, posts: Sequence[PostAssignment]) -> lis
         raise ConflictError(
             f"user '{username}' belongs to tenant '{user.tenant}'; posts elsewhere are refused"
         )
+    before = set(postqueues.held_groups(s, username))
     s.execute(delete(UserPost).where(UserPost.username == username))
     seen: set[tuple[int, str]] = set()
     for unit, wanted in rows:
@@ -274,6 +284,9 @@ def set_posts(s: Session, username: str, posts: Sequence[PostAssignment]) -> lis
     if tenants:
         user.tenant = tenants.pop()
     s.flush()
+    changed = before ^ set(postqueues.held_groups(s, username))
+    if changed:
+        assignment.reresolve(s, changed, leaving=[username], now=now or datetime.now(UTC), actor=actor)
     return posts_of(s, username)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import organisation
+from . import assignment, organisation, postqueues
 from .errors import ImportInvalidError, InvalidInputError, TooLargeError
 from .records import ImportProblem, OrgImportReport
 from .tables import Membership, Unit, User, UserPost
@@ -547,6 +547,7 @@ def _write_people(s: Session, found: Plan, now: datetime) -> None:
             if same:
                 s.execute(update(User), same)
     names = sorted(people)
+    before = postqueues.held_groups_of(s, names)
     for i in range(0, len(names), _CHUNK):
         s.execute(delete(UserPost).where(UserPost.username.in_(names[i : i + _CHUNK])))
     regrouped = sorted(u for u in names if people[u]["groups"] is not None)
@@ -562,6 +563,12 @@ def _write_people(s: Session, found: Plan, now: datetime) -> None:
     groups = [{"group": g, "username": u} for u in regrouped for g in people[u]["groups"]]
     if groups:
         s.execute(insert(Membership), groups)
+    # tasks given to a post follow it to whoever the file puts in it (assignment.py)
+    after = postqueues.held_groups_of(s, names)
+    leaving = [u for u in names if before.get(u, set()) - after.get(u, set())]
+    moved = {g for u in names for g in before.get(u, set()) ^ after.get(u, set())}
+    if moved:
+        assignment.reresolve(s, moved, leaving=leaving, now=now, actor=None)
 
 
 # ---- the template -----------------------------------------------------------------------------

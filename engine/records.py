@@ -53,6 +53,8 @@ class TaskRecord:
     sign_mode: str | None = None
     returned: bool = False
     title: str | None = None  # the instance's title, from the task index
+    # why nobody could be given the task (a vacant post…): ``{"reason", "post", "units"…}``, see assignment.py
+    unresolved: dict[str, Any] | None = None
     actions: list[str] = field(
         default_factory=list
     )  # what the viewer may do now (rules.py); filled when read for a viewer
@@ -211,6 +213,7 @@ def task_record(ht: HumanTask | Row[*tuple[Any, ...]]) -> TaskRecord:
         ht.sign_mode,
         bool(ht.returned),
         ht.title,
+        dict(ht.unresolved) if ht.unresolved else None,
     )
 
 

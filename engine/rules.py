@@ -9,7 +9,7 @@ task already held, an instance already ended) stays the operation's 409.
 
 An instance is visible to admins and the OA service account, its starter, anyone who holds,
 held or delegated one of its tasks or worked one as a delegate, members of a candidate group of
-one of its open tasks, the people it was copied to and the people it awarded points to
+one of its open tasks or holders of one of its posts (``assignment.py``), the people it was copied to and the people it awarded points to
 (``visible_instances``: one SQL condition, used for single instances and for lists alike). A task
 is visible to whoever may see its instance. A challenge of the built-in process, once on the board,
 is public (``read_challenge``): every cadre reads its page, claims and countdown, never its raw data.
@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session, object_session
 
-from . import audit
+from . import audit, postqueues
 from .errors import NotAllowedError
 from .records import UserRecord
 from .tables import (
@@ -181,7 +181,12 @@ def _may_view(actor: Actor, target: Instance | HumanTask) -> bool:
 
 
 def _is_candidate(actor: Actor, ht: HumanTask) -> bool:
-    return bool(actor.groups & set(ht.candidate_groups or []))
+    """A member of one of the task's groups, or a holder of one of its posts (``post:<unit>:<post>``)."""
+    groups = set(ht.candidate_groups or [])
+    posts = {g for g in groups if postqueues.is_post_group(g)}
+    if actor.groups & (groups - posts):
+        return True
+    return bool(posts) and bool(posts & set(postqueues.held_groups(_session(ht), actor.username)))
 
 
 def _holds(actor: Actor, ht: HumanTask) -> bool:
@@ -323,6 +328,7 @@ ROLE_RULES: dict[str, Rule] = {
     "execute_job": _role("admin"),
     "view_jobs": _role("admin"),
     "view_raw_data": _role("admin"),  # an instance's data as stored (JSON); others read the summary
+    "view_incidents": _role("admin"),  # tasks nobody could be given (a vacant post…)
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
@@ -461,7 +467,11 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
     candidate = exists().where(
         TaskCandidate.task_id == HumanTask.id,
         HumanTask.instance_id == Instance.id,
-        TaskCandidate.group.in_(select(Membership.group).where(Membership.username == username)),
+        TaskCandidate.group.in_(
+            select(Membership.group)
+            .where(Membership.username == username, ~Membership.group.startswith(postqueues.POST_GROUP))
+            .union(postqueues.held_groups_query(username))
+        ),
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
     scored = exists().where(ScoreEntry.instance_id == Instance.id, ScoreEntry.username == username)

@@ -128,6 +128,11 @@ class HumanTask(Base):
     sign_seq: Mapped[int | None] = mapped_column(Integer)
     decision: Mapped[str | None] = mapped_column(String(40))
     returned: Mapped[bool] = mapped_column(default=False)
+    # Assignment by post (``assignment.py``): the holder the post rule gave the task to, while it
+    # follows the post (None: several holders share the queue, or nobody holds it), and why nobody
+    # could be given it (``{"reason": "vacant", "post", "units"}``…): an incident admins see.
+    post_assignee: Mapped[str | None] = mapped_column(String(200))
+    unresolved: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class CarbonCopy(Base):

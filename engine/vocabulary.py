@@ -45,6 +45,8 @@ class Event(StrEnum):
     TASK_HOLDER_DEACTIVATED = (
         "task.holder_deactivated"  # assigned by its lane; stays for an admin to transfer
     )
+    ASSIGNMENT_UNRESOLVED = "assignment.unresolved"  # a post rule found nobody: the task waits, flagged
+    ASSIGNMENT_RESOLVED = "assignment.resolved"  # the post changed hands: the task follows it
     MESSAGE_RECEIVED = "message.received"
     TIMER_FIRED = "timer.fired"
     SCORE_AWARDED = "score.awarded"

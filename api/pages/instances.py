@@ -39,12 +39,14 @@ def index():
     engine = get_engine()
     page = engine.list_instances(limit=100, viewer=current_user().username)
     know_people(i.started_by for i in page.items)
+    unresolved = engine.unresolved_tasks() if may("view_incidents") else []  # 无人担任: for admins to fix
     return render_template(
         "pages/instances/index.html",
         items=page.items,
         total=page.total,
         statuses=words.instance_statuses(),
         phases=words.phases(),
+        unresolved=unresolved,
     )
 
 

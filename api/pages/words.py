@@ -92,6 +92,8 @@ def events() -> dict[str, str]:
         Event.MESSAGE_RECEIVED: _("收到消息"),
         Event.TIMER_FIRED: _("定时触发"),
         Event.SCORE_AWARDED: _("记入积分"),
+        Event.ASSIGNMENT_UNRESOLVED: _("无人担任该职务，任务待分派"),
+        Event.ASSIGNMENT_RESOLVED: _("随职务转交"),
     }
 
 

@@ -48,6 +48,16 @@ class TaskSchema(Schema):
         allow_none=True, metadata={"description": "before, after, parallel, all, any, sequential, ratio:R"}
     )
     returned = fields.Boolean(metadata={"description": "this task was sent back to (退回)"})
+    unresolved = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": (
+                "set while nobody could be given the task: {reason: vacant|no-unit|unknown-unit|no-parent|"
+                "starter-no-unit, post, units…} (e.g. nobody holds the post 书记 in the filing unit); "
+                "cleared when someone takes the post"
+            )
+        },
+    )
     actions = fields.List(
         fields.String(),
         metadata={

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, rules
+from .. import assignment, audit, rules
 from ..definitions.policy import APPROVAL_MODES as BPMN_MODES
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..inbox import reindex
@@ -51,6 +51,7 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
     elif ht.candidate_groups:
         people = sorted(
             set(s.scalars(select(Membership.username).where(Membership.group.in_(ht.candidate_groups))))
+            | set(assignment.holders_of(s, ht.candidate_groups))
         )
     if not people:
         return  # nobody to sign: it stays an ordinary task for its candidates

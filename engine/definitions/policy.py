@@ -35,6 +35,7 @@ __all__ = [
     "element_names",
     "element_properties",
     "parse_names",
+    "parse_post_rule",
     "process_policy",
     "property_problems",
     "task_policy",
@@ -47,7 +48,7 @@ APPROVAL_MODES = ("all", "any", "sequential")  # besides ratio:R
 TIMEOUT_ACTIONS = ("remind", "approve", "reject")
 ON_REJECT = ("reject", "return")
 AUTO_APPROVE = ("never", "same_person", "consecutive")
-LANE_KINDS = ("group", "user", "data")  # besides starter
+LANE_KINDS = ("group", "user", "data", "post")  # besides starter
 START_VARIABLES = "startVariables"
 NAME_EN = "name_en"  # an element's English name; its ``name`` attribute is the designer's Chinese
 LOCALES = ("zh_CN", "en")  # the page languages; the diagram's own name is the zh_CN one
@@ -73,6 +74,7 @@ class TaskPolicy:
     on_reject: str = "reject"
     reject_decision: str = "reject"
     start_variables: tuple[str, ...] = ()
+    assignment: str | None = None  # a lane rule for this task alone, e.g. ``post:书记@data:unit``
 
     @property
     def ratio(self) -> float | None:
@@ -163,15 +165,40 @@ def _form(value: str) -> Reason | None:
     return "must be a .json file name without a folder", "须为不含目录的 .json 文件名"
 
 
+def parse_post_rule(value: str) -> tuple[str, str, str | None] | None:
+    """``post:POST@SCOPE`` -> ``(post, scope, variable)``, scope ``data``, ``starter`` or ``parent-of``;
+    None when ``value`` is not a well-formed post rule."""
+    kind, colon, rest = value.partition(":")
+    post, at, scope = rest.rpartition("@")
+    post = post.strip()
+    if kind != "post" or not colon or not at or not post or len(post) > 100 or "@" in post:
+        return None
+    if scope == "starter":
+        return post, "starter", None
+    for prefix, name in (("data:", "data"), ("parent-of:data:", "parent-of")):
+        variable = scope.removeprefix(prefix)
+        if scope.startswith(prefix) and _NAME.fullmatch(variable):
+            return post, name, variable
+    return None
+
+
 def _lane_rule(value: str) -> Reason | None:
     kind, colon, target = value.partition(":")
+    if kind == "post":
+        if parse_post_rule(value) is not None:
+            return None
+        return (
+            "must be post:POST@data:VARIABLE, post:POST@starter or post:POST@parent-of:data:VARIABLE",
+            "须为 post:职务@data:变量名、post:职务@starter 或 post:职务@parent-of:data:变量名"
+            "（如 post:书记@data:unit）",
+        )
     if value == "starter" or (
         colon and kind in LANE_KINDS and target.strip() and (kind != "data" or _NAME.fullmatch(target))
     ):
         return None
     return (
-        "must be group:NAME, user:NAME, data:VARIABLE or starter",
-        "须为 group:组名、user:用户名、data:变量名 或 starter",
+        "must be group:NAME, user:NAME, data:VARIABLE, post:POST@SCOPE or starter",
+        "须为 group:组名、user:用户名、data:变量名、post:职务@范围 或 starter",
     )
 
 
@@ -198,6 +225,7 @@ RULES: dict[str, Callable[[str], Reason | None]] = {
     "onReject": _one_of(*ON_REJECT),
     "rejectDecision": _decision,
     "autoApprove": _one_of(*AUTO_APPROVE),
+    "assignment": _lane_rule,
     NAME_EN: _name,
 }
 
@@ -257,6 +285,7 @@ def task_policy(element_id: str, props: Mapping[str, str] | None) -> TaskPolicy:
         on_reject=_valid(props, "onReject") or "reject",
         reject_decision=_valid(props, "rejectDecision") or "reject",
         start_variables=tuple(parse_names(props.get(START_VARIABLES))),
+        assignment=_valid(props, "assignment"),
     )
 
 

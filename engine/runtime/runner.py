@@ -31,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, durations
+from .. import assignment, audit, durations
 from ..definitions.catalog import Catalog, Model
 from ..durations import parse_instant
 from ..errors import ConflictError, EngineError, InvalidInputError, ScriptError, TaskDataError
@@ -348,9 +348,7 @@ class Runner:
                         element_id=task.task_spec.bpmn_id,
                         task_id=str(task_id),
                     )
-        grouped = [
-            str(t.id) for t, _ in closed_now if self._who(ctx, t)[0]
-        ]  # only group tasks have candidate rows
+        grouped = [str(t.id) for t, _ in closed_now if self._queued(ctx, t)]  # only queued tasks have rows
         if grouped:
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(grouped)))
         for hook in self.close_hooks:
@@ -358,7 +356,7 @@ class Runner:
         for task_id in after.keys() - before.keys():
             task = after[task_id]
             spec = task.task_spec
-            groups, assignee = self._who(ctx, task)
+            groups, assignee, resolution = self._who(session, ctx, task)
             ht = session.get(HumanTask, str(task_id)) if ctx.reopening else None
             if ht is not None:  # sent back (退回/撤回): the same task runs again, for whoever did it
                 ht.status, ht.created_at, ht.completed_at, ht.returned = "open", ctx.now, None, True
@@ -400,6 +398,12 @@ class Runner:
                     "assignee": ht.assignee,
                 },
             )
+            if resolution is not None:
+                if ht.returned:  # a redo goes to whoever did it; the post decides only when nobody did
+                    ht.candidate_groups, ht.post_assignee, ht.unresolved = resolution.groups, None, None
+                    resolution = resolution if ht.assignee == resolution.assignee else None
+                if resolution is not None:
+                    assignment.flag_new_task(session, ht, resolution, now=ctx.now, actor=ctx.actor)
             for task_hook in self.task_hooks:
                 task_hook(session, ctx, ht, task)
             if ht.status == "open" and ht.assignee is None:  # the group queue holds only tasks nobody has
@@ -410,25 +414,44 @@ class Runner:
         """Who works a lane's tasks: the deployment's mapping first, then the diagram's."""
         return f"group:{self.lane_groups[lane]}" if lane in self.lane_groups else model.assignment(lane)
 
-    def _who(self, ctx: StepContext, task: Any) -> tuple[list[str], str | None]:
-        """Candidate groups and assignee of a new user task, from its lane's rule."""
+    def rule_of(self, ctx: StepContext, task: Any) -> str:
+        """The assignment rule of a user task: its own ``assignment`` property, else its lane's."""
+        policy = ctx.model.policy(task.task_spec.bpmn_id)
+        if policy.assignment:
+            return policy.assignment
+        return self.lane_rule(ctx.model, task.task_spec.lane) if task.task_spec.lane else "starter"
+
+    def _queued(self, ctx: StepContext, task: Any) -> bool:
+        """Could this task have candidate rows (a group's or a post's queue)? Cheap: reads no table."""
+        policy = ctx.model.policy(task.task_spec.bpmn_id)
+        if policy.assignee:
+            return False
+        return bool(policy.candidate_groups) or self.rule_of(ctx, task).startswith(("group:", "post:"))
+
+    def _who(
+        self, session: Session, ctx: StepContext, task: Any
+    ) -> tuple[list[str], str | None, assignment.Resolution | None]:
+        """Candidate groups and assignee of a new user task, from its own or its lane's rule (and
+        how a post rule resolved, to flag the task)."""
         policy = ctx.model.policy(task.task_spec.bpmn_id)
         if policy.assignee:  # a data variable naming the person, e.g. a multi-instance item
             found = task.data.get(policy.assignee)
-            return [], str(found) if found else None
-        if policy.candidate_groups:
-            return list(policy.candidate_groups), None
-        if not task.task_spec.lane:
-            return [], ctx.row.started_by  # a diagram without lanes: the starter works it
-        kind, _, value = self.lane_rule(ctx.model, task.task_spec.lane).partition(":")
+            return [], str(found) if found else None, None
+        if policy.candidate_groups and not policy.assignment:
+            return list(policy.candidate_groups), None, None
+        rule = self.rule_of(ctx, task)
+        kind, _, value = rule.partition(":")
+        if kind == "post":
+            resolved = assignment.resolve(session, rule, task.data, ctx.row.started_by)
+            return resolved.groups, resolved.assignee, resolved
         if kind == "starter":
-            return [], ctx.row.started_by
+            return [], ctx.row.started_by, None
         if kind == "data":
             found = task.data.get(value)
-            return [], str(found) if found else None
+            return [], str(found) if found else None, None
         if kind == "user":
-            return [], value or None
-        return ([value] if value else []), None
+            return [], value or None, None
+        return ([value] if value else []), None, None
 
     def _sync_waits(
         self,

@@ -26,7 +26,9 @@ import { describeDuration, text } from './i18n';
 const LOW_PRIORITY = 400;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DURATION = /^P(?!$)(\d+W|(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)$/;
-const LANE_KINDS = ['group', 'user', 'data', 'starter'];
+const LANE_KINDS = ['group', 'user', 'data', 'post', 'starter'];
+// post:POST@SCOPE (engine/definitions/policy.py parse_post_rule): the holders of a post in a unit
+const POST_RULE = /^[^@]{1,100}@(starter|data:[A-Za-z_][A-Za-z0-9_]*|parent-of:data:[A-Za-z_][A-Za-z0-9_]*)$/;
 const MAX_NAME_CHARS = 200; // engine/definitions/policy.py: MAX_NAME_CHARS
 
 function names(value) {
@@ -46,6 +48,7 @@ const checks = {
     return v && r > 0 && r <= 1 ? null : text('err.ratio');
   },
   decision: (v) => (!v || NAME.test(v) ? null : text('err.decision')),
+  post: (v) => (!v || POST_RULE.test(String(v).trim()) ? null : text('err.post')),
   name: (v) => (!v || (v.trim() && v.length <= MAX_NAME_CHARS && !/[\u0000-\u001f\u007f]/.test(v)) ? null : text('err.name_en'))
 };
 
@@ -184,7 +187,7 @@ function RatioEntry(props) {
   });
 }
 
-/** Who works one lane: a kind (group, user, data variable, starter) and its target, stored as ``lane:NAME``. */
+/** Who works one lane: a kind (group, user, data variable, post in a unit, starter) and its target, stored as ``lane:NAME``. */
 function laneRule(process, lane) {
   const rule = getProperty(process, `lane:${lane.name}`);
   if (rule === 'starter') return { kind: 'starter', target: '' };
@@ -230,7 +233,8 @@ function LaneTargetEntry(props) {
     label: text(`label.laneTarget.${kind}`),
     getValue: () => laneRule(process, lane).target,
     setValue: (v, error) => { if (!error) writeLane(injector, element, process, lane, kind, v); },
-    validate: (v) => (!String(v || '').trim() ? text('err.laneTarget') : kind === 'data' ? checks.variable(v) : null),
+    validate: (v) => (!String(v || '').trim() ? text('err.laneTarget')
+      : kind === 'data' ? checks.variable(v) : kind === 'post' ? checks.post(v) : null),
     debounce
   });
 }

@@ -142,6 +142,21 @@ def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login, tmp
         """() => { const m = window.jbModeler;
                    m.get('selection').select(m.get('elementRegistry').get('participant_claim_evaluate')); }"""
     )
+    # the task force's review goes to the 书记 of the filing unit (a post, not a group)
+    force = panel.locator(
+        "[data-group-id='group-jiebang-process'] [data-entry-id$='-kind']", has_text="TaskForce"
+    )
+    force.locator("select").select_option("post")
+    force_target = force.get_attribute("data-entry-id").replace("-kind", "-target")
+    panel.locator(f"[data-entry-id='{force_target}'] input").fill("书记")
+    admin.wait_for_timeout(600)
+    assert (
+        "职务@" in panel.locator(f"[data-entry-id='{force_target}'] .bio-properties-panel-error").inner_text()
+    )
+    panel.locator(f"[data-entry-id='{force_target}'] input").fill("书记@data:unit")
+    admin.wait_for_timeout(600)
+    assert '<spiffworkflow:property name="lane:TaskForce" value="post:书记@data:unit" />' in _saved_xml(admin)
+
     lane = panel.locator(
         "[data-group-id='group-jiebang-process'] [data-entry-id$='-kind']", has_text="Committee"
     )
