@@ -36,11 +36,22 @@ from .records import (
     UnitRecord,
     UserRecord,
 )
-from .rules import Actor, acting_with, allowed, effective_roles, outranks, refused_grants, require
+from .rules import (
+    LEADING_POSTS,
+    Actor,
+    acting_with,
+    allowed,
+    asking,
+    effective_roles,
+    outranks,
+    refused_grants,
+    require,
+)
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
+    "LEADING_POSTS",
     "Actor",
     "AuditRecord",
     "Clock",
@@ -80,6 +91,7 @@ __all__ = [
     "WebhookEvent",
     "acting_with",
     "allowed",
+    "asking",
     "check_json_value",
     "check_text",
     "effective_roles",

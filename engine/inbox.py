@@ -3,7 +3,9 @@
 ``task_candidate`` holds a row per (group, task) exactly while the task is open and nobody holds
 it, so "my groups' queue" needs no join: every assignment change calls ``reindex``. The default
 inbox (open tasks, no filters) is a page merged from per-group top-N ranges of that table's
-primary key plus the person's own tasks; any other filter takes the general join.
+``(tenant, group, created_at, task_id)`` index plus the person's own tasks; any other filter takes
+the general join. Group names repeat across tenants, so a queue is a group in the person's tenant,
+read in the same statement (``_queue_tenant``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .tables import HumanTask, TaskCandidate
+from .tables import HumanTask, TaskCandidate, User
 
 
 def reindex(s: Session, ht: HumanTask) -> None:
@@ -37,7 +39,7 @@ def reindex(s: Session, ht: HumanTask) -> None:
     s.execute(delete(TaskCandidate).where(TaskCandidate.task_id == ht.id))
     if ht.status == "open" and ht.assignee is None:
         for group in ht.candidate_groups or []:
-            s.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))
+            s.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at, tenant=ht.tenant or ""))
 
 
 _COLUMNS = tuple(
@@ -68,6 +70,11 @@ _COLUMNS = tuple(
 )
 
 
+def _queue_tenant(username: Any) -> ColumnElement[str]:
+    """The person's tenant as ``task_candidate`` stores it (``""``: the implicit tenant)."""
+    return func.coalesce(select(User.tenant).where(User.username == username).scalar_subquery(), "")
+
+
 def page(
     conn: Connection,
     username: str,
@@ -80,14 +87,16 @@ def page(
     offset: int,
     limit: int,
     q: str | None = None,
+    instances: Select[Any] | None = None,
 ) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     """One inbox page, newest first, as ``human_task`` rows, and how many tasks there are in all.
 
     The open inbox without filters, what people look at all day, is one statement (page and total
     together, one round trip) built once per shape and compiled once by SQLAlchemy's cache.
-    ``q`` searches the instance title, the task name and the business key (case-insensitive).
+    ``q`` searches the instance title, the task name and the business key (case-insensitive);
+    ``instances`` (a select of instance ids) keeps their tasks only.
     """
-    if status == "open" and not process_key and not business_key and not q:
+    if status == "open" and not process_key and not business_key and not q and instances is None:
         if scope == "candidate" and not groups:
             return [], 0
         params = {"username": username, "top": offset + limit, "offset": offset, "limit": limit}
@@ -107,6 +116,8 @@ def page(
     ]
     if q:
         filters.append(matching(q))
+    if instances is not None:
+        filters.append(HumanTask.instance_id.in_(instances))
     return _filtered_page(conn, username, groups, scope, filters, offset, limit)
 
 
@@ -134,7 +145,9 @@ def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
         groups: list[BindParameter[str]] = [bindparam(f"g{i}") for i in range(n_groups)]
         parts.append(
             select(func.count(TaskCandidate.task_id.distinct()))
-            .where(TaskCandidate.group.in_(groups))
+            .where(
+                TaskCandidate.tenant == _queue_tenant(bindparam("username")), TaskCandidate.group.in_(groups)
+            )
             .scalar_subquery()
         )
     return select(functools.reduce(operator.add, parts).label("total"))
@@ -156,7 +169,10 @@ def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
         for i in range(n_groups):
             sources.append(
                 select(TaskCandidate.task_id.label("id"), TaskCandidate.created_at.label("created_at"))
-                .where(TaskCandidate.group == bindparam(f"g{i}"))
+                .where(
+                    TaskCandidate.tenant == _queue_tenant(bindparam("username")),
+                    TaskCandidate.group == bindparam(f"g{i}"),
+                )
                 .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id)
                 .limit(top)
             )
@@ -199,7 +215,12 @@ def _filtered_page(
     candidate = (
         select(HumanTask.id, HumanTask.created_at)
         .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
-        .where(TaskCandidate.group.in_(groups or [""]), HumanTask.assignee.is_(None), *filters)
+        .where(
+            TaskCandidate.tenant == _queue_tenant(username),
+            TaskCandidate.group.in_(groups or [""]),
+            HumanTask.assignee.is_(None),
+            *filters,
+        )
         .distinct()
     )
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()

@@ -25,9 +25,10 @@ def start(
     step: Step, process_key: str, *, version: int | None, business_key: str | None, data: dict[str, Any]
 ) -> InstanceRecord:
     catalog = step.runner.catalog
-    definition = catalog.get_row(step.session, process_key, version)
+    tenant, unit = step.owner(data)
+    definition = catalog.get_row(step.session, process_key, version, tenant=tenant)
     check_start_data(catalog.model(definition), data)
-    ctx = step.start(definition, business_key=business_key, data=dict(data))
+    ctx = step.start(definition, business_key=business_key, data=dict(data), tenant=tenant, unit=unit)
     return step.instance_record(ctx.row)
 
 

@@ -22,11 +22,11 @@ CATEGORIES = ("经济建设", "社会治理", "民生保障", "乡村振兴", "�
 def index():
     """The board, optionally one category; every card lists its claims."""
     category = request.args.get("category") or None
-    engine = get_engine()
-    users = engine.list_users(limit=1000)
+    engine, me = get_engine(), current_user().username
+    users = engine.list_users(limit=1000, viewer=me)
     return render_template(
         "pages/board/index.html",
-        items=engine.board(category=category),
+        items=engine.board(category=category, viewer=me),
         category=category,
         categories=CATEGORIES,
         users=users,
@@ -90,10 +90,10 @@ def file_claim(instance_id: str):
     try:
         engine.file_claim(instance_id, me.username, claim)
     except InvalidInputError as exc:
-        users = engine.list_users(limit=1000)
+        users = engine.list_users(limit=1000, viewer=me.username)
         return render_template(
             "pages/board/index.html",
-            items=engine.board(),
+            items=engine.board(viewer=me.username),
             category=None,
             categories=CATEGORIES,
             users=users,

@@ -46,6 +46,6 @@ def index():
         items=counts[tab].items,
         q=q or "",
         process_key=process_key,
-        definitions=get_engine().list_definitions(),
+        definitions=get_engine().list_definitions(viewer=me.username),
         now=datetime.now(UTC),
     )

@@ -77,7 +77,9 @@ def show(instance_id: str):
         marks={"done": done, "current": current},
         jobs=jobs,
         actions=instance.actions,
-        users=engine.list_users(limit=1000) if "cc" in instance.actions else [],
+        users=engine.list_users(limit=1000, viewer=current_user().username)
+        if "cc" in instance.actions
+        else [],
     )
 
 

@@ -70,7 +70,7 @@ def _render(
         return_targets=_return_targets(task_id) if "return" in task.actions else [],
         signers=engine.signers(task_id) if task.kind == "task" else [],
         me=me.username,
-        users=engine.list_users(limit=1000),
+        users=engine.list_users(limit=1000, viewer=me.username),
     ), status
 
 

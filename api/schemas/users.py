@@ -15,6 +15,10 @@ class UserSchema(Schema):
     active = fields.Boolean(
         metadata={"description": "false: the user cannot log in and their tokens and sessions are refused"}
     )
+    tenant = fields.String(
+        allow_none=True,
+        metadata={"description": "the county (root unit) the user belongs to; null: the installation"},
+    )
 
 
 class UserUpsertSchema(Schema):
