@@ -247,10 +247,14 @@ class Engine(IntegrationMixin):
         now = self.clock.now()
         with self.store.write() as s:
             row = identity.find_token(s, token_or_id)
+            owner = s.get(User, row.username)
             if (
                 actor is not None
                 and row.username != actor.username
-                and not rules.allowed("manage_tokens", rules.Actor.of(actor))
+                and (
+                    not rules.allowed("manage_tokens", rules.Actor.of(actor))
+                    or not rules.in_tenant(rules.Actor.of(actor), owner.tenant if owner else None)
+                )
             ):
                 raise NotFoundError("no such token")
             record = identity.revoke_token(s, row, now=now)
@@ -578,6 +582,12 @@ class Engine(IntegrationMixin):
                 stmt = stmt.where(MessageSubscription.instance_id == instance_id)
             if business_key is not None:
                 stmt = stmt.where(MessageSubscription.business_key == business_key)
+            if (
+                actor is not None and s.get(User, actor) is not None
+            ):  # a person: their tenant's instances only
+                where = rules.tenant_filter(rules.actor_of(s, actor), Instance.tenant)
+                if where is not None:
+                    stmt = stmt.join(Instance, Instance.id == MessageSubscription.instance_id).where(where)
             targets = sorted(s.scalars(stmt))
         if not targets:
             raise NotFoundError(f"no instance waits for message '{name}'")

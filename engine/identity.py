@@ -105,7 +105,10 @@ def _scoped_roles_tenant(session: Session, roles: list[str], tenant: str | None)
     codes = sorted({r.partition("@")[2] for r in roles if "@" in r})
     if not codes:
         return None
-    found = dict(session.execute(select(Unit.code, Unit.tenant).where(Unit.code.in_(codes))).tuples())
+    found = {
+        code: tenant
+        for code, tenant in session.execute(select(Unit.code, Unit.tenant).where(Unit.code.in_(codes)))
+    }
     missing = [c for c in codes if c not in found]
     if missing:
         raise InvalidInputError(
