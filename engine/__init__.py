@@ -51,7 +51,6 @@ from .runtime.clock import Clock, ManualClock, SystemClock
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
-    "LEADING_POSTS",
     "Actor",
     "AuditRecord",
     "Clock",
@@ -68,6 +67,7 @@ __all__ = [
     "InstanceStatus",
     "InvalidInputError",
     "JobRecord",
+    "LEADING_POSTS",
     "ManualClock",
     "MessageInvalidError",
     "NotAllowedError",

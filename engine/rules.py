@@ -292,8 +292,15 @@ def _instance(target: Instance | HumanTask) -> Instance:
     return row
 
 
-def _is_admin(actor: Actor, _target: Any = None) -> bool:
-    return "admin" in actor.roles
+def _is_admin(actor: Actor, target: Instance | HumanTask | None = None) -> bool:
+    """A plain admin (of the target's tenant: ``allowed`` checks that first), or a scoped one over
+    the unit the target's instance belongs to."""
+    if "admin" in actor.roles:
+        return True
+    if target is None or not actor.scopes("admin"):
+        return False
+    row = _instance(target)
+    return row.unit is not None and manages_unit(_session(row), actor, row.unit)
 
 
 def _may_view(actor: Actor, target: Instance | HumanTask) -> bool:
@@ -329,7 +336,7 @@ def _completed_one(actor: Actor, row: Instance) -> bool:
 def _involved(actor: Actor, target: Instance | HumanTask) -> bool:
     """The starter, anyone who completed a task of the instance, or an admin (urge and CC)."""
     row = _instance(target)
-    return row.started_by == actor.username or _is_admin(actor) or _completed_one(actor, row)
+    return row.started_by == actor.username or _is_admin(actor, row) or _completed_one(actor, row)
 
 
 def _may_comment(actor: Actor, ht: HumanTask) -> bool:
@@ -340,13 +347,13 @@ def _may_comment(actor: Actor, ht: HumanTask) -> bool:
     return (
         actor.username in (ht.assignee, ht.completed_by)
         or _is_candidate(actor, ht)
-        or _is_admin(actor)
+        or _is_admin(actor, ht)
         or _instance(ht).started_by == actor.username
     )
 
 
 def _may_cancel(actor: Actor, row: Instance) -> bool:
-    return row.started_by == actor.username or _is_admin(actor)
+    return row.started_by == actor.username or _is_admin(actor, row)
 
 
 def _may_file_claim(actor: Actor, row: Instance) -> bool:

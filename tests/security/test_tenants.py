@@ -26,13 +26,13 @@ from engine.tables import ScoreEntry
 from tests.api import conftest as api
 from tests.api.conftest import Auth, HttpWalk, page_login
 from tests.security.test_authorization import (
-    webhook_host_resolves,
     INVOLVED_ONLY,
     MATRIX,
     OPEN_TO_EVERYONE,
     PING,
     ROLE_ONLY,
     call,
+    webhook_host_resolves,
 )
 
 app, auth, client, walk = api.app, api.auth, api.client, api.walk  # the API suite's fixtures
@@ -394,6 +394,11 @@ def test_a_scoped_admin_manages_its_subtree_only(client: FlaskClient, auth: Auth
     listed = [i["id"] for i in client.get("/api/v1/process-instances", headers=scoped).get_json()["items"]]
     assert listed == [in_town["id"]]
     assert client.get(f"/api/v1/process-instances/{sibling['id']}", headers=scoped).status_code == 403
+    # and administers them: cancels the town's, not the sibling town's
+    cancel = lambda inst: client.post(  # noqa: E731
+        f"/api/v1/process-instances/{inst['id']}/cancel", json={"reason": "重复申报"}, headers=scoped
+    )
+    assert cancel(sibling).status_code == 403 and cancel(in_town).get_json()["status"] == "cancelled"
 
 
 def test_a_towns_leader_sees_its_units_instances_and_unit_filters_take_the_subtree(
