@@ -16,10 +16,10 @@ from setuptools.command.build_py import build_py
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "api" / "static" / "vendor"
 REQUIRED_ASSETS = (
-    "bpmn-js/bpmn-modeler.production.min.js",
+    "designer/jiebang-modeler.min.js",
     "bpmn-js/bpmn-navigated-viewer.production.min.js",
     "bpmn-js/assets/bpmn-js.css",
-    "dmn-js/dmn-modeler.production.min.js",
+    "designer/dmn-modeler.min.js",
     "json-editor/jsoneditor.js",
 )
 

@@ -1,31 +1,33 @@
 """The ``jiebang`` command: serve, worker, users and tokens, deploy/validate, db upgrade.
 
 Configuration comes from ``JIEBANG_*`` environment variables (see README), so the same
-command line works on SQLite and on PostgreSQL.
+command line works on SQLite and on PostgreSQL. The engine, Flask and the server are imported by
+the commands that use them, so ``jiebang --help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine import Engine, EngineError, InvalidInputError
+from .config import DEFAULTS, config_from_env, data_dir, database_url
 
-from . import DEFAULTS, config_from_env, create_app
-from .worker import start_worker_threads
+if TYPE_CHECKING:
+    from engine import Engine
 
 
 def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> Engine:
+    from engine import Engine
+
     config = config_from_env()
     engine = Engine(
-        args.database_url or config.get("DATABASE_URL"),
+        database_url({"DATABASE_URL": args.database_url or config.get("DATABASE_URL")}),
         lane_groups=config.get("LANE_GROUPS"),
         deploy_shipped=deploy_shipped,
     )
@@ -53,10 +55,12 @@ def _interval() -> float:
 # ---- serve and worker ---------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     """API + pages on gunicorn (threaded workers) and one job loop per server; SIGTERM stops it gracefully."""
+    from . import create_app
     from .server import serve
 
     engine = build_engine(args)  # migrate and deploy once, before the workers fork
     url = engine.store.url
+    first_admin = _first_admin_hint(engine)
     engine.store.dispose()
     config = config_from_env()
 
@@ -66,6 +70,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"(database: {url})",
             flush=True,
         )
+        if first_admin:
+            print(first_admin, flush=True)
 
     return serve(
         lambda: build_engine(args),
@@ -82,8 +88,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
+def _first_admin_hint(engine: Engine) -> str | None:
+    """What to run when nobody can administer this server yet (a fresh database), else None."""
+    if any("admin" in u.roles for u in engine.list_users(limit=1000) if u.active):
+        return None
+    prog = sys.argv[0] if sys.argv and Path(sys.argv[0]).name == "jiebang" else "jiebang"
+    command = f"{prog} user add admin --role admin --display-name 管理员 --password"
+    return (
+        "\n还没有管理员账号。请在另一个终端创建第一个管理员（会提示输入密码），然后用它登录：\n"
+        "No administrator yet. Create the first one in another terminal (it asks for a password), then log in:\n"
+        f"    {command}\n"
+    )
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Job loops alone (timers, deliveries); SIGTERM lets the running jobs finish first."""
+    from .worker import start_worker_threads
+
     engine = build_engine(args)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -98,6 +119,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 # ---- users and tokens ---------------------------------------------------------------------
 def _read_password(confirm: bool = True) -> str:
+    import getpass
+
+    from engine import InvalidInputError
+
     from_env = os.environ.get("JIEBANG_PASSWORD")
     if from_env:
         return from_env
@@ -202,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jiebang", description="Jiebang: BPMN workflows with 揭榜挂帅 built in."
     )
     parser.add_argument(
-        "--database-url", help="SQLAlchemy URL (default: $JIEBANG_DATABASE_URL, else ./jiebang.sqlite3)"
+        "--database-url",
+        help="SQLAlchemy URL (default: $JIEBANG_DATABASE_URL, else jiebang.sqlite3 in $JIEBANG_DATA_DIR, "
+        f"now {data_dir()})",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -279,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # migrations run on every start; say nothing when none are due
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     args = build_parser().parse_args(argv)
+    from engine import EngineError
+
     try:
         return args.func(args)
     except EngineError as exc:

@@ -6,6 +6,8 @@ from flask import Flask, current_app
 
 from engine import Engine
 
+from .config import database_url
+
 EXTENSION_KEY = "jiebang"
 
 
@@ -13,7 +15,7 @@ def init_app(app: Flask) -> Engine:
     """Build the Engine from the app's config (or take the injected ``ENGINE``) and keep it."""
     engine = app.config.get("ENGINE")
     if engine is None:
-        engine = Engine(app.config.get("DATABASE_URL"), lane_groups=app.config.get("LANE_GROUPS"))
+        engine = Engine(database_url(app.config), lane_groups=app.config.get("LANE_GROUPS"))
     engine.configure_integration(
         allow_private_webhooks=bool(app.config.get("WEBHOOK_ALLOW_LOOPBACK")),
         job_lease_seconds=app.config.get("JOB_LEASE_SECONDS"),

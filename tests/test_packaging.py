@@ -59,10 +59,10 @@ def test_the_wheel_carries_the_front_end_assets(tmp_path: Path) -> None:
     wheel = next((tmp_path / "dist").glob("jiebang-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in (
-        "bpmn-js/bpmn-modeler.production.min.js",
+        "designer/jiebang-modeler.min.js",
         "bpmn-js/bpmn-navigated-viewer.production.min.js",
         "bpmn-js/assets/bpmn-js.css",
-        "dmn-js/dmn-modeler.production.min.js",
+        "designer/dmn-modeler.min.js",
         "json-editor/jsoneditor.js",
     ):
         assert f"api/static/vendor/{asset}" in names, asset

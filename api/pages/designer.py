@@ -1,16 +1,68 @@
-"""The process designer (流程设计, admins): definitions and versions, the bpmn-js modeler and the
-dmn-js editor on the latest version. Its script validates and deploys through the REST API
-(``POST /api/v1/process-definitions[/validate]``) with the session cookie and CSRF header."""
+"""The process designer (流程设计, admins): definitions and versions, the bpmn-js modeler with its
+properties panel and the dmn-js editor on the latest version. Its script validates and deploys through
+the REST API (``POST /api/v1/process-definitions[/validate]``) with the session cookie and CSRF header,
+after showing what changed since the deployed version."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from pathlib import Path
 
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+
+import forms
 from engine import NotFoundError
 
 from .common import current_user, get_engine, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
+
+
+def problem_titles() -> dict[str, str]:
+    """What each of the engine's problem codes means, in the page's language, above the problem's own detail."""
+    return {
+        "xml-empty": _("文件是空的"),
+        "xml-not-xml": _("文件不是 XML"),
+        "xml-malformed": _("XML 格式错误"),
+        "xml-doctype": _("不允许 DOCTYPE 声明"),
+        "xml-dtd": _("不允许 DTD"),
+        "xml-too-deep": _("嵌套层级过深"),
+        "xml-too-large": _("文件过大"),
+        "xml-too-many-elements": _("元素过多"),
+        "xml-attribute-too-long": _("属性值过长"),
+        "xsd-invalid": _("不符合 BPMN 规范"),
+        "not-bpmn": _("不是 BPMN 流程图"),
+        "normalise-failed": _("无法处理此流程图"),
+        "no-files": _("没有上传文件"),
+        "no-bpmn": _("缺少 .bpmn 文件"),
+        "no-process": _("没有可执行的流程"),
+        "no-executable-process": _("没有可执行的流程"),
+        "unknown-file": _("不支持的文件类型"),
+        "unsupported-element": _("不支持的元素"),
+        "sub-choreography": _("不支持的元素"),
+        "unsupported-service-task": _("不支持的服务任务"),
+        "unsupported-script-language": _("不支持的脚本语言"),
+        "unsupported-expression-language": _("条件表达式无法转换为 Python"),
+        "unsupported-timer": _("不支持的定时设置"),
+        "invalid-timer": _("定时设置无效"),
+        "missing-script": _("脚本任务缺少脚本"),
+        "unresolved-reference": _("引用了不存在的定义"),
+        "ambiguous-flow": _("流向不明确"),
+        "invalid-property": _("属性值无效"),
+        "engine-owned-variable": _("使用了系统保留的变量名"),
+        "process-too-long": _("流程过长"),
+        "spiff-invalid": _("流程引擎校验未通过"),
+        "spiff-internal-error": _("流程引擎无法处理此元素"),
+        "form-missing": _("表单不存在"),
+        "form-not-json": _("表单不是合法的 JSON"),
+        "form-invalid": _("表单定义无效"),
+        "form-pattern-unsafe": _("表单中的正则表达式不安全"),
+        "dropped-data-association": _("数据关联将被忽略"),
+        "implicit-split": _("隐式分支已转换"),
+        "translated-expression": _("条件已自动转换"),
+        "made-default": _("已设为默认流"),
+        "made-executable": _("已设为可执行"),
+    }
 
 
 @bp.get("")
@@ -39,7 +91,24 @@ def edit(key: str):
         abort(404)
     bpmn = {n: x for n, x in sorted(files.items()) if n.endswith(".bpmn")}
     dmn = {n: x for n, x in sorted(files.items()) if n.endswith(".dmn")}
-    return render_template("pages/designer/edit.html", definition=definition, bpmn=bpmn, dmn=dmn)
+    latest = engine.get_definition(key)
+    deployed = files if latest.version == definition.version else engine.definition_files(key, latest.version)
+    return render_template(
+        "pages/designer/edit.html",
+        definition=definition,
+        latest=latest,
+        bpmn=bpmn,
+        dmn=dmn,
+        deployed={n: x for n, x in deployed.items() if n.endswith(".bpmn")},
+        forms=form_names(files),
+        problem_codes=problem_titles(),
+    )
+
+
+def form_names(files: dict[str, str]) -> list[str]:
+    """The form files a task may name: the shipped ones and those deployed with this version."""
+    shipped = {p.name for p in Path(forms.__file__).parent.glob("*.json")}
+    return sorted(shipped | {n.rsplit("/", 1)[-1] for n in files if n.endswith(".json")})
 
 
 @bp.get("/<key>/versions/<int:version>/files/<path:filename>")

@@ -1,14 +1,21 @@
-"""The ``jiebang`` command in-process: users, tokens, deploy, validate, db upgrade, configuration."""
+"""The ``jiebang`` command: users, tokens, deploy, validate, db upgrade, configuration, where the data
+lives, the first run, and a ``--help`` that answers at once."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from api import config as api_config
 from api import config_from_env
 from api.cli import main
+from api.config import data_dir
 from engine import Engine
+from tests.server import jiebang, serving
 
 DATA = Path(__file__).parent / "data"
 MODELERS = Path(__file__).parent.parent / "data" / "modelers"
@@ -99,3 +106,75 @@ def test_configuration_from_environment() -> None:
         "LANE_GROUPS": {"TaskForce": "zb"},
         "DATABASE_URL": "sqlite:///x",
     }
+
+
+def test_the_database_is_found_by_configuration_not_by_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JIEBANG_DATABASE_URL", raising=False)
+    monkeypatch.setenv("JIEBANG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JIEBANG_PASSWORD", "correct-horse")
+    for where in ("here", "elsewhere"):  # two shells in two folders see one database
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)
+        assert run(capsys, "user", "add", f"user-{where}", "--password")[0] == 0
+    assert (tmp_path / "data" / "jiebang.sqlite3").is_file()
+    assert not list((tmp_path / "here").iterdir()) and not list((tmp_path / "elsewhere").iterdir())
+    engine = Engine(api_config.database_url(config_from_env()), deploy_shipped=False)
+    assert [u.username for u in engine.list_users()] == ["user-elsewhere", "user-here"]
+    engine.store.dispose()
+
+
+def test_the_default_data_dir_is_var_in_a_checkout_else_the_users_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = Path(__file__).resolve().parents[2]
+    assert data_dir({}) == checkout / "var"
+    assert data_dir({"JIEBANG_DATA_DIR": str(tmp_path)}) == tmp_path
+    assert (
+        api_config.database_url({"DATABASE_URL": "postgresql+psycopg://db/jiebang"})
+        == "postgresql+psycopg://db/jiebang"
+    )
+    monkeypatch.setattr(api_config, "PROJECT", tmp_path / "site-packages")  # installed from a wheel
+    assert data_dir({"XDG_DATA_HOME": str(tmp_path / "share")}) == tmp_path / "share" / "jiebang"
+    assert api_config.database_url({}, {"XDG_DATA_HOME": str(tmp_path / "share")}) == (
+        f"sqlite:///{tmp_path / 'share' / 'jiebang' / 'jiebang.sqlite3'}"
+    )
+    assert (tmp_path / "share" / "jiebang").is_dir()
+
+
+def test_serve_on_an_empty_database_says_how_to_create_the_first_admin(tmp_path: Path) -> None:
+    env = {**os.environ, "JIEBANG_DATA_DIR": str(tmp_path / "data")}
+    env.pop("JIEBANG_DATABASE_URL", None)
+    with (tmp_path / "serve.log").open("w") as log, serving(env, tmp_path, log=log):
+        pass
+    said = (tmp_path / "serve.log").read_text()
+    assert "还没有管理员账号" in said and "user add admin --role admin" in said and "--password" in said
+    assert str(tmp_path / "data" / "jiebang.sqlite3") in said  # and where the data is
+
+    env["JIEBANG_PASSWORD"] = "correct-horse"
+    made = subprocess.run(
+        jiebang("user", "add", "root", "--role", "admin", "--password"),
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    with (tmp_path / "serve2.log").open("w") as log, serving(env, tmp_path, log=log):
+        pass
+    assert "还没有管理员账号" not in (tmp_path / "serve2.log").read_text()
+
+
+def test_help_loads_neither_flask_nor_the_engine() -> None:
+    """``jiebang --help`` must answer at once: it imports no web framework, workflow library or database layer."""
+    probe = (
+        "import sys\n"
+        "from api.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'flask', 'SpiffWorkflow', 'sqlalchemy', 'engine', 'gunicorn', 'lxml'}\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "usage: jiebang" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "LOADED []"

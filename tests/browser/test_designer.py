@@ -1,11 +1,16 @@
-"""The designer: the modeler opens the latest version; a renamed task validates and deploys as a new version,
-both through the REST API (the page has no deploy endpoint of its own)."""
+"""The designer: the modeler opens the latest version; its properties panel edits Jiebang's extension
+properties as fields; a renamed task validates and, once the confirmation listing the changes is
+accepted, deploys as a new version, both through the REST API (the page has no deploy endpoint of its
+own); refusals speak the page's language; the page writes nothing to the console."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+
+from .test_walk import keep
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -36,10 +41,14 @@ def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None:
     assert admin.get_attribute("#designer-status", "data-result") == "valid", admin.inner_text("#problems")
     admin.screenshot(path=str(tmp_path / "designer.png"))
 
+    admin.click("#deploy")
+    admin.wait_for_selector("#deploy-confirm[open]")
+    changed = admin.locator("#deploy-changes [data-kind='changed'] li[data-element-id='submit_problem']")
+    assert NEW_NAME in changed.inner_text()
     with admin.expect_response(
         lambda r: r.url.endswith("/api/v1/process-definitions") and r.request.method == "POST"
     ) as deployed:
-        admin.click("#deploy")
+        admin.click("#deploy-confirm-button")
     assert deployed.value.status == 201
     admin.wait_for_url("**/designer?deployed=**")
     row = admin.locator("tr[data-key='claim_evaluate']")
@@ -73,3 +82,202 @@ def test_validate_pins_problems_to_their_elements(login, tmp_path: Path) -> None
     assert admin.locator(".djs-element.jb-problem[data-element-id='flow_report_final']").count() == 1
     assert admin.locator(".jb-problem-note").count() >= 1
     admin.screenshot(path=str(tmp_path / "designer-problems.png"))
+
+
+def _open_designer(page) -> None:
+    page.goto("/designer/claim_evaluate")
+    page.wait_for_selector("#modeler[data-ready='1']")
+
+
+def _saved_xml(page) -> str:
+    return page.evaluate("() => window.jbModeler.saveXML({ format: true }).then(r => r.xml)")
+
+
+def _element_xml(xml: str, element_id: str) -> str:
+    start = xml.index(f'id="{element_id}"')
+    return xml[start : xml.index("</bpmn:userTask>", start)]
+
+
+def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login, tmp_path: Path) -> None:
+    admin = login("admin")
+    _open_designer(admin)
+    admin.locator("#modeler .djs-element[data-element-id='preliminary_review']").click()
+    panel = admin.locator("#properties")
+    assert "初审 Preliminary review" in panel.locator(".bio-properties-panel-header").inner_text()
+    assert panel.locator("[data-group-id='group-jiebang-task']").inner_text().startswith("办理设置")
+
+    panel.locator("[data-entry-id='jiebang-formJsonSchemaFilename'] select").select_option(
+        "acceptance.schema.json"
+    )
+    panel.locator("[data-entry-id='jiebang-approvalMode'] select").select_option("ratio")
+    ratio = panel.locator("[data-entry-id='jiebang-ratio'] input")
+    ratio.fill("0.6")
+    panel.locator("[data-entry-id='jiebang-approvers'] input").fill("reviewers")
+    panel.locator("[data-entry-id='jiebang-timeout'] input").fill("P3D")
+    admin.wait_for_timeout(600)  # the panel writes text fields after a short pause in typing
+    assert "即 3 天" in panel.locator("[data-entry-id='jiebang-timeout']").inner_text()
+    keep(admin, tmp_path, "designer.png")
+    panel.locator("[data-entry-id='jiebang-timeoutAction'] select").select_option("approve")
+    panel.locator("[data-entry-id='jiebang-dueIn'] input").fill("14 days")
+    admin.wait_for_timeout(600)
+    assert (
+        "ISO 8601"
+        in panel.locator("[data-entry-id='jiebang-dueIn'] .bio-properties-panel-error").inner_text()
+    )
+
+    task = _element_xml(_saved_xml(admin), "preliminary_review")
+    for name, value in (
+        ("formJsonSchemaFilename", "acceptance.schema.json"),
+        ("approvalMode", "ratio:0.6"),
+        ("approvers", "reviewers"),
+        ("timeout", "P3D"),
+        ("timeoutAction", "approve"),
+    ):
+        assert f'<spiffworkflow:property name="{name}" value="{value}" />' in task, (name, task)
+    assert 'name="dueIn"' not in task  # a value the engine would refuse is never written
+    assert "<spiffworkflow:instructionsForEndUser>" in task  # what the panel did not touch stays
+
+    # the lanes: the Committee's tasks go to one person instead of the group
+    admin.evaluate(
+        """() => { const m = window.jbModeler;
+                   m.get('selection').select(m.get('elementRegistry').get('participant_claim_evaluate')); }"""
+    )
+    lane = panel.locator(
+        "[data-group-id='group-jiebang-process'] [data-entry-id$='-kind']", has_text="Committee"
+    )
+    lane.locator("select").select_option("user")
+    target_id = lane.get_attribute("data-entry-id").replace("-kind", "-target")
+    panel.locator(f"[data-entry-id='{target_id}'] input").fill("sun")
+    admin.wait_for_timeout(600)
+    assert '<spiffworkflow:property name="lane:Committee" value="user:sun" />' in _saved_xml(admin)
+
+    # renaming the lane keeps its rule under the new name
+    admin.evaluate(
+        """() => { const m = window.jbModeler;
+                   m.get('modeling').updateLabel(m.get('elementRegistry').get('lane_committee'), 'PartyCommittee'); }"""
+    )
+    xml = _saved_xml(admin)
+    assert 'name="lane:PartyCommittee" value="user:sun"' in xml and 'name="lane:Committee"' not in xml
+    admin.evaluate("() => window.jbModeler.get('commandStack').undo()")
+
+    # undo takes a panel change back whole
+    admin.evaluate("() => window.jbModeler.get('commandStack').undo()")
+    assert 'name="lane:Committee" value="user:sun"' not in _saved_xml(admin)
+
+    # a gateway's outgoing condition is a field too
+    admin.evaluate(
+        """() => { const m = window.jbModeler;
+                   m.get('selection').select(m.get('elementRegistry').get('flow_review_approve')); }"""
+    )
+    condition = panel.locator("[data-entry-id='jiebang-condition-expression'] textarea")
+    assert condition.input_value() == "decision == 'approve'"
+    condition.fill("decision == 'approve' and bool(title)")
+    admin.wait_for_timeout(600)
+    assert "decision == 'approve' and bool(title)</bpmn:conditionExpression>" in _saved_xml(admin)
+
+    # the engine accepts what the panel wrote
+    with admin.expect_response("**/api/v1/process-definitions/validate") as checked:
+        admin.click("#validate")
+    assert checked.value.status == 200, admin.inner_text("#problems")
+    assert admin.js_errors == [], admin.js_errors
+
+
+def test_the_panel_keeps_every_spiffworkflow_extension_of_the_shipped_diagram(login) -> None:
+    admin = login("admin")
+    _open_designer(admin)
+    original = admin.evaluate("() => JSON.parse(document.getElementById('designer-files').textContent).bpmn")
+    original = next(iter(original.values()))
+    saved = _saved_xml(admin)
+    for tag in ("properties", "property", "instructionsForEndUser", "messageVariable", "calledDecisionId"):
+        assert saved.count(f"<spiffworkflow:{tag}") == original.count(f"<spiffworkflow:{tag}"), tag
+    assert not admin.locator("#designer-status[data-result='warnings']").count()
+
+
+def test_deploy_asks_first_and_lists_what_changed(login, tmp_path: Path) -> None:
+    admin = login("admin")
+    _open_designer(admin)
+    deploys: list[str] = []
+    admin.on(
+        "request",
+        lambda r: (
+            deploys.append(r.url) if r.method == "POST" and r.url.endswith("/process-definitions") else None
+        ),
+    )
+    admin.locator("#modeler .djs-element[data-element-id='acceptance']").click()
+    admin.locator("#properties [data-entry-id='jiebang-approvalMode'] select").select_option("all")
+    admin.evaluate(
+        """() => { const m = window.jbModeler; const r = m.get('elementRegistry');
+                   m.get('modeling').appendShape(r.get('flag_overdue'), { type: 'bpmn:Task' }); }"""
+    )
+    admin.click("#deploy")
+    dialog = admin.locator("#deploy-confirm[open]")
+    dialog.wait_for()
+    assert "部署为 v" in dialog.locator("h2").inner_text()
+    changed = dialog.locator("[data-kind='changed'] li[data-element-id='acceptance']")
+    assert "审批方式" in changed.inner_text() and "会签（全部同意）" in changed.inner_text()
+    assert dialog.locator("[data-kind='added'] li").count() >= 1  # the new task and its flow
+    assert admin.locator(".djs-element.jb-diff-changed[data-element-id='acceptance']").count() == 1
+    keep(admin, tmp_path, "designer-deploy.png")
+
+    admin.click("#deploy-cancel")
+    assert not admin.locator("#deploy-confirm[open]").count()
+    assert admin.locator(".djs-element.jb-diff-changed").count() == 0
+    admin.wait_for_timeout(300)
+    assert deploys == []  # cancelling deploys nothing
+    assert admin.js_errors == [], admin.js_errors
+
+
+def test_a_diagram_the_engine_refuses_is_explained_in_chinese(login) -> None:
+    admin = login("admin")
+    _open_designer(admin)
+    # a FEEL condition that cannot be turned into Python
+    admin.evaluate(
+        """() => { const m = window.jbModeler; const flow = m.get('elementRegistry').get('flow_report_final');
+                   const expr = m.get('moddle').create('bpmn:FormalExpression',
+                     { body: 'some x in reports satisfies x.final', language: 'FEEL' });
+                   m.get('modeling').updateProperties(flow, { conditionExpression: expr }); }"""
+    )
+    admin.click("#deploy")
+    admin.wait_for_selector("#deploy-confirm[open]")
+    with admin.expect_response(
+        lambda r: r.url.endswith("/api/v1/process-definitions") and r.request.method == "POST"
+    ) as refused:
+        admin.click("#deploy-confirm-button")
+    assert refused.value.status == 422
+    admin.wait_for_selector("#designer-status[data-result='failed']")
+    status = admin.inner_text("#designer-status")
+    assert status.startswith("部署失败") and not re.search(r"[A-Za-z]{4,}", status), status
+    problem = admin.locator("#problems li[data-element-id='flow_report_final']")
+    assert problem.get_attribute("data-code") == "unsupported-expression-language"
+    assert "条件表达式无法转换为 Python" in problem.inner_text()
+    assert "cannot be translated" not in admin.inner_text("main")
+
+
+def test_the_designer_writes_nothing_to_the_console_and_leaves_the_start_event_visible(login) -> None:
+    admin = login("admin")
+    messages: list[str] = []
+    admin.on(
+        "console",
+        lambda m: messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+    )
+    _open_designer(admin)
+    admin.locator("#modeler .djs-element[data-element-id='submit_problem']").click()
+    admin.locator(".tab[data-pane^='pane-dmn']").first.click()
+    admin.wait_for_selector(".dmn-editor[data-ready='1']")
+    admin.locator(".tab[data-pane='pane-bpmn']").click()
+    admin.wait_for_timeout(300)
+    assert messages == [] and admin.js_errors == [], messages + admin.js_errors
+
+    palette = admin.locator("#modeler .djs-palette").bounding_box()
+    start = admin.locator("#modeler .djs-element[data-element-id='start']").bounding_box()
+    assert start["x"] > palette["x"] + palette["width"], (start, palette)
+
+
+def test_the_panel_speaks_english_under_lang_en(login) -> None:
+    admin = login("admin")
+    admin.goto("/designer/claim_evaluate?lang=en")
+    admin.wait_for_selector("#modeler[data-ready='1']")
+    admin.locator("#modeler .djs-element[data-element-id='preliminary_review']").click()
+    panel = admin.locator("#properties")
+    assert "Approval mode" in panel.inner_text() and "审批方式" not in panel.inner_text()
+    assert "Deploy" in admin.inner_text(".toolbar")
