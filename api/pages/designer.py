@@ -91,8 +91,12 @@ def edit(key: str):
         abort(404)
     bpmn = {n: x for n, x in sorted(files.items()) if n.endswith(".bpmn")}
     dmn = {n: x for n, x in sorted(files.items()) if n.endswith(".dmn")}
-    latest = engine.get_definition(key)
-    deployed = files if latest.version == definition.version else engine.definition_files(key, latest.version)
+    latest = engine.get_definition(key, viewer=me)
+    deployed = (
+        files
+        if latest.version == definition.version
+        else engine.definition_files(key, latest.version, viewer=me)
+    )
     return render_template(
         "pages/designer/edit.html",
         definition=definition,
