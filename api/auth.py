@@ -114,7 +114,7 @@ def _load_user() -> UserRecord | None:
             if not allowed("act_as", Actor.of(user)):
                 raise NotAllowedError(f"only an oa-service token may send {ACTING_HEADER}")
             try:
-                person = engine.get_user(acting)
+                person = engine.get_user(acting, viewer=user.username)  # a county's service: its people only
             except NotFoundError:
                 raise NotFoundError(f"{ACTING_HEADER}: no user '{acting}'") from None
             if not person.active:

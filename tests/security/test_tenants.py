@@ -467,3 +467,22 @@ def test_installation_users_see_the_implicit_tenant_only_and_single_tenant_data_
         for t in client.get("/api/v1/tasks?scope=candidate", headers=auth.headers("old")).get_json()["items"]
     ] == [before]
     assert client.get(f"/api/v1/process-instances/{before}", headers=auth.headers("root")).status_code == 200
+
+
+def test_a_countys_oa_service_acts_only_for_its_own_people(
+    client: FlaskClient, auth: Auth, engine: Engine
+) -> None:
+    organise(engine, auth)
+    auth.user("oa_b", roles=["oa-service"])
+    with engine.store.write() as s:
+        set_posts(s, "oa_b", [PostAssignment("xian_b", "系统")])
+    as_ = lambda person: auth.headers("oa_b", **{"X-Acting-User": person})  # noqa: E731
+    assert client.get("/api/v1/users/me", headers=as_("b.wang")).get_json()["tenant"] == "xian_b"
+    assert client.get("/api/v1/users/me", headers=as_("wang")).status_code == 404
+    # the installation's service acts for anyone, and takes that person's tenant
+    me = client.get("/api/v1/users/me", headers=auth.headers("oa", **{"X-Acting-User": "wang"})).get_json()
+    assert me["tenant"] == "xian_a"
+    assert (
+        client.get("/api/v1/board", headers=auth.headers("oa", **{"X-Acting-User": "b.wang"})).status_code
+        == 200
+    )
