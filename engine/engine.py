@@ -31,7 +31,7 @@ from . import audit, identity, inbox, operations, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .challenge import board as challenge
 from .definitions import forms as formlib
-from .definitions.catalog import Catalog, parse_prepared
+from .definitions.catalog import MAX_VERSION, Catalog, parse_prepared
 from .errors import (
     ConflictError,
     InvalidInputError,
@@ -420,6 +420,8 @@ class Engine(IntegrationMixin):
         count per key across tenants, so without one the version names its row: an instance's)."""
         with self.store.read() as s:
             if viewer is None:
+                if not 1 <= version <= MAX_VERSION:
+                    raise NotFoundError(f"process definition '{key}' has no version {version}")
                 row = s.scalars(
                     select(Definition).where(Definition.key == key, Definition.version == version)
                 ).first()
