@@ -20,7 +20,7 @@ REQUIRED_ASSETS = (
     "bpmn-js/bpmn-navigated-viewer.production.min.js",
     "bpmn-js/assets/bpmn-js.css",
     "designer/dmn-modeler.min.js",
-    "json-editor/jsoneditor.js",
+    "dompurify/purify.min.js",
 )
 
 

@@ -21,6 +21,8 @@ from .config import DEFAULTS, config_from_env, data_dir, database_url
 if TYPE_CHECKING:
     from engine import Engine
 
+UNIT_KINDS = ("county", "town", "department", "village", "community", "office", "company", "team")
+
 
 def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> Engine:
     from engine import Engine
@@ -135,13 +137,31 @@ def _read_password(confirm: bool = True) -> str:
 def cmd_user_add(args: argparse.Namespace) -> int:
     engine = build_engine(args, deploy_shipped=False)
     # Options left out keep what an existing user has (re-running a bootstrap script is harmless).
-    user = engine.upsert_user(args.name, display_name=args.display_name, groups=args.group, roles=args.role)
+    posts = [_post(p) for p in args.post] if args.post else None
+    user = engine.upsert_user(
+        args.name, display_name=args.display_name, groups=args.group, roles=args.role, posts=posts, actor=None
+    )
     if args.password:
         engine.set_password(user.username, _read_password())
+    held = ",".join(
+        f"{p.unit}:{p.post}" + (f":{p.rank}" if p.rank else "") for p in engine.posts_of(user.username)
+    )
     print(
         f"user {user.username} ({user.display_name}) groups={','.join(user.groups) or '-'} roles={','.join(user.roles) or '-'}"
+        f" posts={held or '-'}"
     )
     return 0
+
+
+def _post(text: str) -> dict[str, str | None]:
+    """``UNIT:POST[:RANK]`` (e.g. ``chengguan:镇长:科级``) as the engine's ``{unit, post, rank}``."""
+    unit, _, rest = text.partition(":")
+    post, _, rank = rest.partition(":")
+    if not unit or not post:
+        from engine import InvalidInputError
+
+        raise InvalidInputError(f"--post {text!r}: use UNIT:POST[:RANK], e.g. chengguan:镇长:科级")
+    return {"unit": unit, "post": post, "rank": rank or None}
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
@@ -186,6 +206,69 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     record = build_engine(args, deploy_shipped=False).revoke_token(args.token)
     print(f"token {record.id} of {record.username} revoked")
+    return 0
+
+
+# ---- the organisation ---------------------------------------------------------------------
+def cmd_unit_add(args: argparse.Namespace) -> int:
+    """Create or update a unit; without ``--parent`` it is a new tenant (a county)."""
+    attributes = dict(_attribute(a) for a in args.attr) if args.attr else None
+    unit = build_engine(args, deploy_shipped=False).put_unit(
+        args.code, name=args.name, kind=args.kind, parent=args.parent, attributes=attributes
+    )
+    print(f"unit {unit.code} ({unit.name}, {unit.kind}) parent={unit.parent or '-'} tenant={unit.tenant}")
+    return 0
+
+
+def _attribute(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        from engine import InvalidInputError
+
+        raise InvalidInputError(f"--attr {text!r}: use KEY=VALUE, e.g. 村类别=深度贫困村")
+    return key, value
+
+
+def cmd_unit_list(args: argparse.Namespace) -> int:
+    """Units from the root down, indented by depth, with their attributes."""
+    engine = build_engine(args, deploy_shipped=False)
+    page = engine.list_units(parent=args.parent, kind=args.kind, q=args.q, limit=100_000)
+    depth: dict[str, int] = {}
+    for u in page.items:
+        depth[u.code] = depth.get(u.parent or "", -1) + 1 if u.parent in depth else 0
+        attrs = " ".join(f"{k}={v}" for k, v in sorted(u.attributes.items()))
+        print(f"{'  ' * depth[u.code]}{u.code}  {u.name}  {u.kind}" + (f"  {attrs}" if attrs else ""))
+    print(f"{page.total} unit(s)")
+    return 0
+
+
+def cmd_org_import(args: argparse.Namespace) -> int:
+    """Import units and people from an .xlsx or .csv; each bad cell printed with sheet, row, column."""
+    from engine import ImportInvalidError
+
+    engine = build_engine(args, deploy_shipped=False)
+    path = Path(args.file)
+    try:
+        report = engine.import_org(path.read_bytes(), path.name, dry_run=args.dry_run)
+    except ImportInvalidError as exc:
+        for e in getattr(exc.report, "errors", []):
+            print(f"{e.sheet} 第{e.row}行 {e.column or ''}: {e.message}", file=sys.stderr)
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    verb = "would import" if args.dry_run else "imported"
+    print(
+        f"{verb}: units created={report.units['created']} updated={report.units['updated']}, "
+        f"users created={report.users['created']} updated={report.users['updated']}"
+    )
+    return 0
+
+
+def cmd_org_template(args: argparse.Namespace) -> int:
+    """Write the import template (.xlsx with Chinese headers and example rows)."""
+    from engine import Engine
+
+    Path(args.file).write_bytes(Engine.org_template())
+    print(f"template written to {args.file}")
     return 0
 
 
@@ -254,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", choices=["admin", "oa-service"], help="repeatable")
     p.add_argument("--display-name")
     p.add_argument("--password", action="store_true", help="set a password (prompts, or $JIEBANG_PASSWORD)")
+    p.add_argument(
+        "--post",
+        action="append",
+        metavar="UNIT:POST[:RANK]",
+        help="a post the user holds, e.g. chengguan:镇长:科级 (repeatable; replaces their posts)",
+    )
     p.set_defaults(func=cmd_user_add)
     p = user.add_parser("passwd", help="set a user's password")
     p.add_argument("name")
@@ -282,6 +371,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = token.add_parser("revoke", help="revoke a token by its id or the token itself")
     p.add_argument("token", metavar="TOKEN|ID")
     p.set_defaults(func=cmd_token_revoke)
+
+    unit = sub.add_parser("unit", help="units of the organisation").add_subparsers(
+        dest="unit_command", required=True
+    )
+    p = unit.add_parser("add", help="create or update a unit; no --parent makes a new tenant (county)")
+    p.add_argument("code", help="1-64 letters, digits, '_', '.', '-'")
+    p.add_argument("--name", required=True)
+    p.add_argument("--kind", required=True, choices=UNIT_KINDS)
+    p.add_argument("--parent", help="the code of the unit above")
+    p.add_argument(
+        "--attr",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an attribute, e.g. 村类别=深度贫困村 (repeatable)",
+    )
+    p.set_defaults(func=cmd_unit_add)
+    p = unit.add_parser("list", help="units as a tree")
+    p.add_argument("--parent")
+    p.add_argument("--kind", choices=UNIT_KINDS)
+    p.add_argument("--q", help="part of a name or code")
+    p.set_defaults(func=cmd_unit_list)
+
+    org = sub.add_parser("org", help="the organisation as a whole").add_subparsers(
+        dest="org_command", required=True
+    )
+    p = org.add_parser("import", help="import units and people from .xlsx or .csv (all or nothing)")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    p.set_defaults(func=cmd_org_import)
+    p = org.add_parser("template", help="write the import template (.xlsx)")
+    p.add_argument("file", nargs="?", default="org-template.xlsx")
+    p.set_defaults(func=cmd_org_template)
 
     p = sub.add_parser("deploy", help="deploy .bpmn/.dmn/form files as one definition")
     p.add_argument("files", nargs="+")

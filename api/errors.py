@@ -57,10 +57,10 @@ def problem(
     detail: str = "",
     *,
     title: str | None = None,
-    errors: Mapping[str, list[str]] | None = None,
+    errors: Mapping[str, list[str]] | list[Any] | None = None,
     **extra: Any,
 ) -> Response:
-    """A problem+json response; ``errors`` maps field paths to messages."""
+    """A problem+json response; ``errors`` maps field paths to messages (an import lists cells instead)."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     body: dict[str, Any] = {
         "type": f"urn:jiebang:problem:{phrase.lower().replace(' ', '-')}",
@@ -68,7 +68,9 @@ def problem(
         "status": status,
         "detail": detail or title or phrase,
     }
-    if errors:
+    if isinstance(errors, list):
+        body["errors"] = errors
+    elif errors:
         body["errors"] = {k: list(v) for k, v in errors.items()}
     body.update(extra)
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIMETYPE)

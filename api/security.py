@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Scripts: only files served by this site (no inline code, no eval, no javascript: URLs).
 # Stylesheets: only this site's files (no injected <style>, so no CSS selectors probing the page).
-# Style *attributes* stay allowed: json-editor, bpmn-js and dmn-js position and size their elements
+# Style *attributes* stay allowed: bpmn-js and dmn-js position and size their elements
 # with style="..." set from script, and a style attribute cannot run script or read the page.
 CONTENT_SECURITY_POLICY = "; ".join(
     (

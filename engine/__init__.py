@@ -3,6 +3,7 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
+from .campaigns import CampaignRecord, ImportResult, PublishResult, RowError, StatRow
 from .engine import Engine
 from .errors import (
     ConflictError,
@@ -10,6 +11,7 @@ from .errors import (
     EngineError,
     FormInvalidError,
     HostileDiagramError,
+    ImportInvalidError,
     InvalidInputError,
     MessageInvalidError,
     NotAllowedError,
@@ -25,8 +27,10 @@ from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
     AuditRecord,
     DefinitionRecord,
+    ImportProblem,
     InstanceRecord,
     JobRecord,
+    OrgImportReport,
     Page,
     PostRecord,
     TaskDetail,
@@ -53,6 +57,7 @@ from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEven
 __all__ = [
     "Actor",
     "AuditRecord",
+    "CampaignRecord",
     "Clock",
     "ConflictError",
     "Decision",
@@ -63,6 +68,9 @@ __all__ = [
     "Event",
     "FormInvalidError",
     "HostileDiagramError",
+    "ImportInvalidError",
+    "ImportProblem",
+    "ImportResult",
     "InstanceRecord",
     "InstanceStatus",
     "InvalidInputError",
@@ -72,12 +80,16 @@ __all__ = [
     "MessageInvalidError",
     "NotAllowedError",
     "NotFoundError",
+    "OrgImportReport",
     "Page",
     "PostRecord",
     "Problem",
+    "PublishResult",
+    "RowError",
     "SandboxViolationError",
     "ScriptError",
     "ScriptTimeoutError",
+    "StatRow",
     "SystemClock",
     "TaskDetail",
     "TaskRecord",

@@ -19,7 +19,7 @@ import dataclasses
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, identity, inbox, operations, rules
+from . import audit, identity, inbox, operations, organisation, orgimport, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
+from .campaigns import CampaignsMixin
 from .challenge import board as challenge
 from .definitions import forms as formlib
 from .definitions.catalog import MAX_VERSION, Catalog, parse_prepared
@@ -45,10 +46,14 @@ from .records import (
     AuditRecord,
     DefinitionRecord,
     InstanceRecord,
+    OrgImportReport,
     Page,
+    PostRecord,
     TaskDetail,
     TaskRecord,
     TokenRecord,
+    UnitDetail,
+    UnitRecord,
     UserRecord,
     job_record,
     task_record,
@@ -59,9 +64,20 @@ from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
 from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
 from .store import Store, counted_page
-from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, ScoreEntry, User
+from .tables import (
+    AuditEvent,
+    Definition,
+    HumanTask,
+    Instance,
+    Job,
+    MessageSubscription,
+    ScoreEntry,
+    Unit,
+    User,
+)
 
 SCOPES = ("mine", "candidate", "involved", "cc")
+DISCARD_REASON = "发起人撤销草稿"  # recorded as the reason, like a reason a person types
 
 
 def shipped_dirs() -> tuple[Path, Path]:
@@ -71,7 +87,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin):
+class Engine(IntegrationMixin, CampaignsMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -109,6 +125,7 @@ class Engine(IntegrationMixin):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         challenge.install(self.steps)
         policies.install(self.steps)
+        self._install_campaigns()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()
@@ -130,10 +147,15 @@ class Engine(IntegrationMixin):
         groups: list[str] | None = None,
         roles: list[str] | None = None,
         active: bool | None = None,
+        posts: Sequence[Mapping[str, Any]] | None = None,
         actor: str | None = None,
     ) -> UserRecord:
         """Create or update a user. Deactivating ends their sessions and tokens at once and puts the
-        open tasks they hold back in their groups' queue (audited); reactivating restores only login."""
+        open tasks they hold back in their groups' queue (audited); reactivating restores only login.
+
+        ``posts`` (``[{unit, post, rank?}]``) replaces the posts the user holds, in the same
+        transaction: a refused post leaves the user as they were.
+        """
         now = self.clock.now()
         with self.store.write() as s:
             was = s.get(User, username)
@@ -146,6 +168,8 @@ class Engine(IntegrationMixin):
             user = identity.upsert_user(
                 s, username, now=now, display_name=display_name, groups=groups, roles=roles, active=active
             )
+            if posts is not None:
+                self._set_posts(s, username, posts, actor=actor, now=now)
             if was_active and not user.active:
                 self._release_tasks_of(s, username, actor=actor, now=now)
                 audit.record(s, audit.USER_DEACTIVATED, now, actor=actor, data={"username": username})
@@ -180,6 +204,157 @@ class Engine(IntegrationMixin):
                 data={"username": username},
             )
 
+    def _set_posts(
+        self,
+        s: Session,
+        username: str,
+        posts: Sequence[Mapping[str, Any]],
+        *,
+        actor: str | None,
+        now: datetime,
+    ) -> list[PostRecord]:
+        wanted = [
+            organisation.PostAssignment(str(p.get("unit", "")), str(p.get("post", "")), p.get("rank"))
+            for p in posts
+        ]
+        if actor is not None:  # whoever gives posts needs the tenants the person leaves and joins
+            me = rules.actor_of(s, actor)
+            rules.require("manage_users", me)
+            tenants = organisation.tenants_of_codes(s, [p.unit for p in wanted])
+            current = organisation.tenant_of(s, username)
+            for tenant in sorted(tenants | ({current} if current else set())):
+                rules.require_org("assign_posts", rules.may_assign_posts(s, me, tenant))
+        held = organisation.set_posts(s, username, wanted)
+        audit.record(
+            s,
+            audit.USER_POSTS_SET,
+            now,
+            actor=actor,
+            data={"username": username, "posts": [[p.unit, p.post, p.rank] for p in held]},
+        )
+        return held
+
+    def posts_of(self, username: str) -> list[PostRecord]:
+        """The posts a user holds, by unit from the root down."""
+        with self.store.read() as s:
+            return organisation.posts_of(s, username)
+
+    # ---- organisation -------------------------------------------------------------------
+    def put_unit(
+        self,
+        code: str,
+        *,
+        name: str,
+        kind: str,
+        parent: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> UnitRecord:
+        """Create or update a unit; without ``parent`` it is a tenant's root (installation admins only).
+
+        ``actor`` None is the command line. Audited as ``unit.created`` or ``unit.updated``.
+        """
+        now = self.clock.now()
+        with self.store.write() as s:
+            existing = s.scalar(select(Unit).where(Unit.code == code))
+            if actor is not None:
+                tenant = (
+                    existing.tenant
+                    if existing is not None
+                    else (organisation.tenant_of_parent(s, parent) if parent is not None else None)
+                )
+                me = rules.actor_of(s, actor)
+                if existing is not None and not rules.sees_tenant(s, actor, existing.tenant):
+                    raise NotFoundError(f"no unit '{code}'")
+                rules.require_org("manage_org", rules.may_manage_org(s, me, tenant))
+            record = organisation.upsert_unit(
+                s, code, name=name, kind=kind, parent=parent, attributes=attributes, now=now
+            )
+            audit.record(
+                s,
+                audit.UNIT_UPDATED if existing is not None else audit.UNIT_CREATED,
+                now,
+                actor=actor,
+                data={"code": code, "name": record.name, "kind": kind, "parent": parent},
+            )
+            return record
+
+    def get_unit(self, code: str, *, viewer: str | None = None) -> UnitDetail:
+        """A unit with its children and members; another tenant's unit is unknown (404) to ``viewer``."""
+        with self.store.read() as s:
+            if viewer is not None and not rules.sees_tenant(s, viewer, organisation.tenant_of_unit(s, code)):
+                raise NotFoundError(f"no unit '{code}'")
+            return organisation.get_unit(s, code)
+
+    def list_units(
+        self,
+        *,
+        viewer: str | None = None,
+        parent: str | None = None,
+        kind: str | None = None,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        """Units from the root down, of ``viewer``'s tenant (every tenant for the installation's people)."""
+        with self.store.read() as s:
+            tenant = rules.tenant_of_actor(s, viewer) if viewer is not None else None
+            items, total = organisation.list_units(
+                s, tenant=tenant, parent=parent, kind=kind, q=q, offset=offset, limit=limit
+            )
+            return Page(items, total)
+
+    def delete_unit(self, code: str, *, actor: str | None = None) -> None:
+        """Remove a unit with no units under it, nobody in a post and no instance filed under it (409)."""
+        now = self.clock.now()
+        with self.store.write() as s:
+            tenant = organisation.tenant_of_unit(s, code)
+            if actor is not None:
+                if not rules.sees_tenant(s, actor, tenant):
+                    raise NotFoundError(f"no unit '{code}'")
+                rules.require_org("manage_org", rules.may_manage_org(s, rules.actor_of(s, actor), tenant))
+            organisation.delete_unit(s, code)
+            audit.record(s, audit.UNIT_DELETED, now, actor=actor, data={"code": code, "tenant": tenant})
+
+    def may_manage_org(self, username: str, tenant: str | None) -> bool:
+        """Whether ``username`` may change units of ``tenant`` (``None``: create tenants); for the pages' buttons."""
+        with self.store.read() as s:
+            return rules.may_manage_org(s, rules.actor_of(s, username), tenant)
+
+    def import_org(
+        self, content: bytes, filename: str, *, dry_run: bool = False, actor: str | None = None
+    ) -> OrgImportReport:
+        """Units and people from an .xlsx or .csv file, all or nothing (see orgimport.py).
+
+        Any bad cell leaves everything as it was and raises ``ImportInvalidError`` carrying the
+        report (each problem with sheet, row and column); ``dry_run`` checks and counts only.
+        """
+        now = self.clock.now()
+        with self.store.write() as s:
+            found = orgimport.check(s, content, filename)
+            if actor is not None:
+                me = rules.actor_of(s, actor)
+                for tenant in sorted(found.tenants, key=lambda t: t or ""):
+                    rules.require_org("manage_org", rules.may_manage_org(s, me, tenant))
+            if found.errors:
+                raise orgimport.refuse(found)
+            report = found.report()
+            if not dry_run:
+                orgimport.apply(s, found, now=now)
+                audit.record(
+                    s,
+                    audit.ORG_IMPORTED,
+                    now,
+                    actor=actor,
+                    data={"file": filename[:200], "units": report.units, "users": report.users},
+                )
+            return report
+
+    @staticmethod
+    def org_template() -> bytes:
+        """The .xlsx template of ``import_org``: Chinese headers, example rows, the unit kinds."""
+        return orgimport.template()
+
     def manages_unit(self, username: str, unit_code: str, *, role: str = "admin") -> bool:
         """Whether ``username`` holds ``role`` over unit ``unit_code`` (plainly in its tenant, or
         scoped over a unit above it): what the organisation's routes ask (rules.py)."""
@@ -191,6 +366,15 @@ class Engine(IntegrationMixin):
         units ``target`` holds posts in lie in the admin's subtree)."""
         with self.store.read() as s:
             return rules.manages_user(s, rules.actor_of(s, username), target)
+
+    def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Each known username's display name (pages show people by name, never by login)."""
+        wanted = sorted({u for u in usernames if u})
+        if not wanted:
+            return {}
+        with self.store.read() as s:
+            rows = s.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
+            return {username: name or username for username, name in rows}
 
     def user_exists(self, username: str) -> bool:
         with self.store.read() as s:
@@ -452,6 +636,8 @@ class Engine(IntegrationMixin):
             row.deployed_by,
             list(row.notes or []),
             versions,
+            (model.names.get(row.key) or {}).get("en"),
+            {element_id: dict(names) for element_id, names in model.names.items()},
         )
 
     # ---- instances ----------------------------------------------------------------------
@@ -533,6 +719,16 @@ class Engine(IntegrationMixin):
         """Stop an instance for good (its starter or an admin; ``actor=None`` is the system itself)."""
         with self.steps.write(actor) as step:
             return operations.cancel(step, instance_id, reason)
+
+    def discard(self, instance_id: str, *, actor: str) -> InstanceRecord:
+        """Drop an untouched draft (an accidental 发起): its starter cancels it without a reason.
+
+        Once anyone else has worked on it, or the starter has submitted it, ``discard`` is refused
+        (403) and the instance takes the ordinary ``cancel`` with a reason, or a withdrawal.
+        """
+        with self.steps.write(actor) as step:
+            rules.require("discard", rules.actor_of(step.session, actor), step.lock_instance(instance_id))
+            return operations.cancel(step, instance_id, DISCARD_REASON)
 
     def send_message(
         self,
@@ -667,8 +863,7 @@ class Engine(IntegrationMixin):
                 actor = rules.actor_of(step.session, username)
                 rules.require("view", actor, ht)
                 record = dataclasses.replace(record, actions=rules.actions(actor, ht))
-            model = self.runner.model_of(step.session, row)
-            schema = model.form_for(ht.element_id)
+            schema = step.form_for(row, ht.element_id)
             start = {
                 **(row.data or {}),
                 **(ht.draft or {}),
@@ -781,6 +976,21 @@ class Engine(IntegrationMixin):
                 by_unit = self._unit_condition(s, viewer, unit, Instance.unit)
                 where = by_unit if where is None else where & by_unit
             return challenge.board(s, self.clock.now(), category=category, where=where)
+
+    def challenge(self, instance_id: str, *, viewer: str) -> dict[str, Any]:
+        """One challenge as its public page shows it to any cadre (``read_challenge``, rules.py):
+        what the board shows plus details, goals, milestones, support and whether ``viewer`` may claim."""
+        with self.store.read() as s:
+            row = s.get(Instance, instance_id)
+            if row is None:
+                raise NotFoundError(f"no challenge '{instance_id}' on the board")
+            actor = rules.actor_of(s, viewer)
+            if not rules.allowed("read_challenge", actor, row):
+                raise NotFoundError(f"no challenge '{instance_id}' on the board")
+            item = challenge.challenge_detail(row, self.clock.now())
+            item["may_claim"] = item["open_for_claims"] and rules.allowed("file_claim", actor, row)
+            item["claimed"] = any(c.get("leader") == viewer for c in item["claims"])
+            return item
 
     def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
         """File a claim; returns only what the claimant may see: their claim and the challenge as the board shows it."""

@@ -8,7 +8,8 @@
     │   ├── FormInvalidError     task data fails the task's JSON Schema
     │   ├── DefinitionInvalidError   a diagram cannot be deployed; ``problems`` per element
     │   │   └── HostileDiagramError  refused before parsing finished (entities, size, depth)
-    │   └── MessageInvalidError  a message nothing can correlate, or a bad payload
+    │   ├── MessageInvalidError  a message nothing can correlate, or a bad payload
+    │   └── ImportInvalidError   an organisation file with bad cells; ``report`` lists each
     ├── TooLargeError            a body or file over the configured limit
     ├── TooManyAttemptsError     logins refused for a while after repeated failures
     └── ScriptError              a diagram's script or expression failed or was stopped
@@ -112,6 +113,16 @@ class HostileDiagramError(DefinitionInvalidError):
 
 class MessageInvalidError(InvalidInputError):
     title = "Message invalid"
+
+
+class ImportInvalidError(InvalidInputError):
+    """An organisation file refused as a whole; ``report`` says where each bad cell is."""
+
+    title = "Import invalid"
+
+    def __init__(self, detail: str, report: object) -> None:
+        super().__init__(detail)
+        self.report = report  # an OrgImportReport (records.py), whose ``errors`` are not empty
 
 
 class TooLargeError(EngineError):

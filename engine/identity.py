@@ -30,6 +30,7 @@ from .store import rows_changed
 from .tables import ApiToken, LoginFailures, Membership, Unit, User, WebSession
 
 ROLES = ("admin", "oa-service")
+SCOPED_ROLE = re.compile(r"^admin@[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # admin of a unit's subtree (rules.py)
 TOKEN_PREFIX = "jb_"
 TOUCH_EVERY = timedelta(minutes=1)  # last-used / last-seen stamps are refreshed at most this often
 SESSION_MAX_AGE = timedelta(hours=12)  # a working day, like the pages' cookie
@@ -63,7 +64,7 @@ def upsert_user(
         raise InvalidInputError(
             "invalid username", {"username": ["1-200 characters, no spaces or '/' / 用户名无效"]}
         )
-    unknown = [r for r in roles or [] if r.partition("@")[0] not in ROLES]
+    unknown = [r for r in roles or [] if r not in ROLES and not SCOPED_ROLE.match(r)]
     if unknown:
         raise InvalidInputError(
             f"unknown roles {unknown}", {"roles": [f"unknown role(s) {', '.join(unknown)} / 角色无效"]}

@@ -102,9 +102,10 @@ def page(
         params = {"username": username, "top": offset + limit, "offset": offset, "limit": limit}
         params.update((f"g{i}", g) for i, g in enumerate(groups))
         rows = list(conn.execute(_open_page(scope, len(groups)), params))
-        if rows or offset == 0:
+        if rows or (offset == 0 and limit > 0):
             return rows, rows[0].total if rows else 0
-        return [], conn.execute(_open_total(scope, len(groups)), params).scalar_one()  # past the last page
+        # past the last page, or only the count asked for (``limit=0``: a tab's badge)
+        return [], conn.execute(_open_total(scope, len(groups)), params).scalar_one()
     filters = [
         column == value
         for column, value in (
@@ -232,7 +233,7 @@ def _filtered_page(
         .subquery()
     )
     rows = list(conn.execute(_tasks_in_order(ids).add_columns(ids.c.total)))
-    if rows or offset == 0:
+    if rows or (offset == 0 and limit > 0):
         return rows, rows[0].total if rows else 0
     return [], conn.execute(select(func.count()).select_from(ids_q)).scalar_one()
 

@@ -123,7 +123,7 @@ def complete(step: Step, task_id: str, username: str, data: dict[str, Any]) -> I
     an owner's part of a signed step, or the step itself."""
     s = step.session
     row, ht = step.task_for_work(task_id, username)
-    schema = step.runner.model_of(s, row).form_for(ht.element_id)
+    schema = step.form_for(row, ht.element_id)
     ownership.check_caller_data(
         data, ownership.declared_names(schema) if schema is not None else None, what="task data"
     )

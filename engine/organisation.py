@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .payload import check_json_value
 from .records import PostRecord, UnitDetail, UnitRecord
-from .tables import Unit, User, UserPost
+from .tables import Instance, Unit, User, UserPost
 
 UNIT_KINDS = ("county", "town", "department", "village", "community", "office", "company", "team")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -91,7 +91,9 @@ def upsert_unit(
         raise InvalidInputError("invalid unit name", {"name": ["1-300 characters / 单位名称无效"]})
     if attributes is not None:
         check_json_value(attributes, "attributes")
-    parent_row = _unit_row(s, parent) if parent is not None else None
+    parent_row = s.scalar(select(Unit).where(Unit.code == parent)) if parent is not None else None
+    if parent is not None and parent_row is None:
+        raise InvalidInputError(f"no unit '{parent}'", {"parent": [f"no unit '{parent}' / 上级单位不存在"]})
     row = s.scalar(select(Unit).where(Unit.code == code))
     if parent_row is not None and parent_row.path.count("/") - 1 >= MAX_DEPTH:
         raise InvalidInputError(
@@ -120,7 +122,14 @@ def upsert_unit(
                 f"unit '{code}' cannot move to another tenant or change whether it is a tenant"
             )
         if parent_row is not None and parent_row.path.startswith(row.path):
-            raise ConflictError(f"unit '{code}' cannot be placed under itself")
+            raise InvalidInputError(
+                f"unit '{code}' cannot be placed under itself",
+                {
+                    "parent": [
+                        "a unit cannot be placed under itself or its own units / 不能把单位放到它自己或其下级单位之下"
+                    ]
+                },
+            )
         row.name, row.kind, row.updated_at = name.strip(), kind, now
         if attributes is not None:
             row.attributes = attributes
@@ -172,7 +181,7 @@ def list_units(
     if kind is not None:
         query = query.where(Unit.kind == kind)
     if q:
-        like = f"%{q}%"
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(Unit.name.like(like, escape="\\"), Unit.code.like(like, escape="\\")))
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = s.execute(query.order_by(Unit.path).offset(offset).limit(limit)).all()
@@ -180,14 +189,24 @@ def list_units(
 
 
 def delete_unit(s: Session, code: str) -> None:
-    """Remove a unit that has no children and nobody in a post (409 otherwise)."""
+    """Remove a unit that has no children, nobody in a post and no instance filed under it (409 otherwise)."""
     row = _unit_row(s, code)
     if s.scalar(select(func.count()).select_from(Unit).where(Unit.parent_id == row.id)):
         raise ConflictError(f"unit '{code}' still has units under it")
     if s.scalar(select(func.count()).select_from(UserPost).where(UserPost.unit_id == row.id)):
         raise ConflictError(f"unit '{code}' still has people in posts")
+    if instances_filed_under(s, row.code):
+        raise ConflictError(f"unit '{code}' still has process instances filed under it")
     s.delete(row)
     s.flush()
+
+
+def instances_filed_under(s: Session, code: str) -> int:
+    """How many instances name the unit as theirs: the ``unit`` their data was started with."""
+    return (
+        s.scalar(select(func.count()).select_from(Instance).where(Instance.data["unit"].as_string() == code))
+        or 0
+    )
 
 
 def subtree(s: Session, code: str) -> Select[Any]:
@@ -288,3 +307,19 @@ def holders(s: Session, post: str, unit_codes: Iterable[str]) -> list[str]:
 
 def tenant_of(s: Session, username: str) -> str | None:
     return s.scalar(select(User.tenant).where(User.username == username))
+
+
+def tenant_of_parent(s: Session, parent: str) -> str:
+    """The tenant a new unit under ``parent`` joins; an unknown parent is bad input (422), not 404."""
+    found = s.scalar(select(Unit.tenant).where(Unit.code == parent))
+    if found is None:
+        raise InvalidInputError(f"no unit '{parent}'", {"parent": [f"no unit '{parent}' / 上级单位不存在"]})
+    return found
+
+
+def tenants_of_codes(s: Session, codes: Iterable[str]) -> set[str]:
+    """The tenants of the stored units among ``codes`` (unknown codes are the caller's to report)."""
+    wanted = set(codes)
+    if not wanted:
+        return set()
+    return set(s.scalars(select(Unit.tenant).where(Unit.code.in_(wanted)).distinct()))

@@ -24,6 +24,10 @@ class DefinitionRecord:
     deployed_by: str | None
     notes: list[str] = field(default_factory=list)
     versions: list[int] = field(default_factory=list)
+    name_en: str | None = None  # the process's English name (``name_en`` property), if the diagram gives one
+    names: dict[str, dict[str, str]] = field(
+        default_factory=dict
+    )  # element id -> {"zh_CN": name, "en": name_en}: what pages show in their language
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,25 @@ class UnitDetail:
     unit: UnitRecord
     children: list[UnitRecord]
     members: list[PostRecord]
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One bad cell of an imported file: sheet, row number as the spreadsheet shows it, column header."""
+
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OrgImportReport:
+    """What an organisation import did or would do: ``{created, updated}`` counts and the problems."""
+
+    units: dict[str, int]
+    users: dict[str, int]
+    errors: list[ImportProblem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ task already held, an instance already ended) stays the operation's 409.
 
 An instance is visible to admins and the OA service account, its starter, anyone who holds,
 held or delegated one of its tasks or worked one as a delegate, members of a candidate group of
-one of its open tasks, and the people it was copied to (``visible_instances``: one SQL
-condition, used for single instances and for lists alike). A task is visible to whoever may see
-its instance.
+one of its open tasks, the people it was copied to and the people it awarded points to
+(``visible_instances``: one SQL condition, used for single instances and for lists alike). A task
+is visible to whoever may see its instance. A challenge of the built-in process, once on the board,
+is public (``read_challenge``): every cadre reads its page, claims and countdown, never its raw data.
 
 Tenants: everything an instance owns carries the instance's tenant, and a person sees only their
 own tenant's objects; another tenant's object is *not found* (404, never 403, so ids leak
@@ -49,6 +50,7 @@ from .tables import (
     HumanTask,
     Instance,
     Membership,
+    ScoreEntry,
     TaskCandidate,
     Unit,
     User,
@@ -56,6 +58,9 @@ from .tables import (
 )
 
 PRIVILEGED_ROLES = ("admin", "oa-service")
+CHALLENGE_PROCESS = "claim_evaluate"
+# The phases of a challenge once the committee has published it: from then on it is public (公开公示).
+PUBLIC_PHASES = ("published", "in_progress", "under_acceptance", "rectifying", "accepted", "failed")
 _IMPLIED = {"admin": frozenset(PRIVILEGED_ROLES), "oa-service": frozenset({"oa-service"})}
 
 #: The posts that lead a unit: their holders see the instances of every unit under it.
@@ -361,9 +366,51 @@ def _may_file_claim(actor: Actor, row: Instance) -> bool:
     return not (row.started_by == actor.username and (row.data or {}).get("allow_submitter_claim") is False)
 
 
+def _is_public_challenge(_actor: Actor, row: Instance) -> bool:
+    """A challenge the committee published: anyone logged in reads its page (details, claims, countdown)."""
+    return row.process_key == CHALLENGE_PROCESS and (row.data or {}).get("phase") in PUBLIC_PHASES
+
+
+def is_untouched_draft(row: Instance) -> bool:
+    """Started but not in anyone else's hands: nobody but the starter ever completed a step, and
+    every open step is the starter's. What an accidental 发起 leaves behind, or a submission the
+    starter withdrew before review; its starter drops it (``discard``).
+    """
+    if row.status != "running" or row.started_by is None:
+        return False
+    tasks = list(
+        _session(row).execute(
+            select(HumanTask.status, HumanTask.assignee, HumanTask.completed_by).where(
+                HumanTask.instance_id == row.id
+            )
+        )
+    )
+    open_ones = [assignee for status, assignee, _done in tasks if status in ("open", "waiting")]
+    others_worked = any(done not in (None, row.started_by) for _status, _assignee, done in tasks)
+    return bool(open_ones) and not others_worked and all(a == row.started_by for a in open_ones)
+
+
+def _may_discard(actor: Actor, row: Instance) -> bool:
+    """The starter (or an admin) drops an untouched draft without giving a reason."""
+    return _may_cancel(actor, row) and is_untouched_draft(row)
+
+
 def _may_withdraw(actor: Actor, row: Instance) -> bool:
     """The starter or someone who completed a step; only the last step's worker withdraws it (409 otherwise)."""
     return row.started_by == actor.username or _completed_one(actor, row)
+
+
+def _administers_unit(actor: Actor, unit: Unit) -> bool:
+    """An admin of the unit's tenant (or of the installation), or ``admin@<code>`` of the unit or a unit above it."""
+    if "admin" in actor.roles:
+        tenant = _session(unit).scalar(select(User.tenant).where(User.username == actor.username))
+        return tenant is None or tenant == unit.tenant
+    scoped = {r.removeprefix("admin@") for r in actor.roles if r.startswith("admin@")}
+    if not scoped:
+        return False
+    above = [int(i) for i in unit.path.strip("/").split("/") if i.isdigit()]
+    codes = set(_session(unit).scalars(select(Unit.code).where(Unit.id.in_(above))))
+    return bool(scoped & (codes | {unit.code}))
 
 
 def _role(*roles: str) -> Callable[[Actor, Any], bool]:
@@ -392,10 +439,18 @@ TASK_RULES: dict[str, Rule] = {
 INSTANCE_RULES: dict[str, Rule] = {
     "view": _may_view,
     "cancel": _may_cancel,
+    "discard": _may_discard,
     "withdraw": _may_withdraw,
     "cc": _involved,
     "execute_job": _is_admin,
     "file_claim": _may_file_claim,
+    "read_challenge": _is_public_challenge,
+}
+
+#: Unit actions: the target is a ``Unit`` (a campaign is run by its organiser unit's admins).
+UNIT_RULES: dict[str, Rule] = {
+    "create_campaign": _administers_unit,
+    "manage_campaign": _administers_unit,  # import its list, publish it
 }
 
 #: Actions on the installation itself (no target): who holds which role.
@@ -403,6 +458,7 @@ ROLE_RULES: dict[str, Rule] = {
     "deploy": _role("admin"),
     "execute_job": _role("admin"),
     "view_jobs": _role("admin"),
+    "view_raw_data": _role("admin"),  # an instance's data as stored (JSON); others read the summary
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
@@ -410,6 +466,7 @@ ROLE_RULES: dict[str, Rule] = {
     "act_as": _role("oa-service"),  # send X-Acting-User: the OA relays its people
     "send_message": _role("admin", "oa-service"),
     "issue_login_link": _role("oa-service"),
+    "manage_org": _role("admin"),  # units and posts; which tenant's: ``may_manage_org``
 }
 
 REFUSALS = {
@@ -422,18 +479,29 @@ REFUSALS = {
     "cc": "only the starter or people who worked this instance may copy it / 仅发起人或经办人可抄送",
     "comment": "{who} is not involved in {what}",
     "cancel": "only the starter or an admin may cancel an instance / 仅发起人或管理员可撤销",
+    "discard": "only the starter drops a draft nobody has worked on / 仅发起人可撤销未提交的草稿",
     "withdraw": "only the starter or the last approver withdraws / 仅发起人或上一环节处理人可撤回",
     "file_claim": "the submitter may not claim this challenge",
+    "create_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
+    "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
+    "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
+    "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
+    "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",
 }
 
 
 def _rules_for(target: Any) -> dict[str, Rule]:
     if target is None:
         return ROLE_RULES
+    if isinstance(target, Unit):
+        return UNIT_RULES
     return TASK_RULES if isinstance(target, HumanTask) else INSTANCE_RULES
 
 
-def allowed(action: str, actor: Actor, target: Instance | HumanTask | None = None) -> bool:
+Target = Instance | HumanTask | Unit | None
+
+
+def allowed(action: str, actor: Actor, target: Target = None) -> bool:
     """May ``actor`` do ``action`` to ``target``? An action the target does not have is refused,
     and so is everything on another tenant's object."""
     rule = _rules_for(target).get(action)
@@ -442,14 +510,16 @@ def allowed(action: str, actor: Actor, target: Instance | HumanTask | None = Non
     return rule(actor, target)
 
 
-def require_tenant(actor: Actor, target: Instance | HumanTask) -> None:
+def require_tenant(actor: Actor, target: Instance | HumanTask | Unit) -> None:
     """``NotFoundError`` (404) for another tenant's object: its id tells the actor nothing."""
     if not in_tenant(actor, target.tenant):
+        if isinstance(target, Unit):
+            raise NotFoundError(f"no unit '{target.code}'")
         what = "task" if isinstance(target, HumanTask) else "process instance"
         raise NotFoundError(f"no {what} '{target.id}'")
 
 
-def require(action: str, actor: Actor, target: Instance | HumanTask | None = None) -> None:
+def require(action: str, actor: Actor, target: Target = None) -> None:
     """``allowed`` or ``NotAllowedError`` (403), with a message naming the refusal; another
     tenant's object is ``NotFoundError`` (404)."""
     if target is not None:
@@ -459,7 +529,8 @@ def require(action: str, actor: Actor, target: Instance | HumanTask | None = Non
     template = REFUSALS.get(
         action, "requires permission to {action}" if target is None else "{who} may not {action} {what}"
     )
-    what = "" if target is None else f"{'task' if isinstance(target, HumanTask) else 'instance'} {target.id}"
+    kind = {HumanTask: "task", Instance: "instance", Unit: "unit"}[type(target)] if target is not None else ""
+    what = "" if target is None else f"{kind} {target.id}"
     raise NotAllowedError(template.format(who=actor.username, what=what, action=action))
 
 
@@ -498,6 +569,7 @@ def _instance_actions(actor: Actor, row: Instance) -> list[str]:
     if row.status in ("running", "error"):
         out.append("cancel")
     if row.status == "running":
+        out.append("discard")
         last = last_step(_session(row), row.id)
         if last is not None and last.completed_by == actor.username:
             out.append("withdraw")
@@ -559,8 +631,52 @@ def _involvement(username: str, scoped_units: list[str]) -> ColumnElement[bool]:
         TaskCandidate.group.in_(select(Membership.group).where(Membership.username == username)),
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
+    scored = exists().where(ScoreEntry.instance_id == Instance.id, ScoreEntry.username == username)
     overseen = _overseen(username, scoped_units)
-    return or_(Instance.started_by == username, worked, delegated, candidate, copied, overseen)
+    return or_(Instance.started_by == username, worked, delegated, candidate, copied, scored, overseen)
+
+
+# ---- the organisation: who sees and changes which tenant's units and posts ----------------------
+def tenant_of_actor(s: Session, username: str) -> str | None:
+    """The tenant a person belongs to (``None``: the installation's own people, who see every tenant)."""
+    return s.scalar(select(User.tenant).where(User.username == username))
+
+
+def sees_tenant(s: Session, username: str | None, tenant: str) -> bool:
+    """Whether ``username`` may see units of ``tenant`` (another tenant's units answer 404).
+
+    ``None`` is the command line, which runs on the server and sees everything.
+    """
+    if username is None:
+        return True
+    mine = tenant_of_actor(s, username)
+    return mine is None or mine == tenant
+
+
+def may_manage_org(s: Session, actor: Actor, tenant: str | None) -> bool:
+    """Change units of ``tenant`` (``None``: create a new tenant).
+
+    An admin without a tenant administers the installation: every tenant, and new ones. An admin
+    of a tenant changes units within it only. Scoped admins (``admin@unit``) extend this rule.
+    """
+    if not allowed("manage_org", actor):
+        return False
+    mine = tenant_of_actor(s, actor.username)
+    return mine is None or (tenant is not None and mine == tenant)
+
+
+def may_assign_posts(s: Session, actor: Actor, tenant: str) -> bool:
+    """Give people posts in units of ``tenant``: whoever syncs users (admin, OA service) within their tenant."""
+    if not allowed("manage_users", actor):
+        return False
+    mine = tenant_of_actor(s, actor.username)
+    return mine is None or mine == tenant
+
+
+def require_org(action: str, permitted: bool) -> None:
+    """``NotAllowedError`` (403) naming the refusal when an organisation rule said no."""
+    if not permitted:
+        raise NotAllowedError(REFUSALS[action])
 
 
 def unit_filter(

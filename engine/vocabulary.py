@@ -51,6 +51,14 @@ class Event(StrEnum):
     USER_DEACTIVATED = "user.deactivated"
     USER_ACTIVATED = "user.activated"
     TOKEN_REVOKED = "token.revoked"
+    CAMPAIGN_CREATED = "campaign.created"
+    CAMPAIGN_IMPORTED = "campaign.imported"  # one per problem started from an imported list
+    CAMPAIGN_PUBLISHED = "campaign.published"  # one per problem the campaign published on the board
+    UNIT_CREATED = "unit.created"
+    UNIT_UPDATED = "unit.updated"
+    UNIT_DELETED = "unit.deleted"
+    USER_POSTS_SET = "user.posts_set"  # the posts a person holds were replaced
+    ORG_IMPORTED = "org.imported"  # units and people from a file, counted
 
 
 class WebhookEvent(StrEnum):

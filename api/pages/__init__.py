@@ -3,7 +3,8 @@
 ``init_app(app)`` wires them in: Flask-Babel (zh_CN by default, ``?lang=en`` or the ``lang``
 cookie for English), session cookie settings, a CSRF check on every page form POST, NUL characters
 refused in page queries and forms, the shared
-template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores).
+template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores,
+org).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from . import auth, board, designer, inbox, instances, scores, tasks
-from .common import csrf_ok, current_user, fmt_when, may, pretty_json, to_json
+from . import auth, board, designer, inbox, instances, org, scores, tasks
+from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, pretty_json, to_json
+from .compress import compress_static
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; a login link or password starts the next
-BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, board.bp, instances.bp, designer.bp, scores.bp)
+BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, board.bp, instances.bp, designer.bp, scores.bp, org.bp)
 PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
 
 # Templates and static files of the pages, registered on their own so they work whatever
@@ -35,6 +37,7 @@ assets = Blueprint(
     static_url_path="/static/pages",
     template_folder=str(HERE.parent / "templates"),
 )
+assets.after_request(compress_static)
 
 
 def select_locale() -> str:
@@ -64,6 +67,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.setdefault("when", fmt_when)
     app.jinja_env.filters.setdefault("tojson_script", to_json)
     app.jinja_env.filters.setdefault("pretty_json", pretty_json)
+    app.jinja_env.filters.setdefault("named", named)
+    app.jinja_env.filters.setdefault("person", person)
+    app.jinja_env.filters.setdefault("one_language", one_language)
 
 
 def _check_csrf() -> None:
@@ -102,6 +108,7 @@ def _template_globals() -> dict:
     user = current_user() if request.endpoint and not request.endpoint.startswith("assets.") else None
     return {
         "me": user,
+        "viewer": user,  # the header's own name for the logged-in user: views may pass their own ``me``
         "me_may_deploy": user is not None and may("deploy"),
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,

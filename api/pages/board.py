@@ -1,16 +1,19 @@
-"""The challenge board (榜单): published challenges as cards, and the 揭榜 claim form."""
+"""The challenge board (榜单): published challenges as cards, each with its own page that any cadre
+may read (details, goals, milestones, support, the countdown, the claims so far), and the 揭榜
+claim form on both."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import EngineError, InvalidInputError
+from engine import EngineError, InvalidInputError, NotFoundError
 
-from .common import current_user, get_engine, login_required
+from . import story, words
+from .common import current_user, get_engine, know_people, login_required, one_language, parse_when, person
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 
@@ -20,21 +23,79 @@ CATEGORIES = ("经济建设", "社会治理", "民生保障", "乡村振兴", "�
 @bp.get("")
 @login_required
 def index():
-    """The board, optionally one category; every card lists its claims."""
+    """The board, optionally one category; every card lists its claims and opens its page."""
     category = request.args.get("category") or None
-    engine, me = get_engine(), current_user().username
-    users = engine.list_users(limit=1000, viewer=me)
+    return _render_board(category)
+
+
+@bp.get("/<instance_id>")
+@login_required
+def show(instance_id: str):
+    """A challenge's page: what is asked, by when, with what support, who claimed it, and the claim form."""
+    return _render_challenge(instance_id)
+
+
+def _render_board(category: str | None, **claim: Any) -> str:
+    engine = get_engine()
+    items = engine.board(category=category, viewer=current_user().username)
+    know_people(_people_of(items))
     return render_template(
         "pages/board/index.html",
-        items=engine.board(category=category, viewer=me),
+        items=items,
         category=category,
         categories=CATEGORIES,
-        users=users,
-        names={u.username: u.display_name for u in users},
-        claim_errors={},
-        claim_for=None,
-        claim_form={},
+        users=engine.list_users(limit=1000, viewer=current_user().username),
+        phases=words.phases(),
+        claims_line=lambda c: story.claims_line(c, person),
+        claim_errors=claim.get("errors", {}),
+        claim_for=claim.get("instance_id"),
+        claim_form=claim.get("form", {}),
     )
+
+
+def _render_challenge(instance_id: str, **claim: Any) -> str:
+    engine = get_engine()
+    try:
+        item = engine.challenge(instance_id, viewer=current_user().username)
+    except NotFoundError:
+        abort(404)
+    know_people(_people_of([item]))
+    return render_template(
+        "pages/board/show.html",
+        item=item,
+        left=_time_left(
+            item.get("claim_deadline") if item["open_for_claims"] else item.get("deadline"), item["now"]
+        ),
+        users=engine.list_users(limit=1000, viewer=current_user().username) if item["may_claim"] else [],
+        phases=words.phases(),
+        claims_line=lambda c: story.claims_line(c, person),
+        claim_errors=claim.get("errors", {}),
+        claim_for=instance_id if claim else None,
+        claim_form=claim.get("form", {}),
+    )
+
+
+def _people_of(items: list[dict[str, Any]]) -> list[str]:
+    return [
+        *(i.get("leader") for i in items),
+        *(c.get("leader") for i in items for c in i["claims"]),
+        *(m.get("username") for i in items for c in i["claims"] for m in c.get("members") or []),
+    ]
+
+
+def _time_left(deadline: Any, now: Any) -> dict[str, Any] | None:
+    """Days and hours until ``deadline`` (``past`` once it has gone by), for the countdown."""
+    due, at = parse_when(deadline), parse_when(now)
+    if due is None or at is None:
+        return None
+    seconds = (due - at).total_seconds()
+    hours = int(abs(seconds) // 3600)
+    return {
+        "past": seconds < 0,
+        "days": hours // 24,
+        "hours": hours % 24,
+        "closing": 0 <= seconds < 3 * 86400,
+    }
 
 
 def _share(raw: str | None) -> Any:
@@ -66,44 +127,28 @@ def _members(form: Any, leader: str) -> list[dict[str, Any]]:
     return out
 
 
-def _share(text: str) -> Any:  # a number, or the text for validation to refuse
-    """A share as typed: a finite number when it is one, else the text itself (``inf`` is not a share)."""
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return text
-    if not math.isfinite(value):
-        return text
-    return int(value) if value.is_integer() else value
-
-
 @bp.post("/<instance_id>/claims")
 @login_required
 def file_claim(instance_id: str):
-    """File a claim (揭榜) as the acting user, alone or leading a team; shares must sum to 100."""
+    """File a claim (揭榜) as the acting user, alone or leading a team; shares must sum to 100.
+
+    Sent from the challenge's page (``from=challenge``) it answers there, otherwise on the board."""
     me = current_user()
+    on_page = request.form.get("from") == "challenge"
     kind = request.form.get("kind", "individual")
     claim = {"kind": kind, "plan": request.form.get("plan", ""), "pledge": request.form.get("pledge", "")}
     if kind == "team":
         claim["members"] = _members(request.form, me.username)
-    engine = get_engine()
+    back = url_for("board.show", instance_id=instance_id) if on_page else url_for("board.index")
     try:
-        engine.file_claim(instance_id, me.username, claim)
+        get_engine().file_claim(instance_id, me.username, claim)
     except InvalidInputError as exc:
-        users = engine.list_users(limit=1000, viewer=me.username)
-        return render_template(
-            "pages/board/index.html",
-            items=engine.board(viewer=me.username),
-            category=None,
-            categories=CATEGORIES,
-            users=users,
-            names={u.username: u.display_name for u in users},
-            claim_errors=exc.errors or {"": [exc.detail]},
-            claim_for=instance_id,
-            claim_form=claim,
-        ), 422
+        errors = exc.errors or {"": [exc.detail]}
+        if on_page:
+            return _render_challenge(instance_id, errors=errors, form=claim), 422
+        return _render_board(None, instance_id=instance_id, errors=errors, form=claim), 422
     except EngineError as exc:
-        flash(exc.detail, "error")
-        return redirect(url_for("board.index"))
+        flash(one_language(exc.detail), "error")
+        return redirect(back)
     flash(_("揭榜申请已提交"))
-    return redirect(url_for("board.index"))
+    return redirect(back)

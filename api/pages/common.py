@@ -6,18 +6,19 @@ from __future__ import annotations
 import functools
 import json
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
+from flask_babel import get_locale
 
-from engine import Actor, EngineError, UserRecord, allowed
+from engine import Actor, DefinitionRecord, EngineError, UserRecord, allowed
 
 from ..auth import CSRF_FIELD, CSRF_HEADER, csrf_matches, start_web_session, web_session_user
-from ..extension import get_engine  # noqa: F401 - the page modules take it from here
+from ..extension import get_engine  # the page modules take it from here too
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -28,7 +29,17 @@ def act(call: Callable[[], Any], done_message: str) -> None:
         call()
         flash(done_message)
     except EngineError as exc:
-        flash(exc.detail, "error")
+        flash(one_language(exc.detail), "error")
+
+
+def one_language(text: str) -> str:
+    """The page's half of an engine message written "English / 中文" (a page never mixes the two)."""
+    if " / " not in text:
+        return text
+    english, _sep, chinese = text.rpartition(" / ")
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in chinese):
+        return text
+    return english if str(get_locale() or "zh_CN").startswith("en") else chinese
 
 
 def current_user() -> UserRecord | None:
@@ -97,6 +108,55 @@ def safe_next(target: str | None, default: str = "/") -> str:
 # ---- CSRF: one random token per session (api/auth.py), sent back in every form or as a header ----
 def csrf_ok() -> bool:
     return csrf_matches(request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER))
+
+
+# ---- people by name ----------------------------------------------------------------------------
+def know_people(usernames: Iterable[str | None]) -> None:
+    """Load the display names of everyone a page is about to name, in one query."""
+    cache: dict[str, str] = g.setdefault("jiebang_names", {})
+    missing = {u for u in usernames if u and u not in cache}
+    if missing:
+        cache.update(get_engine().display_names(missing))
+        cache.update({u: u for u in missing if u not in cache})  # a departed account keeps its login
+
+
+def person(username: str | None) -> str:
+    """A person as pages show them: their display name, never their login (— for nobody)."""
+    if not username:
+        return "—"
+    know_people([username])
+    return g.jiebang_names[username]
+
+
+# ---- names in the page's language -------------------------------------------------------------
+def named(record: Any, element_id: str | None = None) -> str:
+    """The name to show for a process, task or element, in the page's language, never both.
+
+    ``{{ d | named }}`` (a definition: the process), ``{{ t | named }}`` (a task: its element),
+    ``{{ instance | named(h.element_id) }}`` (an element of an instance's version). Diagrams name
+    elements in Chinese with an optional ``name_en`` property; whatever a version lacks falls back
+    to the diagram's name (the record's own ``name``, else the element id).
+    """
+    key = getattr(record, "process_key", None) or getattr(record, "key", "")
+    element = element_id or getattr(record, "element_id", None) or key
+    fallback = getattr(record, "name", None) if element_id is None else None
+    definition = (
+        record if isinstance(record, DefinitionRecord) else _definition(key, getattr(record, "version", None))
+    )
+    names = definition.names.get(element, {}) if definition is not None else {}
+    locale = str(get_locale() or "zh_CN")
+    return names.get(locale) or names.get("zh_CN") or fallback or element
+
+
+def _definition(key: str, version: int | None) -> DefinitionRecord | None:
+    """A version's definition (the latest for a task, which does not carry its version), once per request."""
+    cache = g.setdefault("definitions_by_version", {})
+    if (key, version) not in cache:
+        try:
+            cache[key, version] = get_engine().get_definition(key, version)
+        except EngineError:  # a process deleted or never deployed: show the record's own name
+            cache[key, version] = None
+    return cache[key, version]
 
 
 # ---- formatting -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The inbox (待办): my tasks and my groups' tasks as tabs with counts, completed (已办) and CC (抄送)."""
+"""The inbox (待办): my tasks and my groups' tasks as tabs with counts, completed (已办) and CC (抄送).
+An empty tab says where work waits instead (the group queue, the board)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from flask import Blueprint, render_template, request
 
 from engine import Page
 
-from .common import current_user, get_engine, login_required
+from . import words
+from .common import current_user, get_engine, know_people, login_required
 
 bp = Blueprint("inbox", __name__)
 
@@ -38,12 +40,21 @@ def index():
     process_key = request.args.get("process") or None
     q = (request.args.get("q") or "").strip()[:Q_MAX] or None
     counts = {t: _query(t, me.username, process_key, q, PAGE_SIZE if t == tab else 0) for t in TABS}
+    items = counts[tab].items
+    know_people(
+        [
+            *(getattr(i, "assignee", None) for i in items),
+            *(getattr(i, "completed_by", None) for i in items),
+            *(getattr(i, "by", None) for i in items),
+        ]
+    )
     return render_template(
         "pages/inbox/index.html",
         tab=tab,
         tabs=TABS,
         counts={t: p.total for t, p in counts.items()},
-        items=counts[tab].items,
+        items=items,
+        groups=words.groups(),
         q=q or "",
         process_key=process_key,
         definitions=get_engine().list_definitions(viewer=me.username),

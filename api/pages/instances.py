@@ -1,27 +1,51 @@
-"""One process instance: the diagram with done and current elements marked, the audit timeline,
-the data so far, and (for admins) its waiting jobs with a "run now" button."""
+"""One process instance: the diagram with the path taken and the current step marked, the history
+told as who did what and when, a readable summary of its data (the raw JSON for admins), and (for
+admins) its waiting timers with a confirmed "run now" button. Also the list of instances a person
+may open, and starting, withdrawing, discarding and cancelling an instance."""
 
 from __future__ import annotations
+
+import functools
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import EngineError, Event, NotAllowedError, NotFoundError
 
-from .common import act, current_user, get_engine, login_required, may
+from . import story, words
+from .common import (
+    act,
+    current_user,
+    get_engine,
+    know_people,
+    login_required,
+    may,
+    named,
+    one_language,
+    person,
+)
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
 # Audit events that mean "the flow passed this element".
 DONE_EVENTS = (Event.TASK_COMPLETE, Event.TIMER_FIRED, Event.MESSAGE_RECEIVED)
+REASON_MAX = 500
 
 
 @bp.get("")
 @login_required
 def index():
-    """Recent instances I may see, newest first."""
-    page = get_engine().list_instances(limit=100, viewer=current_user().username)
-    return render_template("pages/instances/index.html", items=page.items, total=page.total)
+    """Recent instances I may open (the rulebook's visibility), newest first."""
+    engine = get_engine()
+    page = engine.list_instances(limit=100, viewer=current_user().username)
+    know_people(i.started_by for i in page.items)
+    return render_template(
+        "pages/instances/index.html",
+        items=page.items,
+        total=page.total,
+        statuses=words.instance_statuses(),
+        phases=words.phases(),
+    )
 
 
 @bp.post("")
@@ -36,7 +60,7 @@ def start():
             business_key=(request.form.get("business_key") or "").strip() or None,
         )
     except EngineError as exc:
-        flash(exc.detail, "error")
+        flash(one_language(exc.detail), "error")
         return redirect(url_for("inbox.index"))
     mine = [t for t in instance.open_tasks if t.assignee == me.username]
     if mine:
@@ -48,7 +72,7 @@ def start():
 @bp.get("/<instance_id>")
 @login_required
 def show(instance_id: str):
-    """The instance page: diagram XML, history and data in one response."""
+    """The instance page: diagram, current steps with due dates, history and data in one response."""
     engine = get_engine()
     try:
         instance = engine.get_instance(instance_id, viewer=current_user().username)
@@ -68,19 +92,42 @@ def show(instance_id: str):
         )
         - set(current)
     )
+    know_people(
+        [instance.started_by, *(h.actor for h in history), *(t.assignee for t in instance.open_tasks)]
+    )
+    step_label = functools.partial(named, instance)
     jobs = engine.list_jobs(instance_id=instance_id).items if "execute_job" in instance.actions else []
     return render_template(
         "pages/instances/show.html",
         instance=instance,
-        history=history,
+        entries=story.tell(history, step_label=step_label, person=person),
+        summary=story.summary(instance.data, person),
+        raw_data=may("view_raw_data"),
+        step_label=step_label,
+        groups=words.groups(),
+        status_word=words.instance_statuses().get(instance.status, instance.status),
+        phase_word=words.phases().get(instance.data.get("phase"), instance.data.get("phase")),
+        process_name=named(instance),
         bpmn_xml=bpmn_xml,
         marks={"done": done, "current": current},
+        lanes=words.lanes(),
+        job_kinds=words.job_kinds(),
         jobs=jobs,
         actions=instance.actions,
+        on_board=_on_board(instance_id),
         users=engine.list_users(limit=1000, viewer=current_user().username)
         if "cc" in instance.actions
         else [],
     )
+
+
+def _on_board(instance_id: str) -> bool:
+    """Whether the instance is a challenge with a public page (the rulebook's ``read_challenge``)."""
+    try:
+        get_engine().challenge(instance_id, viewer=current_user().username)
+    except NotFoundError:
+        return False
+    return True
 
 
 def _mark_cc_read(instance_id: str) -> None:
@@ -99,6 +146,34 @@ def withdraw(instance_id: str):
     return redirect(url_for("instances.show", instance_id=instance_id))
 
 
+@bp.post("/<instance_id>/discard")
+@login_required
+def discard(instance_id: str):
+    """撤销草稿: the starter drops an application nobody has worked on (an accidental 发起申报)."""
+    try:
+        get_engine().discard(instance_id, actor=current_user().username)
+    except EngineError as exc:
+        flash(one_language(exc.detail), "error")
+        return redirect(url_for("instances.show", instance_id=instance_id))
+    flash(_("草稿已撤销"))
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/<instance_id>/cancel")
+@login_required
+def cancel(instance_id: str):
+    """撤销流程: the starter or an admin stops an instance for good, saying why."""
+    reason = (request.form.get("reason") or "").strip()[:REASON_MAX]
+    if not reason:
+        flash(_("请填写撤销原因"), "error")
+        return redirect(url_for("instances.show", instance_id=instance_id))
+    act(
+        lambda: get_engine().cancel(instance_id, actor=current_user().username, reason=reason),
+        _("流程已撤销"),
+    )
+    return redirect(url_for("instances.show", instance_id=instance_id))
+
+
 @bp.post("/<instance_id>/cc")
 @login_required
 def copy_to(instance_id: str):
@@ -112,7 +187,7 @@ def copy_to(instance_id: str):
 @bp.post("/<instance_id>/jobs/<job_id>/execute")
 @login_required
 def execute_job(instance_id: str, job_id: str):
-    """Run a waiting timer now (admins), e.g. close a claim window early."""
+    """Run a waiting timer now (admins), e.g. close a claim window early; the page asks first."""
     if not may("execute_job"):
         abort(403)
     act(lambda: get_engine().execute_job(job_id, actor=current_user().username), _("已执行"))

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from engine import InvalidInputError
 
 from ..exports import scores_download
-from .common import current_user, get_engine, login_required
+from .common import current_user, get_engine, know_people, login_required
 
 bp = Blueprint("scores", __name__, url_prefix="/scores")
 
@@ -28,10 +28,10 @@ def _load(period: str | None):
 def index():
     """The leaderboard of ``?period=YYYY-MM`` (this month by default)."""
     period, board, titles, rows = _load(request.args.get("period"))
-    names = {r["username"]: r["display_name"] for r in board}
+    know_people(r["username"] for r in rows)
     top = max((r["points"] for r in board), default=0) or 1
     return render_template(
-        "pages/scores/index.html", period=period, board=board, titles=titles, rows=rows, names=names, top=top
+        "pages/scores/index.html", period=period, board=board, titles=titles, rows=rows, top=top
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import (
@@ -18,18 +18,27 @@ from engine import (
 )
 
 from .common import act, current_user, get_engine, login_required
+from .decision import decision_context
+from .forms import client_messages, field_label, initial_data, localize, plain_errors
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
-# Keywords the browser-side form renderer does not need: the server validates the full schema.
-_CLIENT_DROP = ("$schema", "$id", "title", "allOf", "anyOf", "oneOf", "if", "then", "else")
+# Keywords the browser-side form renderer does not need (the form's title is the panel's heading).
+_CLIENT_DROP = ("$schema", "$id", "title")
 
 
 def client_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The form schema as the renderer gets it: conditional rules removed (they are checked on submit)."""
+    """The form schema as the browser gets it, in the page's language. Its ``allOf``/``if``-``then``
+    rules stay: the browser uses the simple ones (a comment required when returning) to mark and
+    check fields before sending, and the server checks them all again."""
     if not schema:
         return None
-    return {k: v for k, v in schema.items() if k not in _CLIENT_DROP}
+    return {k: v for k, v in (localize(schema) or {}).items() if k not in _CLIENT_DROP}
+
+
+def _names() -> dict[str, str]:
+    """username → display name, for every person the page may mention."""
+    return {u.username: u.display_name or u.username for u in get_engine().list_users(limit=5000)}
 
 
 def _comments(task_id: str, username: str) -> list[Any]:
@@ -46,6 +55,7 @@ def _render(
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ):
+    """The task page; after a refused submit, ``data`` is what was sent and ``errors`` the engine's."""
     engine = get_engine()
     try:
         detail = engine.get_task(task_id, current_user().username)
@@ -56,21 +66,27 @@ def _render(
     instance = engine.get_instance(detail.task.instance_id)
     me = current_user()
     task = detail.task
+    names = _names()
+    localized = localize(detail.form)
+    messages = plain_errors(detail.form, data, errors) if errors else {}
     return render_template(
         "pages/tasks/show.html",
         task=task,
         instance=instance,
+        names=names,
+        context=decision_context(instance, task.element_id, me.username, names),
         schema=client_schema(detail.form),
-        form_title=(detail.form or {}).get("title"),
-        form_data=data if data is not None else detail.data,
-        errors=errors or {},
+        form_title=(localized or {}).get("title"),
+        form_data=data if data is not None else initial_data(detail.form, detail.data, instance.data),
+        errors=messages,
+        error_labels={path: field_label(localized, path) for path in messages},
+        form_messages=client_messages(),
         actions=task.actions,
         comments=_comments(task_id, me.username),
         ops=[op for op in OPS if op in task.actions],
         return_targets=_return_targets(task_id) if "return" in task.actions else [],
         signers=engine.signers(task_id) if task.kind == "task" else [],
         me=me.username,
-        users=engine.list_users(limit=1000, viewer=me.username),
     ), status
 
 
@@ -148,6 +164,18 @@ def _return_targets(task_id: str) -> list[Any]:
 
 def _usernames(raw: str) -> list[str]:
     return [u for u in (x.strip() for x in raw.replace("，", ",").replace(" ", ",").split(",")) if u]
+
+
+@bp.get("/people")
+@login_required
+def people():
+    """Name search for the person pickers (转办, 委派, 加签, team members): username and display name
+    of active users whose name or username contains ``q``; nothing for an empty query."""
+    q = (request.args.get("q") or "").strip()[:50]
+    if not q:
+        return jsonify([])
+    found = [u for u in get_engine().list_users(q, limit=20, viewer=current_user().username) if u.active]
+    return jsonify([{"username": u.username, "display_name": u.display_name or u.username} for u in found])
 
 
 @bp.post("/<task_id>/ops/<op>")

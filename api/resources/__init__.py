@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import approval, board, definitions, instances, jobs, tasks, tokens, users, webhooks
+from . import approval, board, campaigns, definitions, instances, jobs, tasks, tokens, units, users, webhooks
 
 BLUEPRINTS = (
     users.blp,
@@ -14,4 +14,6 @@ BLUEPRINTS = (
     jobs.blp,
     webhooks.blp,
     board.blp,
+    campaigns.blp,
+    units.blp,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import request
@@ -41,29 +42,34 @@ GroupPageSchema = page_schema(GroupSchema, "GroupPage")
 @blp.route("/users/me", methods=["GET"])
 @blp.response(200, UserSchema)
 @errors(blp)
-def me() -> UserRecord:
-    """The acting user, with groups and roles."""
-    return require_user()
+def me() -> dict[str, Any]:
+    """The acting user, with groups, roles and the posts they hold (``units``)."""
+    return _with_posts(require_user())
 
 
 @blp.route("/users/<username>", methods=["GET"])
 @blp.response(200, UserSchema)
 @errors(blp, 404)
-def get_user(username: str) -> UserRecord:
-    """A user, with groups and roles."""
-    return get_engine().get_user(username, viewer=require_user().username)
+def get_user(username: str) -> dict[str, Any]:
+    """A user, with groups, roles and the posts they hold (``units``)."""
+    return _with_posts(get_engine().get_user(username, viewer=require_user().username))
+
+
+def _with_posts(user: UserRecord) -> dict[str, Any]:
+    return {**dataclasses.asdict(user), "units": get_engine().posts_of(user.username)}
 
 
 @blp.route("/users/<username>", methods=["PUT"])
 @blp.arguments(UserUpsertSchema)
 @blp.response(200, UserSchema)
 @errors(blp, 403, 409, 422)
-def put_user(body: dict[str, Any], username: str) -> UserRecord:
+def put_user(body: dict[str, Any], username: str) -> dict[str, Any]:
     """Create or update a user (org sync); only admins grant or withdraw admin and oa-service.
 
     A tenant's admin manages its own people (another tenant's are not found); ``admin@<unit>``
     manages the people holding posts in that unit's subtree and grants roles scoped within it.
     ``active: false`` deactivates: nobody deactivates themselves, and only an admin an admin.
+    ``units: [{unit, post, rank?}]`` replaces the posts the user holds, all in one tenant.
     """
     me = require_user()
     engine = get_engine()
@@ -90,13 +96,16 @@ def put_user(body: dict[str, Any], username: str) -> UserRecord:
             raise ConflictError("you cannot deactivate yourself")
         if "admin" in current and not allowed("manage_admins", Actor.of(me)):
             raise NotAllowedError("only an admin may deactivate or activate an admin")
-    return get_engine().upsert_user(
-        username,
-        display_name=body.get("display_name"),
-        groups=body.get("groups"),
-        roles=body.get("roles"),
-        active=body.get("active"),
-        actor=me.username,
+    return _with_posts(
+        get_engine().upsert_user(
+            username,
+            display_name=body.get("display_name"),
+            groups=body.get("groups"),
+            roles=body.get("roles"),
+            active=body.get("active"),
+            posts=body.get("units"),
+            actor=me.username,
+        )
     )
 
 

@@ -11,7 +11,13 @@ from .base import Schema
 class DefinitionSchema(Schema):
     key = fields.String()
     version = fields.Integer()
-    name = fields.String()
+    name = fields.String(metadata={"description": "the process's name in the diagram (Chinese)"})
+    name_en = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the process's English name (its name_en property); null when the diagram has none"
+        },
+    )
     lanes = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from .base import Schema
+from .units import PostSchema
 
 
 class UserSchema(Schema):
@@ -18,6 +19,10 @@ class UserSchema(Schema):
     tenant = fields.String(
         allow_none=True,
         metadata={"description": "the county (root unit) the user belongs to; null: the installation"},
+    )
+    units = fields.List(
+        fields.Nested(PostSchema),
+        metadata={"description": "the posts the user holds: {unit, post, rank}"},
     )
 
 
@@ -42,6 +47,11 @@ class UserUpsertSchema(Schema):
             "description": "false deactivates: tokens and web sessions stop at once, held tasks go back "
             "to their groups' queue; true restores login (not the tasks)"
         }
+    )
+    units = fields.List(
+        fields.Nested(PostSchema),
+        validate=validate.Length(max=50),
+        metadata={"description": "replaces the posts the user holds; all in one tenant"},
     )
 
 

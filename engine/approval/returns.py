@@ -172,7 +172,12 @@ def withdraw(step: Step, instance_id: str, actor: str, text: str) -> InstanceRec
         raise ConflictError(f"instance {instance_id} is {row.status}")
     rules.require("withdraw", rules.actor_of(s, actor), row)
     mine = rules.last_step(s, instance_id)
-    if mine is None or mine.completed_by != actor:
+    if mine is None:
+        raise ConflictError(
+            "nothing has been submitted yet, so there is nothing to withdraw; a draft nobody needs is "
+            "cancelled instead / 尚未提交任何环节，无可撤回；不需要的草稿请撤销"
+        )
+    if mine.completed_by != actor:
         raise ConflictError("someone else acted last; nothing of yours to withdraw / 已有他人处理，无法撤回")
     open_rows = list(
         s.scalars(

@@ -186,6 +186,30 @@ def board_item(row: Instance, now: datetime) -> dict[str, Any]:
     }
 
 
+def challenge_detail(row: Instance, now: datetime) -> dict[str, Any]:
+    """A challenge's public page: the board's card plus what a cadre weighs before claiming it.
+
+    Only the published terms: the application's description, goals and support asked for, the
+    committee's milestones and guarantees, the claims and the selected team. Opinions, reports and
+    scores stay on the instance page for those involved.
+    """
+    data = row.data or {}
+    claimant = data.get("claimant") or {}
+    milestones = data.get("milestones")
+    return {
+        **board_item(row, now),
+        "business_key": row.business_key,
+        "description": data.get("description"),
+        "goals": data.get("goals"),
+        "support_needed": data.get("support_needed"),
+        "guarantees": data.get("guarantees"),
+        "milestones": [m for m in milestones if isinstance(m, str)] if isinstance(milestones, list) else [],
+        "members": [m for m in claimant.get("members") or [] if isinstance(m, dict)],
+        "published_at": data.get("published_at"),
+        "now": iso(now),
+    }
+
+
 def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
     """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅). Returns the claim as filed.
 

@@ -49,6 +49,9 @@ class Model:
     )  # element id -> its extension properties, checked
     process: ProcessPolicy = field(default_factory=ProcessPolicy)
     start_events: tuple[str, ...] = ()  # the process's own start event ids
+    names: Mapping[str, Mapping[str, str]] = field(
+        default_factory=dict
+    )  # element id (the process's too) -> {"zh_CN": name, "en": name_en}
 
     @property
     def task_forms(self) -> dict[str, str]:
@@ -366,6 +369,7 @@ class Catalog:
                 policy.spec_policies([spec, *subs.values()]),
                 policy.process_policy(row.properties),
                 starts,
+                _element_names(row.files),
             )
             self._cache[row.id] = model
             return model
@@ -445,6 +449,15 @@ def _process_properties(xml: bytes, key: str | None) -> dict[str, str]:
     """The process element's own ``spiffworkflow:property`` values (not its tasks')."""
     proc = _process_element(xml, key)
     return policy.element_properties(proc) if proc is not None else {}
+
+
+def _element_names(files: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Element id -> names per language over a version's diagrams (read with its model, cached with it)."""
+    out: dict[str, dict[str, str]] = {}
+    for name, text in sorted(files.items()):
+        if name.lower().endswith(".bpmn"):
+            out.update(policy.element_names(etree.fromstring(text.encode("utf-8"), xmlguard.safe_parser())))
+    return out
 
 
 def _lane_rules(xml: bytes, key: str | None) -> dict[str, str]:

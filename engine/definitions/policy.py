@@ -24,12 +24,15 @@ __all__ = [
     "APPROVAL_MODES",
     "AUTO_APPROVE",
     "EMPTY",
+    "LOCALES",
+    "NAME_EN",
     "ON_REJECT",
     "START_VARIABLES",
     "TIMEOUT_ACTIONS",
     "ProcessPolicy",
     "TaskPolicy",
     "diagram_policies",
+    "element_names",
     "element_properties",
     "parse_names",
     "process_policy",
@@ -46,6 +49,9 @@ ON_REJECT = ("reject", "return")
 AUTO_APPROVE = ("never", "same_person", "consecutive")
 LANE_KINDS = ("group", "user", "data")  # besides starter
 START_VARIABLES = "startVariables"
+NAME_EN = "name_en"  # an element's English name; its ``name`` attribute is the designer's Chinese
+LOCALES = ("zh_CN", "en")  # the page languages; the diagram's own name is the zh_CN one
+MAX_NAME_CHARS = 200
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -169,6 +175,15 @@ def _lane_rule(value: str) -> Reason | None:
     )
 
 
+def _name(value: str) -> Reason | None:
+    if value.strip() and len(value) <= MAX_NAME_CHARS and value.isprintable():
+        return None
+    return (
+        f"must be a name of 1 to {MAX_NAME_CHARS} characters on one line",
+        f"须为一行文字，1 至 {MAX_NAME_CHARS} 个字符",
+    )
+
+
 RULES: dict[str, Callable[[str], Reason | None]] = {
     "formJsonSchemaFilename": _form,
     START_VARIABLES: _variables,
@@ -183,6 +198,7 @@ RULES: dict[str, Callable[[str], Reason | None]] = {
     "onReject": _one_of(*ON_REJECT),
     "rejectDecision": _decision,
     "autoApprove": _one_of(*AUTO_APPROVE),
+    NAME_EN: _name,
 }
 
 # Properties that mean nothing without another one: alone they would be silently ignored.
@@ -293,4 +309,33 @@ def diagram_policies(
             props = element_properties(element)
             if props and element.get("id"):
                 out[element.get("id")] = task_policy(element.get("id"), props)
+    return out
+
+
+def element_names(root: etree._Element) -> dict[str, dict[str, str]]:
+    """Element id -> its name per page language, for every named element of a diagram's XML.
+
+    The ``name`` attribute is the Chinese name (the designer's language); the ``name_en`` property
+    beside it, when the designer gave one and it passes its check, is the English name. The
+    process, its participant, lanes, flow nodes and sequence flows alike: ids are unique in a
+    document, so one mapping holds them all.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for element in root.iter(f"{{{BPMN_NS}}}*"):
+        element_id = element.get("id")
+        if not element_id:
+            continue
+        names = {}
+        if (element.get("name") or "").strip():
+            names["zh_CN"] = element.get("name").strip()
+        english = _valid(element_properties(element), NAME_EN)
+        if english:
+            names["en"] = english.strip()
+        if names:
+            out[element_id] = names
+    # The designer edits a pool's name (the participant's); the process it holds takes it where it names none.
+    for pool in root.iter(f"{{{BPMN_NS}}}participant"):
+        if pool.get("processRef") and pool.get("id") in out:
+            for locale, name in out[pool.get("id")].items():
+                out.setdefault(pool.get("processRef"), {}).setdefault(locale, name)
     return out

@@ -35,6 +35,7 @@ from .runner import Runner, StepContext
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
 JobHandler = Callable[[Job, bool], None]
+FormView = Callable[[Session, Instance, dict[str, Any]], dict[str, Any]]
 
 
 class Steps:
@@ -52,6 +53,9 @@ class Steps:
             set()
         )  # messages only the engine sends, after its own checks (claims.py)
         self.job_handlers: dict[str, JobHandler] = {}
+        self.form_views: list[
+            FormView
+        ] = []  # a task's form as this instance shows it (a campaign's own categories)
 
     @contextlib.contextmanager
     def write(self, actor: str | None) -> Iterator[Step]:
@@ -185,6 +189,14 @@ class Step:
         """Nothing for ``viewer=None`` (the system); otherwise 403 unless they may see the task or instance (rules.py)."""
         if viewer is not None:
             rules.require("view", rules.actor_of(self.session, viewer), target)
+
+    def form_for(self, row: Instance, element_id: str | None) -> dict[str, Any] | None:
+        """The form of ``element_id`` as this instance shows and checks it (``Steps.form_views``)."""
+        schema = self.runner.model_of(self.session, row).form_for(element_id) if element_id else None
+        if schema is not None:
+            for view in self.steps.form_views:
+                schema = view(self.session, row, schema)
+        return schema
 
     # ---- moving the workflow ------------------------------------------------------------
     def start(

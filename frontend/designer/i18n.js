@@ -15,6 +15,9 @@ const WORDS = {
   'group.process': ['流程办理规则', 'Jiebang: who works each lane'],
   'group.lane': ['泳道办理人', 'Jiebang: who works this lane'],
 
+  'label.name_en': ['英文名称', 'English name'],
+  'help.name_en': ['英文页面（?lang=en）显示的名称；不填则显示上面的中文名称', 'Shown on English pages (?lang=en); empty: the name above'],
+  'err.name_en': ['须为一行文字，不超过 200 个字符', 'One line of at most 200 characters'],
   'label.formJsonSchemaFilename': ['表单', 'Form'],
   'help.formJsonSchemaFilename': ['办理人填写的表单：系统自带的，或随流程一起部署的 .json 文件', 'The form filled in here: a shipped one or a .json file deployed with the process'],
   'choice.noForm': ['（无表单）', '(no form)'],

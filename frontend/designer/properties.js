@@ -27,6 +27,7 @@ const LOW_PRIORITY = 400;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DURATION = /^P(?!$)(\d+W|(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)$/;
 const LANE_KINDS = ['group', 'user', 'data', 'starter'];
+const MAX_NAME_CHARS = 200; // engine/definitions/policy.py: MAX_NAME_CHARS
 
 function names(value) {
   return String(value || '').replace(/，/g, ',').split(',').map((n) => n.trim()).filter(Boolean);
@@ -44,7 +45,8 @@ const checks = {
     const r = Number(v);
     return v && r > 0 && r <= 1 ? null : text('err.ratio');
   },
-  decision: (v) => (!v || NAME.test(v) ? null : text('err.decision'))
+  decision: (v) => (!v || NAME.test(v) ? null : text('err.decision')),
+  name: (v) => (!v || (v.trim() && v.length <= MAX_NAME_CHARS && !/[\u0000-\u001f\u007f]/.test(v)) ? null : text('err.name_en'))
 };
 
 // ---------------------------------------------------------------- generic entries over one property
@@ -351,10 +353,24 @@ function laneGroup(element) {
   return { id: 'jiebang-lane', label: text('group.lane'), entries: laneEntries(element, process, lane, index) };
 }
 
+/**
+ * The English name (``name_en``) right under the name in the general group: the diagram names
+ * elements in Chinese, and pages under ?lang=en show this one instead.
+ */
+function addEnglishName(groups, element) {
+  const bo = element.businessObject;
+  const general = groups.find((g) => g.id === 'general');
+  const named = ['bpmn:FlowElement', 'bpmn:Lane', 'bpmn:Participant', 'bpmn:Process'].some((t) => is(bo, t));
+  if (!general || !general.entries || !named) return;
+  const at = general.entries.findIndex((e) => e.id === 'name');
+  general.entries.splice(at < 0 ? 0 : at + 1, 0, textEntry(element, bo, 'name_en', checks.name));
+}
+
 export default function JiebangPropertiesProvider(propertiesPanel) {
   this.getGroups = function (element) {
     return function (groups) {
       const bo = element.businessObject;
+      addEnglishName(groups, element);
       if (is(bo, 'bpmn:UserTask')) {
         groups.splice(1, 0, taskGroup(element), approvalGroup(element));
       } else if (is(bo, 'bpmn:StartEvent') && !(bo.eventDefinitions || []).length) {

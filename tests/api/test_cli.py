@@ -108,6 +108,47 @@ def test_configuration_from_environment() -> None:
     }
 
 
+def test_a_county_set_up_from_the_command_line(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The README's 设置一个县 steps: a tenant, its units, a person in a post, an import."""
+    monkeypatch.setenv("JIEBANG_DATABASE_URL", database_url)
+    assert run(capsys, "unit", "add", "pingli", "--name", "平利县", "--kind", "county")[0] == 0
+    assert (
+        run(capsys, "unit", "add", "chengguan", "--name", "城关镇", "--kind", "town", "--parent", "pingli")[0]
+        == 0
+    )
+    code, out, _ = run(
+        capsys,
+        "unit", "add", "jiangxi", "--name", "蒋家坪村", "--kind", "village", "--parent", "chengguan",
+        "--attr", "村类别=深度贫困村",
+    )  # fmt: skip
+    assert code == 0 and "tenant=pingli" in out
+    code, out, _ = run(
+        capsys, "user", "add", "chen", "--display-name", "陈书记", "--post", "chengguan:书记:科级"
+    )
+    assert code == 0 and "posts=chengguan:书记:科级" in out
+    code, out, _ = run(capsys, "unit", "list")
+    assert out.splitlines() == [
+        "pingli  平利县  county",
+        "  chengguan  城关镇  town",
+        "    jiangxi  蒋家坪村  village  村类别=深度贫困村",
+        "3 unit(s)",
+    ]
+    template = tmp_path / "org.xlsx"
+    assert run(capsys, "org", "template", str(template))[0] == 0
+    code, out, _ = run(capsys, "org", "import", str(template), "--dry-run")
+    assert code == 0 and out.startswith("would import: units created=0 updated=3")
+    people = tmp_path / "people.csv"
+    people.write_text("用户名,姓名,单位编码,职务,职级,分组\nwu,吴主任,nowhere,主任,,\n", encoding="utf-8")
+    code, _, err = run(capsys, "org", "import", str(people))
+    assert code == 2 and "人员 第2行 单位编码: 单位 nowhere 不存在" in err
+    assert run(capsys, "user", "add", "chen", "--post", "nocolon")[0] == 2
+    assert run(capsys, "unit", "add", "x", "--name", "某", "--kind", "town", "--parent", "nowhere")[0] == 2
+    engine = Engine(database_url, deploy_shipped=False)
+    assert [(p.unit, p.post, p.rank) for p in engine.posts_of("chen")] == [("chengguan", "书记", "科级")]
+
+
 def test_the_database_is_found_by_configuration_not_by_the_working_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

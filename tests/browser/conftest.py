@@ -60,7 +60,7 @@ def _run_cli(env: dict[str, str], *args: str) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not all(
         (REPO / "api" / "static" / "vendor" / lib).is_dir()
-        for lib in ("bpmn-js", "dmn-js", "designer", "json-editor", "dompurify")
+        for lib in ("bpmn-js", "dmn-js", "designer", "dompurify")
     ):
         pytest.fail("front-end assets missing: run scripts/setup test (npm ci + scripts/vendor-assets)")
     home = tmp_path_factory.mktemp("jiebang-server")

@@ -14,7 +14,7 @@ from .test_walk import keep
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-NEW_NAME = "申报问题（新版） Submit problem v2"
+NEW_NAME = "申报问题（新版）"
 
 
 def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_the_panel_sets_a_tasks_form_and_signing_without_touching_xml(login, tmp
     _open_designer(admin)
     admin.locator("#modeler .djs-element[data-element-id='preliminary_review']").click()
     panel = admin.locator("#properties")
-    assert "初审 Preliminary review" in panel.locator(".bio-properties-panel-header").inner_text()
+    assert "初审" in panel.locator(".bio-properties-panel-header").inner_text()
     assert panel.locator("[data-group-id='group-jiebang-task']").inner_text().startswith("办理设置")
 
     panel.locator("[data-entry-id='jiebang-formJsonSchemaFilename'] select").select_option(
@@ -271,6 +271,36 @@ def test_the_designer_writes_nothing_to_the_console_and_leaves_the_start_event_v
     palette = admin.locator("#modeler .djs-palette").bounding_box()
     start = admin.locator("#modeler .djs-element[data-element-id='start']").bounding_box()
     assert start["x"] > palette["x"] + palette["width"], (start, palette)
+
+
+def test_the_panel_edits_a_tasks_english_name_under_its_name(login, tmp_path: Path) -> None:
+    admin = login("admin")
+    _open_designer(admin)
+    admin.locator("#modeler .djs-element[data-element-id='preliminary_review']").click()
+    general = admin.locator("#properties [data-group-id='group-general']")
+    if not general.locator("[data-entry-id='jiebang-name_en']").is_visible():
+        general.locator(".bio-properties-panel-group-header").click()
+    entry = general.locator("[data-entry-id='jiebang-name_en']")
+    assert entry.locator("label").inner_text() == "英文名称"
+    assert entry.locator("input").input_value() == "Preliminary review"
+    keep(admin, tmp_path, "designer-name-en.png")
+
+    entry.locator("input").fill("Preliminary check")
+    admin.wait_for_timeout(600)  # the panel writes text fields after a short pause in typing
+    task = _element_xml(_saved_xml(admin), "preliminary_review")
+    assert '<spiffworkflow:property name="name_en" value="Preliminary check" />' in task
+    assert 'name="初审"' in task  # the Chinese name stays the element's name
+
+    entry.locator("input").fill("x" * 201)
+    admin.wait_for_timeout(600)
+    assert "200" in entry.locator(".bio-properties-panel-error").inner_text()
+    assert 'value="Preliminary check"' in _saved_xml(
+        admin
+    )  # a value the engine would refuse is never written
+
+    entry.locator("input").fill("")
+    admin.wait_for_timeout(600)
+    assert 'name="name_en"' not in _element_xml(_saved_xml(admin), "preliminary_review")
 
 
 def test_the_panel_speaks_english_under_lang_en(login) -> None:

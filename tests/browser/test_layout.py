@@ -10,7 +10,7 @@ from .steps import file_problem
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-PAGES = ("/inbox", "/inbox?tab=done", "/inbox?tab=cc", "/board", "/instances", "/scores", "/designer")
+PAGES = ("/inbox", "/inbox?tab=done", "/inbox?tab=cc", "/board", "/instances", "/scores", "/designer", "/org")
 
 
 @pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)], ids=["laptop", "phone"])
@@ -70,3 +70,35 @@ def test_inbox_tabs_search_and_filter(login, tmp_path: Path) -> None:
     wang.click("form.filters button[type=submit]")
     assert wang.locator("table.tasks").count() == 0 and wang.locator(".empty").count() == 1
     wang.screenshot(path=str(tmp_path / "inbox-search.png"))
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)], ids=["desk", "phone"])
+def test_task_and_process_names_are_in_the_pages_language_only(
+    login, tmp_path: Path, width: int, height: int
+) -> None:
+    page = login("wang", viewport=(width, height))
+    page.goto("/inbox?lang=zh_CN")
+    assert page.locator(".start-form select[name=process_key] option:checked").inner_text() == "揭榜挂帅"
+    page.fill(".start-form input[name=business_key]", f"NAMES-{width}")
+    page.click("#start-process")
+    page.wait_for_selector("#form-editor[data-ready='1']")
+    assert page.locator("h1").inner_text().startswith("申报问题")
+    instance = page.locator(".crumbs a[href^='/instances/']").get_attribute("href")
+
+    page.goto("/inbox?tab=mine")
+    assert page.locator("tr[data-element='submit_problem'] a").first.inner_text() == "申报问题"
+    page.screenshot(path=str(tmp_path / f"names-inbox-zh-{width}.png"), full_page=True)
+    page.goto(instance)
+    assert "申报问题" in page.locator(".open-tasks").inner_text()
+    page.screenshot(path=str(tmp_path / f"names-instance-zh-{width}.png"), full_page=True)
+
+    page.goto("/inbox?tab=mine&lang=en")
+    assert page.locator("tr[data-element='submit_problem'] a").first.inner_text() == "Submit problem"
+    assert "Claim and evaluate" in page.locator(".start-form select[name=process_key]").inner_text()
+    page.screenshot(path=str(tmp_path / f"names-inbox-en-{width}.png"), full_page=True)
+    page.goto(instance)
+    assert "Submit problem" in page.locator(".open-tasks").inner_text()
+    assert "申报问题" not in page.locator(".open-tasks").inner_text()
+    page.screenshot(path=str(tmp_path / f"names-instance-en-{width}.png"), full_page=True)
+    page.goto("/inbox?lang=zh_CN")  # the language is remembered in a cookie
+    assert page.js_errors == [], page.js_errors

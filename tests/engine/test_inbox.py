@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import Engine
+from tests.walk import Walk
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
 
@@ -156,3 +157,12 @@ def test_a_searched_inbox_is_one_statement_too(engine: Engine) -> None:
     assert page.total == len(page.items) == 2
     past = engine.list_tasks("zhao", scope="involved", q="申报", offset=10)
     assert (past.items, past.total) == ([], 2)  # past the last page: nothing, but the count still answers
+
+
+def test_a_count_alone_is_the_true_count(make_engine, clock) -> None:
+    """The inbox's tab badges ask for ``limit=0``: the count, not "0 because no row came back"."""
+    walk = Walk(make_engine, clock)
+    walk.submit()
+    for status, q in (("open", None), ("open", "康渝"), (None, None)):
+        assert walk.engine.list_tasks("zhao", scope="candidate", status=status, q=q, limit=0).total == 1
+    assert walk.engine.list_tasks("zhao", scope="mine", limit=0).total == 0

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine import ConflictError, Engine, InvalidInputError, NotFoundError
+from engine import ConflictError, Engine, InvalidInputError
 from engine import organisation as org
 from engine.organisation import PostAssignment
 
@@ -47,7 +47,7 @@ def test_a_unit_moves_within_its_tree_with_its_subtree(engine: Engine) -> None:
             s, "laoxian", name="老县镇", kind="town", parent="chengguan", attributes=None, now=NOW
         )
         assert org.subtree_codes(s, "chengguan") == ["chengguan", "laoxian", "jiangxi"]
-        with pytest.raises(ConflictError):  # under itself
+        with pytest.raises(InvalidInputError):  # under itself: a cycle
             org.upsert_unit(
                 s, "laoxian", name="老县镇", kind="town", parent="jiangxi", attributes=None, now=NOW
             )
@@ -63,7 +63,7 @@ def test_a_unit_moves_within_its_tree_with_its_subtree(engine: Engine) -> None:
     [
         ("bad code", "town", "pingli", InvalidInputError),
         ("x", "province", "pingli", InvalidInputError),
-        ("x", "town", "nowhere", NotFoundError),
+        ("x", "town", "nowhere", InvalidInputError),  # the parent named in the body is unknown
     ],
 )
 def test_bad_units_are_refused(engine: Engine, code: str, kind: str, parent: str, error: type) -> None:

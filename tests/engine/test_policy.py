@@ -52,6 +52,9 @@ REFUSED = [
     ({}, {"autoApprove": "always"}, "propped", "autoApprove"),
     ({}, {"lane:Reviewers": "grop:reviewers"}, "propped", "lane:Reviewers"),
     ({}, {"lane:Reviewers": "data:"}, "propped", "lane:Reviewers"),
+    ({"name_en": "Review " * 40}, None, "review", "name_en"),  # 280 characters
+    ({"name_en": "Review&#10;and sign"}, None, "review", "name_en"),  # two lines
+    ({}, {"name_en": "  "}, "propped", "name_en"),
 ]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from engine import Actor, ConflictError, Engine, ManualClock, NotAllowedError, allowed, require
+from engine import Actor, ConflictError, Engine, ManualClock, NotAllowedError, NotFoundError, allowed, require
 from engine.rules import actor_of
 from engine.tables import HumanTask, Instance
 from tests.walk import Walk
@@ -169,3 +169,53 @@ def test_the_holder_may_remove_a_signer_added_before_them_while_the_step_waits(w
     assert walk.engine.get_task(review.id).task.status == "waiting"
     assert "remove_signer" in walk.engine.get_task(review.id, "zhao").task.actions
     walk.engine.remove_signer(review.id, "zhao", "li")
+
+
+# ---- an accidental 发起, the public challenge page, the people a ledger names ---------------------
+def test_an_untouched_draft_is_discarded_by_its_starter_and_not_withdrawn(walk: Walk) -> None:
+    draft = walk.engine.start("claim_evaluate", actor="wang", business_key="P-2026-009")
+    walk.instance_id = draft.id
+    assert sorted(instance_actions(walk, "wang")) == ["cancel", "cc", "discard", "view"]
+    with pytest.raises(ConflictError, match="尚未提交任何环节，无可撤回"):
+        walk.engine.withdraw(draft.id, "wang")  # the truth, not "someone else acted last"
+    with pytest.raises(NotAllowedError):
+        walk.engine.discard(draft.id, actor="zhao")
+    dropped = walk.engine.discard(draft.id, actor="wang")
+    assert dropped.status == "cancelled" and dropped.open_tasks == []
+    assert walk.events()[-1] == "instance.cancel"
+
+
+def test_a_submitted_application_is_no_longer_a_draft_to_discard(walk: Walk) -> None:
+    walk.submit()
+    assert "discard" not in instance_actions(walk, "wang")
+    with pytest.raises(NotAllowedError):
+        walk.engine.discard(walk.instance_id, actor="wang")
+    walk.engine.withdraw(walk.instance_id, "wang")  # taken back before review: a draft again
+    assert "discard" in instance_actions(walk, "wang")
+
+
+def test_a_published_challenge_is_public_but_an_application_under_review_is_not(walk: Walk) -> None:
+    walk.submit()
+    with pytest.raises(NotFoundError):
+        walk.engine.challenge(walk.instance_id, viewer="zhou")  # nothing leads a cadre to a draft
+    walk.review()
+    walk.approve()
+    page = walk.engine.challenge(walk.instance_id, viewer="zhou")
+    assert page["goals"] == "三个月内完成征迁协议签订" and page["milestones"] == ["摸排", "谈判", "签约"]
+    assert page["guarantees"] == "镇财政保障工作经费" and page["may_claim"] and not page["claimed"]
+    walk.claim_individual("zhou")
+    assert walk.engine.challenge(walk.instance_id, viewer="zhou")["claimed"]
+    with pytest.raises(NotAllowedError):
+        walk.engine.get_instance(walk.instance_id, viewer="zhou")  # the raw instance stays private
+
+
+def test_a_team_member_awarded_points_may_open_the_instance_that_awarded_them(walk: Walk) -> None:
+    walk.publish()
+    walk.claim_team("zhangjie", "li")
+    walk.close_claim_window()
+    walk.do("select_claim", "sun", {"decision": "approve", "selected": 0})
+    assert walk.engine.list_instances(viewer="li").total == 0
+    walk.finish_supervision()
+    walk.accept()
+    assert walk.engine.get_instance(walk.instance_id, viewer="li").id == walk.instance_id
+    assert [i.id for i in walk.engine.list_instances(viewer="li").items] == [walk.instance_id]

@@ -873,7 +873,26 @@ def test_lane_assignment_properties(tree):
     props = tree.findall(
         "bpmn:process/bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
     )
-    assert {p.get("name"): p.get("value") for p in props} == {f"lane:{k}": v for k, v in LANES.items()}
+    lanes = {p.get("name"): p.get("value") for p in props if p.get("name").startswith("lane:")}
+    assert lanes == {f"lane:{k}": v for k, v in LANES.items()}
+
+
+def test_every_name_is_chinese_with_its_english_beside_it(tree):
+    """Pages show one language: ``name`` is the Chinese, the ``name_en`` property the English."""
+    named = [
+        el
+        for el in tree.iter()
+        if el.get("name") and el.get("id") and not el.tag.endswith(("lane", "message"))
+    ]
+    assert len(named) > 50
+    for el in named:
+        assert re.search(r"[\u4e00-\u9fff]", el.get("name")) and not re.search(r"[A-Za-z]", el.get("name")), (
+            el.get("id")
+        )
+        english = el.findall(
+            "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='name_en']", NS
+        )
+        assert len(english) == 1 and re.fullmatch(r"[A-Z][A-Za-z ?]+", english[0].get("value")), el.get("id")
 
 
 def test_collaboration_and_message(tree):

@@ -19,9 +19,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import Engine, NotAllowedError, effective_roles, outranks, refused_grants
+from engine import organisation as org
 from engine.rules import acting_with
 from tests.api import conftest as api
 from tests.api.conftest import Auth, HttpWalk, page_login
+from tests.campaigns import campaign_body, problem_row, workbook
 from tests.walk import PROBLEM
 
 app, auth, client, walk = api.app, api.auth, api.client, api.walk  # the API suite's fixtures
@@ -31,8 +33,34 @@ PING = (Path(__file__).resolve().parent.parent / "api" / "data" / "ping.bpmn").r
 NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 
 
+def import_body() -> dict[str, Any]:
+    county = "编码,名称,类型\npingli,平利县,县\n".encode()
+    return {"data": {"file": [(io.BytesIO(county), "units.csv")]}, "content_type": "multipart/form-data"}
+
+
 def deploy_body() -> dict[str, Any]:
     return {"data": {"file": [(io.BytesIO(PING), "ping.bpmn")]}, "content_type": "multipart/form-data"}
+
+
+def problem_list_body() -> dict[str, Any]:
+    content = workbook([problem_row(1, 牵头单位="xy_zzb")])
+    return {"data": {"file": (io.BytesIO(content), "清单.xlsx")}, "content_type": "multipart/form-data"}
+
+
+def campaign_of(engine: Engine) -> str:
+    """旬阳县's campaign, run by its organisation department; none of the six people is of 旬阳."""
+    now = engine.clock.now()
+    with engine.store.write() as s:
+        org.upsert_unit(s, "xunyang", name="旬阳县", kind="county", parent=None, attributes=None, now=now)
+        org.upsert_unit(
+            s, "xy_zzb", name="旬阳县委组织部", kind="department", parent="xunyang", attributes=None, now=now
+        )
+    found = [c for c in engine.list_campaigns("admin") if c.key_prefix == "XY2026-"]
+    if not found:
+        found = [
+            engine.create_campaign("admin", campaign_body(organiser_unit="xy_zzb", key_prefix="XY2026-"))
+        ]
+    return str(found[0].id)
 
 
 # (method, path) -> (status a stranger gets, request body). The instance is wang's application,
@@ -73,6 +101,9 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ),
     ("GET", "/jobs"): (("admin",), None),
     ("POST", "/jobs/{job_id}/execute"): (("admin",), None),
+    ("PUT", "/units/{code}"): (("admin",), {"name": "平利县", "kind": "county"}),  # a new tenant
+    ("DELETE", "/units/{code}"): (("admin",), None),
+    ("POST", "/imports/org"): (("admin",), import_body),
     ("POST", "/webhooks"): (
         ("admin",),
         {"url": "https://oa.example.org/hooks", "events": ["task.created"], "secret": "s"},
@@ -80,7 +111,17 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("GET", "/webhooks"): (("admin",), None),
     ("DELETE", "/webhooks/{webhook_id}"): (("admin",), None),
     ("GET", "/webhooks/{webhook_id}/deliveries"): (("admin",), None),
+    ("POST", "/campaigns/{campaign_id}/problems/import"): (
+        ("admin",),
+        problem_list_body,
+    ),  # the organiser's admins
+    ("POST", "/campaigns/{campaign_id}/publish"): (("admin",), None),
+    ("POST", "/campaigns"): (
+        ("admin",),
+        {"title": "2026年破百题", "year": 2026, "organiser_unit": "xy_zzb", "categories": ["其他"]},
+    ),
 }
+
 
 # Open to every logged-in user, with what the stranger gets here. Lists answer only what the
 # caller may see (checked below); the board and the score ledger are public by design (公开公示).
@@ -103,8 +144,16 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/scores"): (200, None),
     ("GET", "/leaderboard"): (200, None),
     ("GET", "/scores/export"): (200, None),
+    ("GET", "/campaigns"): (200, None),  # the campaigns of one's own tenant (another's answer 404)
+    ("GET", "/campaigns/{campaign_id}"): (200, None),
+    ("GET", "/campaigns/{campaign_id}/problems/template"): (200, None),
+    ("GET", "/campaigns/{campaign_id}/stats"): (200, None),
+    ("GET", "/campaigns/{campaign_id}/stats/export"): (200, None),
     ("GET", "/tokens"): (200, None),  # one's own tokens; an admin may ask for anyone's
     ("DELETE", "/tokens/{token_id}"): (404, None),  # one's own; someone else's token does not exist for you
+    ("GET", "/units"): (200, None),  # the caller's tenant's units
+    ("GET", "/units/{code}"): (404, None),  # no such unit yet
+    ("GET", "/imports/org/template"): (200, None),
 }
 
 MATRIX = {
@@ -127,6 +176,8 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
         "token_id": "999999",
+        "campaign_id": campaign_of(walk.auth.engine),
+        "code": "pingli",
     }
 
 
@@ -427,6 +478,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
         REFUSED_BY_REDIRECT,
         {"kind": "individual", "plan": "p", "pledge": "p"},
     ),  # not published
+    ("GET", "/board/<instance_id>"): (404, None),  # public once published; an application under review is not
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
@@ -437,13 +489,22 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
     ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
     ("POST", "/instances/<instance_id>/withdraw"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/instances/<instance_id>/discard"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/instances/<instance_id>/cancel"): (REFUSED_BY_REDIRECT, {"reason": "不是我的"}),
     ("GET", "/login"): (200, None),
     ("POST", "/login"): (401, {"username": "wang", "password": "guess"}),
     ("GET", "/login/link/<token>"): (410, None),
     ("POST", "/logout"): (302, {}),
     ("GET", "/scores"): (200, None),
     ("GET", "/scores/export.xlsx"): (200, None),
+    ("GET", "/org"): (200, None),
+    ("GET", "/org/units/<code>"): (404, None),  # no such unit
+    ("POST", "/org/units"): (REFUSED_BY_REDIRECT, {"code": "x1", "name": "某县", "kind": "county"}),
+    ("POST", "/org/units/<code>/posts"): (REFUSED_BY_REDIRECT, {"username": "wang", "post": "书记"}),
+    ("POST", "/org/units/<code>/posts/remove"): (REFUSED_BY_REDIRECT, {"username": "wang", "post": "书记"}),
+    ("POST", "/org/units/<code>/delete"): (REFUSED_BY_REDIRECT, {}),
     ("GET", "/tasks/<task_id>"): (403, None),
+    ("GET", "/tasks/people"): (200, None),  # name search for person pickers: any logged-in user
     ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/tasks/<task_id>/unclaim"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
@@ -548,6 +609,14 @@ PEOPLE = {
 #                                                                   stranger candidate assignee starter admin oa
 STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/board"):                                                  (200, 200, 200, 200, 200, 200),
+    ("GET", "/campaigns"):                                              (200, 200, 200, 200, 200, 200),
+    ("POST", "/campaigns"):                                             (403, 403, 403, 403, 201, 403),
+    ("GET", "/campaigns/{campaign_id}"):                                (200, 200, 200, 200, 200, 200),  # people of no county see every county's
+    ("GET", "/campaigns/{campaign_id}/problems/template"):              (200, 200, 200, 200, 200, 200),
+    ("POST", "/campaigns/{campaign_id}/problems/import"):               (403, 403, 403, 403, 200, 403),  # the service reads, runs nothing
+    ("POST", "/campaigns/{campaign_id}/publish"):                       (403, 403, 403, 403, 200, 403),
+    ("GET", "/campaigns/{campaign_id}/stats"):                          (200, 200, 200, 200, 200, 200),
+    ("GET", "/campaigns/{campaign_id}/stats/export"):                   (200, 200, 200, 200, 200, 200),
     ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
     ("GET", "/groups"):                                                 (200, 200, 200, 200, 200, 200),
     ("GET", "/jobs"):                                                   (403, 403, 403, 403, 200, 403),
@@ -587,6 +656,12 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/tasks/{task_id}/urge"):                                  (403, 403, 403, 202, 202, 403),
     ("GET", "/tokens"):                                                 (200, 200, 200, 200, 200, 200),
     ("DELETE", "/tokens/{token_id}"):                                   (404, 404, 404, 404, 404, 404),  # someone else's token does not exist for you
+    ("GET", "/imports/org/template"):                                   (200, 200, 200, 200, 200, 200),
+    ("POST", "/imports/org"):                                           (403, 403, 403, 403, 200, 403),
+    ("GET", "/units"):                                                  (200, 200, 200, 200, 200, 200),
+    ("DELETE", "/units/{code}"):                                        (403, 403, 403, 403, 404, 403),  # let in; no such unit
+    ("GET", "/units/{code}"):                                           (404, 404, 404, 404, 404, 404),  # no such unit
+    ("PUT", "/units/{code}"):                                           (403, 403, 403, 403, 200, 403),
     ("GET", "/users/me"):                                               (200, 200, 200, 200, 200, 200),
     ("GET", "/users/{username}"):                                       (200, 200, 200, 200, 200, 200),
     ("PUT", "/users/{username}"):                                       (403, 403, 403, 403, 200, 200),
@@ -614,6 +689,8 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
         "token_id": "999999",
+        "campaign_id": campaign_of(walk.auth.engine),
+        "code": "pingli",
     }
 
 

@@ -1,0 +1,121 @@
+"""The engine's vocabulary in the page's language: statuses, challenge phases, lanes, history events,
+decisions and timer kinds. Built per request (``gettext`` needs the request's locale); a word the
+table does not know is shown as stored rather than hidden."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from engine import Event
+
+
+def instance_statuses() -> dict[str, str]:
+    return {
+        "running": _("进行中"),
+        "completed": _("已办结"),
+        "cancelled": _("已撤销"),
+        "error": _("出错"),
+    }
+
+
+def task_statuses() -> dict[str, str]:
+    return {
+        "open": _("待办理"),
+        "waiting": _("等待会签"),
+        "completed": _("已完成"),
+        "cancelled": _("已取消"),
+        "suspended": _("已暂停"),
+        "returned": _("已退回"),
+        "withdrawn": _("已撤回"),
+        "superseded": _("已失效"),
+        "skipped": _("已跳过"),
+        "removed": _("已减签"),
+    }
+
+
+def phases() -> dict[str, str]:
+    """The challenge's phase (``data.phase`` of claim-and-evaluate)."""
+    return {
+        "published": _("揭榜中"),
+        "in_progress": _("攻坚中"),
+        "under_acceptance": _("验收中"),
+        "rectifying": _("整改中"),
+        "accepted": _("已验收"),
+        "failed": _("未通过"),
+        "rejected": _("未立项"),
+    }
+
+
+def lanes() -> dict[str, str]:
+    """The shipped diagram's lanes (named in English in the BPMN) as people call them."""
+    return {
+        "Submitter": _("申报人"),
+        "TaskForce": _("专班"),
+        "Committee": _("党委研判"),
+        "Claimant": _("揭榜方"),
+        "Evaluator": _("考评组"),
+    }
+
+
+def groups() -> dict[str, str]:
+    """The shipped process's groups (a candidate group is shown as who it is, not its key)."""
+    return {"taskforce": _("专班"), "committee": _("党委研判组"), "evaluator": _("考评组")}
+
+
+def events() -> dict[str, str]:
+    """What a history row says happened."""
+    return {
+        Event.INSTANCE_START: _("发起流程"),
+        Event.INSTANCE_COMPLETED: _("流程办结"),
+        Event.INSTANCE_CANCEL: _("撤销流程"),
+        Event.INSTANCE_ERROR: _("流程出错"),
+        Event.INSTANCE_WITHDRAW: _("撤回"),
+        Event.INSTANCE_CC: _("抄送"),
+        Event.TASK_CREATED: _("任务到达"),
+        Event.TASK_CLAIM: _("签收"),
+        Event.TASK_UNCLAIM: _("退回组待办"),
+        Event.TASK_COMPLETE: _("办理完成"),
+        Event.TASK_CANCELLED: _("任务取消"),
+        Event.TASK_COMMENTED: _("填写意见"),
+        Event.TASK_RETURN: _("退回"),
+        Event.TASK_URGE: _("催办"),
+        Event.TASK_DELEGATE: _("委托"),
+        Event.TASK_DELEGATE_DONE: _("委托办理完成"),
+        Event.TASK_TRANSFER: _("转办"),
+        Event.TASK_ADD_SIGNERS: _("加签"),
+        Event.TASK_REMOVE_SIGNER: _("减签"),
+        Event.TASK_SIGN: _("会签"),
+        Event.TASK_TIMEOUT: _("超时"),
+        Event.TASK_AUTO_APPROVE: _("超时自动通过"),
+        Event.TASK_RELEASED: _("退回组待办（办理人已停用）"),
+        Event.TASK_HOLDER_DEACTIVATED: _("办理人已停用"),
+        Event.MESSAGE_RECEIVED: _("收到消息"),
+        Event.TIMER_FIRED: _("定时触发"),
+        Event.SCORE_AWARDED: _("记入积分"),
+    }
+
+
+def messages() -> dict[str, str]:
+    """Messages a process waits for, by name: what their arrival means to a reader."""
+    return {"claim_submitted": _("提交揭榜申请")}
+
+
+def decisions() -> dict[str, str]:
+    """The decision values of the shipped forms, as the history quotes them."""
+    return {
+        "approve": _("通过"),
+        "return": _("退回修改"),
+        "reject": _("不予立项"),
+        "pass": _("通过"),
+        "fail": _("不通过"),
+        "rectify": _("限期整改"),
+        "extend": _("延期"),
+        "terminate": _("终止"),
+        "accept_late": _("按逾期验收"),
+        "assign": _("组织指派"),
+        "republish": _("重新发布"),
+    }
+
+
+def job_kinds() -> dict[str, str]:
+    return {"timer": _("定时器"), "webhook": _("消息推送")}

@@ -1,0 +1,176 @@
+"""Campaigns (年度榜单, 批次): create and read them, the list's .xlsx template and import,
+publication of the whole list, and statistics (JSON and .xlsx)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from typing import Any
+
+from flask import Response
+from openpyxl import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from engine import CampaignRecord, ImportResult, PublishResult, StatRow
+
+from ..auth import require_user
+from ..errors import problem
+from ..exports import XLSX_MIMETYPE as XLSX
+from ..exports import workbook, write_cell
+from ..extension import get_engine
+from ..schemas.campaigns import (
+    CampaignCreateSchema,
+    CampaignListArgsSchema,
+    CampaignSchema,
+    ImportArgsSchema,
+    ImportFileSchema,
+    ImportResultSchema,
+    PublishResultSchema,
+    StatsArgsSchema,
+    StatsSchema,
+)
+from ..schemas.common import page_schema, sliced
+from .common import Blueprint, errors
+
+blp = Blueprint(
+    "Campaigns",
+    __name__,
+    url_prefix="/api/v1/campaigns",
+    description="年度榜单: a year's list of problems, imported from Excel, published at once, counted.",
+)
+
+CampaignPageSchema = page_schema(CampaignSchema, "CampaignPage")
+TEMPLATE_HEADERS = ("编号", "类别", "题目", "问题描述", "目标", "牵头单位", "时限", "分值")
+STATS_HEADERS = {"category": "类别", "unit": "牵头单位", "rank": "职级", "status": "状态", "month": "月份"}
+STATS_COLUMNS = ("问题数", "已揭榜", "已破题", "逾期", "参与人数")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CampaignCreateSchema)
+@blp.response(201, CampaignSchema)
+@errors(blp, 403, 404, 409, 422)
+def create(body: dict[str, Any]) -> CampaignRecord:
+    """Start a campaign run by an organiser unit (its admins, or the tenant's admins)."""
+    return get_engine().create_campaign(require_user().username, body)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(CampaignListArgsSchema, location="query")
+@blp.response(200, CampaignPageSchema)
+@errors(blp, 422)
+def list_campaigns(args: dict[str, Any]) -> dict[str, Any]:
+    """The campaigns of the caller's tenant, newest year first, with their counts."""
+    return sliced(get_engine().list_campaigns(require_user().username), args)
+
+
+@blp.route("/<int:campaign_id>", methods=["GET"])
+@blp.response(200, CampaignSchema)
+@errors(blp, 404)
+def get_campaign(campaign_id: int) -> CampaignRecord:
+    """One campaign with its problems counted by status and by category."""
+    return get_engine().get_campaign(campaign_id, require_user().username)
+
+
+@blp.route("/<int:campaign_id>/problems/template", methods=["GET"])
+@blp.response(
+    200, content_type=XLSX, description="the list template: headers, an example row, the categories"
+)
+@errors(blp, 404)
+def template(campaign_id: int) -> Response:
+    """The .xlsx template of the campaign's problem list; 类别 offers the campaign's categories."""
+    campaign = get_engine().get_campaign(campaign_id, require_user().username)
+    return _download(_template(campaign), f"campaign-{campaign.id}-template.xlsx")
+
+
+@blp.route("/<int:campaign_id>/problems/import", methods=["POST"])
+@blp.arguments(ImportArgsSchema, location="query")
+@blp.arguments(ImportFileSchema, location="files")
+@blp.response(200, ImportResultSchema)
+@errors(blp, 403, 404, 413, 422)
+def import_problems(args: dict[str, Any], files: dict[str, Any], campaign_id: int) -> ImportResult | Response:
+    """Import a problem list (.xlsx): every row checked; any refused cell answers 422 with each
+    ``{row, column, message}`` and imports nothing; rows whose 编号 is already in the campaign are skipped."""
+    user = require_user()
+    result = get_engine().import_problems(
+        campaign_id, user.username, files["file"].read(), dry_run=args["dry_run"]
+    )
+    if result.errors:
+        body = ImportResultSchema().dump(result)
+        resp = problem(422, f"{len(result.errors)} 处错误，未导入任何问题", title="Problem list invalid")
+        payload = json.loads(resp.get_data(as_text=True))
+        payload.update(body)
+        resp.set_data(json.dumps(payload, ensure_ascii=False))
+        return resp
+    return result
+
+
+@blp.route("/<int:campaign_id>/publish", methods=["POST"])
+@blp.response(200, PublishResultSchema)
+@errors(blp, 403, 404, 422)
+def publish(campaign_id: int) -> PublishResult:
+    """Publish every approved problem of the campaign on the board at once, with its listed points and deadline."""
+    return get_engine().publish_campaign(campaign_id, require_user().username)
+
+
+@blp.route("/<int:campaign_id>/stats", methods=["GET"])
+@blp.arguments(StatsArgsSchema, location="query")
+@blp.response(200, StatsSchema)
+@errors(blp, 404, 422)
+def stats(args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+    """Problems, claimed, solved, overdue and people by category, unit, rank, status or month."""
+    rows = get_engine().campaign_stats(campaign_id, require_user().username, args["by"])
+    return {"by": args["by"], "items": [dataclasses.asdict(r) for r in rows]}
+
+
+@blp.route("/<int:campaign_id>/stats/export", methods=["GET"])
+@blp.arguments(StatsArgsSchema, location="query")
+@blp.response(200, content_type=XLSX, description="the statistics as an .xlsx workbook, Chinese headers")
+@errors(blp, 404, 422)
+def export_stats(args: dict[str, Any], campaign_id: int) -> Response:
+    """The campaign's statistics as an .xlsx workbook."""
+    rows: list[StatRow] = get_engine().campaign_stats(campaign_id, require_user().username, args["by"])
+    body = workbook(
+        [
+            (
+                f"按{STATS_HEADERS[args['by']]}统计",
+                (STATS_HEADERS[args["by"]], *STATS_COLUMNS),
+                ([r.key, r.problems, r.claimed, r.solved, r.overdue, r.people] for r in rows),
+            )
+        ]
+    )
+    return _download(body, f"campaign-{campaign_id}-stats-{args['by']}.xlsx")
+
+
+def _template(campaign: CampaignRecord) -> bytes:
+    """Sheet 问题清单 (headers, one example row) and sheet 类别; 类别 cells pick from that list."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "问题清单"
+    example = (1, campaign.categories[0], "示例：老旧小区雨污分流改造", "雨季积水严重，群众反映强烈。",
+               "年底前完成改造并通过验收", campaign.organiser_unit, f"{campaign.year}-12-31", 10)  # fmt: skip
+    for column, (header, value) in enumerate(zip(TEMPLATE_HEADERS, example, strict=True), start=1):
+        write_cell(sheet.cell(row=1, column=column), header)
+        write_cell(sheet.cell(row=2, column=column), value)
+        sheet.column_dimensions[chr(64 + column)].width = 14 if column != 4 else 40
+    kinds = book.create_sheet("类别")
+    write_cell(kinds.cell(row=1, column=1), "类别")
+    for row, name in enumerate(campaign.categories, start=2):
+        write_cell(kinds.cell(row=row, column=1), name)
+    choice = DataValidation(
+        type="list",
+        formula1=f"'类别'!$A$2:$A${len(campaign.categories) + 1}",
+        allow_blank=False,
+        showErrorMessage=True,
+        errorTitle="类别无效",
+        error="请从本批次的类别中选择",
+    )
+    sheet.add_data_validation(choice)
+    choice.add("B2:B1001")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _download(body: bytes, name: str) -> Response:
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,67 @@
+"""What the campaign operations return: frozen records, no storage rows and no wire shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CampaignRecord:
+    """A campaign with its problems counted by status and by category (``None`` in lists)."""
+
+    id: int
+    tenant: str | None
+    title: str
+    year: int
+    organiser_unit: str
+    process_key: str
+    categories: list[str]
+    submission_deadline: datetime | None
+    key_prefix: str
+    list_approved: bool
+    claim_window: str
+    report_interval: str
+    created_by: str | None
+    created_at: datetime
+    problems: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One refused cell: the sheet's row (the header is row 1), the column's header, a Chinese message."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """An import's outcome: nothing was written when ``errors`` is not empty (or on a dry run)."""
+
+    imported: int
+    instances: list[str]
+    skipped: list[int]  # numbers (编号) already in the campaign
+    errors: list[RowError]
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    published: int
+    instances: list[str]
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """One line of a campaign's statistics, grouped by category, unit, rank, status or month."""
+
+    key: str
+    problems: int
+    claimed: int
+    solved: int
+    overdue: int
+    people: int
