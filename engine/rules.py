@@ -505,16 +505,14 @@ def allowed(action: str, actor: Actor, target: Target = None) -> bool:
     """May ``actor`` do ``action`` to ``target``? An action the target does not have is refused,
     and so is everything on another tenant's object."""
     rule = _rules_for(target).get(action)
-    if rule is None or (target is not None and not in_tenant(actor, target.tenant)):
+    if rule is None or (isinstance(target, Instance | HumanTask) and not in_tenant(actor, target.tenant)):
         return False
     return rule(actor, target)
 
 
-def require_tenant(actor: Actor, target: Instance | HumanTask | Unit) -> None:
+def require_tenant(actor: Actor, target: Instance | HumanTask) -> None:
     """``NotFoundError`` (404) for another tenant's object: its id tells the actor nothing."""
     if not in_tenant(actor, target.tenant):
-        if isinstance(target, Unit):
-            raise NotFoundError(f"no unit '{target.code}'")
         what = "task" if isinstance(target, HumanTask) else "process instance"
         raise NotFoundError(f"no {what} '{target.id}'")
 
@@ -522,7 +520,7 @@ def require_tenant(actor: Actor, target: Instance | HumanTask | Unit) -> None:
 def require(action: str, actor: Actor, target: Target = None) -> None:
     """``allowed`` or ``NotAllowedError`` (403), with a message naming the refusal; another
     tenant's object is ``NotFoundError`` (404)."""
-    if target is not None:
+    if isinstance(target, Instance | HumanTask):  # units: the organisation's own rules below
         require_tenant(actor, target)
     if allowed(action, actor, target):
         return

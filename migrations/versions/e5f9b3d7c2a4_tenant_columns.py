@@ -1,7 +1,7 @@
 """tenants: every object a tenant owns carries its tenant; instances their unit
 
 Revision ID: e5f9b3d7c2a4
-Revises: d4e8a2c6b1f3
+Revises: e6b2d4f8a1c3
 Create Date: 2026-11-30 19:00:00.000000
 
 NULL is the implicit tenant of everything written before the first tenant existed, so existing
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = 'e5f9b3d7c2a4'
-down_revision = 'd4e8a2c6b1f3'
+down_revision = 'e6b2d4f8a1c3'
 branch_labels = None
 depends_on = None
 
