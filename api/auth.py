@@ -32,6 +32,7 @@ from engine import (
     UserRecord,
     acting_with,
     allowed,
+    asking,
     effective_roles,
     require,
 )
@@ -99,6 +100,7 @@ def _unauthorized(detail: str) -> Unauthorized:
 def _load_user() -> UserRecord | None:
     engine = get_engine()
     acting_with(None)
+    asking(None)
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -112,7 +114,7 @@ def _load_user() -> UserRecord | None:
             if not allowed("act_as", Actor.of(user)):
                 raise NotAllowedError(f"only an oa-service token may send {ACTING_HEADER}")
             try:
-                person = engine.get_user(acting)
+                person = engine.get_user(acting, viewer=user.username)  # a county's service: its people only
             except NotFoundError:
                 raise NotFoundError(f"{ACTING_HEADER}: no user '{acting}'") from None
             if not person.active:
@@ -138,6 +140,8 @@ def current_user() -> UserRecord | None:
     """The acting user of this request, or ``None`` when nobody authenticated."""
     if "jiebang_user" not in g:
         g.jiebang_user = _load_user()
+        # The engine's rules take this request's person (roles, groups, tenant) from here.
+        asking(Actor.of(g.jiebang_user) if g.jiebang_user is not None else None)
     return g.jiebang_user
 
 
@@ -164,6 +168,7 @@ def _authenticate_api() -> None:
 
 def _stop_acting(_exc: BaseException | None = None) -> None:
     acting_with(None)
+    asking(None)
 
 
 def init_app(app: Flask) -> None:

@@ -43,13 +43,13 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
     return out.getvalue()
 
 
-def scores_download(period: str | None) -> Response:
+def scores_download(period: str | None, *, viewer: str) -> Response:
     """The score workbook of ``period`` (``YYYY-MM``, this month when ``None``) as a download.
 
     The first sheet is the ledger, one row per entry with the field names of ``GET /scores`` as
     its header and ISO 8601 times (what the OA reads); the second is the month's leaderboard.
     """
-    period, leaders, ledger = get_engine().score_export(period)
+    period, leaders, ledger = get_engine().score_export(period, viewer=viewer)
     body = workbook(
         [
             (

@@ -40,7 +40,17 @@ from .records import (
     UnitRecord,
     UserRecord,
 )
-from .rules import Actor, acting_with, allowed, effective_roles, outranks, refused_grants, require
+from .rules import (
+    LEADING_POSTS,
+    Actor,
+    acting_with,
+    allowed,
+    asking,
+    effective_roles,
+    outranks,
+    refused_grants,
+    require,
+)
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
@@ -65,6 +75,7 @@ __all__ = [
     "InstanceStatus",
     "InvalidInputError",
     "JobRecord",
+    "LEADING_POSTS",
     "ManualClock",
     "MessageInvalidError",
     "NotAllowedError",
@@ -92,6 +103,7 @@ __all__ = [
     "WebhookEvent",
     "acting_with",
     "allowed",
+    "asking",
     "check_json_value",
     "check_text",
     "effective_roles",

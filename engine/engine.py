@@ -32,7 +32,7 @@ from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .campaigns import CampaignsMixin
 from .challenge import board as challenge
 from .definitions import forms as formlib
-from .definitions.catalog import Catalog, parse_prepared
+from .definitions.catalog import MAX_VERSION, Catalog, parse_prepared
 from .errors import (
     ConflictError,
     InvalidInputError,
@@ -64,7 +64,17 @@ from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
 from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
 from .store import Store, counted_page
-from .tables import AuditEvent, Definition, HumanTask, Instance, Job, MessageSubscription, Unit, User
+from .tables import (
+    AuditEvent,
+    Definition,
+    HumanTask,
+    Instance,
+    Job,
+    MessageSubscription,
+    ScoreEntry,
+    Unit,
+    User,
+)
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 DISCARD_REASON = "发起人撤销草稿"  # recorded as the reason, like a reason a person types
@@ -150,6 +160,11 @@ class Engine(IntegrationMixin, CampaignsMixin):
         with self.store.write() as s:
             was = s.get(User, username)
             was_active = bool(was.active) if was is not None else True
+            if was is None and actor is not None:  # a new person joins their creator's tenant
+                tenant = self._tenant_of(s, actor)
+                if tenant is not None:
+                    identity.upsert_user(s, username, now=now, display_name=display_name)
+                    s.get_one(User, username).tenant = tenant
             user = identity.upsert_user(
                 s, username, now=now, display_name=display_name, groups=groups, roles=roles, active=active
             )
@@ -345,13 +360,17 @@ class Engine(IntegrationMixin, CampaignsMixin):
         """The .xlsx template of ``import_org``: Chinese headers, example rows, the unit kinds."""
         return orgimport.template()
 
-    def get_user(self, username: str) -> UserRecord:
+    def manages_unit(self, username: str, unit_code: str, *, role: str = "admin") -> bool:
+        """Whether ``username`` holds ``role`` over unit ``unit_code`` (plainly in its tenant, or
+        scoped over a unit above it): what the organisation's routes ask (rules.py)."""
         with self.store.read() as s:
-            return identity.get_user(s, username)
+            return rules.manages_unit(s, rules.actor_of(s, username), unit_code, role=role)
 
-    def list_users(self, query: str | None = None, limit: int = 50) -> list[UserRecord]:
+    def manages_user(self, username: str, target: str) -> bool:
+        """Whether ``username`` administers person ``target`` (their tenant; a scoped admin: the
+        units ``target`` holds posts in lie in the admin's subtree)."""
         with self.store.read() as s:
-            return identity.list_users(s, query, limit)
+            return rules.manages_user(s, rules.actor_of(s, username), target)
 
     def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
         """Each known username's display name (pages show people by name, never by login)."""
@@ -362,9 +381,31 @@ class Engine(IntegrationMixin, CampaignsMixin):
             rows = s.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
             return {username: name or username for username, name in rows}
 
-    def list_groups(self) -> dict[str, list[str]]:
+    def user_exists(self, username: str) -> bool:
         with self.store.read() as s:
-            return identity.list_groups(s)
+            return s.get(User, username) is not None
+
+    def get_user(self, username: str, *, viewer: str | None = None) -> UserRecord:
+        """A user; with ``viewer``, another tenant's person is not found."""
+        with self.store.read() as s:
+            record = identity.get_user(s, username)
+            if viewer is not None and not rules.in_tenant(rules.actor_of(s, viewer), record.tenant):
+                raise NotFoundError(f"no user '{username}'")
+            return record
+
+    def list_users(
+        self, query: str | None = None, limit: int = 50, *, viewer: str | None = None
+    ) -> list[UserRecord]:
+        """Users by name; with ``viewer``, only the people of their tenant (rules.py)."""
+        with self.store.read() as s:
+            where = rules.user_filter(rules.actor_of(s, viewer)) if viewer is not None else None
+            return identity.list_users(s, query, limit, where)
+
+    def list_groups(self, *, viewer: str | None = None) -> dict[str, list[str]]:
+        """Groups and members; with ``viewer``, only the members in their tenant."""
+        with self.store.read() as s:
+            where = rules.user_filter(rules.actor_of(s, viewer)) if viewer is not None else None
+            return identity.list_groups(s, where)
 
     def create_token(self, username: str, *, lifetime: timedelta | str | None = None) -> str:
         """A new API token's secret (shown once); see ``issue_token``."""
@@ -395,10 +436,14 @@ class Engine(IntegrationMixin, CampaignsMixin):
         now = self.clock.now()
         with self.store.write() as s:
             row = identity.find_token(s, token_or_id)
+            owner = s.get(User, row.username)
             if (
                 actor is not None
                 and row.username != actor.username
-                and not rules.allowed("manage_tokens", rules.Actor.of(actor))
+                and (
+                    not rules.allowed("manage_tokens", rules.Actor.of(actor))
+                    or not rules.in_tenant(rules.Actor.of(actor), owner.tenant if owner else None)
+                )
             ):
                 raise NotFoundError("no such token")
             record = identity.revoke_token(s, row, now=now)
@@ -488,12 +533,15 @@ class Engine(IntegrationMixin, CampaignsMixin):
         transaction opens, so on SQLite other writers are not queued behind them.
         """
         with self.store.read() as s:
-            unchanged = self.catalog.unchanged(s, files) is not None
+            tenant = self._tenant_of(s, actor)
+            unchanged = self.catalog.unchanged(s, files, tenant=tenant) is not None
         prepared = None if unchanged else self.catalog.prepare(files)
         if prepared is not None:
             parse_prepared(prepared)
         with self.store.write() as s:
-            row = self.catalog.deploy(s, files, now=self.clock.now(), deployed_by=actor, prepared=prepared)
+            row = self.catalog.deploy(
+                s, files, now=self.clock.now(), deployed_by=actor, prepared=prepared, tenant=tenant
+            )
             audit.record(
                 s,
                 audit.MODEL_DEPLOY,
@@ -519,10 +567,24 @@ class Engine(IntegrationMixin, CampaignsMixin):
             out.append(self.deploy(files, actor="system"))
         return out
 
-    def list_definitions(self) -> list[DefinitionRecord]:
+    @staticmethod
+    def _tenant_of(s: Session, username: str | None) -> str | None:
+        """The tenant ``username`` acts in (None for the system, the installation and unknown names)."""
+        return rules.actor_of(s, username).tenant if username is not None else None
+
+    def list_definitions(self, *, viewer: str | None = None) -> list[DefinitionRecord]:
+        """The newest version of each key ``viewer`` sees: their tenant's own, and the shared keys
+        it has not deployed itself (without ``viewer``: the shared ones)."""
         with self.store.read() as s:
+            tenant = self._tenant_of(s, viewer)
+            mine = Definition.tenant.is_(None) if tenant is None else Definition.tenant == tenant
+            visible = mine
+            if tenant is not None:
+                owned = select(Definition.key).where(Definition.tenant == tenant)
+                visible = mine | (Definition.tenant.is_(None) & Definition.key.not_in(owned))
             newest = (
                 select(Definition.key, func.max(Definition.version).label("v"))
+                .where(visible)
                 .group_by(Definition.key)
                 .subquery()
             )
@@ -533,19 +595,38 @@ class Engine(IntegrationMixin, CampaignsMixin):
             )
             return [self._definition_record(s, r) for r in rows]
 
-    def get_definition(self, key: str, version: int | None = None) -> DefinitionRecord:
+    def get_definition(
+        self, key: str, version: int | None = None, *, viewer: str | None = None
+    ) -> DefinitionRecord:
+        """A definition as ``viewer``'s tenant sees it (another tenant's own keys are not found)."""
         with self.store.read() as s:
-            return self._definition_record(s, self.catalog.get_row(s, key, version))
+            return self._definition_record(
+                s, self.catalog.get_row(s, key, version, tenant=self._tenant_of(s, viewer))
+            )
 
-    def definition_files(self, key: str, version: int) -> dict[str, str]:
+    def definition_files(self, key: str, version: int, *, viewer: str | None = None) -> dict[str, str]:
+        """The files of one version; with ``viewer``, only of a version their tenant sees (versions
+        count per key across tenants, so without one the version names its row: an instance's)."""
         with self.store.read() as s:
-            return dict(self.catalog.get_row(s, key, version).files)
+            if viewer is None:
+                if not 1 <= version <= MAX_VERSION:
+                    raise NotFoundError(f"process definition '{key}' has no version {version}")
+                row = s.scalars(
+                    select(Definition).where(Definition.key == key, Definition.version == version)
+                ).first()
+                if row is None:
+                    raise NotFoundError(f"process definition '{key}' has no version {version}")
+                return dict(row.files)
+            return dict(self.catalog.get_row(s, key, version, tenant=self._tenant_of(s, viewer)).files)
 
     def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
         model = self.catalog.model(row)
+        same_owner = Definition.tenant.is_(None) if row.tenant is None else Definition.tenant == row.tenant
         versions = list(
             s.scalars(
-                select(Definition.version).where(Definition.key == row.key).order_by(Definition.version)
+                select(Definition.version)
+                .where(Definition.key == row.key, same_owner)
+                .order_by(Definition.version)
             )
         )
         lanes = {lane: self.runner.lane_rule(model, lane) for lane in model.lanes}
@@ -597,14 +678,18 @@ class Engine(IntegrationMixin, CampaignsMixin):
         offset: int = 0,
         limit: int = 50,
         viewer: str | None = None,
+        unit: str | None = None,
     ) -> Page:
-        """Instances, newest first; with ``viewer``, only those that person may see (rules.py)."""
+        """Instances, newest first; with ``viewer``, only those that person may see (rules.py);
+        ``unit``: only those of that unit and the units under it."""
         with self.steps.read(viewer) as step:
             s = step.session
             stmt = select(Instance)
             visible = rules.visible_instances(s, viewer) if viewer is not None else None
             if visible is not None:
                 stmt = stmt.where(visible)
+            if unit:
+                stmt = stmt.where(self._unit_condition(s, viewer, unit, Instance.unit))
             if process_key:
                 stmt = stmt.where(Instance.process_key == process_key)
             if status:
@@ -621,6 +706,12 @@ class Engine(IntegrationMixin, CampaignsMixin):
         first: what an admin must fix by filling the post or transferring the task."""
         with self.store.read() as s:
             return [task_record(ht) for ht in assignment.unresolved_tasks(s, limit=limit)]
+
+    @staticmethod
+    def _unit_condition(s: Session, viewer: str | None, unit: str, column: Any) -> Any:
+        """``column`` within ``unit``'s subtree; a unit the viewer's tenant does not hold is not found."""
+        actor = rules.actor_of(s, viewer) if viewer is not None else rules.Actor("", roles=["admin"])
+        return rules.unit_filter(s, actor, unit, column)
 
     def history(self, instance_id: str, *, viewer: str | None = None) -> list[AuditRecord]:
         with self.steps.read(viewer) as step:
@@ -700,6 +791,12 @@ class Engine(IntegrationMixin, CampaignsMixin):
                 stmt = stmt.where(MessageSubscription.instance_id == instance_id)
             if business_key is not None:
                 stmt = stmt.where(MessageSubscription.business_key == business_key)
+            if (
+                actor is not None and s.get(User, actor) is not None
+            ):  # a person: their tenant's instances only
+                where = rules.tenant_filter(rules.actor_of(s, actor), Instance.tenant)
+                if where is not None:
+                    stmt = stmt.join(Instance, Instance.id == MessageSubscription.instance_id).where(where)
             targets = sorted(s.scalars(stmt))
         if not targets:
             raise NotFoundError(f"no instance waits for message '{name}'")
@@ -726,10 +823,13 @@ class Engine(IntegrationMixin, CampaignsMixin):
         limit: int = 50,
         groups: list[str] | None = None,
         q: str | None = None,
+        unit: str | None = None,
     ) -> Page:
         """One page of ``username``'s inbox, newest first (``groups``: theirs, when the caller knows them).
 
-        ``q`` keeps the tasks whose instance title, task name or business key contains it.
+        ``q`` keeps the tasks whose instance title, task name or business key contains it; ``unit``
+        the tasks of instances of that unit and the units under it. A group's queue is the group's
+        in the person's tenant: every county has a ``taskforce``.
         """
         if scope not in SCOPES:
             raise InvalidInputError(
@@ -739,9 +839,15 @@ class Engine(IntegrationMixin, CampaignsMixin):
             return self.list_cc(
                 username, offset=offset, limit=limit, q=q
             )  # items are CcRecord: instances copied to me
-        if groups is None:
+        unit_ids = None
+        if groups is None or unit:
             with self.store.read() as s:
-                groups = identity.groups_of(s, username)
+                if groups is None:
+                    groups = identity.groups_of(s, username)
+                if unit:
+                    unit_ids = select(Instance.id).where(
+                        self._unit_condition(s, username, unit, Instance.unit)
+                    )
         with self.store.statement() as conn:
             rows, total = inbox.page(
                 conn,
@@ -754,6 +860,7 @@ class Engine(IntegrationMixin, CampaignsMixin):
                 offset=offset,
                 limit=limit,
                 q=q or None,
+                instances=unit_ids,
             )
         return Page([task_record(r) for r in rows], total)
 
@@ -868,9 +975,18 @@ class Engine(IntegrationMixin, CampaignsMixin):
             notify.mark_read(step, instance_id, username)
 
     # ---- the claim-and-evaluate read models -------------------------------------------------
-    def board(self, *, category: str | None = None) -> list[dict[str, Any]]:
+    def board(
+        self, *, category: str | None = None, viewer: str | None = None, unit: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The board: with ``viewer``, their tenant's challenges; ``unit``: that unit's subtree's."""
         with self.store.read() as s:
-            return challenge.board(s, self.clock.now(), category=category)
+            where = None
+            if viewer is not None:
+                where = rules.tenant_filter(rules.actor_of(s, viewer), Instance.tenant)
+            if unit:
+                by_unit = self._unit_condition(s, viewer, unit, Instance.unit)
+                where = by_unit if where is None else where & by_unit
+            return challenge.board(s, self.clock.now(), category=category, where=where)
 
     def challenge(self, instance_id: str, *, viewer: str) -> dict[str, Any]:
         """One challenge as its public page shows it to any cadre (``read_challenge``, rules.py):
@@ -897,30 +1013,54 @@ class Engine(IntegrationMixin, CampaignsMixin):
                 "challenge": challenge.board_item(step.locked_instance(), step.now),
             }
 
-    def scores(self, period: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    @staticmethod
+    def _ledger_filter(s: Session, viewer: str | None) -> Any:
+        return (
+            rules.tenant_filter(rules.actor_of(s, viewer), ScoreEntry.tenant) if viewer is not None else None
+        )
+
+    def scores(
+        self, period: str | None = None, *, viewer: str | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """A month's ledger; with ``viewer``, their tenant's."""
         with self.store.read() as s:
             period = challenge.validate_period(period, self.clock.now())
-            return period, _ledger_rows(s, period)
+            return period, _ledger_rows(s, period, self._ledger_filter(s, viewer))
 
     def score_export(
-        self, period: str | None = None
+        self, period: str | None = None, *, viewer: str | None = None
     ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
         """What a month's score workbook holds, read at one moment: the period, the leaderboard and the ledger."""
         with self.store.read() as s:
             period = challenge.validate_period(period, self.clock.now())
-            return period, challenge.leaderboard(s, period), _ledger_rows(s, period)
+            where = self._ledger_filter(s, viewer)
+            return period, challenge.leaderboard(s, period, where), _ledger_rows(s, period, where)
 
-    def leaderboard(self, period: str | None = None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    def leaderboard(
+        self, period: str | None = None, *, viewer: str | None = None
+    ) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+        """A month's ranking and titles; with ``viewer``, among their tenant's people."""
         with self.store.read() as s:
             period = challenge.validate_period(period, self.clock.now())
-            return period, challenge.leaderboard(s, period), challenge.titles(s, period)
+            where = self._ledger_filter(s, viewer)
+            return period, challenge.leaderboard(s, period, where), challenge.titles(s, period, where)
 
     # ---- jobs ---------------------------------------------------------------------------
     def list_jobs(
-        self, *, instance_id: str | None = None, kind: str | None = None, offset: int = 0, limit: int = 100
+        self,
+        *,
+        instance_id: str | None = None,
+        kind: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        viewer: str | None = None,
     ) -> Page:
+        """Jobs by due time; with ``viewer``, their tenant's."""
         with self.store.read() as s:
             stmt = select(Job)
+            where = rules.tenant_filter(rules.actor_of(s, viewer), Job.tenant) if viewer is not None else None
+            if where is not None:
+                stmt = stmt.where(where)
             if instance_id:
                 stmt = stmt.where(Job.instance_id == instance_id)
             if kind:
@@ -931,7 +1071,10 @@ class Engine(IntegrationMixin, CampaignsMixin):
     def execute_job(self, job_id: str, *, actor: str | None = None) -> None:
         """Run one job now, whatever its due time (close a claim window early, retry a delivery)."""
         with self.store.read() as s:
-            if s.get(Job, job_id) is None:
+            job = s.get(Job, job_id)
+            if job is None or (
+                actor is not None and not rules.in_tenant(rules.actor_of(s, actor), job.tenant)
+            ):
                 raise NotFoundError(f"no job '{job_id}'")
         loop.run_job(self.steps, job_id, force=True)
 
@@ -949,7 +1092,7 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
+def _ledger_rows(s: Session, period: str, where: Any = None) -> list[dict[str, Any]]:
     return [
         {
             "username": r.username,
@@ -958,5 +1101,5 @@ def _ledger_rows(s: Session, period: str) -> list[dict[str, Any]]:
             "reason": r.reason,
             "awarded_at": r.awarded_at,
         }
-        for r in challenge.scores(s, period)
+        for r in challenge.scores(s, period, where)
     ]

@@ -18,7 +18,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import ColumnElement, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from .errors import ConflictError, InvalidInputError, NotFoundError, TooManyAtte
 from .integration.tables import LoginLink
 from .records import TokenRecord, UserRecord
 from .store import rows_changed
-from .tables import ApiToken, LoginFailures, Membership, User, WebSession
+from .tables import ApiToken, LoginFailures, Membership, Unit, User, WebSession
 
 ROLES = ("admin", "oa-service")
 SCOPED_ROLE = re.compile(r"^admin@[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # admin of a unit's subtree (rules.py)
@@ -70,6 +70,7 @@ def upsert_user(
             f"unknown roles {unknown}", {"roles": [f"unknown role(s) {', '.join(unknown)} / 角色无效"]}
         )
     user = session.get(User, username)
+    scoped_tenant = _scoped_roles_tenant(session, roles or [], user.tenant if user is not None else None)
     if user is None:
         user = User(
             username=username,
@@ -77,6 +78,7 @@ def upsert_user(
             roles=sorted(set(roles or [])),
             created_at=now,
             active=True if active is None else active,
+            tenant=scoped_tenant,
         )
         session.add(user)
     else:
@@ -84,6 +86,7 @@ def upsert_user(
             user.display_name = display_name
         if roles is not None:
             user.roles = sorted(set(roles))
+            user.tenant = user.tenant or scoped_tenant
         if active is not None:
             user.active = active
     if active is False:
@@ -95,6 +98,34 @@ def upsert_user(
             session.add(Membership(group=group, username=username))
         session.flush()
     return get_user(session, username)
+
+
+def _scoped_roles_tenant(session: Session, roles: list[str], tenant: str | None) -> str | None:
+    """The tenant of the units scoped roles (``admin@town1``) name: they must exist and lie in one
+    tenant, the user's own; a user without a tenant joins it, as a post would make them."""
+    codes = sorted({r.partition("@")[2] for r in roles if "@" in r})
+    if not codes:
+        return None
+    found = {
+        code: tenant
+        for code, tenant in session.execute(select(Unit.code, Unit.tenant).where(Unit.code.in_(codes)))
+    }
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise InvalidInputError(
+            f"no unit {', '.join(missing)}", {"roles": [f"no unit '{', '.join(missing)}' / 单位不存在"]}
+        )
+    tenants = set(found.values()) | ({tenant} if tenant is not None else set())
+    if len(tenants) > 1:
+        raise InvalidInputError(
+            "scoped roles in another tenant",
+            {
+                "roles": [
+                    f"units of more than one tenant: {', '.join(sorted(tenants))} / 不能跨县（租户）授权"
+                ]
+            },
+        )
+    return tenants.pop()
 
 
 def get_user(session: Session, username: str) -> UserRecord:
@@ -111,6 +142,7 @@ def _user_record(session: Session, user: User) -> UserRecord:
         groups_of(session, user.username),
         list(user.roles or []),
         bool(user.active),
+        user.tenant,
     )
 
 
@@ -122,17 +154,24 @@ def groups_of(session: Session, username: str) -> list[str]:
     )
 
 
-def list_groups(session: Session) -> dict[str, list[str]]:
+def list_groups(session: Session, where: ColumnElement[bool] | None = None) -> dict[str, list[str]]:
+    """Groups and their members; ``where`` (on ``User``) keeps the members of one tenant."""
+    stmt = select(Membership.group, Membership.username).order_by(Membership.group, Membership.username)
+    if where is not None:
+        stmt = stmt.join(User, User.username == Membership.username).where(where)
     out: dict[str, list[str]] = {}
-    for group, username in session.execute(
-        select(Membership.group, Membership.username).order_by(Membership.group, Membership.username)
-    ):
+    for group, username in session.execute(stmt):
         out.setdefault(group, []).append(username)
     return out
 
 
-def list_users(session: Session, query: str | None = None, limit: int = 50) -> list[UserRecord]:
+def list_users(
+    session: Session, query: str | None = None, limit: int = 50, where: ColumnElement[bool] | None = None
+) -> list[UserRecord]:
+    """Users by name; ``where`` (on ``User``) keeps one tenant's people."""
     stmt = select(User).order_by(User.username).limit(limit)
+    if where is not None:
+        stmt = stmt.where(where)
     if query:
         like = f"%{query}%"
         stmt = stmt.where(User.username.ilike(like) | User.display_name.ilike(like))

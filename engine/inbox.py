@@ -4,7 +4,9 @@
 it, so "my groups' queue" needs no join: every assignment change calls ``reindex``. The queues of
 the posts a person holds (``post:<unit>:<post>``) are read in the same statement, from their posts. The default
 inbox (open tasks, no filters) is a page merged from per-group top-N ranges of that table's
-primary key plus the person's own tasks; any other filter takes the general join.
+``(tenant, group, created_at, task_id)`` index plus the person's own tasks; any other filter takes
+the general join. Group names repeat across tenants, so a queue is a group in the person's tenant,
+read in the same statement (``_queue_tenant``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Row,
     Select,
     Subquery,
+    and_,
     bindparam,
     delete,
     func,
@@ -31,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from . import postqueues
-from .tables import HumanTask, TaskCandidate
+from .tables import HumanTask, TaskCandidate, User
 
 
 def reindex(s: Session, ht: HumanTask) -> None:
@@ -39,7 +42,7 @@ def reindex(s: Session, ht: HumanTask) -> None:
     s.execute(delete(TaskCandidate).where(TaskCandidate.task_id == ht.id))
     if ht.status == "open" and ht.assignee is None:
         for group in ht.candidate_groups or []:
-            s.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))
+            s.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at, tenant=ht.tenant or ""))
 
 
 _COLUMNS = tuple(
@@ -71,6 +74,11 @@ _COLUMNS = tuple(
 )
 
 
+def _queue_tenant(username: Any) -> ColumnElement[str]:
+    """The person's tenant as ``task_candidate`` stores it (``""``: the implicit tenant)."""
+    return func.coalesce(select(User.tenant).where(User.username == username).scalar_subquery(), "")
+
+
 def page(
     conn: Connection,
     username: str,
@@ -83,14 +91,16 @@ def page(
     offset: int,
     limit: int,
     q: str | None = None,
+    instances: Select[Any] | None = None,
 ) -> tuple[list[Row[*tuple[Any, ...]]], int]:
     """One inbox page, newest first, as ``human_task`` rows, and how many tasks there are in all.
 
     The open inbox without filters, what people look at all day, is one statement (page and total
     together, one round trip) built once per shape and compiled once by SQLAlchemy's cache.
-    ``q`` searches the instance title, the task name and the business key (case-insensitive).
+    ``q`` searches the instance title, the task name and the business key (case-insensitive);
+    ``instances`` (a select of instance ids) keeps their tasks only.
     """
-    if status == "open" and not process_key and not business_key and not q:
+    if status == "open" and not process_key and not business_key and not q and instances is None:
         params = {"username": username, "top": offset + limit, "offset": offset, "limit": limit}
         params.update((f"g{i}", g) for i, g in enumerate(groups))
         rows = list(conn.execute(_open_page(scope, len(groups)), params))
@@ -109,6 +119,8 @@ def page(
     ]
     if q:
         filters.append(matching(q))
+    if instances is not None:
+        filters.append(HumanTask.instance_id.in_(instances))
     return _filtered_page(conn, username, groups, scope, filters, offset, limit)
 
 
@@ -137,7 +149,17 @@ def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
         queues = _posts_held()
         parts.append(
             select(func.count(TaskCandidate.task_id.distinct()))
-            .where(or_(TaskCandidate.group.in_(groups), queues) if n_groups else queues)
+            .where(
+                or_(
+                    and_(
+                        TaskCandidate.tenant == _queue_tenant(bindparam("username")),
+                        TaskCandidate.group.in_(groups),
+                    ),
+                    queues,
+                )
+                if n_groups
+                else queues
+            )
             .scalar_subquery()
         )
     return select(functools.reduce(operator.add, parts).label("total"))
@@ -159,7 +181,10 @@ def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
         for i in range(n_groups):
             sources.append(
                 select(TaskCandidate.task_id.label("id"), TaskCandidate.created_at.label("created_at"))
-                .where(TaskCandidate.group == bindparam(f"g{i}"))
+                .where(
+                    TaskCandidate.tenant == _queue_tenant(bindparam("username")),
+                    TaskCandidate.group == bindparam(f"g{i}"),
+                )
                 .order_by(TaskCandidate.created_at.desc(), TaskCandidate.task_id)
                 .limit(top)
             )
@@ -216,7 +241,12 @@ def _filtered_page(
         select(HumanTask.id, HumanTask.created_at)
         .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
         .where(
-            or_(TaskCandidate.group.in_(groups or [""]), _posts_held(username)),
+            or_(
+                and_(
+                    TaskCandidate.tenant == _queue_tenant(username), TaskCandidate.group.in_(groups or [""])
+                ),
+                _posts_held(username),
+            ),
             HumanTask.assignee.is_(None),
             *filters,
         )

@@ -25,7 +25,8 @@ def start(
     step: Step, process_key: str, *, version: int | None, business_key: str | None, data: dict[str, Any]
 ) -> InstanceRecord:
     catalog = step.runner.catalog
-    definition = catalog.get_row(step.session, process_key, version)
+    tenant, unit = step.owner(data)
+    definition = catalog.get_row(step.session, process_key, version, tenant=tenant)
     model = catalog.model(definition)
     check_start_data(model, data)
     data = dict(data)
@@ -33,7 +34,7 @@ def start(
         own = assignment.sole_unit(step.session, step.actor)  # 申报单位: the starter's, when they have one
         if own is not None:
             data[FILING_UNIT] = own
-    ctx = step.start(definition, business_key=business_key, data=data)
+    ctx = step.start(definition, business_key=business_key, data=data, tenant=tenant, unit=unit)
     return step.instance_record(ctx.row)
 
 

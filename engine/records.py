@@ -119,6 +119,7 @@ class UserRecord:
     groups: list[str]
     roles: list[str]
     active: bool = True
+    tenant: str | None = None  # the root of the units they hold posts in; None: no tenant
 
 
 @dataclass(frozen=True)

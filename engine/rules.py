@@ -14,6 +14,17 @@ one of its open tasks or holders of one of its posts (``assignment.py``), the pe
 is visible to whoever may see its instance. A challenge of the built-in process, once on the board,
 is public (``read_challenge``): every cadre reads its page, claims and countdown, never its raw data.
 
+Tenants: everything an instance owns carries the instance's tenant, and a person sees only their
+own tenant's objects; another tenant's object is *not found* (404, never 403, so ids leak
+nothing). Admins and the OA service without a tenant belong to the installation and see every
+tenant; everyone else without a tenant lives in the implicit tenant (None) of the data written
+before the first tenant existed. Group names repeat across tenants, so a candidate group counts
+only within the task's tenant.
+
+Scoped roles: ``admin@<unit>`` (any role may be scoped) holds over that unit's subtree only:
+``manages_unit`` answers for the organisation's routes and user management, and a scoped role or
+a leading post (``LEADING_POSTS``) in a unit shows the instances of the units under it.
+
 Roles are privileges: ``admin`` holds every privilege, ``oa-service`` the service's own. Acting
 on someone's behalf never raises privileges: while a service acts as a person
 (``acting_with``), that person's roles count only as far as the service holds them too. Nobody
@@ -27,11 +38,11 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, object_session
 
 from . import audit, postqueues
-from .errors import NotAllowedError
+from .errors import NotAllowedError, NotFoundError
 from .records import UserRecord
 from .tables import (
     AuditEvent,
@@ -43,6 +54,7 @@ from .tables import (
     TaskCandidate,
     Unit,
     User,
+    UserPost,
 )
 
 PRIVILEGED_ROLES = ("admin", "oa-service")
@@ -51,8 +63,14 @@ CHALLENGE_PROCESS = "claim_evaluate"
 PUBLIC_PHASES = ("published", "in_progress", "under_acceptance", "rectifying", "accepted", "failed")
 _IMPLIED = {"admin": frozenset(PRIVILEGED_ROLES), "oa-service": frozenset({"oa-service"})}
 
+#: The posts that lead a unit: their holders see the instances of every unit under it.
+LEADING_POSTS = ("书记", "副书记", "县长", "镇长", "乡长", "主任", "局长", "部长", "队长", "总队长")
+
 # The roles of the service acting on someone's behalf in this request (None: nobody is acting).
 _acting_cap: ContextVar[frozenset[str] | None] = ContextVar("jiebang_acting_cap", default=None)
+# Who this request authenticated as (the API sets it): their roles, groups and tenant were read
+# with the token or session, so the rules ask the database nothing more about them.
+_asking: ContextVar[Actor | None] = ContextVar("jiebang_asking", default=None)
 
 
 def acting_with(service_roles: Iterable[str] | None) -> None:
@@ -79,45 +97,83 @@ def outranks(target_roles: Iterable[str], caller_roles: Iterable[str]) -> bool:
     return bool(privileges(target_roles) - privileges(caller_roles))
 
 
-def refused_grants(caller_roles: Iterable[str], current: Iterable[str], wanted: Iterable[str]) -> list[str]:
+def refused_grants(
+    caller_roles: Iterable[str],
+    current: Iterable[str],
+    wanted: Iterable[str],
+    *,
+    covers: Callable[[str, str], bool] | None = None,
+) -> list[str]:
     """The role changes (granted or withdrawn) the caller may not make.
 
     Nobody changes a role they do not hold, and only admins change ``admin`` or ``oa-service``.
+    A scoped role ``role@unit`` may be changed by a plain admin, or by whoever holds ``role`` or
+    ``admin`` over that unit (``covers(role, unit)``: the caller's scoped roles reach the unit),
+    so nobody grants above themselves.
     """
     mine = set(caller_roles)
     if "admin" in mine:
         return []
-    return sorted(r for r in set(current) ^ set(wanted) if r in PRIVILEGED_ROLES or r not in mine)
+
+    def may(role: str) -> bool:
+        name, _, unit = role.partition("@")
+        if unit:
+            return covers is not None and covers(name, unit)
+        return role not in PRIVILEGED_ROLES and role in mine
+
+    return sorted(r for r in set(current) ^ set(wanted) if not may(r))
+
+
+def split_role(role: str) -> tuple[str, str | None]:
+    """``admin@town1`` → ``("admin", "town1")``; a plain role has no unit."""
+    name, _, unit = role.partition("@")
+    return name, unit or None
 
 
 # ---- who is asking ------------------------------------------------------------------------------
 class Actor:
-    """A person as the rules see them: roles as they count now (capped while a service acts), groups.
+    """A person as the rules see them: roles as they count now (capped while a service acts),
+    groups, and the tenant they belong to (None: the installation, or the implicit tenant).
 
-    An actor read from the database loads roles and groups only when a rule asks for them, so a
-    check that needs neither costs no statement.
+    Roles may be scoped (``admin@town1``); ``"admin" in actor.roles`` is the plain role only. An
+    actor read from the database loads its user row (roles and tenant) and its groups only when
+    a rule asks for them, so a check that needs neither costs no statement.
     """
 
-    __slots__ = ("_groups", "_load_groups", "_load_roles", "_roles", "username")
+    __slots__ = ("_groups", "_load_groups", "_load_user", "_roles", "_tenant", "username")
 
     def __init__(
         self,
         username: str,
         roles: Iterable[str] = (),
         groups: Iterable[str] = (),
+        tenant: str | None = None,
         *,
-        load_roles: Callable[[], Iterable[str]] | None = None,
+        load_user: Callable[[], tuple[Iterable[str], str | None]] | None = None,
         load_groups: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.username = username
-        self._roles, self._groups = frozenset(roles), frozenset(groups)
-        self._load_roles, self._load_groups = load_roles, load_groups  # run once, on first read
+        self._roles, self._groups, self._tenant = frozenset(roles), frozenset(groups), tenant
+        self._load_user, self._load_groups = load_user, load_groups  # run once, on first read
+
+    def _loaded(self) -> None:
+        if self._load_user is not None:
+            roles, tenant = self._load_user()
+            self._roles, self._tenant, self._load_user = frozenset(roles), tenant, None
 
     @property
     def roles(self) -> frozenset[str]:
-        if self._load_roles is not None:
-            self._roles, self._load_roles = frozenset(self._load_roles()), None
+        self._loaded()
         return self._roles
+
+    @property
+    def tenant(self) -> str | None:
+        self._loaded()
+        return self._tenant
+
+    def scopes(self, role: str) -> list[str]:
+        """The units ``role`` is held over (``admin@town1`` → ``town1``)."""
+        return sorted(u for name, u in map(split_role, self.roles) if name == role and u is not None)
 
     @property
     def groups(self) -> frozenset[str]:
@@ -131,15 +187,27 @@ class Actor:
     @classmethod
     def of(cls, user: UserRecord) -> Actor:
         """The actor for an authenticated user record (its roles are already the effective ones)."""
-        return cls(user.username, user.roles, user.groups)
+        return cls(user.username, user.roles, user.groups, user.tenant)
+
+
+def asking(actor: Actor | None) -> None:
+    """Who this request (thread or task) authenticated as; ``actor_of`` answers them from memory.
+
+    The API sets it once per request from the token's or session's user record, so the tenant
+    and groups read with the user cost no further statement; ``None`` forgets it.
+    """
+    _asking.set(actor)
 
 
 def actor_of(s: Session, username: str, *, groups: Iterable[str] | None = None) -> Actor:
     """The actor ``username`` from the database; ``groups`` when the caller knows them already."""
+    known = _asking.get()
+    if known is not None and known.username == username:
+        return known
 
-    def load_roles() -> set[str]:
+    def load_user() -> tuple[set[str], str | None]:
         user = s.get(User, username)
-        return effective_roles(user.roles or []) if user is not None else set()
+        return (effective_roles(user.roles or []), user.tenant) if user is not None else (set(), None)
 
     def load_groups() -> list[str]:
         return list(s.scalars(select(Membership.group).where(Membership.username == username)))
@@ -147,9 +215,70 @@ def actor_of(s: Session, username: str, *, groups: Iterable[str] | None = None) 
     return Actor(
         username,
         groups=groups or (),
-        load_roles=load_roles,
+        load_user=load_user,
         load_groups=None if groups is not None else load_groups,
     )
+
+
+# ---- tenants and units --------------------------------------------------------------------------
+def sees_every_tenant(actor: Actor) -> bool:
+    """Admins and the OA service of the installation itself (no tenant) see every tenant's data."""
+    return actor.tenant is None and bool(actor.roles & set(PRIVILEGED_ROLES))
+
+
+def in_tenant(actor: Actor, tenant: str | None) -> bool:
+    """Whether an object of ``tenant`` exists as far as ``actor`` can tell."""
+    return tenant == actor.tenant or sees_every_tenant(actor)
+
+
+def tenant_filter(actor: Actor, column: Any) -> ColumnElement[bool] | None:
+    """The condition keeping ``column`` (a ``tenant`` column) within the actor's tenant; None: all."""
+    if sees_every_tenant(actor):
+        return None
+    return column.is_(None) if actor.tenant is None else column == actor.tenant
+
+
+def _unit_row(s: Session, code: str) -> Unit | None:
+    return s.scalar(select(Unit).where(Unit.code == code))
+
+
+def manages_unit(s: Session, actor: Actor, unit_code: str, *, role: str = "admin") -> bool:
+    """Whether ``actor`` holds ``role`` over unit ``unit_code``: plainly within its tenant (or the
+    installation's, over every tenant), or scoped (``admin@town1``) over that unit's subtree."""
+    unit = _unit_row(s, unit_code)
+    if unit is None or not in_tenant(actor, unit.tenant):
+        return False
+    if role in actor.roles:
+        return True
+    scopes = actor.scopes(role)
+    if not scopes:
+        return False
+    paths = s.scalars(select(Unit.path).where(Unit.code.in_(scopes), Unit.tenant == unit.tenant))
+    return any(unit.path.startswith(path) for path in paths)
+
+
+def manages_user(s: Session, actor: Actor, username: str) -> bool:
+    """Whether ``actor`` administers person ``username``: a plain admin of their tenant, or a
+    scoped admin over every unit they hold a post in (a person without posts: plain admins only).
+    Someone not yet known is managed by whoever may manage users at all."""
+    user = s.get(User, username)
+    if user is None:
+        return True
+    if not in_tenant(actor, user.tenant):
+        return False
+    if actor.roles & set(PRIVILEGED_ROLES):
+        return True
+    units = list(
+        s.scalars(
+            select(Unit.code).join(UserPost, UserPost.unit_id == Unit.id).where(UserPost.username == username)
+        )
+    )
+    return bool(units) and all(manages_unit(s, actor, code) for code in units)
+
+
+def user_filter(actor: Actor) -> ColumnElement[bool] | None:
+    """The condition on ``User`` rows the actor may list: their tenant's people (None: everyone)."""
+    return tenant_filter(actor, User.tenant)
 
 
 # ---- the rules ----------------------------------------------------------------------------------
@@ -168,13 +297,20 @@ def _instance(target: Instance | HumanTask) -> Instance:
     return row
 
 
-def _is_admin(actor: Actor, _target: Any = None) -> bool:
-    return "admin" in actor.roles
+def _is_admin(actor: Actor, target: Instance | HumanTask | None = None) -> bool:
+    """A plain admin (of the target's tenant: ``allowed`` checks that first), or a scoped one over
+    the unit the target's instance belongs to."""
+    if "admin" in actor.roles:
+        return True
+    if target is None or not actor.scopes("admin"):
+        return False
+    row = _instance(target)
+    return row.unit is not None and manages_unit(_session(row), actor, row.unit)
 
 
 def _may_view(actor: Actor, target: Instance | HumanTask) -> bool:
     row = _instance(target)
-    condition = _visibility(actor.username, actor.roles)
+    condition = _visibility(actor)
     if condition is None:
         return True
     return bool(_session(row).scalar(select(exists().where(Instance.id == row.id, condition))))
@@ -210,7 +346,7 @@ def _completed_one(actor: Actor, row: Instance) -> bool:
 def _involved(actor: Actor, target: Instance | HumanTask) -> bool:
     """The starter, anyone who completed a task of the instance, or an admin (urge and CC)."""
     row = _instance(target)
-    return row.started_by == actor.username or _is_admin(actor) or _completed_one(actor, row)
+    return row.started_by == actor.username or _is_admin(actor, row) or _completed_one(actor, row)
 
 
 def _may_comment(actor: Actor, ht: HumanTask) -> bool:
@@ -221,13 +357,13 @@ def _may_comment(actor: Actor, ht: HumanTask) -> bool:
     return (
         actor.username in (ht.assignee, ht.completed_by)
         or _is_candidate(actor, ht)
-        or _is_admin(actor)
+        or _is_admin(actor, ht)
         or _instance(ht).started_by == actor.username
     )
 
 
 def _may_cancel(actor: Actor, row: Instance) -> bool:
-    return row.started_by == actor.username or _is_admin(actor)
+    return row.started_by == actor.username or _is_admin(actor, row)
 
 
 def _may_file_claim(actor: Actor, row: Instance) -> bool:
@@ -372,13 +508,26 @@ Target = Instance | HumanTask | Unit | None
 
 
 def allowed(action: str, actor: Actor, target: Target = None) -> bool:
-    """May ``actor`` do ``action`` to ``target``? An action the target does not have is refused."""
+    """May ``actor`` do ``action`` to ``target``? An action the target does not have is refused,
+    and so is everything on another tenant's object."""
     rule = _rules_for(target).get(action)
-    return rule is not None and rule(actor, target)
+    if rule is None or (isinstance(target, Instance | HumanTask) and not in_tenant(actor, target.tenant)):
+        return False
+    return rule(actor, target)
+
+
+def require_tenant(actor: Actor, target: Instance | HumanTask) -> None:
+    """``NotFoundError`` (404) for another tenant's object: its id tells the actor nothing."""
+    if not in_tenant(actor, target.tenant):
+        what = "task" if isinstance(target, HumanTask) else "process instance"
+        raise NotFoundError(f"no {what} '{target.id}'")
 
 
 def require(action: str, actor: Actor, target: Target = None) -> None:
-    """``allowed`` or ``NotAllowedError`` (403), with a message naming the refusal."""
+    """``allowed`` or ``NotAllowedError`` (403), with a message naming the refusal; another
+    tenant's object is ``NotFoundError`` (404)."""
+    if isinstance(target, Instance | HumanTask):  # units: the organisation's own rules below
+        require_tenant(actor, target)
     if allowed(action, actor, target):
         return
     template = REFUSALS.get(
@@ -446,15 +595,31 @@ def last_step(s: Session, instance_id: str) -> HumanTask | None:
 # ---- who sees which instance --------------------------------------------------------------------
 def visible_instances(s: Session, username: str) -> ColumnElement[bool] | None:
     """The condition on ``Instance`` rows ``username`` may see; ``None`` when they see every instance."""
-    user = s.get(User, username)
-    if user is None:
-        return Instance.started_by == username
-    return _visibility(username, effective_roles(user.roles or []))
+    return _visibility(actor_of(s, username))
 
 
-def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | None:
-    if set(roles) & set(PRIVILEGED_ROLES):
-        return None
+def _visibility(actor: Actor) -> ColumnElement[bool] | None:
+    tenant = tenant_filter(actor, Instance.tenant)
+    if actor.roles & set(PRIVILEGED_ROLES):
+        return tenant
+    people = _involvement(actor.username, actor.scopes("admin") + actor.scopes("oa-service"))
+    return people if tenant is None else and_(tenant, people)
+
+
+def _overseen(username: str, scoped_units: list[str]) -> ColumnElement[bool]:
+    """Instances of units under one the person leads (a post in ``LEADING_POSTS``) or holds a
+    scoped role over."""
+    inst_unit, over = aliased(Unit), aliased(Unit)
+    leads = select(UserPost.unit_id).where(UserPost.username == username, UserPost.post.in_(LEADING_POSTS))
+    return exists().where(
+        inst_unit.code == Instance.unit,
+        or_(over.id.in_(leads), over.code.in_(scoped_units) if scoped_units else false()),
+        over.tenant == inst_unit.tenant,
+        inst_unit.path.startswith(over.path),
+    )
+
+
+def _involvement(username: str, scoped_units: list[str]) -> ColumnElement[bool]:
     worked = exists().where(
         HumanTask.instance_id == Instance.id,
         or_(HumanTask.assignee == username, HumanTask.completed_by == username, HumanTask.owner == username),
@@ -475,7 +640,8 @@ def _visibility(username: str, roles: Iterable[str]) -> ColumnElement[bool] | No
     )
     copied = exists().where(CarbonCopy.instance_id == Instance.id, CarbonCopy.username == username)
     scored = exists().where(ScoreEntry.instance_id == Instance.id, ScoreEntry.username == username)
-    return or_(Instance.started_by == username, worked, delegated, candidate, copied, scored)
+    overseen = _overseen(username, scoped_units)
+    return or_(Instance.started_by == username, worked, delegated, candidate, copied, scored, overseen)
 
 
 # ---- the organisation: who sees and changes which tenant's units and posts ----------------------
@@ -519,3 +685,14 @@ def require_org(action: str, permitted: bool) -> None:
     """``NotAllowedError`` (403) naming the refusal when an organisation rule said no."""
     if not permitted:
         raise NotAllowedError(REFUSALS[action])
+
+
+def unit_filter(
+    s: Session, actor: Actor, unit_code: str, column: InstrumentedAttribute[Any]
+) -> ColumnElement[bool]:
+    """``column`` (a unit code) names ``unit_code`` or a unit under it; an unknown unit, or one of
+    another tenant, is not found."""
+    unit = _unit_row(s, unit_code)
+    if unit is None or not in_tenant(actor, unit.tenant):
+        raise NotFoundError(f"no unit '{unit_code}'")
+    return column.in_(select(Unit.code).where(Unit.path.startswith(unit.path, autoescape=True)))

@@ -66,11 +66,17 @@ class Definition(Base):
     notes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # normalisations applied
     deployed_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The tenant that deployed it and alone sees it; None: shipped or deployed by the installation,
+    # shared by every tenant. Versions count per key across tenants, so (key, version) stays unique.
+    tenant: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Instance(Base):
     __tablename__ = "instance"
-    __table_args__ = (Index("ix_instance_key_status", "process_key", "status"),)
+    __table_args__ = (
+        Index("ix_instance_key_status", "process_key", "status"),
+        Index("ix_instance_tenant_created", "tenant", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
@@ -88,6 +94,10 @@ class Instance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The tenant it belongs to (None: the implicit tenant before the first one exists) and the
+    # unit it was started for (``data.unit`` or the starter's unit): visibility by unit subtree.
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    unit: Mapped[str | None] = mapped_column(String(64), index=True)
 
     __mapper_args__ = {"version_id_col": row_version}  # a write over a stale read fails, never merges
 
@@ -133,6 +143,7 @@ class HumanTask(Base):
     # could be given it (``{"reason": "vacant", "post", "units"}``…): an incident admins see.
     post_assignee: Mapped[str | None] = mapped_column(String(200))
     unresolved: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    tenant: Mapped[str | None] = mapped_column(String(64))  # the instance's, copied so checks need no join
 
 
 class CarbonCopy(Base):
@@ -148,17 +159,26 @@ class CarbonCopy(Base):
     element_id: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    tenant: Mapped[str | None] = mapped_column(String(64))
 
 
 class TaskCandidate(Base):
-    """Open, unassigned task x candidate group: the inbox's ``candidate`` index (see ``inbox.reindex``)."""
+    """Open, unassigned task x candidate group: the inbox's ``candidate`` index (see ``inbox.reindex``).
+
+    Group names repeat across tenants (every county has a ``taskforce``), so a queue is a group
+    *in a tenant*; ``tenant`` is ``""`` for the implicit tenant so the queue is one index range.
+    """
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_task", "task_id"),)
+    __table_args__ = (
+        Index("ix_task_candidate_task", "task_id"),
+        Index("ix_task_candidate_tenant_group", "tenant", "group", "created_at", "task_id"),
+    )
 
     group: Mapped[str] = mapped_column(String(200), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class Job(Base):
@@ -179,6 +199,7 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(String(100))
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    tenant: Mapped[str | None] = mapped_column(String(64))
 
 
 class MessageSubscription(Base):
@@ -216,7 +237,10 @@ class ScoreEntry(Base):
     """A row of a person's monthly performance ledger (三亮三评三运用)."""
 
     __tablename__ = "score_entry"
-    __table_args__ = (Index("ix_score_period_user", "period", "username"),)
+    __table_args__ = (
+        Index("ix_score_period_user", "period", "username"),
+        Index("ix_score_tenant_period", "tenant", "period"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     period: Mapped[str] = mapped_column(String(7))
@@ -225,6 +249,7 @@ class ScoreEntry(Base):
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
     reason: Mapped[str] = mapped_column(String(500))
     awarded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    tenant: Mapped[str | None] = mapped_column(String(64))
 
 
 class User(Base):

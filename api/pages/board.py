@@ -37,14 +37,14 @@ def show(instance_id: str):
 
 def _render_board(category: str | None, **claim: Any) -> str:
     engine = get_engine()
-    items = engine.board(category=category)
+    items = engine.board(category=category, viewer=current_user().username)
     know_people(_people_of(items))
     return render_template(
         "pages/board/index.html",
         items=items,
         category=category,
         categories=CATEGORIES,
-        users=engine.list_users(limit=1000),
+        users=engine.list_users(limit=1000, viewer=current_user().username),
         phases=words.phases(),
         claims_line=lambda c: story.claims_line(c, person),
         claim_errors=claim.get("errors", {}),
@@ -66,7 +66,7 @@ def _render_challenge(instance_id: str, **claim: Any) -> str:
         left=_time_left(
             item.get("claim_deadline") if item["open_for_claims"] else item.get("deadline"), item["now"]
         ),
-        users=engine.list_users(limit=1000) if item["may_claim"] else [],
+        users=engine.list_users(limit=1000, viewer=current_user().username) if item["may_claim"] else [],
         phases=words.phases(),
         claims_line=lambda c: story.claims_line(c, person),
         claim_errors=claim.get("errors", {}),

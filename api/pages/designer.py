@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 import forms
 from engine import NotFoundError
 
-from .common import get_engine, permission_required
+from .common import current_user, get_engine, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -69,11 +69,11 @@ def problem_titles() -> dict[str, str]:
 @permission_required("deploy")
 def index():
     """Every process definition with its versions and their files."""
-    engine = get_engine()
+    engine, me = get_engine(), current_user().username
     rows = []
-    for latest in engine.list_definitions():
-        full = engine.get_definition(latest.key)
-        files = {v: sorted(engine.definition_files(latest.key, v)) for v in full.versions}
+    for latest in engine.list_definitions(viewer=me):
+        full = engine.get_definition(latest.key, viewer=me)
+        files = {v: sorted(engine.definition_files(latest.key, v, viewer=me)) for v in full.versions}
         rows.append({"definition": full, "files": files})
     return render_template("pages/designer/index.html", rows=rows)
 
@@ -84,14 +84,19 @@ def edit(key: str):
     """Open the modeler on the latest version (or ``?version=``) of one definition."""
     engine = get_engine()
     try:
-        definition = engine.get_definition(key, request.args.get("version", type=int))
-        files = engine.definition_files(key, definition.version)
+        me = current_user().username
+        definition = engine.get_definition(key, request.args.get("version", type=int), viewer=me)
+        files = engine.definition_files(key, definition.version, viewer=me)
     except NotFoundError:
         abort(404)
     bpmn = {n: x for n, x in sorted(files.items()) if n.endswith(".bpmn")}
     dmn = {n: x for n, x in sorted(files.items()) if n.endswith(".dmn")}
-    latest = engine.get_definition(key)
-    deployed = files if latest.version == definition.version else engine.definition_files(key, latest.version)
+    latest = engine.get_definition(key, viewer=me)
+    deployed = (
+        files
+        if latest.version == definition.version
+        else engine.definition_files(key, latest.version, viewer=me)
+    )
     return render_template(
         "pages/designer/edit.html",
         definition=definition,
@@ -115,7 +120,7 @@ def form_names(files: dict[str, str]) -> list[str]:
 def download(key: str, version: int, filename: str):
     """Download one file of one deployed version."""
     try:
-        files = get_engine().definition_files(key, version)
+        files = get_engine().definition_files(key, version, viewer=current_user().username)
     except NotFoundError:
         abort(404)
     if filename not in files:

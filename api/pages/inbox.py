@@ -57,6 +57,6 @@ def index():
         groups=words.groups(),
         q=q or "",
         process_key=process_key,
-        definitions=get_engine().list_definitions(),
+        definitions=get_engine().list_definitions(viewer=me.username),
         now=datetime.now(UTC),
     )

@@ -117,7 +117,9 @@ def show(instance_id: str):
         jobs=jobs,
         actions=instance.actions,
         on_board=_on_board(instance_id),
-        users=engine.list_users(limit=1000) if "cc" in instance.actions else [],
+        users=engine.list_users(limit=1000, viewer=current_user().username)
+        if "cc" in instance.actions
+        else [],
     )
 
 

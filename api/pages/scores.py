@@ -8,18 +8,18 @@ from flask import Blueprint, render_template, request
 from engine import InvalidInputError
 
 from ..exports import scores_download
-from .common import get_engine, know_people, login_required
+from .common import current_user, get_engine, know_people, login_required
 
 bp = Blueprint("scores", __name__, url_prefix="/scores")
 
 
 def _load(period: str | None):
-    engine = get_engine()
+    engine, me = get_engine(), current_user().username
     try:
-        period, board, titles = engine.leaderboard(period)
+        period, board, titles = engine.leaderboard(period, viewer=me)
     except InvalidInputError:
-        period, board, titles = engine.leaderboard(None)
-    _, rows = engine.scores(period)
+        period, board, titles = engine.leaderboard(None, viewer=me)
+    _, rows = engine.scores(period, viewer=me)
     return period, board, titles, rows
 
 
@@ -41,6 +41,6 @@ def export():
     """The month's ledger and leaderboard as an Excel workbook (the API's ``/scores/export``)."""
     period = request.args.get("period")
     try:
-        return scores_download(period)
+        return scores_download(period, viewer=current_user().username)
     except InvalidInputError:  # like the page itself, an unreadable month shows this month
-        return scores_download(None)
+        return scores_download(None, viewer=current_user().username)

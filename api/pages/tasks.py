@@ -176,7 +176,7 @@ def people():
     q = (request.args.get("q") or "").strip()[:50]
     if not q:
         return jsonify([])
-    found = [u for u in get_engine().list_users(q, limit=20) if u.active]
+    found = [u for u in get_engine().list_users(q, limit=20, viewer=current_user().username) if u.active]
     return jsonify([{"username": u.username, "display_name": u.display_name or u.username} for u in found])
 
 

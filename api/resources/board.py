@@ -41,8 +41,10 @@ LeaderboardPageSchema = page_schema(
 @errors(blp, 422)
 def board(args: dict[str, Any]) -> dict[str, Any]:
     """Published and running challenges with their claims and red/yellow/green status."""
-    require_user()
-    return sliced(get_engine().board(category=args.get("category")), args)
+    viewer = require_user().username
+    return sliced(
+        get_engine().board(category=args.get("category"), unit=args.get("unit"), viewer=viewer), args
+    )
 
 
 @blp.route("/board/<instance_id>/claims", methods=["POST"])
@@ -60,8 +62,7 @@ def file_claim(body: dict[str, Any], instance_id: str) -> dict[str, Any]:
 @errors(blp, 422)
 def scores(args: dict[str, Any]) -> dict[str, Any]:
     """The score ledger of a month (default: this month)."""
-    require_user()
-    period, rows = get_engine().scores(args.get("period"))
+    period, rows = get_engine().scores(args.get("period"), viewer=require_user().username)
     return sliced(rows, args, period=period)
 
 
@@ -71,8 +72,7 @@ def scores(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 422)
 def leaderboard(args: dict[str, Any]) -> dict[str, Any]:
     """People ranked by points in a month, with the month's titles (破解难题之星, 明显进步之星)."""
-    require_user()
-    period, rows, titles = get_engine().leaderboard(args.get("period"))
+    period, rows, titles = get_engine().leaderboard(args.get("period"), viewer=require_user().username)
     return sliced(rows, args, period=period, titles=titles)
 
 
@@ -86,5 +86,4 @@ def leaderboard(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 422)
 def export_scores(args: dict[str, Any]) -> Response:
     """The score ledger and leaderboard of a month as an .xlsx workbook."""
-    require_user()
-    return scores_download(args.get("period"))
+    return scores_download(args.get("period"), viewer=require_user().username)

@@ -82,8 +82,7 @@ def _uploads(files: dict[str, Any]) -> dict[str, bytes]:
 @errors(blp, 422)
 def list_definitions(args: dict[str, Any]) -> dict[str, Any]:
     """The latest version of each process definition."""
-    require_user()
-    return sliced(get_engine().list_definitions(), args)
+    return sliced(get_engine().list_definitions(viewer=require_user().username), args)
 
 
 @blp.route("/<key>", methods=["GET"])
@@ -91,8 +90,7 @@ def list_definitions(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 404)
 def get_definition(key: str) -> DefinitionRecord:
     """The latest version of a definition, its lane mapping and all its versions."""
-    require_user()
-    return get_engine().get_definition(key)
+    return get_engine().get_definition(key, viewer=require_user().username)
 
 
 @blp.route("/<key>/versions/<int:version>/xml", methods=["GET"])
@@ -100,8 +98,7 @@ def get_definition(key: str) -> DefinitionRecord:
 @errors(blp, 404)
 def get_xml(key: str, version: int) -> Response:
     """The BPMN XML of one deployed version."""
-    require_user()
-    files = get_engine().definition_files(key, version)
+    files = get_engine().definition_files(key, version, viewer=require_user().username)
     bpmn = [text for name, text in sorted(files.items()) if name.lower().endswith(".bpmn")]
     if not bpmn:
         raise NotFoundError(f"{key} v{version} has no BPMN file")

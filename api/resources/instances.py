@@ -64,6 +64,7 @@ def list_instances(args: dict[str, Any]) -> dict[str, Any]:
         process_key=args.get("process_key"),
         status=args.get("status"),
         business_key=args.get("business_key"),
+        unit=args.get("unit"),
         viewer=require_user().username,
         **offset_limit(args),
     )

@@ -23,9 +23,9 @@ JobPageSchema = page_schema(JobSchema, "JobPage")
 @errors(blp, 403, 422)
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
     """Jobs by due time; filters ``instance_id``, ``kind``."""
-    require_permission("view_jobs")
+    user = require_permission("view_jobs")
     page = get_engine().list_jobs(
-        instance_id=args.get("instance_id"), kind=args.get("kind"), **offset_limit(args)
+        instance_id=args.get("instance_id"), kind=args.get("kind"), viewer=user.username, **offset_limit(args)
     )
     return paged(page.items, page.total, args)
 

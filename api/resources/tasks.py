@@ -49,6 +49,7 @@ def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
         business_key=args.get("business_key"),
         groups=user.groups,
         q=args.get("q"),
+        unit=args.get("unit"),
         **offset_limit(args),
     )
     items = [_cc_item(c, user.username) for c in page.items] if args["scope"] == "cc" else page.items

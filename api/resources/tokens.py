@@ -30,8 +30,10 @@ def list_tokens(args: dict[str, Any]) -> dict[str, Any]:
     """The acting user's tokens, revoked and expired ones included; an admin may ask for ``?username=``."""
     me = require_user()
     username = args.get("username") or me.username
-    if username != me.username and not allowed("manage_tokens", Actor.of(me)):
-        raise NotAllowedError("only an admin may list another user's tokens")
+    if username != me.username:
+        if not allowed("manage_tokens", Actor.of(me)):
+            raise NotAllowedError("only an admin may list another user's tokens")
+        get_engine().get_user(username, viewer=me.username)  # another tenant's person is not found
     return sliced(get_engine().list_tokens(username), args)
 
 

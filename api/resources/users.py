@@ -52,8 +52,7 @@ def me() -> dict[str, Any]:
 @errors(blp, 404)
 def get_user(username: str) -> dict[str, Any]:
     """A user, with groups, roles and the posts they hold (``units``)."""
-    require_user()
-    return _with_posts(get_engine().get_user(username))
+    return _with_posts(get_engine().get_user(username, viewer=require_user().username))
 
 
 def _with_posts(user: UserRecord) -> dict[str, Any]:
@@ -67,16 +66,29 @@ def _with_posts(user: UserRecord) -> dict[str, Any]:
 def put_user(body: dict[str, Any], username: str) -> dict[str, Any]:
     """Create or update a user (org sync); only admins grant or withdraw admin and oa-service.
 
+    A tenant's admin manages its own people (another tenant's are not found); ``admin@<unit>``
+    manages the people holding posts in that unit's subtree and grants roles scoped within it.
     ``active: false`` deactivates: nobody deactivates themselves, and only an admin an admin.
     ``units: [{unit, post, rank?}]`` replaces the posts the user holds, all in one tenant.
     """
-    me = require_permission("manage_users")
+    me = require_user()
+    engine = get_engine()
+    if not allowed("manage_users", Actor.of(me)) and not Actor.of(me).scopes("admin"):
+        raise NotAllowedError("requires permission to manage_users")
     try:
-        current = get_engine().get_user(username).roles
+        current = engine.get_user(username, viewer=me.username).roles
     except NotFoundError:
+        if engine.user_exists(username):
+            raise  # another tenant's person: not found, as everything of theirs
         current = []
+    if not engine.manages_user(me.username, username):
+        raise NotAllowedError(f"{username} holds posts outside the units you administer / 超出管理范围")
     if "roles" in body:
-        refused = refused_grants(me.roles, current, body["roles"])
+
+        def covers(role: str, unit: str) -> bool:
+            return engine.manages_unit(me.username, unit, role=role) or engine.manages_unit(me.username, unit)
+
+        refused = refused_grants(me.roles, current, body["roles"], covers=covers)
         if refused:
             raise NotAllowedError(f"you may not grant or withdraw: {', '.join(refused)}")
     if "active" in body:
@@ -110,7 +122,7 @@ def create_token(body: dict[str, Any] | None, username: str) -> dict[str, Any]:
 
 def _require_not_outranked(me: UserRecord, username: str) -> None:
     """Nobody mints credentials for someone holding a privilege they lack (404 for an unknown user)."""
-    target = get_engine().get_user(username)
+    target = get_engine().get_user(username, viewer=me.username)
     if outranks(target.roles, me.roles):
         raise NotAllowedError(f"{username} holds privileges you do not hold")
 
@@ -121,8 +133,11 @@ def _require_not_outranked(me: UserRecord, username: str) -> None:
 @errors(blp, 422)
 def list_groups(args: dict[str, Any]) -> dict[str, Any]:
     """Groups with their members."""
-    require_user()
-    groups = [{"name": name, "members": members} for name, members in get_engine().list_groups().items()]
+    viewer = require_user().username
+    groups = [
+        {"name": name, "members": members}
+        for name, members in get_engine().list_groups(viewer=viewer).items()
+    ]
     return sliced(groups, args)
 
 

@@ -37,8 +37,8 @@ def create_webhook(body: dict[str, Any]) -> Any:
 @errors(blp, 403, 422)
 def list_webhooks(args: dict[str, Any]) -> dict[str, Any]:
     """Webhooks (secrets are never shown)."""
-    require_permission("manage_webhooks")
-    return sliced(get_engine().list_webhooks(), args)
+    user = require_permission("manage_webhooks")
+    return sliced(get_engine().list_webhooks(viewer=user.username), args)
 
 
 @blp.route("/<webhook_id>", methods=["DELETE"])
@@ -46,8 +46,8 @@ def list_webhooks(args: dict[str, Any]) -> dict[str, Any]:
 @errors(blp, 403, 404)
 def delete_webhook(webhook_id: str) -> None:
     """Stop a webhook; its deliveries stay readable."""
-    require_permission("manage_webhooks")
-    get_engine().delete_webhook(webhook_id)
+    user = require_permission("manage_webhooks")
+    get_engine().delete_webhook(webhook_id, viewer=user.username)
 
 
 @blp.route("/<webhook_id>/deliveries", methods=["GET"])
@@ -56,6 +56,6 @@ def delete_webhook(webhook_id: str) -> None:
 @errors(blp, 403, 404, 422)
 def list_deliveries(args: dict[str, Any], webhook_id: str) -> dict[str, Any]:
     """Deliveries of a webhook, newest first, each with its attempts."""
-    require_permission("manage_webhooks")
-    items, total = get_engine().list_deliveries(webhook_id, **offset_limit(args))
+    user = require_permission("manage_webhooks")
+    items, total = get_engine().list_deliveries(webhook_id, viewer=user.username, **offset_limit(args))
     return paged(items, total, args)

@@ -36,6 +36,10 @@ class FiledClaimSchema(Schema):
 
 class BoardArgsSchema(PageArgsSchema):
     category = fields.String()
+    unit = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "a unit's code: only what belongs to it and to the units under it"},
+    )
 
 
 class ClaimMemberSchema(Schema):

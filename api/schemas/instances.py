@@ -57,6 +57,10 @@ class InstanceQueryArgsSchema(PageArgsSchema):
     process_key = fields.String()
     status = fields.String(validate=validate.OneOf(INSTANCE_STATUSES))
     business_key = fields.String()
+    unit = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "a unit's code: only what belongs to it and to the units under it"},
+    )
 
 
 class HistoryEventSchema(Schema):

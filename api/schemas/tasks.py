@@ -91,6 +91,10 @@ class TaskQueryArgsSchema(PageArgsSchema):
             "description": "search: tasks whose instance title, name or business key contains this text (case-insensitive)"
         },
     )
+    unit = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "a unit's code: only what belongs to it and to the units under it"},
+    )
 
 
 class TaskCompleteSchema(Schema):

@@ -16,6 +16,10 @@ class UserSchema(Schema):
     active = fields.Boolean(
         metadata={"description": "false: the user cannot log in and their tokens and sessions are refused"}
     )
+    tenant = fields.String(
+        allow_none=True,
+        metadata={"description": "the county (root unit) the user belongs to; null: the installation"},
+    )
     units = fields.List(
         fields.Nested(PostSchema),
         metadata={"description": "the posts the user holds: {unit, post, rank}"},
@@ -27,7 +31,17 @@ class UserUpsertSchema(Schema):
 
     display_name = fields.String(validate=validate.Length(min=1, max=300))
     groups = fields.List(fields.String(validate=validate.Length(min=1, max=200)))
-    roles = fields.List(fields.String(validate=validate.OneOf(["admin", "oa-service"])))
+    roles = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                r"^(admin|oa-service)(@[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$",
+                error="admin or oa-service, optionally scoped to a unit: admin@<unit code> / 角色无效",
+            )
+        ),
+        metadata={
+            "description": "``admin``, ``oa-service``, or either scoped to a unit's subtree: ``admin@<unit>``"
+        },
+    )
     active = fields.Boolean(
         metadata={
             "description": "false deactivates: tokens and web sessions stop at once, held tasks go back "

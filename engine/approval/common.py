@@ -65,10 +65,12 @@ def comment(s: Session, ht: HumanTask, actor: str, kind: str, text: str | None, 
     )
 
 
-def require_users(s: Session, usernames: list[str], field: str = "usernames") -> None:
+def require_users(s: Session, usernames: list[str], field: str = "usernames", *, tenant: str | None) -> None:
+    """Every name is a person of ``tenant`` (the object's): another tenant's people are unknown here."""
     if not usernames:
         raise InvalidInputError("no users given", {field: ["at least one user / 至少指定一人"]})
-    known = set(s.scalars(select(User.username).where(User.username.in_(usernames))))
+    same = User.tenant.is_(None) if tenant is None else User.tenant == tenant
+    known = set(s.scalars(select(User.username).where(User.username.in_(usernames), same)))
     unknown = [u for u in usernames if u not in known]
     if unknown:
         raise InvalidInputError(

@@ -82,7 +82,7 @@ def delegate_done(step: Step, ht: HumanTask, username: str, data: dict[str, Any]
 def _check_target(s: Session, ht: HumanTask, actor: str, to: str) -> None:
     if not isinstance(to, str) or not to:
         raise InvalidInputError("no target user", {"to": ["required / 必填项"]})
-    require_users(s, [to], "to")
+    require_users(s, [to], "to", tenant=ht.tenant)
     if to == actor:
         raise InvalidInputError(
             "cannot hand a task to yourself", {"to": ["must be someone else / 不能是本人"]}

@@ -68,7 +68,7 @@ def copy_to(
     s = step.session
     row = step.instance(instance_id)
     rules.require("cc", rules.actor_of(s, actor), row)
-    require_users(s, usernames)
+    require_users(s, usernames, tenant=row.tenant)
     added = add_copies(s, row, usernames, actor, element_id, step.now)
     audit.record(s, "instance.cc", step.now, actor=actor, instance_id=row.id, data={"usernames": added})
     return added
@@ -80,7 +80,11 @@ def add_copies(
     have = set(s.scalars(select(CarbonCopy.username).where(CarbonCopy.instance_id == row.id)))
     added = [u for u in dict.fromkeys(usernames) if u not in have]
     for u in added:
-        s.add(CarbonCopy(instance_id=row.id, username=u, by=by, element_id=element_id, at=now))
+        s.add(
+            CarbonCopy(
+                instance_id=row.id, username=u, by=by, element_id=element_id, at=now, tenant=row.tenant
+            )
+        )
     return added
 
 

@@ -69,6 +69,7 @@ def on_task_created(s: Session, ctx: StepContext, ht: HumanTask, task: Any) -> N
                 payload={"action": action},
                 attempts=0,
                 created_at=ctx.now,
+                tenant=ht.tenant,
             )
         )
     else:

@@ -76,7 +76,7 @@ def add_signers(
     _, ht = step.task_for_work(task_id, actor, action="add_signers")
     if ht.kind != "task" or ht.sign_mode in BPMN_MODES:
         raise ConflictError("signers are added to the task itself / 只能对任务本身加签")
-    require_users(s, usernames)
+    require_users(s, usernames, tenant=ht.tenant)
     existing = {r.assignee for r in sign_rows(s, ht.id) if r.status != "removed"}
     dupes = sorted(
         {u for u in usernames if u in existing or u == actor}
@@ -299,6 +299,7 @@ def _sign_row(base: HumanTask, person: str, mode: str, seq: int, status: str, no
         form=base.form,
         status=status,
         kind="sign",
+        tenant=base.tenant,
         parent_id=base.id,
         sign_mode=mode,
         sign_seq=seq,

@@ -304,7 +304,13 @@ def _start_problem(
         "lead_unit": item.lead_unit.code,
         "lead_unit_name": item.lead_unit.name,
     }
-    ctx = step.start(definition, business_key=f"{campaign.key_prefix}{number}", data=data)
+    ctx = step.start(
+        definition,
+        business_key=f"{campaign.key_prefix}{number}",
+        data=data,
+        tenant=campaign.tenant or rules.actor_of(s, actor).tenant,  # the campaign's county owns it
+        unit=item.lead_unit.code,
+    )
     _raise_failure(ctx)
     row = ctx.row
     s.add(

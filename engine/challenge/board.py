@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from .. import audit, rules
@@ -103,6 +103,7 @@ def _ledger_projection(session: Session, ctx: StepContext) -> None:
                 instance_id=ctx.row.id,
                 reason=str(entry.get("reason") or ctx.data_after.get("title") or "")[:500],
                 awarded_at=ctx.now,
+                tenant=ctx.row.tenant,
             )
         )
     audit.record(
@@ -143,12 +144,18 @@ def rag(data: dict[str, Any], now: datetime) -> str:
     return max(set_by_process, by_time, key=levels.__getitem__)
 
 
-def board(session: Session, now: datetime, *, category: str | None = None) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Instance)
-        .where(Instance.process_key == PROCESS_KEY, Instance.status == "running")
-        .order_by(Instance.created_at.desc())
-    )
+def board(
+    session: Session,
+    now: datetime,
+    *,
+    category: str | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> list[dict[str, Any]]:
+    """The challenges on the board; ``where`` (on ``Instance``) keeps one tenant's, or one unit's."""
+    stmt = select(Instance).where(Instance.process_key == PROCESS_KEY, Instance.status == "running")
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = session.scalars(stmt.order_by(Instance.created_at.desc()))
     items = []
     for row in rows:
         data = row.data or {}
@@ -248,9 +255,19 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
         row = step.lock_instance(instance_id)  # locked before it is read: a racing claim is seen whole
     except NotFoundError:
         row = None
-    if row is None or row.process_key != PROCESS_KEY:
+    if (
+        row is None
+        or row.process_key != PROCESS_KEY
+        or not rules.in_tenant(rules.actor_of(s, actor), row.tenant)
+    ):
         raise NotFoundError(f"no challenge '{instance_id}' on the board")
-    known = set(s.scalars(select(User.username).where(User.username.in_([m["username"] for m in members]))))
+    known = set(
+        s.scalars(
+            select(User.username).where(
+                User.username.in_([m["username"] for m in members]), _same_tenant(User.tenant, row.tenant)
+            )
+        )
+    )
     unknown = [m["username"] for m in members if m["username"] not in known]
     if unknown:
         raise InvalidInputError(
@@ -291,24 +308,27 @@ def _is_share(value: object) -> TypeGuard[float]:
     )
 
 
-def scores(session: Session, period: str) -> list[ScoreEntry]:
-    return list(
-        session.scalars(
-            select(ScoreEntry)
-            .where(ScoreEntry.period == period)
-            .order_by(ScoreEntry.awarded_at, ScoreEntry.id)
-        )
-    )
+def _same_tenant(column: Any, tenant: str | None) -> ColumnElement[bool]:
+    return column.is_(None) if tenant is None else column == tenant
 
 
-def leaderboard(session: Session, period: str) -> list[dict[str, Any]]:
-    """People ranked by points in ``period`` (equal points share a rank: 1, 1, 3)."""
+def scores(session: Session, period: str, where: ColumnElement[bool] | None = None) -> list[ScoreEntry]:
+    """The ledger of ``period``; ``where`` (on ``ScoreEntry``) keeps one tenant's rows."""
+    stmt = select(ScoreEntry).where(ScoreEntry.period == period)
+    if where is not None:
+        stmt = stmt.where(where)
+    return list(session.scalars(stmt.order_by(ScoreEntry.awarded_at, ScoreEntry.id)))
+
+
+def leaderboard(
+    session: Session, period: str, where: ColumnElement[bool] | None = None
+) -> list[dict[str, Any]]:
+    """People ranked by points in ``period`` (equal points share a rank: 1, 1, 3); ``where`` as in ``scores``."""
     totals: dict[str, float] = defaultdict(float)
-    for username, points in session.execute(
-        select(ScoreEntry.username, func.sum(ScoreEntry.points))
-        .where(ScoreEntry.period == period)
-        .group_by(ScoreEntry.username)
-    ):
+    stmt = select(ScoreEntry.username, func.sum(ScoreEntry.points)).where(ScoreEntry.period == period)
+    if where is not None:
+        stmt = stmt.where(where)
+    for username, points in session.execute(stmt.group_by(ScoreEntry.username)):
         totals[username] = round(float(points or 0), 2)
     names = (
         dict(
@@ -339,10 +359,10 @@ def previous_period(period: str) -> str:
     return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
-def titles(session: Session, period: str) -> dict[str, Any]:
-    """破解难题之星 (most points) and 明显进步之星 (largest rank gain on last month)."""
-    board_now = leaderboard(session, period)
-    before = {r["username"]: r["rank"] for r in leaderboard(session, previous_period(period))}
+def titles(session: Session, period: str, where: ColumnElement[bool] | None = None) -> dict[str, Any]:
+    """破解难题之星 (most points) and 明显进步之星 (largest rank gain on last month), within ``where``."""
+    board_now = leaderboard(session, period, where)
+    before = {r["username"]: r["rank"] for r in leaderboard(session, previous_period(period), where)}
     star = board_now[0] if board_now else None
     progress = None
     worst_before = max(before.values(), default=0) + 1

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from .. import ownership
@@ -112,18 +112,21 @@ class Catalog:
         now: datetime,
         deployed_by: str | None,
         prepared: Prepared | None = None,
+        tenant: str | None = None,
     ) -> Definition:
         """Store ``files`` (.bpmn, .dmn, .json forms) as the next version of their key.
 
         Pass ``prepared`` (from ``prepare``, run before the write transaction opened) so a large
         diagram is validated without holding the database's write lock; without it, it is done here.
+        A tenant's deployment is its own (``tenant``) and shadows a shared key of the same name for
+        that tenant only; versions count per key across tenants, so (key, version) stays unique.
         """
-        unchanged = self.unchanged(session, files)
+        unchanged = self.unchanged(session, files, tenant=tenant)
         if unchanged is not None:
             return unchanged  # a redeploy of what is deployed (every start-up deploys the shipped process)
         prepared = prepared or self.prepare(files)
-        latest = self.latest(session, prepared.key, missing_ok=True)
-        if latest is not None and latest.content_hash == prepared.digest:
+        latest = self.latest(session, prepared.key, missing_ok=True, tenant=tenant)
+        if latest is not None and latest.tenant == tenant and latest.content_hash == prepared.digest:
             return latest
         version = (
             session.scalar(select(func.max(Definition.version)).where(Definition.key == prepared.key)) or 0
@@ -140,12 +143,15 @@ class Catalog:
             notes=[],
             deployed_by=deployed_by,
             created_at=now,
+            tenant=tenant,
         )
         session.add(row)
         session.flush()
         return row
 
-    def unchanged(self, session: Session, files: Mapping[str, bytes]) -> Definition | None:
+    def unchanged(
+        self, session: Session, files: Mapping[str, bytes], *, tenant: str | None = None
+    ) -> Definition | None:
         """The latest version holding exactly these diagrams and the same forms, if there is one."""
         try:
             texts = {n: d.decode("utf-8") for n, d in files.items() if n.lower().endswith((".bpmn", ".dmn"))}
@@ -159,8 +165,8 @@ class Catalog:
             return None
         if not keys or len(texts) != len(files):
             return None
-        latest = self.latest(session, keys[0], missing_ok=True)
-        if latest is None or latest.files != texts:
+        latest = self.latest(session, keys[0], missing_ok=True, tenant=tenant)
+        if latest is None or latest.tenant != tenant or latest.files != texts:
             return None
         if any(self._shipped_form(name) != schema for name, schema in latest.forms.items()):
             return None
@@ -291,21 +297,42 @@ class Catalog:
         return None
 
     # ---- lookup -------------------------------------------------------------------------
-    def latest(self, session: Session, key: str, *, missing_ok: bool = False) -> Definition | None:
+    def owner(self, session: Session, key: str, tenant: str | None) -> ColumnElement[bool]:
+        """Which rows of ``key`` a tenant sees: its own when it deployed the key, else the shared ones."""
+        shared = Definition.tenant.is_(None)
+        if tenant is None:
+            return shared
+        own = session.scalar(
+            select(Definition.id).where(Definition.key == key, Definition.tenant == tenant).limit(1)
+        )
+        return Definition.tenant == tenant if own is not None else shared
+
+    def latest(
+        self, session: Session, key: str, *, missing_ok: bool = False, tenant: str | None = None
+    ) -> Definition | None:
+        """The newest version of ``key`` that ``tenant`` sees (None: the shared ones)."""
         row = session.scalars(
-            select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+            select(Definition)
+            .where(Definition.key == key, self.owner(session, key, tenant))
+            .order_by(Definition.version.desc())
+            .limit(1)
         ).first()
         if row is None and not missing_ok:
             raise NotFoundError(f"no process definition with key '{key}'")
         return row
 
-    def get_row(self, session: Session, key: str, version: int | None = None) -> Definition:
+    def get_row(
+        self, session: Session, key: str, version: int | None = None, *, tenant: str | None = None
+    ) -> Definition:
+        """A version of ``key`` as ``tenant`` sees it (the newest without ``version``); 404 otherwise."""
         if version is None:
-            return self.latest(session, key)  # type: ignore[return-value]
+            return self.latest(session, key, tenant=tenant)  # type: ignore[return-value]
         if not 1 <= version <= MAX_VERSION:
             raise NotFoundError(f"process definition '{key}' has no version {version}")
         row = session.scalars(
-            select(Definition).where(Definition.key == key, Definition.version == version)
+            select(Definition).where(
+                Definition.key == key, Definition.version == version, self.owner(session, key, tenant)
+            )
         ).first()
         if row is None:
             raise NotFoundError(f"process definition '{key}' has no version {version}")

@@ -55,7 +55,8 @@ def _subscribers(session: Session) -> list[Webhook]:
 
 
 def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, data: dict[str, Any]) -> None:
-    hooks = [h for h in hooks if event in (h.events or [])]
+    # A tenant's webhooks hear only its own instances; the installation's (no tenant) hear all.
+    hooks = [h for h in hooks if event in (h.events or []) and h.tenant in (None, row.tenant)]
     if not hooks:
         return
     now = row.updated_at  # the step's own instant (a manual clock in tests stays in charge)
@@ -87,6 +88,7 @@ def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, 
                 attempts=[],
                 job_id=job_id,
                 created_at=now,
+                tenant=row.tenant,
             )
         )
         session.add(
@@ -98,6 +100,7 @@ def _enqueue(session: Session, hooks: list[Webhook], event: str, row: Instance, 
                 payload={"delivery_id": delivery_id, "webhook_id": hook.id},
                 attempts=0,
                 created_at=now,
+                tenant=row.tenant,
             )
         )
 

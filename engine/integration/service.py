@@ -189,31 +189,31 @@ class IntegrationMixin:
                 active=True,
                 created_by=actor,
                 created_at=self.clock.now(),
+                tenant=rules.actor_of(s, actor).tenant if actor is not None else None,
             )
             s.add(hook)
             s.flush()
             return _webhook_record(hook)
 
-    def list_webhooks(self) -> list[WebhookRecord]:
+    def list_webhooks(self, *, viewer: str | None = None) -> list[WebhookRecord]:
+        """Webhooks; with ``viewer``, their tenant's (the installation's people see every one)."""
         with self.store.read() as s:
-            return [
-                _webhook_record(h)
-                for h in s.scalars(select(Webhook).order_by(Webhook.created_at, Webhook.id))
-            ]
+            stmt = select(Webhook).order_by(Webhook.created_at, Webhook.id)
+            where = rules.tenant_filter(rules.actor_of(s, viewer), Webhook.tenant) if viewer else None
+            if where is not None:
+                stmt = stmt.where(where)
+            return [_webhook_record(h) for h in s.scalars(stmt)]
 
-    def delete_webhook(self, webhook_id: str) -> None:
+    def delete_webhook(self, webhook_id: str, *, viewer: str | None = None) -> None:
         with self.store.write() as s:
-            hook = s.get(Webhook, webhook_id)
-            if hook is None:
-                raise NotFoundError(f"no webhook '{webhook_id}'")
+            hook = _webhook(s, webhook_id, viewer)
             hook.active = False  # deliveries stay readable; nothing new is queued
 
     def list_deliveries(
-        self, webhook_id: str, *, offset: int = 0, limit: int = 50
+        self, webhook_id: str, *, offset: int = 0, limit: int = 50, viewer: str | None = None
     ) -> tuple[list[DeliveryRecord], int]:
         with self.store.read() as s:
-            if s.get(Webhook, webhook_id) is None:
-                raise NotFoundError(f"no webhook '{webhook_id}'")
+            _webhook(s, webhook_id, viewer)
             stmt = select(Delivery).where(Delivery.webhook_id == webhook_id)
             rows, total = counted_page(
                 s, stmt, Delivery.created_at.desc(), Delivery.id, offset=offset, limit=limit
@@ -238,6 +238,7 @@ class IntegrationMixin:
                 LoginLink(
                     token_hash=_digest(token),
                     username=username,
+                    tenant=identity.get_user(s, username).tenant,
                     next_path=next_path,
                     expires_at=now + LOGIN_LINK_TTL,
                 )
@@ -333,6 +334,14 @@ def _visible_task(s: Session, task_id: str, username: str, *, action: str = "com
         raise NotFoundError(f"no task '{task_id}'")
     rules.require(action, rules.actor_of(s, username), ht)
     return ht
+
+
+def _webhook(s: Session, webhook_id: str, viewer: str | None) -> Webhook:
+    """A webhook ``viewer`` may see (another tenant's is not found)."""
+    hook = s.get(Webhook, webhook_id)
+    if hook is None or (viewer is not None and not rules.in_tenant(rules.actor_of(s, viewer), hook.tenant)):
+        raise NotFoundError(f"no webhook '{webhook_id}'")
+    return hook
 
 
 def _webhook_record(h: Webhook) -> WebhookRecord:

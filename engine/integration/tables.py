@@ -26,6 +26,8 @@ class Webhook(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The tenant whose events it receives; None: the installation's, which receives every tenant's.
+    tenant: Mapped[str | None] = mapped_column(String(64))
 
 
 class Delivery(Base):
@@ -43,6 +45,7 @@ class Delivery(Base):
     job_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    tenant: Mapped[str | None] = mapped_column(String(64))  # the event's instance's tenant
 
 
 class IdempotencyKey(Base):
@@ -69,6 +72,7 @@ class LoginLink(Base):
     next_path: Mapped[str | None] = mapped_column(String(2000))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    tenant: Mapped[str | None] = mapped_column(String(64))  # the user's, when it was issued
 
 
 class TaskComment(Base):

@@ -117,8 +117,11 @@ class Runner:
         actor: str | None,
         business_key: str | None,
         data: dict[str, Any],
+        tenant: str | None = None,
+        unit: str | None = None,
     ) -> StepContext:
-        """Create the instance and run it to its first wait; ``remember`` the result once committed."""
+        """Create the instance (of ``tenant``, for ``unit``) and run it to its first wait;
+        ``remember`` the result once committed."""
         self.check_input(data, "start data")
         model = self.catalog.model(definition)
         now = self.clock.now()
@@ -140,6 +143,8 @@ class Runner:
             created_at=now,
             updated_at=now,
             row_version=1,
+            tenant=tenant,
+            unit=unit,
         )
         session.add(row)
         session.flush()
@@ -380,6 +385,7 @@ class Runner:
                     returned=False,
                     created_at=ctx.now,
                     due_at=_due_at(task, ctx.model.policy(spec.bpmn_id).due_in, ctx.now),
+                    tenant=row.tenant,
                 )
                 session.add(ht)
             ctx.created_tasks.append(ht)
@@ -408,7 +414,11 @@ class Runner:
                 task_hook(session, ctx, ht, task)
             if ht.status == "open" and ht.assignee is None:  # the group queue holds only tasks nobody has
                 for group in ht.candidate_groups or []:
-                    session.add(TaskCandidate(group=group, task_id=ht.id, created_at=ht.created_at))
+                    session.add(
+                        TaskCandidate(
+                            group=group, task_id=ht.id, created_at=ht.created_at, tenant=ht.tenant or ""
+                        )
+                    )
 
     def lane_rule(self, model: Model, lane: str | None) -> str:
         """Who works a lane's tasks: the deployment's mapping first, then the diagram's."""
@@ -498,6 +508,7 @@ class Runner:
                         payload={},
                         attempts=0,
                         created_at=ctx.now,
+                        tenant=row.tenant,
                     )
                 )
             else:

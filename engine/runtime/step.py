@@ -28,7 +28,7 @@ from .. import audit, rules
 from ..errors import ConflictError, NotFoundError, ScriptError
 from ..records import InstanceRecord, task_record
 from ..store import Store
-from ..tables import Definition, HumanTask, Instance, Job
+from ..tables import Definition, HumanTask, Instance, Job, Unit, UserPost
 from .clock import Clock
 from .runner import Runner, StepContext
 
@@ -155,6 +155,36 @@ class Step:
                 raise ConflictError(f"task {ht.id} is held by {ht.assignee}")  # 409 for a candidate
         return row, ht
 
+    def owner(self, data: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The tenant and unit a new instance started by this step's actor belongs to.
+
+        ``data.unit`` names the unit when it lies in the starter's tenant (another tenant's unit,
+        or an unknown one, is refused as not found); otherwise the starter's first unit. The
+        system and the installation's people start instances of the implicit tenant, or of the
+        named unit's tenant.
+        """
+        s = self.session
+        actor = rules.actor_of(s, self.actor) if self.actor is not None else None
+        tenant = actor.tenant if actor is not None else None
+        named = data.get("unit")
+        if isinstance(named, str) and named:
+            found = s.execute(select(Unit.tenant).where(Unit.code == named)).first()
+            if found is None or (
+                found.tenant != tenant and not (actor is None or rules.sees_every_tenant(actor))
+            ):
+                raise NotFoundError(f"no unit '{named}'")
+            return found.tenant, named
+        if self.actor is None:
+            return None, None
+        first = s.scalar(
+            select(Unit.code)
+            .join(UserPost, UserPost.unit_id == Unit.id)
+            .where(UserPost.username == self.actor)
+            .order_by(UserPost.id)
+            .limit(1)
+        )
+        return tenant, first
+
     def require_view(self, target: Instance | HumanTask, viewer: str | None) -> None:
         """Nothing for ``viewer=None`` (the system); otherwise 403 unless they may see the task or instance (rules.py)."""
         if viewer is not None:
@@ -169,10 +199,25 @@ class Step:
         return schema
 
     # ---- moving the workflow ------------------------------------------------------------
-    def start(self, definition: Definition, *, business_key: str | None, data: dict[str, Any]) -> StepContext:
-        """Create an instance and run it to its first wait (a failing diagram leaves it in error, not raised)."""
+    def start(
+        self,
+        definition: Definition,
+        *,
+        business_key: str | None,
+        data: dict[str, Any],
+        tenant: str | None = None,
+        unit: str | None = None,
+    ) -> StepContext:
+        """Create an instance (of ``tenant``, for ``unit``) and run it to its first wait (a failing
+        diagram leaves it in error, not raised)."""
         ctx = self.runner.start(
-            self.session, definition, actor=self.actor, business_key=business_key, data=data
+            self.session,
+            definition,
+            actor=self.actor,
+            business_key=business_key,
+            data=data,
+            tenant=tenant,
+            unit=unit,
         )
         self.instance_row = ctx.row
         self._advanced.append((ctx, False))

@@ -193,6 +193,7 @@ def test_identity_sync_groups_tokens(client: FlaskClient, auth: Auth) -> None:
         "roles": [],
         "active": True,
         "units": [],
+        "tenant": None,  # no unit: the installation (the implicit tenant)
     }
     put = client.put(
         "/api/v1/users/liu",

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SqlEngine
 
-from engine import ManualClock
+from engine import Actor, ManualClock, asking
 from tests.walk import Walk
 
 
@@ -43,10 +43,12 @@ def test_claim_and_complete_a_review_within_their_statement_budgets(make_engine,
     walk.submit()
     review = walk.open_task("preliminary_review")
 
-    with statements() as claim:
-        walk.engine.claim(
-            review.id, "zhao", groups=["taskforce"]
-        )  # as the API calls it: the token said who zhao is
+    asking(Actor("zhao", groups=["taskforce"], tenant=None))  # as the API does: the token said who zhao is
+    try:
+        with statements() as claim:
+            walk.engine.claim(review.id, "zhao", groups=["taskforce"])
+    finally:
+        asking(None)
     # the task under lock, its new holder, its queue rows, the audit row
     assert len(claim) <= 4, claim
 
