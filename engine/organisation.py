@@ -203,9 +203,13 @@ def delete_unit(s: Session, code: str) -> None:
 
 
 def instances_filed_under(s: Session, code: str) -> int:
-    """How many instances name the unit as theirs: the ``unit`` their data was started with."""
+    """How many instances belong to the unit: recorded at start (``Instance.unit``) or named in their data."""
     return (
-        s.scalar(select(func.count()).select_from(Instance).where(Instance.data["unit"].as_string() == code))
+        s.scalar(
+            select(func.count())
+            .select_from(Instance)
+            .where(or_(Instance.unit == code, Instance.data["unit"].as_string() == code))
+        )
         or 0
     )
 

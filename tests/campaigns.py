@@ -38,6 +38,11 @@ CADRES = {  # username: (unit, post, rank)
     "gao": ("bgz", "副镇长", "科级"),
     "he": ("qianying", "办事员", "股级"),
 }
+REVIEWERS = {  # the county's task force, committee and evaluation group: people of 滦南 too
+    "zhao": ("zzb", "考核专班成员", "股级"),
+    "sun": ("zzb", "县委常委", "科级"),
+    "qian": ("zzb", "考评组成员", "科级"),
+}
 
 
 def county(engine: Engine) -> None:
@@ -46,7 +51,7 @@ def county(engine: Engine) -> None:
     with engine.store.write() as s:
         for code, (name, kind, parent) in UNITS.items():
             org.upsert_unit(s, code, name=name, kind=kind, parent=parent, attributes=None, now=now)
-    for username, (unit, post, rank) in CADRES.items():
+    for username, (unit, post, rank) in {**CADRES, **REVIEWERS}.items():
         roles = ["admin@zzb"] if username == "zzb_admin" else []
         engine.upsert_user(username, display_name=username, roles=roles)
         with engine.store.write() as s:

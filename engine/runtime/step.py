@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, rules
-from ..errors import ConflictError, NotFoundError, ScriptError
+from ..errors import ConflictError, InvalidInputError, NotFoundError, ScriptError
 from ..records import InstanceRecord, task_record
 from ..store import Store
 from ..tables import Definition, HumanTask, Instance, Job, Unit, UserPost
@@ -159,7 +159,7 @@ class Step:
         """The tenant and unit a new instance started by this step's actor belongs to.
 
         ``data.unit`` names the unit when it lies in the starter's tenant (another tenant's unit,
-        or an unknown one, is refused as not found); otherwise the starter's first unit. The
+        or an unknown one, is refused as invalid start data, with one message for both); otherwise the starter's first unit. The
         system and the installation's people start instances of the implicit tenant, or of the
         named unit's tenant.
         """
@@ -172,7 +172,7 @@ class Step:
             if found is None or (
                 found.tenant != tenant and not (actor is None or rules.sees_every_tenant(actor))
             ):
-                raise NotFoundError(f"no unit '{named}'")
+                raise InvalidInputError(f"no unit '{named}'", {"unit": [f"no unit '{named}' / 单位不存在"]})
             return found.tenant, named
         if self.actor is None:
             return None, None

@@ -23,12 +23,12 @@ API = "/api/v1"
 @pytest.fixture
 def luannan(auth: Auth, engine: Engine) -> Auth:
     """滦南县's units and cadres with tokens; 组织部's deputy head runs the campaign (admin@zzb)."""
+    county(engine)  # the units first: a scoped role names one
     for username in CADRES:
         auth.user(username, roles=["admin@zzb"] if username == "zzb_admin" else [])
     auth.user("zhao", ["taskforce"])
     auth.user("sun", ["committee"])
     auth.user("qian", ["evaluator"])
-    county(engine)
     return auth
 
 

@@ -183,10 +183,11 @@ def test_people_get_posts_with_ranks_and_show_as_members(
         {"unit": "jiangxi", "post": "驻村第一书记", "rank": None},
     ]
     assert (
-        client.get("/api/v1/users/zhou", headers=auth.headers("wang")).get_json()["units"][0]["post"]
+        client.get("/api/v1/users/zhou", headers=auth.headers("admin")).get_json()["units"][0]["post"]
         == "书记"
     )
-    members = client.get("/api/v1/units/chengguan", headers=auth.headers("wang")).get_json()["members"]
+    assert client.get("/api/v1/users/zhou", headers=auth.headers("wang")).status_code == 404  # not of 平利
+    members = client.get("/api/v1/units/chengguan", headers=auth.headers("admin")).get_json()["members"]
     assert members == [{"username": "zhou", "display_name": "周书记", "post": "书记", "rank": "科级"}]
     resp = client.put(  # the posts are replaced, not added to
         "/api/v1/users/zhou",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine, NotAllowedError
+from engine import Engine, InvalidInputError, NotAllowedError
 from engine import organisation as org
 from engine.errors import DefinitionInvalidError
 from engine.organisation import PostAssignment
@@ -56,6 +56,8 @@ def county(engine: Engine) -> None:
     posts(engine, "zhang", ("jjp", "书记"))
     posts(engine, "liu", ("laoxian", "镇长"))
     posts(engine, "wang", ("jjp", "文书"))
+    posts(engine, "chen", ("jp", "文书"))  # people of the county, in no post that leads
+    posts(engine, "zhou", ("jp", "文书"), ("laoxian", "办事员"))  # two units: no default filing unit
 
 
 def posts(engine: Engine, username: str, *held: tuple[str, str]) -> None:
@@ -210,15 +212,19 @@ def test_the_post_emptied_under_a_waiting_task_flags_it(engine: Engine) -> None:
     assert inbox(engine, "zhang") == []
 
 
-@pytest.mark.parametrize(
-    ("data", "reason"), [({}, "no-unit"), ({"unit": "nowhere"}, "unknown-unit")], ids=["missing", "unknown"]
-)
-def test_a_unit_missing_from_the_data_is_flagged_too(engine: Engine, data: dict, reason: str) -> None:
+def test_a_unit_missing_from_the_data_is_flagged_too(engine: Engine) -> None:
     county(engine)
-    task_id = start(engine, "post:书记@data:unit", data, actor="zhou")  # 周 holds no post: no default unit
+    task_id = start(engine, "post:书记@data:unit", {}, actor="zhou")  # 周 serves two units: no default unit
     task = engine.get_task(task_id).task
-    assert (task.assignee, task.unresolved["reason"]) == (None, reason)
+    assert (task.assignee, task.unresolved["reason"]) == (None, "no-unit")
     assert [t.id for t in engine.unresolved_tasks()] == [task_id]
+
+
+def test_an_unknown_unit_in_the_start_data_is_refused(engine: Engine) -> None:
+    county(engine)
+    with pytest.raises(InvalidInputError) as refused:
+        start(engine, "post:书记@data:unit", {"unit": "nowhere"})
+    assert "unit" in refused.value.errors
 
 
 @pytest.mark.parametrize(

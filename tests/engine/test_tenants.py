@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import Engine, NotFoundError
+from engine import Engine, InvalidInputError
 from engine.organisation import PostAssignment, set_posts, upsert_unit
 from engine.tables import HumanTask, Instance, Job, TaskCandidate
 
@@ -68,10 +68,11 @@ def test_an_instance_takes_its_starters_tenant_and_unit_or_the_unit_it_names(cou
         "xian_a",
         "town_a1",
     )
-    with pytest.raises(NotFoundError):  # another county's unit does not exist for wang
+    with pytest.raises(InvalidInputError) as other:  # another county's unit does not exist for wang
         engine.start("ping", actor="wang", data={"unit": "town_b1"})
-    with pytest.raises(NotFoundError):
+    with pytest.raises(InvalidInputError) as unknown:
         engine.start("ping", actor="wang", data={"unit": "nowhere"})
+    assert "单位不存在" in other.value.errors["unit"][0] and "单位不存在" in unknown.value.errors["unit"][0]
     assert owned(engine, engine.start("ping", actor="root", data={"unit": "town_b1"}).id) == (
         "xian_b",
         "town_b1",

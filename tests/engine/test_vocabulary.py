@@ -69,9 +69,9 @@ def test_the_api_enums_the_readme_and_the_pages_use_the_vocabulary() -> None:
     assert API_WEBHOOK_EVENTS == tuple(e.value for e in WebhookEvent)
     assert set(INSTANCE_STATUSES) == {"running", "completed", "cancelled", "error"}
     assert set(DONE_EVENTS) <= set(Event)
-    page = (ROOT / "api" / "templates" / "pages" / "instances" / "show.html").read_text("utf-8")
-    labels = re.search(r"\{% set events = \{(.*?)\} %\}", page, re.S).group(1)
-    assert set(re.findall(r"'([a-z_]+\.[a-z_]+)':", labels)) <= {e.value for e in Event}
+    words = (ROOT / "api" / "pages" / "words.py").read_text("utf-8")  # the history's words, per event
+    named = re.findall(r"Event\.([A-Z_]+):", words)
+    assert named and set(named) <= {e.name for e in Event}
     readme = (ROOT / "README.md").read_text("utf-8")
     listed = re.search(
         r"Webhooks \(`POST /webhooks \{url, events, secret\}`, admins\) announce (.*?)\. Each", readme, re.S
