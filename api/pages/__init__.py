@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
 from . import auth, board, designer, inbox, instances, org, scores, tasks
-from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, pretty_json, to_json
+from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, to_json
 from .compress import compress_static
 
 HERE = Path(__file__).resolve().parent
@@ -66,7 +66,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.jinja_env.filters.setdefault("when", fmt_when)
     app.jinja_env.filters.setdefault("tojson_script", to_json)
-    app.jinja_env.filters.setdefault("pretty_json", pretty_json)
     app.jinja_env.filters.setdefault("named", named)
     app.jinja_env.filters.setdefault("person", person)
     app.jinja_env.filters.setdefault("one_language", one_language)

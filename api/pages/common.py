@@ -188,5 +188,5 @@ def to_json(value: Any) -> str:
 
 
 def pretty_json(value: Any) -> str:
-    """Indented JSON that keeps Chinese readable (for the data panel; autoescaped by Jinja)."""
+    """Indented JSON that keeps Chinese readable (an instance's data as an administrator downloads it)."""
     return json.dumps(value, ensure_ascii=False, indent=2, default=str, sort_keys=True)

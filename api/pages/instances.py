@@ -1,5 +1,5 @@
 """One process instance: the diagram with the path taken and the current step marked, the history
-told as who did what and when, a readable summary of its data (the raw JSON for admins), and (for
+told as who did what and when, a readable summary of its data (the raw JSON as a download for admins), and (for
 admins) its waiting timers with a confirmed "run now" button. Also the list of instances a person
 may open, and starting, withdrawing, discarding and cancelling an instance."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import EngineError, Event, NotAllowedError, NotFoundError
@@ -23,6 +23,7 @@ from .common import (
     named,
     one_language,
     person,
+    pretty_json,
 )
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
@@ -138,6 +139,24 @@ def _mark_cc_read(instance_id: str) -> None:
         get_engine().mark_cc_read(instance_id, current_user().username)
     except NotFoundError:
         pass
+
+
+@bp.get("/<instance_id>/export.json")
+@login_required
+def raw_data(instance_id: str) -> Response:
+    """An instance's data exactly as the engine holds it, as a file, for an administrator tracing a
+    fault (the page itself shows people the readable summary, never JSON)."""
+    if not may("view_raw_data"):
+        abort(403)
+    try:
+        instance = get_engine().get_instance(instance_id, viewer=current_user().username)
+    except NotFoundError:
+        abort(404)
+    return Response(
+        pretty_json(instance.data),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=instance-{instance.id}.json"},
+    )
 
 
 @bp.post("/<instance_id>/withdraw")

@@ -85,6 +85,8 @@ def _target(
         if data.get("assignee"):
             return person(data["assignee"])
         return "、".join(groups.get(g, g) for g in data.get("candidate_groups") or [])
+    if event == "task.remove_signer" and data.get("username"):
+        return person(str(data["username"]))
     if event in ("task.transfer", "task.delegate") and data.get("to"):
         return person(str(data["to"]))
     if event in ("instance.cc", "task.add_signers"):

@@ -108,7 +108,7 @@ def add_signers(
         task_id=ht.id,
         data={"mode": mode, "usernames": usernames, "comment": text},
     )
-    comment(s, ht, actor, "add_sign", text or f"{mode}: {', '.join(usernames)}", now)
+    comment(s, ht, actor, "add_sign", text, now)  # whom and how: the audit entry; the text is the person's own
     s.flush()
     return [task_record(r) for r in rows]
 
@@ -143,7 +143,7 @@ def remove_signer(step: Step, task_id: str, actor: str, username: str, text: str
         task_id=ht.id,
         data={"username": username, "comment": text},
     )
-    comment(s, ht, actor, "remove_sign", text or username, now)
+    comment(s, ht, actor, "remove_sign", text, now)
     if was_open and target.sign_mode == "before":
         _advance_before(s, ht)
 

@@ -74,8 +74,17 @@ def test_raw_instance_data_is_for_admins_and_everyone_else_reads_a_summary(
     as_starter = read(client, engine, "wang", f"/instances/{walk.instance_id}")
     assert "目标要求" in as_starter and "摸排、谈判、签约" in as_starter
     assert "原始数据" not in as_starter and "&#34;proposed_points&#34;" not in as_starter
+    raw = f"/instances/{walk.instance_id}/export.json"
+    assert raw not in as_starter
+    read(client, engine, "wang", raw, status=403)
     as_admin = read(client, engine, "admin", f"/instances/{walk.instance_id}")
-    assert "原始数据（管理员）" in as_admin and "&#34;proposed_points&#34;" in as_admin
+    # the administrator gets the raw data as a file to trace a fault; the page itself shows no JSON
+    assert raw in as_admin and "&#34;proposed_points&#34;" not in as_admin
+    resp = client.get(raw)
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    assert resp.headers["Content-Disposition"].startswith("attachment;")
+    assert resp.get_json()["proposed_points"] == engine.get_instance(walk.instance_id).data["proposed_points"]
+    read(client, engine, "admin", "/instances/no-such-instance/export.json", status=404)
 
 
 def test_the_board_lists_claims_by_name_with_shares(
@@ -250,3 +259,26 @@ def test_english_pages_speak_english_for_statuses_and_history(
     text = visible_text(read(client, engine, "wang", f"/instances/{walk.instance_id}?lang=en"))
     assert "Running" in text and "Preliminary review" in text and "Completed" in text
     assert "进行中" not in text and "办理完成" not in text and "初审" not in text
+
+
+def test_signing_operations_on_the_task_page_name_people_not_logins(
+    client: FlaskClient, engine: Engine, walk: HttpWalk
+) -> None:
+    walk.submit()
+    task_id = walk.task("preliminary_review")["id"]
+    walk.call("POST", f"/tasks/{task_id}/claim", "zhao")
+    walk.call(
+        "POST",
+        f"/tasks/{task_id}/add-signers",
+        "zhao",
+        201,
+        json={"usernames": ["li", "zhou"], "mode": "after"},
+    )
+    walk.call("DELETE", f"/tasks/{task_id}/signers/zhou", "zhao", 204)
+    html = read(client, engine, "zhao", f"/tasks/{task_id}")
+    comments = visible_text(re.search(r'<ul class="comments">.*?</ul>', html, flags=re.S).group(0))
+    assert "加签" in comments and "减签" in comments
+    for raw in ("after", "li", "zhou"):
+        assert not re.search(rf"\b{raw}\b", comments), (raw, comments)
+    text = visible_text(html)
+    assert "李明" in text and "周强" in text  # the timeline says whom

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 
 def local_input(days: int) -> str:
     """The Beijing calendar day ``days`` ahead, as a date picker takes it."""
     return (datetime.now(UTC) + timedelta(days=days, hours=8)).strftime("%Y-%m-%d")
+
+
+def local_deadline(days: int) -> str:
+    """The end of the Beijing day ``days`` ahead, as the pages send a date field to the API."""
+    return local_input(days) + "T23:59:00+08:00"
 
 
 def fill_duration(page, field: str, count: int, unit: str = "D") -> None:
@@ -22,9 +29,11 @@ def pick_person(page, field_selector: str, typed: str, username: str) -> None:
     page.locator(f".person-options li[data-username='{username}']").click()
 
 
-def open_task(page, element_id: str, tab: str = "mine") -> None:
+def open_task(page, element_id: str, tab: str = "mine", *, title: str | None = None) -> None:
+    """Open the ``element_id`` task from the inbox: of the problem titled ``title`` when given (other
+    tests file problems on the same server), else the newest."""
     page.goto(f"/inbox?tab={tab}")
-    page.locator(f"tr[data-element='{element_id}'] a").first.click()
+    page.locator(f"tr[data-element='{element_id}']", has_text=title).locator("a").first.click()
     page.wait_for_selector("#form-editor[data-ready='1']")
 
 
@@ -110,7 +119,7 @@ def submit(page, instance_id: str, title: str) -> None:
         page,
         instance_id,
         "submit_problem",
-        {**PROBLEM, "title": title, "proposed_deadline": (local_input(150) + ":00+08:00")},
+        {**PROBLEM, "title": title, "proposed_deadline": local_deadline(150)},
     )
 
 
@@ -122,7 +131,7 @@ def approve(page, instance_id: str) -> None:
     form = {
         "decision": "approve",
         "points": 100,
-        "deadline": local_input(120) + ":00+08:00",
+        "deadline": local_deadline(120),
         "claim_window": "P14D",
         "report_interval": "P30D",
         "milestones": ["摸排", "谈判", "签约"],
@@ -163,3 +172,38 @@ def report_completion(page, instance_id: str) -> None:
 
 def accept(page, instance_id: str) -> None:
     work(page, instance_id, "acceptance", {"decision": "pass", "grade": "good"}, claim=True)
+
+
+def deploy(server, files: dict[str, bytes]) -> None:
+    """Deploy files through the REST API as the admin (multipart, one ``file`` part per file)."""
+    boundary = "jiebang-test-boundary"
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+            for name, content in files.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{server.base_url}/api/v1/process-definitions",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {server.admin_token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+def redeploy_shipped(server) -> None:
+    """Deploy the shipped claim-and-evaluate diagrams again, so a test that changed the process
+    leaves the next test on the server the process as shipped (as its newest version)."""
+    deploy(server, {p.name: p.read_bytes() for p in sorted(SHIPPED.glob("claim_evaluate.*"))})

@@ -75,7 +75,7 @@ def test_claim_task_then_release_it(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, TITLE + "（签收）", "P-2026-003")
     zhao = login("zhao")
-    open_task(zhao, "preliminary_review", tab="candidate")
+    open_task(zhao, "preliminary_review", tab="candidate", title=TITLE + "（签收）")
     zhao.click("#claim")
     assert zhao.locator(".flash").first.inner_text().strip() == "已签收"
     zhao.click("#unclaim")
@@ -100,7 +100,7 @@ def test_add_signers_then_remove_one(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, TITLE + "（加签）", "P-2026-005")
     zhao = login("zhao")
-    open_task(zhao, "preliminary_review", tab="candidate")
+    open_task(zhao, "preliminary_review", tab="candidate", title=TITLE + "（加签）")
     zhao.click("#claim")
     zhao.wait_for_selector(".ops")
     zhao.locator("details[data-op='add_signers'] summary").click()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from .steps import redeploy_shipped
 from .test_walk import keep
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -17,7 +18,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 NEW_NAME = "申报问题（新版）"
 
 
-def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path) -> None:
+@pytest.fixture
+def shipped_afterwards(server):
+    """The test deploys a changed claim_evaluate; the tests after it on this server get the shipped one back."""
+    yield
+    redeploy_shipped(server)
+
+
+def test_rename_a_task_and_deploy_a_new_version(login, tmp_path: Path, shipped_afterwards) -> None:
     admin = login("admin")
     admin.goto("/designer")
     row = admin.locator("tr[data-key='claim_evaluate']")

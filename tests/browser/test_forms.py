@@ -76,7 +76,7 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
 
     # zhao reviews: the decision starts empty
     zhao = login("zhao")
-    open_task(zhao, "preliminary_review", tab="candidate")
+    open_task(zhao, "preliminary_review", tab="candidate", title=TITLE)
     zhao.click("#claim")
     zhao.wait_for_selector("#form-editor[data-ready='1']")
     assert "垃圾乱堆乱放" in zhao.locator(".facts").inner_text()
@@ -88,7 +88,7 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
 
     # sun, the committee: points start at the proposed 60, the comment field is his own, 14 days stored as P14D
     sun = login("sun")
-    open_task(sun, "committee_approval", tab="candidate")
+    open_task(sun, "committee_approval", tab="candidate", title=TITLE)
     assert sun.locator("[name='root[points]']").input_value() == "60"
     assert sun.locator("[name='root[comment]']").input_value() == ""
     assert sun.locator("[name='root[decision]']").input_value() == ""
@@ -120,11 +120,13 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
 
     admin = login("admin")
     admin.goto(f"/instances/{instance_id}")
+    admin.once("dialog", lambda d: d.accept())  # running a timer now asks first
     admin.locator("tr[data-element='claim_window_closed'] button.run-job").click()
     admin.wait_for_load_state()
+    assert admin.locator(".flash").first.inner_text().strip() == "已执行"
 
     # sun chooses the claim from its card
-    open_task(sun, "select_claim", tab="candidate")
+    open_task(sun, "select_claim", tab="candidate", title=TITLE)
     card = sun.locator(".claim-card", has_text="张杰")
     assert (
         "李明 30%" in card.inner_text()
@@ -140,7 +142,7 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
 
     # progress reports, then the completion report
     for percent, state, final in (("50", "at_risk", False), ("100", "on_track", True)):
-        open_task(zhangjie, "progress_report")
+        open_task(zhangjie, "progress_report", title=TITLE)
         zhangjie.fill("[name='root[progress_percent]']", percent)
         zhangjie.fill("[name='root[summary]']", f"已完成 {percent}% 的村组")
         zhangjie.select_option("[name='root[status_self]']", state)
@@ -148,7 +150,7 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
             zhangjie.check("[name='root[final]']")
         submit_form(zhangjie)
         done(zhangjie)
-    open_task(zhangjie, "completion_report")
+    open_task(zhangjie, "completion_report", title=TITLE)
     zhangjie.fill("[name='root[summary]']", "十二个村组全部建成收运点")
     zhangjie.fill("[name='root[results]']", "垃圾清运率 98%")
     zhangjie.click(".field[data-schemapath='root.evidence_links'] .add-row")
@@ -158,7 +160,7 @@ def test_forms_and_decisions_as_people_expect_them(login, server, tmp_path: Path
 
     # qian accepts: the page shows what is accepted, and nothing is chosen for her
     qian = login("qian")
-    open_task(qian, "acceptance", tab="candidate")
+    open_task(qian, "acceptance", tab="candidate", title=TITLE)
     completion = qian.locator(".completion").inner_text()
     assert "十二个村组全部建成收运点" in completion and "垃圾清运率 98%" in completion
     assert qian.locator(".completion a[href='https://example.org/futan/photos']").count() == 1
@@ -193,7 +195,7 @@ def test_people_are_chosen_by_their_names(login, server) -> None:
     submit_form(wang)
     done(wang)
     zhao = login("zhao")
-    open_task(zhao, "preliminary_review", tab="candidate")
+    open_task(zhao, "preliminary_review", tab="candidate", title="抄送测试")
     zhao.click("#claim")
     zhao.wait_for_selector("#form-editor[data-ready='1']")
     zhao.locator("details.op[data-op='add_signers'] summary").click()

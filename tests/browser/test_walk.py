@@ -39,7 +39,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     zhao.goto("/inbox?tab=candidate")
     assert int(zhao.locator(".tab[data-tab='candidate'] .count").inner_text()) >= 1
     keep(zhao, tmp_path, "inbox.png")
-    open_task(zhao, "preliminary_review", tab="candidate")
+    open_task(zhao, "preliminary_review", tab="candidate", title=TITLE)
     assert TITLE in zhao.locator(".facts").inner_text()
     zhao.click("#claim")
     zhao.wait_for_selector("#form-editor[data-ready='1']")
@@ -59,7 +59,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
 
     # 3. sun (committee) approves with points, deadline and claim window
     sun = login("sun")
-    open_task(sun, "committee_approval", tab="candidate")
+    open_task(sun, "committee_approval", tab="candidate", title=TITLE)
     sun.select_option("[name='root[decision]']", "approve")
     sun.fill("[name='root[points]']", "100")
     sun.fill("[name='root[deadline]']", local_input(120))
@@ -103,7 +103,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     assert asked and "立即执行" in asked[0]
 
     # 6. sun picks the team's claim
-    open_task(sun, "select_claim", tab="candidate")
+    open_task(sun, "select_claim", tab="candidate", title=TITLE)
     assert "张杰" in sun.locator(".claim-cards").inner_text()
     sun.locator(".claim-card", has_text="张杰").click()
     sun.fill("[name='root[comment]']", "方案扎实")
@@ -111,20 +111,20 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
     done(sun)
 
     # 7. zhangjie reports progress, then the final report and the completion report
-    open_task(zhangjie, "progress_report")
+    open_task(zhangjie, "progress_report", title=TITLE)
     zhangjie.fill("[name='root[progress_percent]']", "60")
     zhangjie.fill("[name='root[summary]']", "已签约 22 户")
     zhangjie.select_option("[name='root[status_self]']", "on_track")
     submit_form(zhangjie)
     done(zhangjie)
-    open_task(zhangjie, "progress_report")
+    open_task(zhangjie, "progress_report", title=TITLE)
     zhangjie.fill("[name='root[progress_percent]']", "100")
     zhangjie.fill("[name='root[summary]']", "全部签约")
     zhangjie.select_option("[name='root[status_self]']", "on_track")
     zhangjie.check("[name='root[final]']")
     submit_form(zhangjie)
     done(zhangjie)
-    open_task(zhangjie, "completion_report")
+    open_task(zhangjie, "completion_report", title=TITLE)
     zhangjie.fill("[name='root[summary]']", "征迁协议全部签订")
     zhangjie.fill("[name='root[results]']", "37 户签约")
     submit_form(zhangjie)
@@ -132,7 +132,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
 
     # 8. qian (evaluation group) accepts with grade "good"
     qian = login("qian")
-    open_task(qian, "acceptance", tab="candidate")
+    open_task(qian, "acceptance", tab="candidate", title=TITLE)
     qian.select_option("[name='root[decision]']", "pass")
     qian.select_option("[name='root[grade]']", "good")
     submit_form(qian)
@@ -155,7 +155,7 @@ def test_claim_and_evaluate_through_the_pages(login, server, tmp_path: Path) -> 
         and float(first.locator(".points").inner_text()) > 0
     )
     assert "张杰" in zhangjie.locator(".title-card.solver").inner_text()
-    ours = f"table.ledger tr[data-username='li']:has(a[href$='/instances/{instance_id}'])"
+    ours = f"table.ledger tr[data-username='li']:has(a[href$='/board/{instance_id}'])"
     assert zhangjie.locator(ours).count() == 1
     export = zhangjie.request.get(zhangjie.locator("#export").get_attribute("href"))
     assert export.ok and export.body()[:2] == b"PK"

@@ -8,14 +8,13 @@ records each CSP violation, which the sanitiser must make unnecessary (nothing i
 from __future__ import annotations
 
 import json
-import urllib.request
 from html import escape
 from pathlib import Path
 
 import pytest
 
 from .conftest import PASSWORD
-from .steps import done, fill_duration, local_input, open_task, submit_form
+from .steps import deploy, done, fill_duration, local_input, open_task, submit_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -105,7 +104,7 @@ def test_payloads_in_a_problem_and_a_comment_stay_text(login, tmp_path: Path) ->
     done(wang)
 
     # zhao (task force) reads it, then sends it back with a hostile comment
-    open_task(zhao, "preliminary_review", tab="candidate")
+    open_task(zhao, "preliminary_review", tab="candidate", title=TITLE)
     facts = zhao.locator(".facts").inner_text()
     assert TITLE in facts and "征迁矛盾多" in facts and "<script>" in facts
     assert_inert(zhao, hits[zhao])
@@ -117,7 +116,7 @@ def test_payloads_in_a_problem_and_a_comment_stay_text(login, tmp_path: Path) ->
     done(zhao)
 
     # wang's redo form shows his own words exactly, as values
-    open_task(wang, "revise_problem")
+    open_task(wang, "revise_problem", title=TITLE)
     assert wang.input_value("[name='root[title]']") == TITLE
     assert wang.input_value("[name='root[description]']") == DESCRIPTION
     assert_inert(wang, hits[wang])
@@ -126,7 +125,7 @@ def test_payloads_in_a_problem_and_a_comment_stay_text(login, tmp_path: Path) ->
 
     # the review comes back to the task force: the earlier comment is shown among the opinions, as text,
     # and the reviewer's own comment field starts empty
-    open_task(zhao, "preliminary_review", tab="candidate")
+    open_task(zhao, "preliminary_review", tab="candidate", title=TITLE)
     zhao.click("#claim")
     zhao.wait_for_selector("#form-editor[data-ready='1']")
     assert zhao.input_value("[name='root[comment]']") == ""
@@ -139,7 +138,7 @@ def test_payloads_in_a_problem_and_a_comment_stay_text(login, tmp_path: Path) ->
     submit_form(zhao)
     done(zhao)
 
-    open_task(sun, "committee_approval", tab="candidate")
+    open_task(sun, "committee_approval", tab="candidate", title=TITLE)
     assert_inert(sun, hits[sun])
     sun.select_option("[name='root[decision]']", "approve")
     sun.fill("[name='root[points]']", "100")
@@ -202,32 +201,6 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-
-
-def deploy(server, files: dict[str, bytes]) -> None:
-    """Deploy files through the REST API as the admin (multipart, one ``file`` part per file)."""
-    boundary = "jiebang-xss-boundary"
-    body = (
-        b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n".encode()
-            + content
-            + b"\r\n"
-            for name, content in files.items()
-        )
-        + f"--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{server.base_url}/api/v1/process-definitions",
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {server.admin_token}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 201
 
 
 def test_hostile_texts_in_a_deployed_form_are_cleaned(login, server, tmp_path: Path) -> None:
