@@ -108,7 +108,9 @@ def add_signers(
         task_id=ht.id,
         data={"mode": mode, "usernames": usernames, "comment": text},
     )
-    comment(s, ht, actor, "add_sign", text, now)  # whom and how: the audit entry; the text is the person's own
+    comment(
+        s, ht, actor, "add_sign", text, now
+    )  # whom and how: the audit entry; the text is the person's own
     s.flush()
     return [task_record(r) for r in rows]
 
