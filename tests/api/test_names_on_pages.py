@@ -74,6 +74,15 @@ def test_the_designer_lists_processes_by_their_name_in_the_pages_language(
     assert "<h1>Claim and evaluate <small>" in page(walk, "/designer/claim_evaluate", lang="en")
 
 
+def test_the_designer_names_who_deployed_each_process(walk: HttpWalk, engine: Engine) -> None:
+    walk.auth.user("admin", roles=["admin"], display_name="管理员")
+    engine.deploy({"leave.bpmn": PLAIN}, actor="admin")
+    page_login(walk.client, engine, "admin")
+    listed = page(walk, "/designer")
+    assert ">随系统提供</td>" in listed and ">管理员</td>" in listed  # the shipped process, then a person
+    assert ">system</td>" not in listed and ">admin</td>" not in listed
+
+
 def test_a_diagram_without_english_names_shows_its_own_names_on_english_pages(
     walk: HttpWalk, engine: Engine
 ) -> None:

@@ -486,6 +486,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/instances"): (200, None),
     ("POST", "/instances"): (302, {"process_key": "claim_evaluate"}),  # anyone starts a process
     ("GET", "/instances/<instance_id>"): (403, None),
+    ("GET", "/instances/<instance_id>/export.json"): (403, None),  # the raw data: administrators only
     ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
     ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
     ("POST", "/instances/<instance_id>/withdraw"): (REFUSED_BY_REDIRECT, {}),
