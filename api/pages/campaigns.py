@@ -102,7 +102,7 @@ def create():
         abort(403)  # runs no unit's campaigns: the page offers no form either
     form = {
         k: request.form.get(k, "").strip()
-        for k in ("title", "year", "organiser_unit", "categories", "deadline", "key_prefix")
+        for k in ("title", "year", "organiser_unit", "categories", "deadline", "key_prefix", "list_approved")
     }
     body, errors = _campaign_body(form)
     if not errors:
@@ -156,6 +156,7 @@ def _campaign_body(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]
         "organiser_unit": form["organiser_unit"],
         "categories": categories,
         "submission_deadline": deadline,
+        "list_approved": form["list_approved"] == "1",
     }
     if prefix:
         body["key_prefix"] = prefix
