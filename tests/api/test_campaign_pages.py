@@ -244,3 +244,21 @@ def test_a_forged_confirmation_is_checked_again(client: FlaskClient, luannan: En
     assert resp.status_code == 422 and luannan.get_campaign(campaign_id, "zzb_admin").problems == 0
     resp = post(client, f"/campaigns/{campaign_id}/import", {"confirm": "1", "content": "!!"})
     assert resp.status_code == 422 and "文件已失效" in resp.get_data(as_text=True)
+
+
+def test_the_english_pages_show_no_chinese_of_their_own(client: FlaskClient, luannan: Engine) -> None:
+    campaign_id = campaign(luannan, list_approved=True)
+    luannan.import_problems(campaign_id, "zzb_admin", problem_list(2))
+    as_user(client, luannan, "zzb_admin")
+    typed = sorted(
+        {"2026年百名干部破百题", "县委组织部", "县住建局", "县农业农村局", "柏各庄镇", "倴城镇", *CATEGORIES,
+         *(f"第{n}号难题：老旧小区雨污分流改造" for n in (1, 2))},
+        key=len,
+        reverse=True,
+    )  # fmt: skip
+    for path in ("", f"/{campaign_id}", f"/{campaign_id}?by=status", f"/{campaign_id}/import"):
+        page = client.get(f"/campaigns{path}?lang=en" if "?" not in path else f"/campaigns{path}&lang=en")
+        text = re.sub(r"<script.*?</script>|<[^>]+>", " ", page.get_data(as_text=True), flags=re.S)
+        for known in typed:
+            text = text.replace(known, " ")
+        assert not re.findall(r"[\u4e00-\u9fff]+", text.replace("中文", "")), (path, text)
