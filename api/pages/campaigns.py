@@ -36,7 +36,6 @@ from .common import LOCAL_TZ, current_user, get_engine, login_required, one_lang
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 GROUPINGS = ("category", "unit", "rank", "status", "month")
-BOARD_STATUSES = ("published", "in_progress", "under_acceptance", "rectifying", "accepted", "failed")
 XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip archive
 
 
@@ -183,7 +182,6 @@ def show(campaign_id: int):
         campaign=campaign,
         problems=problems,
         statuses=words_,
-        board_statuses=BOARD_STATUSES,
         by=by,
         groupings=groupings(),
         stats=stats,

@@ -63,9 +63,10 @@ class CampaignsMixin:
             return service.record(step.session, service.visible(step.session, viewer, campaign_id))
 
     def campaign_problems(self, campaign_id: int, viewer: str) -> list[ListedProblemRecord]:
-        """The campaign's problems by number (title, category, lead unit by name, status); 404 for another tenant's."""
+        """The campaign's problems by number (title, category, lead unit by name, status, which of
+        their pages ``viewer`` may open); 404 for another tenant's."""
         with self.steps.read(viewer) as step:
-            return service.problems(step.session, service.visible(step.session, viewer, campaign_id))
+            return service.problems(step.session, service.visible(step.session, viewer, campaign_id), viewer)
 
     def campaign_organisers(self, viewer: str) -> dict[str, str]:
         """The units ``viewer`` may run a campaign for, code -> name (empty: they create none)."""

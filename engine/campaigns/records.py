@@ -41,6 +41,8 @@ class ListedProblemRecord:
     lead_unit: str
     lead_unit_name: str
     status: str
+    public: bool = False  # the viewer may read its challenge page (published on the board)
+    viewable: bool = False  # the viewer may open its instance page
 
 
 @dataclass(frozen=True)

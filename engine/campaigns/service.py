@@ -156,14 +156,14 @@ def listing(s: Session, viewer: str) -> list[CampaignRecord]:
     return [record(s, r) for r in rows if r.tenant is None or rules.sees_tenant(s, viewer, r.tenant)]
 
 
-def problems(s: Session, campaign: Campaign) -> list[ListedProblemRecord]:
-    """The campaign's problems by number, with their titles, lead units by name and statuses: one query."""
+def problems(s: Session, campaign: Campaign, viewer: str) -> list[ListedProblemRecord]:
+    """The campaign's problems by number, with their titles, lead units by name and statuses, and
+    which pages of each ``viewer`` may open (its challenge on the board, its instance)."""
     rows = s.execute(
         select(
-            CampaignProblem.instance_id,
+            Instance,
             CampaignProblem.number,
             CampaignProblem.category,
-            Instance.data,
             CampaignProblem.lead_unit,
             Unit.name,
             status_column(),
@@ -173,12 +173,24 @@ def problems(s: Session, campaign: Campaign) -> list[ListedProblemRecord]:
         .where(CampaignProblem.campaign_id == campaign.id)
         .order_by(CampaignProblem.number)
     ).all()
-    return [
-        ListedProblemRecord(
-            iid, number, category, str((data or {}).get("title") or ""), unit, name or unit, status
+    actor = rules.actor_of(s, viewer)
+    out = []
+    for row, number, category, unit, name, status in rows:
+        public = rules.allowed("read_challenge", actor, row)
+        out.append(
+            ListedProblemRecord(
+                row.id,
+                number,
+                category,
+                str((row.data or {}).get("title") or ""),
+                unit,
+                name or unit,
+                status,
+                public,
+                public or rules.allowed("view", actor, row),
+            )
         )
-        for iid, number, category, data, unit, name, status in rows
-    ]
+    return out
 
 
 def organisers(s: Session, actor: str) -> dict[str, str]:

@@ -152,6 +152,10 @@ def test_the_campaign_page_lists_problems_charts_and_stats(client: FlaskClient, 
     assert resp.status_code == 302
     shown = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
     assert "已发布 5 个问题" in shown and shown.count('href="/board/') == 5 and "揭榜中" in shown
+    cadre = as_user(client, luannan, "liu").get(f"/campaigns/{campaign_id}").get_data(as_text=True)
+    board = re.findall(r'href="(/board/[^"]+)"', cadre)
+    assert len(board) == 5 and client.get(board[0]).status_code == 200  # each link opens its challenge
+    as_user(client, luannan, "zzb_admin")
     export = client.get(f"/campaigns/{campaign_id}/stats.xlsx?by=unit")
     assert export.status_code == 200 and export.mimetype.endswith("sheet")
     sheet = load_workbook(io.BytesIO(export.data)).active
