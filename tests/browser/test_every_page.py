@@ -413,12 +413,16 @@ def report(walk: Walk) -> str:
 
 
 def server_titles(server) -> set[str]:
-    """What people typed in on ``server``, read as its administrator: the titles of the instances,
-    and the campaigns' titles and categories and the units' names (other tests make some)."""
+    """What people typed in on ``server``, read as its administrator: the titles, descriptions and
+    goals of the instances, the campaigns' titles and categories and the units' names (other tests
+    make some)."""
     titles: set[str] = set()
     for number in range(1, 100):
         page = _admin_get(server, f"/process-instances?per_page=200&page={number}")
-        titles |= {str(i["data"]["title"]) for i in page["items"] if i.get("data", {}).get("title")}
+        for item in page["items"]:
+            titles |= {
+                str(item["data"][k]) for k in ("title", "description", "goals") if item.get("data", {}).get(k)
+            }
         if number * 200 >= page["total"]:
             break
     for campaign in _admin_get(server, "/campaigns?per_page=100")["items"]:
