@@ -1,5 +1,6 @@
 """Excel workbooks the API and the pages serve, written by one function so no export can forget
-that a cell's text comes from users; the month's scores are one workbook, whichever door it leaves by.
+that a cell's text comes from users; the month's scores, a campaign's list template and its
+statistics are one workbook each, whichever door (REST or page) they leave by.
 
 A name or reason such as ``=HYPERLINK(...)`` or ``+cmd|...`` would become a live formula in the
 reader's spreadsheet (CSV/formula injection, OWASP). Every text cell is therefore written as a
@@ -15,6 +16,9 @@ from typing import Any
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from engine import CampaignRecord
 
 from .extension import get_engine
 
@@ -27,6 +31,9 @@ Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
 
 LEDGER_HEADER = ("username", "points", "instance_id", "reason", "awarded_at")
 LEADERBOARD_HEADER = ("rank", "username", "display_name", "points")
+TEMPLATE_HEADERS = ("编号", "类别", "题目", "问题描述", "目标", "牵头单位", "时限", "分值")
+STATS_HEADERS = {"category": "类别", "unit": "牵头单位", "rank": "职级", "status": "状态", "month": "月份"}
+STATS_COLUMNS = ("问题数", "已揭榜", "已破题", "逾期", "参与人数")
 
 
 def workbook(sheets: Sequence[Sheet]) -> bytes:
@@ -71,6 +78,63 @@ def scores_download(period: str | None, *, viewer: str) -> Response:
         body,
         mimetype=XLSX_MIMETYPE,
         headers={"Content-Disposition": f'attachment; filename="scores-{period}.xlsx"'},
+    )
+
+
+def campaign_template_download(campaign_id: int, *, viewer: str) -> Response:
+    """The .xlsx template of a campaign's problem list (404 for a campaign ``viewer`` does not see)."""
+    campaign = get_engine().get_campaign(campaign_id, viewer)
+    return _download(_campaign_template(campaign), f"campaign-{campaign.id}-template.xlsx")
+
+
+def campaign_stats_download(campaign_id: int, by: str, *, viewer: str) -> Response:
+    """A campaign's statistics grouped ``by`` category, unit, rank, status or month, Chinese headers."""
+    rows = get_engine().campaign_stats(campaign_id, viewer, by)
+    body = workbook(
+        [
+            (
+                f"按{STATS_HEADERS[by]}统计",
+                (STATS_HEADERS[by], *STATS_COLUMNS),
+                ([r.key, r.problems, r.claimed, r.solved, r.overdue, r.people] for r in rows),
+            )
+        ]
+    )
+    return _download(body, f"campaign-{campaign_id}-stats-{by}.xlsx")
+
+
+def _campaign_template(campaign: CampaignRecord) -> bytes:
+    """Sheet 问题清单 (headers, one example row) and sheet 类别; 类别 cells pick from that list."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "问题清单"
+    example = (1, campaign.categories[0], "示例：老旧小区雨污分流改造", "雨季积水严重，群众反映强烈。",
+               "年底前完成改造并通过验收", campaign.organiser_unit, f"{campaign.year}-12-31", 10)  # fmt: skip
+    for column, (header, value) in enumerate(zip(TEMPLATE_HEADERS, example, strict=True), start=1):
+        write_cell(sheet.cell(row=1, column=column), header)
+        write_cell(sheet.cell(row=2, column=column), value)
+        sheet.column_dimensions[chr(64 + column)].width = 14 if column != 4 else 40
+    kinds = book.create_sheet("类别")
+    write_cell(kinds.cell(row=1, column=1), "类别")
+    for row, name in enumerate(campaign.categories, start=2):
+        write_cell(kinds.cell(row=row, column=1), name)
+    choice = DataValidation(
+        type="list",
+        formula1=f"'类别'!$A$2:$A${len(campaign.categories) + 1}",
+        allow_blank=False,
+        showErrorMessage=True,
+        errorTitle="类别无效",
+        error="请从本批次的类别中选择",
+    )
+    sheet.add_data_validation(choice)
+    choice.add("B2:B1001")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _download(body: bytes, name: str) -> Response:
+    return Response(
+        body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 

@@ -3,7 +3,16 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
-from .campaigns import CampaignRecord, ImportResult, PublishResult, RowError, StatRow
+from .campaigns import MAX_FILE_BYTES as CAMPAIGN_LIST_MAX_BYTES
+from .campaigns import (
+    CampaignRecord,
+    ImportResult,
+    ListedProblemRecord,
+    PreviewRow,
+    PublishResult,
+    RowError,
+    StatRow,
+)
 from .engine import Engine
 from .errors import (
     ConflictError,
@@ -57,6 +66,7 @@ from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEven
 __all__ = [
     "Actor",
     "AuditRecord",
+    "CAMPAIGN_LIST_MAX_BYTES",
     "CampaignRecord",
     "Clock",
     "ConflictError",
@@ -76,6 +86,7 @@ __all__ = [
     "InvalidInputError",
     "JobRecord",
     "LEADING_POSTS",
+    "ListedProblemRecord",
     "ManualClock",
     "MessageInvalidError",
     "NotAllowedError",
@@ -83,6 +94,7 @@ __all__ = [
     "OrgImportReport",
     "Page",
     "PostRecord",
+    "PreviewRow",
     "Problem",
     "PublishResult",
     "RowError",

@@ -418,6 +418,21 @@ def _administers_unit(actor: Actor, unit: Unit) -> bool:
     return bool(scoped & (codes | {unit.code}))
 
 
+def campaign_units(s: Session, actor: Actor) -> list[Unit]:
+    """The units ``actor`` may run a campaign for (``_administers_unit`` for every unit, in one query)."""
+    stmt = select(Unit).order_by(Unit.path)
+    if "admin" in actor.roles:
+        tenant = s.scalar(select(User.tenant).where(User.username == actor.username))
+        return list(s.scalars(stmt if tenant is None else stmt.where(Unit.tenant == tenant)))
+    scoped = {r.removeprefix("admin@") for r in actor.roles if r.startswith("admin@")}
+    if not scoped:
+        return []
+    tops = list(s.scalars(select(Unit).where(Unit.code.in_(scoped))))
+    if not tops:
+        return []
+    return list(s.scalars(stmt.where(or_(*(Unit.path.startswith(u.path, autoescape=True) for u in tops)))))
+
+
 def _role(*roles: str) -> Callable[[Actor, Any], bool]:
     return lambda actor, _target: bool(actor.roles & set(roles))
 

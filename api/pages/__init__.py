@@ -4,7 +4,7 @@
 cookie for English), session cookie settings, a CSRF check on every page form POST, NUL characters
 refused in page queries and forms, the shared
 template helpers, and one blueprint per URL area (auth, inbox, board, instances, designer, scores,
-org).
+org, campaigns).
 """
 
 from __future__ import annotations
@@ -18,14 +18,24 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from . import auth, board, designer, inbox, instances, org, scores, tasks
+from . import auth, board, campaigns, designer, inbox, instances, org, scores, tasks
 from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, to_json
 from .compress import compress_static
 
 HERE = Path(__file__).resolve().parent
 LOCALES = ("zh_CN", "en")
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; a login link or password starts the next
-BLUEPRINTS = (auth.bp, inbox.bp, tasks.bp, board.bp, instances.bp, designer.bp, scores.bp, org.bp)
+BLUEPRINTS = (
+    auth.bp,
+    inbox.bp,
+    tasks.bp,
+    board.bp,
+    instances.bp,
+    designer.bp,
+    scores.bp,
+    org.bp,
+    campaigns.bp,
+)
 PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
 
 # Templates and static files of the pages, registered on their own so they work whatever
@@ -120,3 +130,4 @@ def _template_globals() -> dict:
 for _bp in BLUEPRINTS:
     for _code in (400, 403, 404, 405, 413):
         _bp.register_error_handler(_code, _error_page)
+campaigns.bp.register_error_handler(413, campaigns.too_large_page)  # the import page names the limit

@@ -4,20 +4,17 @@ publication of the whole list, and statistics (JSON and .xlsx)."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from typing import Any
 
 from flask import Response
-from openpyxl import Workbook
-from openpyxl.worksheet.datavalidation import DataValidation
 
-from engine import CampaignRecord, ImportResult, PublishResult, StatRow
+from engine import CampaignRecord, ImportResult, PublishResult
 
 from ..auth import require_user
 from ..errors import problem
 from ..exports import XLSX_MIMETYPE as XLSX
-from ..exports import workbook, write_cell
+from ..exports import campaign_stats_download, campaign_template_download
 from ..extension import get_engine
 from ..schemas.campaigns import (
     CampaignCreateSchema,
@@ -41,9 +38,6 @@ blp = Blueprint(
 )
 
 CampaignPageSchema = page_schema(CampaignSchema, "CampaignPage")
-TEMPLATE_HEADERS = ("编号", "类别", "题目", "问题描述", "目标", "牵头单位", "时限", "分值")
-STATS_HEADERS = {"category": "类别", "unit": "牵头单位", "rank": "职级", "status": "状态", "month": "月份"}
-STATS_COLUMNS = ("问题数", "已揭榜", "已破题", "逾期", "参与人数")
 
 
 @blp.route("", methods=["POST"])
@@ -79,8 +73,7 @@ def get_campaign(campaign_id: int) -> CampaignRecord:
 @errors(blp, 404)
 def template(campaign_id: int) -> Response:
     """The .xlsx template of the campaign's problem list; 类别 offers the campaign's categories."""
-    campaign = get_engine().get_campaign(campaign_id, require_user().username)
-    return _download(_template(campaign), f"campaign-{campaign.id}-template.xlsx")
+    return campaign_template_download(campaign_id, viewer=require_user().username)
 
 
 @blp.route("/<int:campaign_id>/problems/import", methods=["POST"])
@@ -129,48 +122,4 @@ def stats(args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
 @errors(blp, 404, 422)
 def export_stats(args: dict[str, Any], campaign_id: int) -> Response:
     """The campaign's statistics as an .xlsx workbook."""
-    rows: list[StatRow] = get_engine().campaign_stats(campaign_id, require_user().username, args["by"])
-    body = workbook(
-        [
-            (
-                f"按{STATS_HEADERS[args['by']]}统计",
-                (STATS_HEADERS[args["by"]], *STATS_COLUMNS),
-                ([r.key, r.problems, r.claimed, r.solved, r.overdue, r.people] for r in rows),
-            )
-        ]
-    )
-    return _download(body, f"campaign-{campaign_id}-stats-{args['by']}.xlsx")
-
-
-def _template(campaign: CampaignRecord) -> bytes:
-    """Sheet 问题清单 (headers, one example row) and sheet 类别; 类别 cells pick from that list."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "问题清单"
-    example = (1, campaign.categories[0], "示例：老旧小区雨污分流改造", "雨季积水严重，群众反映强烈。",
-               "年底前完成改造并通过验收", campaign.organiser_unit, f"{campaign.year}-12-31", 10)  # fmt: skip
-    for column, (header, value) in enumerate(zip(TEMPLATE_HEADERS, example, strict=True), start=1):
-        write_cell(sheet.cell(row=1, column=column), header)
-        write_cell(sheet.cell(row=2, column=column), value)
-        sheet.column_dimensions[chr(64 + column)].width = 14 if column != 4 else 40
-    kinds = book.create_sheet("类别")
-    write_cell(kinds.cell(row=1, column=1), "类别")
-    for row, name in enumerate(campaign.categories, start=2):
-        write_cell(kinds.cell(row=row, column=1), name)
-    choice = DataValidation(
-        type="list",
-        formula1=f"'类别'!$A$2:$A${len(campaign.categories) + 1}",
-        allow_blank=False,
-        showErrorMessage=True,
-        errorTitle="类别无效",
-        error="请从本批次的类别中选择",
-    )
-    sheet.add_data_validation(choice)
-    choice.add("B2:B1001")
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _download(body: bytes, name: str) -> Response:
-    return Response(body, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return campaign_stats_download(campaign_id, args["by"], viewer=require_user().username)

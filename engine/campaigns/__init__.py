@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import EngineError
 from ..runtime.step import Steps
 from . import service
-from .records import CampaignRecord, ImportResult, PublishResult, RowError, StatRow
+from .records import (
+    CampaignRecord,
+    ImportResult,
+    ListedProblemRecord,
+    PreviewRow,
+    PublishResult,
+    RowError,
+    StatRow,
+)
 from .sheet import COLUMNS, MAX_FILE_BYTES, MAX_ROWS
 from .stats import GROUPINGS, stats
 
@@ -21,6 +30,8 @@ __all__ = [
     "CampaignRecord",
     "CampaignsMixin",
     "ImportResult",
+    "ListedProblemRecord",
+    "PreviewRow",
     "PublishResult",
     "RowError",
     "StatRow",
@@ -50,6 +61,26 @@ class CampaignsMixin:
         """One campaign with its counts by status and category; 404 for another tenant's."""
         with self.steps.read(viewer) as step:
             return service.record(step.session, service.visible(step.session, viewer, campaign_id))
+
+    def campaign_problems(self, campaign_id: int, viewer: str) -> list[ListedProblemRecord]:
+        """The campaign's problems by number (title, category, lead unit by name, status, which of
+        their pages ``viewer`` may open); 404 for another tenant's."""
+        with self.steps.read(viewer) as step:
+            return service.problems(step.session, service.visible(step.session, viewer, campaign_id), viewer)
+
+    def campaign_organisers(self, viewer: str) -> dict[str, str]:
+        """The units ``viewer`` may run a campaign for, code -> name (empty: they create none)."""
+        with self.steps.read(viewer) as step:
+            return service.organisers(step.session, viewer)
+
+    def may_manage_campaign(self, campaign_id: int, viewer: str) -> bool:
+        """Whether ``viewer`` may import the campaign's list and publish it (for the pages' buttons)."""
+        with self.steps.read(viewer) as step:
+            try:
+                service.managed(step.session, viewer, campaign_id)
+            except EngineError:
+                return False
+            return True
 
     def import_problems(
         self, campaign_id: int, actor: str, content: bytes, *, dry_run: bool = False

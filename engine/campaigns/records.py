@@ -27,6 +27,22 @@ class CampaignRecord:
     problems: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
+    organiser_unit_name: str = ""
+
+
+@dataclass(frozen=True)
+class ListedProblemRecord:
+    """One problem of a campaign as its page lists it: number, category, title, lead unit, status."""
+
+    instance_id: str
+    number: int
+    category: str
+    title: str
+    lead_unit: str
+    lead_unit_name: str
+    status: str
+    public: bool = False  # the viewer may read its challenge page (published on the board)
+    viewable: bool = False  # the viewer may open its instance page
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,19 @@ class RowError:
 
 
 @dataclass(frozen=True)
+class PreviewRow:
+    """A row a dry run would import: what the import page shows before the real import."""
+
+    row: int
+    number: int | None
+    category: str
+    title: str
+    lead_unit_name: str
+    deadline: str
+    points: object
+
+
+@dataclass(frozen=True)
 class ImportResult:
     """An import's outcome: nothing was written when ``errors`` is not empty (or on a dry run)."""
 
@@ -47,6 +76,7 @@ class ImportResult:
     skipped: list[int]  # numbers (编号) already in the campaign
     errors: list[RowError]
     dry_run: bool
+    preview: list[PreviewRow] = field(default_factory=list)  # a clean dry run: the rows it would import
 
 
 @dataclass(frozen=True)

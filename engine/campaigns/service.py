@@ -33,7 +33,7 @@ from ..runtime.step import Step, Steps
 from ..tables import HumanTask, Instance, Unit, User
 from ..vocabulary import Event
 from .problems import ListedProblem, UnitRef, check_rows
-from .records import CampaignRecord, ImportResult, PublishResult, RowError
+from .records import CampaignRecord, ImportResult, ListedProblemRecord, PreviewRow, PublishResult, RowError
 from .sheet import read_rows
 from .tables import Campaign, CampaignProblem
 
@@ -135,7 +135,7 @@ def _categories(raw: Any) -> list[str]:
 
 def visible(s: Session, viewer: str, campaign_id: int) -> Campaign:
     """The campaign if ``viewer`` may see it; 404 otherwise, so ids of other tenants tell nothing."""
-    row = s.get(Campaign, campaign_id)
+    row = s.get(Campaign, campaign_id) if 0 < campaign_id < 2**31 else None  # beyond an INTEGER column
     if row is None or (row.tenant is not None and not rules.sees_tenant(s, viewer, row.tenant)):
         raise NotFoundError(f"no campaign {campaign_id}")
     return row
@@ -154,6 +154,48 @@ def managed(s: Session, actor: str, campaign_id: int) -> Campaign:
 def listing(s: Session, viewer: str) -> list[CampaignRecord]:
     rows = s.scalars(select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc()))
     return [record(s, r) for r in rows if r.tenant is None or rules.sees_tenant(s, viewer, r.tenant)]
+
+
+def problems(s: Session, campaign: Campaign, viewer: str) -> list[ListedProblemRecord]:
+    """The campaign's problems by number, with their titles, lead units by name and statuses, and
+    which pages of each ``viewer`` may open (its challenge on the board, its instance)."""
+    rows = s.execute(
+        select(
+            Instance,
+            CampaignProblem.number,
+            CampaignProblem.category,
+            CampaignProblem.lead_unit,
+            Unit.name,
+            status_column(),
+        )
+        .join(Instance, Instance.id == CampaignProblem.instance_id)
+        .outerjoin(Unit, Unit.code == CampaignProblem.lead_unit)
+        .where(CampaignProblem.campaign_id == campaign.id)
+        .order_by(CampaignProblem.number)
+    ).all()
+    actor = rules.actor_of(s, viewer)
+    out = []
+    for row, number, category, unit, name, status in rows:
+        public = rules.allowed("read_challenge", actor, row)
+        out.append(
+            ListedProblemRecord(
+                row.id,
+                number,
+                category,
+                str((row.data or {}).get("title") or ""),
+                unit,
+                name or unit,
+                status,
+                public,
+                public or rules.allowed("view", actor, row),
+            )
+        )
+    return out
+
+
+def organisers(s: Session, actor: str) -> dict[str, str]:
+    """The units ``actor`` may run a campaign for, code -> name (the page's organiser choice)."""
+    return {u.code: u.name for u in rules.campaign_units(s, rules.actor_of(s, actor))}
 
 
 def record(s: Session, row: Campaign) -> CampaignRecord:
@@ -187,6 +229,7 @@ def record(s: Session, row: Campaign) -> CampaignRecord:
         sum(by_status.values()),
         dict(by_status),
         by_category,
+        s.scalar(select(Unit.name).where(Unit.code == row.organiser_unit)) or row.organiser_unit,
     )
 
 
@@ -231,13 +274,29 @@ def import_list(step: Step, campaign_id: int, content: bytes, *, dry_run: bool) 
                 list(FIELD_COLUMNS.values()).index(e.column) if e.column in FIELD_COLUMNS.values() else -1,
             )
         )
-        return ImportResult(0 if errors else len(fresh), [], skipped, errors, dry_run)
+        preview = [] if errors else [_preview(item) for item in fresh]
+        return ImportResult(0 if errors else len(fresh), [], skipped, errors, dry_run, preview)
     numbers = _numbered(fresh, taken)
     started = [
         _start_problem(step, campaign, definition, model, item, number)
         for item, number in zip(fresh, numbers, strict=True)
     ]
     return ImportResult(len(started), started, skipped, [], False)
+
+
+def _preview(item: ListedProblem) -> PreviewRow:
+    deadline = _instant(item.data.get("proposed_deadline"))
+    return PreviewRow(
+        item.row,
+        item.number,
+        item.category,
+        str(item.data.get("title") or ""),
+        item.lead_unit.name,
+        deadline.astimezone(LOCAL_TZ).date().isoformat()
+        if deadline
+        else str(item.data.get("proposed_deadline")),
+        item.data.get("proposed_points"),
+    )
 
 
 def _units(s: Session, tenant: str | None) -> dict[str, list[UnitRef]]:

@@ -133,8 +133,8 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Pages to follow (same-site page routes); downloads and the JSON API are not pages.
-FOLLOW = re.compile(r"^/(inbox|board|instances|tasks|scores|org|designer)(/|\?|$)")
-SKIP = re.compile(r"/export|/api/|/files/|[?&]lang=|/logout")
+FOLLOW = re.compile(r"^/(inbox|board|instances|tasks|scores|org|designer|campaigns)(/|\?|$)")
+SKIP = re.compile(r"/export|\.xlsx|/api/|/files/|[?&]lang=|/logout")
 
 VISIBLE_TEXT = """() => {
   const shown = (el) => el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
@@ -413,19 +413,30 @@ def report(walk: Walk) -> str:
 
 
 def server_titles(server) -> set[str]:
-    """The titles of the instances on ``server``, read as its administrator."""
+    """What people typed in on ``server``, read as its administrator: the titles, descriptions and
+    goals of the instances, the campaigns' titles and categories and the units' names (other tests
+    make some)."""
     titles: set[str] = set()
     for number in range(1, 100):
-        request = urllib.request.Request(
-            f"{server.base_url}/api/v1/process-instances?per_page=200&page={number}",
-            headers={"Authorization": f"Bearer {server.admin_token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            page = json.load(response)
-        titles |= {str(i["data"]["title"]) for i in page["items"] if i.get("data", {}).get("title")}
+        page = _admin_get(server, f"/process-instances?per_page=200&page={number}")
+        for item in page["items"]:
+            titles |= {
+                str(item["data"][k]) for k in ("title", "description", "goals") if item.get("data", {}).get(k)
+            }
         if number * 200 >= page["total"]:
-            return titles
+            break
+    for campaign in _admin_get(server, "/campaigns?per_page=100")["items"]:
+        titles |= {campaign["title"], *campaign["categories"]}
+    titles |= {u["name"] for u in _admin_get(server, "/units?per_page=200")["items"]}
     return titles
+
+
+def _admin_get(server, path: str) -> dict:
+    request = urllib.request.Request(
+        f"{server.base_url}/api/v1{path}", headers={"Authorization": f"Bearer {server.admin_token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -449,7 +460,7 @@ def test_every_page_a_person_can_reach(role: str, instances, login, server) -> N
             ENGLISH_SEEN.add(key)
             visit(english, url, walk, english=True, width=PHONE[0], username=username)
     reached = set(walk.visited)
-    assert {"/inbox", "/board", "/instances", "/scores"} <= reached
+    assert {"/inbox", "/board", "/instances", "/scores", "/campaigns"} <= reached
     assert role != "admin" or "/designer" in reached
     assert any(key.startswith("task:") for key in reached) or role in ("admin", "team member")
     if walk.problems:
