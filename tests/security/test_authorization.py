@@ -486,7 +486,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/instances"): (200, None),
     ("POST", "/instances"): (302, {"process_key": "claim_evaluate"}),  # anyone starts a process
     ("GET", "/instances/<instance_id>"): (403, None),
-    ("GET", "/instances/<instance_id>/export.json"): (403, None),  # the raw data: administrators only
+    ("GET", "/instances/<instance_id>/export.json"): (403, None),  # the instance data: administrators only
     ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
     ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
     ("POST", "/instances/<instance_id>/withdraw"): (REFUSED_BY_REDIRECT, {}),
@@ -504,6 +504,18 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/org/units/<code>/posts"): (REFUSED_BY_REDIRECT, {"username": "wang", "post": "书记"}),
     ("POST", "/org/units/<code>/posts/remove"): (REFUSED_BY_REDIRECT, {"username": "wang", "post": "书记"}),
     ("POST", "/org/units/<code>/delete"): (REFUSED_BY_REDIRECT, {}),
+    # 旬阳's campaign: the stranger belongs to no county, so reads it like the API; runs nothing of it
+    ("GET", "/campaigns"): (200, None),
+    ("POST", "/campaigns"): (
+        403,
+        {"title": "某榜单", "year": "2026", "organiser_unit": "xy_zzb", "categories": "甲"},
+    ),
+    ("GET", "/campaigns/<int:campaign_id>"): (200, None),
+    ("GET", "/campaigns/<int:campaign_id>/import"): (403, None),
+    ("POST", "/campaigns/<int:campaign_id>/import"): (403, {}),
+    ("POST", "/campaigns/<int:campaign_id>/publish"): (REFUSED_BY_REDIRECT, {}),
+    ("GET", "/campaigns/<int:campaign_id>/template.xlsx"): (200, None),
+    ("GET", "/campaigns/<int:campaign_id>/stats.xlsx"): (200, None),
     ("GET", "/tasks/<task_id>"): (403, None),
     ("GET", "/tasks/people"): (200, None),  # name search for person pickers: any logged-in user
     ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
@@ -538,6 +550,7 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(
     for (method, rule), (expected, form) in sorted(PAGES.items()):
         page_login(client, engine, STRANGER, csrf_token="t")
         path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
+        path = path.replace("<int:campaign_id>", "<campaign_id>")
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
         resp = client.open(
