@@ -395,7 +395,7 @@ def _start_problem(
         filed = step.complete_task(row, submit, actor, dict(item.data))
         _raise_failure(filed)
         if campaign.list_approved and (review := _created(filed, REVIEW_TASK)) is not None:
-            passed = {"decision": "approve", "comment": f"列入《{campaign.title}》已审定清单，第 {number} 号"}
+            passed = {"decision": "approve", "comment": campaign.title}  # the list it was approved in
             _raise_failure(step.complete_task(row, review, actor, passed))
     refresh_row(s, row)
     return row.id
@@ -444,7 +444,7 @@ def publish(step: Step, campaign_id: int) -> PublishResult:
             "deadline": data.get("proposed_deadline"),
             "claim_window": campaign.claim_window,
             "report_interval": campaign.report_interval,
-            "comment": f"《{campaign.title}》统一发榜",
+            "comment": campaign.title,  # published with the whole list
         }
         formlib.validate(step.runner.model_of(s, row).form_for(PUBLISH_TASK), approval)
         _raise_failure(step.complete_task(row, ht, actor, approval))

@@ -35,6 +35,8 @@ PEOPLE = {
     "zhangjie": ([], "张杰", []),
     "li": ([], "李明", []),
     "zhou": ([], "周强", []),
+    "chen": ([], "陈亮", []),  # the organisation page's cadres: posted to counties of their own
+    "liu": ([], "刘洋", []),
     "admin": ([], "管理员", ["admin"]),
     "oa": ([], "办公系统", ["oa-service"]),
 }

@@ -29,7 +29,7 @@ def test_an_admin_builds_a_county_and_a_clerk_finds_its_village(
     login, tmp_path: Path, width: int, height: int
 ) -> None:
     county = f"xian{width}"
-    cadre, cadre_name = ("zhou", "周强") if width > 700 else ("zhangjie", "张杰")  # one county each
+    cadre, cadre_name = ("chen", "陈亮") if width > 700 else ("liu", "刘洋")  # one county each
     admin = login("admin", viewport=(width, height))
     admin.goto("/org")
     assert admin.locator("h1").inner_text() == "组织机构"
