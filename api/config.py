@@ -17,6 +17,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: jiebang.sqlite3 in data_dir()
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,  # a 军令状 or evidence file; larger uploads answer 413
     "WEBHOOK_ALLOW_LOOPBACK": False,
     "JOB_LEASE_SECONDS": None,
     "LANE_GROUPS": None,
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
 _BOOLEAN = {"WEBHOOK_ALLOW_LOOPBACK"}
 _NUMERIC = {
     "MAX_CONTENT_LENGTH": int,
+    "ATTACHMENT_MAX_BYTES": int,
     "PROXY_HOPS": int,
     "JOB_LEASE_SECONDS": float,
     "WORKER_INTERVAL": float,

@@ -3,6 +3,9 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
+from .attachments import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
+from .attachments import KINDS as ATTACHMENT_KINDS
+from .attachments import AttachmentRecord
 from .campaigns import MAX_FILE_BYTES as CAMPAIGN_LIST_MAX_BYTES
 from .campaigns import (
     CampaignRecord,
@@ -64,7 +67,10 @@ from .runtime.clock import Clock, ManualClock, SystemClock
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
+    "ATTACHMENT_KINDS",
+    "ATTACHMENT_MAX_BYTES",
     "Actor",
+    "AttachmentRecord",
     "AuditRecord",
     "CAMPAIGN_LIST_MAX_BYTES",
     "CampaignRecord",

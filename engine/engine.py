@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import assignment, audit, identity, inbox, operations, organisation, orgimport, postqueues, rules
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
+from .attachments import AttachmentsMixin
 from .campaigns import CampaignsMixin
 from .challenge import board as challenge
 from .definitions import forms as formlib
@@ -87,7 +88,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin, CampaignsMixin):
+class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -126,6 +127,7 @@ class Engine(IntegrationMixin, CampaignsMixin):
         challenge.install(self.steps)
         policies.install(self.steps)
         self._install_campaigns()
+        self._install_attachments()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()
@@ -999,8 +1001,13 @@ class Engine(IntegrationMixin, CampaignsMixin):
             if not rules.allowed("read_challenge", actor, row):
                 raise NotFoundError(f"no challenge '{instance_id}' on the board")
             item = challenge.challenge_detail(row, self.clock.now())
-            item["may_claim"] = item["open_for_claims"] and rules.allowed("file_claim", actor, row)
-            item["claimed"] = any(c.get("leader") == viewer for c in item["claims"])
+            refusal = self._claim_refusal(s, row, viewer)
+            item["claim_ranks"] = self._claim_ranks_of(s, row)
+            item["ineligible"] = refusal
+            item["may_claim"] = (
+                item["open_for_claims"] and refusal is None and rules.allowed("file_claim", actor, row)
+            )
+            item["claimed"] = any(c.get("filed_by", c.get("leader")) == viewer for c in item["claims"])
             return item
 
     def file_claim(self, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:

@@ -371,6 +371,12 @@ def _may_file_claim(actor: Actor, row: Instance) -> bool:
     return not (row.started_by == actor.username and (row.data or {}).get("allow_submitter_claim") is False)
 
 
+def _may_attach_pledge(actor: Actor, row: Instance) -> bool:
+    """Whoever may claim a challenge on the board signs and uploads a 军令状 for the claim."""
+    open_for_claims = row.process_key == CHALLENGE_PROCESS and (row.data or {}).get("phase") == "published"
+    return (open_for_claims and _may_file_claim(actor, row)) or _may_view(actor, row)
+
+
 def _is_public_challenge(_actor: Actor, row: Instance) -> bool:
     """A challenge the committee published: anyone logged in reads its page (details, claims, countdown)."""
     return row.process_key == CHALLENGE_PROCESS and (row.data or {}).get("phase") in PUBLIC_PHASES
@@ -465,6 +471,9 @@ INSTANCE_RULES: dict[str, Rule] = {
     "execute_job": _is_admin,
     "file_claim": _may_file_claim,
     "read_challenge": _is_public_challenge,
+    "attach_pledge": _may_attach_pledge,  # a 军令状 uploaded before its claim is filed
+    "attach_evidence": _may_view,  # evidence for a progress or completion report
+    "read_attachments": _may_view,  # everyone's files; a cadre always reads their own upload
 }
 
 #: Unit actions: the target is a ``Unit`` (a campaign is run by its organiser unit's admins).
@@ -506,6 +515,9 @@ REFUSALS = {
     "create_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
+    "attach_pledge": "{what} is not open for claims / 该事项当前不接受揭榜",
+    "attach_evidence": "{who} is not involved in {what}",
+    "read_attachments": "{who} is not involved in {what}",
     "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
     "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",
 }

@@ -56,6 +56,8 @@ class Event(StrEnum):
     CAMPAIGN_CREATED = "campaign.created"
     CAMPAIGN_IMPORTED = "campaign.imported"  # one per problem started from an imported list
     CAMPAIGN_PUBLISHED = "campaign.published"  # one per problem the campaign published on the board
+    CAMPAIGN_UPDATED = "campaign.updated"  # who may claim its problems changed
+    ATTACHMENT_UPLOADED = "attachment.uploaded"
     UNIT_CREATED = "unit.created"
     UNIT_UPDATED = "unit.updated"
     UNIT_DELETED = "unit.deleted"

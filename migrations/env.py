@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import engine.attachments.tables
 import engine.campaigns.tables
 import engine.integration.tables  # noqa: F401 - registers its tables
 from engine.tables import Base

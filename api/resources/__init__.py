@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import approval, board, campaigns, definitions, instances, jobs, tasks, tokens, units, users, webhooks
+from . import approval, attachments, board, campaigns, definitions, instances, jobs, tasks, tokens, units, users, webhooks
 
 BLUEPRINTS = (
     users.blp,
@@ -15,5 +15,6 @@ BLUEPRINTS = (
     webhooks.blp,
     board.blp,
     campaigns.blp,
+    attachments.blp,
     units.blp,
 )

@@ -20,6 +20,7 @@ from ..schemas.campaigns import (
     CampaignCreateSchema,
     CampaignListArgsSchema,
     CampaignSchema,
+    CampaignUpdateSchema,
     ImportArgsSchema,
     ImportFileSchema,
     ImportResultSchema,
@@ -64,6 +65,15 @@ def list_campaigns(args: dict[str, Any]) -> dict[str, Any]:
 def get_campaign(campaign_id: int) -> CampaignRecord:
     """One campaign with its problems counted by status and by category."""
     return get_engine().get_campaign(campaign_id, require_user().username)
+
+
+@blp.route("/<int:campaign_id>", methods=["PATCH"])
+@blp.arguments(CampaignUpdateSchema)
+@blp.response(200, CampaignSchema)
+@errors(blp, 403, 404, 422)
+def update_campaign(body: dict[str, Any], campaign_id: int) -> CampaignRecord:
+    """Change who may claim the campaign's problems (``claim_ranks``; admins of its organiser unit)."""
+    return get_engine().update_campaign(campaign_id, require_user().username, body)
 
 
 @blp.route("/<int:campaign_id>/problems/template", methods=["GET"])

@@ -29,7 +29,10 @@ class FiledClaimSchema(Schema):
 
     instance_id = fields.String()
     claim = fields.Dict(
-        metadata={"description": "kind, leader, members [{username, share}], plan, pledge, filed_at"}
+        metadata={
+            "description": "kind, leader, principal?, filed_by, members [{username, share} or "
+            "{name, unit, phone, share}], plan, pledge, pledge_file?, filed_at"
+        }
     )
     challenge = fields.Nested(BoardItemSchema)
 
@@ -43,15 +46,36 @@ class BoardArgsSchema(PageArgsSchema):
 
 
 class ClaimMemberSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    """A member with a login (``username``) or without one (``name``, ``unit``, ``phone``)."""
+
+    username = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "without a login"})
+    unit = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "without a login: a unit's code of the tenant, or a company's name"},
+    )
+    phone = fields.String(
+        validate=validate.Length(min=7, max=20), metadata={"description": "without a login: 13800138000, 0315-1234567"}
+    )
     share = fields.Float(validate=validate.Range(min=0, max=100))
 
 
 class ClaimCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["individual", "team"]))
-    members = fields.List(fields.Nested(ClaimMemberSchema), load_default=list)
+    members = fields.List(fields.Nested(ClaimMemberSchema), load_default=list, validate=validate.Length(max=50))
     plan = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     pledge = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    leader = fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "挂帅领导, a username; default: the filer"}
+    )
+    principal = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "主要负责人, a member's username; required on a campaign's problem"},
+    )
+    pledge_file = fields.String(
+        validate=validate.Length(min=1, max=36),
+        metadata={"description": "the id of the signed 军令状 uploaded to this challenge (kind pledge)"},
+    )
 
 
 class PeriodArgsSchema(PageArgsSchema):

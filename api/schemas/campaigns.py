@@ -13,6 +13,11 @@ DURATION = validate.Regexp(
     error="an ISO 8601 duration such as P14D / 须为 ISO 8601 时长，如 P14D",
 )
 GROUPINGS = ("category", "unit", "rank", "status", "month")
+CLAIM_RANKS = fields.List(
+    fields.String(validate=validate.Length(min=1, max=50)),
+    validate=validate.Length(max=20),
+    metadata={"description": "only cadres holding a post of one of these ranks claim (科级, 股级); empty: anyone"},
+)
 
 
 class CampaignCreateSchema(Schema):
@@ -26,6 +31,7 @@ class CampaignCreateSchema(Schema):
         validate=validate.Length(min=1, max=50),
     )
     submission_deadline = fields.AwareDateTime(allow_none=True)
+    claim_ranks = CLAIM_RANKS
     key_prefix = fields.String(
         validate=validate.Regexp(
             r"^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$", error="letters, digits, '-' or '_' / 字母数字"
@@ -38,6 +44,10 @@ class CampaignCreateSchema(Schema):
     )
     claim_window = fields.String(validate=DURATION, metadata={"description": "given at publication; P14D"})
     report_interval = fields.String(validate=DURATION, metadata={"description": "given at publication; P30D"})
+
+
+class CampaignUpdateSchema(Schema):
+    claim_ranks = CLAIM_RANKS
 
 
 class CampaignSchema(Schema):
@@ -55,6 +65,7 @@ class CampaignSchema(Schema):
     report_interval = fields.String()
     created_by = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    claim_ranks = fields.List(fields.String())
     problems = fields.Integer()
     by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
     by_category = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ..errors import EngineError
 from ..runtime.step import Steps
+from ..tables import Instance
 from . import service
 from .records import (
     CampaignRecord,
@@ -51,6 +54,21 @@ class CampaignsMixin:
         process_key?, submission_deadline?, key_prefix?, list_approved?, claim_window?, report_interval?}``."""
         with self.steps.write(actor) as step:
             return service.create(step, body)
+
+    def update_campaign(self, campaign_id: int, actor: str, body: dict[str, Any]) -> CampaignRecord:
+        """Change a campaign (admins of its organiser unit): ``{claim_ranks}``, who may claim its problems."""
+        with self.steps.write(actor) as step:
+            return service.update(step, campaign_id, body)
+
+    @staticmethod
+    def _claim_refusal(s: Session, row: Instance, username: str) -> str | None:
+        """Why ``username`` may not claim the problem ``row`` (its campaign's ranks), or ``None``."""
+        return service.claim_refusal(s, row, username)
+
+    @staticmethod
+    def _claim_ranks_of(s: Session, row: Instance) -> list[str]:
+        """The ranks that may claim the problem ``row`` (empty: anyone)."""
+        return service.claim_ranks(s, row)
 
     def list_campaigns(self, viewer: str) -> list[CampaignRecord]:
         """The campaigns ``viewer``'s tenant runs, newest year first, with their counts."""

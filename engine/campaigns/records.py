@@ -28,6 +28,7 @@ class CampaignRecord:
     by_status: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
     organiser_unit_name: str = ""
+    claim_ranks: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

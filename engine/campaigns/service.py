@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 
 from .. import rules
 from ..challenge.board import LOCAL_TZ
+from ..challenge.team import guest_key
 from ..definitions import forms as formlib
 from ..definitions.catalog import Model
 from ..errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError, ScriptError
 from ..runtime.clock import parse_instant
 from ..runtime.runner import StepContext
 from ..runtime.step import Step, Steps
-from ..tables import HumanTask, Instance, Unit, User
+from ..tables import HumanTask, Instance, Unit, User, UserPost
 from ..vocabulary import Event
 from .problems import ListedProblem, UnitRef, check_rows
 from .records import CampaignRecord, ImportResult, ListedProblemRecord, PreviewRow, PublishResult, RowError
@@ -55,6 +56,7 @@ FIELD_COLUMNS = {
 def install(steps: Steps) -> None:
     steps.runner.projections.append(refresh)
     steps.form_views.append(form_view)
+    steps.claim_checks.append(check_claim)
 
 
 def form_view(session: Session, row: Instance, schema: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +107,7 @@ def create(step: Step, body: dict[str, Any]) -> CampaignRecord:
         organiser_unit=unit.code,
         process_key=process_key,
         categories=categories,
+        claim_ranks=_ranks(body.get("claim_ranks")),
         submission_deadline=body.get("submission_deadline"),
         key_prefix=prefix,
         list_approved=bool(body.get("list_approved", False)),
@@ -131,6 +134,60 @@ def _categories(raw: Any) -> list[str]:
             {"categories": ["1 or more distinct names of up to 100 characters / 类别须为不重复的名称"]},
         )
     return names
+
+
+def update(step: Step, campaign_id: int, body: dict[str, Any]) -> CampaignRecord:
+    """Change what may change once a campaign runs: today who may claim (``claim_ranks``)."""
+    row = managed(step.session, step.actor or "", campaign_id)
+    if "claim_ranks" in body:
+        row.claim_ranks = _ranks(body.get("claim_ranks"))
+        step.record(
+            Event.CAMPAIGN_UPDATED,
+            actor=step.actor,
+            data={"campaign": row.id, "claim_ranks": row.claim_ranks},
+        )
+    step.session.flush()
+    return record(step.session, row)
+
+
+def _ranks(raw: Any) -> list[str]:
+    names = [str(r).strip() for r in raw or []]
+    if any(not n or len(n) > 50 for n in names) or len(set(names)) != len(names):
+        raise InvalidInputError(
+            "claim_ranks invalid",
+            {"claim_ranks": ["distinct ranks of up to 50 characters / 职级须为不重复的名称"]},
+        )
+    return names
+
+
+def claim_ranks(s: Session, row: Instance) -> list[str]:
+    """The ranks that may claim the problem ``row``: its campaign's ``claim_ranks`` (empty: anyone)."""
+    ranks = s.scalar(
+        select(Campaign.claim_ranks)
+        .join(CampaignProblem, CampaignProblem.campaign_id == Campaign.id)
+        .where(CampaignProblem.instance_id == row.id)
+    )
+    return [str(r) for r in ranks or []]
+
+
+def claim_refusal(s: Session, row: Instance, username: str) -> str | None:
+    """Why ``username`` may not claim the problem ``row`` (its campaign limits claims to ranks they
+    hold no post of), or ``None`` when they may. Bilingual: the refusal is shown as it is."""
+    ranks = claim_ranks(s, row)
+    if not ranks:
+        return None
+    held = {r for r in s.scalars(select(UserPost.rank).where(UserPost.username == username)) if r}
+    if held & set(ranks):
+        return None
+    allowed = "、".join(ranks)
+    return f"only cadres of rank {', '.join(ranks)} may claim this problem / 本题仅限{allowed}干部揭榜"
+
+
+def check_claim(s: Session, row: Instance, filer: str, _claim: dict[str, Any]) -> None:
+    """A claim check (``Steps.claim_checks``): a campaign's rank limit, refused with a 422."""
+    refusal = claim_refusal(s, row, filer)
+    if refusal:
+        raise InvalidInputError("claim not eligible", {"rank": [refusal]})
 
 
 def visible(s: Session, viewer: str, campaign_id: int) -> Campaign:
@@ -230,6 +287,7 @@ def record(s: Session, row: Campaign) -> CampaignRecord:
         dict(by_status),
         by_category,
         s.scalar(select(Unit.name).where(Unit.code == row.organiser_unit)) or row.organiser_unit,
+        list(row.claim_ranks or []),
     )
 
 
@@ -482,7 +540,7 @@ def refresh_row(s: Session, row: Instance, data: dict[str, Any] | None = None) -
     for claim in [*claims, *([claimant] if claimant else [])]:
         for name in [
             claim.get("leader"),
-            *[m.get("username") for m in claim.get("members") or [] if isinstance(m, dict)],
+            *[m.get("username") or guest_key(m) for m in claim.get("members") or [] if isinstance(m, dict)],
         ]:
             if isinstance(name, str) and name not in people:
                 people.append(name)

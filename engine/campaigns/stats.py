@@ -2,7 +2,8 @@
 
 Read from ``campaign_problem`` (kept exact by the projection in ``service.refresh``) joined to the
 instance's status in one indexed query; ranks come from the posts the people in claims hold.
-``people`` counts distinct people named in claims (leaders and members).
+``people`` counts distinct people named in claims (leaders and members, those without a login
+too: by name and phone, with no rank).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ class Campaign(Base):
     organiser_unit: Mapped[str] = mapped_column(String(64))
     process_key: Mapped[str] = mapped_column(String(200))
     categories: Mapped[list[Any]] = mapped_column(JSON)
+    claim_ranks: Mapped[list[Any] | None] = mapped_column(JSON)  # who may claim its problems; empty: anyone
     submission_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
     key_prefix: Mapped[str] = mapped_column(String(40), unique=True)  # business keys are prefix + number
     list_approved: Mapped[bool] = mapped_column(Boolean, default=False)  # imported lists skip the review

@@ -7,22 +7,24 @@ computed it. Nothing is kept by hand beside the workflow.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any, TypeGuard
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from .. import audit, rules
+from ..attachments.service import check_pledge_file
 from ..errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError
 from ..operations import deliver_message
 from ..runtime.clock import iso, parse_instant
 from ..runtime.runner import StepContext
 from ..runtime.step import Step, Steps
 from ..tables import HumanTask, Instance, MessageSubscription, ScoreEntry, User
+from . import team
+from .team import is_share
 
 PROCESS_KEY = "claim_evaluate"
 CLAIM_MESSAGE = "claim_submitted"
@@ -66,7 +68,7 @@ def _check_assigned_team(session: Session, data: dict[str, Any]) -> None:
             errors["leader"] = ["the leader must be one of the members / 挂帅人须为团队成员"]
         if len(set(names)) != len(names):
             errors["members"] = ["a member is listed twice / 成员重复"]
-        total = sum(share for m in members if _is_share(share := m.get("share")))
+        total = sum(share for m in members if is_share(share := m.get("share")))
         if abs(total - 100) > 1e-9:
             errors.setdefault("members", []).append(
                 f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100"
@@ -211,45 +213,14 @@ def challenge_detail(row: Instance, now: datetime) -> dict[str, Any]:
 
 
 def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) -> dict[str, Any]:
-    """File a claim (揭榜) on a published challenge; the acting user leads it (挂帅). Returns the claim as filed.
+    """File a claim (揭榜) on a published challenge for ``actor``. Returns the claim as filed.
 
-    The checks run under the instance's lock, in the step that delivers the claim to the
-    instance, so two claims racing for one challenge are checked one after the other."""
-    kind = claim.get("kind")
-    members = claim.get("members") or []
-    errors: dict[str, list[str]] = {}
-    if kind not in ("individual", "team"):
-        errors["kind"] = ["must be individual or team / 必须为 individual 或 team"]
-    if not isinstance(members, list):
-        errors["members"] = ["must be a list / 必须为列表"]
-        members = []
-    for field in ("plan", "pledge"):
-        if not isinstance(claim.get(field), str) or not claim[field].strip():
-            errors[field] = ["required / 必填项"]
-    if kind == "individual":
-        members = [{"username": actor, "share": 100}]
-    elif kind == "team":
-        names = [m.get("username") for m in members if isinstance(m, dict)]
-        if actor not in names:
-            members = [{"username": actor, "share": 0}, *members]
-        if len(members) < 2:
-            errors["members"] = ["a team needs at least two members / 组团揭榜至少两人"]
-        total = 0.0
-        for i, m in enumerate(members):
-            if not isinstance(m, dict) or not isinstance(m.get("username"), str):
-                errors[f"members.{i}.username"] = ["required / 必填项"]
-                continue
-            share = m.get("share")
-            if not _is_share(share):
-                errors[f"members.{i}.share"] = ["a number from 0 to 100 / 须为 0 到 100 的数字"]
-                continue
-            total += share
-        if "members" not in errors and abs(total - 100) > 1e-9:
-            errors["members"] = [f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100"]
-        if len(set(names)) != len([n for n in names if n]):
-            errors["members"] = ["a member is listed twice / 成员重复"]
-    if errors:
-        raise InvalidInputError("claim invalid", errors)
+    The claim names its 挂帅领导 (``leader``, by default the filer, who then gets the claimant's
+    tasks), its 主要负责人 (``principal``: a member; required on a campaign's problem), members with a
+    login or without one (``team.py``), and may cite its signed 军令状 (``pledge_file``). The checks run
+    under the instance's lock, in the step that delivers the claim to the instance, so two claims
+    racing for one challenge are checked one after the other; the campaign's rank limit is one of
+    ``steps.claim_checks``."""
     s = step.session
     try:
         row = step.lock_instance(instance_id)  # locked before it is read: a racing claim is seen whole
@@ -261,18 +232,8 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
         or not rules.in_tenant(rules.actor_of(s, actor), row.tenant)
     ):
         raise NotFoundError(f"no challenge '{instance_id}' on the board")
-    known = set(
-        s.scalars(
-            select(User.username).where(
-                User.username.in_([m["username"] for m in members]), _same_tenant(User.tenant, row.tenant)
-            )
-        )
-    )
-    unknown = [m["username"] for m in members if m["username"] not in known]
-    if unknown:
-        raise InvalidInputError(
-            "unknown members", {"members": [f"unknown user(s): {', '.join(unknown)} / 用户不存在"]}
-        )
+    people = team.shape(claim, actor, principal_required=isinstance((row.data or {}).get("campaign"), int))
+    team.check_people(s, row.tenant, people)
     waiting = s.scalar(
         select(func.count())
         .select_from(MessageSubscription)
@@ -283,33 +244,26 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
     if not waiting or row.status != "running":
         raise ConflictError("this challenge is not open for claims / 该榜单当前不接受揭榜")
     rules.require("file_claim", rules.actor_of(s, actor), row)
+    for check in step.steps.claim_checks:
+        check(s, row, actor, claim)
     for existing in (row.data or {}).get("claims") or []:
-        if existing.get("leader") == actor:
+        if existing.get("filed_by", existing.get("leader")) == actor:
             raise ConflictError("you have already claimed this challenge / 您已揭榜")
+    if claim.get("pledge_file") is not None:
+        check_pledge_file(s, row.id, actor, claim["pledge_file"])
     payload = {
-        "kind": kind,
-        "leader": actor,
-        "members": [{"username": m["username"], "share": m["share"]} for m in members],
+        "kind": people["kind"],
+        "leader": people["leader"],
+        **({"principal": people["principal"]} if people["principal"] else {}),
+        "filed_by": actor,
+        "members": people["members"],
         "plan": claim["plan"],
         "pledge": claim["pledge"],
+        **({"pledge_file": claim["pledge_file"]} if claim.get("pledge_file") else {}),
         "filed_at": iso(step.now),
     }
     deliver_message(step, instance_id, CLAIM_MESSAGE, payload)
     return payload
-
-
-def _is_share(value: object) -> TypeGuard[float]:
-    """A contribution share: a finite number from 0 to 100 (NaN and infinity are not shares)."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0 <= value <= 100
-    )
-
-
-def _same_tenant(column: Any, tenant: str | None) -> ColumnElement[bool]:
-    return column.is_(None) if tenant is None else column == tenant
 
 
 def scores(session: Session, period: str, where: ColumnElement[bool] | None = None) -> list[ScoreEntry]:

@@ -34,6 +34,7 @@ from .runner import Runner, StepContext
 
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
+ClaimCheck = Callable[[Session, Instance, str, dict[str, Any]], None]  # (session, challenge, filer, claim)
 JobHandler = Callable[[Job, bool], None]
 FormView = Callable[[Session, Instance, dict[str, Any]], dict[str, Any]]
 
@@ -52,6 +53,7 @@ class Steps:
         self.engine_messages: set[str] = (
             set()
         )  # messages only the engine sends, after its own checks (claims.py)
+        self.claim_checks: list[ClaimCheck] = []  # a claim's eligibility beyond the board's (campaigns)
         self.job_handlers: dict[str, JobHandler] = {}
         self.form_views: list[
             FormView
