@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from . import approval, attachments, board, campaigns, definitions, instances, jobs, tasks, tokens, units, users, webhooks
+from . import (
+    approval,
+    attachments,
+    board,
+    campaigns,
+    definitions,
+    instances,
+    jobs,
+    tasks,
+    tokens,
+    units,
+    users,
+    webhooks,
+)
 
 BLUEPRINTS = (
     users.blp,

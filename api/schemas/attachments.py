@@ -14,7 +14,9 @@ class AttachmentFormSchema(Schema):
     kind = fields.String(
         required=True,
         validate=validate.OneOf(ATTACHMENT_KINDS),
-        metadata={"description": "pledge: the signed 军令状 of a claim; evidence: for a progress or completion report"},
+        metadata={
+            "description": "pledge: the signed 军令状 of a claim; evidence: for a progress or completion report"
+        },
     )
 
 

@@ -55,18 +55,22 @@ class ClaimMemberSchema(Schema):
         metadata={"description": "without a login: a unit's code of the tenant, or a company's name"},
     )
     phone = fields.String(
-        validate=validate.Length(min=7, max=20), metadata={"description": "without a login: 13800138000, 0315-1234567"}
+        validate=validate.Length(min=7, max=20),
+        metadata={"description": "without a login: 13800138000, 0315-1234567"},
     )
     share = fields.Float(validate=validate.Range(min=0, max=100))
 
 
 class ClaimCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["individual", "team"]))
-    members = fields.List(fields.Nested(ClaimMemberSchema), load_default=list, validate=validate.Length(max=50))
+    members = fields.List(
+        fields.Nested(ClaimMemberSchema), load_default=list, validate=validate.Length(max=50)
+    )
     plan = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     pledge = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     leader = fields.String(
-        validate=validate.Length(min=1, max=200), metadata={"description": "挂帅领导, a username; default: the filer"}
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "挂帅领导, a username; default: the filer"},
     )
     principal = fields.String(
         validate=validate.Length(min=1, max=200),

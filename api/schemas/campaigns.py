@@ -16,7 +16,9 @@ GROUPINGS = ("category", "unit", "rank", "status", "month")
 CLAIM_RANKS = fields.List(
     fields.String(validate=validate.Length(min=1, max=50)),
     validate=validate.Length(max=20),
-    metadata={"description": "only cadres holding a post of one of these ranks claim (科级, 股级); empty: anyone"},
+    metadata={
+        "description": "only cadres holding a post of one of these ranks claim (科级, 股级); empty: anyone"
+    },
 )
 
 

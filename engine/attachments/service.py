@@ -169,7 +169,9 @@ def check_report(s: Session, row: Instance, ht: HumanTask, data: dict[str, Any])
         return
     ids = data["attachments"]
     if not isinstance(ids, list) or len(ids) > MAX_PER_REPORT:
-        raise FormInvalidError("attachments invalid", {"attachments": [f"at most {MAX_PER_REPORT} / 最多 {MAX_PER_REPORT} 个"]})
+        raise FormInvalidError(
+            "attachments invalid", {"attachments": [f"at most {MAX_PER_REPORT} / 最多 {MAX_PER_REPORT} 个"]}
+        )
     wanted = [i for i in ids if isinstance(i, str) and len(i) <= 36]
     found = set(
         s.scalars(

@@ -65,7 +65,9 @@ def shape(claim: dict[str, Any], filer: str, *, principal_required: bool) -> dic
     if principal is None and principal_required:
         principal = filer  # a campaign's claim always names its 主要负责人: by default whoever files it
     if principal is not None and principal not in [m.get("username") for m in members]:
-        errors["principal"] = ["the 主要负责人 must be a member with a login / 主要负责人须为有账号的团队成员"]
+        errors["principal"] = [
+            "the 主要负责人 must be a member with a login / 主要负责人须为有账号的团队成员"
+        ]
     if errors:
         raise InvalidInputError("claim invalid", errors)
     return {"kind": kind, "leader": leader, "principal": principal, "members": members}
@@ -90,7 +92,9 @@ def _team(raw: list[Any], filer: str, errors: dict[str, list[str]]) -> list[dict
         if isinstance(m.get("username"), str) and m["username"]:
             out.append({"username": m["username"], "share": share})
         elif _guest_ok(m, i, errors):
-            out.append({"name": m["name"].strip(), "unit": m["unit"].strip(), "phone": m["phone"], "share": share})
+            out.append(
+                {"name": m["name"].strip(), "unit": m["unit"].strip(), "phone": m["phone"], "share": share}
+            )
     if "members" not in errors and abs(total - 100) > 1e-9:
         errors["members"] = [f"shares must sum to 100 (they sum to {total:g}) / 份额合计必须为 100"]
     keys = [m.get("username") or guest_key(m) for m in out]
@@ -125,7 +129,9 @@ def check_people(s: Session, tenant: str | None, people: dict[str, Any]) -> None
             "unknown members", {"members": [f"unknown user(s): {', '.join(unknown)} / 用户不存在"]}
         )
     if people["leader"] not in known:
-        raise InvalidInputError("unknown leader", {"leader": [f"unknown user {people['leader']} / 用户不存在"]})
+        raise InvalidInputError(
+            "unknown leader", {"leader": [f"unknown user {people['leader']} / 用户不存在"]}
+        )
     codes = [m["unit"] for m in members if "unit" in m]
     if codes:
         units = dict(

@@ -39,7 +39,10 @@ def luannan(auth: Auth, engine: Engine) -> Auth:
     now = engine.clock.now()
     with engine.store.write() as s:
         org.upsert_unit(s, "qianxi", name="迁西县", kind="county", parent=None, attributes=None, now=now)
-    for username, unit, post, rank in (("xu", "luannan", "副县长", "副处级"), ("wu", "qianxi", "副局长", "科级")):
+    for username, unit, post, rank in (
+        ("xu", "luannan", "副县长", "副处级"),
+        ("wu", "qianxi", "副局长", "科级"),
+    ):
         auth.user(username)
         with engine.store.write() as s:
             org.set_posts(s, username, [PostAssignment(unit, post, rank)])
@@ -49,7 +52,9 @@ def luannan(auth: Auth, engine: Engine) -> Auth:
 def published(client: FlaskClient, auth: Auth, count: int = 2, **campaign: Any) -> tuple[int, list[str]]:
     """A campaign whose approved list of ``count`` problems is on the board."""
     resp = client.post(
-        f"{API}/campaigns", json=campaign_body(list_approved=True, **campaign), headers=auth.headers("zzb_admin")
+        f"{API}/campaigns",
+        json=campaign_body(list_approved=True, **campaign),
+        headers=auth.headers("zzb_admin"),
     )
     assert resp.status_code == 201, resp.get_data(as_text=True)
     campaign_id = resp.get_json()["id"]
@@ -70,7 +75,13 @@ def claim(client: FlaskClient, auth: Auth, instance_id: str, user: str, **body: 
 
 
 def attach(
-    client: FlaskClient, auth: Auth, instance_id: str, user: str, content: bytes, name: str, kind: str = "pledge"
+    client: FlaskClient,
+    auth: Auth,
+    instance_id: str,
+    user: str,
+    content: bytes,
+    name: str,
+    kind: str = "pledge",
 ) -> Any:
     return client.post(
         f"{API}/process-instances/{instance_id}/attachments",
@@ -120,7 +131,9 @@ def test_the_organiser_opens_a_campaign_to_every_rank_and_nobody_else_may(
 ) -> None:
     campaign_id, ids = published(client, luannan, claim_ranks=["科级"])
     assert claim(client, luannan, ids[0], "he").status_code == 422  # 股级
-    patch = client.patch(f"{API}/campaigns/{campaign_id}", json={"claim_ranks": []}, headers=luannan.headers("liu"))
+    patch = client.patch(
+        f"{API}/campaigns/{campaign_id}", json={"claim_ranks": []}, headers=luannan.headers("liu")
+    )
     assert patch.status_code == 403
     opened = client.patch(
         f"{API}/campaigns/{campaign_id}", json={"claim_ranks": []}, headers=luannan.headers("zzb_admin")
@@ -149,7 +162,15 @@ def test_a_team_claim_names_its_leader_and_principal_and_counts_guests_in_statis
     select_first_claim(engine, clock, client, luannan, ids[0])
     report = {"progress_percent": 100, "summary": "完工", "status_self": "on_track", "final": True}
     complete(client, luannan, engine, ids[0], "progress_report", "gao", report)  # the leader's task
-    complete(client, luannan, engine, ids[0], "completion_report", "gao", {"summary": "完工", "results": "3 个小区"})
+    complete(
+        client,
+        luannan,
+        engine,
+        ids[0],
+        "completion_report",
+        "gao",
+        {"summary": "完工", "results": "3 个小区"},
+    )
     complete(client, luannan, engine, ids[0], "acceptance", "qian", {"decision": "pass", "grade": "good"})
 
     ledger = client.get(f"{API}/scores?period=2026-03", headers=luannan.headers("liu")).get_json()["items"]
@@ -163,10 +184,21 @@ def test_a_team_claim_names_its_leader_and_principal_and_counts_guests_in_statis
     ("change", "field", "says"),
     [
         ({"principal": "he"}, "principal", "主要负责人须为有账号的团队成员"),
-        ({"members": [{"username": "liu", "share": 80}, {**GUEST_IN_A_UNIT, "phone": "1234567"}]},
-         "members.1.phone", "须为手机号"),  # fmt: skip
-        ({"members": [{"username": "liu", "share": 80}, {"name": " ", "unit": "zjj", "phone": "13800138000"}]},
-         "members.1.name", "1 到 50 个字"),  # fmt: skip
+        (
+            {"members": [{"username": "liu", "share": 80}, {**GUEST_IN_A_UNIT, "phone": "1234567"}]},
+            "members.1.phone",
+            "须为手机号",
+        ),  # fmt: skip
+        (
+            {
+                "members": [
+                    {"username": "liu", "share": 80},
+                    {"name": " ", "unit": "zjj", "phone": "13800138000"},
+                ]
+            },
+            "members.1.name",
+            "1 到 50 个字",
+        ),  # fmt: skip
         ({"leader": "nobody"}, "leader", "用户不存在"),
         ({"leader": "wu"}, "leader", "用户不存在"),  # another county's cadre leads nothing here
     ],
@@ -187,7 +219,11 @@ def test_a_claim_without_leader_or_principal_is_led_and_answered_for_by_its_file
 ) -> None:
     _, ids = published(client, luannan, count=1)
     body = claim(client, luannan, ids[0], "chen").get_json()["claim"]
-    assert (body["leader"], body["principal"], body["members"]) == ("chen", "chen", [{"username": "chen", "share": 100}])
+    assert (body["leader"], body["principal"], body["members"]) == (
+        "chen",
+        "chen",
+        [{"username": "chen", "share": 100}],
+    )
 
 
 # ---- the attachment store ---------------------------------------------------------------------------
@@ -220,7 +256,9 @@ def test_a_signed_pledge_is_uploaded_cited_by_the_claim_and_downloaded_as_it_was
     assert attach(client, luannan, ids[0], "wu", PDF, "x.pdf").status_code == 404
 
     select_first_claim(engine, clock, client, luannan, ids[0])  # the committee sees what it chose from
-    seen = client.get(f"{API}/process-instances/{ids[0]}/attachments", headers=luannan.headers("sun")).get_json()
+    seen = client.get(
+        f"{API}/process-instances/{ids[0]}/attachments", headers=luannan.headers("sun")
+    ).get_json()
     assert [a["id"] for a in seen] == [stored["id"]]
     assert client.get(f"{API}/attachments/{stored['id']}", headers=luannan.headers("sun")).data == PDF
 
@@ -238,7 +276,9 @@ def test_only_pdf_png_and_jpeg_are_kept_whatever_their_name_says(client: FlaskCl
     assert attach(client, luannan, ids[0], "liu", PDF, "x.pdf", kind="other").status_code == 422
 
 
-def test_a_file_over_the_configured_limit_is_a_413_problem(app: Flask, client: FlaskClient, luannan: Auth) -> None:
+def test_a_file_over_the_configured_limit_is_a_413_problem(
+    app: Flask, client: FlaskClient, luannan: Auth
+) -> None:
     _, ids = published(client, luannan, count=1)
     app.config["ATTACHMENT_MAX_BYTES"] = 1024
     over = attach(client, luannan, ids[0], "liu", PDF + b"\x00" * 2048, "大.pdf")
@@ -255,10 +295,16 @@ def test_reports_cite_evidence_uploaded_to_their_own_problem_only(
     assert claim(client, luannan, ids[0], "liu").status_code == 201
     select_first_claim(engine, clock, client, luannan, ids[0])
     assert attach(client, luannan, ids[0], "liu", PNG, "现场.png", kind="evidence").status_code == 201
-    photo = client.get(f"{API}/process-instances/{ids[0]}/attachments", headers=luannan.headers("liu")).get_json()
+    photo = client.get(
+        f"{API}/process-instances/{ids[0]}/attachments", headers=luannan.headers("liu")
+    ).get_json()
     evidence = [a["id"] for a in photo if a["kind"] == "evidence"]
-    assert attach(client, luannan, ids[1], "he", PNG, "别处.png", kind="evidence").status_code == 403  # not his
-    elsewhere = attach(client, luannan, ids[1], "zzb_admin", PNG, "别处.png", kind="evidence").get_json()["id"]
+    assert (
+        attach(client, luannan, ids[1], "he", PNG, "别处.png", kind="evidence").status_code == 403
+    )  # not his
+    elsewhere = attach(client, luannan, ids[1], "zzb_admin", PNG, "别处.png", kind="evidence").get_json()[
+        "id"
+    ]
 
     report = {"progress_percent": 60, "summary": "过半", "status_self": "on_track", "final": False}
     refused = complete(client, luannan, engine, ids[0], "progress_report", "liu",
