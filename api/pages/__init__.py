@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from . import auth, board, campaigns, designer, inbox, instances, org, scores, tasks
+from ..files import size_text
+from . import attachments, auth, board, campaigns, designer, inbox, instances, org, scores, tasks
 from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, to_json
 from .compress import compress_static
 
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     scores.bp,
     org.bp,
     campaigns.bp,
+    attachments.bp,
 )
 PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
 
@@ -71,6 +73,7 @@ def init_app(app: Flask) -> None:
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     app.add_url_rule("/", "pages_home", lambda: redirect(url_for("inbox.index")))
+    app.before_request(_larger_uploads)  # before the CSRF check reads the form
     app.before_request(_check_csrf)
     app.after_request(_remember_lang)
     app.context_processor(_template_globals)
@@ -79,6 +82,17 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.setdefault("named", named)
     app.jinja_env.filters.setdefault("person", person)
     app.jinja_env.filters.setdefault("one_language", one_language)
+    app.jinja_env.filters.setdefault("size_text", size_text)
+
+
+FILE_UPLOADS = ("attachments.upload", "board.file_claim")  # a signed 军令状 or evidence rides along
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _larger_uploads() -> None:
+    """Forms that carry a file may be as large as an attachment may (other pages keep MAX_CONTENT_LENGTH)."""
+    if request.endpoint in FILE_UPLOADS:
+        request.max_content_length = current_app.config["ATTACHMENT_MAX_BYTES"] + MULTIPART_OVERHEAD
 
 
 def _check_csrf() -> None:

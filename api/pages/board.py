@@ -7,12 +7,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import EngineError, InvalidInputError, NotFoundError
 
-from . import story, words
+from . import attachments, story, words
 from .common import current_user, get_engine, know_people, login_required, one_language, parse_when, person
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -67,6 +67,10 @@ def _render_challenge(instance_id: str, **claim: Any) -> str:
             item.get("claim_deadline") if item["open_for_claims"] else item.get("deadline"), item["now"]
         ),
         users=engine.list_users(limit=1000, viewer=current_user().username) if item["may_claim"] else [],
+        units=engine.list_units(limit=1000, viewer=current_user().username).items
+        if item["may_claim"]
+        else [],
+        attachments=attachments.visible(instance_id),
         phases=words.phases(),
         claims_line=lambda c: story.claims_line(c, person),
         claim_errors=claim.get("errors", {}),
@@ -78,7 +82,7 @@ def _render_challenge(instance_id: str, **claim: Any) -> str:
 def _people_of(items: list[dict[str, Any]]) -> list[str]:
     return [
         *(i.get("leader") for i in items),
-        *(c.get("leader") for i in items for c in i["claims"]),
+        *(c.get(role) for i in items for c in i["claims"] for role in ("leader", "principal")),
         *(m.get("username") for i in items for c in i["claims"] for m in c.get("members") or []),
     ]
 
@@ -118,6 +122,17 @@ def _members(form: Any, leader: str) -> list[dict[str, Any]]:
         if not username:
             continue
         out.append({"username": username, "share": _share(share)})
+    for name, unit, phone, share in zip(
+        form.getlist("guest_name"),
+        form.getlist("guest_unit"),
+        form.getlist("guest_phone"),
+        form.getlist("guest_share"),
+        strict=False,
+    ):
+        if name.strip() or unit.strip() or phone.strip():
+            out.append(
+                {"name": name, "unit": unit.strip(), "phone": phone.strip(), "share": _share(share or "0")}
+            )
     leader_share = form.get("leader_share")
     if leader_share not in (None, ""):
         out = [
@@ -136,11 +151,33 @@ def file_claim(instance_id: str):
     me = current_user()
     on_page = request.form.get("from") == "challenge"
     kind = request.form.get("kind", "individual")
-    claim = {"kind": kind, "plan": request.form.get("plan", ""), "pledge": request.form.get("pledge", "")}
+    claim: dict[str, Any] = {
+        "kind": kind,
+        "plan": request.form.get("plan", ""),
+        "pledge": request.form.get("pledge", ""),
+    }
+    for role in ("leader", "principal"):  # 挂帅领导, 主要负责人: the filer unless named
+        if request.form.get(role, "").strip():
+            claim[role] = request.form[role].strip()
     if kind == "team":
         claim["members"] = _members(request.form, me.username)
     back = url_for("board.show", instance_id=instance_id) if on_page else url_for("board.index")
     try:
+        signed = request.files.get("pledge_file")
+        if signed is not None and signed.filename:  # the signed 军令状 first; the claim cites it
+            limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+            claim["pledge_file"] = (
+                get_engine()
+                .upload_attachment(
+                    instance_id,
+                    me.username,
+                    kind="pledge",
+                    filename=signed.filename,
+                    content=signed.read(limit + 1),
+                    max_bytes=limit,
+                )
+                .id
+            )
         get_engine().file_claim(instance_id, me.username, claim)
     except InvalidInputError as exc:
         errors = exc.errors or {"": [exc.detail]}

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from engine import EngineError, Event
 from forms import PATH as FORMS
 
+from . import story
 from .common import get_engine, named
 
 __all__ = ["Context", "Entry", "decision_context"]
@@ -138,11 +139,15 @@ def _claim_view(claim: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "members": [
             {
                 "username": m.get("username"),
-                "name": names.get(str(m.get("username")), m.get("username")),
+                "name": names.get(str(m.get("username")), m.get("username"))
+                if m.get("username")
+                else story.guest_name(m),
                 "share": m.get("share"),
             }
             for m in members
         ],
+        "principal_name": names.get(str(claim.get("principal")), claim.get("principal") or ""),
+        "pledge_file": claim.get("pledge_file") or "",
         "plan": claim.get("plan") or "",
         "pledge": claim.get("pledge") or "",
     }

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from engine import EngineError, Event, NotAllowedError, NotFoundError
 
-from . import story, words
+from . import attachments, story, words
 from .common import (
     act,
     current_user,
@@ -118,6 +118,7 @@ def show(instance_id: str):
         jobs=jobs,
         actions=instance.actions,
         on_board=_on_board(instance_id),
+        attachments=attachments.visible(instance_id),
         users=engine.list_users(limit=1000, viewer=current_user().username)
         if "cc" in instance.actions
         else [],

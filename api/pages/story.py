@@ -121,7 +121,16 @@ def claims_line(claim: Mapping[str, Any], person: Callable[[str | None], str]) -
     members = [m for m in claim.get("members") or [] if isinstance(m, dict)]
     if claim.get("kind") != "team" or not members:
         return person(claim.get("leader") or (members[0].get("username") if members else None))
-    return "、".join(f"{person(m.get('username'))} {_share(m.get('share'))}%" for m in members)
+    return "、".join(
+        f"{person(m['username']) if m.get('username') else guest_name(m)} {_share(m.get('share'))}%"
+        for m in members
+    )
+
+
+def guest_name(member: Mapping[str, Any]) -> str:
+    """A team member without a login as a clerk writes them: ``王建国（县住建局）``."""
+    unit = member.get("unit_name") or member.get("unit")
+    return f"{member.get('name') or ''}（{unit}）" if unit else str(member.get("name") or "")
 
 
 def _share(value: Any) -> str:

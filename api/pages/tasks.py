@@ -17,6 +17,7 @@ from engine import (
     strict_json_loads,
 )
 
+from . import attachments
 from .common import act, current_user, get_engine, login_required, one_language
 from .decision import decision_context
 from .forms import client_messages, field_label, initial_data, localize, plain_errors
@@ -69,6 +70,7 @@ def _render(
     names = _names()
     localized = localize(detail.form)
     messages = plain_errors(detail.form, data, errors) if errors else {}
+    files = attachments.visible(instance.id)
     return render_template(
         "pages/tasks/show.html",
         task=task,
@@ -87,6 +89,9 @@ def _render(
         return_targets=_return_targets(task_id) if "return" in task.actions else [],
         signers=engine.signers(task_id) if task.kind == "task" else [],
         me=me.username,
+        attachments=files,
+        attachment_ids={a.id for a in files},
+        upload_kind="evidence" if task.status == "open" and task.element_id in EVIDENCE_TASKS else None,
     ), status
 
 
@@ -154,6 +159,7 @@ def comment(task_id: str):
 
 # ---- approval operations (转办, 委派, 加签, 退回, 催办, 抄送) ---------------------------------------
 # The operations the page offers, each shown only when the task's ``actions`` (the rulebook) allow it.
+EVIDENCE_TASKS = ("progress_report", "completion_report")  # their forms cite evidence uploaded here
 OPS = ("transfer", "delegate", "add_signers", "remove_signer", "return", "urge", "cc")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response, current_app, request
 
@@ -11,6 +10,7 @@ from engine import AttachmentRecord
 
 from ..auth import require_user
 from ..extension import get_engine
+from ..files import attachment_response
 from ..schemas.attachments import AttachmentFileSchema, AttachmentFormSchema, AttachmentSchema
 from .common import Blueprint, errors
 
@@ -65,18 +65,3 @@ def download(attachment_id: str) -> Response:
     """Download an attachment, always as a file to save (never rendered in the browser)."""
     record, content = get_engine().download_attachment(attachment_id, require_user().username)
     return attachment_response(record, content)
-
-
-def attachment_response(record: AttachmentRecord, content: bytes) -> Response:
-    """The bytes as a download: the stored type, ``nosniff``, and the name in RFC 6266 form."""
-    ascii_name = record.filename.encode("ascii", "ignore").decode().replace('"', "") or "file"
-    return Response(
-        content,
-        mimetype=record.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(record.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
-    )

@@ -42,6 +42,14 @@ def deploy_body() -> dict[str, Any]:
     return {"data": {"file": [(io.BytesIO(PING), "ping.bpmn")]}, "content_type": "multipart/form-data"}
 
 
+def evidence_body() -> dict[str, Any]:
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    return {
+        "data": {"kind": "evidence", "file": (io.BytesIO(photo), "现场.png")},
+        "content_type": "multipart/form-data",
+    }
+
+
 def problem_list_body() -> dict[str, Any]:
     content = workbook([problem_row(1, 牵头单位="xy_zzb")])
     return {"data": {"file": (io.BytesIO(content), "清单.xlsx")}, "content_type": "multipart/form-data"}
@@ -85,6 +93,8 @@ INVOLVED_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/tasks/{task_id}/return-targets"): (403, None),
     ("POST", "/tasks/{task_id}/return"): (403, {"comment": "退回"}),
     ("POST", "/tasks/{task_id}/urge"): (403, {}),
+    ("POST", "/process-instances/{instance_id}/attachments"): (403, evidence_body),
+    ("GET", "/process-instances/{instance_id}/attachments"): (403, None),
 }
 
 # (method, path) -> (who may: "admin" is a user with role admin, "oa" the OA service account;
@@ -116,6 +126,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
         problem_list_body,
     ),  # the organiser's admins
     ("POST", "/campaigns/{campaign_id}/publish"): (("admin",), None),
+    ("PATCH", "/campaigns/{campaign_id}"): (("admin",), {"claim_ranks": ["科级", "股级"]}),
     ("POST", "/campaigns"): (
         ("admin",),
         {"title": "2026年破百题", "year": 2026, "organiser_unit": "xy_zzb", "categories": ["其他"]},
@@ -154,6 +165,7 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/units"): (200, None),  # the caller's tenant's units
     ("GET", "/units/{code}"): (404, None),  # no such unit yet
     ("GET", "/imports/org/template"): (200, None),
+    ("GET", "/attachments/{attachment_id}"): (404, None),  # no such file; another's answers 403 or 404
 }
 
 MATRIX = {
@@ -178,6 +190,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "token_id": "999999",
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
+        "attachment_id": NO_SUCH_ID,
     }
 
 
@@ -516,6 +529,8 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/campaigns/<int:campaign_id>/publish"): (REFUSED_BY_REDIRECT, {}),
     ("GET", "/campaigns/<int:campaign_id>/template.xlsx"): (200, None),
     ("GET", "/campaigns/<int:campaign_id>/stats.xlsx"): (200, None),
+    ("GET", "/attachments/<attachment_id>"): (404, None),  # no such file
+    ("POST", "/instances/<instance_id>/attachments"): (REFUSED_BY_REDIRECT, {"kind": "evidence"}),
     ("GET", "/tasks/<task_id>"): (403, None),
     ("GET", "/tasks/people"): (200, None),  # name search for person pickers: any logged-in user
     ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
@@ -629,6 +644,10 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/campaigns/{campaign_id}/problems/template"):              (200, 200, 200, 200, 200, 200),
     ("POST", "/campaigns/{campaign_id}/problems/import"):               (403, 403, 403, 403, 200, 403),  # the service reads, runs nothing
     ("POST", "/campaigns/{campaign_id}/publish"):                       (403, 403, 403, 403, 200, 403),
+    ("PATCH", "/campaigns/{campaign_id}"):                              (403, 403, 403, 403, 200, 403),
+    ("GET", "/attachments/{attachment_id}"):                            (404, 404, 404, 404, 404, 404),  # no such file
+    ("POST", "/process-instances/{instance_id}/attachments"):           (403, 201, 201, 201, 201, 201),  # evidence: who sees it
+    ("GET", "/process-instances/{instance_id}/attachments"):            (403, 200, 200, 200, 200, 200),
     ("GET", "/campaigns/{campaign_id}/stats"):                          (200, 200, 200, 200, 200, 200),
     ("GET", "/campaigns/{campaign_id}/stats/export"):                   (200, 200, 200, 200, 200, 200),
     ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
@@ -705,6 +724,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "token_id": "999999",
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
+        "attachment_id": NO_SUCH_ID,
     }
 
 

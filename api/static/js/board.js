@@ -29,6 +29,15 @@
       refresh();
     }); });
     form.querySelector(".add-member").addEventListener("click", addRow);
+    var guests = form.querySelector(".guest-rows");
+    var guestTpl = form.querySelector("template.guest-template");
+    form.querySelector(".add-guest").addEventListener("click", function () {
+      guests.appendChild(guestTpl.content.cloneNode(true));
+      refresh();
+    });
+    guests.addEventListener("click", function (e) {
+      if (e.target.classList.contains("remove-member")) { e.target.closest(".member-row").remove(); refresh(); }
+    });
     rows.addEventListener("click", function (e) {
       if (e.target.classList.contains("remove-member")) { e.target.closest(".member-row").remove(); refresh(); }
     });
