@@ -137,7 +137,7 @@ def _members(form: Any, leader: str) -> list[dict[str, Any]]:
     if leader_share not in (None, ""):
         out = [
             {"username": leader, "share": _share(leader_share)},
-            *[m for m in out if m["username"] != leader],
+            *[m for m in out if m.get("username") != leader],
         ]
     return out
 

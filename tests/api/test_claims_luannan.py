@@ -29,6 +29,10 @@ GUEST_OF_A_COMPANY = {"name": "李工", "unit": "滦南县城建集团", "phone"
 
 @pytest.fixture
 def luannan(auth: Auth, engine: Engine) -> Auth:
+    return cadres_of_luannan(auth, engine)
+
+
+def cadres_of_luannan(auth: Auth, engine: Engine) -> Auth:
     """滦南's cadres with tokens, 许 a county leader (副处级) and 吴 of the neighbouring 迁西县."""
     county(engine)
     for username in CADRES:
