@@ -44,8 +44,3 @@ class AttachmentsMixin:
         """One attachment and its bytes, for whoever may see its instance (or uploaded it)."""
         with self.steps.read(viewer) as step:
             return service.download(step.session, viewer, attachment_id)
-
-    def attachments_by_id(self, ids: list[str], viewer: str, instance_id: str) -> list[AttachmentRecord]:
-        """The attachments a report names (``ids``), among those ``viewer`` may see of the instance."""
-        visible = {a.id: a for a in self.list_attachments(instance_id, viewer)}
-        return [visible[i] for i in ids if i in visible]
