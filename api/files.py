@@ -26,12 +26,3 @@ def attachment_response(record: AttachmentRecord, content: bytes) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
-
-
-def size_text(size: int) -> str:
-    """A file's size as people read it: 820 B, 12.5 KB, 3.2 MB."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"

@@ -18,9 +18,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from ..files import size_text
 from . import attachments, auth, board, campaigns, designer, inbox, instances, org, scores, tasks
-from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, to_json
+from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, size_text, to_json
 from .compress import compress_static
 
 HERE = Path(__file__).resolve().parent

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from engine import Actor, DefinitionRecord, EngineError, UserRecord, allowed
 
@@ -169,6 +169,19 @@ def parse_when(value: Any) -> datetime | None:
         except ValueError:
             return None
     return None
+
+
+def size_text(size: int) -> str:
+    """A file's size as people read it, in the page's language: 820 字节, 12.5K, 3.2M."""
+    if size < 1024:
+        return gettext("%(n)s 字节", n=size)
+    if size < 1024 * 1024:
+        return gettext("%(n)sK", n=_decimal(size / 1024))
+    return gettext("%(n)sM", n=_decimal(size / (1024 * 1024)))
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def fmt_when(value: Any, with_time: bool = True) -> str:

@@ -130,5 +130,5 @@ def test_the_acceptance_task_shows_the_evidence_uploaded_from_the_report_task(
     )
     acceptance = next(t for t in engine.get_instance(ids[0]).open_tasks if t.element_id == "acceptance")
     text = visible_text(read(client, engine, "qian", f"/tasks/{acceptance.id}"))
-    assert "现场照片.png 佐证材料 · 72 B" in text
+    assert "现场照片.png 佐证材料 · 72 字节" in text
     assert "病毒.pdf" not in text

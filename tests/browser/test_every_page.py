@@ -127,7 +127,7 @@ LANE_KEYS = set(re.findall(r'<bpmn:lane id="[^"]+" name="([^"]+)"', DIAGRAM.read
 ENGLISH_SEEN: set[str] = set()
 
 # Words that are names in Chinese text too: file formats and systems the pages mention.
-PROPER_NOUNS = {"BPMN", "DMN", "Excel", "OA", "XML", "ID"}
+PROPER_NOUNS = {"BPMN", "DMN", "Excel", "OA", "XML", "ID", "PDF", "PNG", "JPEG"}
 BUSINESS_KEY = re.compile(r"\bW-\d+-[A-Z]+\b")
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
