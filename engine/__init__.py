@@ -5,11 +5,17 @@ The public surface is listed in ``__all__``; everything else is internal and may
 
 from .campaigns import MAX_FILE_BYTES as CAMPAIGN_LIST_MAX_BYTES
 from .campaigns import (
+    ArchiveEntry,
+    AssessmentOpened,
+    AssessmentRow,
     CampaignRecord,
+    CampaignReport,
+    CarryOverResult,
     ImportResult,
     ListedProblemRecord,
     PreviewRow,
     PublishResult,
+    Recommendation,
     RowError,
     StatRow,
 )
@@ -67,7 +73,12 @@ __all__ = [
     "Actor",
     "AuditRecord",
     "CAMPAIGN_LIST_MAX_BYTES",
+    "ArchiveEntry",
+    "AssessmentOpened",
+    "AssessmentRow",
     "CampaignRecord",
+    "CampaignReport",
+    "CarryOverResult",
     "Clock",
     "ConflictError",
     "Decision",
@@ -97,6 +108,7 @@ __all__ = [
     "PreviewRow",
     "Problem",
     "PublishResult",
+    "Recommendation",
     "RowError",
     "SandboxViolationError",
     "ScriptError",

@@ -433,6 +433,16 @@ def campaign_units(s: Session, actor: Actor) -> list[Unit]:
     return list(s.scalars(stmt.where(or_(*(Unit.path.startswith(u.path, autoescape=True) for u in tops)))))
 
 
+def _assesses(actor: Actor, unit: Unit) -> bool:
+    """The county's evaluation group (考评组, group ``evaluator``) or an admin of the organiser unit."""
+    return "evaluator" in actor.groups or _administers_unit(actor, unit)
+
+
+def _reads_archives(actor: Actor, _target: Any) -> bool:
+    """Admins and organisers (an admin of some unit) read people's growth archives (成长档案)."""
+    return "admin" in actor.roles or bool(actor.scopes("admin"))
+
+
 def _role(*roles: str) -> Callable[[Actor, Any], bool]:
     return lambda actor, _target: bool(actor.roles & set(roles))
 
@@ -470,7 +480,8 @@ INSTANCE_RULES: dict[str, Rule] = {
 #: Unit actions: the target is a ``Unit`` (a campaign is run by its organiser unit's admins).
 UNIT_RULES: dict[str, Rule] = {
     "create_campaign": _administers_unit,
-    "manage_campaign": _administers_unit,  # import its list, publish it
+    "manage_campaign": _administers_unit,  # import its list, publish it, open the assessment, carry over
+    "assess_campaign": _assesses,  # the 考评组's page of every item
 }
 
 #: Actions on the installation itself (no target): who holds which role.
@@ -488,6 +499,7 @@ ROLE_RULES: dict[str, Rule] = {
     "send_message": _role("admin", "oa-service"),
     "issue_login_link": _role("oa-service"),
     "manage_org": _role("admin"),  # units and posts; which tenant's: ``may_manage_org``
+    "read_archives": _reads_archives,  # anyone's 成长档案 (of their tenant); everyone reads their own
 }
 
 REFUSALS = {
@@ -505,6 +517,8 @@ REFUSALS = {
     "file_claim": "the submitter may not claim this challenge",
     "create_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
+    "assess_campaign": "only the evaluation group assesses a campaign / 仅考评组成员和管理员可进行年终考评",
+    "read_archives": "only the person, admins and organisers read a growth archive / 仅本人、管理员和组织单位可查看成长档案",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
     "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",

@@ -56,6 +56,8 @@ class Event(StrEnum):
     CAMPAIGN_CREATED = "campaign.created"
     CAMPAIGN_IMPORTED = "campaign.imported"  # one per problem started from an imported list
     CAMPAIGN_PUBLISHED = "campaign.published"  # one per problem the campaign published on the board
+    CAMPAIGN_ASSESSMENT_OPENED = "campaign.assessment_opened"  # one per item given its year-end task
+    CAMPAIGN_CARRIED_OVER = "campaign.carried_over"  # on the new item: where it came from
     UNIT_CREATED = "unit.created"
     UNIT_UPDATED = "unit.updated"
     UNIT_DELETED = "unit.deleted"

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from . import approval, board, campaigns, definitions, instances, jobs, tasks, tokens, units, users, webhooks
+from . import (
+    approval,
+    board,
+    campaigns,
+    definitions,
+    instances,
+    jobs,
+    people,
+    tasks,
+    tokens,
+    units,
+    users,
+    webhooks,
+)
 
 BLUEPRINTS = (
     users.blp,
@@ -16,4 +29,5 @@ BLUEPRINTS = (
     board.blp,
     campaigns.blp,
     units.blp,
+    people.blp,
 )
