@@ -71,11 +71,11 @@ from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEven
 
 __all__ = [
     "Actor",
-    "AuditRecord",
-    "CAMPAIGN_LIST_MAX_BYTES",
     "ArchiveEntry",
     "AssessmentOpened",
     "AssessmentRow",
+    "AuditRecord",
+    "CAMPAIGN_LIST_MAX_BYTES",
     "CampaignRecord",
     "CampaignReport",
     "CarryOverResult",

@@ -133,6 +133,8 @@ class AssessmentRowSchema(Schema):
     automatic = fields.Boolean(metadata={"description": "the verdict follows from its finished acceptance"})
     task_id = fields.String(allow_none=True, metadata={"description": "the open year_end_assessment task"})
     carried_to = fields.String(allow_none=True)
+    viewable = fields.Boolean(metadata={"description": "the caller may open its instance (its history)"})
+    public = fields.Boolean(metadata={"description": "the caller may read it on the board"})
 
 
 class AssessmentSheetSchema(Schema):

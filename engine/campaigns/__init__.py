@@ -97,6 +97,17 @@ class CampaignsMixin:
                 return False
             return True
 
+    def may_assess_campaign(self, campaign_id: int, viewer: str) -> bool:
+        """Whether ``viewer`` may use the campaign's 年终考评 page (the 考评组 and admins)."""
+        with self.steps.read(viewer) as step:
+            try:
+                results.assessor_check(
+                    step.session, service.visible(step.session, viewer, campaign_id), viewer
+                )
+            except EngineError:
+                return False
+            return True
+
     def import_problems(
         self, campaign_id: int, actor: str, content: bytes, *, dry_run: bool = False
     ) -> ImportResult:

@@ -122,9 +122,11 @@ def _from_data(
 
 
 def _people(claim: dict[str, Any]) -> set[str]:
-    return {claim.get("leader")} | {
-        m.get("username") for m in claim.get("members") or [] if isinstance(m, dict)
-    }
+    names = [
+        claim.get("leader"),
+        *(m.get("username") for m in claim.get("members") or [] if isinstance(m, dict)),
+    ]
+    return {n for n in names if isinstance(n, str)}
 
 
 def _reports(

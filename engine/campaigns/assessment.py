@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..errors import ScriptError
 from ..runtime.runner import StepContext, message_event
 from ..runtime.step import Step, Steps
 from ..tables import HumanTask, Instance
@@ -72,8 +73,12 @@ def open_item(step: Step, campaign_id: int, instance_id: str, number: int) -> bo
     if already is not None:
         return False
     ctx = step.advance(row, lambda wf: wf.send_event(message_event(ASSESS_MESSAGE, {})))
-    if ctx.error is not None:
-        raise ctx.error
+    if ctx.error is not None:  # the diagram failed: nothing of this item's step stays
+        raise (
+            ctx.error
+            if isinstance(ctx.error, ScriptError)
+            else ScriptError(f"the diagram failed: {ctx.error}")
+        )
     step.record(
         Event.CAMPAIGN_ASSESSMENT_OPENED,
         actor=step.actor,

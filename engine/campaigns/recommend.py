@@ -50,8 +50,12 @@ def _narrowed(schema: dict[str, Any], people: tuple[tuple[str, str], ...]) -> di
 
 
 def _members(data: dict[str, Any]) -> list[str]:
-    claimant = data.get("claimant") if isinstance(data.get("claimant"), dict) else {}
+    claimant = _mapping(data.get("claimant"))
     names = [claimant.get("leader")] + [
         m.get("username") for m in claimant.get("members") or [] if isinstance(m, dict)
     ]
     return list(dict.fromkeys(n for n in names if isinstance(n, str) and n))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -124,6 +124,8 @@ class AssessmentRow:
     automatic: bool  # the verdict follows from its finished acceptance, not from an assessment
     task_id: str | None  # the open assessment task, if any
     carried_to: str | None = None  # the instance it was carried into, if any
+    viewable: bool = False  # the viewer may open its instance page (its history)
+    public: bool = False  # the viewer may read its challenge on the board
 
 
 @dataclass(frozen=True)

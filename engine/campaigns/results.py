@@ -41,12 +41,17 @@ def items(s: Session, campaign: Campaign) -> list[tuple[CampaignProblem, Instanc
     return [(link, row, name or link.lead_unit or "") for link, row, name in rows]
 
 
-def sheet(s: Session, campaign: Campaign, viewer: str) -> list[AssessmentRow]:
-    """Every item of the campaign as the 考评组 assesses it (the 考评组 and admins only)."""
+def assessor_check(s: Session, campaign: Campaign, viewer: str) -> None:
+    """403 unless ``viewer`` is of the 考评组 (group ``evaluator``) or an admin of the organiser."""
     unit = s.scalar(select(Unit).where(Unit.code == campaign.organiser_unit))
     if unit is None:
         raise ConflictError(f"the organiser unit '{campaign.organiser_unit}' no longer exists")
     rules.require("assess_campaign", rules.actor_of(s, viewer), unit)
+
+
+def sheet(s: Session, campaign: Campaign, viewer: str) -> list[AssessmentRow]:
+    """Every item of the campaign as the 考评组 assesses it (the 考评组 and admins only)."""
+    assessor_check(s, campaign, viewer)
     listed = items(s, campaign)
     ids = [row.id for _, row, _ in listed]
     open_tasks = dict(
@@ -59,14 +64,15 @@ def sheet(s: Session, campaign: Campaign, viewer: str) -> list[AssessmentRow]:
         ).all()
     )
     carried = carried_into(s, campaign)
+    actor = rules.actor_of(s, viewer)
     people = {p for _, row, _ in listed for p in _claimants(row.data or {})}
     names = _names(s, people)
     out = []
     for link, row, unit_name in listed:
         data = row.data or {}
         verdict = verdict_of(data)
-        year_end = data.get("year_end") if isinstance(data.get("year_end"), dict) else {}
-        report = data.get("last_report") if isinstance(data.get("last_report"), dict) else {}
+        year_end = _mapping(data.get("year_end"))
+        report = _mapping(data.get("last_report"))
         percent = report.get("progress_percent")
         out.append(
             AssessmentRow(
@@ -83,9 +89,15 @@ def sheet(s: Session, campaign: Campaign, viewer: str) -> list[AssessmentRow]:
                 verdict is not None and not year_end,
                 open_tasks.get(row.id),
                 carried.get(row.id),
+                rules.allowed("view", actor, row),
+                rules.allowed("read_challenge", actor, row),
             )
         )
     return out
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _claimants(data: dict[str, Any]) -> list[str]:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from engine import Engine, ManualClock
 from engine import organisation as org
-from tests.api.conftest import Auth
+from tests.api.conftest import Auth, page_login
 from tests.api.test_campaigns import API, complete, create, stats, upload
 from tests.campaigns import problem_list
 
@@ -167,6 +167,9 @@ def test_the_year_end_assesses_every_item_counts_it_carries_the_rest_over_and_us
                         headers=auth.headers("zzb_admin")).get_json()  # fmt: skip
     assert (twice["carried"], sorted(twice["already"])) == (0, sorted(ids[2:5]))
     assert client.get(f"{API}/campaigns/{nxt['id']}", headers=auth.headers("he")).get_json()["problems"] == 3
+    page_login(client, engine, "zzb_admin")
+    shown = client.get(f"/instances/{new[0].id}").get_data(as_text=True)
+    assert "由《2026年百名干部破百题》第 3 号结转" in shown and f'href="/instances/{ids[2]}"' in shown
     assert {
         r["number"]: r["carried_to"]
         for r in client.get(f"{API}/campaigns/{cid}/assessment", headers=auth.headers("qian")).get_json()[
@@ -270,3 +273,32 @@ def test_the_year_end_message_is_the_engine_s_own(
                        headers=luannan.headers("oa"))  # fmt: skip
     assert resp.status_code in (403, 404, 422)
     assert "year_end_assessment" not in [t.element_id for t in engine.get_instance(year["ids"][1]).open_tasks]
+
+
+def test_the_evaluation_group_s_page_takes_every_verdict_at_once_and_keeps_a_refused_row(
+    client: FlaskClient, luannan: Auth, engine: Engine, year: dict[str, Any]
+) -> None:
+    cid, ids = year["campaign"]["id"], year["ids"]
+    page = f"/campaigns/{cid}/assessment"
+    page_login(client, engine, "zzb_admin", csrf_token="t")
+    opened = client.post(f"{page}/open", data={"csrf_token": "t"}, follow_redirects=True)
+    assert "已为 22 个事项开启年终考评" in opened.get_data(as_text=True)
+
+    page_login(client, engine, "liu", csrf_token="t")
+    refused = client.get(page)
+    assert refused.status_code == 403 and f'href="/campaigns/{cid}"' in refused.get_data(as_text=True)
+
+    page_login(client, engine, "qian", csrf_token="t")
+    html = client.get(page).get_data(as_text=True)
+    assert html.count('name="verdict-') == 22 * 3 and "第1号难题" in html
+    tasks = {r.number: r.task_id for r in engine.assessment_sheet(cid, "qian")}
+    form = {"csrf_token": "t", f"verdict-{tasks[1]}": "solved", f"verdict-{tasks[2]}": "carry_over",
+            f"verdict-{tasks[3]}": "unsolved", f"comment-{tasks[3]}": "资金未落实"}  # fmt: skip
+    resp = client.post(page, data=form)
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert "未破题或结转须填写考评意见" in body and "已提交 2 项考评结论" in body
+    assert f'name="verdict-{tasks[2]}" value="carry_over" checked' in body  # the refused row as typed
+    assert engine.get_instance(ids[0]).data["year_end"]["verdict"] == "solved"
+    assert engine.get_instance(ids[2]).data["year_end"]["comment"] == "资金未落实"
+    assert "year_end" not in engine.get_instance(ids[1]).data
