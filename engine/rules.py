@@ -434,8 +434,9 @@ def campaign_units(s: Session, actor: Actor) -> list[Unit]:
 
 
 def _assesses(actor: Actor, unit: Unit) -> bool:
-    """The county's evaluation group (考评组, group ``evaluator``) or an admin of the organiser unit."""
-    return "evaluator" in actor.groups or _administers_unit(actor, unit)
+    """The county's evaluation group (考评组: group ``evaluator`` in the unit's tenant, whose items'
+    tasks they work) or an admin of the organiser unit."""
+    return ("evaluator" in actor.groups and in_tenant(actor, unit.tenant)) or _administers_unit(actor, unit)
 
 
 def _reads_archives(actor: Actor, _target: Any) -> bool:

@@ -15,9 +15,12 @@ import pytest
 
 from tests.campaigns import workbook
 
+from .conftest import _run_cli
 from .test_campaigns import COUNTY, USED, no_sideways_scroll, put_unit, row
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+EVALUATOR = "ln_kaoping"  # a member of 滦南's 考评组: the county's items are the ones she judges
 
 
 def api(
@@ -59,6 +62,8 @@ def published_list(server, count: int) -> int:
         f"multipart/form-data; boundary={boundary}",
     )
     api(server, "POST", f"/campaigns/{campaign['id']}/publish", b"{}")
+    _run_cli(server.env, "user", "add", EVALUATOR, "--display-name", "滦南考评员", "--password",
+             "--group", "evaluator", "--post", "cp_zzb:考评组成员:科级")  # fmt: skip
     return int(campaign["id"])
 
 
@@ -73,17 +78,19 @@ def test_the_evaluation_group_assesses_a_whole_list_in_one_sitting(login, server
     admin.wait_for_load_state()
     assert "已为 4 个事项开启年终考评" in admin.locator(".flash").first.inner_text()
 
-    qian = login("qian", viewport=(1366, 768))
+    qian = login(EVALUATOR, viewport=(1366, 768))
     qian.goto(url)
     rows = qian.locator("#assessment-items tbody tr")
     assert rows.count() == 4 and qian.locator("#count-open").inner_text() == "4"
-    assert "滦南县住建局" in qian.locator("#assessment-items tr[data-number='1']").inner_text()
+    assert (
+        "柏各庄镇" in qian.locator("#assessment-items tr[data-number='1']").inner_text()
+    )  # the lead unit by name
     qian.locator("tr[data-number='1'] input[value=solved]").check()
     qian.locator("tr[data-number='2'] input[value=carry_over]").check()  # no comment: refused
     qian.locator("tr[data-number='3'] input[value=unsolved]").check()
     qian.locator("tr[data-number='3'] textarea").fill("资金未落实")
-    qian.locator("#submit-verdicts").click()
-    qian.wait_for_load_state()
+    with qian.expect_navigation():
+        qian.locator("#submit-verdicts").click()
     assert "已提交 2 项考评结论" in qian.locator(".flash").first.inner_text()
     refused = qian.locator("tr[data-number='2']")
     assert "须填写考评意见" in refused.locator(".error").inner_text()
@@ -100,7 +107,7 @@ def test_the_evaluation_group_assesses_a_whole_list_in_one_sitting(login, server
     )
     qian.screenshot(path=str(tmp_path / "assessment-desk.png"), full_page=True)
 
-    phone = login("qian", viewport=(390, 844))
+    phone = login(EVALUATOR, viewport=(390, 844))
     phone.goto(url)
     assert no_sideways_scroll(phone) <= 1
     phone.locator("tr[data-number='4'] input[value=solved]").check()
