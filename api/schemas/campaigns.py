@@ -187,6 +187,10 @@ class ArchiveEntrySchema(Schema):
     points = fields.Float(allow_none=True)
 
 
+class ArchiveArgsSchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "xlsx")))
+
+
 class ArchiveSchema(Schema):
     username = fields.String()
     items = fields.List(fields.Nested(ArchiveEntrySchema))

@@ -5,10 +5,12 @@ acceptances recommended show in their growth archives and in the campaign's repo
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 
 from engine import Engine, ManualClock
 from engine import organisation as org
@@ -158,6 +160,8 @@ def test_the_year_end_assesses_every_item_counts_it_carries_the_rest_over_and_us
     assert [n.business_key for n in new] == ["LN2027-1", "LN2027-2", "LN2027-3"]
     assert [n.data["carried_from"]["number"] for n in new] == [3, 4, 5]
     assert new[0].data["carried_from"]["instance_id"] == ids[2]
+    # started after the year end opened elsewhere, they wait where a new problem waits, nothing more
+    assert [t.element_id for t in new[0].open_tasks] == ["preliminary_review"]
     assert new[0].data["title"] == engine.get_instance(ids[2]).data["title"]
     assert (
         client.get(f"{API}/process-instances/{ids[2]}/history", headers=auth.headers("zzb_admin")).status_code
@@ -199,6 +203,10 @@ def test_the_year_end_assesses_every_item_counts_it_carries_the_rest_over_and_us
     ats = [e["at"] for e in archive.get_json()["items"]]
     assert ats == sorted(ats)
     assert client.get(f"{API}/people/gao/archive", headers=auth.headers("zzb_admin")).status_code == 200
+    book = client.get(f"{API}/people/gao/archive?format=xlsx", headers=auth.headers("gao"))
+    assert book.status_code == 200 and book.mimetype.endswith("spreadsheetml.sheet")
+    lines = list(load_workbook(io.BytesIO(book.data)).active.iter_rows(values_only=True))
+    assert lines[0] == ("时间", "类型", "事项", "内容", "批次", "分值") and len(lines) == len(kinds) + 1
     assert client.get(f"{API}/people/gao/archive", headers=auth.headers("he")).status_code == 403
 
 
