@@ -151,3 +151,31 @@ def _sheet_title(title: str) -> str:
     """Excel's rules for sheet names: at most 31 characters, none of ``[]:*?/\\``."""
     cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in title).strip("'")
     return (cleaned or "Sheet")[:31]
+
+
+ARCHIVE_HEADERS = ("时间", "类型", "事项", "内容", "批次", "分值")
+ARCHIVE_KINDS = {
+    "claim": "揭榜",
+    "report": "汇报",
+    "acceptance": "验收",
+    "assessment": "年终考评",
+    "score": "加分",
+    "recommendation": "推荐使用",
+}
+
+
+def archive_download(username: str, *, viewer: str) -> Response:
+    """A person's growth archive (成长档案) as a workbook, oldest first, Chinese headers."""
+    entries = get_engine().person_archive(username, viewer)
+    rows = (
+        [
+            e.at.isoformat() if e.at else "",
+            ARCHIVE_KINDS.get(e.kind, e.kind),
+            e.title,
+            e.detail,
+            e.campaign_title,
+            e.points,
+        ]  # fmt: skip
+        for e in entries
+    )
+    return _download(workbook([("成长档案", ARCHIVE_HEADERS, rows)]), f"archive-{username}.xlsx")

@@ -439,6 +439,17 @@ def campaign_units(s: Session, actor: Actor) -> list[Unit]:
     return list(s.scalars(stmt.where(or_(*(Unit.path.startswith(u.path, autoescape=True) for u in tops)))))
 
 
+def _assesses(actor: Actor, unit: Unit) -> bool:
+    """The county's evaluation group (考评组: group ``evaluator`` in the unit's tenant, whose items'
+    tasks they work) or an admin of the organiser unit."""
+    return ("evaluator" in actor.groups and in_tenant(actor, unit.tenant)) or _administers_unit(actor, unit)
+
+
+def _reads_archives(actor: Actor, _target: Any) -> bool:
+    """Admins and organisers (an admin of some unit) read people's growth archives (成长档案)."""
+    return "admin" in actor.roles or bool(actor.scopes("admin"))
+
+
 def _role(*roles: str) -> Callable[[Actor, Any], bool]:
     return lambda actor, _target: bool(actor.roles & set(roles))
 
@@ -479,7 +490,8 @@ INSTANCE_RULES: dict[str, Rule] = {
 #: Unit actions: the target is a ``Unit`` (a campaign is run by its organiser unit's admins).
 UNIT_RULES: dict[str, Rule] = {
     "create_campaign": _administers_unit,
-    "manage_campaign": _administers_unit,  # import its list, publish it
+    "manage_campaign": _administers_unit,  # import its list, publish it, open the assessment, carry over
+    "assess_campaign": _assesses,  # the 考评组's page of every item
 }
 
 #: Actions on the installation itself (no target): who holds which role.
@@ -497,6 +509,7 @@ ROLE_RULES: dict[str, Rule] = {
     "send_message": _role("admin", "oa-service"),
     "issue_login_link": _role("oa-service"),
     "manage_org": _role("admin"),  # units and posts; which tenant's: ``may_manage_org``
+    "read_archives": _reads_archives,  # anyone's 成长档案 (of their tenant); everyone reads their own
 }
 
 REFUSALS = {
@@ -514,6 +527,8 @@ REFUSALS = {
     "file_claim": "the submitter may not claim this challenge",
     "create_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
+    "assess_campaign": "only the evaluation group assesses a campaign / 仅考评组成员和管理员可进行年终考评",
+    "read_archives": "only the person, admins and organisers read a growth archive / 仅本人、管理员和组织单位可查看成长档案",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "attach_pledge": "{what} is not open for claims / 该事项当前不接受揭榜",
     "attach_evidence": "{who} is not involved in {what}",

@@ -58,6 +58,8 @@ class Event(StrEnum):
     CAMPAIGN_PUBLISHED = "campaign.published"  # one per problem the campaign published on the board
     CAMPAIGN_UPDATED = "campaign.updated"  # who may claim its problems changed
     ATTACHMENT_UPLOADED = "attachment.uploaded"
+    CAMPAIGN_ASSESSMENT_OPENED = "campaign.assessment_opened"  # one per item given its year-end task
+    CAMPAIGN_CARRIED_OVER = "campaign.carried_over"  # on the new item: where it came from
     UNIT_CREATED = "unit.created"
     UNIT_UPDATED = "unit.updated"
     UNIT_DELETED = "unit.deleted"

@@ -195,6 +195,8 @@ def show(campaign_id: int):
         top_status=max(campaign.by_status.values(), default=0) or 1,
         may_manage=engine.may_manage_campaign(campaign_id, me),
         waiting=campaign.by_status.get("approved", 0),
+        report=engine.campaign_report(campaign_id, me),
+        may_assess=engine.may_assess_campaign(campaign_id, me),
     )
 
 

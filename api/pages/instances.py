@@ -72,6 +72,17 @@ def start():
     return redirect(url_for("instances.show", instance_id=instance.id))
 
 
+def _origin_viewable(origin: object) -> bool:
+    """Whether the viewer may open the item a carried-over item came from (its history)."""
+    if not isinstance(origin, dict) or not isinstance(origin.get("instance_id"), str):
+        return False
+    try:
+        get_engine().get_instance(origin["instance_id"], viewer=current_user().username)
+    except (NotFoundError, NotAllowedError):
+        return False
+    return True
+
+
 @bp.get("/<instance_id>")
 @login_required
 def show(instance_id: str):
@@ -119,6 +130,7 @@ def show(instance_id: str):
         actions=instance.actions,
         on_board=_on_board(instance_id),
         attachments=attachments.visible(instance_id),
+        origin_viewable=_origin_viewable(instance.data.get("carried_from")),
         users=engine.list_users(limit=1000, viewer=current_user().username)
         if "cc" in instance.actions
         else [],

@@ -10,6 +10,7 @@ from . import (
     definitions,
     instances,
     jobs,
+    people,
     tasks,
     tokens,
     units,
@@ -30,4 +31,5 @@ BLUEPRINTS = (
     campaigns.blp,
     attachments.blp,
     units.blp,
+    people.blp,
 )

@@ -9,7 +9,14 @@ from typing import Any
 
 from flask import Response
 
-from engine import CampaignRecord, ImportResult, PublishResult
+from engine import (
+    AssessmentOpened,
+    CampaignRecord,
+    CampaignReport,
+    CarryOverResult,
+    ImportResult,
+    PublishResult,
+)
 
 from ..auth import require_user
 from ..errors import problem
@@ -17,10 +24,15 @@ from ..exports import XLSX_MIMETYPE as XLSX
 from ..exports import campaign_stats_download, campaign_template_download
 from ..extension import get_engine
 from ..schemas.campaigns import (
+    AssessmentOpenedSchema,
+    AssessmentSheetSchema,
     CampaignCreateSchema,
     CampaignListArgsSchema,
+    CampaignReportSchema,
     CampaignSchema,
     CampaignUpdateSchema,
+    CarryOverResultSchema,
+    CarryOverSchema,
     ImportArgsSchema,
     ImportFileSchema,
     ImportResultSchema,
@@ -133,3 +145,37 @@ def stats(args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
 def export_stats(args: dict[str, Any], campaign_id: int) -> Response:
     """The campaign's statistics as an .xlsx workbook."""
     return campaign_stats_download(campaign_id, args["by"], viewer=require_user().username)
+
+
+@blp.route("/<int:campaign_id>/assessment", methods=["POST"])
+@blp.response(200, AssessmentOpenedSchema)
+@errors(blp, 403, 404, 422)
+def open_assessment(campaign_id: int) -> AssessmentOpened:
+    """Open the year-end assessment (年终考评) on every running item: a task for the 考评组 in each;
+    calling it again opens nothing twice."""
+    return get_engine().open_assessment(campaign_id, require_user().username)
+
+
+@blp.route("/<int:campaign_id>/assessment", methods=["GET"])
+@blp.response(200, AssessmentSheetSchema)
+@errors(blp, 403, 404)
+def assessment_sheet(campaign_id: int) -> dict[str, Any]:
+    """Every item as the 考评组 assesses it: claimants, progress, RAG, verdict, open task."""
+    return {"items": get_engine().assessment_sheet(campaign_id, require_user().username)}
+
+
+@blp.route("/<int:campaign_id>/carry-over", methods=["POST"])
+@blp.arguments(CarryOverSchema)
+@blp.response(200, CarryOverResultSchema)
+@errors(blp, 403, 404, 409, 422)
+def carry_over(body: dict[str, Any], campaign_id: int) -> CarryOverResult:
+    """Carry every unsolved or carried-over item into next year's campaign (结转); never twice."""
+    return get_engine().carry_over(campaign_id, require_user().username, body["to_campaign"])
+
+
+@blp.route("/<int:campaign_id>/report", methods=["GET"])
+@blp.response(200, CampaignReportSchema)
+@errors(blp, 404)
+def report(campaign_id: int) -> CampaignReport:
+    """The campaign's results: verdicts counted and the people its acceptances recommended."""
+    return get_engine().campaign_report(campaign_id, require_user().username)

@@ -122,3 +122,88 @@ class StatsSchema(Schema):
 
 class CampaignListArgsSchema(PageArgsSchema):
     pass
+
+
+class AssessmentOpenedSchema(Schema):
+    opened = fields.Integer(metadata={"description": "items given a year-end assessment task now"})
+    instances = fields.List(fields.String())
+    passed_over = fields.Integer(
+        metadata={"description": "running items finished, assessed or already open: nothing opened twice"}
+    )
+
+
+class AssessmentRowSchema(Schema):
+    instance_id = fields.String()
+    number = fields.Integer()
+    title = fields.String()
+    lead_unit_name = fields.String()
+    claimants = fields.List(fields.String(), metadata={"description": "display names, the leader first"})
+    status = fields.String()
+    progress_percent = fields.Integer(allow_none=True)
+    rag = fields.String(allow_none=True)
+    verdict = fields.String(allow_none=True, metadata={"description": "solved | unsolved | carry_over"})
+    verdict_comment = fields.String()
+    automatic = fields.Boolean(metadata={"description": "the verdict follows from its finished acceptance"})
+    task_id = fields.String(allow_none=True, metadata={"description": "the open year_end_assessment task"})
+    carried_to = fields.String(allow_none=True)
+    viewable = fields.Boolean(metadata={"description": "the caller may open its instance (its history)"})
+    public = fields.Boolean(metadata={"description": "the caller may read it on the board"})
+
+
+class AssessmentSheetSchema(Schema):
+    items = fields.List(fields.Nested(AssessmentRowSchema))
+
+
+class CarryOverSchema(Schema):
+    to_campaign = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class CarryOverResultSchema(Schema):
+    carried = fields.Integer()
+    instances = fields.List(fields.String(), metadata={"description": "the new items of to_campaign"})
+    already = fields.List(fields.String(), metadata={"description": "old items carried before"})
+
+
+class RecommendationSchema(Schema):
+    username = fields.String()
+    display_name = fields.String()
+    kind = fields.String(metadata={"description": "重点培养 | 提拔使用"})
+    reason = fields.String()
+    instance_id = fields.String()
+    number = fields.Integer(allow_none=True)
+    title = fields.String()
+    at = fields.DateTime(allow_none=True)
+
+
+class CampaignReportSchema(Schema):
+    campaign_id = fields.Integer()
+    title = fields.String()
+    problems = fields.Integer()
+    solved = fields.Integer()
+    unsolved = fields.Integer()
+    carried_over = fields.Integer()
+    not_assessed = fields.Integer()
+    people_recommended = fields.Integer()
+    recommendations = fields.List(fields.Nested(RecommendationSchema))
+
+
+class ArchiveEntrySchema(Schema):
+    at = fields.DateTime(allow_none=True)
+    kind = fields.String(
+        metadata={"description": "claim | report | acceptance | assessment | score | recommendation"}
+    )
+    instance_id = fields.String()
+    title = fields.String()
+    detail = fields.String()
+    campaign_id = fields.Integer(allow_none=True)
+    campaign_title = fields.String()
+    points = fields.Float(allow_none=True)
+
+
+class ArchiveArgsSchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "xlsx")))
+
+
+class ArchiveSchema(Schema):
+    username = fields.String()
+    items = fields.List(fields.Nested(ArchiveEntrySchema))

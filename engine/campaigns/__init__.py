@@ -12,13 +12,21 @@ from sqlalchemy.orm import Session
 from ..errors import EngineError
 from ..runtime.step import Steps
 from ..tables import Instance
-from . import service
+from . import assessment, results, service
+from .archive import archive
+from .assessment import VERDICTS
 from .records import (
+    ArchiveEntry,
+    AssessmentOpened,
+    AssessmentRow,
     CampaignRecord,
+    CampaignReport,
+    CarryOverResult,
     ImportResult,
     ListedProblemRecord,
     PreviewRow,
     PublishResult,
+    Recommendation,
     RowError,
     StatRow,
 )
@@ -30,12 +38,19 @@ __all__ = [
     "GROUPINGS",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
+    "VERDICTS",
+    "ArchiveEntry",
+    "AssessmentOpened",
+    "AssessmentRow",
     "CampaignRecord",
+    "CampaignReport",
+    "CarryOverResult",
     "CampaignsMixin",
     "ImportResult",
     "ListedProblemRecord",
     "PreviewRow",
     "PublishResult",
+    "Recommendation",
     "RowError",
     "StatRow",
 ]
@@ -100,6 +115,17 @@ class CampaignsMixin:
                 return False
             return True
 
+    def may_assess_campaign(self, campaign_id: int, viewer: str) -> bool:
+        """Whether ``viewer`` may use the campaign's 年终考评 page (the 考评组 and admins)."""
+        with self.steps.read(viewer) as step:
+            try:
+                results.assessor_check(
+                    step.session, service.visible(step.session, viewer, campaign_id), viewer
+                )
+            except EngineError:
+                return False
+            return True
+
     def import_problems(
         self, campaign_id: int, actor: str, content: bytes, *, dry_run: bool = False
     ) -> ImportResult:
@@ -118,3 +144,41 @@ class CampaignsMixin:
         with self.steps.read(viewer) as step:
             campaign = service.visible(step.session, viewer, campaign_id)
             return stats(step.session, campaign, by, step.now)
+
+    def open_assessment(self, campaign_id: int, actor: str) -> AssessmentOpened:
+        """Open the year-end assessment (年终考评) on every running item of the campaign (its
+        organiser's admins): one transaction per item; an item finished, assessed or already
+        open is passed over, so calling it again opens nothing twice."""
+        with self.steps.read(actor) as step:
+            service.managed(step.session, actor, campaign_id)
+            running = assessment.running_items(step.session, campaign_id)
+        opened = []
+        for instance_id, number in running:
+            with self.steps.write(actor) as step:
+                service.managed(step.session, actor, campaign_id)
+                if assessment.open_item(step, campaign_id, instance_id, number):
+                    opened.append(instance_id)
+        return AssessmentOpened(len(opened), opened, len(running) - len(opened))
+
+    def assessment_sheet(self, campaign_id: int, viewer: str) -> list[AssessmentRow]:
+        """Every item of the campaign for the 考评组 (group ``evaluator``) and admins: who works it,
+        its progress, its verdict and its open assessment task."""
+        with self.steps.read(viewer) as step:
+            campaign = service.visible(step.session, viewer, campaign_id)
+            return results.sheet(step.session, campaign, viewer)
+
+    def carry_over(self, campaign_id: int, actor: str, to_campaign: int) -> CarryOverResult:
+        """Carry every unsolved or carried-over item into ``to_campaign`` (结转), linked to its old
+        instance; items carried before are not doubled."""
+        with self.steps.write(actor) as step:
+            return results.carry_over(step, campaign_id, to_campaign)
+
+    def campaign_report(self, campaign_id: int, viewer: str) -> CampaignReport:
+        """The campaign's verdicts counted and the people its acceptances recommended."""
+        with self.steps.read(viewer) as step:
+            return results.report(step.session, service.visible(step.session, viewer, campaign_id))
+
+    def person_archive(self, username: str, viewer: str) -> list[ArchiveEntry]:
+        """A person's growth archive (成长档案), oldest first: themself, admins and organisers."""
+        with self.steps.read(viewer) as step:
+            return archive(step.session, username, viewer)

@@ -96,3 +96,86 @@ class StatRow:
     solved: int
     overdue: int
     people: int
+
+
+@dataclass(frozen=True)
+class AssessmentOpened:
+    """What opening a campaign's year-end assessment did: the items given a task, and how many
+    it passed over (finished, already assessed or already open)."""
+
+    opened: int
+    instances: list[str]
+    passed_over: int
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    """One item as the 考评组's page lists it: who works it, how far it got, and its verdict."""
+
+    instance_id: str
+    number: int
+    title: str
+    lead_unit_name: str
+    claimants: list[str]  # display names, the leader first
+    status: str
+    progress_percent: int | None
+    rag: str | None
+    verdict: str | None  # solved | unsolved | carry_over | None (not assessed yet)
+    verdict_comment: str
+    automatic: bool  # the verdict follows from its finished acceptance, not from an assessment
+    task_id: str | None  # the open assessment task, if any
+    carried_to: str | None = None  # the instance it was carried into, if any
+    viewable: bool = False  # the viewer may open its instance page (its history)
+    public: bool = False  # the viewer may read its challenge on the board
+
+
+@dataclass(frozen=True)
+class CarryOverResult:
+    """What a carry-over did: new items started in the target campaign, old items already there."""
+
+    carried: int
+    instances: list[str]
+    already: list[str]  # old instance ids already carried before (nothing doubled)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A person an item's acceptance recommended (重点培养 / 提拔使用), with the reason."""
+
+    username: str
+    display_name: str
+    kind: str
+    reason: str
+    instance_id: str
+    number: int | None
+    title: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """The campaign's results: verdicts counted and the people recommended (成果运用)."""
+
+    campaign_id: int
+    title: str
+    problems: int
+    solved: int
+    unsolved: int
+    carried_over: int
+    not_assessed: int
+    people_recommended: int
+    recommendations: list[Recommendation]
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """One line of a person's growth archive (成长档案), oldest first."""
+
+    at: datetime | None
+    kind: str  # claim | report | acceptance | score | recommendation | assessment
+    instance_id: str
+    title: str
+    detail: str
+    campaign_id: int | None = None
+    campaign_title: str = ""
+    points: float | None = None

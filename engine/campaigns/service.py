@@ -33,6 +33,7 @@ from ..runtime.runner import StepContext
 from ..runtime.step import Step, Steps
 from ..tables import HumanTask, Instance, Unit, User, UserPost
 from ..vocabulary import Event
+from . import assessment, recommend
 from .problems import ListedProblem, UnitRef, check_rows
 from .records import CampaignRecord, ImportResult, ListedProblemRecord, PreviewRow, PublishResult, RowError
 from .sheet import read_rows
@@ -57,6 +58,8 @@ def install(steps: Steps) -> None:
     steps.runner.projections.append(refresh)
     steps.form_views.append(form_view)
     steps.claim_checks.append(check_claim)
+    steps.form_views.append(recommend.form_view)
+    assessment.install(steps)
 
 
 def form_view(session: Session, row: Instance, schema: dict[str, Any]) -> dict[str, Any]:
@@ -336,14 +339,14 @@ def import_list(step: Step, campaign_id: int, content: bytes, *, dry_run: bool) 
         return ImportResult(0 if errors else len(fresh), [], skipped, errors, dry_run, preview)
     numbers = _numbered(fresh, taken)
     started = [
-        _start_problem(step, campaign, definition, model, item, number)
+        start_problem(step, campaign, definition, model, item, number)
         for item, number in zip(fresh, numbers, strict=True)
     ]
     return ImportResult(len(started), started, skipped, [], False)
 
 
 def _preview(item: ListedProblem) -> PreviewRow:
-    deadline = _instant(item.data.get("proposed_deadline"))
+    deadline = instant(item.data.get("proposed_deadline"))
     return PreviewRow(
         item.row,
         item.number,
@@ -409,13 +412,21 @@ def _numbered(fresh: list[ListedProblem], taken: set[int]) -> list[int]:
     return out
 
 
-def _start_problem(
-    step: Step, campaign: Campaign, definition: Any, model: Model, item: ListedProblem, number: int
+def start_problem(
+    step: Step,
+    campaign: Campaign,
+    definition: Any,
+    model: Model,
+    item: ListedProblem,
+    number: int,
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """Start one listed problem as the importer and file it; the review is passed for an approved list."""
+    """Start one listed problem as the importer and file it; the review is passed for an approved
+    list. ``extra`` is start data beside the form's (where a carried-over item came from)."""
     s, actor = step.session, step.actor or ""
     data = {
         **item.data,
+        **(extra or {}),
         "campaign": campaign.id,
         "campaign_number": number,
         "lead_unit": item.lead_unit.code,
@@ -533,7 +544,7 @@ def refresh_row(s: Session, row: Instance, data: dict[str, Any] | None = None) -
         link.status = phase
     else:
         link.status = "approved" if PUBLISH_TASK in (row.active_elements or []) else "filed"
-    link.deadline = _instant(data.get("deadline")) or _instant(data.get("proposed_deadline"))
+    link.deadline = instant(data.get("deadline")) or instant(data.get("proposed_deadline"))
     claims = [c for c in data.get("claims") or [] if isinstance(c, dict)]
     claimant = data.get("claimant") if isinstance(data.get("claimant"), dict) else None
     people: list[str] = []
@@ -545,14 +556,17 @@ def refresh_row(s: Session, row: Instance, data: dict[str, Any] | None = None) -
             if isinstance(name, str) and name not in people:
                 people.append(name)
     link.people = people
-    filed = [t for t in (_instant(c.get("filed_at")) for c in claims) if t is not None]
+    filed = [t for t in (instant(c.get("filed_at")) for c in claims) if t is not None]
     link.claimed_at = (
-        min(filed, default=None) or _instant(data.get("claimed_at")) if (claims or claimant) else None
+        min(filed, default=None) or instant(data.get("claimed_at")) if (claims or claimant) else None
     )
-    link.solved_at = _instant(data.get("accepted_at")) if link.status == "accepted" else None
+    link.solved_at = instant(data.get("accepted_at")) if link.status == "accepted" else None
+    year_end = data.get("year_end")
+    if link.solved_at is None and isinstance(year_end, dict) and year_end.get("verdict") == "solved":
+        link.solved_at = instant(year_end.get("assessed_at"))  # the 考评组 judged it solved (破题)
 
 
-def _instant(value: Any) -> datetime | None:
+def instant(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str):

@@ -408,11 +408,29 @@ def _parsed_specs_of(
         else:
             parser.add_bpmn_str(modelcheck.normalise(data, name=name)[0], filename=name)
     parsed = (parser.get_spec(process_key), parser.get_subprocess_specs(process_key))
+    for spec in (parsed[0], *parsed[1].values()):
+        _prewire_event_subprocesses(spec)
     with _PARSED_LOCK:
         if len(_PARSED) > 256:
             _PARSED.clear()
         _PARSED[key] = parsed
     return parsed
+
+
+def _prewire_event_subprocesses(spec: Any) -> None:
+    """Link each message-started event subprocess to its process's start and end once, here.
+
+    SpiffWorkflow links it the first time its message arrives (``BpmnStartTask.trigger_wf``), by
+    adding it to the shared spec's start outputs and end inputs: every instance started after that
+    would open the event subprocess at its start and wait for it at its end. Linked only from its
+    own side (inputs and outputs of the event subprocess), it is started by its message alone.
+    """
+    start, end = getattr(spec, "start", None), getattr(spec, "end", None)
+    for name in getattr(start, "trigger_specs", None) or []:
+        task_spec = spec.task_specs.get(name)
+        if task_spec is not None and start is not None and end is not None:
+            task_spec._inputs = [start.name]  # what trigger_wf checks before linking the shared spec
+            task_spec._outputs = [end.name]
 
 
 def _pattern_problems(form_schemas: Mapping[str, Any]) -> list[Problem]:

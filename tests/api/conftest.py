@@ -14,6 +14,7 @@ from api import create_app
 from api.auth import SESSION_KEY
 from engine import Engine, ManualClock
 from engine.runtime.clock import iso
+from tests.campaigns import CADRES, county
 from tests.walk import PEOPLE, PROBLEM
 
 
@@ -147,3 +148,15 @@ class HttpWalk:
 @pytest.fixture
 def walk(client: FlaskClient, auth: Auth, clock: ManualClock) -> HttpWalk:
     return HttpWalk(client, auth, clock)
+
+
+@pytest.fixture
+def luannan(auth: Auth, engine: Engine) -> Auth:
+    """滦南县's units and cadres with tokens; 组织部's deputy head runs the campaign (admin@zzb)."""
+    county(engine)  # the units first: a scoped role names one
+    for username in CADRES:
+        auth.user(username, roles=["admin@zzb"] if username == "zzb_admin" else [])
+    auth.user("zhao", ["taskforce"])
+    auth.user("sun", ["committee"])
+    auth.user("qian", ["evaluator"])
+    return auth

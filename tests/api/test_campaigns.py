@@ -15,21 +15,9 @@ from openpyxl import load_workbook
 from engine import Engine, ManualClock
 from engine import organisation as org
 from tests.api.conftest import Auth
-from tests.campaigns import CADRES, CATEGORIES, campaign_body, county, problem_list, problem_row, workbook
+from tests.campaigns import CATEGORIES, campaign_body, problem_list, problem_row, workbook
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def luannan(auth: Auth, engine: Engine) -> Auth:
-    """滦南县's units and cadres with tokens; 组织部's deputy head runs the campaign (admin@zzb)."""
-    county(engine)  # the units first: a scoped role names one
-    for username in CADRES:
-        auth.user(username, roles=["admin@zzb"] if username == "zzb_admin" else [])
-    auth.user("zhao", ["taskforce"])
-    auth.user("sun", ["committee"])
-    auth.user("qian", ["evaluator"])
-    return auth
 
 
 def create(client: FlaskClient, auth: Auth, **overrides: Any) -> dict[str, Any]:

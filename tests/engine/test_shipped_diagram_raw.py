@@ -62,6 +62,7 @@ USER_TASK_LANES = {
     "deadline_escalation": "Committee",
     "completion_report": "Claimant",
     "acceptance": "Evaluator",
+    "year_end_assessment": "Evaluator",  # in the year-end event subprocess
 }
 
 # --------------------------------------------------------------------------------------------
@@ -759,9 +760,17 @@ BAD_SUBMISSIONS = {
         {"decision": "pass", "grade": "A"},
         {"decision": "rectify", "comment": "x"},
         {"decision": "fail"},
+        {"decision": "pass", "grade": "good", "recommend": [{"username": "liu", "kind": "提拔"}]},
+    ],
+    "year_end_assessment": [
+        {},
+        {"verdict": "破题"},
+        {"verdict": "unsolved"},
+        {"verdict": "carry_over", "comment": ""},
     ],
 }
 GOOD_SUBMISSIONS = {
+    "year_end_assessment": {"verdict": "solved"},
     "submit_problem": PROBLEM,
     "revise_problem": PROBLEM,
     "preliminary_review": {"decision": "approve"},
@@ -786,7 +795,11 @@ GOOD_SUBMISSIONS = {
 def user_task_forms(specs) -> dict[str, str]:
     spec, subprocess_specs = specs
     found = {}
-    for task_spec in [*spec.task_specs.values(), *subprocess_specs["supervision"].task_specs.values()]:
+    subprocesses = [
+        *subprocess_specs["supervision"].task_specs.values(),
+        *subprocess_specs["year_end"].task_specs.values(),
+    ]
+    for task_spec in [*spec.task_specs.values(), *subprocesses]:
         if type(task_spec).__name__ == "UserTask":
             found[task_spec.bpmn_id] = task_spec.extensions["properties"]["formJsonSchemaFilename"]
     return found
@@ -898,8 +911,8 @@ def test_every_name_is_chinese_with_its_english_beside_it(tree):
 def test_collaboration_and_message(tree):
     [participant] = tree.findall("bpmn:collaboration/bpmn:participant", NS)
     assert participant.get("processRef") == PROCESS_ID
-    [message] = tree.findall("bpmn:message", NS)
-    assert message.get("name") == MESSAGE
+    messages = {m.get("name") for m in tree.findall("bpmn:message", NS)}
+    assert messages == {MESSAGE, "year_end_assessment"}  # the second starts the year-end event subprocess
 
 
 def test_every_node_and_flow_has_di(tree):
@@ -924,9 +937,10 @@ def test_shapes_do_not_overlap(tree):
         return tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
 
     process = tree.find("bpmn:process", NS)
-    nested = {el.get("id") for sub in process.iterfind(".//bpmn:subProcess", NS) for el in sub.iter()} - {
-        "supervision"
-    }
+    containers = {"supervision", "year_end"}
+    nested = {
+        el.get("id") for sub in process.iterfind(".//bpmn:subProcess", NS) for el in sub.iter()
+    } - containers
     boundaries = {el.get("id") for el in process.iterfind(".//bpmn:boundaryEvent", NS)}
     ids = {el.get("id") for el in flow_nodes(tree)}
     boxes = {
@@ -937,7 +951,7 @@ def test_shapes_do_not_overlap(tree):
     names = sorted(boxes)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            if "supervision" in (a, b) and ({a, b} & nested):
+            if {a, b} & containers and ({a, b} & nested):
                 continue
             ax, ay, aw, ah = boxes[a]
             bx, by, bw, bh = boxes[b]

@@ -95,6 +95,7 @@ INVOLVED_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
     ("POST", "/tasks/{task_id}/urge"): (403, {}),
     ("POST", "/process-instances/{instance_id}/attachments"): (403, evidence_body),
     ("GET", "/process-instances/{instance_id}/attachments"): (403, None),
+    ("GET", "/people/{username}/archive"): (403, None),  # zhao's 成长档案: zhao, admins and organisers
 }
 
 # (method, path) -> (who may: "admin" is a user with role admin, "oa" the OA service account;
@@ -127,6 +128,9 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ),  # the organiser's admins
     ("POST", "/campaigns/{campaign_id}/publish"): (("admin",), None),
     ("PATCH", "/campaigns/{campaign_id}"): (("admin",), {"claim_ranks": ["科级", "股级"]}),
+    ("POST", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # opens the year end
+    ("GET", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # the 考评组 and admins
+    ("POST", "/campaigns/{campaign_id}/carry-over"): (("admin",), {"to_campaign": "{campaign_id}"}),
     ("POST", "/campaigns"): (
         ("admin",),
         {"title": "2026年破百题", "year": 2026, "organiser_unit": "xy_zzb", "categories": ["其他"]},
@@ -160,6 +164,7 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/campaigns/{campaign_id}/problems/template"): (200, None),
     ("GET", "/campaigns/{campaign_id}/stats"): (200, None),
     ("GET", "/campaigns/{campaign_id}/stats/export"): (200, None),
+    ("GET", "/campaigns/{campaign_id}/report"): (200, None),
     ("GET", "/tokens"): (200, None),  # one's own tokens; an admin may ask for anyone's
     ("DELETE", "/tokens/{token_id}"): (404, None),  # one's own; someone else's token does not exist for you
     ("GET", "/units"): (200, None),  # the caller's tenant's units
@@ -531,6 +536,13 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/campaigns/<int:campaign_id>/stats.xlsx"): (200, None),
     ("GET", "/attachments/<attachment_id>"): (404, None),  # no such file
     ("POST", "/instances/<instance_id>/attachments"): (REFUSED_BY_REDIRECT, {"kind": "evidence"}),
+    ("GET", "/campaigns/<int:campaign_id>/assessment"): (403, None),  # the 考评组's page
+    ("POST", "/campaigns/<int:campaign_id>/assessment"): (403, {}),
+    ("POST", "/campaigns/<int:campaign_id>/assessment/open"): (REFUSED_BY_REDIRECT, {}),
+    ("POST", "/campaigns/<int:campaign_id>/assessment/carry-over"): (
+        REFUSED_BY_REDIRECT,
+        {"to_campaign": "1"},
+    ),
     ("GET", "/tasks/<task_id>"): (403, None),
     ("GET", "/tasks/people"): (200, None),  # name search for person pickers: any logged-in user
     ("POST", "/tasks/<task_id>/claim"): (REFUSED_BY_REDIRECT, {}),
@@ -650,6 +662,11 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/process-instances/{instance_id}/attachments"):            (403, 200, 200, 200, 200, 200),
     ("GET", "/campaigns/{campaign_id}/stats"):                          (200, 200, 200, 200, 200, 200),
     ("GET", "/campaigns/{campaign_id}/stats/export"):                   (200, 200, 200, 200, 200, 200),
+    ("POST", "/campaigns/{campaign_id}/assessment"):                    (403, 403, 403, 403, 200, 403),
+    ("GET", "/campaigns/{campaign_id}/assessment"):                     (403, 403, 403, 403, 200, 403),  # the 考评组 (none here) and admins
+    ("POST", "/campaigns/{campaign_id}/carry-over"):                    (403, 403, 403, 403, 422, 403),  # let in; not into itself
+    ("GET", "/campaigns/{campaign_id}/report"):                         (200, 200, 200, 200, 200, 200),
+    ("GET", "/people/{username}/archive"):                              (403, 200, 403, 403, 200, 403),  # zhao's own, and admins
     ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
     ("GET", "/groups"):                                                 (200, 200, 200, 200, 200, 200),
     ("GET", "/jobs"):                                                   (403, 403, 403, 403, 200, 403),
