@@ -56,6 +56,7 @@ class Event(StrEnum):
     CAMPAIGN_CREATED = "campaign.created"
     CAMPAIGN_IMPORTED = "campaign.imported"  # one per problem started from an imported list
     CAMPAIGN_PUBLISHED = "campaign.published"  # one per problem the campaign published on the board
+    CAMPAIGN_LISTED = "campaign.listed"  # an annual list's final list started as the campaign's problems
     UNIT_CREATED = "unit.created"
     UNIT_UPDATED = "unit.updated"
     UNIT_DELETED = "unit.deleted"

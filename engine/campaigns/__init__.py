@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import EngineError
 from ..runtime.step import Steps
-from . import service
+from . import annual, service
 from .records import (
     CampaignRecord,
     ImportResult,
@@ -45,6 +45,7 @@ class CampaignsMixin:
 
     def _install_campaigns(self) -> None:
         service.install(self.steps)
+        annual.install(self.steps)
 
     def create_campaign(self, actor: str, body: dict[str, Any]) -> CampaignRecord:
         """A new campaign (admins of the organiser unit): ``{title, year, organiser_unit, categories,

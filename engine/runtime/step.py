@@ -36,6 +36,7 @@ Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
 JobHandler = Callable[[Job, bool], None]
 FormView = Callable[[Session, Instance, dict[str, Any]], dict[str, Any]]
+Reaction = Callable[["Step", StepContext], None]
 
 
 class Steps:
@@ -56,6 +57,9 @@ class Steps:
         self.form_views: list[
             FormView
         ] = []  # a task's form as this instance shows it (a campaign's own categories)
+        self.reactions: list[
+            Reaction
+        ] = []  # engine work a diagram's step calls for (a campaign's annual list starts its problems)
 
     @contextlib.contextmanager
     def write(self, actor: str | None) -> Iterator[Step]:
@@ -221,6 +225,7 @@ class Step:
         )
         self.instance_row = ctx.row
         self._advanced.append((ctx, False))
+        self._react(ctx)
         return ctx
 
     def advance(
@@ -244,7 +249,15 @@ class Step:
         except StaleDataError as exc:
             raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
         self._advanced.append((ctx, True))
+        self._react(ctx)
         return ctx
+
+    def _react(self, ctx: StepContext) -> None:
+        """Run the engine's reactions to what the diagram just did, in this step's transaction (a
+        reaction that refuses rolls the whole step back); none after the diagram failed."""
+        if ctx.error is None:
+            for reaction in self.steps.reactions:
+                reaction(self, ctx)
 
     def complete_task(
         self,
