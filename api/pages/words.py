@@ -54,6 +54,9 @@ def lanes() -> dict[str, str]:
         "Committee": _("党委研判"),
         "Claimant": _("揭榜方"),
         "Evaluator": _("考评组"),
+        "Organiser": _("组织部门"),  # the annual list's lanes
+        "Unit": _("报送单位"),
+        "Panel": _("评审组"),
     }
 
 

@@ -10,60 +10,26 @@ from typing import Any
 import pytest
 
 from engine import Engine, FormInvalidError, InvalidInputError, NotAllowedError
-from engine import organisation as org
-from engine.organisation import PostAssignment
 from engine.engine import shipped_dirs
-from tests.campaigns import campaign_body, county
+from tests.campaigns import (
+    DEADLINE,
+    LIAISONS,
+    campaign_body,
+    county,
+    liaisons,
+    open_task,
+    problem,
+    start_list,
+)
 
 BPMN_DIR, FORMS_DIR = shipped_dirs()
-
-DEADLINE = "2026-03-20T10:00:00+00:00"  # the test clock starts on 2026-03-02 (conftest)
-REMINDER = "2026-03-15T10:00:00+00:00"
-LIAISONS = {"zjj": "liu_ll", "nyj": "chen_ll", "bgz": "gao_ll"}  # each unit's 联络员
 
 
 @pytest.fixture
 def luannan(engine: Engine) -> Engine:
     county(engine)
-    for unit, username in LIAISONS.items():
-        engine.upsert_user(username, display_name=username)
-        with engine.store.write() as s:
-            org.set_posts(s, username, [PostAssignment(unit, "联络员", "股级")])
+    liaisons(engine)
     return engine
-
-
-def start_list(engine: Engine, **overrides: Any) -> tuple[int, str]:
-    campaign = engine.create_campaign("zzb_admin", campaign_body())
-    data = {
-        "campaign": campaign.id,
-        "units": list(LIAISONS),
-        "panel": ["sun", "qian"],
-        "submission_deadline": DEADLINE,
-        "reminder_at": REMINDER,
-        "discussion_days": 5,
-        **overrides,
-    }
-    return campaign.id, engine.start("annual_list", actor="zzb_admin", data=data).id
-
-
-def problem(title: str, category: str, points: int = 10) -> dict[str, Any]:
-    return {
-        "title": title,
-        "category": category,
-        "description": f"{title}：群众反映强烈。",
-        "goals": "年底前解决",
-        "proposed_deadline": "2027-06-30T00:00:00+00:00",
-        "proposed_points": points,
-    }
-
-
-def open_task(engine: Engine, instance_id: str, element: str, who: str) -> str:
-    [task] = [
-        t
-        for t in engine.get_instance(instance_id).open_tasks
-        if t.element_id == element and who in (t.assignee,)
-    ]
-    return task.id
 
 
 def test_a_year_s_list_is_collected_from_units_selected_merged_and_published_at_once(
