@@ -131,16 +131,18 @@ def _unit(s: Session, campaign: Campaign, code: str) -> Unit | None:
 
 
 def _items(
-    s: Session, campaign: Campaign, schema: dict[str, Any] | None, data: dict[str, Any]
+    s: Session, campaign: Campaign, schema: dict[str, Any] | None, data: dict[str, Any], taken: set[int]
 ) -> list[ListedProblem]:
     """The final list as the import's problems (texts from the first problem an item keeps unless
-    the organiser rewrote them); every refusal by item and field, or none."""
+    the organiser rewrote them); every refusal by item and field, or none. ``taken``: the numbers
+    the campaign's problems have already."""
     known = {
         str(c.get("ref")): c for c in data.get("candidates") or [] if isinstance(c, dict) and c.get("ref")
     }
-    items, errors = [], {}
+    items: list[ListedProblem] = []
+    errors: dict[str, list[str]] = {}
     used: set[str] = set()
-    numbers: set[int] = set()
+    numbers = set(taken)
     for i, entry in enumerate(data.get("final_list") or []):
         where = f"final_list.{i}"
         bad = errors.setdefault
@@ -152,9 +154,10 @@ def _items(
                 bad(f"{where}.refs", []).append(f"'{ref}' is listed twice / 同一问题只能列入一条")
             used.add(ref)
         number = entry.get("number")
-        if number is not None and number in numbers:
-            bad(f"{where}.number", []).append(f"number {number} is used twice / 编号重复")
-        numbers.add(number)
+        if number is not None:
+            if number in numbers:
+                bad(f"{where}.number", []).append(f"number {number} is taken / 编号重复")
+            numbers.add(number)
         base = known.get(refs[0], {}) if refs else {}
         code = str(entry.get("lead_unit") or base.get("unit") or "")
         unit = _unit(s, campaign, code)
@@ -183,13 +186,12 @@ def create_list(step: Step, row: Instance) -> None:
     campaign = _campaign(s, row)
     definition = step.runner.catalog.get_row(s, campaign.process_key)
     model = step.runner.catalog.model(definition)
-    items = _items(s, campaign, campaign_form(model.form_for(FILING_TASK), campaign), row.data or {})
     taken = set(s.scalars(select(CampaignProblem.number).where(CampaignProblem.campaign_id == campaign.id)))
+    schema = campaign_form(model.form_for(FILING_TASK), campaign)
+    items = _items(s, campaign, schema, row.data or {}, taken)
     organiser = row.started_by or step.actor or ""
-    acting, step.actor = (
-        step.actor,
-        organiser,
-    )  # the items are the organiser's, as an import's are the importer's
+    acting = step.actor
+    step.actor = organiser  # the items are the organiser's, as an imported list's are the importer's
     try:
         for item, number in zip(items, numbered(items, taken), strict=True):
             start_problem(step, campaign, definition, model, item, number, approved=SELECTED_BY)

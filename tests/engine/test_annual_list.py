@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 
@@ -106,6 +105,9 @@ def test_a_year_s_list_is_collected_from_units_selected_merged_and_published_at_
     assert any(k.startswith("final_list") for k in refused.value.errors)
     with pytest.raises(FormInvalidError):  # a problem nobody submitted
         luannan.complete(merge, "zzb_admin", {"final_list": [{"refs": ["bgz-1"], "category": "其他"}]})
+    with pytest.raises(FormInvalidError) as refused:  # one number for two items
+        luannan.complete(merge, "zzb_admin", {"final_list": [{**f, "number": 1} for f in final]})
+    assert "final_list.1.number" in refused.value.errors
     luannan.complete(merge, "zzb_admin", {"final_list": final})
 
     problems = luannan.campaign_problems(campaign_id, "zzb_admin")
