@@ -56,8 +56,45 @@ SELECTED_BY = "年度问题清单评审选定"  # the preliminary review's comme
 TEXT_FIELDS = ("title", "description", "goals", "proposed_deadline", "proposed_points")
 
 
+PANEL_FORM = "panel_review.schema.json"
+MERGE_FORM = "merge_list.schema.json"
+
+
 def install(steps: Steps) -> None:
     steps.reactions.append(react)
+    steps.form_views.append(form_view)
+
+
+def form_view(session: Session, row: Instance, schema: dict[str, Any]) -> dict[str, Any]:
+    """The panel's and the organiser's forms choose among the submitted problems (by their
+    references, titled with the problems' titles) instead of typing references."""
+    if row.process_key != PROCESS or schema.get("$id") not in (PANEL_FORM, MERGE_FORM):
+        return schema
+    candidates = [c for c in (row.data or {}).get("candidates") or [] if isinstance(c, dict) and c.get("ref")]
+    if not candidates:
+        return schema
+    refs = [str(c["ref"]) for c in candidates]
+    choice = {
+        "enum": refs,
+        "x-enumTitles": {str(c["ref"]): f"{c['ref']} {c.get('title') or ''}" for c in candidates},
+    }
+
+    def choose(field: dict[str, Any]) -> dict[str, Any]:
+        return {**field, **choice}
+
+    def within(parent: dict[str, Any], name: str, change: Any) -> dict[str, Any]:
+        props = dict(parent.get("properties") or {})
+        props[name] = change(props[name])
+        return {**parent, "properties": props}
+
+    def items(change: Any) -> Any:
+        return lambda field: {**field, "items": change(field["items"])}
+
+    if schema["$id"] == PANEL_FORM:
+        schema = within(schema, "selected", items(choose))
+        pair = items(lambda item: within(within(item, "ref", choose), "same_as", choose))
+        return within(schema, "duplicates", pair)
+    return within(schema, "final_list", items(lambda item: within(item, "refs", items(choose))))
 
 
 def react(step: Step, ctx: StepContext) -> None:

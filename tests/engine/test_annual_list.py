@@ -180,3 +180,30 @@ def test_the_shipped_diagram_names_its_forms_in_chinese(luannan: Engine) -> None
         for name, field in schema["properties"].items():
             assert re.search(r"[\u4e00-\u9fff]", field["title"]), (filename, name)
     assert luannan.validate({"annual_list.bpmn": (BPMN_DIR / "annual_list.bpmn").read_bytes()}) == []
+
+
+def test_the_panel_and_the_organiser_choose_among_the_submitted_problems(luannan: Engine, clock) -> None:
+    _, list_id = start_list(luannan)
+    luannan.complete(
+        open_task(luannan, list_id, "submit_unit_problems", "liu_ll"),
+        "liu_ll",
+        {"problems": [problem("老旧小区雨污分流改造", "城市建设类")]},
+    )
+    clock.advance(days=20)
+    luannan.run_due_jobs()
+    review = open_task(luannan, list_id, "panel_review", "sun")
+    form = luannan.get_task(review, "sun").form
+    assert form is not None
+    selected = form["properties"]["selected"]["items"]
+    assert selected["enum"] == ["zjj-1"] and selected["x-enumTitles"] == {
+        "zjj-1": "zjj-1 老旧小区雨污分流改造"
+    }
+    with pytest.raises(FormInvalidError):  # a problem nobody submitted
+        luannan.complete(review, "sun", {"selected": ["nyj-9"], "duplicates": []})
+    luannan.complete(review, "sun", {"selected": ["zjj-1"], "duplicates": []})
+    luannan.complete(
+        open_task(luannan, list_id, "panel_review", "qian"), "qian", {"selected": [], "duplicates": []}
+    )
+    merge = luannan.get_task(open_task(luannan, list_id, "merge_list", "zzb_admin"), "zzb_admin").form
+    assert merge is not None
+    assert merge["properties"]["final_list"]["items"]["properties"]["refs"]["items"]["enum"] == ["zjj-1"]
