@@ -1,5 +1,6 @@
-"""The annual list's task pages: a unit's 联络员 fills the campaign's categories, a panel member
-reads every submitted problem with its unit's name, and the units that missed the deadline."""
+"""The annual list on the pages and over the API: the organiser opens it from the campaign page, a
+unit's 联络员 fills the campaign's categories, a panel member reads every submitted problem with its
+unit's name and the units that missed the deadline; the REST start takes the start data alone."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from engine import Engine
 from tests.campaigns import (
     CATEGORIES,
+    DEADLINE,
     LIAISONS,
     UNITS,
     campaign_body,
@@ -22,7 +24,7 @@ from tests.campaigns import (
     start_list,
 )
 
-from .conftest import page_login
+from .conftest import Auth, page_login
 
 
 @pytest.fixture
@@ -122,3 +124,35 @@ def test_the_english_collection_pages_show_no_chinese_of_their_own(
         for known in typed:
             text = text.replace(known, " ")
         assert not re.findall(r"[\u4e00-\u9fff]+", text.replace("中文", "")), (path, text)
+
+
+API = "/api/v1"
+
+
+def test_over_the_api_the_start_data_is_enough_and_a_foreign_category_is_refused(
+    client: FlaskClient, luannan: Engine
+) -> None:
+    auth = Auth(luannan)
+    for username in ("zzb_admin", "liu", "liu_ll"):
+        auth.user(username, roles=["admin@zzb"] if username == "zzb_admin" else [])
+    campaign_id = luannan.create_campaign("zzb_admin", campaign_body()).id
+    data = {"campaign": campaign_id, "units": ["zjj"], "panel": ["sun"], "submission_deadline": DEADLINE}
+    body = {"process_key": "annual_list", "data": data}
+    refused = client.post(f"{API}/process-instances", json=body, headers=auth.headers("liu"))
+    assert refused.status_code == 403, refused.get_data(as_text=True)  # liu does not run the campaign
+    started = client.post(f"{API}/process-instances", json=body, headers=auth.headers("zzb_admin"))
+    assert started.status_code == 201, started.get_data(as_text=True)
+    [task] = started.get_json()["open_tasks"]
+    assert task["element_id"] == "submit_unit_problems" and task["assignee"] == "liu_ll"
+    bad = client.post(
+        f"{API}/tasks/{task['id']}/complete",
+        json={"data": {"problems": [problem("征迁协调", "经济建设")]}},
+        headers=auth.headers("liu_ll"),
+    )
+    assert bad.status_code == 422 and bad.headers["Content-Type"].startswith("application/problem+json")
+    good = client.post(
+        f"{API}/tasks/{task['id']}/complete",
+        json={"data": {"problems": [problem("征迁协调", "社会治理类")]}},
+        headers=auth.headers("liu_ll"),
+    )
+    assert good.status_code == 200, good.get_data(as_text=True)
