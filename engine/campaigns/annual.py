@@ -10,19 +10,24 @@ the work that needs the engine is done here, as *reactions* to the diagram's ste
 - at the start: the starter must manage the campaign, the units and the panel must be the
   campaign's county's (nothing a caller sends is trusted);
 - ``remind_unit`` (a unit's reminder timer fired): its open submission task is reminded (催办);
+- the panel's and the organiser's forms choose among the submitted problems (a form view);
 - ``create_list`` ran (right after the organiser completed ``merge_list``): the final list is
-  checked (its problems were submitted and are listed once, its numbers are unique, its units
-  are the county's, each item fills the claim-and-evaluate form with the campaign's categories;
-  a refusal is a 422 on the organiser's completion and nothing moves), then one claim-and-evaluate instance per item of the final list is started in
-  the campaign with the import's own function (``service.start_problem``), numbered, business key
-  = the campaign's prefix + number, filed and passed through the preliminary review (the panel
-  selected it), so each waits for publication in ``committee_approval``;
+  checked (its problems were submitted and are listed once, its numbers are free, its units are
+  the county's, each item fills the claim-and-evaluate form with the campaign's categories; a
+  refusal is a 422 on the organiser's completion and nothing moves), then one claim-and-evaluate
+  instance per item is started in the campaign with the import's own function
+  (``service.start_problem``): numbered, business key = the campaign's prefix + number, filed and
+  passed through the preliminary review (the panel selected it), so each waits for publication
+  in ``committee_approval``;
 - ``open_claims`` ran (the discussion timer fired): every item is published at once
   (``service.publish_waiting``), so the items' claim windows start after the discussion window.
 
 A reaction rather than a service task: Spiff's service tasks call an operator inside the
 sandboxed script engine, which has no session and no step; a reaction runs in the step itself,
 so the list's instances and the publication commit with the diagram's own state or not at all.
+The elements it reacts to are plain script tasks of the diagram (they set ``phase``), so the
+diagram validates, runs and shows like any other; the key ``annual_list`` is what the engine
+recognises, and its start is refused unless it names a campaign its starter runs.
 """
 
 from __future__ import annotations
@@ -54,8 +59,6 @@ OPEN_TASK = "open_claims"
 REMINDER = "报送截止前提醒：请在截止时间前报送本单位的问题"
 SELECTED_BY = "年度问题清单评审选定"  # the preliminary review's comment for a selected item
 TEXT_FIELDS = ("title", "description", "goals", "proposed_deadline", "proposed_points")
-
-
 PANEL_FORM = "panel_review.schema.json"
 MERGE_FORM = "merge_list.schema.json"
 
