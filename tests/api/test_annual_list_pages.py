@@ -76,6 +76,7 @@ def test_the_organiser_opens_the_collection_from_the_campaign_page(
     assert started.status_code == 302 and "/instances/" in started.headers["Location"]
     shown = client.get(started.headers["Location"])  # the collection's own page, with its diagram
     assert shown.status_code == 200 and "年度问题清单征集" in shown.get_data(as_text=True)
+    assert "征集中" in shown.get_data(as_text=True)  # its phase in words
     [instance] = luannan.list_instances(limit=10).items
     assert instance.process_key == "annual_list" and instance.data["units"] == ["zjj", "nyj"]
     assert (
