@@ -7,8 +7,9 @@ publication and a discussion window. Its scripts are sandboxed and cannot start 
 the work that needs the engine is done here, as *reactions* to the diagram's steps
 (``Steps.reactions``), in the transaction of the step that called for it:
 
-- at the start: the starter must manage the campaign, the units and the panel must be the
-  campaign's county's (nothing a caller sends is trusted);
+- at the start: the starter must manage the campaign, the instance (its ``unit``, by default the
+  starter's), the units and the panel must be the campaign's county's (nothing a caller sends is
+  trusted);
 - ``remind_unit`` (a unit's reminder timer fired): its open submission task is reminded (催办);
 - the panel's and the organiser's forms choose among the submitted problems (a form view);
 - ``create_list`` ran (right after the organiser completed ``merge_list``): the final list is
@@ -125,6 +126,15 @@ def check_start(step: Step, row: Instance) -> None:
     """The starter runs the campaign; its units and panel are people and units of its county."""
     s, data = step.session, row.data or {}
     campaign = managed(s, step.actor or "", int(data.get("campaign") or 0))
+    if row.tenant != campaign.tenant:  # its tasks and timers are the county's, like the campaign's problems
+        raise InvalidInputError(
+            "the collection runs in the campaign's county",
+            {
+                "unit": [
+                    f"give the campaign's organiser unit '{campaign.organiser_unit}' / 请填写活动的牵头组织单位"
+                ]
+            },
+        )
     units = [str(u) for u in data.get("units") or []]
     stmt = select(Unit.code).where(Unit.code.in_(units))
     if campaign.tenant is not None:

@@ -207,3 +207,15 @@ def test_the_panel_and_the_organiser_choose_among_the_submitted_problems(luannan
     merge = luannan.get_task(open_task(luannan, list_id, "merge_list", "zzb_admin"), "zzb_admin").form
     assert merge is not None
     assert merge["properties"]["final_list"]["items"]["properties"]["refs"]["items"]["enum"] == ["zjj-1"]
+
+
+def test_the_installation_s_admin_collects_a_county_s_list_in_that_county(luannan: Engine) -> None:
+    luannan.upsert_user("root", roles=["admin"])  # of no county
+    campaign = luannan.create_campaign("root", campaign_body())
+    data = {"campaign": campaign.id, "units": ["zjj"], "panel": ["sun"], "submission_deadline": DEADLINE}
+    with pytest.raises(InvalidInputError) as refused:  # no unit: the instance would be of no county
+        luannan.start("annual_list", actor="root", data=data)
+    assert "unit" in refused.value.errors
+    started = luannan.start("annual_list", actor="root", data={**data, "unit": "zzb"})
+    [task] = luannan.list_tasks("liu_ll", scope="mine").items
+    assert (task.instance_id, task.element_id) == (started.id, "submit_unit_problems")
