@@ -393,6 +393,7 @@ def collect(campaign_id: int):
         return _collect(campaign, form, errors, 422)
     data: dict[str, Any] = {
         "campaign": campaign_id,
+        "title": _("%(title)s问题征集", title=campaign.title),
         "unit": campaign.organiser_unit,
         "units": form["units"],
         "panel": form["panel"],

@@ -77,6 +77,9 @@ def test_the_organiser_opens_the_collection_from_the_campaign_page(
     shown = client.get(started.headers["Location"])  # the collection's own page, with its diagram
     assert shown.status_code == 200 and "年度问题清单征集" in shown.get_data(as_text=True)
     assert "征集中" in shown.get_data(as_text=True)  # its phase in words
+    page_login(client, luannan, "liu_ll")
+    inbox = client.get("/inbox").get_data(as_text=True)  # the unit's 联络员 sees what to submit, and for what
+    assert "2026年百名干部破百题问题征集" in inbox and "报送本单位问题" in inbox
     [instance] = luannan.list_instances(limit=10).items
     assert instance.process_key == "annual_list" and instance.data["units"] == ["zjj", "nyj"]
     assert (
