@@ -60,6 +60,7 @@ class Event(StrEnum):
     ATTACHMENT_UPLOADED = "attachment.uploaded"
     CAMPAIGN_ASSESSMENT_OPENED = "campaign.assessment_opened"  # one per item given its year-end task
     CAMPAIGN_CARRIED_OVER = "campaign.carried_over"  # on the new item: where it came from
+    CAMPAIGN_LISTED = "campaign.listed"  # an annual list's final list started as the campaign's problems
     UNIT_CREATED = "unit.created"
     UNIT_UPDATED = "unit.updated"
     UNIT_DELETED = "unit.deleted"

@@ -99,3 +99,50 @@ def workbook(rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS) ->
 
 def problem_list(count: int, start: int = 1) -> bytes:
     return workbook([problem_row(n) for n in range(start, start + count)])
+
+
+# ---- the annual list (bpmn/annual_list.bpmn) ----
+DEADLINE = "2026-03-20T10:00:00+00:00"  # the test clock starts on 2026-03-02 (conftest)
+REMINDER = "2026-03-15T10:00:00+00:00"
+LIAISONS = {"zjj": "liu_ll", "nyj": "chen_ll", "bgz": "gao_ll"}  # each unit's 联络员
+
+
+def start_list(engine: Engine, **overrides: Any) -> tuple[int, str]:
+    campaign = engine.create_campaign("zzb_admin", campaign_body())
+    data = {
+        "campaign": campaign.id,
+        "units": list(LIAISONS),
+        "panel": ["sun", "qian"],
+        "submission_deadline": DEADLINE,
+        "reminder_at": REMINDER,
+        "discussion_days": 5,
+        **overrides,
+    }
+    return campaign.id, engine.start("annual_list", actor="zzb_admin", data=data).id
+
+
+def problem(title: str, category: str, points: int = 10) -> dict[str, Any]:
+    return {
+        "title": title,
+        "category": category,
+        "description": f"{title}：群众反映强烈。",
+        "goals": "年底前解决",
+        "proposed_deadline": "2027-06-30T00:00:00+00:00",
+        "proposed_points": points,
+    }
+
+
+def open_task(engine: Engine, instance_id: str, element: str, who: str) -> str:
+    """The open task at ``element`` that ``who`` holds."""
+    [task] = [
+        t for t in engine.get_instance(instance_id).open_tasks if (t.element_id, t.assignee) == (element, who)
+    ]
+    return task.id
+
+
+def liaisons(engine: Engine) -> None:
+    """Each unit that submits to the annual list names a 联络员 (its post rule's holder)."""
+    for unit, username in LIAISONS.items():
+        engine.upsert_user(username, display_name=f"{UNITS[unit][0]}联络员")
+        with engine.store.write() as s:
+            org.set_posts(s, username, [PostAssignment(unit, "联络员", "股级")])

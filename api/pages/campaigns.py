@@ -1,6 +1,7 @@
 """The campaign pages (年度榜单): the county's campaigns and, for admins, a form to start one; a
 campaign's problems, its counts drawn as bars and its statistics; the import of its list from Excel
-with a preview (a dry run) before the real import; publication of the whole list.
+with a preview (a dry run) before the real import; publication of the whole list; and the start
+of the shipped collection process (年度问题清单征集, ``annual_list``) for the campaign.
 
 Every change goes through the Engine methods the REST API uses, as the logged-in user, so the
 rulebook decides; the downloads (the template, the statistics) are the REST API's own routes.
@@ -339,3 +340,81 @@ def _content(confirm: bool) -> bytes:
     if not content.startswith(XLSX_MAGIC):
         raise ValueError(_("只接受 Excel 工作簿文件，请用本页的模板填写后上传"))
     return content
+
+
+# ---- collecting the list from units (the shipped annual_list process) --------------------------
+COLLECTION_PROCESS = "annual_list"
+PICK_LIMIT = 2000  # units and people a collection form offers
+
+
+def _collect(campaign: CampaignRecord, form: dict[str, Any], errors: dict[str, str], status: int = 200):
+    engine, me = get_engine(), current_user().username
+    units = [u for u in engine.list_units(viewer=me, limit=PICK_LIMIT).items if u.parent is not None]
+    people = [u for u in engine.list_users(limit=PICK_LIMIT, viewer=me) if u.active and u.tenant]
+    return render_template(
+        "pages/campaigns/collect.html",
+        campaign=campaign,
+        units=units,
+        people=sorted(people, key=lambda u: u.display_name or u.username),
+        form=form,
+        errors=errors,
+    ), status
+
+
+@bp.get("/<int:campaign_id>/collect")
+@login_required
+def collect_page(campaign_id: int):
+    """The form that opens the collection: units that submit, the panel, the deadline."""
+    return _collect(_managed(campaign_id), {"discussion_days": "7", "units": [], "panel": []}, {})
+
+
+@bp.post("/<int:campaign_id>/collect")
+@login_required
+def collect(campaign_id: int):
+    """Start the collection for the campaign; nothing starts while a field is wrong."""
+    campaign = _managed(campaign_id)
+    form: dict[str, Any] = {
+        "units": request.form.getlist("units"),
+        "panel": request.form.getlist("panel"),
+        **{k: request.form.get(k, "").strip() for k in ("deadline", "reminder", "discussion_days")},
+    }
+    errors: dict[str, str] = {}
+    if not form["units"]:
+        errors["units"] = _("请至少选择一个报送单位")
+    if not form["panel"]:
+        errors["panel"] = _("请至少选择一名评审组成员")
+    deadline, reminder = _day_end(form["deadline"]), _day_end(form["reminder"])
+    if deadline is None:
+        errors["deadline"] = _("请填写有效日期")
+    if form["reminder"] and reminder is None:
+        errors["reminder"] = _("请填写有效日期")
+    days = form["discussion_days"]
+    if not (days.isdigit() and int(days) <= 60):
+        errors["discussion_days"] = _("公示讨论天数须为 0 至 60 的整数")
+    if errors:
+        return _collect(campaign, form, errors, 422)
+    data: dict[str, Any] = {
+        "campaign": campaign_id,
+        "title": _("%(title)s问题征集", title=campaign.title),
+        "unit": campaign.organiser_unit,
+        "units": form["units"],
+        "panel": form["panel"],
+        "submission_deadline": deadline,
+        "discussion_days": int(days),
+    }
+    if reminder:
+        data["reminder_at"] = reminder
+    try:
+        started = get_engine().start(COLLECTION_PROCESS, actor=current_user().username, data=data)
+    except EngineError as exc:
+        return _collect(campaign, form, {"": one_language(exc.detail)}, 422)
+    flash(_("已向 %(n)s 个单位发起问题征集", n=len(form["units"])))
+    return redirect(url_for("instances.show", instance_id=started.id))
+
+
+def _day_end(value: str) -> str | None:
+    """A date typed on the form as the end of that day in Beijing time (ISO), or None."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time(23, 59), LOCAL_TZ).isoformat()
+    except ValueError:
+        return None

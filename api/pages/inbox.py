@@ -10,6 +10,7 @@ from flask import Blueprint, render_template, request
 from engine import Page
 
 from . import words
+from .campaigns import COLLECTION_PROCESS
 from .common import current_user, get_engine, know_people, login_required
 
 bp = Blueprint("inbox", __name__)
@@ -57,6 +58,8 @@ def index():
         groups=words.groups(),
         q=q or "",
         process_key=process_key,
-        definitions=get_engine().list_definitions(viewer=me.username),
+        definitions=[  # the annual list starts from its campaign's page, with its units and panel
+            d for d in get_engine().list_definitions(viewer=me.username) if d.key != COLLECTION_PROCESS
+        ],
         now=datetime.now(UTC),
     )

@@ -42,6 +42,14 @@ def _names() -> dict[str, str]:
     return {u.username: u.display_name or u.username for u in get_engine().list_users(limit=5000)}
 
 
+def _unit_names(instance: Any, viewer: str) -> dict[str, str]:
+    """code → name of the units an annual list collects from (its pages name units, not codes)."""
+    if not isinstance(instance.data.get("units"), list):
+        return {}
+    page = get_engine().list_units(viewer=viewer, limit=5000)
+    return {u.code: u.name for u in page.items}
+
+
 def _comments(task_id: str, username: str) -> list[Any]:
     try:
         return list(get_engine().list_comments(task_id, username))
@@ -92,6 +100,7 @@ def _render(
         attachments=files,
         attachment_ids={a.id for a in files},
         upload_kind="evidence" if task.status == "open" and task.element_id in EVIDENCE_TASKS else None,
+        units=_unit_names(instance, me.username),
     ), status
 
 

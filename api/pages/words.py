@@ -34,8 +34,12 @@ def task_statuses() -> dict[str, str]:
 
 
 def phases() -> dict[str, str]:
-    """The challenge's phase (``data.phase`` of claim-and-evaluate)."""
+    """The challenge's phase (``data.phase`` of claim-and-evaluate, and of the annual list's collection)."""
     return {
+        "collecting": _("征集中"),
+        "selecting": _("评审中"),
+        "merging": _("定榜中"),
+        "discussing": _("公示讨论中"),
         "published": _("揭榜中"),
         "in_progress": _("攻坚中"),
         "under_acceptance": _("验收中"),
@@ -54,6 +58,9 @@ def lanes() -> dict[str, str]:
         "Committee": _("党委研判"),
         "Claimant": _("揭榜方"),
         "Evaluator": _("考评组"),
+        "Organiser": _("组织部门"),  # the annual list's lanes
+        "Unit": _("报送单位"),
+        "Panel": _("评审组"),
     }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..errors import EngineError
 from ..runtime.step import Steps
 from ..tables import Instance
-from . import assessment, results, service
+from . import annual, assessment, results, service
 from .archive import archive
 from .assessment import VERDICTS
 from .records import (
@@ -63,6 +63,7 @@ class CampaignsMixin:
 
     def _install_campaigns(self) -> None:
         service.install(self.steps)
+        annual.install(self.steps)
 
     def create_campaign(self, actor: str, body: dict[str, Any]) -> CampaignRecord:
         """A new campaign (admins of the organiser unit): ``{title, year, organiser_unit, categories,

@@ -65,7 +65,7 @@ def install(steps: Steps) -> None:
 def form_view(session: Session, row: Instance, schema: dict[str, Any]) -> dict[str, Any]:
     """A campaign's problem offers and accepts its campaign's categories, not the form's own list."""
     campaign_id = (row.data or {}).get("campaign")
-    if not isinstance(campaign_id, int) or "category" not in (schema.get("properties") or {}):
+    if not isinstance(campaign_id, int) or not _asks_category(schema):
         return schema
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
@@ -75,7 +75,7 @@ def form_view(session: Session, row: Instance, schema: dict[str, Any]) -> dict[s
     if hit is None or hit[0] is not schema:  # one view per form and list: its validator compiles once
         if len(_views) > 1000:
             _views.clear()
-        hit = _views[key] = (schema, _campaign_form(schema, campaign) or schema)
+        hit = _views[key] = (schema, campaign_form(schema, campaign) or schema)
     return hit[1]
 
 
@@ -320,9 +320,9 @@ def import_list(step: Step, campaign_id: int, content: bytes, *, dry_run: bool) 
         units=_units(s, campaign.tenant),
         today=step.now.astimezone(LOCAL_TZ).date(),
     )
-    schema = _campaign_form(model.form_for(SUBMIT_TASK), campaign)
+    schema = campaign_form(model.form_for(SUBMIT_TASK), campaign)
     for item in listed:
-        errors.extend(_form_errors(schema, item))
+        errors.extend(form_errors(schema, item))
     if not rows and not errors:
         errors.append(RowError(2, "", "表格中没有问题：请从第 2 行起逐行填写"))
     taken = set(s.scalars(select(CampaignProblem.number).where(CampaignProblem.campaign_id == campaign.id)))
@@ -337,7 +337,7 @@ def import_list(step: Step, campaign_id: int, content: bytes, *, dry_run: bool) 
         )
         preview = [] if errors else [_preview(item) for item in fresh]
         return ImportResult(0 if errors else len(fresh), [], skipped, errors, dry_run, preview)
-    numbers = _numbered(fresh, taken)
+    numbers = numbered(fresh, taken)
     started = [
         start_problem(step, campaign, definition, model, item, number)
         for item, number in zip(fresh, numbers, strict=True)
@@ -374,18 +374,32 @@ def _units(s: Session, tenant: str | None) -> dict[str, list[UnitRef]]:
     return out
 
 
-def _campaign_form(schema: dict[str, Any] | None, campaign: Campaign) -> dict[str, Any] | None:
+def campaign_form(schema: dict[str, Any] | None, campaign: Campaign) -> dict[str, Any] | None:
     """A form with the campaign's own categories in place of the form's list (engine side: a
-    problem's category is always one of its campaign's)."""
+    problem's category is always one of its campaign's), in its items' forms too (a unit's
+    submission and the final list are lists of problems)."""
     if schema is None:
         return None
     props = dict(schema.get("properties") or {})
-    if "category" in props:
-        props["category"] = {**props["category"], "enum": list(campaign.categories)}
+    for name, field in props.items():
+        if name == "category":
+            props[name] = {**field, "enum": list(campaign.categories)}
+        elif isinstance(field, dict) and _asks_category(field.get("items")):
+            props[name] = {**field, "items": campaign_form(field["items"], campaign)}
     return {**schema, "properties": props}
 
 
-def _form_errors(schema: dict[str, Any] | None, item: ListedProblem) -> list[RowError]:
+def _asks_category(schema: Any) -> bool:
+    """Does the form, or the form of a list's items, ask for a category?"""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict):
+        return False
+    return "category" in props or any(
+        isinstance(f, dict) and _asks_category(f.get("items")) for f in props.values()
+    )
+
+
+def form_errors(schema: dict[str, Any] | None, item: ListedProblem) -> list[RowError]:
     try:
         formlib.validate(schema, item.data)
     except FormInvalidError as exc:
@@ -396,7 +410,7 @@ def _form_errors(schema: dict[str, Any] | None, item: ListedProblem) -> list[Row
     return []
 
 
-def _numbered(fresh: list[ListedProblem], taken: set[int]) -> list[int]:
+def numbered(fresh: list[ListedProblem], taken: set[int]) -> list[int]:
     """Each row's number: its 编号, or the next number neither the campaign nor the list uses."""
     used = taken | {p.number for p in fresh if p.number is not None}
     following = max(used, default=0)
@@ -420,9 +434,13 @@ def start_problem(
     item: ListedProblem,
     number: int,
     extra: dict[str, Any] | None = None,
+    *,
+    approved: str | None = None,
 ) -> str:
-    """Start one listed problem as the importer and file it; the review is passed for an approved
-    list. ``extra`` is start data beside the form's (where a carried-over item came from)."""
+    """Start one listed problem as ``step.actor`` and file it; the preliminary review is passed for
+    an approved list (``approved``: the comment it is passed with; by default the campaign's title
+    when the campaign says its imported lists were approved). ``extra`` is start data beside the
+    form's (where a carried-over item came from)."""
     s, actor = step.session, step.actor or ""
     data = {
         **item.data,
@@ -463,8 +481,10 @@ def start_problem(
     if (submit := _created(ctx, SUBMIT_TASK)) is not None:
         filed = step.complete_task(row, submit, actor, dict(item.data))
         _raise_failure(filed)
-        if campaign.list_approved and (review := _created(filed, REVIEW_TASK)) is not None:
-            passed = {"decision": "approve", "comment": campaign.title}  # the list it was approved in
+        if approved is None and campaign.list_approved:
+            approved = campaign.title  # the list it was approved in
+        if approved is not None and (review := _created(filed, REVIEW_TASK)) is not None:
+            passed = {"decision": "approve", "comment": approved}
             _raise_failure(step.complete_task(row, review, actor, passed))
     refresh_row(s, row)
     return row.id
@@ -489,8 +509,14 @@ def _raise_failure(ctx: StepContext) -> None:
 def publish(step: Step, campaign_id: int) -> PublishResult:
     """Approve for publication every problem of the campaign waiting in ``committee_approval``,
     with its listed points and deadline: the diagram's ``publish`` puts each on the board."""
-    s, actor = step.session, step.actor or ""
-    campaign = managed(s, actor, campaign_id)
+    campaign = managed(step.session, step.actor or "", campaign_id)
+    return publish_waiting(step, campaign, step.actor or "")
+
+
+def publish_waiting(step: Step, campaign: Campaign, actor: str) -> PublishResult:
+    """Publish every problem of ``campaign`` waiting in ``committee_approval``, approved by ``actor``
+    (who may manage the campaign: ``publish`` checks it, the annual list checked it when it started)."""
+    s = step.session
     waiting = s.execute(
         select(HumanTask, CampaignProblem.number)
         .join(CampaignProblem, CampaignProblem.instance_id == HumanTask.instance_id)
@@ -519,7 +545,7 @@ def publish(step: Step, campaign_id: int) -> PublishResult:
         _raise_failure(step.complete_task(row, ht, actor, approval))
         step.record(
             Event.CAMPAIGN_PUBLISHED,
-            actor=step.actor,
+            actor=actor,
             instance_id=row.id,
             data={"campaign": campaign.id, "number": number},
         )

@@ -37,6 +37,7 @@ CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
 ClaimCheck = Callable[[Session, Instance, str, dict[str, Any]], None]  # (session, challenge, filer, claim)
 JobHandler = Callable[[Job, bool], None]
 FormView = Callable[[Session, Instance, dict[str, Any]], dict[str, Any]]
+Reaction = Callable[["Step", StepContext], None]
 
 
 class Steps:
@@ -58,6 +59,9 @@ class Steps:
         self.form_views: list[
             FormView
         ] = []  # a task's form as this instance shows it (a campaign's own categories)
+        self.reactions: list[
+            Reaction
+        ] = []  # engine work a diagram's step calls for (a campaign's annual list starts its problems)
 
     @contextlib.contextmanager
     def write(self, actor: str | None) -> Iterator[Step]:
@@ -223,6 +227,7 @@ class Step:
         )
         self.instance_row = ctx.row
         self._advanced.append((ctx, False))
+        self._react(ctx)
         return ctx
 
     def advance(
@@ -246,7 +251,15 @@ class Step:
         except StaleDataError as exc:
             raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
         self._advanced.append((ctx, True))
+        self._react(ctx)
         return ctx
+
+    def _react(self, ctx: StepContext) -> None:
+        """Run the engine's reactions to what the diagram just did, in this step's transaction (a
+        reaction that refuses rolls the whole step back); none after the diagram failed."""
+        if ctx.error is None:
+            for reaction in self.steps.reactions:
+                reaction(self, ctx)
 
     def complete_task(
         self,

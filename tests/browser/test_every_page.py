@@ -112,17 +112,20 @@ CATEGORIES = json.loads((FORMS / "submit_problem.schema.json").read_text(encodin
 # in when a walk starts, see server_titles.
 SERVER_TITLES: set[str] = set()
 
-# The names in the shipped diagram (tasks, lanes, the process): the designer's content, shown as it
+# The names in the shipped diagrams (tasks, lanes, the process): the designer's content, shown as it
 # was drawn. A Chinese page must not carry English in them; an English page may show them in Chinese.
-DIAGRAM = Path(__file__).resolve().parents[2] / "bpmn" / "claim_evaluate.bpmn"
+DIAGRAMS = "".join(
+    p.read_text(encoding="utf-8")
+    for p in sorted((Path(__file__).resolve().parents[2] / "bpmn").glob("*.bpmn"))
+)
 DIAGRAM_NAMES = sorted(
-    {html.unescape(n) for n in re.findall(r'\bname="([^"]+)"', DIAGRAM.read_text(encoding="utf-8"))},
+    {html.unescape(n) for n in re.findall(r'\bname="([^"]+)"', DIAGRAMS)},
     key=len,
     reverse=True,
 )
 # Lane names are identifiers (the REST contract's ``lane`` of a task, the keys of ``lane:NAME`` rules):
 # the designer draws them as named; pages for people (the instance viewer) show them in words.
-LANE_KEYS = set(re.findall(r'<bpmn:lane id="[^"]+" name="([^"]+)"', DIAGRAM.read_text(encoding="utf-8")))
+LANE_KEYS = set(re.findall(r'<bpmn:lane id="[^"]+" name="([^"]+)"', DIAGRAMS))
 # Pages already looked at in English, by key (see page_key): each once, by the first person to reach it.
 ENGLISH_SEEN: set[str] = set()
 

@@ -531,6 +531,11 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/campaigns/<int:campaign_id>"): (200, None),
     ("GET", "/campaigns/<int:campaign_id>/import"): (403, None),
     ("POST", "/campaigns/<int:campaign_id>/import"): (403, {}),
+    ("GET", "/campaigns/<int:campaign_id>/collect"): (403, None),
+    ("POST", "/campaigns/<int:campaign_id>/collect"): (
+        403,
+        {"units": "xy_zzb", "panel": "admin", "deadline": "2026-12-31", "discussion_days": "7"},
+    ),
     ("POST", "/campaigns/<int:campaign_id>/publish"): (REFUSED_BY_REDIRECT, {}),
     ("GET", "/campaigns/<int:campaign_id>/template.xlsx"): (200, None),
     ("GET", "/campaigns/<int:campaign_id>/stats.xlsx"): (200, None),
