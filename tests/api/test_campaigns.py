@@ -57,6 +57,27 @@ def complete(
     assert resp.status_code == 200, resp.get_data(as_text=True)
 
 
+def claim_and_select(
+    client: FlaskClient, auth: Auth, engine: Engine, clock: ManualClock, ids: list[str]
+) -> None:
+    """刘 claims items 1-5 alone, 高 and 何 item 6 as a team; the windows close and the committee
+    selects each one's only claim."""
+    for i in ids[:5]:
+        claim = {"kind": "individual", "plan": "逐户走访", "pledge": "不破不休"}
+        assert (
+            client.post(f"{API}/board/{i}/claims", json=claim, headers=auth.headers("liu")).status_code == 201
+        )
+    team = {"kind": "team", "members": [{"username": "gao", "share": 60}, {"username": "he", "share": 40}],
+            "plan": "组建专班", "pledge": "年内完成"}  # fmt: skip
+    assert (
+        client.post(f"{API}/board/{ids[5]}/claims", json=team, headers=auth.headers("gao")).status_code == 201
+    )
+    clock.advance(days=15)
+    engine.run_due_jobs(limit=500)
+    for i in ids[:6]:
+        complete(client, auth, engine, i, "select_claim", "sun", {"selected": 0})
+
+
 def stats(client: FlaskClient, auth: Auth, campaign_id: int, by: str) -> dict[str, dict[str, int]]:
     resp = client.get(f"{API}/campaigns/{campaign_id}/stats?by={by}", headers=auth.headers("liu"))
     assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -111,20 +132,7 @@ def test_a_year_of_24_problems_imported_published_worked_and_counted(
     assert "campaign.published" in [e.event for e in engine.history(ids[0])]
 
     # 刘 claims five alone, 高 and 何 one as a team; the windows close and the committee selects
-    for i in ids[:5]:
-        claim = {"kind": "individual", "plan": "逐户走访", "pledge": "不破不休"}
-        assert (
-            client.post(f"{API}/board/{i}/claims", json=claim, headers=auth.headers("liu")).status_code == 201
-        )
-    team = {"kind": "team", "members": [{"username": "gao", "share": 60}, {"username": "he", "share": 40}],
-            "plan": "组建专班", "pledge": "年内完成"}  # fmt: skip
-    assert (
-        client.post(f"{API}/board/{ids[5]}/claims", json=team, headers=auth.headers("gao")).status_code == 201
-    )
-    clock.advance(days=15)
-    engine.run_due_jobs(limit=500)
-    for i in ids[:6]:
-        complete(client, auth, engine, i, "select_claim", "sun", {"selected": 0})
+    claim_and_select(client, auth, engine, clock, ids)
     # 刘 solves the first one
     complete(client, auth, engine, ids[0], "progress_report", "liu",
              {"progress_percent": 100, "summary": "完工", "status_self": "on_track", "final": True})  # fmt: skip

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from engine import Engine, ManualClock
 from engine import organisation as org
 from tests.api.conftest import Auth, page_login
-from tests.api.test_campaigns import API, complete, create, stats, upload
+from tests.api.test_campaigns import API, claim_and_select, complete, create, stats, upload
 from tests.campaigns import problem_list
 
 REPORT = {"progress_percent": 100, "summary": "完工", "status_self": "on_track", "final": True}
@@ -70,20 +70,7 @@ def year(client: FlaskClient, luannan: Auth, engine: Engine, clock: ManualClock)
         ).status_code
         == 200
     )
-    for i in ids[:5]:
-        claim = {"kind": "individual", "plan": "逐户走访", "pledge": "不破不休"}
-        assert (
-            client.post(f"{API}/board/{i}/claims", json=claim, headers=auth.headers("liu")).status_code == 201
-        )
-    team = {"kind": "team", "members": [{"username": "gao", "share": 60}, {"username": "he", "share": 40}],
-            "plan": "组建专班", "pledge": "年内完成"}  # fmt: skip
-    assert (
-        client.post(f"{API}/board/{ids[5]}/claims", json=team, headers=auth.headers("gao")).status_code == 201
-    )
-    clock.advance(days=15)
-    engine.run_due_jobs(limit=500)
-    for i in ids[:6]:
-        complete(client, auth, engine, i, "select_claim", "sun", {"selected": 0})
+    claim_and_select(client, auth, engine, clock, ids)
     return {"campaign": campaign, "ids": ids}
 
 
