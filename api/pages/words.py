@@ -101,6 +101,12 @@ def events() -> dict[str, str]:
         Event.SCORE_AWARDED: _("记入积分"),
         Event.ASSIGNMENT_UNRESOLVED: _("无人担任该职务，任务待分派"),
         Event.ASSIGNMENT_RESOLVED: _("随职务转交"),
+        Event.CAMPAIGN_IMPORTED: _("列入年度榜单"),
+        Event.CAMPAIGN_LISTED: _("经征集评审列入年度榜单"),
+        Event.CAMPAIGN_PUBLISHED: _("随年度榜单统一发榜"),
+        Event.CAMPAIGN_ASSESSMENT_OPENED: _("年终考评已开启"),
+        Event.CAMPAIGN_CARRIED_OVER: _("由上年度榜单结转"),
+        Event.ATTACHMENT_UPLOADED: _("上传附件"),
     }
 
 

@@ -266,3 +266,19 @@ def test_the_english_pages_show_no_chinese_of_their_own(client: FlaskClient, lua
         for known in typed:
             text = text.replace(known, " ")
         assert not re.findall(r"[\u4e00-\u9fff]+", text.replace("中文", "")), (path, text)
+
+
+def test_a_campaign_items_history_tells_its_campaign_steps_in_words(
+    client: FlaskClient, luannan: Engine
+) -> None:
+    campaign_id = campaign(luannan, list_approved=True)
+    first = luannan.import_problems(campaign_id, "zzb_admin", problem_list(2)).instances[0]
+    luannan.publish_campaign(campaign_id, "zzb_admin")
+    admin = as_user(client, luannan, "zzb_admin")
+    chinese = admin.get(f"/instances/{first}").get_data(as_text=True)
+    assert "列入年度榜单" in chinese and "随年度榜单统一发榜" in chinese
+    english = admin.get(f"/instances/{first}?lang=en").get_data(as_text=True)
+    for page in (chinese, english):
+        told = re.findall(r'<span class="what">([^<]*)</span>', page)
+        assert told and not any(what.startswith(("campaign.", "attachment.")) for what in told), told
+    assert "Listed on the annual list" in english
