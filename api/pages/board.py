@@ -5,6 +5,7 @@ claim form on both."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,8 +17,6 @@ from . import attachments, story, words
 from .common import current_user, get_engine, know_people, login_required, one_language, parse_when, person
 
 bp = Blueprint("board", __name__, url_prefix="/board")
-
-CATEGORIES = ("经济建设", "社会治理", "民生保障", "乡村振兴", "基层党建", "生态环保", "安全稳定", "其他")
 
 
 @bp.get("")
@@ -37,13 +36,14 @@ def show(instance_id: str):
 
 def _render_board(category: str | None, **claim: Any) -> str:
     engine = get_engine()
-    items = engine.board(category=category, viewer=current_user().username)
+    everything = engine.board(viewer=current_user().username)
+    items = [i for i in everything if i.get("category") == category] if category else everything
     know_people(_people_of(items))
     return render_template(
         "pages/board/index.html",
         items=items,
         category=category,
-        categories=CATEGORIES,
+        categories=_categories(everything, category),
         users=engine.list_users(limit=1000, viewer=current_user().username),
         phases=words.phases(),
         claims_line=lambda c: story.claims_line(c, person),
@@ -51,6 +51,15 @@ def _render_board(category: str | None, **claim: Any) -> str:
         claim_for=claim.get("instance_id"),
         claim_form=claim.get("form", {}),
     )
+
+
+def _categories(items: list[dict[str, Any]], chosen: str | None) -> list[str]:
+    """The categories the board's challenges use, the most used first: each campaign and each
+    deployed form names its own, so the filter follows the data, not a fixed list."""
+    counts = Counter(str(i["category"]) for i in items if i.get("category"))
+    if chosen:
+        counts.setdefault(chosen, 0)  # the chosen one stays on the filter after its last card goes
+    return [c for c, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _render_challenge(instance_id: str, **claim: Any) -> str:

@@ -282,3 +282,17 @@ def test_a_campaign_items_history_tells_its_campaign_steps_in_words(
         told = re.findall(r'<span class="what">([^<]*)</span>', page)
         assert told and not any(what.startswith(("campaign.", "attachment.")) for what in told), told
     assert "Listed on the annual list" in english
+
+
+def test_the_boards_filter_offers_the_campaigns_own_categories(client: FlaskClient, luannan: Engine) -> None:
+    campaign_id = campaign(luannan, list_approved=True)
+    luannan.import_problems(campaign_id, "zzb_admin", problem_list(3))  # 城市建设类, 乡村振兴类, 民生发展类
+    luannan.publish_campaign(campaign_id, "zzb_admin")
+    cadre = as_user(client, luannan, "liu")
+    board = cadre.get("/board").get_data(as_text=True)
+    chips = re.findall(r'<a href="/board\?category=[^"]*" class="chip[^"]*">([^<]*)</a>', board)
+    assert sorted(chips) == sorted(CATEGORIES[1:4])  # what the list uses, not the shipped form's list
+    one = cadre.get("/board", query_string={"category": CATEGORIES[2]}).get_data(as_text=True)
+    assert one.count('<article class="card') == 1 and "第2号难题" in one
+    empty = cadre.get("/board", query_string={"category": CATEGORIES[7]}).get_data(as_text=True)
+    assert empty.count('<article class="card') == 0 and f'class="chip active">{CATEGORIES[7]}<' in empty
