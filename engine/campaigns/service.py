@@ -186,11 +186,25 @@ def claim_refusal(s: Session, row: Instance, username: str) -> str | None:
     return f"only cadres of rank {', '.join(ranks)} may claim this problem / 本题仅限{allowed}干部揭榜"
 
 
-def check_claim(s: Session, row: Instance, filer: str, _claim: dict[str, Any]) -> None:
-    """A claim check (``Steps.claim_checks``): a campaign's rank limit, refused with a 422."""
+def check_claim(s: Session, row: Instance, filer: str, claim: dict[str, Any]) -> None:
+    """A claim check (``Steps.claim_checks``): a campaign's rank limit, refused with a 422. It holds
+    for the filer and for the 主要负责人 who answers for the work; the 挂帅领导 may be a county
+    leader above the limit, as in 滦南."""
     refusal = claim_refusal(s, row, filer)
     if refusal:
         raise InvalidInputError("claim not eligible", {"rank": [refusal]})
+    principal = claim.get("principal")
+    if isinstance(principal, str) and principal != filer and claim_refusal(s, row, principal):
+        ranks = claim_ranks(s, row)
+        raise InvalidInputError(
+            "principal not eligible",
+            {
+                "principal": [
+                    f"the principal must be a cadre of rank {', '.join(ranks)}"
+                    f" / 主要负责人须为{'、'.join(ranks)}干部"
+                ]
+            },
+        )
 
 
 def visible(s: Session, viewer: str, campaign_id: int) -> Campaign:

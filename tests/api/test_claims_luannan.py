@@ -130,6 +130,19 @@ def test_a_campaign_limited_to_ke_and_gu_ranks_refuses_a_county_leader_s_claim_a
     assert engine.challenge(ids[1], viewer="liu")["may_claim"] is True
 
 
+def test_a_county_leader_may_lead_a_claim_but_not_answer_for_it_under_a_rank_limit(
+    client: FlaskClient, luannan: Auth, engine: Engine
+) -> None:
+    _, ids = published(client, luannan, claim_ranks=["科级", "股级"])
+    team = [{"username": "chen", "share": 50}, {"username": "xu", "share": 50}]
+    refused = claim(client, luannan, ids[0], "chen", kind="team", leader="xu", principal="xu", members=team)
+    assert refused.status_code == 422
+    assert "主要负责人须为科级、股级干部" in refused.get_json()["errors"]["principal"][0]
+    assert engine.get_instance(ids[0]).data["claims"] == []
+    filed = claim(client, luannan, ids[0], "chen", kind="team", leader="xu", principal="chen", members=team)
+    assert filed.status_code == 201, filed.get_data(as_text=True)  # 挂帅: the 副县长 leads, 陈 answers for it
+
+
 def test_the_organiser_opens_a_campaign_to_every_rank_and_nobody_else_may(
     client: FlaskClient, luannan: Auth, engine: Engine
 ) -> None:
