@@ -429,8 +429,8 @@ def _prewire_event_subprocesses(spec: Any) -> None:
     for name in getattr(start, "trigger_specs", None) or []:
         task_spec = spec.task_specs.get(name)
         if task_spec is not None and start is not None and end is not None:
-            task_spec._inputs = [start.name]  # what trigger_wf checks before linking the shared spec
-            task_spec._outputs = [end.name]
+            task_spec.inputs = [start]  # what trigger_wf checks before linking the shared spec
+            task_spec.outputs = [end]
 
 
 def _pattern_problems(form_schemas: Mapping[str, Any]) -> list[Problem]:
