@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -111,6 +111,8 @@ CATEGORIES = json.loads((FORMS / "submit_problem.schema.json").read_text(encodin
 # The titles of every instance on the server (other tests file problems of their own there): filled
 # in when a walk starts, see server_titles.
 SERVER_TITLES: set[str] = set()
+# The logins of the people other tests posted to units: an organisation page shows them beside names.
+SERVER_LOGINS: set[str] = set()
 
 # The names in the shipped diagrams (tasks, lanes, the process): the designer's content, shown as it
 # was drawn. A Chinese page must not carry English in them; an English page may show them in Chinese.
@@ -207,6 +209,8 @@ def strip_user_texts(text: str, *, diagram: bool = False) -> str:
     typed = sorted({*USER_TEXTS, *CATEGORIES, *SERVER_TITLES}, key=len, reverse=True)
     for known in (*typed, *(DIAGRAM_NAMES if diagram else ())):
         text = text.replace(known, " ")
+    for login in SERVER_LOGINS:  # whole logins only: `li` must not hide the English of "click"
+        text = re.sub(rf"(?<![\w.-]){re.escape(login)}(?![\w.-])", " ", text)
     return BUSINESS_KEY.sub(" ", text)
 
 
@@ -417,8 +421,8 @@ def report(walk: Walk) -> str:
 
 def server_titles(server) -> set[str]:
     """What people typed in on ``server``, read as its administrator: the titles, descriptions and
-    goals of the instances, the campaigns' titles and categories and the units' names (other tests
-    make some)."""
+    goals of the instances, the campaigns' titles and categories, the units' names and their
+    members' names, posts and ranks (other tests make some); their logins go to SERVER_LOGINS."""
     titles: set[str] = set()
     for number in range(1, 100):
         page = _admin_get(server, f"/process-instances?per_page=200&page={number}")
@@ -430,7 +434,11 @@ def server_titles(server) -> set[str]:
             break
     for campaign in _admin_get(server, "/campaigns?per_page=100")["items"]:
         titles |= {campaign["title"], *campaign["categories"]}
-    titles |= {u["name"] for u in _admin_get(server, "/units?per_page=200")["items"]}
+    for unit in _admin_get(server, "/units?per_page=200")["items"]:
+        titles.add(unit["name"])
+        for member in _admin_get(server, f"/units/{quote(unit['code'])}")["members"]:
+            titles |= {str(member[k]) for k in ("display_name", "post", "rank") if member.get(k)}
+            SERVER_LOGINS.add(member["username"])
     return titles
 
 
