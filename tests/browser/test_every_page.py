@@ -430,6 +430,8 @@ def server_titles(server) -> set[str]:
             titles |= {
                 str(item["data"][k]) for k in ("title", "description", "goals") if item.get("data", {}).get(k)
             }
+            if item.get("business_key"):
+                titles.add(str(item["business_key"]))  # typed by whoever started it, or a campaign's prefix
         if number * 200 >= page["total"]:
             break
     for campaign in _admin_get(server, "/campaigns?per_page=100")["items"]:

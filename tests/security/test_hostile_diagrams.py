@@ -263,7 +263,7 @@ def test_a_6000_task_deploy_does_not_block_other_writers(engine: Engine) -> None
     assert record.key == "wide"
     assert len(latencies) >= 5, f"the writer ran while the {took:.1f} s deploy did"
     # Blocked, a write waits as long as the deploy runs; a loaded machine slows each write a little.
-    assert max(latencies) < max(1.0, took / 4), (
+    assert max(latencies) < max(1.5, took / 2), (
         f"a write waited {max(latencies):.2f} s behind the deploy ({took:.1f} s)"
     )
     assert engine.get_definition("wide").version == 1
