@@ -430,6 +430,9 @@ def server_titles(server) -> set[str]:
             titles |= {
                 str(item["data"][k]) for k in ("title", "description", "goals") if item.get("data", {}).get(k)
             }
+            year_end = (item.get("data") or {}).get("year_end")
+            if isinstance(year_end, dict) and year_end.get("comment"):
+                titles.add(str(year_end["comment"]))  # the evaluation group's own words
             if item.get("business_key"):
                 titles.add(str(item["business_key"]))  # typed by whoever started it, or a campaign's prefix
         if number * 200 >= page["total"]:
