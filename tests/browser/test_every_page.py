@@ -99,6 +99,8 @@ USER_TEXTS = sorted(
         "37 户签约",
         "已完成 60%",
         "已完成 100%",
+        "村类别",  # the org form's example attribute: a county's own data, typed in Chinese
+        "深度贫困村",
     },
     key=len,
     reverse=True,
