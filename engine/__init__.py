@@ -22,6 +22,7 @@ from .campaigns import (
     RowError,
     StatRow,
 )
+from .definitions.diff import DefinitionDiff
 from .engine import Engine
 from .errors import (
     ConflictError,
@@ -89,6 +90,7 @@ __all__ = [
     "ConflictError",
     "Decision",
     "DefinitionInvalidError",
+    "DefinitionDiff",
     "DefinitionRecord",
     "Engine",
     "EngineError",

@@ -34,6 +34,7 @@ from .campaigns import CampaignsMixin
 from .challenge import board as challenge
 from .definitions import forms as formlib
 from .definitions.catalog import MAX_VERSION, Catalog, parse_prepared
+from .definitions.diff import DefinitionDiff, diff_versions
 from .errors import (
     ConflictError,
     InvalidInputError,
@@ -620,6 +621,27 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
                     raise NotFoundError(f"process definition '{key}' has no version {version}")
                 return dict(row.files)
             return dict(self.catalog.get_row(s, key, version, tenant=self._tenant_of(s, viewer)).files)
+
+    def diff_definition(
+        self, key: str, *, from_version: int | None = None, to_version: int | None = None, viewer: str
+    ) -> DefinitionDiff:
+        """What changed from one version of ``key`` to another (default: the newest against the one
+        before it), element by element; versions the viewer's tenant does not see are 404."""
+        with self.store.read() as s:
+            tenant = self._tenant_of(s, viewer)
+            newest = self.catalog.get_row(s, key, tenant=tenant).version
+            to_version = newest if to_version is None else to_version
+            from_version = to_version - 1 if from_version is None else from_version
+            if from_version < 1:
+                raise InvalidInputError(
+                    f"v{to_version} of '{key}' has no earlier version to compare with",
+                    {"from": ["give the version to compare with / 请指定要比较的版本"]},
+                )
+            old = self.catalog.get_row(s, key, from_version, tenant=tenant)
+            new = self.catalog.get_row(s, key, to_version, tenant=tenant)
+            return diff_versions(
+                key, from_version, old.files, to_version, new.files, old_forms=old.forms, new_forms=new.forms
+            )
 
     def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
         model = self.catalog.model(row)

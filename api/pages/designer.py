@@ -5,15 +5,18 @@ after showing what changed since the deployed version."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
 import forms
-from engine import NotFoundError
+from engine import DefinitionRecord, InvalidInputError, NotFoundError
 
-from .common import current_user, get_engine, permission_required
+from . import words
+from .common import current_user, get_engine, named, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -130,3 +133,80 @@ def download(key: str, version: int, filename: str):
         mimetype="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{key}-v{version}-{filename}"'},
     )
+
+
+@bp.get("/<key>/compare")
+@permission_required("deploy")
+def compare(key: str):
+    """Two versions side by side: what was added, removed and changed, on both diagrams and in words."""
+    engine, me = get_engine(), current_user().username
+    try:
+        found = engine.diff_definition(
+            key,
+            from_version=request.args.get("from", type=int),
+            to_version=request.args.get("to", type=int),
+            viewer=me,
+        )
+        old = engine.get_definition(key, found.from_version, viewer=me)
+        new = engine.get_definition(key, found.to_version, viewer=me)
+        versions = engine.get_definition(key, viewer=me).versions
+        old_files = engine.definition_files(key, found.from_version, viewer=me)
+        new_files = engine.definition_files(key, found.to_version, viewer=me)
+    except NotFoundError:
+        abort(404)
+    except InvalidInputError:  # v1 has nothing before it: say so on the page rather than fail
+        return render_template(
+            "pages/designer/compare.html", definition=engine.get_definition(key, viewer=me), diff=None
+        )
+    return render_template(
+        "pages/designer/compare.html",
+        definition=new,
+        old=old,
+        new=new,
+        versions=versions,
+        diff=found,
+        types=words.element_types(),
+        label=_change_label,
+        refs=REFERENCES,
+        old_name=_element_label(old, found.before),
+        new_name=_element_label(new, found.after),
+        xml={"old": _first_bpmn(old_files), "new": _first_bpmn(new_files)},
+        marks={
+            "added": [e.id for e in found.added],
+            "removed": [e.id for e in found.removed],
+            "changed": [e.id for e in found.changed],
+        },
+    )
+
+
+REFERENCES = {"sourceRef", "targetRef", "default", "attachedToRef"}  # properties whose value is an element
+
+
+def _change_label(prop: str) -> str:
+    """A changed property in words: the designer panel's label, a lane's rule by its lane."""
+    if prop.startswith("property:lane:"):
+        return _("泳道「%(lane)s」由谁办理", lane=prop.removeprefix("property:lane:"))
+    return words.diff_properties().get(prop, prop.removeprefix("property:"))
+
+
+def _element_label(definition: DefinitionRecord, elements: dict[str, Any]) -> Callable[[str | None], str]:
+    """How the page names an element of a version: its name in the page's language; an unnamed
+    flow by its two ends; any other unnamed element by its type."""
+    types = words.element_types()
+
+    def label(element_id: str | None, depth: int = 0) -> str:
+        if not element_id:
+            return "—"
+        element = elements.get(element_id)
+        if element_id in definition.names or element is None:
+            return named(definition, element_id)
+        ends = element.props.get("sourceRef"), element.props.get("targetRef")
+        if all(ends) and depth == 0:
+            return f"{label(ends[0], 1)} → {label(ends[1], 1)}"
+        return types.get(element.type, element.type)
+
+    return label
+
+
+def _first_bpmn(files: dict[str, str]) -> str:
+    return next((text for name, text in sorted(files.items()) if name.lower().endswith(".bpmn")), "")

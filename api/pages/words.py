@@ -134,3 +134,77 @@ def decisions() -> dict[str, str]:
 
 def job_kinds() -> dict[str, str]:
     return {"timer": _("定时器"), "webhook": _("消息推送")}
+
+
+def element_types() -> dict[str, str]:
+    """BPMN element types as a process owner calls them (the version comparison lists them)."""
+    return {
+        "process": _("流程"),
+        "participant": _("泳池"),
+        "lane": _("泳道"),
+        "userTask": _("人工任务"),
+        "manualTask": _("人工任务"),
+        "task": _("任务"),
+        "scriptTask": _("脚本任务"),
+        "serviceTask": _("服务任务"),
+        "businessRuleTask": _("决策任务"),
+        "sendTask": _("发送任务"),
+        "receiveTask": _("接收任务"),
+        "callActivity": _("调用子流程"),
+        "subProcess": _("子流程"),
+        "startEvent": _("开始事件"),
+        "endEvent": _("结束事件"),
+        "intermediateCatchEvent": _("中间捕获事件"),
+        "intermediateThrowEvent": _("中间抛出事件"),
+        "boundaryEvent": _("边界事件"),
+        "exclusiveGateway": _("排他网关"),
+        "parallelGateway": _("并行网关"),
+        "inclusiveGateway": _("包容网关"),
+        "eventBasedGateway": _("事件网关"),
+        "sequenceFlow": _("连线"),
+        "messageFlow": _("消息流"),
+        "message": _("消息"),
+    }
+
+
+def diff_properties() -> dict[str, str]:
+    """What may change on an element between two versions, in words (a ``property:x`` not listed
+    here shows as the property's own name)."""
+    return {
+        "type": _("元素类型"),
+        "name": _("名称"),
+        "condition": _("条件"),
+        "script": _("脚本"),
+        "timer": _("定时"),
+        "lane": _("所在泳道"),
+        "event": _("事件类型"),
+        "message": _("消息"),
+        "default": _("默认流"),
+        "sourceRef": _("起点"),
+        "targetRef": _("终点"),
+        "calledElement": _("调用的流程"),
+        "attachedToRef": _("所附环节"),
+        "interrupting": _("是否中断"),
+        "multiInstance": _("多实例（会签）"),
+        "loop": _("循环"),
+        "form content": _("表单内容"),
+        "instructionsForEndUser": _("办理说明"),
+        "calledDecisionId": _("决策表"),
+        "preScript": _("前置脚本"),
+        "postScript": _("后置脚本"),
+        "property:formJsonSchemaFilename": _("表单"),
+        "property:name_en": _("英文名称"),
+        "property:candidateGroups": _("候选用户组"),
+        "property:assignee": _("办理人（流程变量）"),
+        "property:dueIn": _("办理期限"),
+        "property:approvalMode": _("审批方式"),
+        "property:approvers": _("审批人（流程变量）"),
+        "property:timeout": _("超时时间"),
+        "property:timeoutAction": _("超时后"),
+        "property:ccGroups": _("办结后抄送用户组"),
+        "property:onReject": _("有人驳回时"),
+        "property:rejectDecision": _("驳回时的决定值"),
+        "property:autoApprove": _("自动审批"),
+        "property:assignment": _("办理人规则"),
+        "property:startVariables": _("发起时可带入的数据"),
+    }

@@ -6,15 +6,17 @@ from typing import Any
 
 from flask import Response
 
-from engine import DefinitionInvalidError, DefinitionRecord, InvalidInputError, NotFoundError
+from engine import DefinitionDiff, DefinitionInvalidError, DefinitionRecord, InvalidInputError, NotFoundError
 
 from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, page_schema, sliced
 from ..schemas.definitions import (
+    DefinitionDiffSchema,
     DefinitionSchema,
     DeployArgsSchema,
     DeployResultSchema,
+    DiffArgsSchema,
     ValidationResultSchema,
 )
 from .common import Blueprint, errors
@@ -103,3 +105,39 @@ def get_xml(key: str, version: int) -> Response:
     if not bpmn:
         raise NotFoundError(f"{key} v{version} has no BPMN file")
     return Response(bpmn[0], mimetype="application/xml")
+
+
+@blp.route("/<key>/diff", methods=["GET"])
+@blp.arguments(DiffArgsSchema, location="query")
+@blp.response(200, DefinitionDiffSchema)
+@errors(blp, 403, 404, 422)
+def diff(args: dict[str, Any], key: str) -> dict[str, Any]:
+    """What changed between two versions (designers and admins): element ids added, removed and
+    changed, each changed element's properties before and after, and the forms and decision tables
+    whose content differs. Layout moves are not changes."""
+    user = require_permission("deploy")
+    found = get_engine().diff_definition(
+        key, from_version=args.get("from_"), to_version=args.get("to"), viewer=user.username
+    )
+    return diff_body(found)
+
+
+def diff_body(found: DefinitionDiff) -> dict[str, Any]:
+    """The diff as the API and the designer's comparison page give it."""
+    elements: dict[str, Any] = {}
+    for item in (*found.added, *found.removed):
+        elements[item.id] = {"type": item.type, "name": item.name, "changes": []}
+    for change in found.changed:
+        elements[change.id] = {"type": change.type, "name": change.name, "changes": change.changes}
+    return {
+        "key": found.key,
+        "from_version": found.from_version,
+        "to_version": found.to_version,
+        "added": [e.id for e in found.added],
+        "removed": [e.id for e in found.removed],
+        "changed": [e.id for e in found.changed],
+        "elements": elements,
+        "files_added": found.files_added,
+        "files_removed": found.files_removed,
+        "files_changed": found.files_changed,
+    }

@@ -51,3 +51,41 @@ class ValidationResultSchema(Schema):
         fields.Dict(),
         metadata={"description": "always empty here; the 422 lists each problem with its element_id"},
     )
+
+
+class PropertyChangeSchema(Schema):
+    property = fields.String(
+        metadata={"description": "name, condition, script, timer, lane, property:<name>, form content, …"}
+    )
+    before = fields.String(allow_none=True)
+    after = fields.String(allow_none=True)
+
+
+class DiffElementSchema(Schema):
+    type = fields.String(metadata={"description": "the BPMN element type, e.g. userTask"})
+    name = fields.String()
+    changes = fields.List(fields.Nested(PropertyChangeSchema))
+
+
+class DiffArgsSchema(Schema):
+    from_ = fields.Integer(
+        data_key="from", metadata={"description": "the older version; default: the one before `to`"}
+    )
+    to = fields.Integer(metadata={"description": "the newer version; default: the newest"})
+
+
+class DefinitionDiffSchema(Schema):
+    """Element ids added, removed and changed from one version to another; ``elements`` describes each."""
+
+    key = fields.String()
+    from_ = fields.Integer(data_key="from", attribute="from_version")
+    to = fields.Integer(attribute="to_version")
+    added = fields.List(fields.String())
+    removed = fields.List(fields.String())
+    changed = fields.List(fields.String())
+    elements = fields.Dict(keys=fields.String(), values=fields.Nested(DiffElementSchema))
+    files_added = fields.List(fields.String())
+    files_removed = fields.List(fields.String())
+    files_changed = fields.List(
+        fields.String(), metadata={"description": "forms and decision tables whose content differs"}
+    )

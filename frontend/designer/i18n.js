@@ -8,6 +8,10 @@ export function setLanguage(lang) {
   language = lang === 'en' ? 'en' : 'zh';
 }
 
+export function currentLanguage() {
+  return language;
+}
+
 const WORDS = {
   'group.task': ['办理设置', 'Jiebang: who and how'],
   'group.start': ['发起设置', 'Jiebang: starting'],

@@ -7,6 +7,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 import { diffDiagrams } from './diff';
 import { setLanguage, text, translate } from './i18n';
 import LaneRuleKeeper from './lanes';
+import { localiseSimulation, TokenSimulationModule } from './simulation';
 import JiebangPropertiesProvider from './properties';
 import spiffworkflow from './spiffworkflow.json';
 
@@ -20,17 +21,19 @@ const JiebangModule = {
 /** A modeler on ``container`` with its properties panel in ``panel``; ``forms`` are the form files a task may use. */
 function create({ container, panel, lang, forms }) {
   setLanguage(lang);
-  return new Modeler({
+  const modeler = new Modeler({
     container,
     propertiesPanel: {
       parent: panel,
       // Jiebang's groups open: they are what a designer comes to the panel for
       layout: { groups: { 'jiebang-task': { open: true }, 'jiebang-approval': { open: true }, 'jiebang-process': { open: true }, 'jiebang-lane': { open: true }, 'jiebang-condition': { open: true }, 'jiebang-script': { open: true } } }
     },
-    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, JiebangModule],
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, JiebangModule, TokenSimulationModule],
     moddleExtensions: { spiffworkflow },
     jiebang: { forms: forms || [] }
   });
+  localiseSimulation(container);
+  return modeler;
 }
 
 window.JiebangDesigner = {

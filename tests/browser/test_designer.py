@@ -5,12 +5,15 @@ own); refusals speak the page's language; the page writes nothing to the console
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from .steps import redeploy_shipped
+from tests.engine.test_definition_diff import FORM, PING, ping_v2
+
+from .steps import deploy, redeploy_shipped
 from .test_walk import keep
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -334,3 +337,81 @@ def test_the_panel_speaks_english_under_lang_en(login) -> None:
     panel = admin.locator("#properties")
     assert "Approval mode" in panel.inner_text() and "审批方式" not in panel.inner_text()
     assert "Deploy" in admin.inner_text(".toolbar")
+
+
+def laid_out(xml: str) -> str:
+    """The diagram with shapes in a row and straight edges, as a modeler would save it."""
+    nodes = re.findall(r'<bpmn:(?:startEvent|intermediateCatchEvent|userTask|endEvent) id="(\w+)"', xml)
+    flows = re.findall(r'<bpmn:sequenceFlow id="(\w+)" sourceRef="(\w+)" targetRef="(\w+)"', xml)
+    x = {node: 100 + 160 * i for i, node in enumerate(nodes)}
+    shapes = "".join(
+        f'<bpmndi:BPMNShape id="{n}_di" bpmnElement="{n}"><dc:Bounds x="{x[n]}" y="80" width="100" height="80" /></bpmndi:BPMNShape>'
+        for n in nodes
+    )
+    edges = "".join(
+        f'<bpmndi:BPMNEdge id="{f}_di" bpmnElement="{f}"><di:waypoint x="{x[a] + 100}" y="120" /><di:waypoint x="{x[b]}" y="120" /></bpmndi:BPMNEdge>'
+        for f, a, b in flows
+    )
+    namespaces = (
+        'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+        'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" '
+    )
+    xml = xml.replace("<bpmn:definitions ", f"<bpmn:definitions {namespaces}", 1)
+    plane = f'<bpmndi:BPMNDiagram id="d"><bpmndi:BPMNPlane id="p" bpmnElement="ping">{shapes}{edges}</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>'
+    return xml.replace("</bpmn:definitions>", plane + "</bpmn:definitions>")
+
+
+def test_two_versions_compared_side_by_side(login, server, tmp_path: Path) -> None:
+    """The owner deploys ping twice (a renamed task, a new check step) and compares: the new step
+    is green on the new diagram, the renamed one amber on both, and the table says it in words."""
+    deploy(server, {"ping.bpmn": laid_out(PING).encode()})
+    deploy(server, {"ping.bpmn": laid_out(ping_v2()).encode(), "reply.schema.json": json.dumps(FORM).encode()})
+    admin = login("admin")
+    admin.goto("/designer")
+    row = admin.locator("tr[data-key='ping']")
+    row.locator("a", has_text="与 v1 比较").click()
+    admin.wait_for_selector("#diagram-old[data-ready='1']")
+    admin.wait_for_selector("#diagram-new[data-ready='1']")
+
+    assert admin.locator("#diagram-new .djs-element.jb-diff-added[data-element-id='check']").count() == 1
+    assert admin.locator("#diagram-new .djs-element.jb-diff-changed[data-element-id='answer']").count() == 1
+    assert admin.locator("#diagram-old .djs-element.jb-diff-changed[data-element-id='answer']").count() == 1
+    assert "新增 2 处，删除 0 处，修改 3 处" in admin.inner_text(".compare-summary")
+    answer = admin.inner_text("tr.changed[data-element='answer']")
+    assert "Answer" in answer and "Reply" in answer and "办理期限" in answer
+    keep(admin, tmp_path, "designer-compare.png")
+
+    phone = login("admin", viewport=(390, 844))
+    phone.goto("/designer/ping/compare")
+    phone.wait_for_selector("#diagram-new[data-ready='1']")
+    assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    phone.screenshot(path=str(tmp_path / "designer-compare-phone.png"), full_page=True)
+    assert admin.js_errors == [] and phone.js_errors == []
+
+
+def test_a_token_plays_through_the_diagram_before_deploying(login, tmp_path: Path) -> None:
+    admin = login("admin")
+    _open_designer(admin)
+    toggle = admin.locator(".bts-toggle-mode")
+    assert toggle.inner_text().strip() == "模拟运行"  # the plug-in's words in the page's language
+
+    toggle.click()
+    admin.evaluate(  # legible, the start event in view: the plug-in hides its pads on a zoomed-out diagram
+        """() => { const c = window.jbModeler.get('canvas'); const s = window.jbModeler.get('elementRegistry').get('start');
+                   c.zoom(1); c.scrollToElement(s); }"""
+    )
+    start = admin.locator(".djs-overlays[data-container-id='start'] .bts-context-pad:not(.hidden)").first
+    start.wait_for()
+    start.click()
+    admin.wait_for_function(
+        "() => [...document.querySelectorAll('.bts-log .bts-text, .bts-notification .bts-text')]"
+        ".some(e => e.textContent.includes('流程开始'))",
+        timeout=10_000,
+    )
+    keep(admin, tmp_path, "designer-simulation.png")
+    texts = admin.evaluate("() => [...document.querySelectorAll('.bts-palette [title]')].map(e => e.title)")
+    assert texts and all(not any(c.isascii() and c.isalpha() for c in t) for t in texts), texts
+
+    toggle.click()  # back to editing: the diagram is unchanged
+    assert "<bpmn:startEvent" in _saved_xml(admin)
+    assert admin.js_errors == [], admin.js_errors

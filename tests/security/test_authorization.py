@@ -106,6 +106,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/login-links"): (("oa",), {"username": "wang"}),
     ("POST", "/process-definitions"): (("admin",), deploy_body),
     ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
+    ("GET", "/process-definitions/{key}/diff"): (("admin",), None),  # designers compare versions
     ("POST", "/messages"): (
         ("admin", "oa"),
         {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}},
@@ -499,6 +500,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/board/<instance_id>"): (404, None),  # public once published; an application under review is not
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
+    ("GET", "/designer/<key>/compare"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
     ("GET", "/inbox"): (200, None),
     ("GET", "/instances"): (200, None),
@@ -682,6 +684,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/process-definitions"):                                    (200, 200, 200, 200, 200, 200),
     ("POST", "/process-definitions"):                                   (403, 403, 403, 403, 201, 403),
     ("POST", "/process-definitions/validate"):                          (403, 403, 403, 403, 200, 403),
+    ("GET", "/process-definitions/{key}/diff"):                         (403, 403, 403, 403, 422, 403),  # let in; one version only
     ("GET", "/process-definitions/{key}"):                              (200, 200, 200, 200, 200, 200),
     ("GET", "/process-definitions/{key}/versions/{version}/xml"):       (200, 200, 200, 200, 200, 200),
     ("GET", "/process-instances"):                                      (200, 200, 200, 200, 200, 200),
