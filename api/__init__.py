@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``config`` overrides the environment (``ENGINE`` injects a built Engine)."""
     from flask import Flask
 
-    from . import auth, errors, extension, pages, payload, security
+    from . import auth, errors, extension, metrics, pages, payload, security
     from .resources import BLUEPRINTS
 
     app = Flask(__name__)
@@ -42,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     security.init_app(app)
     payload.init_app(app)
-    extension.init_app(app)
+    metrics.init_app(app, extension.init_app(app))
     auth.init_app(app)
     api = errors.JiebangApi(app)
     for blp in BLUEPRINTS:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import os
 import secrets
 
 from flask import Flask, current_app, g, request, session
@@ -161,8 +162,11 @@ def require_permission(action: str) -> UserRecord:
 
 
 def _authenticate_api() -> None:
-    """Every /api/v1 route needs a user; checked before arguments are parsed, so 401 comes first."""
+    """Every /api/v1 route needs a user; checked before arguments are parsed, so 401 comes first.
+    The one exception: the metrics when the operator made them public for a scraper without a token."""
     if request.path.startswith("/api/v1/") and request.method != "OPTIONS":
+        if request.path == "/api/v1/metrics" and os.environ.get("JIEBANG_METRICS_PUBLIC") == "1":
+            return
         require_user()
 
 

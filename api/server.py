@@ -107,6 +107,11 @@ def serve(
     secret = secret_key or secrets.token_hex(32)
     lock_dir = tempfile.mkdtemp(prefix="jiebang-serve-")
     lock_path = os.path.join(lock_dir, "job-loop.lock")
+    # Metrics counted in every worker, summed at each scrape (api/metrics.py): prometheus_client's
+    # multi-process files, in this server's own directory unless the operator chose one.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(lock_dir, "metrics")
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     holders: dict[int, JobLoopHolder] = {}
 
     def post_worker_init(worker: Any) -> None:
@@ -119,6 +124,11 @@ def serve(
         if holder is not None:
             holder.halt(GRACEFUL_SECONDS)
             holder.engine.store.dispose()
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # its live gauges go; its counters stay summed
 
     def on_exit(_server: Any) -> None:
         shutil.rmtree(lock_dir, ignore_errors=True)
@@ -136,6 +146,7 @@ def serve(
                 "logger_class": RedactingLogger,
                 "post_worker_init": post_worker_init,
                 "worker_exit": worker_exit,
+                "child_exit": child_exit,
                 "on_exit": on_exit,
                 "when_ready": lambda _server: announce(),
             }

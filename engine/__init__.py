@@ -42,6 +42,7 @@ from .errors import (
     TooLargeError,
     TooManyAttemptsError,
 )
+from .observe import Gauges, Tally
 from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
     AuditRecord,
@@ -93,6 +94,8 @@ __all__ = [
     "DefinitionDiff",
     "DefinitionRecord",
     "Engine",
+    "Gauges",
+    "Tally",
     "EngineError",
     "Event",
     "FormInvalidError",

@@ -27,7 +27,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import assignment, audit, identity, inbox, operations, organisation, orgimport, postqueues, rules
+from . import (
+    assignment,
+    audit,
+    identity,
+    inbox,
+    observe,
+    operations,
+    organisation,
+    orgimport,
+    postqueues,
+    rules,
+)
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .attachments import AttachmentsMixin
 from .campaigns import CampaignsMixin
@@ -44,6 +55,7 @@ from .errors import (
 from .integration.service import IntegrationMixin
 from .jobs import leasing as jobs
 from .jobs import loop, timers
+from .observe import Gauges, Observer
 from .records import (
     AuditRecord,
     DefinitionRecord,
@@ -125,6 +137,7 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
         self.token_lifetime: timedelta | None = None  # new tokens' default lifetime; see configure_identity
         self.job_lease = jobs.LEASE  # how long a taken job stays with this worker (JIEBANG_JOB_LEASE_SECONDS)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        observe.install(self.store)
         challenge.install(self.steps)
         policies.install(self.steps)
         self._install_campaigns()
@@ -1106,6 +1119,16 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
             ):
                 raise NotFoundError(f"no job '{job_id}'")
         loop.run_job(self.steps, job_id, force=True)
+
+    def observe(self, observer: Observer) -> None:
+        """Call ``observer`` with a ``Tally`` of what each committed write did (instances started
+        and ended, tasks created and completed, deliveries given up): the server's metrics."""
+        self.store.observers.append(observer)
+
+    def operational_gauges(self) -> Gauges:
+        """Jobs due, late and failing, instances stopped by an error, and each group's queue, now."""
+        with self.store.read() as s:
+            return observe.gauges(s, self.clock.now())
 
     def run_due_jobs(self, *, limit: int = 50, kinds: list[str] | None = None) -> int:
         """Lease due jobs and run each in its own transaction; returns how many ran."""

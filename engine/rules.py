@@ -510,6 +510,8 @@ ROLE_RULES: dict[str, Rule] = {
     "issue_login_link": _role("oa-service"),
     "manage_org": _role("admin"),  # units and posts; which tenant's: ``may_manage_org``
     "read_archives": _reads_archives,  # anyone's 成长档案 (of their tenant); everyone reads their own
+    # the installation's metrics name every tenant's processes and groups: its own admins only
+    "read_metrics": lambda actor, _target: "admin" in actor.roles and sees_every_tenant(actor),
 }
 
 REFUSALS = {
@@ -529,6 +531,7 @@ REFUSALS = {
     "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "assess_campaign": "only the evaluation group assesses a campaign / 仅考评组成员和管理员可进行年终考评",
     "read_archives": "only the person, admins and organisers read a growth archive / 仅本人、管理员和组织单位可查看成长档案",
+    "read_metrics": "only the installation's admins read its metrics / 仅系统管理员可查看运行指标",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "attach_pledge": "{what} is not open for claims / 该事项当前不接受揭榜",
     "attach_evidence": "{who} is not involved in {what}",

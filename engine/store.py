@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,9 @@ class Store:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_bind = self.engine.execution_options(jiebang_write=True) if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
+        # Told what each committed write did (observe.py installs the counting once per store).
+        self.observers: list[Callable[[Any], None]] = []
+        self.observed = False
         if migrate:
             self.upgrade()
 
@@ -129,6 +132,11 @@ class Store:
         else:
             with self._autocommit.connect() as conn:
                 yield conn
+
+    @property
+    def writer(self) -> sessionmaker[Session]:
+        """The factory of write sessions (for session events that watch every write)."""
+        return self._writer
 
     def dispose(self) -> None:
         """Close every pooled connection (the autocommit reads share the pool); the store reconnects if used again."""

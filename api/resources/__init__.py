@@ -10,6 +10,7 @@ from . import (
     definitions,
     instances,
     jobs,
+    metrics,
     people,
     tasks,
     tokens,
@@ -32,4 +33,5 @@ BLUEPRINTS = (
     attachments.blp,
     units.blp,
     people.blp,
+    metrics.blp,
 )

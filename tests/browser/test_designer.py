@@ -365,7 +365,9 @@ def test_two_versions_compared_side_by_side(login, server, tmp_path: Path) -> No
     """The owner deploys ping twice (a renamed task, a new check step) and compares: the new step
     is green on the new diagram, the renamed one amber on both, and the table says it in words."""
     deploy(server, {"ping.bpmn": laid_out(PING).encode()})
-    deploy(server, {"ping.bpmn": laid_out(ping_v2()).encode(), "reply.schema.json": json.dumps(FORM).encode()})
+    deploy(
+        server, {"ping.bpmn": laid_out(ping_v2()).encode(), "reply.schema.json": json.dumps(FORM).encode()}
+    )
     admin = login("admin")
     admin.goto("/designer")
     row = admin.locator("tr[data-key='ping']")

@@ -107,6 +107,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/process-definitions"): (("admin",), deploy_body),
     ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
     ("GET", "/process-definitions/{key}/diff"): (("admin",), None),  # designers compare versions
+    ("GET", "/metrics"): (("admin",), None),  # the installation's admins (or public by the operator's choice)
     ("POST", "/messages"): (
         ("admin", "oa"),
         {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}},
@@ -685,6 +686,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/process-definitions"):                                   (403, 403, 403, 403, 201, 403),
     ("POST", "/process-definitions/validate"):                          (403, 403, 403, 403, 200, 403),
     ("GET", "/process-definitions/{key}/diff"):                         (403, 403, 403, 403, 422, 403),  # let in; one version only
+    ("GET", "/metrics"):                                                (403, 403, 403, 403, 200, 403),
     ("GET", "/process-definitions/{key}"):                              (200, 200, 200, 200, 200, 200),
     ("GET", "/process-definitions/{key}/versions/{version}/xml"):       (200, 200, 200, 200, 200, 200),
     ("GET", "/process-instances"):                                      (200, 200, 200, 200, 200, 200),
