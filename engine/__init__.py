@@ -42,6 +42,7 @@ from .errors import (
     TooLargeError,
     TooManyAttemptsError,
 )
+from .incidents import IncidentRecord
 from .observe import Gauges, Tally
 from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
@@ -102,6 +103,7 @@ __all__ = [
     "ImportInvalidError",
     "ImportProblem",
     "ImportResult",
+    "IncidentRecord",
     "InstanceRecord",
     "InstanceStatus",
     "InvalidInputError",

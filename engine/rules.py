@@ -500,7 +500,8 @@ ROLE_RULES: dict[str, Rule] = {
     "execute_job": _role("admin"),
     "view_jobs": _role("admin"),
     "view_raw_data": _role("admin"),  # an instance's data as stored (JSON); others read the summary
-    "view_incidents": _role("admin"),  # tasks nobody could be given (a vacant post…)
+    "view_incidents": _role("admin"),  # tasks nobody could be given (a vacant post…), stopped instances
+    "repair_instances": _role("admin"),  # retry, resume, change an instance's data
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
@@ -532,6 +533,7 @@ REFUSALS = {
     "assess_campaign": "only the evaluation group assesses a campaign / 仅考评组成员和管理员可进行年终考评",
     "read_archives": "only the person, admins and organisers read a growth archive / 仅本人、管理员和组织单位可查看成长档案",
     "read_metrics": "only the installation's admins read its metrics / 仅系统管理员可查看运行指标",
+    "repair_instances": "only admins repair stopped instances / 仅管理员可修复出错的流程",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "attach_pledge": "{what} is not open for claims / 该事项当前不接受揭榜",
     "attach_evidence": "{who} is not involved in {what}",

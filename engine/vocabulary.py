@@ -23,6 +23,9 @@ class Event(StrEnum):
     INSTANCE_COMPLETED = "instance.completed"
     INSTANCE_CANCEL = "instance.cancel"
     INSTANCE_ERROR = "instance.error"
+    INSTANCE_RESUMED = "instance.resumed"  # an admin ran a stopped instance again (its incident retried)
+    INSTANCE_VARIABLES_SET = "instance.variables_set"  # an admin changed its data, with the values before
+    INCIDENT_RETRIED = "incident.retried"  # a parked job runs again
     INSTANCE_WITHDRAW = "instance.withdraw"
     INSTANCE_CC = "instance.cc"
     TASK_CREATED = "task.created"

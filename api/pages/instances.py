@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from engine import EngineError, Event, NotAllowedError, NotFoundError
 
-from . import attachments, story, words
+from . import attachments, incidents, story, words
 from .common import (
     act,
     current_user,
@@ -41,6 +41,7 @@ def index():
     page = engine.list_instances(limit=100, viewer=current_user().username)
     know_people(i.started_by for i in page.items)
     unresolved = engine.unresolved_tasks() if may("view_incidents") else []  # 无人担任: for admins to fix
+    stopped = len(engine.list_incidents(current_user().username)) if may("view_incidents") else 0
     return render_template(
         "pages/instances/index.html",
         items=page.items,
@@ -48,6 +49,7 @@ def index():
         statuses=words.instance_statuses(),
         phases=words.phases(),
         unresolved=unresolved,
+        stopped=stopped,
     )
 
 
@@ -131,6 +133,7 @@ def show(instance_id: str):
         on_board=_on_board(instance_id),
         attachments=attachments.visible(instance_id),
         origin_viewable=_origin_viewable(instance.data.get("carried_from")),
+        incidents=incidents.of_instance(instance_id) if instance.status == "error" else [],
         users=engine.list_users(limit=1000, viewer=current_user().username)
         if "cc" in instance.actions
         else [],

@@ -8,6 +8,7 @@ from . import (
     board,
     campaigns,
     definitions,
+    incidents,
     instances,
     jobs,
     metrics,
@@ -34,4 +35,5 @@ BLUEPRINTS = (
     units.blp,
     people.blp,
     metrics.blp,
+    incidents.blp,
 )

@@ -53,7 +53,8 @@ def run_job(steps: Steps, job_id: str, *, force: bool) -> None:
 
 
 def _failed(steps: Steps, job_id: str, error: str) -> None:
+    """Retry the job later with back-off, unless a failure check parks it (an incident)."""
     with steps.write("system") as step:
         job = step.session.get(Job, job_id)
-        if job is not None:
+        if job is not None and not any(check(step, job, error) for check in steps.job_failure_checks):
             leasing.retry_later(job, step.now, error)

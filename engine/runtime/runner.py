@@ -95,6 +95,8 @@ class Runner:
         self.task_hooks: list[TaskHook] = []  # (session, ctx, human task row, Spiff task) per new user task
         self.close_hooks: list[CloseHook] = []  # (session, ctx, [(Spiff task, status)]) per step
         self.auto_actions: list[AutoAction] = []  # user tasks the engine completes itself (auto-approve)
+        # (session, ctx, element id, message) when a diagram fails: incidents are opened here
+        self.failure_hooks: list[Callable[[Session, StepContext, str | None, str], None]] = []
         self._warm = WarmWorkflows()
 
     # ---- loading ------------------------------------------------------------------------
@@ -272,6 +274,31 @@ class Runner:
                 exc.detail, {str(k): [f"{exc.detail} / 数据无法保存（非 JSON 或过大）"] for k in keys}
             ) from None
 
+    def edit_data(self, session: Session, row: Instance, values: dict[str, Any]) -> dict[str, Any]:
+        """Set variables of the instance where its next steps read them (the data of every task
+        not yet finished), without running anything; returns the instance's data before. Refused
+        like any data that could not be stored."""
+        self.check_input(values, "the variables", stored=dict(row.data or {}))
+        model = self.model_of(session, row)
+        wf = self._warm.take(row.id, row.row_version) or self.load(model, row)
+        before = dict(row.data or {})
+        for task in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            task.data.update(values)
+        if wf.last_task is not None:  # what the instance's data shows while it waits for an event
+            wf.last_task.data.update(values)
+        open_tasks = _open_user_tasks(wf)
+        data = _visible_data(wf, open_tasks)
+        check_data(data, self.max_data_bytes, where="the instance's data")
+        row.data = self.serializer.data(data)
+        row.state = self.serializer.dumps(wf)
+        row.updated_at = self.clock.now()
+        return before
+
+    def ready_user_tasks(self, session: Session, row: Instance) -> set[str]:
+        """The ids of the user tasks the instance's saved state waits at."""
+        wf = self.load(self.model_of(session, row), row)
+        return {str(task_id) for task_id in _open_user_tasks(wf)}
+
     def remember(self, ctx: StepContext) -> None:
         """Keep a committed step's workflow in memory, tagged with the row version it matches."""
         if ctx.error is None and ctx.row.status == "running":
@@ -310,6 +337,8 @@ class Runner:
             element_id=element,
             data={"error": message},
         )
+        for hook in self.failure_hooks:
+            hook(session, ctx, element, message)
 
     # ---- projections --------------------------------------------------------------------
     @staticmethod

@@ -62,6 +62,8 @@ class Steps:
         self.reactions: list[
             Reaction
         ] = []  # engine work a diagram's step calls for (a campaign's annual list starts its problems)
+        # after a job failed: True parks it instead of retrying it later (incidents)
+        self.job_failure_checks: list[Callable[[Step, Job, str], bool]] = []
 
     @contextlib.contextmanager
     def write(self, actor: str | None) -> Iterator[Step]:

@@ -108,6 +108,14 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
     ("GET", "/process-definitions/{key}/diff"): (("admin",), None),  # designers compare versions
     ("GET", "/metrics"): (("admin",), None),  # the installation's admins (or public by the operator's choice)
+    ("GET", "/incidents"): (("admin",), None),
+    ("GET", "/incidents/{incident_id}"): (("admin",), None),
+    ("POST", "/incidents/{incident_id}/retry"): (("admin",), None),
+    ("POST", "/process-instances/{instance_id}/resume"): (("admin",), None),
+    ("PATCH", "/process-instances/{instance_id}/variables"): (
+        ("admin",),
+        {"set": {"title": "x"}, "comment": "修正"},
+    ),
     ("POST", "/messages"): (
         ("admin", "oa"),
         {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}},
@@ -198,6 +206,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
+        "incident_id": NO_SUCH_ID,
     }
 
 
@@ -510,6 +519,12 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/instances/<instance_id>/export.json"): (403, None),  # the instance data: administrators only
     ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
     ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
+    ("GET", "/incidents"): (403, None),  # admins repair stopped instances
+    ("POST", "/incidents/<incident_id>/retry"): (403, {}),
+    ("POST", "/incidents/instances/<instance_id>/variables"): (
+        403,
+        {"name": "title", "value": "x", "comment": "x"},
+    ),
     ("POST", "/instances/<instance_id>/withdraw"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/instances/<instance_id>/discard"): (REFUSED_BY_REDIRECT, {}),
     ("POST", "/instances/<instance_id>/cancel"): (REFUSED_BY_REDIRECT, {"reason": "不是我的"}),
@@ -687,6 +702,11 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/process-definitions/validate"):                          (403, 403, 403, 403, 200, 403),
     ("GET", "/process-definitions/{key}/diff"):                         (403, 403, 403, 403, 422, 403),  # let in; one version only
     ("GET", "/metrics"):                                                (403, 403, 403, 403, 200, 403),
+    ("GET", "/incidents"):                                              (403, 403, 403, 403, 200, 403),
+    ("GET", "/incidents/{incident_id}"):                                (403, 403, 403, 403, 404, 403),  # let in; no such incident
+    ("POST", "/incidents/{incident_id}/retry"):                         (403, 403, 403, 403, 404, 403),
+    ("POST", "/process-instances/{instance_id}/resume"):                (403, 403, 403, 403, 409, 403),  # let in; it is running
+    ("PATCH", "/process-instances/{instance_id}/variables"):            (403, 403, 403, 403, 200, 403),
     ("GET", "/process-definitions/{key}"):                              (200, 200, 200, 200, 200, 200),
     ("GET", "/process-definitions/{key}/versions/{version}/xml"):       (200, 200, 200, 200, 200, 200),
     ("GET", "/process-instances"):                                      (200, 200, 200, 200, 200, 200),
@@ -752,6 +772,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
+        "incident_id": NO_SUCH_ID,
     }
 
 

@@ -1,0 +1,287 @@
+"""Incidents: what stopped an instance or a job, and the way out that is not cancelling it.
+
+An incident opens, in the transaction that records the failure:
+
+- ``script``: a diagram's script, condition or decision failed (or was stopped) in a step; the
+  instance is in ``error`` at its last good state (runner.py keeps it), its open tasks suspended,
+  its timers parked (they would only fail again) — one open incident per instance, counting
+  attempts;
+- ``job``: a job failed ``MAX_JOB_ATTEMPTS`` times (a timer that cannot fire, …); it stops being
+  retried and waits, parked, for someone to look.
+
+The repair: an admin reads the element, the error and the instance's data at that point, changes
+variables if the data is wrong (``set_variables``, audited with the values before), deploys a fix
+and migrates if the diagram is wrong, then ``retry``: the instance runs again from its last good
+state (what was ready runs again: a failed start starts again; the user task it stood at is
+offered again; its parked timers are due again) or the parked job runs again. A retry that fails
+again opens the incident again with one more attempt. Cancelling the instance closes its
+incidents.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .. import inbox, rules
+from ..errors import ConflictError, InvalidInputError, NotFoundError
+from ..ownership import is_reserved
+from ..runtime.runner import StepContext
+from ..runtime.step import Step, Steps
+from ..tables import HumanTask, Instance, Job
+from ..vocabulary import Event
+from .tables import Incident
+
+MAX_JOB_ATTEMPTS = int(os.environ.get("JIEBANG_JOB_MAX_ATTEMPTS", "10"))
+PARKED = datetime(9999, 1, 1, tzinfo=UTC)  # a parked job's lease: never taken until released
+PARKED_BY = "incident"
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    id: str
+    kind: str
+    instance_id: str | None
+    process_key: str | None
+    element_id: str | None
+    job_id: str | None
+    message: str
+    data: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+def record(row: Incident) -> IncidentRecord:
+    return IncidentRecord(
+        row.id,
+        row.kind,
+        row.instance_id,
+        row.process_key,
+        row.element_id,
+        row.job_id,
+        row.message,
+        dict(row.data or {}),
+        row.attempts,
+        row.created_at,
+        row.updated_at,
+        row.resolved_at,
+        row.resolved_by,
+        row.resolution,
+    )
+
+
+def install(steps: Steps) -> None:
+    steps.runner.failure_hooks.append(_on_failure)
+    steps.listeners.append(_on_event)
+    steps.job_failure_checks.append(job_failed)
+
+
+def _open_of(s: Session, instance_id: str) -> Incident | None:
+    return s.scalars(
+        select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
+    ).first()
+
+
+def _on_failure(s: Session, ctx: StepContext, element: str | None, message: str) -> None:
+    """A diagram failed in a step: open (or count again) the instance's incident, park its timers."""
+    row = ctx.row
+    found = _open_of(s, row.id)
+    data = dict(ctx.data_before or row.data or {})
+    if found is None:
+        s.add(
+            Incident(
+                id=str(uuid.uuid4()),
+                kind="script",
+                instance_id=row.id,
+                process_key=row.process_key,
+                element_id=element,
+                message=message,
+                data=data,
+                attempts=1,
+                created_at=ctx.now,
+                updated_at=ctx.now,
+                tenant=row.tenant,
+            )
+        )
+    else:
+        found.attempts += 1
+        found.message, found.element_id, found.data, found.updated_at = message, element, data, ctx.now
+    s.execute(
+        update(Job)
+        .where(Job.instance_id == row.id, Job.kind == "timer")
+        .values(locked_by=PARKED_BY, locked_until=PARKED)
+    )
+
+
+def _on_event(s: Session, event: str, row: Instance, _data: dict[str, Any]) -> None:
+    """A cancelled instance needs no repair: its incidents close."""
+    if event == "instance.cancelled":
+        s.execute(
+            update(Incident)
+            .where(Incident.instance_id == row.id, Incident.resolved_at.is_(None))
+            .values(resolved_at=row.ended_at or row.updated_at, resolution="cancelled")
+        )
+
+
+def job_failed(step: Step, job: Job, error: str) -> bool:
+    """After a job's failure: park it when its instance is stopped (its incident covers it) or it
+    has failed ``MAX_JOB_ATTEMPTS`` times (a ``job`` incident opens); False: retry it later."""
+    s, now = step.session, step.now
+    instance = s.get(Instance, job.instance_id) if job.instance_id else None
+    if instance is not None and instance.status == "error":
+        job.last_error, job.locked_by, job.locked_until = error, PARKED_BY, PARKED
+        return True
+    if job.attempts + 1 < MAX_JOB_ATTEMPTS:
+        return False
+    job.attempts += 1
+    job.last_error, job.locked_by, job.locked_until = error, PARKED_BY, PARKED
+    s.add(
+        Incident(
+            id=str(uuid.uuid4()),
+            kind="job",
+            instance_id=job.instance_id,
+            process_key=instance.process_key if instance is not None else None,
+            element_id=job.element_id,
+            job_id=job.id,
+            message=error,
+            data=dict(instance.data or {}) if instance is not None else {},
+            attempts=job.attempts,
+            created_at=now,
+            updated_at=now,
+            tenant=instance.tenant if instance is not None else job.tenant,
+        )
+    )
+    return True
+
+
+def listing(
+    s: Session, viewer: str, *, open_only: bool, instance_id: str | None, process_key: str | None
+) -> list[IncidentRecord]:
+    actor = rules.actor_of(s, viewer)
+    rules.require("view_incidents", actor)
+    stmt = select(Incident).order_by(Incident.created_at.desc())
+    if open_only:
+        stmt = stmt.where(Incident.resolved_at.is_(None))
+    if instance_id:
+        stmt = stmt.where(Incident.instance_id == instance_id)
+    if process_key:
+        stmt = stmt.where(Incident.process_key == process_key)
+    return [record(r) for r in s.scalars(stmt.limit(500)) if rules.in_tenant(actor, r.tenant)]
+
+
+def get(s: Session, viewer: str, incident_id: str) -> Incident:
+    actor = rules.actor_of(s, viewer)
+    rules.require("view_incidents", actor)
+    row = s.get(Incident, incident_id)
+    if row is None or not rules.in_tenant(actor, row.tenant):
+        raise NotFoundError(f"no incident '{incident_id}'")
+    return row
+
+
+def retry(step: Step, incident_id: str) -> tuple[IncidentRecord, list[str]]:
+    """Run again what the incident stopped; returns it and the jobs now due to run at once."""
+    rules.require("repair_instances", rules.actor_of(step.session, step.actor or ""))
+    row = get(step.session, step.actor or "", incident_id)
+    if row.resolved_at is not None:
+        raise ConflictError(f"incident {incident_id} is already {row.resolution}")
+    if row.kind == "script" and row.instance_id is not None:
+        return record(row), resume(step, row.instance_id)
+    job = step.session.get(Job, row.job_id) if row.job_id else None
+    if job is None:
+        _resolve(step, row)
+        return record(row), []
+    job.attempts, job.locked_by, job.locked_until, job.due_at = 0, None, None, step.now
+    _resolve(step, row)
+    step.record(
+        Event.INCIDENT_RETRIED,
+        actor=step.actor,
+        instance_id=row.instance_id,
+        data={"incident": row.id, "job": job.id},
+    )
+    return record(row), [job.id]
+
+
+def resume(step: Step, instance_id: str) -> list[str]:
+    """Run a stopped instance again from its last good state (admins); returns its timers due now."""
+    s = step.session
+    rules.require("repair_instances", rules.actor_of(s, step.actor or ""))
+    row = step.lock_instance(instance_id)
+    if not rules.in_tenant(rules.actor_of(s, step.actor or ""), row.tenant):
+        raise NotFoundError(f"no process instance '{instance_id}'")
+    if row.status != "error":
+        raise ConflictError(f"instance {instance_id} is {row.status}, not stopped by an error")
+    waiting_at = step.runner.ready_user_tasks(s, row)
+    row.status, row.error = "running", None
+    ctx = step.advance(row, lambda _wf: None)  # what was ready runs; a failure counts another attempt
+    if ctx.error is not None:  # it failed again: the failure hook counted another attempt
+        return []
+    reopened = 0
+    for ht in s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)):
+        again = ht.status == "suspended" or (
+            ht.status == "completed" and ht.id in waiting_at and ht.kind == "task"
+        )
+        if again:
+            ht.status, ht.completed_at, ht.completed_by, ht.decision = "open", None, None, None
+            inbox.reindex(s, ht)
+            reopened += 1
+    s.execute(
+        update(Job)
+        .where(Job.instance_id == instance_id, Job.locked_by == PARKED_BY)
+        .values(locked_by=None, locked_until=None, attempts=0)
+    )
+    found = _open_of(s, instance_id)
+    if found is not None:
+        _resolve(step, found)
+    step.record(
+        Event.INSTANCE_RESUMED,
+        actor=step.actor,
+        instance_id=instance_id,
+        data={"incident": found.id if found else None, "tasks_reopened": reopened},
+    )
+    due = s.scalars(select(Job.id).where(Job.instance_id == instance_id, Job.due_at <= step.now))
+    return list(due)
+
+
+def set_variables(step: Step, instance_id: str, values: dict[str, Any], comment: str) -> dict[str, Any]:
+    """Change an instance's data to repair it (admins), audited with the values before."""
+    s = step.session
+    actor = rules.actor_of(s, step.actor or "")
+    rules.require("repair_instances", actor)
+    if not values:
+        raise InvalidInputError(
+            "nothing to set", {"set": ["name at least one variable / 请至少设置一个变量"]}
+        )
+    reserved = sorted(name for name in values if is_reserved(name))
+    if reserved:
+        raise InvalidInputError(
+            f"reserved names: {', '.join(reserved)}", {n: ["reserved name / 保留字段名"] for n in reserved}
+        )
+    if not comment.strip():
+        raise InvalidInputError("say why", {"comment": ["say why the data changes / 请说明修改原因"]})
+    row = step.lock_instance(instance_id)
+    if not rules.in_tenant(actor, row.tenant):
+        raise NotFoundError(f"no process instance '{instance_id}'")
+    if row.status not in ("running", "error"):
+        raise ConflictError(f"instance {instance_id} is {row.status}")
+    before = step.runner.edit_data(s, row, values)
+    step.record(
+        Event.INSTANCE_VARIABLES_SET,
+        actor=step.actor,
+        instance_id=instance_id,
+        data={"set": values, "before": {k: before.get(k) for k in values}, "comment": comment},
+    )
+    return dict(row.data or {})
+
+
+def _resolve(step: Step, row: Incident) -> None:
+    row.resolved_at, row.resolved_by, row.resolution = step.now, step.actor, "retried"

@@ -1,0 +1,181 @@
+"""Incidents: a failing script stops its instance at its last good state with an incident naming the
+element, the error and the data; an admin repairs the data and retries, and the instance goes on.
+A failing job is retried a declared number of times, then parked as an incident. Cancelling closes
+the incidents; nobody but an admin repairs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine import ConflictError, Engine, InvalidInputError, ManualClock, NotAllowedError, ScriptError
+from engine.incidents import MAX_JOB_ATTEMPTS
+from engine.tables import Job
+
+SHARE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <bpmn:process id="share" name="Share" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="startVariables" value="budget" /></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count" />
+    <bpmn:userTask id="count" name="Count people"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="wait" />
+    <bpmn:intermediateCatchEvent id="wait" name="Wait a day"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="divide" />
+    <bpmn:scriptTask id="divide" name="Divide the budget"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:script>share = budget / people</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="divide" targetRef="confirm" />
+    <bpmn:userTask id="confirm" name="Confirm"><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f5" sourceRef="confirm" targetRef="end" />
+    <bpmn:endEvent id="end"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def share(engine: Engine) -> Engine:
+    engine.upsert_user("admin", roles=["admin"])
+    engine.upsert_user("wang")
+    engine.deploy({"share.bpmn": SHARE}, actor="admin")
+    return engine
+
+
+def stopped_by_the_timer(engine: Engine, clock: ManualClock) -> str:
+    """wang counts 0 people; a day later the division fails: the instance stops with an incident."""
+    iid = engine.start("share", actor="wang", data={"budget": 1000}).id
+    task = engine.get_instance(iid).open_tasks[0]
+    engine.complete(task.id, "wang", {"people": 0})
+    clock.advance(timedelta(days=1, minutes=1))
+    engine.run_due_jobs()
+    return iid
+
+
+def test_a_failing_script_opens_an_incident_and_a_retry_after_repair_goes_on(
+    share: Engine, clock: ManualClock
+) -> None:
+    iid = stopped_by_the_timer(share, clock)
+
+    assert share.get_instance(iid).status == "error"
+    [incident] = share.list_incidents("admin")
+    assert (incident.kind, incident.instance_id, incident.element_id) == ("script", iid, "divide")
+    assert "ZeroDivisionError" in incident.message and incident.data["people"] == 0
+    assert incident.attempts == 1
+    with share.store.read() as s:  # its timer is parked, not retried every few hours
+        assert [j.locked_by for j in s.query(Job).filter_by(instance_id=iid)] in ([], ["incident"])
+
+    with pytest.raises(ScriptError):  # retried without repair: fails again, one more attempt
+        share.retry_incident(incident.id, "admin")
+    assert share.get_incident(incident.id, "admin").attempts == 2
+    assert share.get_instance(iid).status == "error"
+
+    repaired = share.set_instance_variables(iid, "admin", {"people": 4}, "the count was entered as 0")
+    assert repaired.data["people"] == 4 and repaired.status == "error"
+    share.retry_incident(incident.id, "admin")
+
+    after = share.get_instance(iid)
+    assert after.status == "running" and after.data["share"] == 250
+    assert [t.element_id for t in after.open_tasks] == ["confirm"]
+    done = share.get_incident(incident.id, "admin")
+    assert done.resolved_at is not None and done.resolved_by == "admin" and done.resolution == "retried"
+    assert share.list_incidents("admin") == []
+    events = [h.event for h in share.history(iid)]
+    assert events.count("instance.error") == 2
+    assert "instance.variables_set" in events and "instance.resumed" in events
+    change = next(h for h in share.history(iid) if h.event == "instance.variables_set")
+    assert change.data == {
+        "set": {"people": 4},
+        "before": {"people": 0},
+        "comment": "the count was entered as 0",
+    }
+
+
+def test_a_failing_completion_offers_the_task_again(share: Engine) -> None:
+    """The script after a user task fails: on resume the task is back in the inbox, its data kept."""
+    flat = SHARE.replace(b'<bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="wait" />', b"")
+    flat = flat.replace(
+        b"<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>",
+        b"<bpmn:outgoing>f2b</bpmn:outgoing></bpmn:userTask>",
+    )
+    flat = flat.replace(b'id="f3" sourceRef="wait"', b'id="f2b" sourceRef="count"').replace(
+        b"<bpmn:incoming>f3</bpmn:incoming>", b"<bpmn:incoming>f2b</bpmn:incoming>"
+    )
+    flat = flat.replace(b'id="share" name="Share"', b'id="share_now" name="Share now"')
+    start = flat.index(b"<bpmn:intermediateCatchEvent")
+    flat = (
+        flat[:start]
+        + flat[flat.index(b"</bpmn:intermediateCatchEvent>") + len(b"</bpmn:intermediateCatchEvent>") :]
+    )
+    share.deploy({"share_now.bpmn": flat}, actor="admin")
+    iid = share.start("share_now", actor="wang", data={"budget": 1000}).id
+    task = share.get_instance(iid).open_tasks[0]
+    with pytest.raises(ScriptError):
+        share.complete(task.id, "wang", {"people": 0})
+    assert share.get_instance(iid).open_tasks == []  # stopped: nothing to work on
+
+    share.resume_instance(iid, "admin")
+
+    again = share.get_instance(iid)
+    assert again.status == "running" and [t.id for t in again.open_tasks] == [task.id]
+    share.complete(task.id, "wang", {"people": 5})
+    assert share.get_instance(iid).data["share"] == 200
+
+
+def test_only_admins_repair_and_only_what_is_stopped(share: Engine, clock: ManualClock) -> None:
+    iid = stopped_by_the_timer(share, clock)
+    [incident] = share.list_incidents("admin")
+    with pytest.raises(NotAllowedError):
+        share.list_incidents("wang")
+    with pytest.raises(NotAllowedError):
+        share.retry_incident(incident.id, "wang")
+    with pytest.raises(NotAllowedError):
+        share.set_instance_variables(iid, "wang", {"people": 4}, "x")
+    with pytest.raises(InvalidInputError):
+        share.set_instance_variables(iid, "admin", {"people": 4}, "  ")  # say why
+    with pytest.raises(InvalidInputError):
+        share.set_instance_variables(iid, "admin", {}, "nothing")
+
+    running = share.start("share", actor="wang", data={"budget": 10}).id
+    with pytest.raises(ConflictError):
+        share.resume_instance(running, "admin")
+
+    share.cancel(iid, actor="admin", reason="wrong budget")
+    assert share.list_incidents("admin") == []
+    assert share.get_incident(incident.id, "admin").resolution == "cancelled"
+    with pytest.raises(ConflictError):
+        share.retry_incident(incident.id, "admin")
+
+
+def test_a_job_out_of_attempts_becomes_an_incident_and_runs_again_on_retry(
+    share: Engine, clock: ManualClock
+) -> None:
+    failures = {"left": MAX_JOB_ATTEMPTS}
+
+    def flaky(job: Job, force: bool) -> None:  # a real handler of a kind of its own
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise RuntimeError("the archive service is down")
+        ran.append(job.id)
+
+    ran: list[str] = []
+    share.job_handlers["archive"] = flaky
+    with share.store.write() as s:
+        s.add(
+            Job(id="j1", kind="archive", due_at=clock.now(), payload={}, attempts=0, created_at=clock.now())
+        )
+    for _ in range(MAX_JOB_ATTEMPTS):
+        share.run_due_jobs(kinds=["archive"])
+        clock.advance(timedelta(hours=7))  # past the longest back-off
+
+    [incident] = share.list_incidents("admin")
+    assert (incident.kind, incident.job_id, incident.attempts) == ("job", "j1", MAX_JOB_ATTEMPTS)
+    assert "archive service is down" in incident.message
+    clock.advance(timedelta(days=30))
+    assert share.run_due_jobs(kinds=["archive"]) == 0  # parked: not retried any more
+
+    share.retry_incident(incident.id, "admin")
+    assert ran == ["j1"] and share.list_incidents("admin") == []
