@@ -313,8 +313,12 @@ class Runner:
             element = cause.context.get("bpmn_id")
         ctx.error = exc
         row = ctx.row
-        if not row.state:
+        if not row.state:  # it failed at its start: keep a workflow not yet started, with its start data
             wf = BpmnWorkflow(ctx.model.spec, ctx.model.subprocess_specs, script_engine=self._script_engine)
+            start_data = dict(row.data or {})
+            wf.task_tree.data.update(start_data)
+            for child in wf.task_tree.children:
+                child.data.update(start_data)
             row.state = self.serializer.dumps(wf)
         row.status = "error"
         row.error = message

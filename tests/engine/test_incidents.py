@@ -179,3 +179,29 @@ def test_a_job_out_of_attempts_becomes_an_incident_and_runs_again_on_retry(
 
     share.retry_incident(incident.id, "admin")
     assert ran == ["j1"] and share.list_incidents("admin") == []
+
+
+def test_a_start_that_failed_starts_again_with_its_data(share: Engine) -> None:
+    at_start = SHARE.replace(b'targetRef="count" />', b'targetRef="divide_first" />', 1).replace(
+        b'id="share" name="Share"', b'id="share_first" name="Share first"'
+    )
+    at_start = at_start.replace(
+        b'<bpmn:userTask id="count"',
+        b'<bpmn:scriptTask id="divide_first" name="Divide first"><bpmn:incoming>f1</bpmn:incoming>'
+        b"<bpmn:outgoing>f1b</bpmn:outgoing><bpmn:script>first = budget / people</bpmn:script></bpmn:scriptTask>"
+        b'<bpmn:sequenceFlow id="f1b" sourceRef="divide_first" targetRef="count" />'
+        b'<bpmn:userTask id="count"',
+    ).replace(
+        b"<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>",
+        b"<bpmn:incoming>f1b</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>",
+    )
+    at_start = at_start.replace(b'value="budget"', b'value="budget,people"')
+    share.deploy({"share_first.bpmn": at_start}, actor="admin")
+    iid = share.start("share_first", actor="wang", data={"budget": 900, "people": 0}).id
+    assert share.get_instance(iid).status == "error"
+
+    share.set_instance_variables(iid, "admin", {"people": 3}, "three people")
+    resumed = share.resume_instance(iid, "admin")
+
+    assert resumed.status == "running" and resumed.data["first"] == 300 and resumed.data["budget"] == 900
+    assert [t.element_id for t in resumed.open_tasks] == ["count"]

@@ -72,8 +72,10 @@
     document.getElementById("zoom-out").addEventListener("click", function () { zoomBy(0.8); });
     document.getElementById("zoom-fit").addEventListener("click", function () { canvas.zoom("fit-viewport", "auto"); });
     holder.setAttribute("data-ready", "1");
-  }).catch(function (err) {
+  }).catch(function () {
+    // a diagram deployed without layout (written by hand or by a tool without one) cannot be drawn
     holder.setAttribute("data-ready", "error");
-    holder.textContent = String(err && err.message || err);
+    holder.textContent = holder.getAttribute("data-no-layout");
+    holder.classList.add("empty");
   });
 })();
