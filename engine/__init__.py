@@ -3,6 +3,7 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
+from .analytics import ElementStats, ProcessAnalytics
 from .attachments import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
 from .attachments import KINDS as ATTACHMENT_KINDS
 from .attachments import AttachmentRecord
@@ -94,6 +95,7 @@ __all__ = [
     "DefinitionDiff",
     "DefinitionInvalidError",
     "DefinitionRecord",
+    "ElementStats",
     "Engine",
     "EngineError",
     "Event",
@@ -119,6 +121,7 @@ __all__ = [
     "PostRecord",
     "PreviewRow",
     "Problem",
+    "ProcessAnalytics",
     "PublishResult",
     "Recommendation",
     "RowError",

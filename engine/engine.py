@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import (
+    analytics,
     assignment,
     audit,
     identity,
@@ -39,6 +40,7 @@ from . import (
     postqueues,
     rules,
 )
+from .analytics import ProcessAnalytics
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .attachments import AttachmentsMixin
 from .campaigns import CampaignsMixin
@@ -657,6 +659,37 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, IncidentsMixin)
             return diff_versions(
                 key, from_version, old.files, to_version, new.files, old_forms=old.forms, new_forms=new.forms
             )
+
+    def analytics(
+        self, key: str, *, since: datetime | None = None, until: datetime | None = None, viewer: str
+    ) -> ProcessAnalytics:
+        """Per element of ``key``: passed, median and p95 wait, open now and overdue, over
+        ``[since, until)`` (default: the last 30 days), for the viewer's tenant (designers and admins)."""
+        with self.store.read() as s:
+            actor = rules.actor_of(s, viewer)
+            rules.require("deploy", actor)
+            row = self.catalog.get_row(s, key, tenant=actor.tenant)  # 404 for a key the tenant does not see
+            now = self.clock.now()
+            until = until or now
+            since = since or until - timedelta(days=30)
+            if since >= until:
+                raise InvalidInputError(
+                    "since must be before until", {"since": ["must be before until / 开始时间须早于结束时间"]}
+                )
+            found = analytics.element_stats(
+                s,
+                key,
+                since=since,
+                until=until,
+                now=now,
+                visible=lambda column: rules.tenant_filter(actor, column),
+            )
+            names = self.catalog.model(row).names
+            items = [
+                dataclasses.replace(e, name=names.get(e.element_id, {}).get("zh_CN", e.element_id))
+                for e in found
+            ]
+            return ProcessAnalytics(key, since, until, items)
 
     def _definition_record(self, s: Session, row: Definition) -> DefinitionRecord:
         model = self.catalog.model(row)

@@ -109,6 +109,8 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_assignee_status", "assignee", "status", "created_at"),
         Index("ix_human_task_instance_status", "instance_id", "status"),
+        # where work waits (analytics.py): one process's elements, completed in a period
+        Index("ix_human_task_key_element_done", "process_key", "element_id", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

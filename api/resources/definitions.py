@@ -6,12 +6,21 @@ from typing import Any
 
 from flask import Response
 
-from engine import DefinitionDiff, DefinitionInvalidError, DefinitionRecord, InvalidInputError, NotFoundError
+from engine import (
+    DefinitionDiff,
+    DefinitionInvalidError,
+    DefinitionRecord,
+    InvalidInputError,
+    NotFoundError,
+    ProcessAnalytics,
+)
 
 from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, page_schema, sliced
 from ..schemas.definitions import (
+    AnalyticsArgsSchema,
+    AnalyticsSchema,
     DefinitionDiffSchema,
     DefinitionSchema,
     DeployArgsSchema,
@@ -141,3 +150,15 @@ def diff_body(found: DefinitionDiff) -> dict[str, Any]:
         "files_removed": found.files_removed,
         "files_changed": found.files_changed,
     }
+
+
+@blp.route("/<key>/analytics", methods=["GET"])
+@blp.arguments(AnalyticsArgsSchema, location="query")
+@blp.response(200, AnalyticsSchema)
+@errors(blp, 403, 404, 422)
+def analytics(args: dict[str, Any], key: str) -> ProcessAnalytics:
+    """Where work waits (designers and admins): per element, over ``[since, until)`` (default the
+    last 30 days), how many passed, the median and 95th-percentile wait from arrival to completion,
+    how many wait now and how many of those are overdue."""
+    user = require_permission("deploy")
+    return get_engine().analytics(key, since=args.get("since"), until=args.get("until"), viewer=user.username)

@@ -89,3 +89,25 @@ class DefinitionDiffSchema(Schema):
     files_changed = fields.List(
         fields.String(), metadata={"description": "forms and decision tables whose content differs"}
     )
+
+
+class AnalyticsArgsSchema(Schema):
+    since = fields.AwareDateTime(metadata={"description": "from (default: 30 days before `until`)"})
+    until = fields.AwareDateTime(metadata={"description": "to, excluded (default: now)"})
+
+
+class ElementStatsSchema(Schema):
+    element_id = fields.String()
+    name = fields.String(metadata={"description": "the element's name in the diagram"})
+    passed = fields.Integer(metadata={"description": "completed in the period"})
+    wait_p50_s = fields.Float(allow_none=True, metadata={"description": "median wait, arrival to completion"})
+    wait_p95_s = fields.Float(allow_none=True)
+    open = fields.Integer(metadata={"description": "waiting now"})
+    overdue = fields.Integer(metadata={"description": "waiting now past their due time"})
+
+
+class AnalyticsSchema(Schema):
+    key = fields.String()
+    since = fields.DateTime()
+    until = fields.DateTime()
+    items = fields.List(fields.Nested(ElementStatsSchema))

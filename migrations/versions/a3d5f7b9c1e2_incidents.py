@@ -1,4 +1,4 @@
-"""incidents: what stopped an instance or a job, until it is retried
+"""incidents: what stopped an instance or a job, until it is retried; the task index by element and completion
 
 Revision ID: a3d5f7b9c1e2
 Revises: f7c1a9e3b5d2
@@ -38,7 +38,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_incident_open', 'incident', ['resolved_at', 'created_at'])
     op.create_index('ix_incident_instance', 'incident', ['instance_id'])
+    op.create_index(
+        'ix_human_task_key_element_done', 'human_task', ['process_key', 'element_id', 'completed_at']
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_human_task_key_element_done', 'human_task')
     op.drop_table('incident')

@@ -13,7 +13,7 @@ import pytest
 
 from tests.engine.test_definition_diff import FORM, PING, ping_v2
 
-from .steps import deploy, redeploy_shipped
+from .steps import api, deploy, redeploy_shipped, start, submit
 from .test_walk import keep
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -416,4 +416,24 @@ def test_a_token_plays_through_the_diagram_before_deploying(login, tmp_path: Pat
 
     toggle.click()  # back to editing: the diagram is unchanged
     assert "<bpmn:startEvent" in _saved_xml(admin)
+    assert admin.js_errors == [], admin.js_errors
+
+
+def test_the_heatmap_colours_where_work_waits(login, tmp_path: Path) -> None:
+    admin = login("admin")
+    started = {"id": start(admin, "HEAT-1", "村道硬化")}
+    submit(admin, started["id"], "村道硬化")  # one done; the preliminary review now waits
+
+    admin.goto("/designer")
+    admin.locator("tr[data-key='claim_evaluate'] a.analytics").click()
+    admin.wait_for_selector("#heatmap[data-ready='1']")
+
+    done = admin.locator(".djs-overlays[data-container-id='submit_problem'] .jb-heat-badge")
+    assert "办完" in done.inner_text()
+    waiting = admin.locator(".djs-overlays[data-container-id='preliminary_review'] .jb-heat-badge")
+    assert "在办" in waiting.inner_text()
+    assert admin.locator(".djs-element[data-element-id='submit_problem'][class*='jb-heat-']").count() == 1
+    assert admin.locator("tr[data-element='preliminary_review']").count() == 1
+    keep(admin, tmp_path, "designer-heatmap.png")
+    api(admin, "POST", f"/process-instances/{started['id']}/cancel", {"reason": "示例"})
     assert admin.js_errors == [], admin.js_errors

@@ -107,6 +107,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/process-definitions"): (("admin",), deploy_body),
     ("POST", "/process-definitions/validate"): (("admin",), deploy_body),
     ("GET", "/process-definitions/{key}/diff"): (("admin",), None),  # designers compare versions
+    ("GET", "/process-definitions/{key}/analytics"): (("admin",), None),  # designers: where work waits
     ("GET", "/metrics"): (("admin",), None),  # the installation's admins (or public by the operator's choice)
     ("GET", "/incidents"): (("admin",), None),
     ("GET", "/incidents/{incident_id}"): (("admin",), None),
@@ -511,6 +512,7 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/compare"): (403, None),
+    ("GET", "/designer/<key>/analytics"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
     ("GET", "/inbox"): (200, None),
     ("GET", "/instances"): (200, None),
@@ -701,6 +703,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/process-definitions"):                                   (403, 403, 403, 403, 201, 403),
     ("POST", "/process-definitions/validate"):                          (403, 403, 403, 403, 200, 403),
     ("GET", "/process-definitions/{key}/diff"):                         (403, 403, 403, 403, 422, 403),  # let in; one version only
+    ("GET", "/process-definitions/{key}/analytics"):                    (403, 403, 403, 403, 200, 403),
     ("GET", "/metrics"):                                                (403, 403, 403, 403, 200, 403),
     ("GET", "/incidents"):                                              (403, 403, 403, 403, 200, 403),
     ("GET", "/incidents/{incident_id}"):                                (403, 403, 403, 403, 404, 403),  # let in; no such incident
