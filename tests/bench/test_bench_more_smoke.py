@@ -1,4 +1,4 @@
-"""Smoke runs of bench/api_load.py, inbox.py, timers.py, memory.py and campaign_import.py: each ``--quick`` runs and
+"""Smoke runs of bench/api_load.py, inbox.py, timers.py, memory.py, campaign_import.py and analytics.py: each ``--quick`` runs and
 ends with its one summary line (format only; figures are not judged). The four run side by side
 so the whole file stays under a minute; the PostgreSQL-only ones are skipped when PostgreSQL does
 not answer at 127.0.0.1:5432."""
@@ -27,8 +27,11 @@ SUMMARIES = {
         rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ http_instances=\d+ errors=\d+$"
     ),
     "campaign_import": re.compile(rf"^campaign_import: rows=104 seconds={NUM}$"),
+    "analytics": re.compile(
+        rf"^analytics: instances=\d+ tasks=\d+ p95_30d_ms={NUM} p95_365d_ms={NUM} target_ms=1000$"
+    ),
 }
-PG_ONLY = {"inbox", "timers"}
+PG_ONLY = {"inbox", "timers", "analytics"}
 
 
 def _pg_answers() -> bool:
