@@ -3,6 +3,15 @@
 The public surface is listed in ``__all__``; everything else is internal and may move.
 """
 
+from .appraisal import (
+    AppraisalEntry,
+    AwardListRecord,
+    AwardRecord,
+    ObjectionRecord,
+    PanelRecord,
+    RankingRow,
+    ScoreRecord,
+)
 from .attachments import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
 from .attachments import KINDS as ATTACHMENT_KINDS
 from .attachments import AttachmentRecord
@@ -76,11 +85,14 @@ __all__ = [
     "ATTACHMENT_KINDS",
     "ATTACHMENT_MAX_BYTES",
     "Actor",
+    "AppraisalEntry",
     "ArchiveEntry",
     "AssessmentOpened",
     "AssessmentRow",
     "AttachmentRecord",
     "AuditRecord",
+    "AwardListRecord",
+    "AwardRecord",
     "CAMPAIGN_LIST_MAX_BYTES",
     "CampaignRecord",
     "CampaignReport",
@@ -108,15 +120,19 @@ __all__ = [
     "MessageInvalidError",
     "NotAllowedError",
     "NotFoundError",
+    "ObjectionRecord",
     "OrgImportReport",
     "Page",
+    "PanelRecord",
     "PostRecord",
     "PreviewRow",
     "Problem",
     "PublishResult",
+    "RankingRow",
     "Recommendation",
     "RowError",
     "SandboxViolationError",
+    "ScoreRecord",
     "ScriptError",
     "ScriptTimeoutError",
     "StatRow",

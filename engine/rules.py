@@ -510,6 +510,7 @@ ROLE_RULES: dict[str, Rule] = {
     "issue_login_link": _role("oa-service"),
     "manage_org": _role("admin"),  # units and posts; which tenant's: ``may_manage_org``
     "read_archives": _reads_archives,  # anyone's 成长档案 (of their tenant); everyone reads their own
+    "manage_appraisal": _reads_archives,  # organisers: schemes, panels, award lists, objections (appraisal/)
 }
 
 REFUSALS = {
@@ -529,6 +530,7 @@ REFUSALS = {
     "manage_campaign": "only an admin of the organiser unit runs a campaign / 仅牵头组织单位的管理员可开展批次",
     "assess_campaign": "only the evaluation group assesses a campaign / 仅考评组成员和管理员可进行年终考评",
     "read_archives": "only the person, admins and organisers read a growth archive / 仅本人、管理员和组织单位可查看成长档案",
+    "manage_appraisal": "only admins and organisers run appraisals / 仅管理员和组织单位可组织测评评选",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "attach_pledge": "{what} is not open for claims / 该事项当前不接受揭榜",
     "attach_evidence": "{who} is not involved in {what}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    appraisal,
     approval,
     attachments,
     board,
@@ -32,4 +33,5 @@ BLUEPRINTS = (
     attachments.blp,
     units.blp,
     people.blp,
+    appraisal.blp,
 )
