@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine import EngineError, InvalidInputError, NotAllowedError, NotFoundError
@@ -42,6 +43,7 @@ def rankings():
     return render_template(
         "pages/appraisal/rankings.html", schemes=schemes, scheme=scheme, period=period, rows=rows,
         bars=bars, dims=dims, colours=COLOURS, quota=quota, lists=lists, organiser=may("manage_appraisal"),
+        en=str(get_locale() or "").startswith("en"),
     )  # fmt: skip
 
 
@@ -52,7 +54,8 @@ def _bar(dims: list[dict[str, Any]], scores: dict[str, float]) -> list[dict[str,
     out = []
     for i, d in enumerate(dims):
         width = round(100 * d["weight"] * scores.get(d["key"], 0) / best, 2)
-        out.append({"x": x, "width": width, "colour": COLOURS[i % len(COLOURS)], "name": d["name"]})
+        out.append({"x": x, "width": width, "colour": COLOURS[i % len(COLOURS)], "name": d["name"],
+                    "name_en": d.get("name_en")})  # fmt: skip
         x = round(x + width, 2)
     return out
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 
-def _dimensions(*names: tuple[str, str]) -> list[dict[str, Any]]:
+def _dimensions(*names: tuple[str, str, str]) -> list[dict[str, Any]]:
     weights = (0.3, 0.25, 0.25, 0.2)
     return [
-        {"key": key, "name": name, "weight": weight, "min": 0, "max": 100}
-        for (key, name), weight in zip(names, weights, strict=True)
+        {"key": key, "name": name, "name_en": name_en, "weight": weight, "min": 0, "max": 100}
+        for (key, name, name_en), weight in zip(names, weights, strict=True)
     ]
 
 
@@ -22,12 +22,13 @@ SHIPPED_SCHEMES: dict[str, dict[str, Any]] = {
     "四强": {
         "name": "四强",
         "title": "好班子“四强”标准",
+        "title_en": "Good team: the four strengths",
         "subject_kind": "unit",
         "dimensions": _dimensions(
-            ("leading", "引领力强"),
-            ("cohesion", "凝聚力强"),
-            ("fighting", "战斗力强"),
-            ("credibility", "公信力强"),
+            ("leading", "引领力强", "Strong leadership"),
+            ("cohesion", "凝聚力强", "Strong cohesion"),
+            ("fighting", "战斗力强", "Strong effectiveness"),
+            ("credibility", "公信力强", "Strong credibility"),
         ),
         "rule": "weighted_sum",
         "aggregation": "trimmed",
@@ -36,12 +37,13 @@ SHIPPED_SCHEMES: dict[str, dict[str, Any]] = {
     "四高": {
         "name": "四高",
         "title": "好班长“四高”标准",
+        "title_en": "Good leader: the four highs",
         "subject_kind": "person",
         "dimensions": _dimensions(
-            ("political", "政治站位高"),
-            ("command", "驾驭水平高"),
-            ("duty", "担当能级高"),
-            ("development", "发展本领高"),
+            ("political", "政治站位高", "High political standing"),
+            ("command", "驾驭水平高", "High command of the whole"),
+            ("duty", "担当能级高", "High sense of duty"),
+            ("development", "发展本领高", "High development skill"),
         ),
         "rule": "weighted_sum",
         "aggregation": "trimmed",
@@ -50,12 +52,13 @@ SHIPPED_SCHEMES: dict[str, dict[str, Any]] = {
     "四优": {
         "name": "四优",
         "title": "好班副“四优”标准",
+        "title_en": "Good deputy: the four excellences",
         "subject_kind": "person",
         "dimensions": _dimensions(
-            ("quality", "政治素质优"),
-            ("execution", "执行能力优"),
-            ("pioneering", "开拓精神优"),
-            ("expertise", "专业素养优"),
+            ("quality", "政治素质优", "Excellent political quality"),
+            ("execution", "执行能力优", "Excellent execution"),
+            ("pioneering", "开拓精神优", "Excellent pioneering spirit"),
+            ("expertise", "专业素养优", "Excellent expertise"),
         ),
         "rule": "weighted_sum",
         "aggregation": "trimmed",
