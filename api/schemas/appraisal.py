@@ -33,12 +33,23 @@ class SchemeCreateSchema(Schema):
     dimensions = fields.List(
         fields.Nested(DimensionSchema), required=True, validate=validate.Length(min=1, max=30)
     )
-    rule = fields.String(load_default="weighted_sum", validate=validate.OneOf(("weighted_sum",)))
+    rule = fields.String(
+        load_default="weighted_sum",
+        validate=validate.OneOf(("weighted_sum", "dmn")),
+        metadata={"description": "weighted_sum: Σ weight × score; dmn: the decision's output 'total'"},
+    )
+    decision = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "dmn: the decision id, deployed with process_key"},
+    )
     aggregation = fields.String(load_default="mean", validate=validate.OneOf(("mean", "trimmed", "weighted")))
     group_weights = fields.Dict(keys=fields.String(validate=NAME), values=fields.Float())
     award = fields.Nested(AwardQuotaSchema)
     campaign = fields.Integer(metadata={"description": "the campaign the scheme is for"})
-    process_key = fields.String(validate=NAME, metadata={"description": "the process the scheme is for"})
+    process_key = fields.String(
+        validate=NAME,
+        metadata={"description": "the process the scheme is for (dmn: whose .dmn holds the decision)"},
+    )
 
 
 class SchemeSchema(Schema):
@@ -47,6 +58,8 @@ class SchemeSchema(Schema):
     subject_kind = fields.String()
     dimensions = fields.List(fields.Nested(DimensionSchema))
     rule = fields.String()
+    decision = fields.String(allow_none=True)
+    process_key = fields.String(allow_none=True)
     aggregation = fields.String()
     group_weights = fields.Dict()
     award = fields.Nested(AwardQuotaSchema, allow_none=True)

@@ -2,6 +2,7 @@
 
 A scheme names its dimensions ``{key, name, weight, min, max}``, how they combine (``rule``:
 ``weighted_sum``, the total is the sum of weight × score), how a panel's scorers aggregate
+(or ``dmn``: a decision deployed with a process, ``decision.py``), how a panel's scorers aggregate
 (``aggregation``: ``mean``; ``trimmed``, dropping one highest and one lowest score; ``weighted``
 by scorer group, with ``group_weights``) and optionally the award it selects for with its quota.
 """
@@ -17,10 +18,11 @@ from sqlalchemy.orm import Session
 from .. import rules
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..runtime.step import Step
+from . import decision
 from .sanhao import SHIPPED_SCHEMES
 from .tables import AppraisalScheme
 
-RULES = ("weighted_sum",)
+RULES = ("weighted_sum", "dmn")
 AGGREGATIONS = ("mean", "trimmed", "weighted")
 SUBJECT_KINDS = ("person", "unit")
 
@@ -39,6 +41,10 @@ def check_definition(body: dict[str, Any]) -> dict[str, Any]:
         errors["subject_kind"] = ["person or unit / 对象类型应为 person 或 unit"]
     if body.get("rule", "weighted_sum") not in RULES:
         errors["rule"] = [f"one of {', '.join(RULES)} / 计分规则无效"]
+    elif body.get("rule") == "dmn":
+        for field in ("decision", "process_key"):
+            if not isinstance(body.get(field), str) or not body[field].strip():
+                errors[field] = ["a DMN rule names its decision and process / DMN 规则须指定决策和流程"]
     aggregation = body.get("aggregation", "mean")
     if aggregation not in AGGREGATIONS:
         errors["aggregation"] = [f"one of {', '.join(AGGREGATIONS)} / 汇总方式无效"]
@@ -78,6 +84,8 @@ def check_definition(body: dict[str, Any]) -> dict[str, Any]:
     }
     if aggregation == "weighted":
         out["group_weights"] = dict(groups)
+    if out["rule"] == "dmn":
+        out["decision"], out["process_key"] = body["decision"].strip(), body["process_key"].strip()
     if award is not None:
         out["award"] = {"kind": award["kind"].strip(), "quota": award["quota"]}
     return out
@@ -111,6 +119,8 @@ def create(step: Step, body: dict[str, Any]) -> dict[str, Any]:
     rules.require("manage_appraisal", actor)
     definition = check_definition(body)
     tenant = actor.tenant
+    if definition["rule"] == "dmn":
+        decision.check(step, tenant, definition)
     taken = s.scalar(
         select(AppraisalScheme.id).where(
             AppraisalScheme.name == definition["name"],
@@ -126,7 +136,7 @@ def create(step: Step, body: dict[str, Any]) -> dict[str, Any]:
             name=definition["name"],
             definition=definition,
             campaign_id=campaign if isinstance(campaign, int) else None,
-            process_key=body.get("process_key") if isinstance(body.get("process_key"), str) else None,
+            process_key=definition.get("process_key"),
             created_by=step.actor,
             created_at=step.now,
         )

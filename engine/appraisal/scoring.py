@@ -17,7 +17,7 @@ from .. import rules
 from ..errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from ..runtime.step import Step
 from ..tables import ScoreEntry, Unit, User
-from . import schemes
+from . import decision, schemes
 from .periods import Period
 from .tables import AppraisalPanel, AppraisalScore
 
@@ -226,7 +226,12 @@ def close(step: Step, panel_id: int) -> dict[str, dict[str, float]]:
             )
             for d in panel.definition["dimensions"]
         }
-        total = round(combine(panel.definition, dims), 2)
+        total = round(
+            decision.total(step, panel.tenant, panel.definition, dims)
+            if panel.definition["rule"] == "dmn"
+            else combine(panel.definition, dims),
+            2,
+        )
         results[subject] = {**dims, "total": total}
         _ledger(step, panel, subject, dims, total)
     panel.status, panel.closed_at = "closed", step.now

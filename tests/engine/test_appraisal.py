@@ -3,6 +3,8 @@ rule, quotas, the publicity window with objections, the negative award and the a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine import ConflictError, Engine, InvalidInputError, NotAllowedError, NotFoundError
@@ -270,3 +272,32 @@ def test_a_unit_s_archive_shows_its_rankings_and_awards_to_its_leaders_and_organ
     assert jiangyan.awards("stranger", period="2026") == []
     with pytest.raises(NotFoundError):
         jiangyan.award_list(listed.id, "stranger")
+
+
+def test_a_scheme_may_combine_its_dimensions_by_a_dmn_decision_deployed_with_a_process(
+    jiangyan: Engine,
+) -> None:
+    data = Path(__file__).resolve().parent.parent / "data"
+    body = {
+        "name": "班子总分", "subject_kind": "unit", "rule": "dmn", "decision": "sanhao_total",
+        "process_key": "sanhao_total", "aggregation": "mean",
+        "dimensions": [{"key": k, "name": n, "weight": 1, "min": 0, "max": 100}
+                       for k, n in (("leading", "引领力"), ("cohesion", "凝聚力"), ("credibility", "公信力"))],
+    }  # fmt: skip
+    with pytest.raises(InvalidInputError) as refused:
+        jiangyan.create_scheme(ORGANISER, body)  # nothing deployed yet
+    assert "process_key" in refused.value.errors
+    jiangyan.deploy(
+        {f"sanhao_total.{ext}": (data / f"sanhao_total.{ext}").read_bytes() for ext in ("bpmn", "dmn")}
+    )
+    with pytest.raises(InvalidInputError) as refused:
+        jiangyan.create_scheme(ORGANISER, {**body, "decision": "no_such"})
+    assert "decision" in refused.value.errors
+    jiangyan.create_scheme(ORGANISER, body)
+    panel = jiangyan.open_panel(ORGANISER, {"scheme": "班子总分", "period": "2026-Q3", "subjects": ["baimi", "yuxi"],
+                                            "scorers": SCORERS[:2]}).id  # fmt: skip
+    for scorer in SCORERS[:2]:
+        jiangyan.record_scores(panel, scorer, "baimi", {"leading": 90, "cohesion": 70, "credibility": 80})
+        jiangyan.record_scores(panel, scorer, "yuxi", {"leading": 95, "cohesion": 95, "credibility": 50})
+    results = jiangyan.close_panel(panel, ORGANISER).results
+    assert (results["baimi"]["total"], results["yuxi"]["total"]) == (80, 0)  # 公信力 below 60 vetoes
