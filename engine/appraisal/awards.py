@@ -28,7 +28,7 @@ from ..runtime.step import Step
 from . import ranking, schemes
 from .periods import Period
 from .sanhao import SHIPPED_SCHEMES
-from .scoring import check_subjects, step_tenant
+from .scoring import check_subjects, require_organiser, step_tenant
 from .tables import Award, AwardList, Objection
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # a publicity window counts the county's working days
@@ -53,15 +53,10 @@ def _tenant_is(column: Any, tenant: str | None) -> ColumnElement[bool]:
     return column.is_(None) if tenant is None else column == tenant
 
 
-def _organiser(step: Step) -> None:
-    if step.actor is not None:
-        rules.require("manage_appraisal", rules.actor_of(step.session, step.actor))
-
-
-def propose(step: Step, body: dict[str, Any]) -> AwardList:
+def propose(step: Step, body: dict[str, Any], *, trusted: bool = False) -> AwardList:
     """Put a list up for publicity: ``{kind?, period, scheme?, quota?, entries?: [{subject, reason}],
-    subject_kind?, days?, instance_id?}`` (organisers, admins or the system)."""
-    _organiser(step)
+    subject_kind?, days?, instance_id?}`` (organisers, admins, or a diagram's reaction: ``trusted``)."""
+    require_organiser(step, trusted)
     s, tenant = step.session, step_tenant(step)
     period = Period.parse(str(body.get("period") or ""))
     days = body.get("days", DEFAULT_DAYS)
@@ -191,10 +186,12 @@ def object_to(step: Step, list_id: int, subject: str, reason: str) -> Objection:
     return objection
 
 
-def handle(step: Step, list_id: int, objection_id: int, decision: str, note: str = "") -> Objection:
+def handle(
+    step: Step, list_id: int, objection_id: int, decision: str, note: str = "", *, trusted: bool = False
+) -> Objection:
     """Uphold or dismiss an objection (organisers): upheld, its subject leaves the list and the
     next in rank moves up."""
-    _organiser(step)
+    require_organiser(step, trusted)
     s = step.session
     row = list_of(s, list_id, step.actor)
     objection = s.get(Objection, objection_id)
@@ -215,9 +212,9 @@ def handle(step: Step, list_id: int, objection_id: int, decision: str, note: str
     return objection
 
 
-def finalise(step: Step, list_id: int) -> list[Award]:
+def finalise(step: Step, list_id: int, *, trusted: bool = False) -> list[Award]:
     """Give the list's awards once its window is over and every objection is handled (409 otherwise)."""
-    _organiser(step)
+    require_organiser(step, trusted)
     s = step.session
     row = list_of(s, list_id, step.actor)
     if row.status != "proposed":

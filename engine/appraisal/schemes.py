@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from .. import rules
@@ -23,6 +23,8 @@ from .sanhao import SHIPPED_SCHEMES
 from .tables import AppraisalScheme
 
 RULES = ("weighted_sum", "dmn")
+# The campaign a scheme is for, read as a plain table: campaigns/ reads appraisals for its archive.
+CAMPAIGN = table("campaign", column("id"), column("tenant"))
 AGGREGATIONS = ("mean", "trimmed", "weighted")
 SUBJECT_KINDS = ("person", "unit")
 
@@ -130,6 +132,19 @@ def create(step: Step, body: dict[str, Any]) -> dict[str, Any]:
     if taken is not None:
         raise ConflictError(f"scheme {definition['name']} exists / 方案已存在")
     campaign = body.get("campaign")
+    if (
+        campaign is not None
+        and s.execute(
+            select(CAMPAIGN.c.id).where(
+                CAMPAIGN.c.id == campaign,
+                CAMPAIGN.c.tenant.is_(None) if tenant is None else CAMPAIGN.c.tenant == tenant,
+            )
+        ).first()
+        is None
+    ):
+        raise InvalidInputError(
+            f"no campaign {campaign}", {"campaign": [f"no campaign {campaign} / 榜单不存在"]}
+        )
     s.add(
         AppraisalScheme(
             tenant=tenant,

@@ -49,12 +49,18 @@ def check_subjects(s: Session, tenant: str | None, kind: str, subjects: list[Any
     return names
 
 
-def open_panel(step: Step, body: dict[str, Any]) -> AppraisalPanel:
-    """Open a panel (organisers and admins, or a diagram's reaction as the system):
+def require_organiser(step: Step, trusted: bool) -> None:
+    """Organisers and admins run appraisals; a diagram's reaction (``trusted``) acts for its
+    process whoever completed the step, as does the system (no actor)."""
+    if not trusted and step.actor is not None:
+        rules.require("manage_appraisal", rules.actor_of(step.session, step.actor))
+
+
+def open_panel(step: Step, body: dict[str, Any], *, trusted: bool = False) -> AppraisalPanel:
+    """Open a panel (organisers and admins, or a diagram's reaction):
     ``{scheme, period, subjects, scorers: [{username, group?}], instance_id?}``."""
     s = step.session
-    if step.actor is not None:
-        rules.require("manage_appraisal", rules.actor_of(s, step.actor))
+    require_organiser(step, trusted)
     tenant = step_tenant(step)
     definition = schemes.find(s, tenant, str(body.get("scheme") or ""))
     period = Period.parse(str(body.get("period") or ""))
@@ -194,13 +200,12 @@ def combine(definition: dict[str, Any], dims: dict[str, float]) -> float:
     return sum(d["weight"] * dims[d["key"]] for d in definition["dimensions"])
 
 
-def close(step: Step, panel_id: int) -> dict[str, dict[str, float]]:
+def close(step: Step, panel_id: int, *, trusted: bool = False) -> dict[str, dict[str, float]]:
     """Close the panel (organisers, admins or the system) and write its results to the ledger;
     returns ``{subject: {dimension: score, "total": total}}``. A subject lacking the scores its
     aggregation needs keeps the panel open (409)."""
     s = step.session
-    if step.actor is not None:
-        rules.require("manage_appraisal", rules.actor_of(s, step.actor))
+    require_organiser(step, trusted)
     panel = panel_of(s, panel_id, step.actor)
     if panel.status != "open":
         raise ConflictError(f"panel {panel_id} is closed already / 测评已结束")

@@ -9,7 +9,7 @@ import pytest
 
 from engine import ConflictError, Engine, InvalidInputError, NotAllowedError, NotFoundError
 from engine import organisation as org
-from engine.appraisal import Period
+from engine.appraisal import Period, awards
 from engine.organisation import PostAssignment
 from engine.tables import ScoreEntry
 from tests.appraisal import DEPUTIES, ORGANISER, SCORERS, district, score_towns, scores, town_panel
@@ -79,6 +79,11 @@ def test_a_scheme_is_checked_named_once_per_tenant_and_made_by_organisers_only(j
             "dimensions": [{"key": "style", "name": "作风", "weight": 1, "min": 0, "max": 10}]}  # fmt: skip
     with pytest.raises(NotAllowedError):
         jiangyan.create_scheme("xiao", body)
+    with pytest.raises(InvalidInputError) as refused:
+        jiangyan.create_scheme(
+            ORGANISER, {**body, "campaign": 999}
+        )  # stored per campaign: one of the county's
+    assert "campaign" in refused.value.errors
     assert jiangyan.create_scheme(ORGANISER, body)["aggregation"] == "mean"
     with pytest.raises(ConflictError):
         jiangyan.create_scheme(ORGANISER, body)
@@ -301,3 +306,18 @@ def test_a_scheme_may_combine_its_dimensions_by_a_dmn_decision_deployed_with_a_p
         jiangyan.record_scores(panel, scorer, "yuxi", {"leading": 95, "cohesion": 95, "credibility": 50})
     results = jiangyan.close_panel(panel, ORGANISER).results
     assert (results["baimi"]["total"], results["yuxi"]["total"]) == (80, 0)  # 公信力 below 60 vetoes
+
+
+def test_a_diagram_s_reaction_runs_the_selection_in_its_own_step_whoever_completed_the_task(
+    jiangyan: Engine, clock
+) -> None:
+    closed_year(jiangyan)
+    body = {"scheme": "四强", "period": "2026", "quota": 2}
+    with pytest.raises(NotAllowedError), jiangyan.steps.write("xiao") as step:
+        awards.propose(step, body)  # called for 肖书记 himself, the rulebook says no
+    with jiangyan.steps.write("xiao") as step:  # the step of a task 肖书记 completed, as a reaction sees it
+        list_id = awards.propose(step, body, trusted=True).id
+    clock.advance(days=10)
+    with jiangyan.steps.write("xiao") as step:
+        awards.finalise(step, list_id, trusted=True)
+    assert [a.name for a in jiangyan.awards("xiao", "2026")] == ["罗塘街道", "白米镇"]
