@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from engine import Engine, ManualClock
 from engine import organisation as org
 from engine.organisation import PostAssignment
-from tests.api.conftest import Auth
+from tests.api.conftest import Auth, page_login
 from tests.appraisal import DISPLAY, ORGANISER, SCORERS, TOWNS, district, scores
 
 API = "/api/v1"
@@ -258,3 +258,27 @@ def test_the_negative_award_needs_a_reason(client: FlaskClient, jiangyan: Auth, 
         "items"
     ]
     assert [(e["kind"], e["title"], e["detail"]) for e in lines] == [("award", "躺平奖", "项目推进长期停滞")]
+
+
+def test_the_pages_show_the_ranking_the_publicity_and_the_unit_archive(
+    client: FlaskClient, jiangyan: Auth, engine: Engine, clock: ManualClock
+) -> None:
+    scored_year(client, jiangyan)
+    listed = engine.propose_awards(ORGANISER, {"scheme": "四强", "period": "2026", "quota": 1})
+    page_login(client, engine, "xiao")
+    ranking = client.get("/appraisal/rankings?scheme=四强&period=2026").get_data(as_text=True)
+    assert ranking.index("罗塘街道") < ranking.index("白米镇") and "好班子（公示中）" in ranking
+    assert "提出评选名单并公示" not in ranking  # 肖书记 is no organiser
+    english = client.get("/appraisal/rankings?scheme=四强&period=2026&lang=en").get_data(as_text=True)
+    assert "Strong leadership" in english and "引领力强" not in english
+    publicity = client.get(f"/appraisal/lists/{listed.id}?lang=zh_CN").get_data(as_text=True)
+    assert "提出异议" in publicity and "确定名单并授予" not in publicity
+    clock.advance(days=10)
+    engine.finalise_awards(listed.id, ORGANISER)
+    page_login(client, engine, "xiao")  # a new day's session
+    archive = client.get("/appraisal/units/luotang/archive")
+    assert archive.status_code == 200 and "第1名（共4名）" in archive.get_data(as_text=True)
+    page_login(client, engine, "lt_zhen")
+    assert client.get("/appraisal/units/luotang/archive").status_code == 403
+    page_login(client, engine, ORGANISER)
+    assert 'id="unit-archive"' in client.get("/org/units/luotang").get_data(as_text=True)
