@@ -321,3 +321,33 @@ def test_a_diagram_s_reaction_runs_the_selection_in_its_own_step_whoever_complet
     with jiangyan.steps.write("xiao") as step:
         awards.finalise(step, list_id, trusted=True)
     assert [a.name for a in jiangyan.awards("xiao", "2026")] == ["罗塘街道", "白米镇"]
+
+
+def test_an_existing_ledger_becomes_people_s_rows_when_the_schema_upgrades(database_url: str, clock) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    import engine as engine_package
+
+    before = Engine(database_url, clock=clock, deploy_shipped=False)
+    cfg = Config()
+    cfg.set_main_option(
+        "script_location", str(Path(engine_package.__file__).resolve().parent.parent / "migrations")
+    )
+    with before.store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "f7c1a9e3b5d2")  # the ledger as it was: usernames and months only
+        conn.execute(text("INSERT INTO score_entry (period, username, points, instance_id, reason, awarded_at) "
+                          "VALUES ('2026-03', 'zhang', 12, 'i1', '破题', :at)"), {"at": clock.now()})  # fmt: skip
+    before.store.dispose()
+    upgraded = Engine(database_url, clock=clock, deploy_shipped=False)
+    _, [row] = upgraded.scores("2026")
+    assert (row["subject_kind"], row["subject"], row["dimension"], row["points"]) == (
+        "person",
+        "zhang",
+        None,
+        12,
+    )
+    assert upgraded.leaderboard("2026-03")[1][0]["username"] == "zhang"
+    upgraded.store.dispose()
