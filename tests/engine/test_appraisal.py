@@ -12,7 +12,16 @@ from engine import organisation as org
 from engine.appraisal import Period, awards
 from engine.organisation import PostAssignment
 from engine.tables import ScoreEntry
-from tests.appraisal import DEPUTIES, ORGANISER, SCORERS, district, score_towns, scores, town_panel
+from tests.appraisal import (
+    DEPUTIES,
+    ORGANISER,
+    SCORERS,
+    SECRETARIES,
+    district,
+    score_towns,
+    scores,
+    town_panel,
+)
 
 YEAR_SHEETS = {  # five scorers each; the trimmed mean drops one highest and one lowest
     "baimi": [scores(b) for b in (90, 80, 85, 95, 60)],  # 85 (a plain mean would give 82)
@@ -351,3 +360,25 @@ def test_an_existing_ledger_becomes_people_s_rows_when_the_schema_upgrades(datab
     )
     assert upgraded.leaderboard("2026-03")[1][0]["username"] == "zhang"
     upgraded.store.dispose()
+
+
+def test_secretaries_are_ranked_on_the_four_highs_and_the_place_enters_each_one_s_archive(
+    jiangyan: Engine,
+) -> None:
+    secretaries = list(SECRETARIES.values())  # 戴, 肖, 薛, 滕
+    panel = jiangyan.open_panel(ORGANISER, {"scheme": "四高", "period": "2026", "subjects": secretaries,
+                                            "scorers": SCORERS}).id  # fmt: skip
+    sheet = {"political": 0, "command": 0, "duty": 0, "development": 0}
+    for i, secretary in enumerate(secretaries):
+        for scorer in SCORERS:
+            jiangyan.record_scores(panel, scorer, secretary, {k: 70 + 5 * i for k in sheet})
+    jiangyan.close_panel(panel, ORGANISER)
+    rows = jiangyan.ranking(ORGANISER, "四高", "2026")[2]
+    assert [(r.name, r.subject_kind, r.total) for r in rows] == [
+        ("滕智东", "person", 85), ("薛勇明", "person", 80), ("肖书记", "person", 75), ("戴书记", "person", 70)
+    ]  # fmt: skip
+    [line] = [e for e in jiangyan.person_archive("xue", ORGANISER) if e.kind == "ranking"]
+    assert (line.title, line.points) == ("好班长“四高”标准", 80) and "第2名（共4名）" in line.detail
+    assert (
+        jiangyan.unit_archive("dalun", "xue")[1] == []
+    )  # the town's own archive holds the team's results only
