@@ -4,6 +4,7 @@ county files an objection and organisers handle them and finalise; a unit's arch
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -13,7 +14,7 @@ from flask_babel import gettext as _
 from engine import EngineError, InvalidInputError, NotAllowedError, NotFoundError
 
 from ..exports import awards_download, ranking_download, unit_archive_download
-from .common import act, current_user, get_engine, know_people, login_required, may, one_language
+from .common import LOCAL_TZ, act, current_user, get_engine, know_people, login_required, may, one_language
 
 bp = Blueprint("appraisal", __name__, url_prefix="/appraisal")
 
@@ -109,7 +110,10 @@ def award_list(list_id: int):
     except NotFoundError:
         abort(404)
     know_people(o.filed_by for o in listed.objections)
-    return render_template("pages/appraisal/list.html", listed=listed, organiser=may("manage_appraisal"))
+    last_day = (listed.window_ends.astimezone(LOCAL_TZ) - timedelta(days=1)).date().isoformat()
+    return render_template(
+        "pages/appraisal/list.html", listed=listed, last_day=last_day, organiser=may("manage_appraisal")
+    )
 
 
 @bp.post("/lists/<int:list_id>/objections")
