@@ -161,6 +161,8 @@ ARCHIVE_KINDS = {
     "assessment": "年终考评",
     "score": "加分",
     "recommendation": "推荐使用",
+    "award": "奖项",
+    "ranking": "测评排名",
 }
 
 
@@ -179,3 +181,63 @@ def archive_download(username: str, *, viewer: str) -> Response:
         for e in entries
     )
     return _download(workbook([("成长档案", ARCHIVE_HEADERS, rows)]), f"archive-{username}.xlsx")
+
+
+RANKING_HEADERS = ("名次", "对象", "总分")
+AWARD_HEADERS = ("期间", "奖项", "对象类型", "对象", "名次", "理由", "授予时间")
+SUBJECT_KIND_WORDS = {"person": "个人", "unit": "单位"}
+UNIT_ARCHIVE_HEADERS = ("时间", "类型", "名称", "内容", "期间", "得分")
+
+
+def ranking_download(scheme: str, period: str | None, subject_kind: str | None, *, viewer: str) -> Response:
+    """A scheme's ranking of a period: rank, name, total, each dimension by name, the awards."""
+    definition, period, rows = get_engine().ranking(viewer, scheme, period, subject_kind)
+    dims = definition["dimensions"]
+    header = (*RANKING_HEADERS, *(d["name"] for d in dims), "奖项")
+    body = workbook(
+        [
+            (
+                f"{definition['name']}排名",
+                header,
+                (
+                    [
+                        r.rank,
+                        r.name,
+                        r.total,
+                        *(r.dimensions.get(d["key"]) for d in dims),
+                        "、".join(r.awards),
+                    ]
+                    for r in rows
+                ),
+            )
+        ]
+    )
+    return _download(body, f"ranking-{period}.xlsx")
+
+
+def awards_download(period: str | None, kind: str | None, *, viewer: str) -> Response:
+    """The awards given (of a period, of a kind) with their reasons, Chinese headers."""
+    given = get_engine().awards(viewer, period, kind)
+    rows = (
+        [
+            a.period,
+            a.kind,
+            SUBJECT_KIND_WORDS.get(a.subject_kind, a.subject_kind),
+            a.name,
+            a.rank,
+            a.reason,
+            a.given_at.isoformat(),
+        ]  # fmt: skip
+        for a in given
+    )
+    return _download(workbook([("奖项", AWARD_HEADERS, rows)]), f"awards-{period or 'all'}.xlsx")
+
+
+def unit_archive_download(code: str, *, viewer: str) -> Response:
+    """A unit's archive of rankings and awards, oldest first, Chinese headers."""
+    name, lines = get_engine().unit_archive(code, viewer)
+    rows = (
+        [e.at.isoformat(), ARCHIVE_KINDS.get(e.kind, e.kind), e.title, e.detail, e.period, e.points]
+        for e in lines
+    )
+    return _download(workbook([(f"{name}档案", UNIT_ARCHIVE_HEADERS, rows)]), f"unit-archive-{code}.xlsx")

@@ -4,6 +4,15 @@ The public surface is listed in ``__all__``; everything else is internal and may
 """
 
 from .analytics import ElementStats, ProcessAnalytics
+from .appraisal import (
+    AppraisalEntry,
+    AwardListRecord,
+    AwardRecord,
+    ObjectionRecord,
+    PanelRecord,
+    RankingRow,
+    ScoreRecord,
+)
 from .attachments import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
 from .attachments import KINDS as ATTACHMENT_KINDS
 from .attachments import AttachmentRecord
@@ -80,11 +89,14 @@ __all__ = [
     "ATTACHMENT_KINDS",
     "ATTACHMENT_MAX_BYTES",
     "Actor",
+    "AppraisalEntry",
     "ArchiveEntry",
     "AssessmentOpened",
     "AssessmentRow",
     "AttachmentRecord",
     "AuditRecord",
+    "AwardListRecord",
+    "AwardRecord",
     "CAMPAIGN_LIST_MAX_BYTES",
     "CampaignRecord",
     "CampaignReport",
@@ -116,16 +128,20 @@ __all__ = [
     "MessageInvalidError",
     "NotAllowedError",
     "NotFoundError",
+    "ObjectionRecord",
     "OrgImportReport",
     "Page",
+    "PanelRecord",
     "PostRecord",
     "PreviewRow",
     "Problem",
     "ProcessAnalytics",
     "PublishResult",
+    "RankingRow",
     "Recommendation",
     "RowError",
     "SandboxViolationError",
+    "ScoreRecord",
     "ScriptError",
     "ScriptTimeoutError",
     "StatRow",

@@ -41,6 +41,7 @@ from . import (
     rules,
 )
 from .analytics import ProcessAnalytics
+from .appraisal import AppraisalMixin
 from .approval import ReturnTarget, handover, notify, policies, returns, signing
 from .attachments import AttachmentsMixin
 from .campaigns import CampaignsMixin
@@ -104,7 +105,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, IncidentsMixin):
+class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, IncidentsMixin, AppraisalMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -1180,13 +1181,36 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _ledger_rows(s: Session, period: str, where: Any = None) -> list[dict[str, Any]]:
+    rows = challenge.scores(s, period, where)
+    units = {r.subject for r in rows if r.subject_kind == "unit"}
+    people = {r.subject for r in rows if r.subject_kind == "person"}
+    named = (
+        {k: v for k, v in s.execute(select(Unit.code, Unit.name).where(Unit.code.in_(units)))}
+        if units
+        else {}
+    )
+    if people:
+        named.update(
+            {
+                k: v
+                for k, v in s.execute(
+                    select(User.username, User.display_name).where(User.username.in_(people))
+                )
+            }
+        )
     return [
         {
             "username": r.username,
+            "subject_kind": r.subject_kind,
+            "subject": r.subject,
+            "name": named.get(r.subject, r.subject),
+            "dimension": r.dimension,
+            "scheme": r.scheme,
+            "period": r.period,
             "points": r.points,
             "instance_id": r.instance_id,
             "reason": r.reason,
             "awarded_at": r.awarded_at,
         }
-        for r in challenge.scores(s, period, where)
+        for r in rows
     ]

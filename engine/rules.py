@@ -513,6 +513,7 @@ ROLE_RULES: dict[str, Rule] = {
     "read_archives": _reads_archives,  # anyone's 成长档案 (of their tenant); everyone reads their own
     # the installation's metrics name every tenant's processes and groups: its own admins only
     "read_metrics": lambda actor, _target: "admin" in actor.roles and sees_every_tenant(actor),
+    "manage_appraisal": _reads_archives,  # organisers: schemes, panels, award lists, objections (appraisal/)
 }
 
 REFUSALS = {
@@ -534,6 +535,7 @@ REFUSALS = {
     "read_archives": "only the person, admins and organisers read a growth archive / 仅本人、管理员和组织单位可查看成长档案",
     "read_metrics": "only the installation's admins read its metrics / 仅系统管理员可查看运行指标",
     "repair_instances": "only admins repair stopped instances / 仅管理员可修复出错的流程",
+    "manage_appraisal": "only admins and organisers run appraisals / 仅管理员和组织单位可组织测评评选",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "attach_pledge": "{what} is not open for claims / 该事项当前不接受揭榜",
     "attach_evidence": "{who} is not involved in {what}",

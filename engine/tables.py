@@ -235,20 +235,33 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+def _subject_default(context: Any) -> Any:
+    """A row written the way the claim ledger always wrote them (a username only) is that person's."""
+    return context.get_current_parameters().get("username")
+
+
 class ScoreEntry(Base):
-    """A row of a person's monthly performance ledger (三亮三评三运用)."""
+    """A row of the performance ledger (三亮三评三运用): a person's or a unit's points for a month,
+    quarter or year (``appraisal.periods``). A panel's result is one row per dimension plus its
+    total (``dimension`` empty), marked with the ``scheme`` it was scored on; claim points carry
+    no scheme. ``username`` is the person for person rows (the subject), empty for units."""
 
     __tablename__ = "score_entry"
     __table_args__ = (
         Index("ix_score_period_user", "period", "username"),
         Index("ix_score_tenant_period", "tenant", "period"),
+        Index("ix_score_subject", "subject_kind", "subject", "period"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    period: Mapped[str] = mapped_column(String(7))
-    username: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(10))  # YYYY-MM, YYYY-Qn or YYYY
+    username: Mapped[str | None] = mapped_column(String(200))
+    subject_kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")
+    subject: Mapped[str] = mapped_column(String(200), default=_subject_default)  # a username or a unit code
+    dimension: Mapped[str | None] = mapped_column(String(64))
+    scheme: Mapped[str | None] = mapped_column(String(64))
     points: Mapped[float] = mapped_column(Float)
-    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
     reason: Mapped[str] = mapped_column(String(500))
     awarded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     tenant: Mapped[str | None] = mapped_column(String(64))

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
 from . import (
+    appraisal,
     assessment,
     attachments,
     auth,
@@ -51,6 +52,7 @@ BLUEPRINTS = (
     assessment.bp,
     attachments.bp,
     incidents.bp,
+    appraisal.bp,
 )
 PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
 

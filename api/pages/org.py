@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from engine import EngineError, NotFoundError, UnitRecord
 
-from .common import current_user, get_engine, login_required
+from .common import current_user, get_engine, login_required, may
 
 bp = Blueprint("org", __name__, url_prefix="/org")
 
@@ -80,6 +80,7 @@ def show(code: str):
         members=detail.members,
         kinds=kind_labels(),
         may_manage=engine.may_manage_org(me.username, detail.unit.tenant),
+        may_read_archive=may("read_archives"),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    appraisal,
     approval,
     attachments,
     board,
@@ -36,4 +37,5 @@ BLUEPRINTS = (
     people.blp,
     metrics.blp,
     incidents.blp,
+    appraisal.blp,
 )

@@ -7,7 +7,10 @@ from marshmallow import fields, validate
 from .base import Schema
 from .common import PageArgsSchema
 
-PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="format YYYY-MM / 格式应为 YYYY-MM")
+PERIOD = validate.Regexp(
+    r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$",
+    error="format YYYY-MM, YYYY-Qn or YYYY / 格式应为 YYYY-MM、YYYY-Qn 或 YYYY",
+)
 
 
 class BoardItemSchema(Schema):
@@ -83,7 +86,12 @@ class ClaimCreateSchema(Schema):
 
 
 class PeriodArgsSchema(PageArgsSchema):
-    period = fields.String(validate=PERIOD, metadata={"description": "YYYY-MM; default: this month"})
+    period = fields.String(
+        validate=PERIOD,
+        metadata={
+            "description": "YYYY-MM, YYYY-Qn or YYYY (with the periods inside it); default: this month"
+        },
+    )
 
 
 class ExportArgsSchema(Schema):
@@ -91,9 +99,17 @@ class ExportArgsSchema(Schema):
 
 
 class ScoreRowSchema(Schema):
-    username = fields.String()
+    username = fields.String(allow_none=True, metadata={"description": "the person, for person rows"})
+    subject_kind = fields.String(metadata={"enum": ["person", "unit"]})
+    subject = fields.String(metadata={"description": "a username or a unit code"})
+    name = fields.String(metadata={"description": "the person's or the unit's name"})
+    dimension = fields.String(
+        allow_none=True, metadata={"description": "empty on a total or a claim's points"}
+    )
+    scheme = fields.String(allow_none=True, metadata={"description": "the appraisal scheme that scored it"})
+    period = fields.String()
     points = fields.Float()
-    instance_id = fields.String()
+    instance_id = fields.String(allow_none=True)
     reason = fields.String()
     awarded_at = fields.DateTime()
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import rules
+from .. import appraisal, rules
 from ..errors import NotFoundError
 from ..tables import AuditEvent, Instance, ScoreEntry, User
 from ..vocabulary import Event
@@ -49,7 +49,9 @@ def archive(s: Session, username: str, viewer: str) -> list[ArchiveEntry]:
         out.extend(_from_data(row, username, number, cid, ctitle or ""))
     out.extend(_reports(s, username, where, {row.id: row for row, *_ in instances}))
     for entry in s.scalars(
-        select(ScoreEntry).where(ScoreEntry.username == username).order_by(ScoreEntry.awarded_at)
+        select(ScoreEntry)
+        .where(ScoreEntry.username == username, ScoreEntry.scheme.is_(None))
+        .order_by(ScoreEntry.awarded_at)
     ):
         if entry.instance_id in where:
             _, cid, ctitle = where[entry.instance_id]
@@ -65,6 +67,10 @@ def archive(s: Session, username: str, viewer: str) -> list[ArchiveEntry]:
                     entry.points,
                 )  # fmt: skip
             )
+    out.extend(
+        ArchiveEntry(e.at, e.kind, e.instance_id or "", e.title, e.detail, points=e.points)
+        for e in appraisal.entries(s, person.tenant, "person", username)
+    )
     return sorted(out, key=lambda e: (e.at is None, e.at or datetime.min))
 
 

@@ -172,7 +172,7 @@ class ArchiveEntry:
     """One line of a person's growth archive (成长档案), oldest first."""
 
     at: datetime | None
-    kind: str  # claim | report | acceptance | score | recommendation | assessment
+    kind: str  # claim | report | acceptance | score | recommendation | assessment | award | ranking
     instance_id: str
     title: str
     detail: str

@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from .. import audit, rules
+from ..appraisal.periods import Period
 from ..attachments.service import check_pledge_file
-from ..errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError
+from ..errors import ConflictError, FormInvalidError, NotFoundError
 from ..operations import deliver_message
 from ..runtime.clock import iso, parse_instant
 from ..runtime.runner import StepContext
@@ -267,8 +268,9 @@ def file_claim(step: Step, instance_id: str, actor: str, claim: dict[str, Any]) 
 
 
 def scores(session: Session, period: str, where: ColumnElement[bool] | None = None) -> list[ScoreEntry]:
-    """The ledger of ``period``; ``where`` (on ``ScoreEntry``) keeps one tenant's rows."""
-    stmt = select(ScoreEntry).where(ScoreEntry.period == period)
+    """The ledger of ``period`` and the periods inside it (a year holds its quarters and months);
+    ``where`` (on ``ScoreEntry``) keeps one tenant's rows."""
+    stmt = select(ScoreEntry).where(ScoreEntry.period.in_(Period.parse(period).spellings()))
     if where is not None:
         stmt = stmt.where(where)
     return list(session.scalars(stmt.order_by(ScoreEntry.awarded_at, ScoreEntry.id)))
@@ -277,13 +279,21 @@ def scores(session: Session, period: str, where: ColumnElement[bool] | None = No
 def leaderboard(
     session: Session, period: str, where: ColumnElement[bool] | None = None
 ) -> list[dict[str, Any]]:
-    """People ranked by points in ``period`` (equal points share a rank: 1, 1, 3); ``where`` as in ``scores``."""
+    """People ranked by points in ``period`` (equal points share a rank: 1, 1, 3); ``where`` as in ``scores``.
+
+    Only points people earned (no scheme): an appraisal's scores have their own ranking."""
     totals: dict[str, float] = defaultdict(float)
-    stmt = select(ScoreEntry.username, func.sum(ScoreEntry.points)).where(ScoreEntry.period == period)
+    stmt = select(ScoreEntry.username, func.sum(ScoreEntry.points)).where(
+        ScoreEntry.period.in_(Period.parse(period).spellings()),
+        ScoreEntry.subject_kind == "person",
+        ScoreEntry.scheme.is_(None),
+        ScoreEntry.username.is_not(None),
+    )
     if where is not None:
         stmt = stmt.where(where)
     for username, points in session.execute(stmt.group_by(ScoreEntry.username)):
-        totals[username] = round(float(points or 0), 2)
+        if username is not None:
+            totals[username] = round(float(points or 0), 2)
     names = (
         dict(
             session.execute(
@@ -309,8 +319,8 @@ def leaderboard(
 
 
 def previous_period(period: str) -> str:
-    year, month = (int(x) for x in period.split("-"))
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    """The month, quarter or year before ``period``."""
+    return str(Period.parse(period).previous())
 
 
 def titles(session: Session, period: str, where: ColumnElement[bool] | None = None) -> dict[str, Any]:
@@ -329,12 +339,5 @@ def titles(session: Session, period: str, where: ColumnElement[bool] | None = No
 
 
 def validate_period(period: str | None, now: datetime) -> str:
-    if not period:
-        return period_of(now)
-    try:
-        datetime.strptime(period, "%Y-%m")
-    except ValueError:
-        raise InvalidInputError(
-            "period must be YYYY-MM", {"period": ["format YYYY-MM / 格式应为 YYYY-MM"]}
-        ) from None
-    return period
+    """``period`` checked (``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``), or this local month when empty."""
+    return str(Period.parse(period)) if period else period_of(now)

@@ -100,6 +100,13 @@ class Runner:
         self._warm = WarmWorkflows()
 
     # ---- loading ------------------------------------------------------------------------
+
+    @property
+    def script_engine(self) -> Any:
+        """The sandboxed script engine this runner's workflows run with (a decision evaluated
+        outside a diagram, such as an appraisal scheme's DMN rule, uses it too)."""
+        return self._script_engine
+
     def model_of(self, session: Session, row: Instance) -> Model:
         return self.catalog.cached(row.definition_id) or self.catalog.model(
             session.get_one(Definition, row.definition_id)

@@ -146,6 +146,25 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
         ("admin",),
         {"title": "2026年破百题", "year": 2026, "organiser_unit": "xy_zzb", "categories": ["其他"]},
     ),
+    ("POST", "/appraisal/schemes"): (  # organisers (admins of a unit) and admins
+        ("admin",),
+        {
+            "name": "作风",
+            "subject_kind": "person",
+            "dimensions": [{"key": "style", "name": "作风", "weight": 1, "min": 0, "max": 10}],
+        },  # fmt: skip
+    ),
+    ("POST", "/appraisal/panels"): (
+        ("admin",),
+        {"scheme": "四强", "period": "2026", "subjects": ["pingli"], "scorers": [{"username": "zhao"}]},
+    ),
+    ("POST", "/appraisal/panels/{panel_id}/close"): (("admin",), None),
+    ("POST", "/award-lists"): (("admin",), {"scheme": "四强", "period": "2026"}),
+    ("POST", "/award-lists/{list_id}/objections/{objection_id}/decision"): (
+        ("admin",),
+        {"decision": "upheld"},
+    ),
+    ("POST", "/award-lists/{list_id}/finalise"): (("admin",), None),
 }
 
 
@@ -182,6 +201,23 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/units/{code}"): (404, None),  # no such unit yet
     ("GET", "/imports/org/template"): (200, None),
     ("GET", "/attachments/{attachment_id}"): (404, None),  # no such file; another's answers 403 or 404
+    ("GET", "/appraisal/schemes"): (200, None),  # the shipped 四强, 四高, 四优 and the county's own
+    ("GET", "/appraisal/panels/{panel_id}"): (404, None),  # no such panel
+    ("POST", "/appraisal/panels/{panel_id}/scores"): (
+        404,
+        {"subject": "pingli", "scores": {}},
+    ),  # scorers on it
+    ("GET", "/rankings"): (422, None),  # let in; the scheme must be named
+    ("GET", "/rankings/export"): (422, None),
+    ("GET", "/awards"): (200, None),  # awards are public within the county (公示)
+    ("GET", "/awards/export"): (200, None),
+    ("GET", "/award-lists"): (200, None),
+    ("GET", "/award-lists/{list_id}"): (404, None),  # no such list
+    ("POST", "/award-lists/{list_id}/objections"): (
+        404,
+        {"subject": "pingli", "reason": "有异议"},
+    ),  # anyone of the county
+    ("GET", "/units/{code}/archive"): (404, None),  # no such unit; its leaders, organisers and admins
 }
 
 MATRIX = {
@@ -208,6 +244,9 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
         "incident_id": NO_SUCH_ID,
+        "panel_id": "999999",
+        "list_id": "999999",
+        "objection_id": "999999",
     }
 
 
@@ -575,6 +614,22 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
     ("POST", "/tasks/<task_id>/complete"): (REFUSED_BY_REDIRECT, {"data": '{"decision": "approve"}'}),
     ("POST", "/tasks/<task_id>/ops/<op>"): (REFUSED_BY_REDIRECT, {"comment": "快点"}),
+    ("GET", "/appraisal/rankings"): (200, None),  # the county's rankings are public within it (公示)
+    ("POST", "/appraisal/rankings/propose"): (REFUSED_BY_REDIRECT, {"scheme": "四强", "period": "2026"}),
+    ("GET", "/appraisal/rankings.xlsx"): (200, None),
+    ("GET", "/appraisal/awards.xlsx"): (200, None),
+    ("GET", "/appraisal/lists/<int:list_id>"): (404, None),  # no such list
+    ("POST", "/appraisal/lists/<int:list_id>/objections"): (
+        REFUSED_BY_REDIRECT,
+        {"subject": "x", "reason": "r"},
+    ),
+    ("POST", "/appraisal/lists/<int:list_id>/objections/<int:objection_id>"): (
+        REFUSED_BY_REDIRECT,
+        {"decision": "upheld"},
+    ),
+    ("POST", "/appraisal/lists/<int:list_id>/finalise"): (REFUSED_BY_REDIRECT, {}),
+    ("GET", "/appraisal/units/<code>/archive"): (404, None),  # no such unit; its leaders and organisers
+    ("GET", "/appraisal/units/<code>/archive.xlsx"): (404, None),
 }
 
 
@@ -602,7 +657,8 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(
     for (method, rule), (expected, form) in sorted(PAGES.items()):
         page_login(client, engine, STRANGER, csrf_token="t")
         path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
-        path = path.replace("<int:campaign_id>", "<campaign_id>")
+        path = path.replace("<int:campaign_id>", "<campaign_id>").replace("<int:list_id>", "<list_id>")
+        path = path.replace("<int:objection_id>", "<objection_id>")
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
         resp = client.open(
@@ -746,6 +802,23 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/units/{code}"):                                           (404, 404, 404, 404, 404, 404),  # no such unit
     ("PUT", "/units/{code}"):                                           (403, 403, 403, 403, 200, 403),
     ("GET", "/users/me"):                                               (200, 200, 200, 200, 200, 200),
+    ("GET", "/appraisal/schemes"):                                      (200, 200, 200, 200, 200, 200),
+    ("POST", "/appraisal/schemes"):                                     (403, 403, 403, 403, 201, 403),
+    ("POST", "/appraisal/panels"):                                      (403, 403, 403, 403, 422, 403),  # let in; no unit pingli
+    ("GET", "/appraisal/panels/{panel_id}"):                            (404, 404, 404, 404, 404, 404),
+    ("POST", "/appraisal/panels/{panel_id}/scores"):                    (404, 404, 404, 404, 404, 404),
+    ("POST", "/appraisal/panels/{panel_id}/close"):                     (403, 403, 403, 403, 404, 403),  # let in; no such panel
+    ("GET", "/rankings"):                                               (422, 422, 422, 422, 422, 422),  # no scheme named
+    ("GET", "/rankings/export"):                                        (422, 422, 422, 422, 422, 422),
+    ("GET", "/awards"):                                                 (200, 200, 200, 200, 200, 200),
+    ("GET", "/awards/export"):                                          (200, 200, 200, 200, 200, 200),
+    ("GET", "/award-lists"):                                            (200, 200, 200, 200, 200, 200),
+    ("POST", "/award-lists"):                                           (403, 403, 403, 403, 409, 403),  # let in; nobody scored yet
+    ("GET", "/award-lists/{list_id}"):                                  (404, 404, 404, 404, 404, 404),
+    ("POST", "/award-lists/{list_id}/objections"):                      (404, 404, 404, 404, 404, 404),
+    ("POST", "/award-lists/{list_id}/objections/{objection_id}/decision"): (403, 403, 403, 403, 404, 403),
+    ("POST", "/award-lists/{list_id}/finalise"):                        (403, 403, 403, 403, 404, 403),
+    ("GET", "/units/{code}/archive"):                                   (404, 404, 404, 404, 404, 404),  # no such unit
     ("GET", "/users/{username}"):                                       (200, 200, 200, 200, 200, 200),
     ("PUT", "/users/{username}"):                                       (403, 403, 403, 403, 200, 200),
     ("POST", "/users/{username}/tokens"):                               (403, 403, 403, 403, 201, 403),
@@ -776,6 +849,9 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
         "incident_id": NO_SUCH_ID,
+        "panel_id": "999999",
+        "list_id": "999999",
+        "objection_id": "999999",
     }
 
 
