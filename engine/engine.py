@@ -40,6 +40,7 @@ from .errors import (
     NotFoundError,
     Problem,
 )
+from .frontline import FrontlineMixin
 from .integration.service import IntegrationMixin
 from .jobs import leasing as jobs
 from .jobs import loop, timers
@@ -88,7 +89,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
+class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, FrontlineMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -128,6 +129,7 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
         policies.install(self.steps)
         self._install_campaigns()
         self._install_attachments()
+        self._install_frontline()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()

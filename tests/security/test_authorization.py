@@ -95,7 +95,7 @@ INVOLVED_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
     ("POST", "/tasks/{task_id}/urge"): (403, {}),
     ("POST", "/process-instances/{instance_id}/attachments"): (403, evidence_body),
     ("GET", "/process-instances/{instance_id}/attachments"): (403, None),
-    ("GET", "/people/{username}/archive"): (403, None),  # zhao's 成长档案: zhao, admins and organisers
+    ("GET", "/people/{username}/archive"): (404, None),  # zhao's 成长档案: zhao, unit leaders, organisers
 }
 
 # (method, path) -> (who may: "admin" is a user with role admin, "oa" the OA service account;
@@ -671,7 +671,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/campaigns/{campaign_id}/assessment"):                     (403, 403, 403, 403, 200, 403),  # the 考评组 (none here) and admins
     ("POST", "/campaigns/{campaign_id}/carry-over"):                    (403, 403, 403, 403, 422, 403),  # let in; not into itself
     ("GET", "/campaigns/{campaign_id}/report"):                         (200, 200, 200, 200, 200, 200),
-    ("GET", "/people/{username}/archive"):                              (403, 200, 403, 403, 200, 403),  # zhao's own, and admins
+    ("GET", "/people/{username}/archive"):                              (404, 200, 404, 404, 200, 404),  # zhao's own, and admins; a peer: no such person
     ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
     ("GET", "/groups"):                                                 (200, 200, 200, 200, 200, 200),
     ("GET", "/jobs"):                                                   (403, 403, 403, 403, 200, 403),
