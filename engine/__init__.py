@@ -41,6 +41,7 @@ from .errors import (
     TooLargeError,
     TooManyAttemptsError,
 )
+from .frontline import ENTRY_WORDS as FRONTLINE_WORDS
 from .frontline import (
     FRONT_LINES,
     INTAKES,
@@ -104,6 +105,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "Event",
+    "FRONTLINE_WORDS",
     "FRONT_LINES",
     "FormInvalidError",
     "FrontlineDashboardRow",

@@ -8,6 +8,7 @@ from . import (
     board,
     campaigns,
     definitions,
+    frontline,
     instances,
     jobs,
     people,
@@ -32,4 +33,5 @@ BLUEPRINTS = (
     attachments.blp,
     units.blp,
     people.blp,
+    frontline.blp,
 )

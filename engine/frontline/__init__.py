@@ -12,12 +12,12 @@ from .. import rules
 from ..runtime.step import Steps
 from . import process, service
 from .board import dashboard, entries_of, stints
-from .process import ENTRY_KINDS, INTAKES, LIST_KINDS, RESULT_USES
+from .process import ENTRY_WORDS, INTAKES, LIST_KINDS, RESULT_USES
 from .records import DashboardRow, FrontlineEntryRecord, FrontlinePostRecord, StintRecord
 from .service import FRONT_LINES, ROTATIONS
 
 __all__ = [
-    "ENTRY_KINDS",
+    "ENTRY_WORDS",
     "FRONT_LINES",
     "INTAKES",
     "LIST_KINDS",

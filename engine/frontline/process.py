@@ -48,23 +48,23 @@ RESULT_USES = {
 }
 LIST_KINDS = {"positive": "正面清单", "negative": "负面清单"}
 POST_TASKS = ("dispatch", "rotate")
-#: What an archive line may be about (``frontline_entry.kind``).
-ENTRY_KINDS = (
-    "nomination",
-    "screening",
-    "assessment",
-    "not_selected",
-    "dispatch",
-    "onboarding",
-    "report",
-    "bulletin",
-    "review",
-    "rotation",
-    "list_positive",
-    "list_negative",
-    "stint_end",
-    "appraisal",
-)
+#: What an archive line may be about (``frontline_entry.kind``), in words.
+ENTRY_WORDS = {
+    "nomination": "提名",
+    "screening": "资格审查",
+    "assessment": "研判",
+    "not_selected": "未选派",
+    "dispatch": "选派",
+    "onboarding": "报到",
+    "report": "周报告",
+    "bulletin": "月通报",
+    "review": "季度点评",
+    "rotation": "轮岗",
+    "list_positive": "正面清单",
+    "list_negative": "负面清单",
+    "stint_end": "期满离岗",
+    "appraisal": "鉴定",
+}
 
 
 def install(steps: Steps) -> None:
@@ -421,8 +421,8 @@ def _entry(
 # ---- list entries ---------------------------------------------------------------------------------
 def add_list_entry(step: Step, instance_id: str, body: dict[str, Any]) -> FrontlineEntry:
     """A positive or negative list entry (正面清单/负面清单) for a cadre on post, by the post's
-    supervisor or the organisation department: the diagram hears of it (its message) and the
-    cadre's record keeps it."""
+    supervisor or the organisation department: the cadre's record keeps it, and the diagram hears
+    of it (its message) while one of the stint's months runs."""
     s = step.session
     actor = rules.actor_of(s, step.actor or "")
     row = step.lock_instance(instance_id)
@@ -446,8 +446,9 @@ def add_list_entry(step: Step, instance_id: str, body: dict[str, Any]) -> Frontl
     if step.actor != supervisor and not rules.allowed("manage_frontline", actor):
         rules.require("manage_frontline", actor)
     payload = {"kind": kind, "text": text, "by": step.actor}
-    if stint is None or deliver_message(step, row.id, LIST_MESSAGE, payload) is None:
+    if stint is None:
         raise ConflictError("the cadre is not on a post now / 该干部当前不在岗")
+    deliver_message(step, row.id, LIST_MESSAGE, payload)  # heard while a month runs; kept either way
     _entry(
         step,
         row,

@@ -135,6 +135,20 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
         ("admin",),
         {"title": "2026年破百题", "year": 2026, "organiser_unit": "xy_zzb", "categories": ["其他"]},
     ),
+    ("POST", "/frontline/posts"): (  # the organisation department (admins, admin@unit, group organiser)
+        ("admin",),
+        {
+            "front_line": "rural",
+            "unit": "xy_zzb",
+            "title": "驻村",
+            "duties": "驻村",
+            "capacity": 1,
+            "supervisor": "zhao",
+        },
+    ),
+    ("PATCH", "/frontline/posts/{post_id}"): (("admin",), {"capacity": 2}),
+    ("GET", "/frontline/stints"): (("admin",), None),
+    ("GET", "/frontline/dashboard"): (("admin",), None),
 }
 
 
@@ -171,6 +185,12 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/units/{code}"): (404, None),  # no such unit yet
     ("GET", "/imports/org/template"): (200, None),
     ("GET", "/attachments/{attachment_id}"): (404, None),  # no such file; another's answers 403 or 404
+    ("GET", "/frontline/posts"): (200, None),  # the county's catalogue: a cadre nominating themself reads it
+    ("GET", "/frontline/posts/{post_id}"): (404, None),  # no such post
+    ("POST", "/frontline/instances/{instance_id}/list-entries"): (
+        404,
+        {"kind": "positive", "text": "表现突出"},
+    ),  # not a front-line instance; on one: the post's supervisor and the organisation department
 }
 
 MATRIX = {
@@ -196,6 +216,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
+        "post_id": "999999",
     }
 
 
@@ -671,7 +692,14 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/campaigns/{campaign_id}/assessment"):                     (403, 403, 403, 403, 200, 403),  # the 考评组 (none here) and admins
     ("POST", "/campaigns/{campaign_id}/carry-over"):                    (403, 403, 403, 403, 422, 403),  # let in; not into itself
     ("GET", "/campaigns/{campaign_id}/report"):                         (200, 200, 200, 200, 200, 200),
-    ("GET", "/people/{username}/archive"):                              (404, 200, 404, 404, 200, 404),  # zhao's own, and admins; a peer: no such person
+    ("GET", "/people/{username}/archive"):                              (404, 200, 404, 404, 200, 404),
+    ("GET", "/frontline/posts"):                                        (200, 200, 200, 200, 200, 200),
+    ("POST", "/frontline/posts"):                                       (403, 403, 403, 403, 422, 403),  # let in; not the installation's unit
+    ("GET", "/frontline/posts/{post_id}"):                              (404, 404, 404, 404, 404, 404),
+    ("PATCH", "/frontline/posts/{post_id}"):                            (403, 403, 403, 403, 404, 403),  # let in; no such post
+    ("GET", "/frontline/stints"):                                       (403, 403, 403, 403, 200, 403),
+    ("GET", "/frontline/dashboard"):                                    (403, 403, 403, 403, 200, 403),
+    ("POST", "/frontline/instances/{instance_id}/list-entries"):        (404, 404, 404, 404, 404, 404),  # not a front-line instance  # zhao's own, and admins; a peer: no such person
     ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
     ("GET", "/groups"):                                                 (200, 200, 200, 200, 200, 200),
     ("GET", "/jobs"):                                                   (403, 403, 403, 403, 200, 403),
@@ -747,6 +775,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
+        "post_id": "999999",
     }
 
 
