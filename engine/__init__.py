@@ -50,6 +50,7 @@ from .frontline import (
     ROTATIONS,
     FrontlineEntryRecord,
     FrontlinePostRecord,
+    PoolRecord,
     StintRecord,
 )
 from .frontline import DashboardRow as FrontlineDashboardRow
@@ -129,6 +130,7 @@ __all__ = [
     "NotFoundError",
     "OrgImportReport",
     "Page",
+    "PoolRecord",
     "PostRecord",
     "PreviewRow",
     "Problem",

@@ -18,7 +18,20 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from . import assessment, attachments, auth, board, campaigns, designer, inbox, instances, org, scores, tasks
+from . import (
+    assessment,
+    attachments,
+    auth,
+    board,
+    campaigns,
+    designer,
+    frontline,
+    inbox,
+    instances,
+    org,
+    scores,
+    tasks,
+)
 from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, size_text, to_json
 from .compress import compress_static
 
@@ -35,6 +48,7 @@ BLUEPRINTS = (
     scores.bp,
     org.bp,
     campaigns.bp,
+    frontline.bp,
     assessment.bp,
     attachments.bp,
 )
@@ -133,6 +147,7 @@ def _template_globals() -> dict:
         "me": user,
         "viewer": user,  # the header's own name for the logged-in user: views may pass their own ``me``
         "me_may_deploy": user is not None and may("deploy"),
+        "me_may_dispatch": user is not None and may("manage_frontline"),
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,
         "locale": str(get_locale() or "zh_CN"),

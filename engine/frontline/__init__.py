@@ -11,9 +11,9 @@ from typing import Any
 from .. import rules
 from ..runtime.step import Steps
 from . import process, service
-from .board import dashboard, entries_of, stints
+from .board import dashboard, entries_of, nominees, pool, stints
 from .process import ENTRY_WORDS, INTAKES, LIST_KINDS, RESULT_USES
-from .records import DashboardRow, FrontlineEntryRecord, FrontlinePostRecord, StintRecord
+from .records import DashboardRow, FrontlineEntryRecord, FrontlinePostRecord, PoolRecord, StintRecord
 from .service import FRONT_LINES, ROTATIONS
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "FrontlineEntryRecord",
     "FrontlineMixin",
     "FrontlinePostRecord",
+    "PoolRecord",
     "StintRecord",
     "entries_of",
 ]
@@ -79,6 +80,18 @@ class FrontlineMixin:
         with self.steps.read(viewer) as step:
             service.require_organiser(step.session, viewer)
             return dashboard(step.session, viewer, step.now)
+
+    def frontline_pool(self, viewer: str) -> list[PoolRecord]:
+        """The running front-line instances: the pool, the assessments, the dispatches and the
+        stints under way (the organisation department)."""
+        with self.steps.read(viewer) as step:
+            service.require_organiser(step.session, viewer)
+            return pool(step.session, viewer)
+
+    def frontline_nominees(self, viewer: str) -> dict[str, list[tuple[str, str]]]:
+        """Whom ``viewer`` may nominate by each path (self, unit, organisation), as (username, name)."""
+        with self.steps.read(viewer) as step:
+            return nominees(step.session, viewer)
 
     def may_manage_frontline(self, viewer: str) -> bool:
         """Whether ``viewer`` is of the organisation department (for the pages' links and buttons)."""

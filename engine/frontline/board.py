@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import rules
-from ..tables import HumanTask, Unit, User
-from .records import DashboardRow, FrontlineEntryRecord, StintRecord
+from ..tables import HumanTask, Instance, Unit, User, UserPost
+from .process import PROCESS
+from .records import DashboardRow, FrontlineEntryRecord, PoolRecord, StintRecord
 from .tables import FrontlineEntry, FrontlinePost, FrontlineStint
 
 REVIEW_TASKS = ("quarterly_review", "monthly_bulletin", "weekly_report")
@@ -126,3 +127,71 @@ def dashboard(s: Session, viewer: str, now: datetime) -> list[DashboardRow]:
         )
         for p in posts
     ]
+
+
+def pool(s: Session, viewer: str) -> list[PoolRecord]:
+    """The tenant's running front-line instances, oldest first (the organisation department's view)."""
+    actor = rules.actor_of(s, viewer)
+    stmt = (
+        select(Instance)
+        .where(Instance.process_key == PROCESS, Instance.status == "running")
+        .order_by(Instance.created_at)
+    )
+    where = rules.tenant_filter(actor, Instance.tenant)
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = list(s.scalars(stmt))
+    cadres = {str((r.data or {}).get("cadre") or "") for r in rows}
+    names = {
+        u: n for u, n in s.execute(select(User.username, User.display_name).where(User.username.in_(cadres)))
+    }
+    out = []
+    for r in rows:
+        data = r.data or {}
+        cadre = str(data.get("cadre") or "")
+        out.append(
+            PoolRecord(
+                r.id,
+                cadre,
+                names.get(cadre, cadre),
+                str(data.get("intake") or ""),
+                str(data.get("front_line") or ""),
+                str(data.get("phase") or ""),
+                list(r.active_elements or []),
+                r.created_at,
+            )
+        )
+    return out
+
+
+def nominees(s: Session, viewer: str) -> dict[str, list[tuple[str, str]]]:
+    """Whom ``viewer`` may nominate by each path, as (username, name): themself; the people of the
+    units they lead (a leading post, and the units below); everyone of the county with a post,
+    for the organisation department."""
+    actor = rules.actor_of(s, viewer)
+    me = s.scalar(select(User.display_name).where(User.username == viewer)) or viewer
+    out: dict[str, list[tuple[str, str]]] = {"self": [(viewer, me)], "unit": [], "organisation": []}
+    led = list(
+        s.scalars(
+            select(Unit.path)
+            .join(UserPost, UserPost.unit_id == Unit.id)
+            .where(UserPost.username == viewer, UserPost.post.in_(rules.LEADING_POSTS))
+        )
+    )
+    people = (
+        select(User.username, User.display_name)
+        .join(UserPost, UserPost.username == User.username)
+        .join(Unit, Unit.id == UserPost.unit_id)
+        .where(User.active.is_(True))
+        .distinct()
+        .order_by(User.username)
+    )
+    mine = rules.tenant_filter(actor, User.tenant)
+    if mine is not None:
+        people = people.where(mine)
+    if led:
+        under = or_(*(Unit.path.startswith(path, autoescape=True) for path in led))
+        out["unit"] = [(u, n) for u, n in s.execute(people.where(under)) if u != viewer]
+    if rules.allowed("manage_frontline", actor):
+        out["organisation"] = [(u, n) for u, n in s.execute(people)]
+    return out

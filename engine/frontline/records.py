@@ -82,3 +82,18 @@ class DashboardRow:
     @property
     def vacant(self) -> int:
         return max(self.capacity - self.filled, 0)
+
+
+@dataclass(frozen=True)
+class PoolRecord:
+    """A cadre's running front-line instance as the dispatch page lists it: in the pool, being
+    assessed, waiting for a post, or on post."""
+
+    instance_id: str
+    username: str
+    name: str
+    intake: str
+    front_line: str
+    phase: str
+    waiting_at: list[str]
+    started_at: datetime

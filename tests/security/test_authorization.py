@@ -576,6 +576,29 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
     ("POST", "/tasks/<task_id>/complete"): (REFUSED_BY_REDIRECT, {"data": '{"decision": "approve"}'}),
     ("POST", "/tasks/<task_id>/ops/<op>"): (REFUSED_BY_REDIRECT, {"comment": "快点"}),
+    # 五个一线: the catalogue and the nomination form are everyone's; dispatch is the organisation department's
+    ("GET", "/frontline"): (403, None),
+    ("GET", "/frontline/dashboard.xlsx"): (403, None),
+    ("GET", "/frontline/posts"): (200, None),
+    ("POST", "/frontline/posts"): (
+        403,
+        {
+            "front_line": "rural",
+            "unit": "xy_zzb",
+            "title": "驻村",
+            "duties": "驻村",
+            "capacity": "1",
+            "supervisor": "zhao",
+        },
+    ),
+    ("POST", "/frontline/posts/<int:post_id>"): (403, {"capacity": "2", "active": "1"}),
+    ("GET", "/frontline/nominate"): (200, None),
+    ("POST", "/frontline/nominate"): (
+        422,
+        {"intake": "organisation", "cadre": "wang", "front_line": "rural", "reason": "选派"},
+    ),  # only the organisation department selects
+    ("GET", "/frontline/people/<username>"): (404, None),  # zhao's 成长档案: not a stranger's to read
+    ("GET", "/frontline/people/<username>/archive.xlsx"): (404, None),
 }
 
 
@@ -603,7 +626,7 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(
     for (method, rule), (expected, form) in sorted(PAGES.items()):
         page_login(client, engine, STRANGER, csrf_token="t")
         path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
-        path = path.replace("<int:campaign_id>", "<campaign_id>")
+        path = path.replace("<int:campaign_id>", "<campaign_id>").replace("<int:post_id>", "<post_id>")
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
         resp = client.open(
