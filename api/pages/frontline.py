@@ -79,7 +79,7 @@ def entry_kinds() -> dict[str, str]:
         "frontline_rotation": _("轮岗"),
         "frontline_list_positive": _("正面清单"),
         "frontline_list_negative": _("负面清单"),
-        "frontline_stint_end": _("期满离岗"),
+        "frontline_stint_end": _("离岗"),
         "frontline_appraisal": _("鉴定"),
     }
 

@@ -62,7 +62,7 @@ ENTRY_WORDS = {
     "rotation": "轮岗",
     "list_positive": "正面清单",
     "list_negative": "负面清单",
-    "stint_end": "期满离岗",
+    "stint_end": "离岗",
     "appraisal": "鉴定",
 }
 
@@ -385,14 +385,26 @@ def _end_stint(step: Step, row: Instance, reason: str) -> None:
     s.flush()
 
 
-def on_event(s: Session, event: str, row: Instance, _data: dict[str, Any]) -> None:
-    """A cancelled instance frees its cadre's post."""
+def on_event(s: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
+    """A cancelled instance frees its cadre's post, and the cadre's record says why."""
     if event != "instance.cancelled" or row.process_key != PROCESS:
         return
     for stint in s.scalars(
         select(FrontlineStint).where(FrontlineStint.instance_id == row.id, FrontlineStint.ended_at.is_(None))
     ):
         stint.ended_at, stint.end_reason = row.ended_at or row.updated_at, "cancelled"
+        s.add(
+            FrontlineEntry(
+                tenant=row.tenant,
+                instance_id=row.id,
+                username=stint.username,
+                kind="stint_end",
+                at=stint.ended_at,
+                by=None,
+                detail=f"锻炼终止：{data.get('reason') or ''}".rstrip("："),
+                data={},
+            )
+        )
 
 
 def _entry(

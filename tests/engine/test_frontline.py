@@ -242,3 +242,49 @@ def test_cadres_of_the_batch_are_people_of_the_county(xingping) -> None:
     assert len(CADRES) >= 10
     with pytest.raises(InvalidInputError):
         nominate(engine, "organisation", "nobody", "xp_org")
+
+
+def test_overdue_reviews_and_bulletins_show_on_the_dashboard_and_a_cancelled_stint_frees_its_post(
+    xingping, clock
+) -> None:
+    engine, posts = xingping
+    instance_id = nominate(engine, "organisation", "c10", "xp_org")
+    assess(engine, instance_id)
+    dispatch(engine, instance_id, posts["community"])
+    engine.complete(
+        task_of(engine, instance_id, "onboard"),
+        "dc_sec",
+        {"mentor": "xp_judge2", "party_group": "社区临时党小组"},
+    )
+    for _ in range(6):  # six weeks pass and nobody reports: the month's bulletin is a week late
+        clock.advance(days=7, minutes=1)
+        engine.run_due_jobs()
+    [row] = [r for r in engine.frontline_dashboard("xp_org") if r.post_id == posts["community"]]
+    assert (row.filled, row.by_rank, row.by_origin) == (1, {"科级": 1}, {"东城街道": 1})
+    assert row.overdue >= 1
+    with pytest.raises(NotAllowedError):  # the dashboard is the organisation department's
+        engine.frontline_dashboard("c10")
+    engine.cancel(instance_id, actor="xp_org", reason="调回原单位")
+    assert engine.frontline_post(posts["community"], "xp_org").filled == 0
+    assert engine.person_archive("c10", "c10")[-1].detail == "锻炼终止：调回原单位"
+
+
+def test_another_county_sees_none_of_the_posts(xingping) -> None:
+    from engine import organisation as org
+    from engine.organisation import PostAssignment
+
+    engine, posts = xingping
+    with engine.store.write() as s:
+        org.upsert_unit(
+            s, "pingli", name="平利县", kind="county", parent=None, attributes=None, now=engine.clock.now()
+        )
+    engine.upsert_user("pl_admin", display_name="平利管理员", roles=["admin@pingli"])
+    with engine.store.write() as s:
+        org.set_posts(s, "pl_admin", [PostAssignment("pingli", "副部长", "科级")])
+    assert engine.frontline_posts("pl_admin") == []
+    with pytest.raises(NotFoundError):
+        engine.frontline_post(posts["rural"], "pl_admin")
+    with pytest.raises(NotFoundError):
+        engine.update_frontline_post(posts["rural"], "pl_admin", {"capacity": 9})
+    with pytest.raises(NotFoundError):  # nor the person's archive
+        engine.person_archive("c01", "pl_admin")
