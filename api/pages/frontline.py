@@ -276,8 +276,33 @@ def archive(username: str):
         abort(404)
     name = get_engine().display_names([username]).get(username, username)
     return render_template(
-        "pages/frontline/archive.html", entries=entries, name=name, username=username, kinds=entry_kinds()
+        "pages/frontline/archive.html",
+        entries=entries,
+        name=name,
+        username=username,
+        kinds=entry_kinds(),
+        may_list=get_engine().frontline_list_target(username, me) is not None,
     )
+
+
+@bp.post("/people/<username>/list-entries")
+@login_required
+def add_list_entry(username: str):
+    """A positive or negative list entry for a cadre on post, by the post's manager or the organisation department."""
+    me = current_user().username
+    instance_id = get_engine().frontline_list_target(username, me)
+    if instance_id is None:
+        abort(404)
+    body = {"kind": request.form.get("kind", ""), "text": request.form.get("text", "").strip()}
+    try:
+        get_engine().add_list_entry(instance_id, me, body)
+    except InvalidInputError as exc:
+        flash("；".join(_errors(exc).values()), "error")
+    except (ConflictError, NotAllowedError) as exc:
+        flash(one_language(exc.detail), "error")
+    else:
+        flash(_("已登记"))
+    return redirect(url_for("frontline.archive", username=username))
 
 
 @bp.get("/people/<username>/archive.xlsx")

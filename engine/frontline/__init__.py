@@ -11,7 +11,7 @@ from typing import Any
 from .. import rules
 from ..runtime.step import Steps
 from . import process, service
-from .board import dashboard, entries_of, nominees, pool, stints
+from .board import dashboard, entries_of, list_target, nominees, pool, stints
 from .process import ENTRY_WORDS, INTAKES, LIST_KINDS, RESULT_USES
 from .records import DashboardRow, FrontlineEntryRecord, FrontlinePostRecord, PoolRecord, StintRecord
 from .service import FRONT_LINES, ROTATIONS
@@ -92,6 +92,11 @@ class FrontlineMixin:
         """Whom ``viewer`` may nominate by each path (self, unit, organisation), as (username, name)."""
         with self.steps.read(viewer) as step:
             return nominees(step.session, viewer)
+
+    def frontline_list_target(self, username: str, viewer: str) -> str | None:
+        """The instance a list entry for ``username`` goes to, when ``viewer`` may file one now."""
+        with self.steps.read(viewer) as step:
+            return list_target(step.session, username, viewer)
 
     def may_manage_frontline(self, viewer: str) -> bool:
         """Whether ``viewer`` is of the organisation department (for the pages' links and buttons)."""

@@ -195,3 +195,19 @@ def nominees(s: Session, viewer: str) -> dict[str, list[tuple[str, str]]]:
     if rules.allowed("manage_frontline", actor):
         out["organisation"] = [(u, n) for u, n in s.execute(people)]
     return out
+
+
+def list_target(s: Session, username: str, viewer: str) -> str | None:
+    """The instance of ``username``'s stint on post when ``viewer`` may file list entries for it
+    (the post's manager or the organisation department), else None."""
+    row = s.execute(
+        select(FrontlineStint.instance_id, FrontlinePost.supervisor, FrontlineStint.tenant)
+        .join(FrontlinePost, FrontlinePost.id == FrontlineStint.post_id)
+        .where(FrontlineStint.username == username, FrontlineStint.ended_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    actor = rules.actor_of(s, viewer)
+    if not rules.in_tenant(actor, row.tenant):
+        return None
+    return row.instance_id if viewer == row.supervisor or rules.allowed("manage_frontline", actor) else None

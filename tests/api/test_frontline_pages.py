@@ -76,5 +76,17 @@ def test_a_cadre_nominates_themself_and_the_organisation_department_dispatches(
     page_login(client, engine, "c06", csrf_token="t")
     assert client.get("/frontline/people/c05").status_code == 404  # a peer
     assert client.get("/frontline/people/c05?lang=en").status_code == 404
-    page_login(client, engine, "xcj_head", csrf_token="t")
-    assert client.get("/frontline/people/c05").status_code == 200  # her unit's 局长
+    assert (
+        client.post(
+            "/frontline/people/c05/list-entries", data={"csrf_token": "t", "kind": "negative", "text": "x"}
+        ).status_code
+        == 404
+    )
+    page_login(client, engine, "xcj_head", csrf_token="t")  # her unit's 局长, and the rural post's manager
+    assert 'id="list-entry"' in client.get("/frontline/people/c05").get_data(as_text=True)
+    filed = client.post(
+        "/frontline/people/c05/list-entries",
+        data={"csrf_token": "t", "kind": "positive", "text": "牵头领办合作社"},
+    )
+    assert filed.status_code == 302
+    assert "正面清单：牵头领办合作社" in client.get("/frontline/people/c05").get_data(as_text=True)

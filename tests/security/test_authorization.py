@@ -599,6 +599,10 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ),  # only the organisation department selects
     ("GET", "/frontline/people/<username>"): (404, None),  # zhao's 成长档案: not a stranger's to read
     ("GET", "/frontline/people/<username>/archive.xlsx"): (404, None),
+    ("POST", "/frontline/people/<username>/list-entries"): (
+        404,
+        {"kind": "positive", "text": "x"},
+    ),  # not on post
 }
 
 
