@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import rules
 from ..runtime.step import Steps
-from . import process, service
+from . import lists, process, service
 from .board import dashboard, entries_of, list_target, nominees, pool, stints
 from .process import ENTRY_WORDS, INTAKES, LIST_KINDS, RESULT_USES
 from .records import DashboardRow, FrontlineEntryRecord, FrontlinePostRecord, PoolRecord, StintRecord
@@ -72,7 +72,7 @@ class FrontlineMixin:
         """A positive or negative list entry ``{kind: positive|negative, text}`` for a cadre on post,
         by the post's supervisor or the organisation department; 409 when the cadre is not on post."""
         with self.steps.write(actor) as step:
-            e = process.add_list_entry(step, instance_id, body)
+            e = lists.add_list_entry(step, instance_id, body)
             return FrontlineEntryRecord(e.at, e.kind, e.instance_id, e.detail, e.by, dict(e.data or {}))
 
     def frontline_dashboard(self, viewer: str) -> list[DashboardRow]:

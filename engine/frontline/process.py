@@ -25,8 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import rules
-from ..errors import ConflictError, FormInvalidError, InvalidInputError, NotFoundError
-from ..operations import deliver_message
+from ..errors import ConflictError, FormInvalidError, InvalidInputError
 from ..runtime.runner import StepContext
 from ..runtime.step import Step, Steps
 from ..tables import AuditEvent, HumanTask, Instance, Unit, User, UserPost
@@ -137,7 +136,7 @@ def check_start(step: Step, row: Instance) -> None:
     if pooled is not None:
         raise ConflictError(f"{cadre} is in the front-line pool already / 该干部已在人选库中")
     front = FRONT_LINES.get(str(data.get("front_line")), "")
-    _entry(
+    record_entry(
         step,
         row,
         "nomination",
@@ -260,9 +259,9 @@ def react(step: Step, ctx: StepContext) -> None:
             f"短板弱项 {result.get('weaknesses')}，一贯表现 {result.get('consistency')}；"
             f"{result.get('votes_for')}/{result.get('members')} 人建议选派"
         )
-        _entry(step, row, "assessment", detail, by=None, data=dict(result))
+        record_entry(step, row, "assessment", detail, by=None, data=dict(result))
     if "mark_not_selected" in ctx.visited:
-        _entry(step, row, "not_selected", "未予选派", by=None)
+        record_entry(step, row, "not_selected", "未予选派", by=None)
     if "stint_over" in ctx.visited:
         _end_stint(step, row, "finished")
 
@@ -283,14 +282,14 @@ def _completed(step: Step, row: Instance, task_id: str) -> None:
     element = ht.element_id
     if element == "screen_nominee":
         passed = form.get("decision") == "approve"
-        _entry(step, row, "screening", "资格审查通过，进入研判" if passed else "资格审查未通过", by=by)
+        record_entry(step, row, "screening", "资格审查通过，进入研判" if passed else "资格审查未通过", by=by)
     elif element == "dispatch":
         _dispatch(step, row, form, by)
     elif element == "onboard":
         mentor = s.scalar(select(User.display_name).where(User.username == form.get("mentor"))) or form.get(
             "mentor"
         )
-        _entry(
+        record_entry(
             step,
             row,
             "onboarding",
@@ -299,7 +298,7 @@ def _completed(step: Step, row: Instance, task_id: str) -> None:
             data={"mentor": form.get("mentor"), "party_group": form.get("party_group")},
         )
     elif element == "weekly_report":
-        _entry(
+        record_entry(
             step,
             row,
             "report",
@@ -307,7 +306,7 @@ def _completed(step: Step, row: Instance, task_id: str) -> None:
             by=by,
         )
     elif element == "monthly_bulletin":
-        _entry(
+        record_entry(
             step,
             row,
             "bulletin",
@@ -316,7 +315,7 @@ def _completed(step: Step, row: Instance, task_id: str) -> None:
             data={"rating": form.get("rating")},
         )
     elif element == "quarterly_review":
-        _entry(
+        record_entry(
             step,
             row,
             "review",
@@ -329,7 +328,7 @@ def _completed(step: Step, row: Instance, task_id: str) -> None:
         _dispatch(step, row, form, by, kind="rotation")
     elif element == "appraisal":
         grade, use = GRADES.get(str(form.get("grade")), ""), RESULT_USES.get(str(form.get("result_use")), "")
-        _entry(
+        record_entry(
             step,
             row,
             "appraisal",
@@ -369,7 +368,7 @@ def _dispatch(
     detail = f"{word}到{FRONT_LINES.get(post.front_line, '')}一线：{unit} {post.title}"
     if kind == "dispatch":
         detail += f"，锻炼 {form.get('months')} 个月"
-    _entry(step, row, kind, detail, by=by, data={"post": post.id, "front_line": post.front_line})
+    record_entry(step, row, kind, detail, by=by, data={"post": post.id, "front_line": post.front_line})
     s.flush()
 
 
@@ -381,7 +380,7 @@ def _end_stint(step: Step, row: Instance, reason: str) -> None:
         stint.ended_at, stint.end_reason = step.now, reason
         if reason != "rotated":
             words = {"finished": "锻炼期满离岗", "cancelled": "锻炼终止"}
-            _entry(step, row, "stint_end", words.get(reason, reason), by=None)
+            record_entry(step, row, "stint_end", words.get(reason, reason), by=None)
     s.flush()
 
 
@@ -407,7 +406,7 @@ def on_event(s: Session, event: str, row: Instance, data: dict[str, Any]) -> Non
         )
 
 
-def _entry(
+def record_entry(
     step: Step,
     row: Instance,
     kind: str,
@@ -415,60 +414,17 @@ def _entry(
     *,
     by: str | None = "",
     data: dict[str, Any] | None = None,
-) -> None:
-    step.session.add(
-        FrontlineEntry(
-            tenant=row.tenant,
-            instance_id=row.id,
-            username=_cadre(row),
-            kind=kind,
-            at=step.now,
-            by=step.actor if by == "" else by,
-            detail=detail,
-            data=data or {},
-        )
+) -> FrontlineEntry:
+    """A line of the cadre's record at the step's ``now``, by the step's actor unless ``by`` says."""
+    entry = FrontlineEntry(
+        tenant=row.tenant,
+        instance_id=row.id,
+        username=_cadre(row),
+        kind=kind,
+        at=step.now,
+        by=step.actor if by == "" else by,
+        detail=detail,
+        data=data or {},
     )
-
-
-# ---- list entries ---------------------------------------------------------------------------------
-def add_list_entry(step: Step, instance_id: str, body: dict[str, Any]) -> FrontlineEntry:
-    """A positive or negative list entry (正面清单/负面清单) for a cadre on post, by the post's
-    supervisor or the organisation department: the cadre's record keeps it, and the diagram hears
-    of it (its message) while one of the stint's months runs."""
-    s = step.session
-    actor = rules.actor_of(s, step.actor or "")
-    row = step.lock_instance(instance_id)
-    if row.process_key != PROCESS or not rules.in_tenant(actor, row.tenant):
-        raise NotFoundError(f"no front-line instance '{instance_id}'")
-    kind, raw = body.get("kind"), body.get("text")
-    text = raw.strip() if isinstance(raw, str) else ""
-    errors: dict[str, list[str]] = {}
-    if kind not in LIST_KINDS:
-        errors["kind"] = ["positive or negative / 须为正面或负面"]
-    if not text or len(text) > 2000:
-        errors["text"] = ["1 to 2000 characters / 长度须为 1 至 2000 个字符"]
-    if errors:
-        raise InvalidInputError("the list entry is invalid / 清单内容有误", errors)
-    stint = s.scalar(
-        select(FrontlineStint).where(FrontlineStint.instance_id == row.id, FrontlineStint.ended_at.is_(None))
-    )
-    supervisor = (
-        s.scalar(select(FrontlinePost.supervisor).where(FrontlinePost.id == stint.post_id)) if stint else None
-    )
-    if step.actor != supervisor and not rules.allowed("manage_frontline", actor):
-        rules.require("manage_frontline", actor)
-    payload = {"kind": kind, "text": text, "by": step.actor}
-    if stint is None:
-        raise ConflictError("the cadre is not on a post now / 该干部当前不在岗")
-    deliver_message(step, row.id, LIST_MESSAGE, payload)  # heard while a month runs; kept either way
-    _entry(
-        step,
-        row,
-        f"list_{kind}",
-        f"{LIST_KINDS[str(kind)]}：{text}",
-        data={"text": text, "post": stint.post_id},
-    )
-    s.flush()
-    return s.scalars(
-        select(FrontlineEntry).where(FrontlineEntry.instance_id == row.id).order_by(FrontlineEntry.id.desc())
-    ).first()  # type: ignore[return-value]
+    step.session.add(entry)
+    return entry
