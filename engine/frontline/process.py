@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import rules
+from ..approval.notify import add_copies
 from ..errors import ConflictError, FormInvalidError, InvalidInputError
 from ..runtime.runner import StepContext
 from ..runtime.step import Step, Steps
@@ -135,6 +136,9 @@ def check_start(step: Step, row: Instance) -> None:
     )
     if pooled is not None:
         raise ConflictError(f"{cadre} is in the front-line pool already / 该干部已在人选库中")
+    if cadre != step.actor:  # the cadre follows their own nomination (抄送), whoever filed it
+        copied = add_copies(s, row, [cadre], step.actor, None, step.now)
+        step.record("instance.cc", actor=step.actor, instance_id=row.id, data={"usernames": copied})
     front = FRONT_LINES.get(str(data.get("front_line")), "")
     record_entry(
         step,

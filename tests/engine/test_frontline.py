@@ -78,6 +78,7 @@ def test_a_batch_of_twelve_enters_the_pool_by_three_paths_and_is_dispatched_with
     for cadre in ("c08", "c10", "c12"):  # 组织选派
         nominated[cadre] = nominate(engine, "organisation", cadre, "xp_org")
     assert len(nominated) == 12
+    assert engine.get_instance(nominated["c08"]).id in {c.instance_id for c in engine.list_cc("c08").items}
 
     with pytest.raises(InvalidInputError):  # a colleague cannot nominate someone as a self-nomination
         nominate(engine, "self", "c02", "c01")
