@@ -151,6 +151,7 @@ def _posts(form: dict[str, str], errors: dict[str, str], status: int = 200):
             posts=engine.frontline_posts(me),
             may_manage=engine.may_manage_frontline(me),
             units={u.code: u.name for u in engine.list_units(viewer=me, limit=500).items},
+            people=engine.frontline_nominees(me)["organisation"],  # the county's people with a post
             front_lines=front_lines(),
             form=form,
             errors=errors,

@@ -48,7 +48,7 @@ def test_a_cadre_is_nominated_dispatched_and_archived_from_the_pages(login, serv
     form.locator("input[name=title]").fill("产业重点村工作专班")
     form.locator("textarea[name=duties]").fill("驻村推进村集体经济发展")
     form.locator("input[name=capacity]").fill("2")
-    form.locator("input[name=supervisor]").fill("fl_head")
+    form.locator("select[name=supervisor]").select_option(label="乡村振兴局秦局长")
     form.locator("input[name=field]").fill("农业")
     form.locator("button[type=submit]").click()
     organiser.wait_for_load_state()
