@@ -1,6 +1,6 @@
 """frontline: posts on the five front lines, who holds which, and each cadre's front-line record
 
-Revision ID: a3d5f7b9c1e2
+Revision ID: 4e81f10a8229
 Revises: f7c1a9e3b5d2
 Create Date: 2026-12-01 11:00:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.tables import UtcDateTime
 
 
-revision = 'a3d5f7b9c1e2'
+revision = '4e81f10a8229'
 down_revision = 'f7c1a9e3b5d2'
 branch_labels = None
 depends_on = None
