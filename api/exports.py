@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from engine import CampaignRecord
+from engine import FRONT_LINES, FRONTLINE_WORDS, CampaignRecord
 
 from .extension import get_engine
 
@@ -163,6 +163,7 @@ ARCHIVE_KINDS = {
     "recommendation": "推荐使用",
     "award": "奖项",
     "ranking": "测评排名",
+    **{f"frontline_{kind}": word for kind, word in FRONTLINE_WORDS.items()},
 }
 
 
@@ -241,3 +242,39 @@ def unit_archive_download(code: str, *, viewer: str) -> Response:
         for e in lines
     )
     return _download(workbook([(f"{name}档案", UNIT_ARCHIVE_HEADERS, rows)]), f"unit-archive-{code}.xlsx")
+
+
+DASHBOARD_HEADERS = (
+    "一线",
+    "岗位",
+    "接收单位",
+    "容量",
+    "在岗",
+    "空缺",
+    "职级构成",
+    "来源单位",
+    "逾期任务",
+    "正面清单",
+    "负面清单",
+)
+
+
+def frontline_dashboard_download(*, viewer: str) -> Response:
+    """The front-line dashboard (五个一线) as a workbook, one row per post, Chinese headers."""
+    rows = (
+        [
+            FRONT_LINES.get(r.front_line, r.front_line),
+            r.title,
+            r.unit_name,
+            r.capacity,
+            r.filled,
+            r.vacant,
+            "、".join(f"{k or '—'} {v}" for k, v in sorted(r.by_rank.items())),
+            "、".join(f"{k or '—'} {v}" for k, v in sorted(r.by_origin.items())),
+            r.overdue,
+            r.positive,
+            r.negative,
+        ]
+        for r in get_engine().frontline_dashboard(viewer)
+    )
+    return _download(workbook([("五个一线", DASHBOARD_HEADERS, rows)]), "frontline-dashboard.xlsx")

@@ -52,6 +52,19 @@ from .errors import (
     TooLargeError,
     TooManyAttemptsError,
 )
+from .frontline import ENTRY_WORDS as FRONTLINE_WORDS
+from .frontline import (
+    FRONT_LINES,
+    INTAKES,
+    LIST_KINDS,
+    RESULT_USES,
+    ROTATIONS,
+    FrontlineEntryRecord,
+    FrontlinePostRecord,
+    PoolRecord,
+    StintRecord,
+)
+from .frontline import DashboardRow as FrontlineDashboardRow
 from .incidents import IncidentRecord
 from .observe import Gauges, Tally
 from .payload import check_json_value, check_text, strict_json_loads
@@ -111,9 +124,15 @@ __all__ = [
     "Engine",
     "EngineError",
     "Event",
+    "FRONTLINE_WORDS",
+    "FRONT_LINES",
     "FormInvalidError",
+    "FrontlineDashboardRow",
+    "FrontlineEntryRecord",
+    "FrontlinePostRecord",
     "Gauges",
     "HostileDiagramError",
+    "INTAKES",
     "ImportInvalidError",
     "ImportProblem",
     "ImportResult",
@@ -123,6 +142,7 @@ __all__ = [
     "InvalidInputError",
     "JobRecord",
     "LEADING_POSTS",
+    "LIST_KINDS",
     "ListedProblemRecord",
     "ManualClock",
     "MessageInvalidError",
@@ -132,11 +152,14 @@ __all__ = [
     "OrgImportReport",
     "Page",
     "PanelRecord",
+    "PoolRecord",
     "PostRecord",
     "PreviewRow",
     "Problem",
     "ProcessAnalytics",
     "PublishResult",
+    "RESULT_USES",
+    "ROTATIONS",
     "RankingRow",
     "Recommendation",
     "RowError",
@@ -145,6 +168,7 @@ __all__ = [
     "ScriptError",
     "ScriptTimeoutError",
     "StatRow",
+    "StintRecord",
     "SystemClock",
     "Tally",
     "TaskDetail",

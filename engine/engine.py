@@ -55,6 +55,7 @@ from .errors import (
     NotFoundError,
     Problem,
 )
+from .frontline import FrontlineMixin
 from .incidents import IncidentsMixin
 from .integration.service import IntegrationMixin
 from .jobs import leasing as jobs
@@ -105,7 +106,9 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, IncidentsMixin, AppraisalMixin):
+class Engine(
+    IntegrationMixin, CampaignsMixin, AttachmentsMixin, IncidentsMixin, AppraisalMixin, FrontlineMixin
+):
     def __init__(
         self,
         database_url: str | None = None,
@@ -147,6 +150,7 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, IncidentsMixin,
         self._install_campaigns()
         self._install_attachments()
         self._install_incidents()
+        self._install_frontline()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()

@@ -450,6 +450,39 @@ def _reads_archives(actor: Actor, _target: Any) -> bool:
     return "admin" in actor.roles or bool(actor.scopes("admin"))
 
 
+def _organises(actor: Actor, _target: Any) -> bool:
+    """The organisation department: admins, admins of a unit (``admin@zzb``) and the group
+    ``organiser``, who run front-line dispatch (五个一线) for their tenant."""
+    return "admin" in actor.roles or bool(actor.scopes("admin")) or "organiser" in actor.groups
+
+
+def leads_person(s: Session, actor: Actor, username: str) -> bool:
+    """Whether ``actor`` holds a leading post (``LEADING_POSTS``) in a unit where ``username``
+    holds a post, or in a unit above it: the person's unit leaders."""
+    units = list(
+        s.scalars(
+            select(Unit.path).join(UserPost, UserPost.unit_id == Unit.id).where(UserPost.username == username)
+        )
+    )
+    ids = {int(i) for path in units for i in path.strip("/").split("/") if i.isdigit()}
+    if not ids:
+        return False
+    found = s.scalar(
+        select(UserPost.id)
+        .where(
+            UserPost.username == actor.username, UserPost.post.in_(LEADING_POSTS), UserPost.unit_id.in_(ids)
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def reads_archive_of(s: Session, actor: Actor, username: str) -> bool:
+    """Who reads a person's growth archive (成长档案): the person, their unit leaders
+    (``leads_person``) and the organisation department (``read_archives``)."""
+    return actor.username == username or allowed("read_archives", actor) or leads_person(s, actor, username)
+
+
 def _role(*roles: str) -> Callable[[Actor, Any], bool]:
     return lambda actor, _target: bool(actor.roles & set(roles))
 
@@ -514,6 +547,7 @@ ROLE_RULES: dict[str, Rule] = {
     # the installation's metrics name every tenant's processes and groups: its own admins only
     "read_metrics": lambda actor, _target: "admin" in actor.roles and sees_every_tenant(actor),
     "manage_appraisal": _reads_archives,  # organisers: schemes, panels, award lists, objections (appraisal/)
+    "manage_frontline": _organises,  # the front-line posts, dispatch dashboard and list entries (五个一线)
 }
 
 REFUSALS = {
@@ -536,6 +570,7 @@ REFUSALS = {
     "read_metrics": "only the installation's admins read its metrics / 仅系统管理员可查看运行指标",
     "repair_instances": "only admins repair stopped instances / 仅管理员可修复出错的流程",
     "manage_appraisal": "only admins and organisers run appraisals / 仅管理员和组织单位可组织测评评选",
+    "manage_frontline": "only the organisation department runs front-line dispatch / 仅组织部门可管理五个一线选派",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",
     "attach_pledge": "{what} is not open for claims / 该事项当前不接受揭榜",
     "attach_evidence": "{who} is not involved in {what}",

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 
 import engine.attachments.tables
 import engine.campaigns.tables
+import engine.frontline.tables
 import engine.incidents.tables
 import engine.integration.tables  # noqa: F401 - registers its tables
 from engine.tables import Base

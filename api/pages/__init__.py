@@ -26,6 +26,7 @@ from . import (
     board,
     campaigns,
     designer,
+    frontline,
     inbox,
     incidents,
     instances,
@@ -49,6 +50,7 @@ BLUEPRINTS = (
     scores.bp,
     org.bp,
     campaigns.bp,
+    frontline.bp,
     assessment.bp,
     attachments.bp,
     incidents.bp,
@@ -149,6 +151,7 @@ def _template_globals() -> dict:
         "me": user,
         "viewer": user,  # the header's own name for the logged-in user: views may pass their own ``me``
         "me_may_deploy": user is not None and may("deploy"),
+        "me_may_dispatch": user is not None and may("manage_frontline"),
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,
         "locale": str(get_locale() or "zh_CN"),

@@ -9,6 +9,7 @@ from . import (
     board,
     campaigns,
     definitions,
+    frontline,
     incidents,
     instances,
     jobs,
@@ -38,4 +39,5 @@ BLUEPRINTS = (
     metrics.blp,
     incidents.blp,
     appraisal.blp,
+    frontline.blp,
 )

@@ -18,10 +18,11 @@ blp = Blueprint("People", __name__, url_prefix="/api/v1/people", description="Pe
 @blp.route("/<username>/archive", methods=["GET"])
 @blp.arguments(ArchiveArgsSchema, location="query")
 @blp.response(200, ArchiveSchema)
-@errors(blp, 403, 404, 422)
+@errors(blp, 404, 422)
 def archive(args: dict[str, Any], username: str) -> dict[str, Any] | Response:
-    """A person's growth archive, oldest first: claims, reports, acceptances, verdicts, scores and
-    recommendations (the person, admins and organisers; another county's person is 404);
+    """A person's growth archive, oldest first: claims, reports, acceptances, verdicts, scores,
+    recommendations and their front-line record (the person, their unit leaders and the
+    organisation department; to anyone else the person is unknown, 404);
     ``?format=xlsx`` gives them as a workbook."""
     if args["format"] == "xlsx":  # the same lines as a workbook
         return archive_download(username, viewer=require_user().username)

@@ -3,8 +3,9 @@ recommended for and how the 考评组 judged their items, across instances and c
 
 Read from the tenant's claim-and-evaluate instances (their data: claims, claimant, acceptance,
 year-end verdict, recommendations), the audit of the tasks the person completed, and the score
-ledger. Visible to the person themself, to admins and to organisers (``read_archives``), never
-across tenants (an unknown or other tenant's person is 404).
+ledger, and the person's front-line record (``frontline.entries_of``). Visible to the person
+themself, their unit leaders and the organisation department (``rules.reads_archive_of``); to
+anyone else, as across tenants, the person is unknown (404).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import appraisal, rules
 from ..errors import NotFoundError
+from ..frontline import entries_of
 from ..tables import AuditEvent, Instance, ScoreEntry, User
 from ..vocabulary import Event
 from .records import ArchiveEntry
@@ -32,10 +34,12 @@ GRADE_WORDS = {"excellent": "优秀", "good": "良好", "pass": "合格"}
 def archive(s: Session, username: str, viewer: str) -> list[ArchiveEntry]:
     person = s.scalar(select(User).where(User.username == username))
     actor = rules.actor_of(s, viewer)
-    if person is None or not rules.in_tenant(actor, person.tenant):
+    if (
+        person is None
+        or not rules.in_tenant(actor, person.tenant)
+        or not rules.reads_archive_of(s, actor, username)
+    ):
         raise NotFoundError(f"no person {username}")
-    if viewer != username:
-        rules.require("read_archives", actor)
     instances = s.execute(
         select(Instance, CampaignProblem.number, Campaign.id, Campaign.title)
         .outerjoin(CampaignProblem, CampaignProblem.instance_id == Instance.id)
@@ -71,6 +75,8 @@ def archive(s: Session, username: str, viewer: str) -> list[ArchiveEntry]:
         ArchiveEntry(e.at, e.kind, e.instance_id or "", e.title, e.detail, points=e.points)
         for e in appraisal.entries(s, person.tenant, "person", username)
     )
+    for e in entries_of(s, username, person.tenant):  # 五个一线: nomination to appraisal
+        out.append(ArchiveEntry(e.at, f"frontline_{e.kind}", e.instance_id, "五个一线", e.detail))
     return sorted(out, key=lambda e: (e.at is None, e.at or datetime.min))
 
 

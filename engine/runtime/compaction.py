@@ -62,10 +62,12 @@ def _compact_tree(
     while stack:
         task = stack.pop()
         stack.extend(task.children)
+        if (
+            task.id in top.subprocesses
+        ):  # while its task is still in the tree: Spiff looks every subprocess's parent up
+            removed += len(top.delete_subprocess(task))
         del tree.tasks[task.id]
         removed += 1
-        if task.id in top.subprocesses:
-            removed += len(top.delete_subprocess(task))
     if tree.last_task is not None and tree.last_task.id not in tree.tasks:
         tree.last_task = None
     return removed

@@ -831,8 +831,25 @@ def test_form_files_match_user_tasks(specs):
         "panel_review.schema.json",
         "merge_list.schema.json",
     }
+    frontline = {  # bpmn/frontline.bpmn's (tests/engine/test_frontline.py)
+        "frontline_start.schema.json",
+        *(
+            f"frontline_{task}.schema.json"
+            for task in (
+                "screen_nominee",
+                "assess_nominee",
+                "dispatch",
+                "onboard",
+                "weekly_report",
+                "monthly_bulletin",
+                "quarterly_review",
+                "rotate",
+                "appraisal",
+            )
+        ),
+    }
     assert (
-        shipped == set(user_task_forms(specs).values()) | {"start.schema.json"} | annual_list
+        shipped == set(user_task_forms(specs).values()) | {"start.schema.json"} | annual_list | frontline
     )  # the start event's prefill form
 
 

@@ -95,7 +95,7 @@ INVOLVED_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
     ("POST", "/tasks/{task_id}/urge"): (403, {}),
     ("POST", "/process-instances/{instance_id}/attachments"): (403, evidence_body),
     ("GET", "/process-instances/{instance_id}/attachments"): (403, None),
-    ("GET", "/people/{username}/archive"): (403, None),  # zhao's 成长档案: zhao, admins and organisers
+    ("GET", "/people/{username}/archive"): (404, None),  # zhao's 成长档案: zhao, unit leaders, organisers
 }
 
 # (method, path) -> (who may: "admin" is a user with role admin, "oa" the OA service account;
@@ -165,6 +165,20 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
         {"decision": "upheld"},
     ),
     ("POST", "/award-lists/{list_id}/finalise"): (("admin",), None),
+    ("POST", "/frontline/posts"): (  # the organisation department (admins, admin@unit, group organiser)
+        ("admin",),
+        {
+            "front_line": "rural",
+            "unit": "xy_zzb",
+            "title": "驻村",
+            "duties": "驻村",
+            "capacity": 1,
+            "supervisor": "zhao",
+        },
+    ),
+    ("PATCH", "/frontline/posts/{post_id}"): (("admin",), {"capacity": 2}),
+    ("GET", "/frontline/stints"): (("admin",), None),
+    ("GET", "/frontline/dashboard"): (("admin",), None),
 }
 
 
@@ -218,6 +232,12 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
         {"subject": "pingli", "reason": "有异议"},
     ),  # anyone of the county
     ("GET", "/units/{code}/archive"): (404, None),  # no such unit; its leaders, organisers and admins
+    ("GET", "/frontline/posts"): (200, None),  # the county's catalogue: a cadre nominating themself reads it
+    ("GET", "/frontline/posts/{post_id}"): (404, None),  # no such post
+    ("POST", "/frontline/instances/{instance_id}/list-entries"): (
+        404,
+        {"kind": "positive", "text": "表现突出"},
+    ),  # not a front-line instance; on one: the post's supervisor and the organisation department
 }
 
 MATRIX = {
@@ -247,6 +267,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "panel_id": "999999",
         "list_id": "999999",
         "objection_id": "999999",
+        "post_id": "999999",
     }
 
 
@@ -630,6 +651,33 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/appraisal/lists/<int:list_id>/finalise"): (REFUSED_BY_REDIRECT, {}),
     ("GET", "/appraisal/units/<code>/archive"): (404, None),  # no such unit; its leaders and organisers
     ("GET", "/appraisal/units/<code>/archive.xlsx"): (404, None),
+    # 五个一线: the catalogue and the nomination form are everyone's; dispatch is the organisation department's
+    ("GET", "/frontline"): (403, None),
+    ("GET", "/frontline/dashboard.xlsx"): (403, None),
+    ("GET", "/frontline/posts"): (200, None),
+    ("POST", "/frontline/posts"): (
+        403,
+        {
+            "front_line": "rural",
+            "unit": "xy_zzb",
+            "title": "驻村",
+            "duties": "驻村",
+            "capacity": "1",
+            "supervisor": "zhao",
+        },
+    ),
+    ("POST", "/frontline/posts/<int:post_id>"): (403, {"capacity": "2", "active": "1"}),
+    ("GET", "/frontline/nominate"): (200, None),
+    ("POST", "/frontline/nominate"): (
+        422,
+        {"intake": "organisation", "cadre": "wang", "front_line": "rural", "reason": "选派"},
+    ),  # only the organisation department selects
+    ("GET", "/frontline/people/<username>"): (404, None),  # zhao's 成长档案: not a stranger's to read
+    ("GET", "/frontline/people/<username>/archive.xlsx"): (404, None),
+    ("POST", "/frontline/people/<username>/list-entries"): (
+        404,
+        {"kind": "positive", "text": "x"},
+    ),  # not on post
 }
 
 
@@ -659,6 +707,7 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(
         path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
         path = path.replace("<int:campaign_id>", "<campaign_id>").replace("<int:list_id>", "<list_id>")
         path = path.replace("<int:objection_id>", "<objection_id>")
+        path = path.replace("<int:campaign_id>", "<campaign_id>").replace("<int:post_id>", "<post_id>")
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
         resp = client.open(
@@ -747,7 +796,14 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/campaigns/{campaign_id}/assessment"):                     (403, 403, 403, 403, 200, 403),  # the 考评组 (none here) and admins
     ("POST", "/campaigns/{campaign_id}/carry-over"):                    (403, 403, 403, 403, 422, 403),  # let in; not into itself
     ("GET", "/campaigns/{campaign_id}/report"):                         (200, 200, 200, 200, 200, 200),
-    ("GET", "/people/{username}/archive"):                              (403, 200, 403, 403, 200, 403),  # zhao's own, and admins
+    ("GET", "/people/{username}/archive"):                              (404, 200, 404, 404, 200, 404),
+    ("GET", "/frontline/posts"):                                        (200, 200, 200, 200, 200, 200),
+    ("POST", "/frontline/posts"):                                       (403, 403, 403, 403, 422, 403),  # let in; not the installation's unit
+    ("GET", "/frontline/posts/{post_id}"):                              (404, 404, 404, 404, 404, 404),
+    ("PATCH", "/frontline/posts/{post_id}"):                            (403, 403, 403, 403, 404, 403),  # let in; no such post
+    ("GET", "/frontline/stints"):                                       (403, 403, 403, 403, 200, 403),
+    ("GET", "/frontline/dashboard"):                                    (403, 403, 403, 403, 200, 403),
+    ("POST", "/frontline/instances/{instance_id}/list-entries"):        (404, 404, 404, 404, 404, 404),  # not a front-line instance  # zhao's own, and admins; a peer: no such person
     ("POST", "/board/{instance_id}/claims"):                            (409, 409, 409, 409, 409, 409),  # not published yet: nobody claims
     ("GET", "/groups"):                                                 (200, 200, 200, 200, 200, 200),
     ("GET", "/jobs"):                                                   (403, 403, 403, 403, 200, 403),
@@ -852,6 +908,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "panel_id": "999999",
         "list_id": "999999",
         "objection_id": "999999",
+        "post_id": "999999",
     }
 
 
