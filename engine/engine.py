@@ -64,6 +64,7 @@ from .runtime.runner import Runner
 from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
 from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
+from .sanhao import SanhaoMixin
 from .store import Store, counted_page
 from .tables import (
     AuditEvent,
@@ -88,7 +89,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
+class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, SanhaoMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -128,6 +129,7 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
         policies.install(self.steps)
         self._install_campaigns()
         self._install_attachments()
+        self._install_sanhao()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()
