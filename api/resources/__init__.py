@@ -11,6 +11,7 @@ from . import (
     instances,
     jobs,
     people,
+    sanhao,
     tasks,
     tokens,
     units,
@@ -32,4 +33,5 @@ BLUEPRINTS = (
     attachments.blp,
     units.blp,
     people.blp,
+    sanhao.blp,
 )

@@ -308,27 +308,45 @@ def check_awards(s: Session, row: Instance, data: dict[str, Any]) -> None:
 
 # ---- the 躺平奖 side path --------------------------------------------------------------------
 def seed(session: Session, ctx: StepContext, ht: HumanTask, task: Any) -> None:
-    """New tasks start from what the engine knows: the plan from the town's subjects, a
-    nomination's review from the town's data as it stands."""
-    if ctx.row.process_key != PROCESS:
-        return
-    if ht.element_id == PLAN_TASK and "subject" not in task.data:
+    """The plan's task opens with the town's subjects, taken from its posts."""
+    if ctx.row.process_key == PROCESS and ht.element_id == PLAN_TASK and "subject" not in task.data:
         task.data["subject"] = subject_of(session, str(task.data.get("unit") or ""))
-    elif ht.element_id == REVIEW_TASK:
-        live = [
-            t
-            for t in ctx.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
-            if t is not task and t.task_spec.bpmn_id not in (REVIEW_TASK, NOMINATION_SUBPROCESS)
-        ]
-        base = dict(max(live, key=lambda t: t.last_state_change).data) if live else dict(ctx.data_before)
-        task.data = {**base, "nomination": task.data.get("nomination"), "comment": ""}
+
+
+SIDE_PATH = frozenset(
+    {NOMINATION_SUBPROCESS, "tangping_start", REVIEW_TASK, "record_nomination", "tangping_end"}
+)
+
+
+def refresh_reviews(ctx: StepContext) -> None:
+    """An open review shows the town's data as it stands (plus its nomination). The instance's data
+    is its newest open task's, and a review opened in spring would otherwise show spring's data
+    all year: every step of the town brings it up to date."""
+    live = [
+        t
+        for t in ctx.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if t.task_spec.bpmn_id not in SIDE_PATH
+    ]
+    reviews = [t for t in ctx.workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id == REVIEW_TASK]
+    if not live or not reviews:
+        return
+    base = dict(max(live, key=lambda t: t.last_state_change).data)
+    for review in reviews:
+        review.data = {**base, "nomination": review.data.get("nomination")}
 
 
 def share_review(session: Session, ctx: StepContext, closed: list[tuple[Any, str]]) -> None:
-    """A closed review joins the town's ``nominations``; an approved one its ``negative_awards``."""
-    done = [t for t, status in closed if t.task_spec.bpmn_id == REVIEW_TASK and status == "completed"]
-    if ctx.row.process_key != PROCESS or not done:
+    """A closed review joins the town's ``nominations``; an approved one its ``negative_awards``;
+    open reviews are brought up to date (``refresh_reviews``)."""
+    if ctx.row.process_key != PROCESS:
         return
+    done = [t for t, status in closed if t.task_spec.bpmn_id == REVIEW_TASK and status == "completed"]
+    if done:
+        _share(ctx, done)
+    refresh_reviews(ctx)
+
+
+def _share(ctx: StepContext, done: list[Any]) -> None:
     before = ctx.data_before or {}
     reviews = list(before.get("nominations") or [])
     for t in done:

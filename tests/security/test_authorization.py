@@ -96,6 +96,7 @@ INVOLVED_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
     ("POST", "/process-instances/{instance_id}/attachments"): (403, evidence_body),
     ("GET", "/process-instances/{instance_id}/attachments"): (403, None),
     ("GET", "/people/{username}/archive"): (403, None),  # zhao's 成长档案: zhao, admins and organisers
+    ("POST", "/sanhao/{instance_id}/nominations"): (403, {"nominee": "wang", "reason": "不作为"}),
 }
 
 # (method, path) -> (who may: "admin" is a user with role admin, "oa" the OA service account;
@@ -171,6 +172,8 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/units/{code}"): (404, None),  # no such unit yet
     ("GET", "/imports/org/template"): (200, None),
     ("GET", "/attachments/{attachment_id}"): (404, None),  # no such file; another's answers 403 or 404
+    # anyone of the county objects to a town's proposed awards (公示); this is no 三好创争 instance
+    ("POST", "/sanhao/{instance_id}/objections"): (422, {"against": "wang", "reason": "材料不实"}),
 }
 
 MATRIX = {
@@ -725,6 +728,8 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/webhooks"):                                              (403, 403, 403, 403, 201, 403),
     ("DELETE", "/webhooks/{webhook_id}"):                               (403, 403, 403, 403, 404, 403),  # let in; no such webhook
     ("GET", "/webhooks/{webhook_id}/deliveries"):                       (403, 403, 403, 403, 404, 403),  # let in; no such webhook
+    ("POST", "/sanhao/{instance_id}/objections"):                       (422, 422, 422, 422, 422, 422),  # not a 三好创争 instance
+    ("POST", "/sanhao/{instance_id}/nominations"):                      (403, 422, 422, 422, 422, 422),  # who sees it; not 三好创争
 }
 # fmt: on
 
