@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from engine import EngineError, InvalidInputError
 
+from . import words
 from .common import LOCAL_TZ, current_user, get_engine, login_required, one_language
 
 bp = Blueprint("sanhao", __name__, url_prefix="/sanhao")
@@ -20,27 +21,16 @@ QUOTA_FIELDS = ("banzi", "banzhang", "banfu")
 DEFAULT_QUOTAS = {"banzi": 4, "banzhang": 4, "banfu": 18}  # 姜堰's first batch
 
 
-def phase_words() -> dict[str, str]:
-    return {
-        "planning": _("创争规划"),
-        "self_report": _("年度述职"),
-        "ranking": _("量化计分"),
-        "selection": _("研究论证"),
-        "publicity": _("公示中"),
-        "awarded": _("已表彰"),
-    }
-
-
 def award_words() -> dict[str, str]:
     return {"好班子": _("好班子"), "好班长": _("好班长"), "好班副": _("好班副"), "躺平奖": _("躺平奖")}
 
 
 def phase_of(data: dict[str, Any]) -> str:
-    """Where a town stands, in words (``month 2027-03`` is the month's supervision)."""
+    """Where a town stands, in words (the month's supervision names its month)."""
     phase = str(data.get("phase") or "")
-    if phase.startswith("month "):
-        return _("%(month)s 月度督导", month=phase.removeprefix("month "))
-    return phase_words().get(phase, phase or "—")
+    if phase == "supervision" and data.get("current_month"):
+        return _("%(month)s 月度督导", month=data["current_month"])
+    return words.phases().get(phase, phase or "—")
 
 
 def _year() -> int:

@@ -84,9 +84,9 @@ def log_in(login, server, username: str, viewport: tuple[int, int] = (1280, 900)
     return page
 
 
-def task_page(page, instance_id: str, element_id: str) -> str:
+def task_page(page, instance_id: str, element_id: str, assignee: str | None = None) -> str:
     tasks = api(page, "GET", f"/process-instances/{instance_id}")["open_tasks"]
-    [task] = [t for t in tasks if t["element_id"] == element_id]
+    [task] = [t for t in tasks if t["element_id"] == element_id and assignee in (None, t["assignee"])]
     page.goto(f"/tasks/{task['id']}")
     page.wait_for_selector("#form-editor[data-ready='1']")
     return task["id"]
@@ -190,4 +190,37 @@ def test_the_year_runs_from_the_pages(login, server, tmp_path: Path) -> None:
                 {"data": data},
             )
     assert api(secretary, "GET", f"/process-instances/{instance_id}")["open_tasks"] == []  # April waits
+    for number in range(4, 13):  # the rest of the year, quickly
+        run_due_timer(server, instance_id)
+        if number % 3 == 0:
+            api(secretary, "POST", f"/tasks/{task_page(secretary, instance_id, 'kpi_check')}/complete",
+                {"data": {"kpis": kpis}})  # fmt: skip
+        for element, data in (
+            ("study_record", study),
+            ("committee_review", month),
+            ("secretary_interview", talk),
+        ):
+            api(
+                secretary,
+                "POST",
+                f"/tasks/{task_page(secretary, instance_id, element)}/complete",
+                {"data": data},
+            )
+    api(secretary, "POST", f"/tasks/{task_page(secretary, instance_id, 'self_report')}/complete",
+        {"data": {"report": "全年实绩。"}})  # fmt: skip
     assert secretary.js_errors == []
+
+    member = log_in(login, server, "sh_ping1")
+    task_page(member, instance_id, "score_subjects", "sh_ping1")
+    assert member.locator("[data-schemapath='root.banzi.leading'] input").count() == 1
+    deputies = member.locator("[data-schemapath='root.banfu'] select")  # one row per 班副 of the town
+    chosen = deputies.evaluate_all("all => all.map(s => s.options[s.selectedIndex].text)")
+    assert chosen == ["徐镇长", "朱副镇长"]
+    shoot(member, tmp_path, "05-scoring")
+    member.goto(member.url + "?lang=en")
+    member.wait_for_selector("#form-editor[data-ready='1']")
+    assert "Leadership" in member.locator("#form-editor").inner_text()
+    member.screenshot(path=str(tmp_path / "06-scoring-en.png"), full_page=True)
+    organiser.goto(f"/instances/{instance_id}")
+    organiser.screenshot(path=str(tmp_path / "07-instance.png"), full_page=True)
+    assert member.js_errors == [] and organiser.js_errors == []
