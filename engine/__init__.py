@@ -70,6 +70,7 @@ from .rules import (
     require,
 )
 from .runtime.clock import Clock, ManualClock, SystemClock
+from .sanhao import SanhaoPublicity
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
@@ -117,6 +118,7 @@ __all__ = [
     "Recommendation",
     "RowError",
     "SandboxViolationError",
+    "SanhaoPublicity",
     "ScriptError",
     "ScriptTimeoutError",
     "StatRow",

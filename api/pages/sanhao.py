@@ -10,10 +10,10 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import EngineError, InvalidInputError
+from engine import EngineError, InvalidInputError, SanhaoPublicity
 
 from . import words
-from .common import LOCAL_TZ, current_user, get_engine, login_required, one_language
+from .common import LOCAL_TZ, act, current_user, get_engine, login_required, one_language
 
 bp = Blueprint("sanhao", __name__, url_prefix="/sanhao")
 
@@ -25,12 +25,11 @@ def award_words() -> dict[str, str]:
     return {"好班子": _("好班子"), "好班长": _("好班长"), "好班副": _("好班副"), "躺平奖": _("躺平奖")}
 
 
-def phase_of(data: dict[str, Any]) -> str:
+def phase_of(town: SanhaoPublicity) -> str:
     """Where a town stands, in words (the month's supervision names its month)."""
-    phase = str(data.get("phase") or "")
-    if phase == "supervision" and data.get("current_month"):
-        return _("%(month)s 月度督导", month=data["current_month"])
-    return words.phases().get(phase, phase or "—")
+    if town.phase == "supervision" and town.current_month:
+        return _("%(month)s 月度督导", month=town.current_month)
+    return words.phases().get(town.phase, town.phase or "—")
 
 
 def _year() -> int:
@@ -48,9 +47,7 @@ def index():
 def _page(year: int, form: dict[str, Any], errors: dict[str, str], status: int = 200):
     me = current_user().username
     engine = get_engine()
-    page = engine.list_instances(process_key="sanhao", viewer=me, limit=200)
-    towns = [i for i in page.items if (i.data or {}).get("year") == year]
-    towns.sort(key=lambda i: str((i.data.get("subject") or {}).get("unit_name") or i.data.get("unit")))
+    towns = sorted(engine.sanhao_towns(year, me), key=lambda t: t.unit_name)
     organiser = bool(engine.campaign_organisers(me))
     return (
         render_template(
@@ -67,6 +64,24 @@ def _page(year: int, form: dict[str, Any], errors: dict[str, str], status: int =
         ),
         status,
     )
+
+
+@bp.post("/<instance_id>/objections")
+@login_required
+def object_to(instance_id: str):
+    """An objection to a town's proposed award during publicity (anyone of the county)."""
+    body = {"against": request.form.get("against", ""), "reason": request.form.get("reason", "")}
+    act(lambda: get_engine().file_objection(instance_id, current_user().username, body), _("异议已提交"))
+    return redirect(url_for("sanhao.index", year=request.form.get("year", "")))
+
+
+@bp.post("/<instance_id>/nominations")
+@login_required
+def nominate(instance_id: str):
+    """A 躺平奖 nomination of a cadre of the town (the organiser); the town's committee reviews it."""
+    body = {"nominee": request.form.get("nominee", ""), "reason": request.form.get("reason", "")}
+    act(lambda: get_engine().nominate_lying_flat(instance_id, current_user().username, body), _("提名已提交"))
+    return redirect(url_for("sanhao.index", year=request.form.get("year", "")))
 
 
 @bp.post("")

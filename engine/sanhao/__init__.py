@@ -7,13 +7,36 @@ objections and nominations; ``SanhaoMixin`` gives ``Engine`` its methods, one st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
+from .. import rules
 from ..records import InstanceRecord
 from ..runtime.step import Steps
+from ..tables import Instance
 from . import process, scoring, service
 
-__all__ = ["SanhaoMixin", "scoring"]
+__all__ = ["SanhaoMixin", "SanhaoPublicity", "scoring"]
+
+
+@dataclass(frozen=True)
+class SanhaoPublicity:
+    """A town's proposed awards while they are public (公示): anyone of the county sees them and
+    may object until ``objections_until``; ``people`` are the town's cadres (username → name)."""
+
+    instance_id: str
+    year: int
+    unit: str
+    unit_name: str
+    leader: str  # the 班长's name
+    phase: str
+    current_month: str | None  # during the monthly supervision
+    awards: list[dict[str, Any]]
+    objections_until: str | None
+    in_publicity: bool
+    people: dict[str, str]
 
 
 class SanhaoMixin:
@@ -23,6 +46,40 @@ class SanhaoMixin:
 
     def _install_sanhao(self) -> None:
         process.install(self.steps)
+
+    def sanhao_towns(self, year: int, viewer: str) -> list[SanhaoPublicity]:
+        """The running and finished towns of ``year`` in the viewer's county, with their awards
+        once public: the publicity board (公示) everyone of the county reads, whoever they are."""
+        with self.steps.read(viewer) as step:
+            s = step.session
+            stmt = select(Instance).where(
+                Instance.process_key == process.PROCESS, Instance.status != "cancelled"
+            )
+            where = rules.tenant_filter(rules.actor_of(s, viewer), Instance.tenant)
+            if where is not None:
+                stmt = stmt.where(where)
+            out = []
+            for row in s.scalars(stmt.order_by(Instance.created_at)):
+                data = row.data or {}
+                if data.get("year") != year:
+                    continue
+                public = data.get("phase") in process.DECIDED_PHASES
+                out.append(
+                    SanhaoPublicity(
+                        row.id,
+                        year,
+                        str(data.get("unit")),
+                        str((data.get("subject") or {}).get("unit_name") or data.get("unit")),
+                        str(((data.get("subject") or {}).get("leader") or {}).get("name") or ""),
+                        str(data.get("phase") or ""),
+                        data.get("current_month"),
+                        list(data.get("awards") or []) if public else [],
+                        data.get("objections_until"),
+                        data.get("phase") == "publicity",
+                        process.town_people(s, str(data.get("unit"))),
+                    )
+                )
+            return out
 
     def file_objection(self, instance_id: str, actor: str, body: dict[str, Any]) -> InstanceRecord:
         """File an objection to a town's proposed awards while they are in publicity (公示):

@@ -10,6 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from engine import Engine, ManualClock
+from tests.api.conftest import page_login
 from tests.engine.test_sanhao import _skip_to_scoring, plan, score
 from tests.sanhao import ORGANISER, PANEL, QUOTAS, YEAR, jiangyan, month_opens, task_of
 
@@ -86,10 +87,16 @@ def test_a_town_s_year_over_the_api(client: FlaskClient, engine: Engine, clock: 
     )
     assert resp.status_code == 200, resp.get_json()
 
-    resp = client.post(
-        objection, json={"against": "baimi", "reason": "材料不实"}, headers=headers(engine, "clerk_dl")
+    page_login(client, engine, "clerk_dl", csrf_token="t")  # a cadre of another town reads the 公示
+    board = client.get(f"/sanhao?year={YEAR}").get_data(as_text=True)
+    assert "提出异议" in board and "白米镇书记" in board
+    assert "提名躺平奖" not in board  # nominations are the organiser's
+    filed = client.post(
+        f"/sanhao/{instance_id}/objections",
+        data={"csrf_token": "t", "against": "baimi", "reason": "材料不实", "year": str(YEAR)},
+        follow_redirects=True,
     )
-    assert resp.status_code == 201  # anyone of the county, during publicity
+    assert "异议已提交" in filed.get_data(as_text=True)
     assert task_of(engine, instance_id, "handle_objection").assignee == ORGANISER
     engine.complete(
         task_of(engine, instance_id, "handle_objection").id,
