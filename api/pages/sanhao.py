@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import EngineError, InvalidInputError, SanhaoPublicity
@@ -89,6 +89,8 @@ def nominate(instance_id: str):
 def start():
     """Start the year for each chosen town; a town the engine refuses is named with the reason."""
     me = current_user().username
+    if not get_engine().campaign_organisers(me):
+        abort(403)  # administers no unit: the page offers no form either
     year_text = request.form.get("year", "")
     year = int(year_text) if year_text.isdigit() else 0
     form: dict[str, Any] = {

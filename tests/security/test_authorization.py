@@ -558,6 +558,16 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
     ("POST", "/tasks/<task_id>/complete"): (REFUSED_BY_REDIRECT, {"data": '{"decision": "approve"}'}),
     ("POST", "/tasks/<task_id>/ops/<op>"): (REFUSED_BY_REDIRECT, {"comment": "快点"}),
+    ("GET", "/sanhao"): (200, None),  # the county's 三好创争 and its publicity board
+    ("POST", "/sanhao"): (403, {"year": "2027", "towns": "pingli", "panel": "li"}),  # organisers only
+    ("POST", "/sanhao/<instance_id>/objections"): (
+        REFUSED_BY_REDIRECT,
+        {"against": "wang", "reason": "不实"},
+    ),
+    ("POST", "/sanhao/<instance_id>/nominations"): (
+        REFUSED_BY_REDIRECT,
+        {"nominee": "wang", "reason": "不作为"},
+    ),
 }
 
 
