@@ -96,6 +96,7 @@ from .rules import (
     require,
 )
 from .runtime.clock import Clock, ManualClock, SystemClock
+from .sanhao import SanhaoPublicity
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
@@ -164,6 +165,7 @@ __all__ = [
     "Recommendation",
     "RowError",
     "SandboxViolationError",
+    "SanhaoPublicity",
     "ScoreRecord",
     "ScriptError",
     "ScriptTimeoutError",

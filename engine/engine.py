@@ -82,6 +82,7 @@ from .runtime.runner import Runner
 from .runtime.step import CompletionCheck, JobHandler, Listener, Steps
 from .runtime.taskdata import DEFAULT_MAX_DATA_BYTES
 from .sandbox.environment import make_script_engine
+from .sanhao import SanhaoMixin
 from .store import Store, counted_page
 from .tables import (
     AuditEvent,
@@ -107,7 +108,13 @@ def shipped_dirs() -> tuple[Path, Path]:
 
 
 class Engine(
-    IntegrationMixin, CampaignsMixin, AttachmentsMixin, IncidentsMixin, AppraisalMixin, FrontlineMixin
+    IntegrationMixin,
+    CampaignsMixin,
+    AttachmentsMixin,
+    IncidentsMixin,
+    AppraisalMixin,
+    FrontlineMixin,
+    SanhaoMixin,
 ):
     def __init__(
         self,
@@ -151,6 +158,7 @@ class Engine(
         self._install_attachments()
         self._install_incidents()
         self._install_frontline()
+        self._install_sanhao()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()

@@ -31,6 +31,7 @@ from . import (
     incidents,
     instances,
     org,
+    sanhao,
     scores,
     tasks,
 )
@@ -52,6 +53,7 @@ BLUEPRINTS = (
     campaigns.bp,
     frontline.bp,
     assessment.bp,
+    sanhao.bp,
     attachments.bp,
     incidents.bp,
     appraisal.bp,

@@ -34,7 +34,7 @@ def task_statuses() -> dict[str, str]:
 
 
 def phases() -> dict[str, str]:
-    """The challenge's phase (``data.phase`` of claim-and-evaluate, and of the annual list's collection)."""
+    """The challenge's phase (``data.phase`` of claim-and-evaluate, of the annual list's collection and of 三好创争)."""
     return {
         "collecting": _("征集中"),
         "selecting": _("评审中"),
@@ -47,6 +47,14 @@ def phases() -> dict[str, str]:
         "accepted": _("已验收"),
         "failed": _("未通过"),
         "rejected": _("未立项"),
+        # 三好创争 (sanhao)
+        "planning": _("创争规划"),
+        "supervision": _("月度督导"),
+        "self_report": _("年度述职"),
+        "ranking": _("量化计分"),
+        "selection": _("研究论证"),
+        "publicity": _("公示中"),
+        "awarded": _("已表彰"),
     }
 
 
@@ -61,6 +69,7 @@ def lanes() -> dict[str, str]:
         "Organiser": _("组织部门"),  # the annual list's lanes
         "Unit": _("报送单位"),
         "Panel": _("评审组"),
+        "Town": _("镇街班子"),  # 三好创争
     }
 
 

@@ -15,6 +15,7 @@ from . import (
     jobs,
     metrics,
     people,
+    sanhao,
     tasks,
     tokens,
     units,
@@ -40,4 +41,5 @@ BLUEPRINTS = (
     incidents.blp,
     appraisal.blp,
     frontline.blp,
+    sanhao.blp,
 )

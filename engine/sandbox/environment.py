@@ -30,7 +30,7 @@ module plugs a sandbox into Spiff's extension point instead:
   script leaves in task data must be JSON data within the data limit (``engine.runtime.taskdata``).
 
 Helpers available to diagrams: ``now()``, ``add_duration(iso_datetime, iso_duration)``,
-``to_utc(iso)``; safe builtins: ``len min max sum round abs int float str bool sorted any all dict
+``add_working_days(iso_datetime, days)``, ``to_utc(iso)``; safe builtins: ``len min max sum round abs int float str bool sorted any all dict
 list tuple set range enumerate zip`` and a few exception classes for ``raise``/``except``.
 
 How errors surface (what the engine's caller catches):
@@ -91,7 +91,7 @@ from .guards import (
     tick,
     write_guard,
 )
-from .helpers import add_duration, parse_utc, to_utc
+from .helpers import add_duration, add_working_days, parse_utc, to_utc
 from .restricted import cheap_expression, compile_script, parse_expression
 
 __all__ = ["SandboxEnvironment", "SandboxScriptEngine", "make_script_engine", "script_error_from"]
@@ -201,7 +201,12 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             """The engine clock as ``YYYY-MM-DDTHH:MM:SS+00:00``."""
             return parse_utc(clock()).isoformat()
 
-        helpers: dict[str, Callable[..., Any]] = {"now": now, "add_duration": add_duration, "to_utc": to_utc}
+        helpers: dict[str, Callable[..., Any]] = {
+            "now": now,
+            "add_duration": add_duration,
+            "add_working_days": add_working_days,
+            "to_utc": to_utc,
+        }
         for name, fn in (extra_helpers or {}).items():
             if not name.isidentifier() or name.startswith("_") or not callable(fn):
                 raise ValueError(f"helper {name!r} must be a callable with a public identifier name")

@@ -1,13 +1,15 @@
-"""The date helpers every diagram may call: ``now()`` (built by the environment), ``add_duration``, ``to_utc``."""
+"""The date helpers every diagram may call: ``now()`` (built by the environment), ``add_duration``,
+``add_working_days``, ``to_utc``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine import durations
 
-HELPER_NAMES = frozenset({"now", "add_duration", "to_utc"})
+HELPER_NAMES = frozenset({"now", "add_duration", "add_working_days", "to_utc"})
+MAX_WORKING_DAYS = 3660  # ten years: a window longer than that is a mistake in the diagram
 
 
 def parse_utc(value: Any) -> datetime:
@@ -37,3 +39,23 @@ def add_duration(iso_datetime: str, iso_duration: str) -> str:
     except ValueError as exc:
         raise ValueError(f"add_duration({iso_datetime!r}, {iso_duration!r}) is out of range: {exc}") from None
     return result.replace(microsecond=0).isoformat()
+
+
+def add_working_days(iso_datetime: str, days: int) -> str:
+    """``iso_datetime`` plus ``days`` working days (Monday to Friday, at the same time of day), in
+    to_utc form: a publicity window of 5 working days opened on a Friday closes the next Friday.
+
+    Weekdays are counted in China Standard Time (UTC+8), where the organisations that use these
+    windows work. Public holidays are not known here; a diagram that needs them adds days itself.
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_WORKING_DAYS:
+        raise ValueError(f"add_working_days needs 0 to {MAX_WORKING_DAYS} days, not {days!r}")
+    local = parse_utc(iso_datetime) + _CHINA
+    while days:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            days -= 1
+    return (local - _CHINA).isoformat()
+
+
+_CHINA = timedelta(hours=8)

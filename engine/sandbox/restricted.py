@@ -173,7 +173,7 @@ def parse_expression(expression: object) -> tuple[ast.expr | None, str | None, b
     return tree.body, None, False
 
 
-_CHEAP_CALLS = frozenset({"len", "abs", "bool", "now", "to_utc", "add_duration"})
+_CHEAP_CALLS = frozenset({"len", "abs", "bool", "now", "to_utc", "add_duration", "add_working_days"})
 _CHEAP_NODES = (
     ast.Expression,
     ast.Name,

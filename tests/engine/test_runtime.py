@@ -170,15 +170,13 @@ def test_hostile_script_marks_the_instance_error_and_harms_nothing(
     ids=["entity-bomb", "external-entity", "deep-nesting", "garbage"],
 )
 def test_hostile_xml_is_refused_before_parsing_finishes(engine: Engine, xml: str) -> None:
+    shipped = [d.key for d in engine.list_definitions()]
     with pytest.raises(DefinitionInvalidError) as err:
         engine.deploy({"evil.bpmn": xml.encode()}, actor="admin")
     assert err.value.problems
     assert err.value.problems[0].message and err.value.problems[0].message_zh
-    assert [d.key for d in engine.list_definitions()] == [
-        "annual_list",
-        "claim_evaluate",
-        "frontline",
-    ]  # the shipped ones
+    assert "claim_evaluate" in shipped
+    assert [d.key for d in engine.list_definitions()] == shipped  # nothing deployed
 
 
 def test_oversized_diagram_is_refused(engine: Engine) -> None:

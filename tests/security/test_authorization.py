@@ -96,6 +96,7 @@ INVOLVED_ONLY: dict[tuple[str, str], tuple[int, Any]] = {
     ("POST", "/process-instances/{instance_id}/attachments"): (403, evidence_body),
     ("GET", "/process-instances/{instance_id}/attachments"): (403, None),
     ("GET", "/people/{username}/archive"): (404, None),  # zhao's 成长档案: zhao, unit leaders, organisers
+    ("POST", "/sanhao/{instance_id}/nominations"): (403, {"nominee": "wang", "reason": "不作为"}),
 }
 
 # (method, path) -> (who may: "admin" is a user with role admin, "oa" the OA service account;
@@ -238,6 +239,8 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
         404,
         {"kind": "positive", "text": "表现突出"},
     ),  # not a front-line instance; on one: the post's supervisor and the organisation department
+    # anyone of the county objects to a town's proposed awards (公示); this is no 三好创争 instance
+    ("POST", "/sanhao/{instance_id}/objections"): (422, {"against": "wang", "reason": "材料不实"}),
 }
 
 MATRIX = {
@@ -678,6 +681,16 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
         404,
         {"kind": "positive", "text": "x"},
     ),  # not on post
+    ("GET", "/sanhao"): (200, None),  # the county's 三好创争 and its publicity board
+    ("POST", "/sanhao"): (403, {"year": "2027", "towns": "pingli", "panel": "li"}),  # organisers only
+    ("POST", "/sanhao/<instance_id>/objections"): (
+        REFUSED_BY_REDIRECT,
+        {"against": "wang", "reason": "不实"},
+    ),
+    ("POST", "/sanhao/<instance_id>/nominations"): (
+        REFUSED_BY_REDIRECT,
+        {"nominee": "wang", "reason": "不作为"},
+    ),
 }
 
 
@@ -882,6 +895,8 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/webhooks"):                                              (403, 403, 403, 403, 201, 403),
     ("DELETE", "/webhooks/{webhook_id}"):                               (403, 403, 403, 403, 404, 403),  # let in; no such webhook
     ("GET", "/webhooks/{webhook_id}/deliveries"):                       (403, 403, 403, 403, 404, 403),  # let in; no such webhook
+    ("POST", "/sanhao/{instance_id}/objections"):                       (422, 422, 422, 422, 422, 422),  # not a 三好创争 instance
+    ("POST", "/sanhao/{instance_id}/nominations"):                      (403, 422, 422, 422, 422, 422),  # who sees it; not 三好创争
 }
 # fmt: on
 

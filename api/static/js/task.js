@@ -231,7 +231,9 @@
         return node.format === "date" ? day.value : fromDay(day.value);
       } };
     }
+    if (node.type === "array" && node.uniqueItems && node.items && node.items["enum"]) return choices(node, name, id, value);
     if (node.type === "array") return list(node, path, id, value);
+    if (node.type === "object" && node.properties) return group(node, path, id, value);
     var text = isLong(node) ? el("textarea", { id: id, name: name, rows: "4" }) : el("input", { type: "text", id: id, name: name });
     if (node.format === "uri" || node.format === "uri-reference") text.setAttribute("inputmode", "url");
     if (node.maxLength) text.setAttribute("maxlength", String(node.maxLength));
@@ -281,6 +283,42 @@
     return { node: wrap, get: function () {
       var hit = radios.filter(function (r) { return r.checked; });
       return hit.length ? Number(hit[0].value) : undefined;
+    } };
+  }
+
+  // A set of choices (an array of distinct values from a list): one checkbox per value.
+  function choices(node, name, id, value) {
+    var wrap = el("div", { "class": "choices", id: id, role: "group" });
+    var titles = node.items["x-enumTitles"] || {};
+    var chosen = Array.isArray(value) ? value.map(String) : [];
+    var boxes = node.items["enum"].map(function (v, i) {
+      var option = el("label", { "class": "choice" });
+      var box = el("input", { type: "checkbox", name: name, value: String(v), id: id + "-" + i });
+      box.checked = chosen.indexOf(String(v)) >= 0;
+      option.appendChild(box);
+      option.appendChild(document.createTextNode(" " + plain(titles[v] !== undefined ? titles[v] : v)));
+      wrap.appendChild(option);
+      return [v, box];
+    });
+    return { node: wrap, get: function () {
+      var out = boxes.filter(function (b) { return b[1].checked; }).map(function (b) { return b[0]; });
+      return out.length ? out : undefined;
+    } };
+  }
+
+  // An object's fields, side by side under its title (a KPI's target and actual).
+  function group(node, path, id, value) {
+    var box = el("div", { "class": "object-fields", id: id });
+    var parts = [];
+    Object.keys(node.properties).forEach(function (key) {
+      var f = field(node.properties[key], path.concat([key]), (node.required || []).indexOf(key) >= 0, (value || {})[key]);
+      box.appendChild(f.container);
+      parts.push([key, f]);
+    });
+    return { node: box, get: function () {
+      var out = {}, any = false;
+      parts.forEach(function (kv) { var x = kv[1].get(); if (x !== undefined) { out[kv[0]] = x; any = true; } });
+      return any ? out : undefined;
     } };
   }
 
@@ -337,7 +375,7 @@
     if (value === undefined && node["default"] !== undefined && node.type !== "boolean") value = node["default"];
     var container = el("div", { "class": "field", "data-schemapath": "root." + path.join(".") });
     var c = control(node, path, id, value);
-    var label = el(c.inline || node.type === "array" || node["x-widget"] === "claim" ? "span" : "label",
+    var label = el(c.inline || node.type === "array" || node.type === "object" || node["x-widget"] === "claim" ? "span" : "label",
       { "for": id, "class": "field-label" });
     label.appendChild(document.createTextNode(plain(node.title || path[path.length - 1])));
     var mark = el("span", { "class": "req", "aria-hidden": "true", title: msg("required") }, " *");
