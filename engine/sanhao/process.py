@@ -37,7 +37,7 @@ from ..errors import ConflictError, FormInvalidError, InvalidInputError, NotAllo
 from ..runtime.runner import StepContext, message_event
 from ..runtime.step import Step, Steps
 from ..tables import HumanTask, Instance, Unit, User, UserPost
-from . import scoring
+from . import records, scoring
 
 PROCESS = "sanhao"
 LEADER_POST = "书记"
@@ -117,6 +117,8 @@ def react(step: Step, ctx: StepContext) -> None:
         check_start(step, ctx.row)
     if CLOSE_SCORING in ctx.visited:
         rank_when_scored(step, ctx.row)
+    if records.FINALISE in ctx.visited:
+        records.record_year(step, ctx.row)
 
 
 def _year_rows(s: Session, row: Instance, *, running: bool = True) -> list[Instance]:

@@ -200,6 +200,18 @@ def test_a_year_of_sanhao_in_three_towns_ends_in_awards_after_publicity(
     assert all(a["final"] and a["period"] == "2027" for a in final)
     assert [o["decision"] for o in county.get_instance(towns["luotang"]).data["objections"]] == ["uphold"]
 
+    # the outcome is in the appraisal records: awards, the rankings and the archives
+    given = {(a.kind, a.subject) for a in county.awards(ORGANISER, "2027")}
+    expected = {
+        (a["kind"], a["subject"]) for i in towns.values() for a in county.get_instance(i).data["awards"]
+    }
+    assert given == expected and ("好班长", "wu_lt") not in given  # the upheld objection holds
+    _scheme, _period, ranked = county.ranking(ORGANISER, "四强", "2027")
+    assert {r.subject for r in ranked} == set(towns)
+    assert all(set(r.dimensions) == {"leading", "cohesion", "fighting", "credibility"} for r in ranked)
+    _name, archive = county.unit_archive("luotang", ORGANISER)
+    assert [e.title for e in archive if e.kind == "award"] == ["好班子"]
+
 
 def test_the_lying_flat_award_is_nominated_any_time_and_reviewed_by_the_committee(
     county: Engine, clock: ManualClock
