@@ -40,6 +40,7 @@ from .errors import (
     ScriptTimeoutError,
     TooLargeError,
     TooManyAttemptsError,
+    UndeliveredMessageError,
 )
 from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
@@ -127,6 +128,7 @@ __all__ = [
     "TokenRecord",
     "TooLargeError",
     "TooManyAttemptsError",
+    "UndeliveredMessageError",
     "UnitDetail",
     "UnitRecord",
     "UserRecord",
