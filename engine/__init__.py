@@ -71,12 +71,14 @@ from .rules import (
     require,
 )
 from .runtime.clock import Clock, ManualClock, SystemClock
+from .villages import AppointmentRecord, PresenceRow, VillageRow, VisitRecord
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
     "ATTACHMENT_KINDS",
     "ATTACHMENT_MAX_BYTES",
     "Actor",
+    "AppointmentRecord",
     "ArchiveEntry",
     "AssessmentOpened",
     "AssessmentRow",
@@ -112,6 +114,7 @@ __all__ = [
     "OrgImportReport",
     "Page",
     "PostRecord",
+    "PresenceRow",
     "PreviewRow",
     "Problem",
     "PublishResult",
@@ -132,6 +135,8 @@ __all__ = [
     "UnitDetail",
     "UnitRecord",
     "UserRecord",
+    "VillageRow",
+    "VisitRecord",
     "WebhookEvent",
     "acting_with",
     "allowed",

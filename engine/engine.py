@@ -76,6 +76,7 @@ from .tables import (
     Unit,
     User,
 )
+from .villages import VillagesMixin
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 DISCARD_REASON = "发起人撤销草稿"  # recorded as the reason, like a reason a person types
@@ -88,7 +89,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     return Path(bpmn.__file__).parent, Path(forms.__file__).parent
 
 
-class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
+class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin, VillagesMixin):
     def __init__(
         self,
         database_url: str | None = None,
@@ -128,6 +129,7 @@ class Engine(IntegrationMixin, CampaignsMixin, AttachmentsMixin):
         policies.install(self.steps)
         self._install_campaigns()
         self._install_attachments()
+        self._install_villages()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()

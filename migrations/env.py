@@ -5,7 +5,8 @@ from sqlalchemy import create_engine
 
 import engine.attachments.tables
 import engine.campaigns.tables
-import engine.integration.tables  # noqa: F401 - registers its tables
+import engine.integration.tables
+import engine.villages.tables  # noqa: F401 - registers its tables
 from engine.tables import Base
 
 config = context.config

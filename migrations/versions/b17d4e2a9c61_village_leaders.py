@@ -8,6 +8,8 @@ Create Date: 2026-12-01 10:50:00.000000
 from alembic import op
 import sqlalchemy as sa
 
+from engine.tables import UtcDateTime
+
 
 revision = 'b17d4e2a9c61'
 down_revision = 'f7c1a9e3b5d2'
@@ -18,8 +20,43 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('message_subscription') as batch:
         batch.add_column(sa.Column('correlations', sa.JSON(), nullable=True))
+    op.create_table(
+        'village_leader',
+        sa.Column('id', sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column('tenant', sa.String(64), nullable=True),
+        sa.Column('village', sa.String(64), nullable=False),
+        sa.Column('leader', sa.String(200), nullable=False),
+        sa.Column('current_village', sa.String(64), nullable=True, unique=True),
+        sa.Column('instance_id', sa.String(36), nullable=False),
+        sa.Column('letter_no', sa.String(80), nullable=False),
+        sa.Column('letter', sa.JSON(), nullable=False),
+        sa.Column('appointed_at', UtcDateTime(), nullable=False),
+        sa.Column('confirmed_by', sa.String(200), nullable=True),
+        sa.Column('ended_at', UtcDateTime(), nullable=True),
+        sa.Column('ended_reason', sa.String(500), nullable=True),
+    )
+    op.create_index('ix_village_leader_tenant', 'village_leader', ['tenant'])
+    op.create_index('ix_village_leader_leader', 'village_leader', ['leader'])
+    op.create_index('ix_village_leader_village', 'village_leader', ['village', 'appointed_at'])
+    op.create_table(
+        'village_visit',
+        sa.Column('id', sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column('tenant', sa.String(64), nullable=True),
+        sa.Column('village', sa.String(64), nullable=False),
+        sa.Column('username', sa.String(200), nullable=False),
+        sa.Column('day', sa.String(10), nullable=False),
+        sa.Column('nights', sa.Integer(), nullable=False),
+        sa.Column('note', sa.String(2000), nullable=True),
+        sa.Column('recorded_by', sa.String(200), nullable=False),
+        sa.Column('created_at', UtcDateTime(), nullable=False),
+    )
+    op.create_index('ix_village_visit_tenant', 'village_visit', ['tenant'])
+    op.create_index('ix_village_visit_username', 'village_visit', ['username'])
+    op.create_index('ix_village_visit_village_day', 'village_visit', ['village', 'day'])
 
 
 def downgrade() -> None:
+    op.drop_table('village_visit')
+    op.drop_table('village_leader')
     with op.batch_alter_table('message_subscription') as batch:
         batch.drop_column('correlations')
