@@ -38,6 +38,8 @@ PEOPLE = {  # username: (display name, unit, post, rank)
     "clerk": ("普通干部", "zjj", "科员", "科员"),
     "organiser": ("县委组织部", "pingli", "组织部部长", "县委常委"),
     "changwei": ("常委会", "pingli", "县委办主任", None),
+    "liu_tx": ("刘通信", "tongxin", "局长", "部门主要负责人"),
+    "zhao_zj": ("赵住建", "zjj", "局长", "部门主要负责人"),
 }
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from .. import rules
 from ..records import InstanceRecord
 from ..runtime.step import Steps
-from . import appointment, presence, service
+from . import appointment, presence, problems, service
 from .appointment import CLASS_ATTRIBUTE, LOAD_LIMIT, RANKS, VILLAGE_CLASSES
+from .problems import COLOURS, ProblemRow
 from .records import AppointmentRecord, PresenceRow, VillageRow, VisitRecord
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "LOAD_LIMIT",
     "RANKS",
     "VILLAGE_CLASSES",
+    "COLOURS",
     "AppointmentRecord",
+    "ProblemRow",
     "PresenceRow",
     "VillageRow",
     "VillagesMixin",
@@ -36,6 +39,7 @@ class VillagesMixin:
 
     def _install_villages(self) -> None:
         appointment.install(self.steps)
+        problems.install(self.steps)
 
     def propose_village_leader(
         self, actor: str, village: str, leader: str, reason: str = ""
@@ -45,6 +49,59 @@ class VillagesMixin:
         the committee's confirmation issues the letter."""
         with self.steps.write(actor) as step:
             return step.instance_record(appointment.propose(step, village, leader, reason))
+
+    def open_village(
+        self, actor: str, village: str, *, meeting_interval: str = problems.DEFAULT_MEETING_INTERVAL
+    ) -> InstanceRecord:
+        """Start the village's long-running ``village_leader`` instance (courtyard meetings every
+        ``meeting_interval``); once per village, by an admin of the village or above."""
+        with self.steps.write(actor) as step:
+            unit = appointment.village_unit(step.session, village, rules.actor_of(step.session, actor).tenant)
+            definition = step.runner.catalog.get_row(
+                step.session, problems.VILLAGE_PROCESS, None, tenant=unit.tenant
+            )
+            ctx = step.start(
+                definition,
+                business_key=f"村总队长-{unit.code}",
+                data={
+                    "unit": unit.code,
+                    "village": unit.code,
+                    "village_name": unit.name,
+                    "meeting_interval": meeting_interval,
+                },
+                tenant=unit.tenant,
+                unit=unit.code,
+            )
+            return step.instance_record(ctx.row)
+
+    def problem_list(
+        self,
+        viewer: str,
+        *,
+        village: str | None = None,
+        town: str | None = None,
+        colour: str | None = None,
+        department: str | None = None,
+        status: str = "open",
+    ) -> list[ProblemRow]:
+        """The red/yellow/green list of the viewer's county (or a town's, a village's): age and owner."""
+        with self.steps.read(viewer) as step:
+            s = step.session
+            return problems.problem_list(
+                s,
+                rules.actor_of(s, viewer),
+                step.now,
+                village=village,
+                town=town,
+                colour=colour,
+                department=department,
+                status=status,
+            )
+
+    def problem_snapshots(self, viewer: str) -> list[dict[str, Any]]:
+        """The weekly lists kept for the record, newest first: when and how many of each colour."""
+        with self.steps.read(viewer) as step:
+            return problems.snapshots(step.session, rules.actor_of(step.session, viewer))
 
     def village_board(self, viewer: str) -> list[VillageRow]:
         """The county's villages with their class, town and 总队长 (or vacant, or a proposal pending)."""

@@ -55,3 +55,42 @@ class VillageVisit(Base):
     note: Mapped[str | None] = mapped_column(String(2000))
     recorded_by: Mapped[str] = mapped_column(String(200))  # the person, or the OA acting for them
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VillageProblem(Base):
+    """One problem raised at a courtyard meeting, as the lists read it: a copy of what its
+    ``village_problem`` instance says, kept exact by a runner projection in every step."""
+
+    __tablename__ = "village_problem"
+    __table_args__ = (Index("ix_village_problem_open", "tenant", "status", "colour"),)
+
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    village: Mapped[str] = mapped_column(String(64), index=True)
+    town: Mapped[str | None] = mapped_column(String(64), index=True)  # the village's parent unit
+    title: Mapped[str] = mapped_column(String(300))
+    colour: Mapped[str | None] = mapped_column(String(10))  # red / yellow / green once triaged
+    department: Mapped[str | None] = mapped_column(String(64))
+    phase: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # open / solved / cancelled
+    escalated: Mapped[bool] = mapped_column(default=False)
+    overdue: Mapped[bool] = mapped_column(default=False)
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    solved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ProblemSnapshot(Base):
+    """The weekly red/yellow/green list as it stood, kept for the record (never updated)."""
+
+    __tablename__ = "village_problem_snapshot"
+    __table_args__ = (Index("ix_village_problem_snapshot", "tenant", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    counts: Mapped[dict[str, Any]] = mapped_column(
+        JSON
+    )  # {"red": n, "yellow": n, "green": n, "untriaged": n}
+    rows: Mapped[list[Any]] = mapped_column(JSON)  # the open problems, as the list showed them

@@ -53,9 +53,41 @@ def upgrade() -> None:
     op.create_index('ix_village_visit_tenant', 'village_visit', ['tenant'])
     op.create_index('ix_village_visit_username', 'village_visit', ['username'])
     op.create_index('ix_village_visit_village_day', 'village_visit', ['village', 'day'])
+    op.create_table(
+        'village_problem',
+        sa.Column('instance_id', sa.String(36), primary_key=True),
+        sa.Column('tenant', sa.String(64), nullable=True),
+        sa.Column('village', sa.String(64), nullable=False),
+        sa.Column('town', sa.String(64), nullable=True),
+        sa.Column('title', sa.String(300), nullable=False),
+        sa.Column('colour', sa.String(10), nullable=True),
+        sa.Column('department', sa.String(64), nullable=True),
+        sa.Column('phase', sa.String(20), nullable=False),
+        sa.Column('status', sa.String(20), nullable=False),
+        sa.Column('escalated', sa.Boolean(), nullable=False),
+        sa.Column('overdue', sa.Boolean(), nullable=False),
+        sa.Column('returns', sa.Integer(), nullable=False),
+        sa.Column('raised_at', UtcDateTime(), nullable=False),
+        sa.Column('due_at', UtcDateTime(), nullable=True),
+        sa.Column('solved_at', UtcDateTime(), nullable=True),
+    )
+    op.create_index('ix_village_problem_open', 'village_problem', ['tenant', 'status', 'colour'])
+    op.create_index('ix_village_problem_village', 'village_problem', ['village'])
+    op.create_index('ix_village_problem_town', 'village_problem', ['town'])
+    op.create_table(
+        'village_problem_snapshot',
+        sa.Column('id', sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column('tenant', sa.String(64), nullable=True),
+        sa.Column('taken_at', UtcDateTime(), nullable=False),
+        sa.Column('counts', sa.JSON(), nullable=False),
+        sa.Column('rows', sa.JSON(), nullable=False),
+    )
+    op.create_index('ix_village_problem_snapshot', 'village_problem_snapshot', ['tenant', 'taken_at'])
 
 
 def downgrade() -> None:
+    op.drop_table('village_problem_snapshot')
+    op.drop_table('village_problem')
     op.drop_table('village_visit')
     op.drop_table('village_leader')
     with op.batch_alter_table('message_subscription') as batch:
