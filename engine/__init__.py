@@ -71,7 +71,7 @@ from .rules import (
     require,
 )
 from .runtime.clock import Clock, ManualClock, SystemClock
-from .villages import AppointmentRecord, PresenceRow, VillageRow, VisitRecord
+from .villages import COLOURS, AppointmentRecord, PresenceRow, ProblemRow, VillageRow, VisitRecord
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
@@ -85,6 +85,7 @@ __all__ = [
     "AttachmentRecord",
     "AuditRecord",
     "CAMPAIGN_LIST_MAX_BYTES",
+    "COLOURS",
     "CampaignRecord",
     "CampaignReport",
     "CarryOverResult",
@@ -117,6 +118,7 @@ __all__ = [
     "PresenceRow",
     "PreviewRow",
     "Problem",
+    "ProblemRow",
     "PublishResult",
     "Recommendation",
     "RowError",

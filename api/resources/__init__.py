@@ -15,6 +15,7 @@ from . import (
     tokens,
     units,
     users,
+    villages,
     webhooks,
 )
 
@@ -32,4 +33,5 @@ BLUEPRINTS = (
     attachments.blp,
     units.blp,
     people.blp,
+    villages.blp,
 )

@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .. import assignment, rules
-from ..errors import ConflictError, InvalidInputError, NotFoundError
+from ..errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from ..postqueues import post_group
 from ..runtime.runner import StepContext
 from ..runtime.step import Step, Steps
@@ -114,6 +114,8 @@ def propose(step: Step, village: str, leader: str, reason: str = "") -> Instance
     """Start a proposal for ``village`` (the starter administers it); the start's checks are ``check_proposal``."""
     s = step.session
     actor = rules.actor_of(s, step.actor or "")
+    if "admin" not in actor.roles and not actor.scopes("admin"):  # refused before anything is looked up
+        raise NotAllowedError("only an admin proposes a village's 总队长 / 仅管理员可提名总队长")
     unit = village_unit(s, village, actor.tenant)
     rules.require("appoint_leader", actor, unit)
     if s.scalar(select(User.username).where(User.username == leader, User.tenant == unit.tenant)) is None:

@@ -244,7 +244,7 @@ def problem_list(
     department: str | None = None,
     status: str = "open",
 ) -> list[ProblemRow]:
-    """The county's (or one town's, or one village's) problems, red first, oldest first."""
+    """The county's (or one town's, or one village's) problems, red first, oldest first, untriaged last."""
     stmt = select(VillageProblem).where(VillageProblem.status == status)
     where = rules.tenant_filter(actor, VillageProblem.tenant)
     if where is not None:
@@ -287,7 +287,9 @@ def problem_list(
         )
         for p in problems
     ]
-    return sorted(rows, key=lambda r: (order.get(r.colour or "", -1), -r.age_days, r.village_name, r.title))
+    return sorted(
+        rows, key=lambda r: (order.get(r.colour or "", len(COLOURS)), -r.age_days, r.village_name, r.title)
+    )
 
 
 def _owners(s: Session, instance_ids: list[str]) -> dict[str, str]:

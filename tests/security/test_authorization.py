@@ -128,6 +128,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ),  # the organiser's admins
     ("POST", "/campaigns/{campaign_id}/publish"): (("admin",), None),
     ("PATCH", "/campaigns/{campaign_id}"): (("admin",), {"claim_ranks": ["科级", "股级"]}),
+    ("POST", "/villages/{code}/leader"): (("admin",), {"leader": "zhao"}),  # admins of the village or above
     ("POST", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # opens the year end
     ("GET", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # the 考评组 and admins
     ("POST", "/campaigns/{campaign_id}/carry-over"): (("admin",), {"to_campaign": "{campaign_id}"}),
@@ -171,6 +172,18 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/units/{code}"): (404, None),  # no such unit yet
     ("GET", "/imports/org/template"): (200, None),
     ("GET", "/attachments/{attachment_id}"): (404, None),  # no such file; another's answers 403 or 404
+    ("GET", "/villages"): (200, None),  # the villages of one's own county
+    ("GET", "/villages/appointments/{appointment_id}"): (
+        404,
+        None,
+    ),  # no such letter; another county's is 404 too
+    ("GET", "/village-problems"): (200, None),  # one's own county's list
+    ("GET", "/village-problems/export"): (200, None),
+    ("POST", "/village-visits"): (
+        422,
+        {"village": "{code}", "day": "2026-03-01"},
+    ),  # one's own stays; no such village
+    ("GET", "/village-presence"): (200, None),
 }
 
 MATRIX = {
@@ -196,6 +209,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
+        "appointment_id": "999999",
     }
 
 
@@ -725,6 +739,13 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/webhooks"):                                              (403, 403, 403, 403, 201, 403),
     ("DELETE", "/webhooks/{webhook_id}"):                               (403, 403, 403, 403, 404, 403),  # let in; no such webhook
     ("GET", "/webhooks/{webhook_id}/deliveries"):                       (403, 403, 403, 403, 404, 403),  # let in; no such webhook
+    ("GET", "/villages"):                                               (200, 200, 200, 200, 200, 200),
+    ("POST", "/villages/{code}/leader"):                                (403, 403, 403, 403, 422, 403),  # let in; pingli is no village here
+    ("GET", "/villages/appointments/{appointment_id}"):                       (404, 404, 404, 404, 404, 404),  # no such letter
+    ("GET", "/village-problems"):                                       (200, 200, 200, 200, 200, 200),
+    ("GET", "/village-problems/export"):                                (200, 200, 200, 200, 200, 200),
+    ("POST", "/village-visits"):                                        (422, 422, 422, 422, 422, 422),  # no such village
+    ("GET", "/village-presence"):                                       (200, 200, 200, 200, 200, 200),
 }
 # fmt: on
 
@@ -747,6 +768,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
         "attachment_id": NO_SUCH_ID,
+        "appointment_id": "999999",
     }
 
 
