@@ -18,7 +18,20 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..auth import CSRF_FIELD, csrf_token
-from . import assessment, attachments, auth, board, campaigns, designer, inbox, instances, org, scores, tasks
+from . import (
+    assessment,
+    attachments,
+    auth,
+    board,
+    campaigns,
+    designer,
+    inbox,
+    instances,
+    org,
+    scores,
+    tasks,
+    villages,
+)
 from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, size_text, to_json
 from .compress import compress_static
 
@@ -35,6 +48,7 @@ BLUEPRINTS = (
     scores.bp,
     org.bp,
     campaigns.bp,
+    villages.bp,
     assessment.bp,
     attachments.bp,
 )

@@ -108,6 +108,22 @@ class VillagesMixin:
         with self.steps.read(viewer) as step:
             return service.board(step.session, rules.actor_of(step.session, viewer))
 
+    def village_towns(self, viewer: str) -> list[tuple[str, str]]:
+        """The towns of the viewer's county that have villages: (code, name), for the lists' filter."""
+        with self.steps.read(viewer) as step:
+            return service.towns(step.session, rules.actor_of(step.session, viewer))
+
+    def village_leader_candidates(self, viewer: str) -> list[tuple[str, str, str]]:
+        """People of the viewer's county the rule may consider: (username, name, rank), most senior first."""
+        with self.steps.read(viewer) as step:
+            return service.candidates(step.session, rules.actor_of(step.session, viewer))
+
+    def may_appoint_leaders(self, viewer: str) -> bool:
+        """Whether ``viewer`` may propose leaders (an admin; which villages, the rulebook decides)."""
+        with self.steps.read(viewer) as step:
+            actor = rules.actor_of(step.session, viewer)
+            return "admin" in actor.roles or bool(actor.scopes("admin"))
+
     def village_leader_history(self, village: str, viewer: str) -> list[AppointmentRecord]:
         """A village's 总队长 over time, newest first; 404 for another county's village."""
         with self.steps.read(viewer) as step:

@@ -178,7 +178,11 @@ def check_proposal(step: Step, ctx: StepContext) -> None:
     if data.get("eligible") is not True:
         raise InvalidInputError(
             f"the rule refuses: {data.get('rule')}",
-            {"leader": [f"{data.get('rule')} / 不符合总队长任职规则"]},
+            {
+                "leader": [
+                    f"the county's rule refuses this leader for this class of village / {data.get('rule')}"
+                ]
+            },
         )
 
 

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from .. import rules
 from ..errors import NotFoundError
-from ..tables import Instance, Unit, User
-from .appointment import CLASS_ATTRIBUTE, PROCESS, display_name
+from ..tables import Instance, Unit, User, UserPost
+from .appointment import CLASS_ATTRIBUTE, PROCESS, RANKS, display_name
 from .records import AppointmentRecord, VillageRow
 from .tables import VillageLeader
 
@@ -96,3 +96,32 @@ def history(s: Session, actor: rules.Actor, village: str) -> list[AppointmentRec
         .order_by(VillageLeader.appointed_at.desc())
     )
     return [record(s, a) for a in rows]
+
+
+def candidates(s: Session, actor: rules.Actor) -> list[tuple[str, str, str]]:
+    """People of the actor's county whose posts carry a rank the rule knows: (username, name, rank),
+    most senior first (the proposal form's choice; the rule itself still decides)."""
+    stmt = (
+        select(User.username, User.display_name, UserPost.rank)
+        .join(UserPost, UserPost.username == User.username)
+        .where(UserPost.rank.in_(RANKS), User.active.is_(True))
+    )
+    where = rules.tenant_filter(actor, User.tenant)
+    if where is not None:
+        stmt = stmt.where(where)
+    best: dict[str, tuple[str, str]] = {}
+    for username, name, rank in s.execute(stmt):
+        rank = str(rank)  # in RANKS: never null
+        if username not in best or RANKS.index(rank) < RANKS.index(best[username][1]):
+            best[username] = (name, rank)
+    return sorted(((u, n, r) for u, (n, r) in best.items()), key=lambda c: (RANKS.index(c[2]), c[1]))
+
+
+def towns(s: Session, actor: rules.Actor) -> list[tuple[str, str]]:
+    """Units that are the parent of some village of the actor's county: (code, name) by name."""
+    rows = board(s, actor)
+    codes = {r.village for r in rows}
+    parents = select(Unit.parent_id).where(Unit.code.in_(codes))
+    return sorted(
+        s.execute(select(Unit.code, Unit.name).where(Unit.id.in_(parents))).all(), key=lambda t: t[1]
+    )

@@ -118,3 +118,37 @@ def test_the_oa_logs_stays_and_the_dashboard_counts_them(client: FlaskClient, en
         "/api/v1/village-presence?since=2026-02-01", headers=as_(engine, "organiser")
     ).get_json()
     assert [(r["display_name"], r["visits"], r["nights"]) for r in rows] == [("袁守波", 2, 2)]
+
+
+def test_the_pages_show_names_the_letter_and_the_list_in_both_languages(
+    client: FlaskClient, engine: Engine
+) -> None:
+    from tests.api.conftest import page_login
+
+    page_login(client, engine, "organiser", csrf_token="t")
+    proposed = client.post(
+        "/villages/propose",
+        data={"village": "shahe", "leader": "yuan", "reason": "<b>试点</b>", "csrf_token": "t"},
+    )
+    assert proposed.status_code == 302
+    task = next(t for t in engine.list_tasks("changwei").items if t.element_id == "confirm")
+    engine.complete(task.id, "changwei", {"decision": "confirm"})
+    board = client.get("/villages").get_data(as_text=True)
+    assert "袁守波" in board and "总队长任〔2026〕1号" in board and "yuan" not in board.split("<select", 1)[0]
+    refused = client.post(
+        "/villages/propose", data={"village": "jinshahe", "leader": "he", "csrf_token": "t"}
+    )
+    assert "深度贫困村须由四大班子主要领导或县委常委担任总队长" in client.get(refused.location).get_data(
+        as_text=True
+    )
+    appointment = engine.village_board("organiser")
+    letter_id = next(r.appointment_id for r in appointment if r.village == "shahe")
+    letter = client.get(f"/villages/letters/{letter_id}").get_data(as_text=True)
+    assert "任命书" in letter and "袁守波" in letter and "沙河村" in letter and "长安镇" in letter
+    english = client.get("/villages/problems?lang=en").get_data(as_text=True)
+    assert "Red/yellow/green problem list" in english and "No open problems" in english
+    client.post(
+        "/villages/presence", data={"village": "shahe", "day": "2026-03-01", "nights": "1", "csrf_token": "t"}
+    )
+    presence = client.get("/villages/presence").get_data(as_text=True)
+    assert "<svg" in presence and "沙河村" in presence and "县委组织部" in presence

@@ -569,6 +569,19 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/tasks/<task_id>/comments"): (REFUSED_BY_REDIRECT, {"text": "看看"}),
     ("POST", "/tasks/<task_id>/complete"): (REFUSED_BY_REDIRECT, {"data": '{"decision": "approve"}'}),
     ("POST", "/tasks/<task_id>/ops/<op>"): (REFUSED_BY_REDIRECT, {"comment": "快点"}),
+    ("GET", "/villages"): (200, None),  # one's own county's villages (none here)
+    ("POST", "/villages/propose"): (
+        REFUSED_BY_REDIRECT,
+        {"village": "pingli", "leader": "zhao"},
+    ),  # admins only
+    ("GET", "/villages/letters/<int:appointment_id>"): (404, None),  # no such letter
+    ("GET", "/villages/problems"): (200, None),
+    ("GET", "/villages/problems.xlsx"): (200, None),
+    ("GET", "/villages/presence"): (200, None),
+    ("POST", "/villages/presence"): (
+        REFUSED_BY_REDIRECT,
+        {"village": "pingli", "day": "2026-03-01"},
+    ),  # no such village
 }
 
 
@@ -596,7 +609,9 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(
     for (method, rule), (expected, form) in sorted(PAGES.items()):
         page_login(client, engine, STRANGER, csrf_token="t")
         path = rule.replace("<int:version>", "<version>").replace("<path:filename>", "<filename>")
-        path = path.replace("<int:campaign_id>", "<campaign_id>")
+        path = path.replace("<int:campaign_id>", "<campaign_id>").replace(
+            "<int:appointment_id>", "<appointment_id>"
+        )
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
         resp = client.open(
