@@ -158,3 +158,17 @@ def test_a_year_of_courtyard_meetings(make_engine, engine: Engine, clock) -> Non
     snapshots = engine.problem_snapshots("organiser")
     assert len(snapshots) == 12  # the clock jumps a month at a time: one per run, missed weeks not invented
     assert snapshots[0]["counts"]["red"] == len(red) - 4  # taken before December's meetings raised 4 more
+
+
+def test_a_new_leader_takes_over_the_village_open_meeting(engine: Engine, clock) -> None:
+    village = engine.open_village("organiser", "qiaozi", meeting_interval="P7D")
+    clock.advance(timedelta(days=8))
+    engine.run_due_jobs()
+    assert open_task(engine, "hu", "courtyard_meeting", village.id).assignee == "hu"
+    proposal = engine.propose_village_leader("organiser", "qiaozi", "he")  # 何德渔 takes 桥子沟村 over
+    engine.complete(proposal.open_tasks[0].id, "changwei", {"decision": "confirm"})
+    meeting = open_task(engine, "he", "courtyard_meeting", village.id)
+    assert meeting.assignee == "he"
+    assert not [t for t in engine.list_tasks("hu").items if t.instance_id == village.id]
+    events = [(e.event, e.data.get("from"), e.data.get("assignee")) for e in engine.history(village.id)]
+    assert ("assignment.resolved", "hu", "he") in events
