@@ -177,5 +177,9 @@ def test_a_leader_is_appointed_from_the_page_and_the_lists_show_the_village_prob
     phone.goto("/villages/problems?village=bv_jinshahe&lang=en")
     assert "Red/yellow/green problem list" in phone.inner_text("h1")
     phone.screenshot(path=str(tmp_path / "problems-phone.png"), full_page=True)
+    admin.goto("/designer/village_problem?version=1")
+    admin.wait_for_selector(".djs-element[data-element-id=triage]")
+    assert admin.locator(".djs-shape").count() > 20  # the shipped diagram is drawn, lanes and all
+    admin.screenshot(path=str(tmp_path / "village-problem-diagram.png"), full_page=True)
     assert admin.js_errors == [] and phone.js_errors == []
     print(f"screenshots in {tmp_path}")
