@@ -694,6 +694,16 @@ def _waiting_events(wf: BpmnWorkflow) -> dict[tuple[UUID, str, str], Wait]:
                 waits[(task.id, "message", item.name)] = Wait(
                     "message", item.name, element, None, task, _plain(task.workflow.correlations)
                 )
+    if not wf.is_completed():  # event subprocesses started by a message wait as long as the instance runs
+        root = wf.task_tree
+        for name in getattr(wf.spec.start, "trigger_specs", None) or []:
+            sub = wf.subprocess_specs.get(name)
+            for start in getattr(sub, "bpmn_start_events", None) or []:
+                definition = getattr(start, "event_definition", None)
+                if isinstance(definition, _BaseMessage):
+                    waits[(root.id, "message", definition.name)] = Wait(
+                        "message", definition.name, start.bpmn_id, None, root, _plain(wf.correlations)
+                    )
     return waits
 
 

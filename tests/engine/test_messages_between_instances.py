@@ -136,3 +136,19 @@ def test_thrown_messages_are_not_kept_in_the_saved_state(engine: Engine) -> None
     with engine.store.read() as s:
         state = s.get_one(Instance, done.id).state
     assert '"bpmn_events": []' in state or '"bpmn_events":[]' in state
+
+
+@pytest.mark.parametrize(
+    ("receiver", "waiting", "after"),
+    [("relay_receive", "receive", "read"), ("relay_watch", "watch", "handle_escalation")],
+)
+def test_a_receive_task_and_an_event_subprocess_catch_a_thrown_message(
+    engine: Engine, receiver: str, waiting: str, after: str
+) -> None:
+    engine.deploy({f"{receiver}.bpmn": (DATA / f"{receiver}.bpmn").read_bytes()}, actor="admin")
+    target = engine.start(receiver, actor="admin", business_key="county-shiquan")
+    assert waiting in engine.get_instance(target.id).active_elements
+    engine.complete(village(engine, target="county-shiquan", problem="危房改造", way="escalate"), "zhou", {})
+    caught = engine.get_instance(target.id)
+    assert after in caught.active_elements
+    assert caught.data["escalation"] == {"business_key": "county-shiquan", "problem": "危房改造"}
