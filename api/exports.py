@@ -278,3 +278,49 @@ def frontline_dashboard_download(*, viewer: str) -> Response:
         for r in get_engine().frontline_dashboard(viewer)
     )
     return _download(workbook([("五个一线", DASHBOARD_HEADERS, rows)]), "frontline-dashboard.xlsx")
+
+
+PROBLEM_COLOURS = {"red": "红", "yellow": "黄", "green": "绿", None: "未分级"}
+PROBLEM_HEADERS = (
+    "分级",
+    "问题",
+    "村",
+    "镇",
+    "责任部门",
+    "当前办理",
+    "已立项（天）",
+    "办理时限",
+    "逾期",
+    "报县指挥部",
+    "退回次数",
+)
+
+
+def problem_list_download(viewer: str, args: dict[str, Any]) -> Response:
+    """The red/yellow/green list with the page's filters, Chinese headers, red first."""
+    rows = get_engine().problem_list(viewer, **args)
+    body = workbook(
+        [
+            (
+                "红黄绿问题清单",
+                PROBLEM_HEADERS,
+                (
+                    [
+                        PROBLEM_COLOURS.get(r.colour, "未分级"),
+                        r.title,
+                        r.village_name,
+                        r.town_name,
+                        r.department_name,
+                        r.owner,
+                        r.age_days,
+                        r.due_at.strftime("%Y-%m-%d") if r.due_at else "",
+                        "是" if r.overdue else "否",
+                        "是" if r.escalated else "否",
+                        r.returns,
+                    ]
+                    for r in rows
+                ),
+            )
+        ]
+    )
+    return _download(body, "village-problems.xlsx")

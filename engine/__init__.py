@@ -51,6 +51,7 @@ from .errors import (
     ScriptTimeoutError,
     TooLargeError,
     TooManyAttemptsError,
+    UndeliveredMessageError,
 )
 from .frontline import ENTRY_WORDS as FRONTLINE_WORDS
 from .frontline import (
@@ -97,12 +98,14 @@ from .rules import (
 )
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .sanhao import SanhaoPublicity
+from .villages import COLOURS, AppointmentRecord, PresenceRow, ProblemRow, VillageRow, VisitRecord
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
     "ATTACHMENT_KINDS",
     "ATTACHMENT_MAX_BYTES",
     "Actor",
+    "AppointmentRecord",
     "AppraisalEntry",
     "ArchiveEntry",
     "AssessmentOpened",
@@ -112,6 +115,7 @@ __all__ = [
     "AwardListRecord",
     "AwardRecord",
     "CAMPAIGN_LIST_MAX_BYTES",
+    "COLOURS",
     "CampaignRecord",
     "CampaignReport",
     "CarryOverResult",
@@ -155,8 +159,10 @@ __all__ = [
     "PanelRecord",
     "PoolRecord",
     "PostRecord",
+    "PresenceRow",
     "PreviewRow",
     "Problem",
+    "ProblemRow",
     "ProcessAnalytics",
     "PublishResult",
     "RESULT_USES",
@@ -179,9 +185,12 @@ __all__ = [
     "TokenRecord",
     "TooLargeError",
     "TooManyAttemptsError",
+    "UndeliveredMessageError",
     "UnitDetail",
     "UnitRecord",
     "UserRecord",
+    "VillageRow",
+    "VisitRecord",
     "WebhookEvent",
     "acting_with",
     "allowed",

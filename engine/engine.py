@@ -95,6 +95,7 @@ from .tables import (
     Unit,
     User,
 )
+from .villages import VillagesMixin
 
 SCOPES = ("mine", "candidate", "involved", "cc")
 DISCARD_REASON = "发起人撤销草稿"  # recorded as the reason, like a reason a person types
@@ -115,6 +116,7 @@ class Engine(
     AppraisalMixin,
     FrontlineMixin,
     SanhaoMixin,
+    VillagesMixin,
 ):
     def __init__(
         self,
@@ -159,6 +161,7 @@ class Engine(
         self._install_incidents()
         self._install_frontline()
         self._install_sanhao()
+        self._install_villages()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()

@@ -4,6 +4,7 @@
     ├── NotFoundError            unknown definition, instance, task, job, user
     ├── NotAllowedError          the actor may not do this action
     ├── ConflictError            state forbids it now: claimed, completed, concurrent change
+    │   └── UndeliveredMessageError  a message a diagram threw reached no instance, or several
     ├── InvalidInputError        bad content; ``errors`` maps a field path to messages
     │   ├── FormInvalidError     task data fails the task's JSON Schema
     │   ├── DefinitionInvalidError   a diagram cannot be deployed; ``problems`` per element
@@ -68,6 +69,16 @@ class NotAllowedError(EngineError):
 
 class ConflictError(EngineError):
     title = "Conflict"
+
+
+class UndeliveredMessageError(ConflictError):
+    """A message thrown inside one instance found no other instance (or several) to catch it.
+
+    The throwing step fails as a whole, so nothing is lost: the task stays open, the timer's job
+    is retried. ``context`` names the message, the throwing instance and element, and the key.
+    """
+
+    title = "Message not delivered"
 
 
 class TooManyAttemptsError(EngineError):

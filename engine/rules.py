@@ -525,6 +525,8 @@ UNIT_RULES: dict[str, Rule] = {
     "create_campaign": _administers_unit,
     "manage_campaign": _administers_unit,  # import its list, publish it, open the assessment, carry over
     "assess_campaign": _assesses,  # the 考评组's page of every item
+    "appoint_leader": _administers_unit,  # propose a village's 总队长 (总队长制)
+    "view_villages": lambda actor, unit: in_tenant(actor, unit.tenant),  # leaders, lists, presence
 }
 
 #: Actions on the installation itself (no target): who holds which role.
@@ -576,6 +578,8 @@ REFUSALS = {
     "attach_evidence": "{who} is not involved in {what}",
     "read_attachments": "{who} is not involved in {what}",
     "manage_org": "only an admin of this tenant may change its units / 仅本县（租户）管理员可维护组织",
+    "appoint_leader": "only an admin of the village or a unit above it proposes its 总队长 / 仅本村或上级单位管理员可提名总队长",
+    "view_villages": "{who} is not of this county / 非本县人员",
     "assign_posts": "only an admin or the OA service of this tenant may give its posts / 仅本县（租户）管理员可任免职务",
 }
 

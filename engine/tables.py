@@ -215,6 +215,9 @@ class MessageSubscription(Base):
     instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200))
     element_id: Mapped[str | None] = mapped_column(String(200))
+    # the waiting (sub)process's correlation keys, e.g. {"MainCorrelationKey": {"county": "pingli"}}:
+    # a message thrown by another instance reaches this one only when a key it carries matches
+    correlations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AuditEvent(Base):

@@ -69,6 +69,8 @@ class Event(StrEnum):
     UNIT_DELETED = "unit.deleted"
     USER_POSTS_SET = "user.posts_set"  # the posts a person holds were replaced
     ORG_IMPORTED = "org.imported"  # units and people from a file, counted
+    VILLAGE_LEADER_APPOINTED = "village.leader_appointed"  # a 总队长 confirmed; the letter's number
+    VILLAGE_LEADER_REPLACED = "village.leader_replaced"  # the previous 总队长 left; open work followed
 
 
 class WebhookEvent(StrEnum):

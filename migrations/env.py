@@ -7,7 +7,8 @@ import engine.attachments.tables
 import engine.campaigns.tables
 import engine.frontline.tables
 import engine.incidents.tables
-import engine.integration.tables  # noqa: F401 - registers its tables
+import engine.integration.tables
+import engine.villages.tables  # noqa: F401 - registers its tables
 from engine.tables import Base
 
 config = context.config

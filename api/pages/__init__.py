@@ -34,6 +34,7 @@ from . import (
     sanhao,
     scores,
     tasks,
+    villages,
 )
 from .common import csrf_ok, current_user, fmt_when, may, named, one_language, person, size_text, to_json
 from .compress import compress_static
@@ -52,6 +53,7 @@ BLUEPRINTS = (
     org.bp,
     campaigns.bp,
     frontline.bp,
+    villages.bp,
     assessment.bp,
     sanhao.bp,
     attachments.bp,

@@ -20,6 +20,7 @@ from . import (
     tokens,
     units,
     users,
+    villages,
     webhooks,
 )
 
@@ -42,4 +43,5 @@ BLUEPRINTS = (
     appraisal.blp,
     frontline.blp,
     sanhao.blp,
+    villages.blp,
 )

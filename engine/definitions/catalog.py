@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import ColumnElement, func, select
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import ownership
@@ -52,6 +53,16 @@ class Model:
     names: Mapping[str, Mapping[str, str]] = field(
         default_factory=dict
     )  # element id (the process's too) -> {"zh_CN": name, "en": name_en}
+
+    @property
+    def start_messages(self) -> frozenset[str]:
+        """The messages the process's own start events wait for (it is started by one of them)."""
+        found = set()
+        for element in self.start_events:
+            definition = getattr(self.spec.task_specs.get(element), "event_definition", None)
+            if isinstance(definition, MessageEventDefinition):
+                found.add(definition.name)
+        return frozenset(found)
 
     @property
     def task_forms(self) -> dict[str, str]:
@@ -337,6 +348,25 @@ class Catalog:
         if row is None:
             raise NotFoundError(f"process definition '{key}' has no version {version}")
         return row
+
+    def started_by(self, session: Session, message: str, tenant: str | None) -> Definition | None:
+        """The newest version of the process ``tenant`` sees whose own start event waits for ``message``
+        (the first such key by name when several do)."""
+        keys = session.scalars(
+            select(Definition.key)
+            .where(
+                Definition.tenant.is_(None)
+                if tenant is None
+                else or_(Definition.tenant.is_(None), Definition.tenant == tenant)
+            )
+            .distinct()
+            .order_by(Definition.key)
+        )
+        for key in list(keys):
+            row = self.latest(session, key, missing_ok=True, tenant=tenant)
+            if row is not None and message in self.model(row).start_messages:
+                return row
+        return None
 
     def cached(self, definition_id: int) -> Model | None:
         """The parsed model of a definition id if this process has parsed it already."""

@@ -70,6 +70,7 @@ class StepContext:
     reopening: bool = False  # a reset (return, withdraw) may bring back tasks that ran before
     auto_seen: set[str] = field(default_factory=set)  # tasks the auto-approval policy has looked at
     visited: set[str] = field(default_factory=set)  # elements completed in this step
+    thrown: list[BpmnEvent] = field(default_factory=list)  # messages no task of this instance caught
 
     def visit(self, task: Any) -> None:
         if task.task_spec.bpmn_id:
@@ -230,6 +231,7 @@ class Runner:
                 break
             before_tasks, before_waits = after_tasks, after_waits
             run = functools.partial(_complete_automatically, automatic)
+        ctx.thrown = drain_messages(wf)  # for other instances (runtime/relay.py); never saved with the state
         completed = wf.is_completed()
         data = _visible_data(wf, after_tasks)
         try:
@@ -559,12 +561,22 @@ class Runner:
                         message_name=wait.name,
                         business_key=row.business_key,
                         element_id=wait.element_id,
+                        correlations=wait.correlations or None,
                     )
                 )
         for key in before.keys() & after.keys():
             old, new = before[key], after[key]
             if new.kind == "timer" and new.due_at != old.due_at and new.due_at is not None:
                 session.execute(update(Job).where(Job.id == str(key[0])).values(due_at=new.due_at))
+            elif new.kind == "message" and new.correlations != old.correlations:  # a first message set them
+                session.execute(
+                    update(MessageSubscription)
+                    .where(
+                        MessageSubscription.task_id == str(key[0]),
+                        MessageSubscription.message_name == new.name,
+                    )
+                    .values(correlations=new.correlations or None)
+                )
 
 
 class WarmWorkflows:
@@ -602,6 +614,7 @@ class Wait:
     element_id: str | None
     due_at: datetime | None
     task: Any = field(compare=False, repr=False)
+    correlations: dict[str, Any] = field(default_factory=dict, compare=False)  # a message wait's keys
 
 
 def task_title(data: dict[str, Any]) -> str | None:
@@ -718,7 +731,19 @@ def _waiting_events(wf: BpmnWorkflow) -> dict[tuple[UUID, str, str], Wait]:
                     "timer", item.name or element or "timer", element, _timer_due(task), task
                 )
             elif isinstance(item, _BaseMessage):
-                waits[(task.id, "message", item.name)] = Wait("message", item.name, element, None, task)
+                waits[(task.id, "message", item.name)] = Wait(
+                    "message", item.name, element, None, task, _plain(task.workflow.correlations)
+                )
+    if not wf.is_completed():  # event subprocesses started by a message wait as long as the instance runs
+        root = wf.task_tree
+        for name in getattr(wf.spec.start, "trigger_specs", None) or []:
+            sub = wf.subprocess_specs.get(name)
+            for start in getattr(sub, "bpmn_start_events", None) or []:
+                definition = getattr(start, "event_definition", None)
+                if isinstance(definition, _BaseMessage):
+                    waits[(root.id, "message", definition.name)] = Wait(
+                        "message", definition.name, start.bpmn_id, None, root, _plain(wf.correlations)
+                    )
     return waits
 
 
@@ -778,8 +803,23 @@ def _visible_data(wf: BpmnWorkflow, open_tasks: dict[UUID, Any]) -> dict[str, An
     return dict(wf.task_tree.data)
 
 
-def message_event(name: str, payload: dict[str, Any]) -> BpmnEvent:
-    return BpmnEvent(MessageEventDefinition(name), payload=payload)
+def message_event(name: str, payload: Any, correlations: dict[str, Any] | None = None) -> BpmnEvent:
+    return BpmnEvent(MessageEventDefinition(name), payload=payload, correlations=correlations)
+
+
+def drain_messages(wf: BpmnWorkflow) -> list[BpmnEvent]:
+    """Take the messages the workflow threw and nothing inside it caught (Spiff keeps them in
+    ``bpmn_events``, which would otherwise be saved with the state and grow on every throw);
+    other uncaught events stay where Spiff put them."""
+    messages = [e for e in wf.bpmn_events if isinstance(e.event_definition, _BaseMessage)]
+    if messages:
+        wf.bpmn_events = [e for e in wf.bpmn_events if not isinstance(e.event_definition, _BaseMessage)]
+    return messages
+
+
+def _plain(correlations: dict[str, Any]) -> dict[str, Any]:
+    """A copy of Spiff's correlation keys as JSON can hold them (values are what the diagram computed)."""
+    return json.loads(json.dumps(correlations, default=str)) if correlations else {}
 
 
 def fire_timer(wf: BpmnWorkflow, task_id: str, now: datetime) -> bool:

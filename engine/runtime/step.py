@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, rules
-from ..errors import ConflictError, InvalidInputError, NotFoundError, ScriptError
+from ..errors import ConflictError, InvalidInputError, NotFoundError, ScriptError, UndeliveredMessageError
 from ..records import InstanceRecord, task_record
 from ..store import Store
 from ..tables import Definition, HumanTask, Instance, Job, Unit, UserPost
+from . import relay
 from .clock import Clock
-from .runner import Runner, StepContext
+from .runner import Runner, StepContext, message_event
 
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
@@ -91,6 +92,7 @@ class Step:
         self.runner = steps.runner
         self.instance_row: Instance | None = None  # the instance this step locked, once it has
         self._advanced: list[tuple[StepContext, bool]] = []  # (what ran, raise if the diagram failed)
+        self.relay_depth = 0  # how deep messages thrown in this step set off others (relay.py)
 
     # ---- finding and locking ------------------------------------------------------------
     def instance(self, instance_id: str) -> Instance:
@@ -110,6 +112,15 @@ class Step:
             row = locked
         self.instance_row = row
         return row
+
+    def lock_other(self, instance_id: str) -> Instance:
+        """Lock another instance this step must also change (a message's receiver), re-read under the lock."""
+        if self.steps.store.is_sqlite:
+            return self.instance(instance_id)
+        locked = self.session.get(Instance, instance_id, with_for_update=True, populate_existing=True)
+        if locked is None:
+            raise NotFoundError(f"no process instance '{instance_id}'")
+        return locked
 
     def locked_instance(self) -> Instance:
         """The instance this step locked (after ``lock_instance``, ``task_for_work`` or ``start``)."""
@@ -232,6 +243,61 @@ class Step:
         self._react(ctx)
         return ctx
 
+    def start_by_message(
+        self,
+        name: str,
+        source: Instance,
+        business_key: str | None,
+        payload: Any,
+        correlations: dict[str, Any],
+    ) -> bool:
+        """Start the process whose start event waits for message ``name`` (in the thrower's tenant) and
+        hand it the message; False when no deployed process starts that way."""
+        definition = self.runner.catalog.started_by(self.session, name, source.tenant)
+        if definition is None:
+            return False
+        mine = self.instance_row
+        started = self.runner.start(
+            self.session,
+            definition,
+            actor=self.actor,
+            business_key=business_key,
+            data={},
+            tenant=source.tenant,
+            unit=source.unit,
+        )
+        self.session.flush()  # its start event's subscription is written before the message consumes it
+        self._advanced.append((started, True))
+        self.instance_row = mine
+        if started.error is not None:
+            raise UndeliveredMessageError(
+                f"process '{definition.key}' started by message '{name}' failed: {started.error}",
+                message=name,
+                instance_id=source.id,
+            )
+        self.record(
+            audit.MESSAGE,
+            actor=self.actor,
+            instance_id=started.row.id,
+            data={"name": name, "payload": payload, "from_instance": source.id},
+        )
+        event = message_event(name, payload, correlations)
+
+        def catch(wf: Any) -> None:
+            if wf.event_manager.catch(event, internal=False) == 0:
+                raise UndeliveredMessageError(
+                    f"process '{definition.key}' did not start on message '{name}'", message=name
+                )
+
+        ctx = self.advance(started.row, catch)
+        if ctx.error is not None:
+            raise UndeliveredMessageError(
+                f"process '{definition.key}' started by message '{name}' failed: {ctx.error}",
+                message=name,
+                instance_id=source.id,
+            )
+        return True
+
     def advance(
         self,
         row: Instance,
@@ -262,6 +328,7 @@ class Step:
         if ctx.error is None:
             for reaction in self.steps.reactions:
                 reaction(self, ctx)
+            relay.relay(self, ctx)
 
     def complete_task(
         self,

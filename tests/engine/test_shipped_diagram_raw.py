@@ -864,9 +864,22 @@ def test_form_files_match_user_tasks(specs):
             "nomination",
         )
     }
+    villages = {  # bpmn/village_*.bpmn's (tests/engine/test_village_leaders.py)
+        "village_appointment_confirm.schema.json",
+        "village_meeting.schema.json",
+        "village_problem_triage.schema.json",
+        "village_problem_handle.schema.json",
+        "village_problem_resolve.schema.json",
+        "village_problem_confirm.schema.json",
+    }
     assert (
         shipped
-        == set(user_task_forms(specs).values()) | {"start.schema.json"} | annual_list | frontline | sanhao
+        == set(user_task_forms(specs).values())
+        | {"start.schema.json"}
+        | annual_list
+        | frontline
+        | sanhao
+        | villages
     )  # the start event's prefill form
 
 

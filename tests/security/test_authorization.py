@@ -140,6 +140,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ),  # the organiser's admins
     ("POST", "/campaigns/{campaign_id}/publish"): (("admin",), None),
     ("PATCH", "/campaigns/{campaign_id}"): (("admin",), {"claim_ranks": ["科级", "股级"]}),
+    ("POST", "/villages/{code}/leader"): (("admin",), {"leader": "zhao"}),  # admins of the village or above
     ("POST", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # opens the year end
     ("GET", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # the 考评组 and admins
     ("POST", "/campaigns/{campaign_id}/carry-over"): (("admin",), {"to_campaign": "{campaign_id}"}),
@@ -241,6 +242,18 @@ OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ),  # not a front-line instance; on one: the post's supervisor and the organisation department
     # anyone of the county objects to a town's proposed awards (公示); this is no 三好创争 instance
     ("POST", "/sanhao/{instance_id}/objections"): (422, {"against": "wang", "reason": "材料不实"}),
+    ("GET", "/villages"): (200, None),  # the villages of one's own county
+    ("GET", "/villages/appointments/{appointment_id}"): (
+        404,
+        None,
+    ),  # no such letter; another county's is 404 too
+    ("GET", "/village-problems"): (200, None),  # one's own county's list
+    ("GET", "/village-problems/export"): (200, None),
+    ("POST", "/village-visits"): (
+        422,
+        {"village": "{code}", "day": "2026-03-01"},
+    ),  # one's own stays; no such village
+    ("GET", "/village-presence"): (200, None),
 }
 
 MATRIX = {
@@ -271,6 +284,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "list_id": "999999",
         "objection_id": "999999",
         "post_id": "999999",
+        "appointment_id": "999999",
     }
 
 
@@ -691,6 +705,19 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
         REFUSED_BY_REDIRECT,
         {"nominee": "wang", "reason": "不作为"},
     ),
+    ("GET", "/villages"): (200, None),  # one's own county's villages (none here)
+    ("POST", "/villages/propose"): (
+        REFUSED_BY_REDIRECT,
+        {"village": "pingli", "leader": "zhao"},
+    ),  # admins only
+    ("GET", "/villages/letters/<int:appointment_id>"): (404, None),  # no such letter
+    ("GET", "/villages/problems"): (200, None),
+    ("GET", "/villages/problems.xlsx"): (200, None),
+    ("GET", "/villages/presence"): (200, None),
+    ("POST", "/villages/presence"): (
+        REFUSED_BY_REDIRECT,
+        {"village": "pingli", "day": "2026-03-01"},
+    ),  # no such village
 }
 
 
@@ -721,6 +748,9 @@ def test_a_stranger_on_the_pages_sees_and_changes_nothing(
         path = path.replace("<int:campaign_id>", "<campaign_id>").replace("<int:list_id>", "<list_id>")
         path = path.replace("<int:objection_id>", "<objection_id>")
         path = path.replace("<int:campaign_id>", "<campaign_id>").replace("<int:post_id>", "<post_id>")
+        path = path.replace("<int:campaign_id>", "<campaign_id>").replace(
+            "<int:appointment_id>", "<appointment_id>"
+        )
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
         resp = client.open(
@@ -897,6 +927,13 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("GET", "/webhooks/{webhook_id}/deliveries"):                       (403, 403, 403, 403, 404, 403),  # let in; no such webhook
     ("POST", "/sanhao/{instance_id}/objections"):                       (422, 422, 422, 422, 422, 422),  # not a 三好创争 instance
     ("POST", "/sanhao/{instance_id}/nominations"):                      (403, 422, 422, 422, 422, 422),  # who sees it; not 三好创争
+    ("GET", "/villages"):                                               (200, 200, 200, 200, 200, 200),
+    ("POST", "/villages/{code}/leader"):                                (403, 403, 403, 403, 422, 403),  # let in; pingli is no village here
+    ("GET", "/villages/appointments/{appointment_id}"):                       (404, 404, 404, 404, 404, 404),  # no such letter
+    ("GET", "/village-problems"):                                       (200, 200, 200, 200, 200, 200),
+    ("GET", "/village-problems/export"):                                (200, 200, 200, 200, 200, 200),
+    ("POST", "/village-visits"):                                        (422, 422, 422, 422, 422, 422),  # no such village
+    ("GET", "/village-presence"):                                       (200, 200, 200, 200, 200, 200),
 }
 # fmt: on
 
@@ -924,6 +961,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "list_id": "999999",
         "objection_id": "999999",
         "post_id": "999999",
+        "appointment_id": "999999",
     }
 
 
