@@ -163,6 +163,7 @@ ARCHIVE_KINDS = {
     "recommendation": "推荐使用",
     "award": "奖项",
     "ranking": "测评排名",
+    "bundled": "捆绑考核",
     **{f"frontline_{kind}": word for kind, word in FRONTLINE_WORDS.items()},
 }
 

@@ -98,7 +98,16 @@ from .rules import (
 )
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .sanhao import SanhaoPublicity
-from .villages import COLOURS, AppointmentRecord, PresenceRow, ProblemRow, VillageRow, VisitRecord
+from .villages import (
+    COLOURS,
+    AppointmentRecord,
+    BundledShare,
+    PresenceRow,
+    ProblemRow,
+    VillageAssessment,
+    VillageRow,
+    VisitRecord,
+)
 from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
 
 __all__ = [
@@ -114,6 +123,7 @@ __all__ = [
     "AuditRecord",
     "AwardListRecord",
     "AwardRecord",
+    "BundledShare",
     "CAMPAIGN_LIST_MAX_BYTES",
     "COLOURS",
     "CampaignRecord",
@@ -189,6 +199,7 @@ __all__ = [
     "UnitDetail",
     "UnitRecord",
     "UserRecord",
+    "VillageAssessment",
     "VillageRow",
     "VisitRecord",
     "WebhookEvent",

@@ -6,7 +6,15 @@ from typing import Any
 
 from flask import Response
 
-from engine import COLOURS, AppointmentRecord, InstanceRecord, PresenceRow, VillageRow, VisitRecord
+from engine import (
+    COLOURS,
+    AppointmentRecord,
+    InstanceRecord,
+    PresenceRow,
+    VillageAssessment,
+    VillageRow,
+    VisitRecord,
+)
 
 from ..auth import require_user
 from ..exports import XLSX_MIMETYPE as XLSX
@@ -15,11 +23,13 @@ from ..extension import get_engine
 from ..schemas.instances import InstanceSchema
 from ..schemas.villages import (
     AppointmentSchema,
+    AssessmentArgsSchema,
     PresenceArgsSchema,
     PresenceRowSchema,
     ProblemListArgsSchema,
     ProblemListSchema,
     ProposalSchema,
+    VillageAssessmentSchema,
     VillageSchema,
     VisitCreateSchema,
     VisitSchema,
@@ -97,3 +107,15 @@ def log_visit(body: dict[str, Any]) -> VisitRecord:
 def presence(args: dict[str, Any]) -> list[PresenceRow]:
     """Visits and nights per person and village of the caller's county, busiest first."""
     return get_engine().village_presence(require_user().username, **args)
+
+
+@blp.route("/villages/<code>/assessment", methods=["POST"])
+@blp.arguments(AssessmentArgsSchema)
+@blp.response(201, VillageAssessmentSchema)
+@errors(blp, 403, 404, 409, 422)
+def assess(body: dict[str, Any], code: str) -> VillageAssessment:
+    """考核捆绑 at year end (whoever appoints the village's 总队长): the village's score and grade
+    from its year's problems and the survey's satisfaction, written to the ledger for the village
+    and copied at a declared weight to its 总队长, its helping unit (unit attribute 帮扶单位) and
+    each cadre holding a post in it. Once per village and year (409 after)."""
+    return get_engine().assess_village(require_user().username, code, body["year"], body["satisfaction"])

@@ -243,7 +243,7 @@ class UnitArchiveArgsSchema(Schema):
 
 class UnitArchiveEntrySchema(Schema):
     at = fields.DateTime()
-    kind = fields.String(metadata={"enum": ["award", "ranking"]})
+    kind = fields.String(metadata={"enum": ["award", "ranking", "bundled"]})
     title = fields.String()
     detail = fields.String()
     period = fields.String()

@@ -116,3 +116,32 @@ class PresenceRowSchema(Schema):
     visits = fields.Integer()
     nights = fields.Integer()
     last_day = fields.String()
+
+
+class AssessmentArgsSchema(Schema):
+    """``{year, satisfaction}``: the villagers' satisfaction from the year-end survey, 0–100."""
+
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    satisfaction = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+
+
+class BundledShareSchema(Schema):
+    role = fields.String(metadata={"description": "leader (总队长) | unit (帮扶单位) | cadre (驻村干部)"})
+    subject_kind = fields.String(metadata={"description": "person | unit"})
+    subject = fields.String()
+    name = fields.String()
+    weight = fields.Float(metadata={"description": "the village's share in their own assessment"})
+    points = fields.Float()
+
+
+class VillageAssessmentSchema(Schema):
+    village = fields.String()
+    village_name = fields.String()
+    year = fields.Integer()
+    raised = fields.Integer(metadata={"description": "problems raised in the year"})
+    solved = fields.Integer()
+    overdue = fields.Integer()
+    satisfaction = fields.Float()
+    score = fields.Float(metadata={"description": "0–100: solved 40, on time 30, satisfaction 30"})
+    grade = fields.String(metadata={"description": "优秀 ≥ 90, 良好 ≥ 75, 合格 ≥ 60, else 不合格"})
+    shares = fields.List(fields.Nested(BundledShareSchema))

@@ -56,7 +56,21 @@ def entries(s: Session, tenant: str | None, subject_kind: str, subject: str) -> 
         )
     ).all()
     for row in totals:
-        definition = schemes.find(s, tenant, row.scheme or "")
+        try:
+            definition = schemes.find(s, tenant, row.scheme or "")
+        except NotFoundError:  # a result another mechanism wrote (考核捆绑): its reason says it all
+            out.append(
+                AppraisalEntry(
+                    row.awarded_at,
+                    "bundled",
+                    row.scheme or "",
+                    row.reason,
+                    row.period,
+                    row.points,
+                    row.instance_id,
+                )
+            )
+            continue
         placed = {r.subject: r for r in ranking(s, tenant, definition, Period.parse(row.period))}
         mine = placed.get(subject)
         if mine is None or mine.total != row.points:

@@ -12,8 +12,9 @@ from typing import Any
 from .. import rules
 from ..records import InstanceRecord
 from ..runtime.step import Steps
-from . import appointment, presence, problems, service
+from . import appointment, assessment, presence, problems, service
 from .appointment import CLASS_ATTRIBUTE, LOAD_LIMIT, RANKS, VILLAGE_CLASSES
+from .assessment import BundledShare, VillageAssessment
 from .problems import COLOURS, ProblemRow
 from .records import AppointmentRecord, PresenceRow, VillageRow, VisitRecord
 
@@ -24,6 +25,8 @@ __all__ = [
     "VILLAGE_CLASSES",
     "COLOURS",
     "AppointmentRecord",
+    "BundledShare",
+    "VillageAssessment",
     "ProblemRow",
     "PresenceRow",
     "VillageRow",
@@ -40,6 +43,13 @@ class VillagesMixin:
     def _install_villages(self) -> None:
         appointment.install(self.steps)
         problems.install(self.steps)
+
+    def assess_village(self, actor: str, village: str, year: int, satisfaction: float) -> VillageAssessment:
+        """考核捆绑: the village's year (problems solved and on time, the survey's satisfaction) as a
+        score and grade, written for the village and copied at a declared weight to its 总队长, its
+        helping unit and its cadres (``assessment.py``); once per village and year."""
+        with self.steps.write(actor) as step:
+            return assessment.assess(step, village, year, satisfaction)
 
     def propose_village_leader(
         self, actor: str, village: str, leader: str, reason: str = ""

@@ -152,3 +152,23 @@ def test_the_pages_show_names_the_letter_and_the_list_in_both_languages(
     )
     presence = client.get("/villages/presence").get_data(as_text=True)
     assert "<svg" in presence and "沙河村" in presence and "县委组织部" in presence
+
+
+def test_the_bundled_assessment_over_http(client: FlaskClient, engine: Engine) -> None:
+    """考核捆绑 over the API: the organiser assesses a quiet village; a second time is 409, a
+    cadre is refused, an unknown village is 404, a satisfaction over 100 is 422."""
+    url = "/api/v1/villages/shahe/assessment"
+    organiser = as_(engine, "organiser")
+    done = client.post(url, json={"year": 2026, "satisfaction": 80}, headers=organiser)
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["grade"] == "优秀" and done.get_json()["score"] == 94.0
+    again = client.post(url, json={"year": 2026, "satisfaction": 80}, headers=organiser)
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    refused = client.post(url, json={"year": 2026, "satisfaction": 80}, headers=as_(engine, "clerk"))
+    assert refused.status_code == 403
+    unknown = client.post(
+        "/api/v1/villages/nowhere/assessment", json={"year": 2026, "satisfaction": 1}, headers=organiser
+    )
+    assert unknown.status_code == 404
+    bad = client.post(url, json={"year": 2026, "satisfaction": 101}, headers=organiser)
+    assert bad.status_code == 422 and "satisfaction" in bad.get_json()["errors"]

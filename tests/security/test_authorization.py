@@ -141,6 +141,7 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("POST", "/campaigns/{campaign_id}/publish"): (("admin",), None),
     ("PATCH", "/campaigns/{campaign_id}"): (("admin",), {"claim_ranks": ["科级", "股级"]}),
     ("POST", "/villages/{code}/leader"): (("admin",), {"leader": "zhao"}),  # admins of the village or above
+    ("POST", "/villages/{code}/assessment"): (("admin",), {"year": 2026, "satisfaction": 90}),  # 考核捆绑
     ("POST", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # opens the year end
     ("GET", "/campaigns/{campaign_id}/assessment"): (("admin",), None),  # the 考评组 and admins
     ("POST", "/campaigns/{campaign_id}/carry-over"): (("admin",), {"to_campaign": "{campaign_id}"}),
@@ -929,6 +930,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/sanhao/{instance_id}/nominations"):                      (403, 422, 422, 422, 422, 422),  # who sees it; not 三好创争
     ("GET", "/villages"):                                               (200, 200, 200, 200, 200, 200),
     ("POST", "/villages/{code}/leader"):                                (403, 403, 403, 403, 422, 403),  # let in; pingli is no village here
+    ("POST", "/villages/{code}/assessment"):                            (403, 403, 403, 403, 404, 403),  # let in; pingli is no village
     ("GET", "/villages/appointments/{appointment_id}"):                       (404, 404, 404, 404, 404, 404),  # no such letter
     ("GET", "/village-problems"):                                       (200, 200, 200, 200, 200, 200),
     ("GET", "/village-problems/export"):                                (200, 200, 200, 200, 200, 200),
