@@ -35,7 +35,11 @@ def index():
     may_propose = engine.may_appoint_leaders(me)
     candidates = engine.village_leader_candidates(me) if may_propose else []
     return render_template(
-        "pages/villages/index.html", rows=rows, may_propose=may_propose, candidates=candidates
+        "pages/villages/index.html",
+        rows=rows,
+        may_propose=may_propose,
+        candidates=candidates,
+        year=engine.clock.now().astimezone(LOCAL_TZ).year,
     )
 
 
@@ -51,6 +55,36 @@ def propose():
         flash(_refusal(exc), "error")
     else:
         flash(_("已提交常委会审定"))
+    return redirect(url_for("villages.index"))
+
+
+@bp.post("/assessment")
+@login_required
+def assess():
+    """年度考核捆绑 from the form: the village's grade and what it gave each one answerable for it."""
+    village = request.form.get("village", "").strip()
+    try:
+        year = int(request.form.get("year", ""))
+        satisfaction = float(request.form.get("satisfaction", ""))
+    except ValueError:
+        flash(_("请填写年度和满意度（0 到 100）"), "error")
+        return redirect(url_for("villages.index"))
+    try:
+        done = get_engine().assess_village(current_user().username, village, year, satisfaction)
+    except (InvalidInputError, ConflictError, NotAllowedError, NotFoundError) as exc:
+        flash(_refusal(exc), "error")
+    else:
+        shares = "、".join(f"{s.name} {s.points:g}" for s in done.shares) or _("无")
+        flash(
+            _(
+                "%(village)s %(year)s 年度考核%(grade)s（%(score)s 分），捆绑计入：%(shares)s",
+                village=done.village_name,
+                year=done.year,
+                grade=done.grade,
+                score=f"{done.score:g}",
+                shares=shares,
+            )
+        )
     return redirect(url_for("villages.index"))
 
 

@@ -172,3 +172,22 @@ def test_the_bundled_assessment_over_http(client: FlaskClient, engine: Engine) -
     assert unknown.status_code == 404
     bad = client.post(url, json={"year": 2026, "satisfaction": 101}, headers=organiser)
     assert bad.status_code == 422 and "satisfaction" in bad.get_json()["errors"]
+
+
+def test_the_year_end_form_on_the_villages_page(client: FlaskClient, engine: Engine) -> None:
+    from tests.api.conftest import page_login
+
+    page_login(client, engine, "organiser", csrf_token="t")
+    assert 'id="assess"' in client.get("/villages").get_data(as_text=True)
+    done = client.post(
+        "/villages/assessment",
+        data={"csrf_token": "t", "village": "shahe", "year": "2026", "satisfaction": "80"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "沙河村 2026 年度考核优秀（94 分）" in done
+    again = client.post(
+        "/villages/assessment",
+        data={"csrf_token": "t", "village": "shahe", "year": "2026", "satisfaction": "80"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "该村本年度已考核" in again

@@ -711,6 +711,10 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
         REFUSED_BY_REDIRECT,
         {"village": "pingli", "leader": "zhao"},
     ),  # admins only
+    ("POST", "/villages/assessment"): (
+        REFUSED_BY_REDIRECT,
+        {"village": "x", "year": "2026", "satisfaction": "90"},
+    ),
     ("GET", "/villages/letters/<int:appointment_id>"): (404, None),  # no such letter
     ("GET", "/villages/problems"): (200, None),
     ("GET", "/villages/problems.xlsx"): (200, None),
