@@ -10,6 +10,8 @@ the village's instance stays flat however many meetings it holds. A problem mark
   village; the command once per county, by its admin;
 - the triage form chooses among the county's departments (a form view), and the choice is
   checked when the 总队长 submits it;
+- ``remind_due_soon`` ran (two days before the due date by colour, five for green): the department's
+  open task is reminded that its days run out;
 - ``mark_overdue`` ran (the due date by colour passed): the department's open task is urged (催办);
 - every step of a problem refreshes its row in ``village_problem`` (a runner projection), which
   the lists, their .xlsx and the weekly snapshot read with one indexed query.
@@ -43,8 +45,10 @@ PROBLEM_PROCESS = "village_problem"
 COMMAND_PROCESS = "county_command"
 TRIAGE_FORM = "village_problem_triage.schema.json"
 OVERDUE_TASK = "mark_overdue"
+REMIND_TASK = "remind_due_soon"  # the due-soon timer fired: remind the department before it is late
 RESOLVE_TASK = "resolve"
 URGE_TEXT = "问题已超过办理时限，请尽快办结并反馈 / overdue: please resolve and report"
+REMIND_TEXT = "问题办理时限将至，请抓紧办理并反馈 / due soon: please resolve and report"
 COLOURS = ("red", "yellow", "green")
 DEFAULT_MEETING_INTERVAL = "P14D"
 SNAPSHOT_JOB = "village_snapshot"
@@ -71,6 +75,8 @@ def react(step: Step, ctx: StepContext) -> None:
             check_department(step.session, ctx.row, ctx.data_after)
         if OVERDUE_TASK in ctx.visited:
             urge_overdue(step, ctx)
+        if REMIND_TASK in ctx.visited:
+            remind_due_soon(step, ctx)
 
 
 def _single(step: Step, row: Instance, what: str) -> None:
@@ -159,13 +165,28 @@ def urge_overdue(step: Step, ctx: StepContext) -> None:
         ht = s.get(HumanTask, str(task.id))
         if ht is None or ht.status != "open":
             continue
-        urged = s.scalar(
-            select(AuditEvent.id)
-            .where(AuditEvent.task_id == ht.id, AuditEvent.event == "task.urge", AuditEvent.actor == "system")
-            .limit(1)
+        urged = s.scalars(
+            select(AuditEvent.data).where(
+                AuditEvent.task_id == ht.id, AuditEvent.event == "task.urge", AuditEvent.actor == "system"
+            )
         )
-        if urged is None:
+        if not any(
+            (d or {}).get("comment") == URGE_TEXT for d in urged
+        ):  # a due-soon reminder is not an urge
             urge(step, ht.id, "system", URGE_TEXT, system=True)
+
+
+def remind_due_soon(step: Step, ctx: StepContext) -> None:
+    """Remind the department's open task that its days run out (not once it is late: then it is urged)."""
+    due = _instant(ctx.data_after.get("due"))
+    if due is not None and due <= step.now:
+        return
+    for task in ctx.workflow.get_tasks(state=TaskState.READY, manual=True):
+        if task.task_spec.bpmn_id != RESOLVE_TASK:
+            continue
+        ht = step.session.get(HumanTask, str(task.id))
+        if ht is not None and ht.status == "open":
+            urge(step, ht.id, "system", REMIND_TEXT, system=True)
 
 
 # ---- the projection ------------------------------------------------------------------------

@@ -108,3 +108,34 @@ def test_refusals(jinshahe: Engine) -> None:
     quiet = jinshahe.assess_village("organiser", "shahe", YEAR, satisfaction=80)
     assert (quiet.raised, quiet.score, quiet.grade) == (0, 94.0, "优秀")  # no problem raised, none late
     assert quiet.shares == []  # no 总队长, no helping unit, nobody posted there
+
+
+def test_a_problem_is_reminded_before_its_days_run_out_and_urged_after(jinshahe: Engine, clock) -> None:
+    village = jinshahe.open_village("organiser", "jinshahe", meeting_interval="P30D").id
+    clock.advance(timedelta(days=30, hours=1))
+    jinshahe.run_due_jobs()
+    meeting = open_task(jinshahe, "zheng", "courtyard_meeting", village)
+    jinshahe.complete(meeting.id, "zheng", {"attendees": 30, "problems": [{"title": "产业路不通"}]})
+    [problem] = problems_of(jinshahe)
+    triage = open_task(jinshahe, "zheng", "triage", problem.id)
+    jinshahe.complete(triage.id, "zheng", {"colour": "red", "department": "jtj", "common": False})
+    handle = open_task(jinshahe, "he", "handle", problem.id)
+    jinshahe.complete(handle.id, "he", {"decision": "accept", "reason": ""})
+    resolve = open_task(jinshahe, "he", "resolve", problem.id)
+
+    def urges() -> list[str]:
+        return [
+            h.data.get("comment", "")
+            for h in jinshahe.history(problem.id)
+            if h.event == "task.urge" and h.task_id == resolve.id
+        ]
+
+    clock.advance(timedelta(days=4))
+    jinshahe.run_due_jobs()
+    assert urges() == []  # red: seven days; nothing yet on the fourth
+    clock.advance(timedelta(days=1, hours=1))
+    jinshahe.run_due_jobs()
+    assert len(urges()) == 1 and "时限将至" in urges()[0]  # two days before
+    clock.advance(timedelta(days=2))
+    jinshahe.run_due_jobs()
+    assert len(urges()) == 2 and "超过办理时限" in urges()[1]  # then late: urged
