@@ -37,6 +37,8 @@ DECISIONS = ("upheld", "dismissed")
 #: The quotas of the kinds the shipped schemes select for (first batch: 4, 4, 18).
 KIND_QUOTAS = {d["award"]["kind"]: d["award"]["quota"] for d in SHIPPED_SCHEMES.values()}
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in every database; a larger one names nothing
+
 
 def window_end(now: datetime, days: int) -> datetime:
     """The end of the ``days``-th working day (Mon–Fri) after ``now``'s local day."""
@@ -159,7 +161,7 @@ def _nominated(
 
 def list_of(s: Session, list_id: int, viewer: str | None) -> AwardList:
     """The list, or 404 when it does not exist in ``viewer``'s tenant."""
-    row = s.get(AwardList, list_id)
+    row = s.get(AwardList, list_id) if 1 <= list_id <= MAX_ID else None
     if row is None or (viewer is not None and not rules.in_tenant(rules.actor_of(s, viewer), row.tenant)):
         raise NotFoundError(f"no award list {list_id}")
     return row
@@ -194,7 +196,7 @@ def handle(
     require_organiser(step, trusted)
     s = step.session
     row = list_of(s, list_id, step.actor)
-    objection = s.get(Objection, objection_id)
+    objection = s.get(Objection, objection_id) if 1 <= objection_id <= MAX_ID else None
     if objection is None or objection.list_id != row.id:
         raise NotFoundError(f"no objection {objection_id}")
     if decision not in DECISIONS:

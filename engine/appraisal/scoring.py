@@ -23,6 +23,8 @@ from .tables import AppraisalPanel, AppraisalScore
 
 TRIMMED_MINIMUM = 3  # one highest and one lowest dropped leave at least one score
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in every database; a larger one names nothing
+
 
 def step_tenant(step: Step) -> str | None:
     """The tenant a step's appraisal work belongs to: its instance's, else its actor's."""
@@ -114,7 +116,7 @@ def _check_scorers(
 
 def panel_of(s: Session, panel_id: int, viewer: str | None) -> AppraisalPanel:
     """The panel, or 404 when it does not exist in ``viewer``'s tenant."""
-    row = s.get(AppraisalPanel, panel_id)
+    row = s.get(AppraisalPanel, panel_id) if 1 <= panel_id <= MAX_ID else None
     if row is None or (viewer is not None and not rules.in_tenant(rules.actor_of(s, viewer), row.tenant)):
         raise NotFoundError(f"no panel {panel_id}")
     return row

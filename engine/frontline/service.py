@@ -49,7 +49,7 @@ def require_organiser(s: Session, username: str) -> rules.Actor:
 
 def visible_post(s: Session, viewer: str, post_id: int) -> FrontlinePost:
     """The post, or 404 when it is unknown or another tenant's."""
-    post = s.get(FrontlinePost, post_id)
+    post = s.get(FrontlinePost, post_id) if 1 <= post_id <= 2**31 - 1 else None  # larger: no row
     if post is None or not rules.in_tenant(rules.actor_of(s, viewer), post.tenant):
         raise NotFoundError(f"no front-line post {post_id}")
     return post

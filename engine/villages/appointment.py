@@ -61,8 +61,8 @@ def react(step: Step, ctx: StepContext) -> None:
 def village_unit(s: Session, code: str, tenant: str | None) -> Unit:
     """The village ``code`` of ``tenant`` with its class set; another county's village is unknown."""
     unit = s.scalar(select(Unit).where(Unit.code == code))
-    if unit is None or (tenant is not None and unit.tenant != tenant):
-        raise InvalidInputError(f"no village '{code}'", {"village": [f"no village '{code}' / 村不存在"]})
+    if unit is None or (tenant is not None and unit.tenant != tenant):  # another county's: unknown (404)
+        raise NotFoundError(f"no village '{code}' / 村不存在")
     if (unit.attributes or {}).get(CLASS_ATTRIBUTE) not in VILLAGE_CLASSES:
         raise InvalidInputError(
             f"unit '{code}' has no village class",

@@ -78,8 +78,8 @@ def record(s: Session, a: VillageLeader) -> AppointmentRecord:
 
 
 def visible_appointment(s: Session, actor: rules.Actor, appointment_id: int) -> VillageLeader:
-    """An appointment of the actor's county; another county's is not found."""
-    a = s.get(VillageLeader, appointment_id)
+    """An appointment of the actor's county; another county's is not found (nor an id no row can have)."""
+    a = s.get(VillageLeader, appointment_id) if 1 <= appointment_id <= 2**31 - 1 else None
     if a is None or not rules.in_tenant(actor, a.tenant):
         raise NotFoundError(f"no appointment {appointment_id}")
     return a

@@ -361,12 +361,26 @@ def laid_out(xml: str) -> str:
     return xml.replace("</bpmn:definitions>", plane + "</bpmn:definitions>")
 
 
+# Names people would type (those the page walk knows as typed text), not the engine test's English ones.
+TYPED_NAMES = {"Ping": "三个月签约", "Wait": "摸排", "Answer": "谈判", "Reply": "签约", "Check": "符合条件"}
+
+
+def in_chinese(xml: str) -> str:
+    for english, chinese in TYPED_NAMES.items():
+        xml = xml.replace(f'name="{english}"', f'name="{chinese}"')
+    return xml
+
+
 def test_two_versions_compared_side_by_side(login, server, tmp_path: Path) -> None:
     """The owner deploys ping twice (a renamed task, a new check step) and compares: the new step
     is green on the new diagram, the renamed one amber on both, and the table says it in words."""
-    deploy(server, {"ping.bpmn": laid_out(PING).encode()})
+    deploy(server, {"ping.bpmn": laid_out(in_chinese(PING)).encode()})
     deploy(
-        server, {"ping.bpmn": laid_out(ping_v2()).encode(), "reply.schema.json": json.dumps(FORM).encode()}
+        server,
+        {
+            "ping.bpmn": laid_out(in_chinese(ping_v2())).encode(),
+            "reply.schema.json": json.dumps(FORM).encode(),
+        },
     )
     admin = login("admin")
     admin.goto("/designer")
@@ -380,7 +394,7 @@ def test_two_versions_compared_side_by_side(login, server, tmp_path: Path) -> No
     assert admin.locator("#diagram-old .djs-element.jb-diff-changed[data-element-id='answer']").count() == 1
     assert "新增 2 处，删除 0 处，修改 3 处" in admin.inner_text(".compare-summary")
     answer = admin.inner_text("tr.changed[data-element='answer']")
-    assert "Answer" in answer and "Reply" in answer and "办理期限" in answer
+    assert "谈判" in answer and "签约" in answer and "办理期限" in answer
     keep(admin, tmp_path, "designer-compare.png")
 
     phone = login("admin", viewport=(390, 844))

@@ -149,5 +149,5 @@ def test_another_county_sees_none_of_it(engine: Engine) -> None:
     first = next(r for r in appointment if r.appointment_id)
     with pytest.raises(NotFoundError):
         engine.appointment_letter(first.appointment_id or 0, "zy_admin")
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(NotFoundError):  # another county's village is unknown
         engine.propose_village_leader("zy_admin", "sanhe", "he")
