@@ -60,7 +60,12 @@
     if (warnings.length) {
       say(fill(text.importWarnings, { n: warnings.length }) + warnings.map(function (w) { return w.message.split("\n")[0]; }).join("；"), "warnings");
     }
-  }).catch(function (err) { holder.setAttribute("data-ready", "error"); say(String(err.message || err), "failed"); });
+  }).catch(function (err) {
+    holder.setAttribute("data-ready", "error");
+    // a diagram deployed without layout (written by hand, or by a tool without one) cannot be drawn
+    var message = String(err.message || err);
+    say(/no diagram to display/.test(message) ? text.noLayout : message, "failed");
+  });
 
   document.querySelectorAll(".dmn-editor").forEach(function (el) {
     if (!window.DmnJS) return;
