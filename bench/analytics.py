@@ -17,7 +17,6 @@ Last line: ``analytics: instances=N tasks=N p95_30d_ms=… p95_365d_ms=… targe
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sys
 import time
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PgSchema, loadavg, pct, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import PG_DSN, PgSchema, bulk_id, copy_rows, copy_time, loadavg, pct, pg_answers, table  # noqa: E402 - after the path set-up above
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 ELEMENTS = [  # the shipped diagram's user tasks and a typical wait at each, in hours
@@ -46,26 +45,6 @@ ELEMENTS = [  # the shipped diagram's user tasks and a typical wait at each, in 
 ]
 
 
-def _uuid(prefix: int, i: int) -> str:
-    h = f"{prefix:04x}{i:028x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _ts(dt: datetime) -> str:
-    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-
-
-def copy_rows(cur: Any, table_sql: str, lines: list[str]) -> None:
-    with cur.copy(f"COPY {table_sql} FROM STDIN") as cp:
-        buf = io.StringIO()
-        for n, line in enumerate(lines, 1):
-            buf.write(line)
-            if n % 50_000 == 0:
-                cp.write(buf.getvalue())
-                buf = io.StringIO()
-        cp.write(buf.getvalue())
-
-
 def bulk_load(schema: str, n_instances: int, definition_id: int) -> tuple[int, float]:
     import psycopg
 
@@ -78,7 +57,7 @@ def bulk_load(schema: str, n_instances: int, definition_id: int) -> tuple[int, f
             "instance (id, definition_id, process_key, version, business_key, status, state, data, active_elements, "
             "visited, started_by, created_at, updated_at, row_version)",
             [
-                f"{_uuid(1, i)}\t{definition_id}\tclaim_evaluate\t1\tB-{i}\trunning\t{{}}\t{{}}\t[]\t[]\tu\t{_ts(at)}\t{_ts(at)}\t1\n"
+                f"{bulk_id(1, i)}\t{definition_id}\tclaim_evaluate\t1\tB-{i}\trunning\t{{}}\t{{}}\t[]\t[]\tu\t{copy_time(at)}\t{copy_time(at)}\t1\n"
                 for i, at in enumerate(starts)
             ],
         )
@@ -89,13 +68,13 @@ def bulk_load(schema: str, n_instances: int, definition_id: int) -> tuple[int, f
                 waited = timedelta(hours=rnd.expovariate(1 / hours))
                 done = arrived + waited
                 if done < NOW and rnd.random() < 0.9:
-                    status, completed, due = "completed", _ts(done), "\\N"
+                    status, completed, due = "completed", copy_time(done), "\\N"
                 else:
                     status, completed = "open", "\\N"
-                    due = _ts(arrived + timedelta(hours=hours * 2))
+                    due = copy_time(arrived + timedelta(hours=hours * 2))
                 lines.append(
-                    f"{_uuid(2, i * 10 + k)}\t{_uuid(1, i)}\tclaim_evaluate\tB-{i}\t{element}\t{element}\t\t[]\tu\t"
-                    f"{status}\t{_ts(arrived)}\t{due}\t{completed}\ttask\tf\n"
+                    f"{bulk_id(2, i * 10 + k)}\t{bulk_id(1, i)}\tclaim_evaluate\tB-{i}\t{element}\t{element}\t\t[]\tu\t"
+                    f"{status}\t{copy_time(arrived)}\t{due}\t{completed}\ttask\tf\n"
                 )
         copy_rows(
             cur,

@@ -4,6 +4,7 @@ and a real ``jiebang serve`` started and stopped."""
 from __future__ import annotations
 
 import http.client
+import io
 import math
 import os
 import signal
@@ -13,8 +14,9 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 PG_URL = os.environ.get("JIEBANG_BENCH_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test"
@@ -183,3 +185,27 @@ class PgSchema:
 
         with psycopg.connect(self._dsn, autocommit=True) as c:
             c.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+
+
+# ---- bulk loading with COPY (inbox.py, analytics.py) ------------------------------------------
+def bulk_id(prefix: int, i: int) -> str:
+    """A UUID-shaped id, the same for the same (prefix, i): rows that refer to each other line up."""
+    h = f"{prefix:04x}{i:028x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def copy_time(dt: datetime) -> str:
+    """A UTC datetime as COPY text for the UtcDateTime columns (naive UTC)."""
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def copy_rows(cur: Any, table_sql: str, lines: list[str]) -> None:
+    """COPY tab-separated ``lines`` into ``table_sql`` through psycopg, in chunks of 50,000."""
+    with cur.copy(f"COPY {table_sql} FROM STDIN") as cp:
+        buf = io.StringIO()
+        for n, line in enumerate(lines, 1):
+            buf.write(line)
+            if n % 50_000 == 0:
+                cp.write(buf.getvalue())
+                buf = io.StringIO()
+        cp.write(buf.getvalue())

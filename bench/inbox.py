@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import math
 import os
 import random
@@ -49,7 +48,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_DSN, PgSchema, loadavg, pct, pg_answers, start_serve, stop_serve, table  # noqa: E402 - after the path set-up above
+from bench.common import (  # noqa: E402 - after the path set-up above
+    PG_DSN,
+    PgSchema,
+    bulk_id,
+    copy_rows,
+    copy_time,
+    loadavg,
+    pct,
+    pg_answers,
+    start_serve,
+    stop_serve,
+    table,
+)
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 PROBES = 20
@@ -65,26 +76,6 @@ def fmt(v: float | None, digits: int = 2) -> str:
 # ------------------------------------------------------------------------------------------
 # bulk load
 # ------------------------------------------------------------------------------------------
-def _uuid(prefix: int, i: int) -> str:
-    h = f"{prefix:04x}{i:028x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _ts(dt: datetime) -> str:
-    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-
-
-def copy_rows(cur: Any, table_sql: str, lines: list[str]) -> None:
-    with cur.copy(f"COPY {table_sql} FROM STDIN") as cp:
-        buf = io.StringIO()
-        for n, line in enumerate(lines, 1):
-            buf.write(line)
-            if n % 50_000 == 0:
-                cp.write(buf.getvalue())
-                buf = io.StringIO()
-        cp.write(buf.getvalue())
-
-
 def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition_id: int) -> dict[str, Any]:
     """COPY users, memberships, instances, human tasks and candidate rows; returns the probe users."""
     import psycopg
@@ -97,7 +88,7 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
     for u in users:
         member_of[u] = rnd.sample(groups, 3 if u in probes else rnd.randint(1, 3))
     t0 = time.perf_counter()
-    created = _ts(NOW - timedelta(days=400))
+    created = copy_time(NOW - timedelta(days=400))
     with psycopg.connect(PG_DSN, options=f"-csearch_path={schema}") as conn, conn.cursor() as cur:
         copy_rows(
             cur,
@@ -115,7 +106,7 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
             at = NOW - timedelta(seconds=rnd.randrange(span))
             inst_created.append(at)
             inst_lines.append(
-                f"{_uuid(1, i)}\t{definition_id}\tclaim_evaluate\t1\tB-{i}\trunning\t{{}}\t{{}}\t[]\t[]\t{rnd.choice(users)}\t{_ts(at)}\t{_ts(at)}\t1\n"
+                f"{bulk_id(1, i)}\t{definition_id}\tclaim_evaluate\t1\tB-{i}\trunning\t{{}}\t{{}}\t[]\t[]\t{rnd.choice(users)}\t{copy_time(at)}\t{copy_time(at)}\t1\n"
             )
         copy_rows(
             cur,
@@ -134,15 +125,15 @@ def bulk_load(schema: str, n_tasks: int, n_users: int, n_groups: int, definition
                 assignee = rnd.choice(users) if kind >= 0.7 else None
             else:
                 gs, assignee = [], rnd.choice(users)
-            tid = _uuid(2, t)
+            tid = bulk_id(2, t)
             gjson = "[" + ", ".join(f'"{g}"' for g in gs) + "]"
             task_lines.append(
-                f"{tid}\t{_uuid(1, i)}\tclaim_evaluate\tB-{i}\ttask_{t % 10}\t任务 {t % 10}\t{'Lane' if gs else ''}\t{gjson}\t"
-                f"{assignee or chr(92) + 'N'}\topen\t{_ts(at)}\ttask\tf\n"
+                f"{tid}\t{bulk_id(1, i)}\tclaim_evaluate\tB-{i}\ttask_{t % 10}\t任务 {t % 10}\t{'Lane' if gs else ''}\t{gjson}\t"
+                f"{assignee or chr(92) + 'N'}\topen\t{copy_time(at)}\ttask\tf\n"
             )
             if assignee is None:  # the engine keeps queue rows only for open tasks nobody holds
                 for g in gs:
-                    cand_lines.append(f"{g}\t{_ts(at)}\t{tid}\n")
+                    cand_lines.append(f"{g}\t{copy_time(at)}\t{tid}\n")
         copy_rows(
             cur,
             "human_task (id, instance_id, process_key, business_key, element_id, name, lane, candidate_groups, assignee, "
