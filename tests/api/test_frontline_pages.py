@@ -72,6 +72,8 @@ def test_a_cadre_nominates_themself_and_the_organisation_department_dispatches(
     assert book.status_code == 200 and book.data[:2] == b"PK"
 
     archive = client.get("/frontline/people/c05").get_data(as_text=True)
+    title = archive.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith("成长档案 · ") and "<form" not in title  # the page's title, not a form
     assert f"/instances/{running.instance_id}" in archive and "个人自荐：意向乡村振兴" in archive
     page_login(client, engine, "c06", csrf_token="t")
     assert client.get("/frontline/people/c05").status_code == 404  # a peer

@@ -114,6 +114,12 @@ def test_a_leader_is_appointed_from_the_page_and_the_lists_show_the_village_prob
     admin.reload()
     row = admin.locator("tr[data-village=bv_jinshahe]")
     assert "郑小东" in row.inner_text() and "bv_zheng" not in row.inner_text()
+    assert admin.locator("#assess select[name=village] option").count() >= 1  # the year-end 考核捆绑 form
+    admin.screenshot(path=str(tmp_path / "villages-desk.png"), full_page=True)
+    narrow = login("admin", viewport=(390, 844))
+    narrow.goto("/villages")
+    assert narrow.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    narrow.screenshot(path=str(tmp_path / "villages-phone.png"), full_page=True)
     row.locator("a.letter").click()
     letter = admin.locator("#letter")
     text = letter.inner_text()
