@@ -10,16 +10,30 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, Select, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Result,
+    Select,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///jiebang.sqlite3"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 @dataclass
@@ -76,17 +90,32 @@ class Store:
             self.upgrade()
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision.
+
+        A database already at the newest revision costs one query: every worker and every
+        command starts a store, and running Alembic's environment to learn there is nothing to
+        do would cost more than the rest of start-up.
+        """
+        if self._revision() == head_revision():
+            return
         from alembic import command
         from alembic.config import Config
 
-        here = Path(__file__).resolve().parent.parent / "migrations"
         cfg = Config()
-        cfg.set_main_option("script_location", str(here))
+        cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["connection_url"] = self.url
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def _revision(self) -> str | None:
+        """The schema's Alembic revision; None for an empty database (or more than one head)."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        except DBAPIError:  # no alembic_version table yet
+            return None
+        return rows[0] if len(rows) == 1 else None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
@@ -173,3 +202,11 @@ def _tune_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest revision the shipped migrations define (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""

@@ -6,9 +6,11 @@ A *model* is what a diagram says (immutable, versioned); an *instance* is what o
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -192,7 +194,25 @@ class Catalog:
         return []
 
     def prepare(self, files: Mapping[str, bytes]) -> Prepared:
-        """Check and normalise a deployment; raises DefinitionInvalidError listing every problem."""
+        """Check and normalise a deployment; raises DefinitionInvalidError listing every problem.
+
+        The result for the same bytes is remembered for the process: every start deploys the
+        shipped diagrams again, and checking them costs more than the rest of start-up.
+        """
+        fingerprint = hashlib.sha256(repr((self._forms_dirs, sorted(files.items()))).encode()).digest()
+        with _PREPARED_LOCK:
+            known = _PREPARED.get(fingerprint)
+            if known is not None:
+                _PREPARED.move_to_end(fingerprint)
+                return copy.deepcopy(known)
+        prepared = self._prepare(files)
+        with _PREPARED_LOCK:
+            _PREPARED[fingerprint] = copy.deepcopy(prepared)
+            while len(_PREPARED) > _PREPARED_KEPT:
+                _PREPARED.popitem(last=False)
+        return prepared
+
+    def _prepare(self, files: Mapping[str, bytes]) -> Prepared:
         if not files:
             raise DefinitionInvalidError(
                 "no files", [Problem(None, "no-files", "No diagram file was sent", "未上传流程文件")]
@@ -405,6 +425,9 @@ class Catalog:
             return model
 
 
+_PREPARED: OrderedDict[bytes, Prepared] = OrderedDict()  # deployments checked by this process, newest last
+_PREPARED_KEPT = 32
+_PREPARED_LOCK = threading.Lock()
 _PARSED: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 _PARSED_LOCK = threading.Lock()
 

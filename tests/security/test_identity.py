@@ -487,7 +487,7 @@ def test_a_deactivated_user_gets_the_same_answer_as_a_wrong_password(
 
 
 # ---- the schema change on an existing database ------------------------------------------------------
-def test_an_existing_database_upgrades_and_its_tokens_keep_working(database_url: str) -> None:
+def test_an_existing_database_upgrades_and_its_tokens_keep_working(empty_database_url: str) -> None:
     """A database at the previous revision, with a user, a group and a token, upgrades in place and loses
     nothing (on SQLite, copying app_user would cascade-delete the rows that reference it)."""
     from alembic import command
@@ -500,7 +500,7 @@ def test_an_existing_database_upgrades_and_its_tokens_keep_working(database_url:
     cfg.set_main_option(
         "script_location", str(Path(engine_package.__file__).resolve().parent.parent / "migrations")
     )
-    old = create_engine(database_url)
+    old = create_engine(empty_database_url)
     with old.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "f11ca1ebab7b")
@@ -518,7 +518,7 @@ def test_an_existing_database_upgrades_and_its_tokens_keep_working(database_url:
         conn.execute(text("INSERT INTO membership (\"group\", username) VALUES ('taskforce', 'zhao')"))
     old.dispose()
 
-    upgraded = Engine(database_url, deploy_shipped=False)
+    upgraded = Engine(empty_database_url, deploy_shipped=False)
     user = upgraded.authenticate("jb_old-token")
     assert user is not None and user.active and user.groups == ["taskforce"]
     assert [t.status for t in upgraded.list_tokens("zhao")] == ["active"]
