@@ -52,6 +52,7 @@ from .errors import (
     TooLargeError,
     TooManyAttemptsError,
     UndeliveredMessageError,
+    UnroutableMessageError,
 )
 from .frontline import ENTRY_WORDS as FRONTLINE_WORDS
 from .frontline import (
@@ -196,6 +197,7 @@ __all__ = [
     "TooLargeError",
     "TooManyAttemptsError",
     "UndeliveredMessageError",
+    "UnroutableMessageError",
     "UnitDetail",
     "UnitRecord",
     "UserRecord",

@@ -4,7 +4,8 @@
     ├── NotFoundError            unknown definition, instance, task, job, user
     ├── NotAllowedError          the actor may not do this action
     ├── ConflictError            state forbids it now: claimed, completed, concurrent change
-    │   └── UndeliveredMessageError  a message a diagram threw reached no instance, or several
+    │   └── UndeliveredMessageError  a message a diagram threw was not delivered
+    │       └── UnroutableMessageError  … because no instance, or several, wait for it
     ├── InvalidInputError        bad content; ``errors`` maps a field path to messages
     │   ├── FormInvalidError     task data fails the task's JSON Schema
     │   ├── DefinitionInvalidError   a diagram cannot be deployed; ``problems`` per element
@@ -72,13 +73,20 @@ class ConflictError(EngineError):
 
 
 class UndeliveredMessageError(ConflictError):
-    """A message thrown inside one instance found no other instance (or several) to catch it.
+    """A message thrown inside one instance was not delivered to another.
 
-    The throwing step fails as a whole, so nothing is lost: the task stays open, the timer's job
+    The throwing step fails as a whole, so nothing is lost. This one (the receiver was taken by
+    a step running at the same time) is worth trying again: the task stays open, a timer's job
     is retried. ``context`` names the message, the throwing instance and element, and the key.
     """
 
     title = "Message not delivered"
+
+
+class UnroutableMessageError(UndeliveredMessageError):
+    """No instance waits for the message, or several do, or it set off messages in a circle: the
+    diagram or its data is at fault, so the throwing instance stops with an incident (retrying
+    the same step alone would fail the same way)."""
 
 
 class TooManyAttemptsError(EngineError):

@@ -40,6 +40,25 @@ def error_words(message: str) -> str:
     return _("执行出错")
 
 
+def message_words(message: str) -> str:
+    """Why a message the process sent went nowhere, and what the admin does about it."""
+    found = re.search(r"message '([^']*)'", message)
+    name = found.group(1) if found else ""
+    if "instances wait for" in message:
+        return _("有多个流程在等待消息「%(name)s」，无法确定交给哪一个", name=name)
+    if "no instance waits for" in message:
+        return _("发出的消息「%(name)s」没有流程在等待接收：先启动或修正接收它的流程，再重试", name=name)
+    return _("发出的消息「%(name)s」未能送达", name=name)
+
+
+def reason_words(incident: IncidentRecord) -> str:
+    if incident.kind == "message":
+        return message_words(incident.message)
+    if incident.kind == "job":
+        return _("定时任务多次执行失败")
+    return error_words(incident.message)
+
+
 def shown(value: Any) -> str:
     """A data value as text: numbers and words as they are, lists joined, the rest compact."""
     if isinstance(value, bool):
@@ -98,7 +117,7 @@ def _row(incident: IncidentRecord) -> dict[str, Any]:
         "process": named(instance) if instance is not None else incident.process_key or "",
         "incident": incident,
         "step": step or "—",
-        "reason": error_words(incident.message) if incident.kind == "script" else _("定时任务多次执行失败"),
+        "reason": reason_words(incident),
         "data": {k: shown(v) for k, v in sorted(incident.data.items())},
     }
 

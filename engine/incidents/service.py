@@ -6,6 +6,8 @@ An incident opens, in the transaction that records the failure:
   instance is in ``error`` at its last good state (runner.py keeps it), its open tasks suspended,
   its timers parked (they would only fail again) — one open incident per instance, counting
   attempts;
+- ``message``: a message the instance threw reached no other instance, or several (runtime/relay.py):
+  the step is rolled back, then the instance stops at the state it had before it, as for a script;
 - ``job``: a job failed ``MAX_JOB_ATTEMPTS`` times (a timer that cannot fire, …); it stops being
   retried and waits, parked, for someone to look.
 
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 from .. import inbox, rules
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..ownership import is_reserved
-from ..runtime.runner import StepContext
+from ..runtime.runner import Failure
 from ..runtime.step import Step, Steps
 from ..tables import HumanTask, Instance, Job
 from ..vocabulary import Event
@@ -92,30 +94,30 @@ def _open_of(s: Session, instance_id: str) -> Incident | None:
     ).first()
 
 
-def _on_failure(s: Session, ctx: StepContext, element: str | None, message: str) -> None:
-    """A diagram failed in a step: open (or count again) the instance's incident, park its timers."""
-    row = ctx.row
+def _on_failure(s: Session, failure: Failure) -> None:
+    """An instance stopped: open (or count again) its incident, park its timers."""
+    row = failure.row
     found = _open_of(s, row.id)
-    data = dict(ctx.data_before or row.data or {})
     if found is None:
         s.add(
             Incident(
                 id=str(uuid.uuid4()),
-                kind="script",
+                kind=failure.kind,
                 instance_id=row.id,
                 process_key=row.process_key,
-                element_id=element,
-                message=message,
-                data=data,
+                element_id=failure.element,
+                message=failure.message,
+                data=failure.data,
                 attempts=1,
-                created_at=ctx.now,
-                updated_at=ctx.now,
+                created_at=failure.now,
+                updated_at=failure.now,
                 tenant=row.tenant,
             )
         )
     else:
         found.attempts += 1
-        found.message, found.element_id, found.data, found.updated_at = message, element, data, ctx.now
+        found.kind, found.message, found.element_id = failure.kind, failure.message, failure.element
+        found.data, found.updated_at = failure.data, failure.now
     s.execute(
         update(Job)
         .where(Job.instance_id == row.id, Job.kind == "timer")
@@ -194,7 +196,7 @@ def retry(step: Step, incident_id: str) -> tuple[IncidentRecord, list[str]]:
     row = get(step.session, step.actor or "", incident_id)
     if row.resolved_at is not None:
         raise ConflictError(f"incident {incident_id} is already {row.resolution}")
-    if row.kind == "script" and row.instance_id is not None:
+    if row.kind in ("script", "message") and row.instance_id is not None:
         return record(row), resume(step, row.instance_id)
     job = step.session.get(Job, row.job_id) if row.job_id else None
     if job is None:

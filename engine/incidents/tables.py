@@ -19,7 +19,7 @@ class Incident(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # script | job
+    kind: Mapped[str] = mapped_column(String(20))  # script | message | job
     instance_id: Mapped[str | None] = mapped_column(String(36))
     process_key: Mapped[str | None] = mapped_column(String(200))
     element_id: Mapped[str | None] = mapped_column(String(200))

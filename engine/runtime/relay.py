@@ -11,10 +11,12 @@ the same tenant:
   ``correlationProperty`` on the thrower, ``processVariableCorrelation`` on the catcher);
 - otherwise a new instance of the deployed process whose start event waits for that message.
 
-No receiver, or several, fails the throwing step with ``UndeliveredMessageError``: the whole
-transaction rolls back, so the task that threw stays open and a timer's job is retried. The
-receiver is locked before delivery and its subscription re-read under the lock, so two workers
-throwing at once deliver each message once, in turn.
+No receiver, or several, fails the throwing step with ``UnroutableMessageError``: the whole
+transaction rolls back, then the throwing instance stops there with a ``message`` incident
+(``Steps.write``) until an admin has made a receiver and retries. The receiver is locked before
+delivery and its subscription re-read under the lock, so two workers throwing at once deliver
+each message once, in turn; the one that finds it taken fails with ``UndeliveredMessageError``
+and is simply tried again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..errors import UndeliveredMessageError
+from ..errors import UndeliveredMessageError, UnroutableMessageError
 from ..tables import Instance, MessageSubscription
 from .runner import StepContext, message_event
 
@@ -65,16 +67,25 @@ def relay(step: Step, ctx: StepContext) -> None:
         return
     thrown, ctx.thrown = ctx.thrown, []
     if step.relay_depth >= MAX_RELAY_DEPTH:
-        raise UndeliveredMessageError(
+        raise UnroutableMessageError(
             f"messages between instances went {MAX_RELAY_DEPTH} deep in one step; the diagrams throw in a circle",
             instance_id=ctx.row.id,
         )
     step.relay_depth += 1
     try:
         for event in thrown:
-            deliver(step, ctx.row, event)
+            deliver(step, ctx.row, event, thrower(ctx, event.event_definition.name))
     finally:
         step.relay_depth -= 1
+
+
+def thrower(ctx: StepContext, name: str) -> str | None:
+    """The element of this step that threw message ``name`` (a throw or end event, a send task)."""
+    for spec in ctx.model.spec.task_specs.values():
+        definition = getattr(spec, "event_definition", None)
+        if spec.bpmn_id in ctx.visited and getattr(definition, "name", None) == name:
+            return str(spec.bpmn_id)
+    return None
 
 
 def business_key_of(payload: Any) -> str | None:
@@ -94,7 +105,7 @@ def correlated(carried: dict[str, Any], waiting: dict[str, Any] | None) -> bool:
     return any(carried.get(key) == waiting.get(key) for key in carried)
 
 
-def deliver(step: Step, source: Instance, event: BpmnEvent) -> None:
+def deliver(step: Step, source: Instance, event: BpmnEvent, element: str | None = None) -> None:
     name = event.event_definition.name
     payload = event.payload
     correlations = dict(event.correlations or {})
@@ -102,19 +113,21 @@ def deliver(step: Step, source: Instance, event: BpmnEvent) -> None:
     where = _describe(name, key, correlations)
     targets = _waiting(step, source, name, key, correlations)
     if len(targets) > 1:
-        raise UndeliveredMessageError(
+        raise UnroutableMessageError(
             f"{len(targets)} instances wait for {where}; name a business_key or a correlation key",
             message=name,
             instance_id=source.id,
+            element_id=element,
         )
     if not targets:
         started = step.start_by_message(name, source, key, payload, correlations)
         if started:
             return
-        raise UndeliveredMessageError(
+        raise UnroutableMessageError(
             f"no instance waits for {where}, thrown by instance {source.id}",
             message=name,
             instance_id=source.id,
+            element_id=element,
         )
     target = step.lock_other(targets[0])
     still = step.session.scalar(
@@ -138,16 +151,20 @@ def deliver(step: Step, source: Instance, event: BpmnEvent) -> None:
 
     def catch(wf: Any) -> None:
         if wf.event_manager.catch(fresh, internal=False) == 0:
-            raise UndeliveredMessageError(
+            raise UnroutableMessageError(
                 f"instance {target.id} refused {where}: its correlation keys do not match",
                 message=name,
                 instance_id=source.id,
+                element_id=element,
             )
 
     ctx = step.advance(target, catch)
     if ctx.error is not None:  # the receiver failed on it: nothing of this step may stay
-        raise UndeliveredMessageError(
-            f"instance {target.id} failed on {where}: {ctx.error}", message=name, instance_id=source.id
+        raise UnroutableMessageError(
+            f"instance {target.id} failed on {where}: {ctx.error}",
+            message=name,
+            instance_id=source.id,
+            element_id=element,
         )
 
 

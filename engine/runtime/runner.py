@@ -77,6 +77,19 @@ class StepContext:
             self.visited.add(task.task_spec.bpmn_id)
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why an instance stopped: the element, the error in words, and its data at that point."""
+
+    row: Instance
+    now: datetime
+    actor: str | None
+    element: str | None
+    message: str
+    kind: str  # script: the diagram's own code failed; message: a message it threw reached no one
+    data: dict[str, Any]
+
+
 class Runner:
     def __init__(
         self,
@@ -96,8 +109,8 @@ class Runner:
         self.task_hooks: list[TaskHook] = []  # (session, ctx, human task row, Spiff task) per new user task
         self.close_hooks: list[CloseHook] = []  # (session, ctx, [(Spiff task, status)]) per step
         self.auto_actions: list[AutoAction] = []  # user tasks the engine completes itself (auto-approve)
-        # (session, ctx, element id, message) when a diagram fails: incidents are opened here
-        self.failure_hooks: list[Callable[[Session, StepContext, str | None, str], None]] = []
+        # told when an instance stops (``halt``): incidents are opened here
+        self.failure_hooks: list[Callable[[Session, Failure], None]] = []
         self._warm = WarmWorkflows()
 
     # ---- loading ------------------------------------------------------------------------
@@ -329,9 +342,20 @@ class Runner:
             for child in wf.task_tree.children:
                 child.data.update(start_data)
             row.state = self.serializer.dumps(wf)
+        self.halt(
+            session,
+            Failure(
+                row, ctx.now, ctx.actor, element, message, "script", dict(ctx.data_before or row.data or {})
+            ),
+        )
+
+    def halt(self, session: Session, failure: Failure) -> None:
+        """Stop an instance at the state it saved last: ``error``, its open tasks suspended (out of
+        every inbox), audited; the failure hooks open the incident that says why."""
+        row = failure.row
         row.status = "error"
-        row.error = message
-        row.updated_at = ctx.now
+        row.error = failure.message
+        row.updated_at = failure.now
         for task in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.status == "open")
         ):
@@ -344,14 +368,14 @@ class Runner:
         audit.record(
             session,
             audit.INSTANCE_ERROR,
-            ctx.now,
-            actor=ctx.actor,
+            failure.now,
+            actor=failure.actor,
             instance_id=row.id,
-            element_id=element,
-            data={"error": message},
+            element_id=failure.element,
+            data={"error": failure.message},
         )
         for hook in self.failure_hooks:
-            hook(session, ctx, element, message)
+            hook(session, failure)
 
     # ---- projections --------------------------------------------------------------------
     @staticmethod

@@ -20,18 +20,18 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, rules
-from ..errors import ConflictError, InvalidInputError, NotFoundError, ScriptError, UndeliveredMessageError
+from ..errors import ConflictError, InvalidInputError, NotFoundError, ScriptError, UnroutableMessageError
 from ..records import InstanceRecord, task_record
 from ..store import Store
 from ..tables import Definition, HumanTask, Instance, Job, Unit, UserPost
 from . import relay
 from .clock import Clock
-from .runner import Runner, StepContext, message_event
+from .runner import Failure, Runner, StepContext, message_event
 
 Listener = Callable[[Session, str, Instance, dict[str, Any]], None]
 CompletionCheck = Callable[[Session, Instance, HumanTask, dict[str, Any]], None]
@@ -68,11 +68,49 @@ class Steps:
 
     @contextlib.contextmanager
     def write(self, actor: str | None) -> Iterator[Step]:
-        """One write transaction for ``actor``; after the commit, settle what the step advanced."""
+        """One write transaction for ``actor``; after the commit, settle what the step advanced.
+
+        A message the step's instance threw that no instance can take rolls everything back;
+        then, in a transaction of its own, that instance stops where it stood before the step,
+        with an incident that says which message went nowhere (the error is raised still).
+        """
+        step: Step | None = None
+        try:
+            with self.store.write() as session:
+                step = Step(self, session, actor)
+                yield step
+        except UnroutableMessageError as exc:
+            locked = step.instance_row if step is not None else None  # detached by the rollback
+            identity = inspect(locked).identity if locked is not None else None
+            thrower = identity[0] if identity else exc.context.get("instance_id")
+            if isinstance(thrower, str):
+                self._stop_for_message(thrower, actor, exc)
+            raise
+        if step is not None:
+            step.settle()
+
+    def _stop_for_message(self, instance_id: str, actor: str | None, exc: UnroutableMessageError) -> None:
+        now = self.clock.now()
         with self.store.write() as session:
-            step = Step(self, session, actor)
-            yield step
-        step.settle()
+            try:
+                row = Step(self, session, actor).lock_instance(instance_id)
+            except NotFoundError:  # the step was its start: nothing of it was kept
+                return
+            if row.status != "running":
+                return
+            element = exc.context.get("element_id")
+            self.runner.halt(
+                session,
+                Failure(
+                    row,
+                    now,
+                    actor,
+                    element if isinstance(element, str) else None,
+                    f"{type(exc).__name__}: {exc.detail}",
+                    "message",
+                    dict(row.data or {}),
+                ),
+            )
 
     @contextlib.contextmanager
     def read(self, actor: str | None = None) -> Iterator[Step]:
@@ -270,7 +308,7 @@ class Step:
         self._advanced.append((started, True))
         self.instance_row = mine
         if started.error is not None:
-            raise UndeliveredMessageError(
+            raise UnroutableMessageError(
                 f"process '{definition.key}' started by message '{name}' failed: {started.error}",
                 message=name,
                 instance_id=source.id,
@@ -285,13 +323,13 @@ class Step:
 
         def catch(wf: Any) -> None:
             if wf.event_manager.catch(event, internal=False) == 0:
-                raise UndeliveredMessageError(
+                raise UnroutableMessageError(
                     f"process '{definition.key}' did not start on message '{name}'", message=name
                 )
 
         ctx = self.advance(started.row, catch)
         if ctx.error is not None:
-            raise UndeliveredMessageError(
+            raise UnroutableMessageError(
                 f"process '{definition.key}' started by message '{name}' failed: {ctx.error}",
                 message=name,
                 instance_id=source.id,

@@ -123,3 +123,33 @@ def test_the_pages_say_what_stopped_and_repair_it(
 
     page_login(client, engine, "wang", csrf_token="t")
     assert client.get("/incidents").status_code == 403
+
+
+def test_a_message_that_reaches_no_one_answers_409_and_the_page_says_what_to_do(
+    client: FlaskClient, auth: Auth, engine: Engine
+) -> None:
+    from tests.engine.test_messages_between_instances import DATA
+
+    engine.deploy({"relay_village.bpmn": (DATA / "relay_village.bpmn").read_bytes()}, actor="admin")
+    auth.user("admin", roles=["admin"])
+    started = client.post(
+        "/api/v1/process-instances",
+        json={
+            "process_key": "relay_village",
+            "data": {"target": "county-nowhere", "problem": "垃圾治理", "way": "escalate"},
+        },
+        headers=auth.headers("zhou"),
+    ).get_json()
+    meeting = started["open_tasks"][0]["id"]
+
+    refused = client.post(
+        f"/api/v1/tasks/{meeting}/complete", json={"data": {}}, headers=auth.headers("zhou")
+    )
+
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    assert "problem_escalated" in refused.get_json()["detail"]
+    listed = client.get("/api/v1/incidents", headers=auth.headers("admin")).get_json()["items"]
+    assert [(i["kind"], i["element_id"]) for i in listed] == [("message", "escalate")]
+    page_login(client, engine, "admin", csrf_token="t")
+    page = client.get("/incidents").get_data(as_text=True)
+    assert "发出的消息「problem_escalated」没有流程在等待接收" in page

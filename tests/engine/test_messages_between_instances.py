@@ -1,5 +1,6 @@
 """A BPMN message thrown inside one instance reaches the instance that waits for it, exactly once,
-in the throwing step's transaction; no receiver fails the step and loses nothing."""
+in the throwing step's transaction; no receiver fails the step, loses nothing, and stops the thrower
+with an incident an admin can retry once a receiver exists."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import Engine, UndeliveredMessageError
+from engine import Engine, UnroutableMessageError
 from engine.tables import Instance, MessageSubscription
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
@@ -53,24 +54,53 @@ def test_the_desk_keeps_waiting_and_takes_every_escalation_once(engine: Engine) 
     assert engine.get_instance(county.id).data["received"] == ["手机信号弱", "饮水不安全", "危房改造"]
 
 
-def test_no_receiver_fails_the_step_and_loses_nothing(engine: Engine) -> None:
+def test_no_receiver_stops_the_thrower_with_an_incident_until_an_admin_retries(engine: Engine) -> None:
+    engine.upsert_user("admin", roles=["admin"])
     meeting = village(engine, target="county-nowhere", problem="垃圾治理", way="escalate")
+    thrower = engine.get_task(meeting, "zhou").task.instance_id
 
-    with pytest.raises(UndeliveredMessageError, match="no instance waits for message 'problem_escalated'"):
-        engine.complete(meeting, "zhou", {})
+    with pytest.raises(UnroutableMessageError, match="no instance waits for message 'problem_escalated'"):
+        engine.complete(meeting, "zhou", {"note": "村里垃圾无人清运"})
 
-    assert engine.get_task(meeting, "zhou").task.status == "open"  # the meeting can be completed again later
-    engine.start("relay_desk", actor="admin", business_key="county-nowhere")
+    stopped = engine.get_instance(thrower)
+    assert stopped.status == "error" and stopped.active_elements == ["meet"]  # where it stood before
+    (incident,) = engine.list_incidents("admin")
+    assert (incident.kind, incident.instance_id, incident.element_id) == ("message", thrower, "escalate")
+    assert "problem_escalated" in incident.message and incident.data["problem"] == "垃圾治理"
+    assert engine.list_tasks("zhou", scope="mine").items == []  # out of the inbox while it is stopped
+
+    engine.start("relay_desk", actor="admin", business_key="county-nowhere")  # the receiver is made
+    engine.retry_incident(incident.id, "admin")
+
+    assert engine.get_task(meeting, "zhou").task.status == "open"  # the meeting is offered again
     assert engine.complete(meeting, "zhou", {}).active_elements == ["follow_up"]
+    assert engine.list_incidents("admin") == []
 
 
 def test_two_receivers_for_one_message_are_refused_as_ambiguous(engine: Engine) -> None:
     engine.start("relay_desk", actor="admin", business_key="county-pingli")
     engine.start("relay_desk", actor="admin", business_key="county-pingli")
     meeting = village(engine, target="county-pingli", problem="产业路不通", way="escalate")
-    with pytest.raises(UndeliveredMessageError, match="2 instances wait"):
+    with pytest.raises(UnroutableMessageError, match="2 instances wait"):
         engine.complete(meeting, "zhou", {})
-    assert engine.get_task(meeting, "zhou").task.status == "open"
+    assert engine.get_task(meeting, "zhou").task.status == "suspended"
+    engine.upsert_user("admin", roles=["admin"])
+    (incident,) = engine.list_incidents("admin")
+    assert incident.kind == "message" and "business_key" in incident.message
+
+
+def test_a_timer_whose_message_reaches_no_one_stops_its_instance_at_once(engine: Engine, clock) -> None:
+    engine.upsert_user("admin", roles=["admin"])
+    timed = engine.start("relay_timed", actor="zhou", data={"target": "county-nowhere", "problem": "断桥"})
+    clock.advance(timedelta(hours=2))
+
+    engine.run_due_jobs()
+
+    assert engine.get_instance(timed.id).status == "error"
+    (incident,) = engine.list_incidents("admin")
+    assert (incident.kind, incident.instance_id) == ("message", timed.id)  # not ten retries first
+    engine.run_due_jobs()  # its timer is parked with the instance, not failing again
+    assert engine.list_incidents("admin")[0].attempts == 1
 
 
 def test_correlation_keys_pick_the_county_that_waits_for_its_own_villages(engine: Engine) -> None:
@@ -83,7 +113,7 @@ def test_correlation_keys_pick_the_county_that_waits_for_its_own_villages(engine
     assert engine.get_instance(pingli.id).active_elements == ["study"]
     assert engine.get_instance(pingli.id).data["common"] == {"county": "平利县", "problem": "网络覆盖"}
     assert engine.get_instance(ziyang.id).active_elements == ["wait_common"]
-    with pytest.raises(UndeliveredMessageError):  # 平利's desk no longer waits; nobody else matches
+    with pytest.raises(UnroutableMessageError):  # 平利's desk no longer waits; nobody else matches
         engine.complete(village(engine, county="平利县", problem="再次上报", way="common"), "zhou", {})
 
 
