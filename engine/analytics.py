@@ -6,21 +6,31 @@ completion times) through the index on ``(process_key, element_id, completed_at)
 one statement computes every element's count and nearest-rank percentiles (``percentile_disc``);
 SQLite, which has none, reads the value at the rank per element. Timers that fired are counted
 from the audit log.
+
+A period longer than a month reads whole past days from ``task_wait_day`` instead: each day's
+waits per element as a histogram of 10 % wide buckets, counted once when first asked for (a
+finished day's completions never change), so a year costs 365 small rows per element rather
+than every task of the year. Counts stay exact; the percentiles are then read from the buckets,
+within 5 % of the exact value. The part-days at either end are read from the tasks as before.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Date, Float, Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from .tables import AuditEvent, HumanTask, Instance
+from .tables import AuditEvent, HumanTask, Instance, WaitDay, WaitDayDone
 from .vocabulary import Event
+
+BUCKET_BASE = 1.1  # a bucket spans 10 %: the middle of one is within 5 % of anything in it
+DAILY_FROM_DAYS = 32  # periods longer than a month read whole past days from the histograms
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,11 @@ def element_stats(
     until: datetime,
     now: datetime,
     visible: Callable[[Any], ColumnElement[bool] | None] = lambda _column: None,
+    days: list[date] | None = None,
 ) -> list[ElementStats]:
-    """``visible(column)``: the viewer's tenant as a condition on a tenant column (None: all)."""
+    """``visible(column)``: the viewer's tenant as a condition on a tenant column (None: all);
+    ``days``: the whole days of the period already counted in ``task_wait_day`` (``count_days``),
+    read from there; None reads every task."""
     mine = HumanTask.process_key == key
     task_tenant = visible(HumanTask.tenant)
     if task_tenant is not None:
@@ -71,7 +84,9 @@ def element_stats(
         HumanTask.completed_at < until,
     )
     seconds = _seconds(s)
-    if s.get_bind().dialect.name == "postgresql":  # one statement: the percentiles by element
+    if days:
+        completed = _from_histograms(s, key, since, until, days, visible, done)
+    elif s.get_bind().dialect.name == "postgresql":  # one statement: the percentiles by element
         rows = s.execute(
             select(
                 HumanTask.element_id,
@@ -148,3 +163,158 @@ def _timers(
         for e, n in s.execute(stmt).all()
         if e is not None and e not in seen
     ]
+
+
+# ---- daily histograms -------------------------------------------------------------------------
+def bucket_of(seconds: float) -> int:
+    """The histogram bucket of a wait: -1 under a second, else ``floor(log_1.1(seconds))``."""
+    return -1 if seconds < 1 else math.floor(math.log(seconds) / math.log(BUCKET_BASE))
+
+
+def bucket_value(bucket: int) -> float:
+    """A wait standing for its bucket: the bucket's geometric middle."""
+    return 0.5 if bucket < 0 else BUCKET_BASE ** (bucket + 0.5)
+
+
+def whole_days(since: datetime, until: datetime, now: datetime) -> list[date]:
+    """The UTC days lying wholly inside ``[since, until)`` and over before ``now``."""
+    first = since.astimezone(UTC).date()
+    if _start(first) < since:
+        first += timedelta(days=1)
+    end = min(until, now)
+    out = []
+    day = first
+    while _start(day + timedelta(days=1)) <= end:
+        out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def counted(s: Session, days: list[date]) -> set[date]:
+    if not days:
+        return set()
+    return set(s.scalars(select(WaitDayDone.day).where(WaitDayDone.day.between(days[0], days[-1]))))
+
+
+def count_days(s: Session, days: list[date], now: datetime) -> int:
+    """Count the waits of those ``days`` not counted yet, every process at once (a write session;
+    a second writer counting the same day fails on ``task_wait_day_done``'s key and rolls back).
+    Returns how many days it counted."""
+    missing = sorted(set(days) - counted(s, days))
+    for span in _spans(missing):
+        rows = _day_histograms(s, _start(span[0]), _start(span[-1] + timedelta(days=1)))
+        s.add_all(WaitDayDone(day=d, counted_at=now) for d in span)
+        s.flush()  # the days' keys first: a concurrent count of them stops here
+        s.add_all(
+            WaitDay(day=d, process_key=k, element_id=e, tenant=t, passed=sum(h.values()), buckets=dict(h))
+            for (d, k, e, t), h in rows.items()
+        )
+    return len(missing)
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _spans(days: list[date]) -> Iterable[list[date]]:
+    """Runs of consecutive days."""
+    run: list[date] = []
+    for d in days:
+        if run and d != run[-1] + timedelta(days=1):
+            yield run
+            run = []
+        run.append(d)
+    if run:
+        yield run
+
+
+def _completed_between(since: datetime, until: datetime) -> ColumnElement[bool]:
+    return and_(
+        HumanTask.kind == "task",
+        HumanTask.status == "completed",
+        HumanTask.completed_at >= since,
+        HumanTask.completed_at < until,
+    )
+
+
+def _day_histograms(
+    s: Session, since: datetime, until: datetime
+) -> dict[tuple[date, str, str, str | None], Counter[str]]:
+    """Per (day, process, element, tenant): how many waits fell in each bucket."""
+    out: dict[tuple[date, str, str, str | None], Counter[str]] = {}
+    if s.get_bind().dialect.name == "postgresql":
+        day = cast(HumanTask.completed_at, Date)
+        bucket = _sql_bucket(_seconds(s))
+        for d, k, e, t, b, n in s.execute(
+            select(day, HumanTask.process_key, HumanTask.element_id, HumanTask.tenant, bucket, func.count())
+            .where(_completed_between(since, until))
+            .group_by(day, HumanTask.process_key, HumanTask.element_id, HumanTask.tenant, bucket)
+        ):
+            out.setdefault((d, k, e, t), Counter())[str(b)] += n
+        return out
+    for k, e, t, created, completed in s.execute(
+        select(
+            HumanTask.process_key,
+            HumanTask.element_id,
+            HumanTask.tenant,
+            HumanTask.created_at,
+            HumanTask.completed_at,
+        ).where(_completed_between(since, until))
+    ):
+        if completed is None:
+            continue
+        key = (completed.date(), k, e, t)
+        out.setdefault(key, Counter())[str(_bucket_between(created, completed))] += 1
+    return out
+
+
+def _bucket_between(created: datetime, completed: datetime | None) -> int:
+    return bucket_of((completed - created).total_seconds()) if completed is not None else -1
+
+
+def _sql_bucket(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((seconds < 1, -1), else_=cast(func.floor(func.ln(seconds) / math.log(BUCKET_BASE)), Integer))
+
+
+def _from_histograms(
+    s: Session,
+    key: str,
+    since: datetime,
+    until: datetime,
+    days: list[date],
+    visible: Callable[[Any], ColumnElement[bool] | None],
+    done: ColumnElement[bool],
+) -> dict[str, tuple[int, float | None, float | None]]:
+    """Count and percentiles per element from the counted days plus the part-days at either end."""
+    merged: dict[str, Counter[str]] = {}
+    stmt = select(WaitDay.element_id, WaitDay.buckets).where(
+        WaitDay.process_key == key, WaitDay.day.between(days[0], days[-1])
+    )
+    tenant = visible(WaitDay.tenant)
+    if tenant is not None:
+        stmt = stmt.where(tenant)
+    for element, buckets in s.execute(stmt):
+        merged.setdefault(element, Counter()).update({b: int(n) for b, n in buckets.items()})
+    covered = and_(
+        HumanTask.completed_at >= _start(days[0]),
+        HumanTask.completed_at < _start(days[-1] + timedelta(days=1)),
+    )
+    for element, created, completed in s.execute(
+        select(HumanTask.element_id, HumanTask.created_at, HumanTask.completed_at).where(done, ~covered)
+    ):
+        merged.setdefault(element, Counter())[str(_bucket_between(created, completed))] += 1
+    return {element: _percentiles(h) for element, h in merged.items()}
+
+
+def _percentiles(histogram: Counter[str]) -> tuple[int, float | None, float | None]:
+    n = sum(histogram.values())
+    ordered = sorted((int(b), c) for b, c in histogram.items())
+    found = []
+    for q in (0.5, 0.95):
+        rank, seen = _rank(q, n) + 1, 0
+        for bucket, c in ordered:
+            seen += c
+            if seen >= rank:
+                found.append(bucket_value(bucket))
+                break
+    return n, found[0], found[1]

@@ -7,12 +7,13 @@ ask is copied into indexed projection tables in the same transaction as the step
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -181,6 +182,31 @@ class TaskCandidate(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class WaitDay(Base):
+    """One day's waits at one element, as a histogram (analytics.py): counted once, when the day is
+    over, so a year's percentiles read 365 small rows per element instead of every task."""
+
+    __tablename__ = "task_wait_day"
+    __table_args__ = (Index("ix_task_wait_day_key_day", "process_key", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)  # UTC
+    process_key: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
+    tenant: Mapped[str | None] = mapped_column(String(64))
+    passed: Mapped[int] = mapped_column(Integer)
+    buckets: Mapped[dict[str, Any]] = mapped_column(JSON)  # {bucket: count}; see analytics.bucket_of
+
+
+class WaitDayDone(Base):
+    """The days whose waits are counted in ``task_wait_day``; the key makes counting a day twice fail."""
+
+    __tablename__ = "task_wait_day_done"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Job(Base):

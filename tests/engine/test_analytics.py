@@ -67,3 +67,47 @@ def test_refusals(reviews: Engine, clock: ManualClock) -> None:
         reviews.analytics("nowhere", viewer="admin")
     with pytest.raises(InvalidInputError):
         reviews.analytics("review", since=clock.now(), until=clock.now(), viewer="admin")
+
+
+def test_a_year_reads_each_finished_day_once_from_its_histogram(engine: Engine, clock: ManualClock) -> None:
+    """Over 60 days a review is done each day after 1 to 60 hours; a year's view counts every one,
+    its percentiles within 5 % of the exact ones, and asking again counts no day twice."""
+    from sqlalchemy import func, select
+
+    from engine.tables import WaitDay, WaitDayDone
+
+    engine.upsert_user("admin", roles=["admin"])
+    engine.upsert_user("wang")
+    engine.deploy({"review.bpmn": REVIEW}, actor="admin")
+    begin = clock.now()
+    for hours in range(1, 61):
+        iid = engine.start("review", actor="wang").id
+        clock.advance(timedelta(hours=hours))
+        engine.complete(engine.get_instance(iid).open_tasks[0].id, "wang", {})
+        clock.advance(timedelta(hours=24 - hours % 24))
+    late = engine.start("review", actor="wang").id  # waits on, past its two days at the end
+    clock.advance(timedelta(days=5))
+
+    year = engine.analytics("review", since=clock.now() - timedelta(days=365), viewer="admin")
+    again = engine.analytics("review", since=clock.now() - timedelta(days=365), viewer="admin")
+
+    [check] = year.items
+    assert (check.passed, check.open, check.overdue) == (60, 1, 1)
+    assert check.wait_p50_s == pytest.approx(30 * 3600, rel=0.05)  # the exact nearest ranks: 30 h, 57 h
+    assert check.wait_p95_s == pytest.approx(57 * 3600, rel=0.05)
+    assert again.items == year.items
+    with engine.store.read() as s:
+        days = s.scalar(select(func.count()).select_from(WaitDayDone))
+        assert s.scalar(select(func.sum(WaitDay.passed))) == 60  # each completion in one day's row
+    assert days == (clock.now().date() - (clock.now() - timedelta(days=365)).date()).days - 1
+    exact = engine.analytics("review", since=begin, until=begin + timedelta(days=30), viewer="admin")
+    assert exact.items[0].passed == sum(1 for h in range(1, 61) if _done_within(begin, h, 30))
+    assert late
+
+
+def _done_within(begin, hours: int, days: int) -> bool:
+    """Whether the review of ``hours`` (the n-th, started on day n-1 of the loop) ended inside the first ``days``."""
+    started = begin
+    for h in range(1, hours):
+        started += timedelta(hours=h) + timedelta(hours=24 - h % 24)
+    return started + timedelta(hours=hours) < begin + timedelta(days=days)
