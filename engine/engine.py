@@ -602,6 +602,12 @@ class Engine(
             dmn = path.with_suffix(".dmn")
             if dmn.exists():
                 files[dmn.name] = dmn.read_bytes()
+            with self.store.read() as s:  # every start lands here: what is deployed already costs a read
+                same = self.catalog.unchanged(s, files)
+                if same is not None:
+                    self.catalog.model(same)
+                    out.append(self._definition_record(s, same))
+                    continue
             out.append(self.deploy(files, actor="system"))
         return out
 
