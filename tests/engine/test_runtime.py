@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from engine import (
     ConflictError,
@@ -15,7 +16,7 @@ from engine import (
     HostileDiagramError,
     ScriptError,
 )
-from engine.tables import Instance
+from engine.tables import AuditEvent, Instance
 from tests.walk import Walk
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
@@ -287,3 +288,15 @@ def test_a_version_that_cannot_exist_is_not_found(engine: Engine, version: int) 
         engine.definition_files("claim_evaluate", version)
     with pytest.raises(NotFoundError):
         engine.start("claim_evaluate", actor="wang", version=version)
+
+
+def test_a_restart_redeploys_nothing_and_records_nothing(make_engine) -> None:
+    """Every start deploys the shipped diagrams; once they are there, a start only reads."""
+    shipped = {d.key: d.version for d in make_engine().deploy_shipped()}
+
+    again = make_engine()
+
+    assert {d.key: d.version for d in again.deploy_shipped()} == shipped
+    with again.store.read() as s:
+        deploys = s.scalar(select(func.count()).where(AuditEvent.event == "model.deploy"))
+    assert deploys == len(shipped)  # one per diagram, from the first start only
