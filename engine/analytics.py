@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Float, Integer, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Date, Float, Integer, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from .tables import AuditEvent, HumanTask, Instance, WaitDay, WaitDayDone
@@ -106,7 +106,10 @@ def element_stats(
             ordered = select(seconds).where(done, HumanTask.element_id == e).order_by(seconds)
             p50, p95 = (s.scalar(ordered.offset(_rank(q, n)).limit(1)) for q in (0.5, 0.95))
             completed[e] = (n, p50, p95)
-    waiting = and_(mine, HumanTask.kind == "task", HumanTask.status == "open")
+    # an open task has no completion time yet: the index's range of NULLs per element holds them
+    waiting = and_(
+        mine, HumanTask.completed_at.is_(None), HumanTask.kind == "task", HumanTask.status == "open"
+    )
     backlog = {
         e: (n, late or 0)
         for e, n, late in s.execute(
@@ -287,22 +290,33 @@ def _from_histograms(
 ) -> dict[str, tuple[int, float | None, float | None]]:
     """Count and percentiles per element from the counted days plus the part-days at either end."""
     merged: dict[str, Counter[str]] = {}
-    stmt = select(WaitDay.element_id, WaitDay.buckets).where(
-        WaitDay.process_key == key, WaitDay.day.between(days[0], days[-1])
+    # the days' buckets summed by the database: a year is a few hundred rows back, not 365 per element
+    each = (
+        func.json_each_text(WaitDay.buckets)
+        if s.get_bind().dialect.name == "postgresql"
+        else func.json_each(WaitDay.buckets)
+    ).table_valued("key", "value")
+    stmt = (
+        select(WaitDay.element_id, each.c.key, func.sum(cast(each.c.value, Integer)))
+        .select_from(WaitDay)
+        .join(each, true())
+        .where(WaitDay.process_key == key, WaitDay.day.between(days[0], days[-1]))
+        .group_by(WaitDay.element_id, each.c.key)
     )
     tenant = visible(WaitDay.tenant)
     if tenant is not None:
         stmt = stmt.where(tenant)
-    for element, buckets in s.execute(stmt):
-        merged.setdefault(element, Counter()).update({b: int(n) for b, n in buckets.items()})
-    covered = and_(
-        HumanTask.completed_at >= _start(days[0]),
-        HumanTask.completed_at < _start(days[-1] + timedelta(days=1)),
-    )
-    for element, created, completed in s.execute(
-        select(HumanTask.element_id, HumanTask.created_at, HumanTask.completed_at).where(done, ~covered)
-    ):
-        merged.setdefault(element, Counter())[str(_bucket_between(created, completed))] += 1
+    for element, bucket, n in s.execute(stmt):
+        merged.setdefault(element, Counter())[str(bucket)] += int(n)
+    # the part-days at either end, each its own range on the index (a NOT over the days would scan them)
+    for lower, upper in ((since, _start(days[0])), (_start(days[-1] + timedelta(days=1)), until)):
+        if lower >= upper:
+            continue
+        edge = and_(done, HumanTask.completed_at >= lower, HumanTask.completed_at < upper)
+        for element, created, completed in s.execute(
+            select(HumanTask.element_id, HumanTask.created_at, HumanTask.completed_at).where(edge)
+        ):
+            merged.setdefault(element, Counter())[str(_bucket_between(created, completed))] += 1
     return {element: _percentiles(h) for element, h in merged.items()}
 
 
