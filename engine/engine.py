@@ -60,6 +60,7 @@ from .incidents import IncidentsMixin
 from .integration.service import IntegrationMixin
 from .jobs import leasing as jobs
 from .jobs import loop, timers
+from .migration import MigrationMixin
 from .observe import Gauges, Observer
 from .records import (
     AuditRecord,
@@ -113,6 +114,7 @@ class Engine(
     CampaignsMixin,
     AttachmentsMixin,
     IncidentsMixin,
+    MigrationMixin,
     AppraisalMixin,
     FrontlineMixin,
     SanhaoMixin,
