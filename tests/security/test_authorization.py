@@ -118,6 +118,10 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
         ("admin",),
         {"set": {"title": "x"}, "comment": "修正"},
     ),
+    ("POST", "/process-instances/migrate"): (
+        ("admin",),
+        {"process_key": "claim_evaluate", "from_version": 1, "to_version": 2, "dry_run": True},
+    ),
     ("POST", "/messages"): (
         ("admin", "oa"),
         {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}},
@@ -870,6 +874,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/incidents/{incident_id}/retry"):                         (403, 403, 403, 403, 404, 403),
     ("POST", "/process-instances/{instance_id}/resume"):                (403, 403, 403, 403, 409, 403),  # let in; it is running
     ("PATCH", "/process-instances/{instance_id}/variables"):            (403, 403, 403, 403, 200, 403),
+    ("POST", "/process-instances/migrate"):                             (403, 403, 403, 403, 422, 403),  # let in; one version only
     ("GET", "/process-definitions/{key}"):                              (200, 200, 200, 200, 200, 200),
     ("GET", "/process-definitions/{key}/versions/{version}/xml"):       (200, 200, 200, 200, 200, 200),
     ("GET", "/process-instances"):                                      (200, 200, 200, 200, 200, 200),
