@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from engine import Engine
 from tests.engine.test_migration import V1, V2_ARCHIVE, V3_RENAMED
 
-from .conftest import Auth
+from .conftest import Auth, page_login
 
 
 def leave_request(engine: Engine, *versions: bytes) -> str:
@@ -85,3 +85,36 @@ def test_another_countys_instances_are_404(client: FlaskClient, auth: Auth, engi
     refused = client.post("/api/v1/process-instances/migrate", json=body, headers=auth.headers("a_admin"))
     assert refused.status_code == 404
     assert engine.get_instance(theirs).version == 1
+
+
+def test_the_page_shows_where_instances_wait_then_dry_runs_and_moves_in_words(
+    client: FlaskClient, auth: Auth, engine: Engine
+) -> None:
+    iid = leave_request(engine, V3_RENAMED)
+    engine.add_comment(engine.get_instance(iid).open_tasks[0].id, "wang", "请尽快")
+    page_login(client, engine, "admin", csrf_token="t")
+
+    listing = client.get("/designer").get_data(as_text=True)
+    assert "/designer/leave/migrate?to=2" in listing and "迁移实例到 v2" in listing
+    page = client.get("/designer/leave/migrate?to=2").get_data(as_text=True)
+    assert "v1 上在办的实例：1 个" in page
+    assert '<td data-label="停在环节">审核</td>' in page and "新版本没有这个环节，请指定：" in page
+    assert '<option value="check">复核</option>' in page  # the new version's steps by name
+
+    form = {"csrf_token": "t", "from": "1", "to": "2", "action": "dry_run", "map-review": ""}
+    dry = client.post("/designer/leave/migrate", data=form).get_data(as_text=True)
+    assert "试运行结果：0 个可以迁移，1 个不能迁移" in dry
+    assert "“审核”正在等待办理，但新版本没有对应环节，请为它指定新环节" in dry
+    assert "is waiting" not in dry  # the page's language only
+    assert f'<a href="/instances/{iid}">请假（' in dry  # the instance by its process and start, not its id
+
+    form.update(action="migrate", **{"map-review": "check"})
+    moved = client.post("/designer/leave/migrate", data=form).get_data(as_text=True)
+    assert "已迁移 1 个实例（共 1 个）" in moved and "复核" in moved
+    assert engine.get_instance(iid).version == 2
+
+    english = client.get("/designer/leave/migrate?to=2&lang=en").get_data(as_text=True)
+    assert "Move instances" in english and "Instances running on v1: 0" in english
+
+    page_login(client, engine, "wang")
+    assert client.get("/designer/leave/migrate").status_code in (302, 403)

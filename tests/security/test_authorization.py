@@ -594,6 +594,8 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/compare"): (403, None),
+    ("GET", "/designer/<key>/migrate"): (403, None),  # admins move instances between versions
+    ("POST", "/designer/<key>/migrate"): (403, {"from": "1", "to": "2", "action": "migrate"}),
     ("GET", "/designer/<key>/analytics"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
     ("GET", "/inbox"): (200, None),
