@@ -390,11 +390,11 @@ def _problems_of(
     diff: WorkflowDiff, spec_diff: SpecDiff, words: _Words, old: Model, new: Model
 ) -> list[MigrationProblem]:
     out: list[MigrationProblem] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()  # a loop or multi-instance element waits in several tasks: told once
 
     def add(element: str, kind: str, message: str, blocking: bool) -> None:
-        if (element, kind) not in seen:
-            seen.add((element, kind))
+        if message not in seen:
+            seen.add(message)
             out.append(MigrationProblem(element, kind, message, blocking))
 
     for task in diff.removed:

@@ -6,11 +6,13 @@ is said in words and left exactly as it was."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 
 import pytest
 
 from engine import Engine, InvalidInputError, ManualClock, NotAllowedError, NotFoundError
+from tests.engine.test_incidents import SHARE, stopped_by_the_timer
 
 SPIFF = 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
 
@@ -222,3 +224,54 @@ def test_the_overview_says_where_instances_wait(county: Engine) -> None:
         ("review", "审核", 1, False),
     ]
     assert "check" in [t.element_id for t in seen.targets]
+
+
+def test_an_instance_stopped_by_a_wrong_diagram_moves_to_the_fix_and_is_retried(
+    engine: Engine, clock: ManualClock
+) -> None:
+    engine.upsert_user("admin", roles=["admin"])
+    engine.upsert_user("wang")
+    engine.deploy({"share.bpmn": SHARE}, actor="admin")
+    iid = stopped_by_the_timer(engine, clock)
+    assert engine.get_instance(iid).status == "error"
+    fixed = SHARE.replace(b"share = budget / people", b"share = budget / people if people else budget")
+    engine.deploy({"share.bpmn": fixed}, actor="admin")
+
+    assert engine.migrate_instances("share", 1, 2, actor="admin").moved == 1
+
+    assert engine.get_instance(iid).version == 2  # still stopped: it runs when retried
+    [incident] = engine.list_incidents("admin", instance_id=iid)
+    engine.retry_incident(incident.id, "admin")
+    resumed = engine.get_instance(iid)
+    assert resumed.status == "running" and resumed.data["share"] == 1000
+    assert [t.element_id for t in resumed.open_tasks] == ["confirm"]
+
+
+def test_a_form_that_asks_for_other_fields_is_told_before_the_move(county: Engine) -> None:
+    def with_form(version: int) -> dict[str, bytes]:
+        xml = leave(("review", "审核"), ("approve", "批准")).replace(
+            b'id="d_leave"', f'id="d_leave" {SPIFF}'.encode()
+        )
+        xml = xml.replace(
+            b'<bpmn:userTask id="review" name="\xe5\xae\xa1\xe6\xa0\xb8" />',
+            '<bpmn:userTask id="review" name="审核"><bpmn:extensionElements><spiffworkflow:properties>'
+            '<spiffworkflow:property name="formJsonSchemaFilename" value="review.schema.json" />'
+            "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>".encode(),
+        )
+        fields = {"days": {"type": "integer", "title": "天数"}} if version == 1 else {}
+        fields["opinion"] = {"type": "string", "title": "意见"}
+        schema = {"type": "object", "properties": fields, "required": ["opinion"] if version == 2 else []}
+        return {"leave.bpmn": xml, "review.schema.json": json.dumps(schema).encode()}
+
+    county.deploy(with_form(1), actor="boss")  # v2 of leave: review asks for the days
+    iid = county.start("leave", version=2, actor="alice").id
+    county.deploy(with_form(2), actor="boss")  # v3: no days, an opinion is required
+
+    [item] = county.migrate_instances("leave", 2, 3, dry_run=True, actor="boss").items
+
+    assert item.ok and [(p.element_id, p.kind, p.blocking) for p in item.problems] == [
+        ("review", "form_changed", False),
+        ("review", "form_changed", False),
+    ]
+    assert "去掉字段 days" in item.problems[0].message and "新增必填字段 opinion" in item.problems[1].message
+    assert county.get_instance(iid).version == 2
