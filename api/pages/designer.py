@@ -301,7 +301,7 @@ def _migration_page(
 
 def _result_rows(result: MigrationResult) -> list[dict[str, Any]]:
     """Each instance of a result as people know it (its title or business key, who started it)
-    with its problems in the page's language."""
+    with, in the page's language, what keeps it where it is and what is only worth knowing."""
     engine, me = get_engine(), current_user().username
     rows = []
     for item in result.items:
@@ -321,7 +321,8 @@ def _result_rows(result: MigrationResult) -> list[dict[str, Any]]:
                 "waits": [named(instance, e) for e in instance.active_elements]
                 if instance is not None
                 else [],
-                "problems": [one_language(p.message) for p in item.problems],
+                "problems": [one_language(p.message) for p in item.problems if p.blocking],
+                "notes": [one_language(p.message) for p in item.problems if not p.blocking],
             }
         )
     return rows
