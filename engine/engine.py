@@ -702,7 +702,14 @@ class Engine(
                 now=now,
                 visible=lambda column: rules.tenant_filter(actor, column),
             )
-            names = self.catalog.model(row).names
+            names: dict[str, Mapping[str, str]] = {}  # a step only older versions have keeps its name
+            for version in s.scalars(
+                select(Definition)
+                .where(Definition.key == key, self.catalog.owner(s, key, actor.tenant))
+                .order_by(Definition.version)
+            ):
+                names.update(self.catalog.model(version).names)
+            names.update(self.catalog.model(row).names)
             items = [
                 dataclasses.replace(e, name=names.get(e.element_id, {}).get("zh_CN", e.element_id))
                 for e in found

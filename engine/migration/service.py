@@ -216,6 +216,10 @@ def migrate_one(step: Step, p: Plan, instance_id: str, *, dry_run: bool) -> Migr
         raise Undone(MigrationItem(row.id, False, refused.problems)) from None
     except EngineError as exc:
         raise Undone(_refused(row.id, None, "fails", f"{exc.detail} / 迁移失败")) from None
+    except Exception as exc:  # Spiff could not re-point a stopped instance's tree: it stays as it was
+        raise Undone(
+            _refused(row.id, None, "fails", f"the move failed: {type(exc).__name__}: {exc} / 迁移失败")
+        ) from None
     if ctx.error is not None:
         element = getattr(ctx.error, "context", {}).get("bpmn_id")
         raise Undone(

@@ -17,17 +17,29 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def own_key(xml: bytes) -> bytes:
-    """The leave process under a key of this test's own (the server is shared by the session)."""
+    """The leave process under a key of this test's own (the server is shared by the session),
+    started with a title as people give one."""
+    xml = xml.replace('id="leave" name="请假"'.encode(), 'id="leave_move" name="调休申请"'.encode())
+    xml = xml.replace(
+        b'id="d_leave"', b'id="d_leave" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+    )
     return xml.replace(
-        b'id="leave" name="\xe8\xaf\xb7\xe5\x81\x87"', 'id="leave_move" name="调休申请"'.encode()
+        b'<bpmn:startEvent id="start" />',
+        b'<bpmn:startEvent id="start"><bpmn:extensionElements><spiffworkflow:properties>'
+        b'<spiffworkflow:property name="startVariables" value="title" /></spiffworkflow:properties>'
+        b"</bpmn:extensionElements></bpmn:startEvent>",
     )
 
 
 def test_an_admin_dry_runs_then_moves_running_requests(server, login, tmp_path: Path) -> None:
     deploy(server, {"leave_move.bpmn": own_key(V1)})
     wang = login("wang")
-    at_review = api(wang, "POST", "/process-instances", {"process_key": "leave_move"})
-    at_approve = api(wang, "POST", "/process-instances", {"process_key": "leave_move"})
+    at_review = api(
+        wang, "POST", "/process-instances", {"process_key": "leave_move", "data": {"title": "张杰调休三天"}}
+    )
+    at_approve = api(
+        wang, "POST", "/process-instances", {"process_key": "leave_move", "data": {"title": "李明补休一天"}}
+    )
     api(wang, "POST", f"/tasks/{at_approve['open_tasks'][0]['id']}/complete", {"data": {}})
     deploy(server, {"leave_move.bpmn": own_key(V3_RENAMED)})
 
@@ -45,7 +57,8 @@ def test_an_admin_dry_runs_then_moves_running_requests(server, login, tmp_path: 
     refused = result.locator(f"tr[data-instance='{at_review['id']}']")
     assert "不能迁移，保持原样" in refused.inner_text()
     assert "“审核”正在等待办理，但新版本没有对应环节" in refused.inner_text()
-    assert "王科长" in refused.inner_text() and at_review["id"] not in refused.inner_text()
+    assert "张杰调休三天" in refused.inner_text() and "王科长" in refused.inner_text()
+    assert at_review["id"] not in refused.inner_text()
     keep(admin, tmp_path, "migrate-dry-run.png")
     assert api(admin, "GET", f"/process-instances/{at_review['id']}")["version"] == 1  # nothing moved
 
