@@ -68,6 +68,7 @@ from .frontline import (
 )
 from .frontline import DashboardRow as FrontlineDashboardRow
 from .incidents import IncidentRecord
+from .migration import MigrationItem, MigrationOverview, MigrationProblem, MigrationResult
 from .observe import Gauges, Tally
 from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
@@ -162,6 +163,10 @@ __all__ = [
     "ListedProblemRecord",
     "ManualClock",
     "MessageInvalidError",
+    "MigrationItem",
+    "MigrationOverview",
+    "MigrationProblem",
+    "MigrationResult",
     "NotAllowedError",
     "NotFoundError",
     "ObjectionRecord",

@@ -62,6 +62,7 @@ from .incidents import IncidentsMixin
 from .integration.service import IntegrationMixin
 from .jobs import leasing as jobs
 from .jobs import loop, timers
+from .migration import MigrationMixin
 from .observe import Gauges, Observer
 from .records import (
     AuditRecord,
@@ -115,6 +116,7 @@ class Engine(
     CampaignsMixin,
     AttachmentsMixin,
     IncidentsMixin,
+    MigrationMixin,
     AppraisalMixin,
     FrontlineMixin,
     SanhaoMixin,
@@ -721,7 +723,14 @@ class Engine(
                 visible=lambda column: rules.tenant_filter(actor, column),
                 days=days or None,
             )
-            names = self.catalog.model(row).names
+            names: dict[str, Mapping[str, str]] = {}  # a step only older versions have keeps its name
+            for version in s.scalars(
+                select(Definition)
+                .where(Definition.key == key, self.catalog.owner(s, key, actor.tenant))
+                .order_by(Definition.version)
+            ):
+                names.update(self.catalog.model(version).names)
+            names.update(self.catalog.model(row).names)
             items = [
                 dataclasses.replace(e, name=names.get(e.element_id, {}).get("zh_CN", e.element_id))
                 for e in found

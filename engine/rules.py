@@ -537,6 +537,7 @@ ROLE_RULES: dict[str, Rule] = {
     "view_raw_data": _role("admin"),  # an instance's data as stored (JSON); others read the summary
     "view_incidents": _role("admin"),  # tasks nobody could be given (a vacant post…), stopped instances
     "repair_instances": _role("admin"),  # retry, resume, change an instance's data
+    "migrate_instances": _role("admin"),  # move running instances to another version of their process
     "manage_webhooks": _role("admin"),
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
@@ -571,6 +572,7 @@ REFUSALS = {
     "read_archives": "only the person, admins and organisers read a growth archive / 仅本人、管理员和组织单位可查看成长档案",
     "read_metrics": "only the installation's admins read its metrics / 仅系统管理员可查看运行指标",
     "repair_instances": "only admins repair stopped instances / 仅管理员可修复出错的流程",
+    "migrate_instances": "only admins move instances to another version / 仅管理员可迁移流程实例",
     "manage_appraisal": "only admins and organisers run appraisals / 仅管理员和组织单位可组织测评评选",
     "manage_frontline": "only the organisation department runs front-line dispatch / 仅组织部门可管理五个一线选派",
     "read_challenge": "instance {what} is not a challenge on the board / 该事项不在榜单上",

@@ -25,6 +25,7 @@ class Event(StrEnum):
     INSTANCE_ERROR = "instance.error"
     INSTANCE_RESUMED = "instance.resumed"  # an admin ran a stopped instance again (its incident retried)
     INSTANCE_VARIABLES_SET = "instance.variables_set"  # an admin changed its data, with the values before
+    INSTANCE_MIGRATED = "instance.migrated"  # an admin moved it to another version of its process
     INCIDENT_RETRIED = "incident.retried"  # a parked job runs again
     INSTANCE_WITHDRAW = "instance.withdraw"
     INSTANCE_CC = "instance.cc"

@@ -14,10 +14,10 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
 import forms
-from engine import DefinitionRecord, InvalidInputError, NotFoundError
+from engine import DefinitionRecord, EngineError, InvalidInputError, MigrationResult, NotFoundError
 
 from . import words
-from .common import current_user, get_engine, named, permission_required
+from .common import current_user, get_engine, may, named, one_language, permission_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -79,7 +79,7 @@ def index():
         full = engine.get_definition(latest.key, viewer=me)
         files = {v: sorted(engine.definition_files(latest.key, v, viewer=me)) for v in full.versions}
         rows.append({"definition": full, "files": files})
-    return render_template("pages/designer/index.html", rows=rows)
+    return render_template("pages/designer/index.html", rows=rows, may_migrate=may("migrate_instances"))
 
 
 @bp.get("/<key>")
@@ -213,6 +213,121 @@ def _first_bpmn(files: dict[str, str]) -> str:
     return next((text for name, text in sorted(files.items()) if name.lower().endswith(".bpmn")), "")
 
 
+MAPPED = "map-"  # form fields map-<old element id> = new element id
+
+
+@bp.get("/<key>/migrate")
+@permission_required("migrate_instances")
+def migrate(key: str):
+    """迁移实例: where the instances of one version wait, a new element for each waiting one the
+    other version lacks, then a dry run read in words and the move itself."""
+    return _migration_page(key, request.args.get("from", type=int), request.args.get("to", type=int))
+
+
+@bp.post("/<key>/migrate")
+@permission_required("migrate_instances")
+def migrate_run(key: str):
+    """试运行 (changes nothing) or 迁移 (after the browser's confirmation), then the same page with
+    each instance's result."""
+    from_version = request.form.get("from", type=int)
+    to_version = request.form.get("to", type=int)
+    mapping = {
+        name.removeprefix(MAPPED): value
+        for name, value in request.form.items()
+        if name.startswith(MAPPED) and value
+    }
+    dry_run = request.form.get("action") != "migrate"
+    result, error = None, None
+    if from_version is None or to_version is None:
+        error = _("请选择迁移前后的版本")
+    else:
+        try:
+            result = get_engine().migrate_instances(
+                key,
+                from_version,
+                to_version,
+                mapping=mapping,
+                dry_run=dry_run,
+                actor=current_user().username,
+            )
+        except NotFoundError:
+            abort(404)
+        except EngineError as exc:
+            error = one_language(exc.detail)
+    return _migration_page(key, from_version, to_version, mapping=mapping, result=result, error=error)
+
+
+def _migration_page(
+    key: str,
+    from_version: int | None,
+    to_version: int | None,
+    *,
+    mapping: dict[str, str] | None = None,
+    result: MigrationResult | None = None,
+    error: str | None = None,
+):
+    engine, me = get_engine(), current_user().username
+    try:
+        latest = engine.get_definition(key, viewer=me)
+    except NotFoundError:
+        abort(404)
+    versions = latest.versions
+    if len(versions) < 2:
+        return render_template("pages/designer/migrate.html", definition=latest, overview=None)
+    to_version = to_version if to_version in versions else versions[-1]
+    older = [v for v in versions if v != to_version]
+    from_version = from_version if from_version in older else older[-1]
+    try:
+        overview = engine.migration_overview(key, from_version, to_version, viewer=me)
+        old = engine.get_definition(key, from_version, viewer=me)
+        new = engine.get_definition(key, to_version, viewer=me)
+    except NotFoundError:
+        abort(404)
+    return render_template(
+        "pages/designer/migrate.html",
+        definition=latest,
+        versions=versions,
+        overview=overview,
+        old=old,
+        new=new,
+        mapping=mapping or {},
+        waiting=[(w, named(old, w.element_id)) for w in overview.waiting],
+        targets=[(t.element_id, named(new, t.element_id)) for t in overview.targets],
+        result=result,
+        rows=_result_rows(result) if result is not None else [],
+        error=error,
+    )
+
+
+def _result_rows(result: MigrationResult) -> list[dict[str, Any]]:
+    """Each instance of a result as people know it (its title or business key, who started it)
+    with, in the page's language, what keeps it where it is and what is only worth knowing."""
+    engine, me = get_engine(), current_user().username
+    rows = []
+    for item in result.items:
+        try:
+            instance = engine.get_instance(item.id, viewer=me)
+        except EngineError:
+            instance = None
+        title = None
+        if instance is not None:
+            title = instance.data.get("title") if isinstance(instance.data.get("title"), str) else None
+            title = title or instance.business_key
+        rows.append(
+            {
+                "item": item,
+                "instance": instance,
+                "title": title,
+                "waits": [named(instance, e) for e in instance.active_elements]
+                if instance is not None
+                else [],
+                "problems": [one_language(p.message) for p in item.problems if p.blocking],
+                "notes": [one_language(p.message) for p in item.problems if not p.blocking],
+            }
+        )
+    return rows
+
+
 PERIODS = (7, 30, 90, 365)
 
 
@@ -234,7 +349,8 @@ def analytics(key: str):
     rows = [
         {
             "id": e.element_id,
-            "name": named(definition, e.element_id),
+            # a step only older versions have (moved instances passed it) by its name there
+            "name": named(definition, e.element_id) if e.element_id in definition.names else e.name,
             "passed": e.passed,
             "p50": duration_words(e.wait_p50_s),
             "p95": duration_words(e.wait_p95_s),

@@ -87,6 +87,7 @@ def events() -> dict[str, str]:
         Event.INSTANCE_ERROR: _("流程出错"),
         Event.INSTANCE_RESUMED: _("修复后重新运行"),
         Event.INSTANCE_VARIABLES_SET: _("管理员修改流程数据"),
+        Event.INSTANCE_MIGRATED: _("管理员迁移到新版本"),
         Event.INCIDENT_RETRIED: _("重试后台任务"),
         Event.INSTANCE_WITHDRAW: _("撤回"),
         Event.INSTANCE_CC: _("抄送"),

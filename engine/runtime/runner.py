@@ -204,6 +204,34 @@ class Runner:
         self._advance(session, ctx, action, fresh=False)
         return ctx
 
+    def migrate(
+        self,
+        session: Session,
+        row: Instance,
+        target: Definition,
+        *,
+        actor: str | None,
+        move: Callable[[BpmnWorkflow, Model], None],
+    ) -> StepContext:
+        """Move the instance onto another version of its definition: ``move`` re-points the workflow
+        loaded with its own version onto ``target``'s specs, then the step runs and projects as any
+        other (tasks and timers that survive keep their ids, rows and jobs). An instance stopped by
+        an error only changes its saved state: what is ready runs when it is retried."""
+        if row.status not in ("running", "error"):
+            raise ConflictError(f"instance {row.id} is {row.status}")
+        old = self.model_of(session, row)
+        new = self.catalog.model(target)
+        wf = self._warm.take(row.id, row.row_version) or self.load(old, row)
+        ctx = StepContext(row, new, wf, actor, self.clock.now(), data_before=dict(row.data or {}))
+        row.definition_id, row.version = target.id, target.version
+        if row.status == "running":
+            self._advance(session, ctx, lambda w: move(w, new), fresh=False)
+            return ctx
+        move(wf, new)
+        row.state = self.serializer.dumps(wf)
+        row.updated_at = ctx.now
+        return ctx
+
     def _advance(
         self, session: Session, ctx: StepContext, action: Callable[[BpmnWorkflow], None], *, fresh: bool
     ) -> None:

@@ -360,6 +360,17 @@ class Step:
         self._react(ctx)
         return ctx
 
+    def migrate(self, row: Instance, target: Definition, move: Callable[[Any, Any], None]) -> StepContext:
+        """Move the instance onto version ``target`` with ``move`` and run what follows (runner.py)."""
+        try:
+            ctx = self.runner.migrate(self.session, row, target, actor=self.actor, move=move)
+            self.session.flush()
+        except StaleDataError as exc:
+            raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
+        self._advanced.append((ctx, True))
+        self._react(ctx)
+        return ctx
+
     def _react(self, ctx: StepContext) -> None:
         """Run the engine's reactions to what the diagram just did, in this step's transaction (a
         reaction that refuses rolls the whole step back); none after the diagram failed."""

@@ -118,6 +118,10 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
         ("admin",),
         {"set": {"title": "x"}, "comment": "修正"},
     ),
+    ("POST", "/process-instances/migrate"): (
+        ("admin",),
+        {"process_key": "claim_evaluate", "from_version": 1, "to_version": 2, "dry_run": True},
+    ),
     ("POST", "/messages"): (
         ("admin", "oa"),
         {"name": "claim_submitted", "instance_id": "{instance_id}", "payload": {}},
@@ -590,6 +594,8 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("GET", "/designer"): (403, None),
     ("GET", "/designer/<key>"): (403, None),
     ("GET", "/designer/<key>/compare"): (403, None),
+    ("GET", "/designer/<key>/migrate"): (403, None),  # admins move instances between versions
+    ("POST", "/designer/<key>/migrate"): (403, {"from": "1", "to": "2", "action": "migrate"}),
     ("GET", "/designer/<key>/analytics"): (403, None),
     ("GET", "/designer/<key>/versions/<int:version>/files/<path:filename>"): (403, None),
     ("GET", "/inbox"): (200, None),
@@ -870,6 +876,7 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/incidents/{incident_id}/retry"):                         (403, 403, 403, 403, 404, 403),
     ("POST", "/process-instances/{instance_id}/resume"):                (403, 403, 403, 403, 409, 403),  # let in; it is running
     ("PATCH", "/process-instances/{instance_id}/variables"):            (403, 403, 403, 403, 200, 403),
+    ("POST", "/process-instances/migrate"):                             (403, 403, 403, 403, 422, 403),  # let in; one version only
     ("GET", "/process-definitions/{key}"):                              (200, 200, 200, 200, 200, 200),
     ("GET", "/process-definitions/{key}/versions/{version}/xml"):       (200, 200, 200, 200, 200, 200),
     ("GET", "/process-instances"):                                      (200, 200, 200, 200, 200, 200),
