@@ -17,7 +17,6 @@ from lxml import etree
 from .. import ownership
 from ..errors import DefinitionInvalidError, InvalidInputError, Problem
 from ..payload import strict_json_loads
-from . import forms as formlib
 from . import modelcheck, patterns, policy, xmlguard
 
 __all__ = ["MAX_FILE_BYTES", "Prepared", "prepare", "shipped_form", "validate", "validate_definition"]
@@ -84,6 +83,8 @@ def prepare(files: Mapping[str, bytes], forms_dirs: Sequence[Path] = ()) -> Prep
                     )
                 )
                 continue
+            from . import forms as formlib  # jsonschema: only when a form file is sent (a tenth of a second)
+
             reason = formlib.check_schema(schema) if isinstance(schema, dict) else "not an object"
             if reason:
                 problems.append(
