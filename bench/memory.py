@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark: ``jiebang serve`` resident memory after 10,000 instances have been stepped.
+"""Benchmark: ``jiebang serve`` resident memory with 100,000 instances behind it.
 
 A real ``jiebang serve`` (one process, the built-in threaded server and its in-process worker;
 ``--workers 2`` for gunicorn, then every worker is measured) runs on PostgreSQL (a private schema
@@ -9,15 +9,21 @@ preliminary_review): a share ``--http-share`` of them over HTTP through the serv
 threads, which also read their inboxes (``GET /tasks?scope=involved``, two reads per step)
 and the instance list, and the rest in-process by an ``Engine`` against the same database at the
 same time — so the server's caches, pools and inbox queries see the whole database grow.
+On PostgreSQL, ``--history`` finished instances (default 90,000) are first cloned into the
+database with COPY (as ``bench/history.py`` makes its history: one instance walked through the
+Engine, its rows copied under new ids, finished), so the server answers with 100,000 instances in
+all; the HTTP clients also page through the instance list (deep pages too) and read the history of
+cloned instances, so per-instance caches would show.
 ``VmRSS`` and ``VmHWM`` (peak) are read from ``/proc/<pid>/status`` every 500 instances.
 On a PostgreSQL with ``autovacuum = off`` (this test server) the schema is ANALYZEd every 10 s,
 as autovacuum would on a production server (see ``Autoanalyze``).
 
-Last line: ``memory: rss_mb=… peak_mb=… start_mb=… instances=N http_instances=N errors=N``
-(the largest process when gunicorn runs several). Target: RSS ≤ 300 MB.
+Last line: ``memory: rss_mb=… peak_mb=… start_mb=… instances=N stepped=N http_instances=N errors=N``
+(``instances``: in the database, stepped and cloned; the largest process when gunicorn runs
+several). Target: RSS ≤ 200 MB after 100,000 instances.
 
-    .venv/bin/python bench/memory.py                 # 10,000 instances (≈ 3–5 min)
-    .venv/bin/python bench/memory.py --quick         # 100 instances, smoke run
+    .venv/bin/python bench/memory.py                 # 10,000 stepped + 90,000 finished (≈ 10 min at load 2)
+    .venv/bin/python bench/memory.py --quick         # 100 stepped + 1,000 finished, smoke run
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ if str(ROOT) not in sys.path:
 from bench.common import (  # noqa: E402 - after the path set-up above
     PROBLEM,
     PgSchema,
+    bulk_id,
     child_pids,
     loadavg,
     pg_answers,
@@ -125,14 +132,20 @@ def main() -> int:
     ap.add_argument(
         "--workers", type=int, default=1, help="serve --workers (1: the built-in threaded server)"
     )
-    ap.add_argument("--quick", action="store_true", help="100 instances")
+    ap.add_argument(
+        "--history", type=int, default=90_000, help="finished instances cloned in first (PostgreSQL only)"
+    )
+    ap.add_argument("--quick", action="store_true", help="100 instances stepped, 1,000 finished")
     args = ap.parse_args()
     if args.quick:
-        args.instances = 100
+        args.instances, args.history = 100, 1_000
     db = args.db or ("pg" if pg_answers() else "sqlite")
+    if db != "pg":
+        args.history = 0
     print(
         f"memory benchmark, {datetime.now(UTC).isoformat(timespec='seconds')} load {loadavg()} cores {os.cpu_count()}; {db}, "
-        f"{args.instances:,} instances, {args.http_share:.0%} over HTTP, serve --workers {args.workers}"
+        f"{args.instances:,} instances stepped ({args.http_share:.0%} over HTTP) after {args.history:,} finished ones, "
+        f"serve --workers {args.workers}"
     )
 
     from engine import Engine
@@ -154,6 +167,19 @@ def main() -> int:
                 engine.upsert_user(f"{p}{c}", groups=groups)
                 tokens[f"{p}{c}"] = engine.create_token(f"{p}{c}")
         engine.upsert_user("local", groups=["taskforce"])
+        if args.history:
+            from bench.history import clone_finished
+
+            inst = engine.start("claim_evaluate", actor="sub0", business_key="HISTORYKEY")
+            tid = next(t.id for t in inst.open_tasks if t.element_id == "submit_problem")
+            inst = engine.complete(tid, "sub0", PROBLEM)
+            tid = next(t.id for t in inst.open_tasks if t.element_id == "preliminary_review")
+            engine.claim(tid, "tf0")
+            engine.complete(tid, "tf0", {"decision": "approve", "comment": "ok"})
+            assert schema is not None
+            seconds = clone_finished(schema.name, inst.id, "HISTORYKEY", args.history)
+            print(f"{args.history:,} finished instances loaded in {seconds:.0f} s")
+            schema.analyze()
 
         proc, port, log = start_serve(url, Path(tmp.name), workers=args.workers)
         # one request of each kind first, so the start figure is a warm, idle server
@@ -228,6 +254,20 @@ def main() -> int:
                         h.call("GET", "/tasks?scope=involved", tokens[f"cm{c}"])
                     if i % 10 == 0:
                         h.call("GET", "/process-instances?per_page=50", sub)
+                    if (
+                        args.history and i % 5 == 0
+                    ):  # deep pages and old instances: per-instance caches would grow
+                        owner = tokens["sub0"]  # who started the cloned instances: sees them all
+                        if (
+                            i % 50 == 0
+                        ):  # a page with its total: seconds at 100,000 instances (bench/README.md)
+                            pages = max(1, args.history // 50)
+                            page = 1 + (i * 37 + c) % pages
+                            h.call("GET", f"/process-instances?per_page=50&page={page}", owner)
+                        old = bulk_id(100, (i * 7919 + c * 104729) % args.history)
+                        if h.call("GET", f"/process-instances/{old}/history", owner)[0] != 200:
+                            with lock:
+                                errors["n"] += 1
                 with lock:
                     done["http"] += 1
                     errors["n"] += 0 if ok else 1
@@ -277,7 +317,8 @@ def main() -> int:
         engine.store.dispose()
         print(
             f"memory: rss_mb={max(end_rss) / 1024:.1f} peak_mb={max(end_hwm) / 1024:.1f} start_mb={start_kb / 1024:.1f} "
-            f"instances={done['http'] + done['local']} http_instances={done['http']} errors={errors['n']}"
+            f"instances={done['http'] + done['local'] + args.history} stepped={done['http'] + done['local']} "
+            f"http_instances={done['http']} errors={errors['n']}"
         )
     finally:
         if proc is not None:

@@ -1,116 +1,248 @@
 """Jiebang's engine: BPMN models, instances, tasks, timers, audit, persistence. No Flask here.
 
 The public surface is listed in ``__all__``; everything else is internal and may move.
+
+The names load on first use (PEP 562), so importing one small part of the engine (a diagram
+check, the CLI's parser) does not import SQLAlchemy, SpiffWorkflow's runtime and every subsystem.
 """
 
-from .analytics import ElementStats, ProcessAnalytics
-from .appraisal import (
-    AppraisalEntry,
-    AwardListRecord,
-    AwardRecord,
-    ObjectionRecord,
-    PanelRecord,
-    RankingRow,
-    ScoreRecord,
-)
-from .attachments import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
-from .attachments import KINDS as ATTACHMENT_KINDS
-from .attachments import AttachmentRecord
-from .campaigns import MAX_FILE_BYTES as CAMPAIGN_LIST_MAX_BYTES
-from .campaigns import (
-    ArchiveEntry,
-    AssessmentOpened,
-    AssessmentRow,
-    CampaignRecord,
-    CampaignReport,
-    CarryOverResult,
-    ImportResult,
-    ListedProblemRecord,
-    PreviewRow,
-    PublishResult,
-    Recommendation,
-    RowError,
-    StatRow,
-)
-from .definitions.diff import DefinitionDiff
-from .engine import Engine
-from .errors import (
-    ConflictError,
-    DefinitionInvalidError,
-    EngineError,
-    FormInvalidError,
-    HostileDiagramError,
-    ImportInvalidError,
-    InvalidInputError,
-    MessageInvalidError,
-    NotAllowedError,
-    NotFoundError,
-    Problem,
-    SandboxViolationError,
-    ScriptError,
-    ScriptTimeoutError,
-    TooLargeError,
-    TooManyAttemptsError,
-    UndeliveredMessageError,
-    UnroutableMessageError,
-)
-from .frontline import ENTRY_WORDS as FRONTLINE_WORDS
-from .frontline import (
-    FRONT_LINES,
-    INTAKES,
-    LIST_KINDS,
-    RESULT_USES,
-    ROTATIONS,
-    FrontlineEntryRecord,
-    FrontlinePostRecord,
-    PoolRecord,
-    StintRecord,
-)
-from .frontline import DashboardRow as FrontlineDashboardRow
-from .incidents import IncidentRecord
-from .migration import MigrationItem, MigrationOverview, MigrationProblem, MigrationResult
-from .observe import Gauges, Tally
-from .payload import check_json_value, check_text, strict_json_loads
-from .records import (
-    AuditRecord,
-    DefinitionRecord,
-    ImportProblem,
-    InstanceRecord,
-    JobRecord,
-    OrgImportReport,
-    Page,
-    PostRecord,
-    TaskDetail,
-    TaskRecord,
-    TokenRecord,
-    UnitDetail,
-    UnitRecord,
-    UserRecord,
-)
-from .rules import (
-    LEADING_POSTS,
-    Actor,
-    acting_with,
-    allowed,
-    asking,
-    effective_roles,
-    outranks,
-    refused_grants,
-    require,
-)
-from .runtime.clock import Clock, ManualClock, SystemClock
-from .sanhao import SanhaoPublicity
-from .villages import (
-    COLOURS,
-    AppointmentRecord,
-    BundledShare,
-    PresenceRow,
-    ProblemRow,
-    VillageAssessment,
-    VillageRow,
-    VisitRecord,
-)
-from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from .analytics import ElementStats, ProcessAnalytics
+    from .appraisal import (
+        AppraisalEntry,
+        AwardListRecord,
+        AwardRecord,
+        ObjectionRecord,
+        PanelRecord,
+        RankingRow,
+        ScoreRecord,
+    )
+    from .attachments import DEFAULT_MAX_BYTES as ATTACHMENT_MAX_BYTES
+    from .attachments import KINDS as ATTACHMENT_KINDS
+    from .attachments import AttachmentRecord
+    from .campaigns import MAX_FILE_BYTES as CAMPAIGN_LIST_MAX_BYTES
+    from .campaigns import (
+        ArchiveEntry,
+        AssessmentOpened,
+        AssessmentRow,
+        CampaignRecord,
+        CampaignReport,
+        CarryOverResult,
+        ImportResult,
+        ListedProblemRecord,
+        PreviewRow,
+        PublishResult,
+        Recommendation,
+        RowError,
+        StatRow,
+    )
+    from .definitions.diff import DefinitionDiff
+    from .definitions.prepare import validate_definition
+    from .engine import Engine
+    from .errors import (
+        ConflictError,
+        DefinitionInvalidError,
+        EngineError,
+        FormInvalidError,
+        HostileDiagramError,
+        ImportInvalidError,
+        InvalidInputError,
+        MessageInvalidError,
+        NotAllowedError,
+        NotFoundError,
+        Problem,
+        SandboxViolationError,
+        ScriptError,
+        ScriptTimeoutError,
+        TooLargeError,
+        TooManyAttemptsError,
+        UndeliveredMessageError,
+        UnroutableMessageError,
+    )
+    from .frontline import ENTRY_WORDS as FRONTLINE_WORDS
+    from .frontline import (
+        FRONT_LINES,
+        INTAKES,
+        LIST_KINDS,
+        RESULT_USES,
+        ROTATIONS,
+        FrontlineEntryRecord,
+        FrontlinePostRecord,
+        PoolRecord,
+        StintRecord,
+    )
+    from .frontline import DashboardRow as FrontlineDashboardRow
+    from .incidents import IncidentRecord
+    from .migration import MigrationItem, MigrationOverview, MigrationProblem, MigrationResult
+    from .observe import Gauges, Tally
+    from .payload import check_json_value, check_text, strict_json_loads
+    from .records import (
+        AuditRecord,
+        DefinitionRecord,
+        ImportProblem,
+        InstanceRecord,
+        JobRecord,
+        OrgImportReport,
+        Page,
+        PostRecord,
+        TaskDetail,
+        TaskRecord,
+        TokenRecord,
+        UnitDetail,
+        UnitRecord,
+        UserRecord,
+    )
+    from .rules import (
+        LEADING_POSTS,
+        Actor,
+        acting_with,
+        allowed,
+        asking,
+        effective_roles,
+        outranks,
+        refused_grants,
+        require,
+    )
+    from .runtime.clock import Clock, ManualClock, SystemClock
+    from .sanhao import SanhaoPublicity
+    from .villages import (
+        COLOURS,
+        AppointmentRecord,
+        BundledShare,
+        PresenceRow,
+        ProblemRow,
+        VillageAssessment,
+        VillageRow,
+        VisitRecord,
+    )
+    from .vocabulary import Decision, Event, InstanceStatus, TaskStatus, WebhookEvent
+
+#: exported name -> (module, name in it)
+_LAZY: dict[str, tuple[str, str]] = {
+    "ElementStats": (".analytics", "ElementStats"),
+    "ProcessAnalytics": (".analytics", "ProcessAnalytics"),
+    "AppraisalEntry": (".appraisal", "AppraisalEntry"),
+    "AwardListRecord": (".appraisal", "AwardListRecord"),
+    "AwardRecord": (".appraisal", "AwardRecord"),
+    "ObjectionRecord": (".appraisal", "ObjectionRecord"),
+    "PanelRecord": (".appraisal", "PanelRecord"),
+    "RankingRow": (".appraisal", "RankingRow"),
+    "ScoreRecord": (".appraisal", "ScoreRecord"),
+    "ATTACHMENT_MAX_BYTES": (".attachments", "DEFAULT_MAX_BYTES"),
+    "ATTACHMENT_KINDS": (".attachments", "KINDS"),
+    "AttachmentRecord": (".attachments", "AttachmentRecord"),
+    "CAMPAIGN_LIST_MAX_BYTES": (".campaigns", "MAX_FILE_BYTES"),
+    "ArchiveEntry": (".campaigns", "ArchiveEntry"),
+    "AssessmentOpened": (".campaigns", "AssessmentOpened"),
+    "AssessmentRow": (".campaigns", "AssessmentRow"),
+    "CampaignRecord": (".campaigns", "CampaignRecord"),
+    "CampaignReport": (".campaigns", "CampaignReport"),
+    "CarryOverResult": (".campaigns", "CarryOverResult"),
+    "ImportResult": (".campaigns", "ImportResult"),
+    "ListedProblemRecord": (".campaigns", "ListedProblemRecord"),
+    "PreviewRow": (".campaigns", "PreviewRow"),
+    "PublishResult": (".campaigns", "PublishResult"),
+    "Recommendation": (".campaigns", "Recommendation"),
+    "RowError": (".campaigns", "RowError"),
+    "StatRow": (".campaigns", "StatRow"),
+    "DefinitionDiff": (".definitions.diff", "DefinitionDiff"),
+    "validate_definition": (".definitions.prepare", "validate_definition"),
+    "Engine": (".engine", "Engine"),
+    "ConflictError": (".errors", "ConflictError"),
+    "DefinitionInvalidError": (".errors", "DefinitionInvalidError"),
+    "EngineError": (".errors", "EngineError"),
+    "FormInvalidError": (".errors", "FormInvalidError"),
+    "HostileDiagramError": (".errors", "HostileDiagramError"),
+    "ImportInvalidError": (".errors", "ImportInvalidError"),
+    "InvalidInputError": (".errors", "InvalidInputError"),
+    "MessageInvalidError": (".errors", "MessageInvalidError"),
+    "NotAllowedError": (".errors", "NotAllowedError"),
+    "NotFoundError": (".errors", "NotFoundError"),
+    "Problem": (".errors", "Problem"),
+    "SandboxViolationError": (".errors", "SandboxViolationError"),
+    "ScriptError": (".errors", "ScriptError"),
+    "ScriptTimeoutError": (".errors", "ScriptTimeoutError"),
+    "TooLargeError": (".errors", "TooLargeError"),
+    "TooManyAttemptsError": (".errors", "TooManyAttemptsError"),
+    "UndeliveredMessageError": (".errors", "UndeliveredMessageError"),
+    "UnroutableMessageError": (".errors", "UnroutableMessageError"),
+    "MigrationItem": (".migration", "MigrationItem"),
+    "MigrationOverview": (".migration", "MigrationOverview"),
+    "MigrationProblem": (".migration", "MigrationProblem"),
+    "MigrationResult": (".migration", "MigrationResult"),
+    "FRONTLINE_WORDS": (".frontline", "ENTRY_WORDS"),
+    "FRONT_LINES": (".frontline", "FRONT_LINES"),
+    "INTAKES": (".frontline", "INTAKES"),
+    "LIST_KINDS": (".frontline", "LIST_KINDS"),
+    "RESULT_USES": (".frontline", "RESULT_USES"),
+    "ROTATIONS": (".frontline", "ROTATIONS"),
+    "FrontlineEntryRecord": (".frontline", "FrontlineEntryRecord"),
+    "FrontlinePostRecord": (".frontline", "FrontlinePostRecord"),
+    "PoolRecord": (".frontline", "PoolRecord"),
+    "StintRecord": (".frontline", "StintRecord"),
+    "FrontlineDashboardRow": (".frontline", "DashboardRow"),
+    "IncidentRecord": (".incidents", "IncidentRecord"),
+    "Gauges": (".observe", "Gauges"),
+    "Tally": (".observe", "Tally"),
+    "check_json_value": (".payload", "check_json_value"),
+    "check_text": (".payload", "check_text"),
+    "strict_json_loads": (".payload", "strict_json_loads"),
+    "AuditRecord": (".records", "AuditRecord"),
+    "DefinitionRecord": (".records", "DefinitionRecord"),
+    "ImportProblem": (".records", "ImportProblem"),
+    "InstanceRecord": (".records", "InstanceRecord"),
+    "JobRecord": (".records", "JobRecord"),
+    "OrgImportReport": (".records", "OrgImportReport"),
+    "Page": (".records", "Page"),
+    "PostRecord": (".records", "PostRecord"),
+    "TaskDetail": (".records", "TaskDetail"),
+    "TaskRecord": (".records", "TaskRecord"),
+    "TokenRecord": (".records", "TokenRecord"),
+    "UnitDetail": (".records", "UnitDetail"),
+    "UnitRecord": (".records", "UnitRecord"),
+    "UserRecord": (".records", "UserRecord"),
+    "LEADING_POSTS": (".rules", "LEADING_POSTS"),
+    "Actor": (".rules", "Actor"),
+    "acting_with": (".rules", "acting_with"),
+    "allowed": (".rules", "allowed"),
+    "asking": (".rules", "asking"),
+    "effective_roles": (".rules", "effective_roles"),
+    "outranks": (".rules", "outranks"),
+    "refused_grants": (".rules", "refused_grants"),
+    "require": (".rules", "require"),
+    "Clock": (".runtime.clock", "Clock"),
+    "ManualClock": (".runtime.clock", "ManualClock"),
+    "SystemClock": (".runtime.clock", "SystemClock"),
+    "SanhaoPublicity": (".sanhao", "SanhaoPublicity"),
+    "COLOURS": (".villages", "COLOURS"),
+    "AppointmentRecord": (".villages", "AppointmentRecord"),
+    "BundledShare": (".villages", "BundledShare"),
+    "PresenceRow": (".villages", "PresenceRow"),
+    "ProblemRow": (".villages", "ProblemRow"),
+    "VillageAssessment": (".villages", "VillageAssessment"),
+    "VillageRow": (".villages", "VillageRow"),
+    "VisitRecord": (".villages", "VisitRecord"),
+    "Decision": (".vocabulary", "Decision"),
+    "Event": (".vocabulary", "Event"),
+    "InstanceStatus": (".vocabulary", "InstanceStatus"),
+    "TaskStatus": (".vocabulary", "TaskStatus"),
+    "WebhookEvent": (".vocabulary", "WebhookEvent"),
+}
+
+if not _typing.TYPE_CHECKING:  # mypy checks the imports above; at run time a name loads when first asked
+
+    def __getattr__(name: str) -> _typing.Any:
+        try:
+            module, attr = _LAZY[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        value = getattr(_importlib.import_module(module, __name__), attr)
+        globals()[name] = value
+        return value
+
 
 __all__ = [
     "ATTACHMENT_KINDS",
@@ -163,10 +295,6 @@ __all__ = [
     "ListedProblemRecord",
     "ManualClock",
     "MessageInvalidError",
-    "MigrationItem",
-    "MigrationOverview",
-    "MigrationProblem",
-    "MigrationResult",
     "NotAllowedError",
     "NotFoundError",
     "ObjectionRecord",
@@ -203,6 +331,10 @@ __all__ = [
     "TooManyAttemptsError",
     "UndeliveredMessageError",
     "UnroutableMessageError",
+    "MigrationItem",
+    "MigrationOverview",
+    "MigrationProblem",
+    "MigrationResult",
     "UnitDetail",
     "UnitRecord",
     "UserRecord",
@@ -220,4 +352,5 @@ __all__ = [
     "refused_grants",
     "require",
     "strict_json_loads",
+    "validate_definition",
 ]

@@ -102,6 +102,9 @@ def _engine_names_used_by_api() -> dict[str, list[str]]:
 
 
 def test_all_lists_exactly_what_the_package_exports() -> None:
+    assert set(engine.__all__) == set(engine._LAZY)  # the names it loads on first use
+    for name in engine.__all__:
+        getattr(engine, name)
     assert set(engine.__all__) == _public_bindings(engine)
     assert len(engine.__all__) == len(set(engine.__all__))
 

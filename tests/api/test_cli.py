@@ -219,3 +219,19 @@ def test_help_loads_neither_flask_nor_the_engine() -> None:
     assert done.returncode == 0, done.stderr
     assert "usage: jiebang" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_validate_opens_no_database_and_loads_no_web_framework(tmp_path: Path) -> None:
+    """``jiebang validate`` checks a diagram as deploy would, but needs neither a database nor Flask,
+    so a modeler's check answers in well under a second."""
+    probe = (
+        "import sys\n"
+        "from api.cli import main\n"
+        f"code = main(['--database-url', 'sqlite:///{tmp_path}/never.sqlite3', 'validate', {str(DATA / 'ping.bpmn')!r}])\n"
+        "heavy = {'flask', 'sqlalchemy', 'alembic', 'gunicorn'}\n"
+        "print('EXIT', code, 'LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == ["ok", "EXIT 0 LOADED []"]
+    assert not (tmp_path / "never.sqlite3").exists()

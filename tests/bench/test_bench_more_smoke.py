@@ -24,7 +24,7 @@ SUMMARIES = {
         rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM}$"
     ),
     "memory": re.compile(
-        rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ http_instances=\d+ errors=\d+$"
+        rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ stepped=\d+ http_instances=\d+ errors=\d+$"
     ),
     "campaign_import": re.compile(rf"^campaign_import: rows=104 seconds={NUM}$"),
     "analytics": re.compile(

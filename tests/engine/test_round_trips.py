@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SqlEngine
 
-from engine import Actor, ManualClock, asking
+from engine import Actor, ManualClock, NotAllowedError, asking
 from tests.walk import Walk
 
 
@@ -81,3 +82,30 @@ def test_a_busy_instance_is_not_read_back_from_its_saved_state(make_engine, cloc
     walk.approve()
     assert loads == [walk.instance_id]  # read back once, because the row's version moved
     assert walk.data()["phase"] == "published"
+
+
+def test_the_starter_and_a_reviewer_read_the_history_without_the_full_visibility_check(
+    make_engine, clock: ManualClock
+) -> None:
+    """Who started an instance or worked a task of it is answered from the row and one indexed
+    read; the full involvement condition (candidate groups, copies, scores, units overseen) is
+    built only for everyone else, and they still see what they may and nothing more."""
+    walk = Walk(make_engine, clock)
+    walk.submit()
+    review = walk.open_task("preliminary_review")
+    walk.engine.claim(review.id, "zhao")
+    walk.engine.complete(review.id, "zhao", {"decision": "approve", "comment": "符合条件"})
+    instance = walk.instance_id
+    assert instance is not None
+
+    for who in ("wang", "zhao"):
+        with statements() as read:
+            events = walk.engine.history(instance, viewer=who)
+        assert [e.event for e in events][:1] == ["instance.start"]
+        assert not [s for s in read if "EXISTS" in s.upper()], (who, read)
+
+    with statements() as read:  # a committee member: a candidate of the open committee task
+        assert walk.engine.history(instance, viewer="sun") == events
+    assert [s for s in read if "EXISTS" in s.upper()], read
+    with pytest.raises(NotAllowedError):  # nobody in this instance
+        walk.engine.history(instance, viewer="zhou")
