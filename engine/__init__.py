@@ -67,6 +67,7 @@ from .frontline import (
 )
 from .frontline import DashboardRow as FrontlineDashboardRow
 from .incidents import IncidentRecord
+from .notifications import ChannelRecord, NotificationDeliveryRecord, NotifyEvent, PreferenceRecord
 from .observe import Gauges, Tally
 from .payload import check_json_value, check_text, strict_json_loads
 from .records import (
@@ -129,6 +130,7 @@ __all__ = [
     "CampaignRecord",
     "CampaignReport",
     "CarryOverResult",
+    "ChannelRecord",
     "Clock",
     "ConflictError",
     "Decision",
@@ -163,12 +165,15 @@ __all__ = [
     "MessageInvalidError",
     "NotAllowedError",
     "NotFoundError",
+    "NotificationDeliveryRecord",
+    "NotifyEvent",
     "ObjectionRecord",
     "OrgImportReport",
     "Page",
     "PanelRecord",
     "PoolRecord",
     "PostRecord",
+    "PreferenceRecord",
     "PresenceRow",
     "PreviewRow",
     "Problem",

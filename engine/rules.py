@@ -538,6 +538,7 @@ ROLE_RULES: dict[str, Rule] = {
     "view_incidents": _role("admin"),  # tasks nobody could be given (a vacant post…), stopped instances
     "repair_instances": _role("admin"),  # retry, resume, change an instance's data
     "manage_webhooks": _role("admin"),
+    "manage_notifications": _role("admin"),  # channels (e-mail, 钉钉, 企业微信) and every delivery's log
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
     "manage_admins": _role("admin"),  # deactivate or reactivate an admin (granting roles: ``refused_grants``)
