@@ -179,10 +179,12 @@ class Notifier:
         )
 
     def on_tasks_closed(self, s: Session, ctx: StepContext, closed: list[tuple[Any, str]]) -> None:
-        """Close hook: a closed task's due-time jobs go with it."""
+        """Close hook: a closed task's due-time jobs go with it (a job left behind, of a task due by
+        its boundary timer, finds the task closed when it runs and tells nobody)."""
         ids = [
             due_job_id(str(t.id), e)
             for t, _ in closed
+            if ctx.model.policy(t.task_spec.bpmn_id).due_in  # only these are sure to have had jobs
             for e in (NotifyEvent.TASK_DUE_SOON, NotifyEvent.TASK_OVERDUE)
         ]
         if ids:
