@@ -7,7 +7,8 @@ when they fall due, unless the task closed first. ``deliver`` sends outside any 
 records the attempt; a failure is retried with back-off and, out of attempts, stays ``failed``.
 
 The rules:
-- the people told are the task's assignee, else its candidates (group members and post holders);
+- the people told are the task's assignee, else the signers whose turn it is, else its candidates
+  (group members and post holders);
 - a tenant's instances use the tenant's active channels; a tenant with none uses the
   installation's (channels without a tenant); another tenant's channels are never used;
 - a person is told of the events and through the channel kinds their preferences name (no
@@ -86,9 +87,17 @@ def quiet_until(pref: NotificationPreference | None, now: datetime) -> datetime 
 
 # ---- who and through what -----------------------------------------------------------------------
 def recipients(s: Session, ht: HumanTask) -> list[str]:
-    """The assignee, else the active members of the task's groups and holders of its posts."""
+    """The assignee; else, for a task being signed (会签/依次审批), its signers whose turn it is;
+    else the active members of the task's groups and holders of its posts."""
     if ht.assignee:
         return [ht.assignee]
+    if ht.status == "waiting":
+        signers = s.scalars(
+            select(HumanTask.assignee).where(
+                HumanTask.parent_id == ht.id, HumanTask.kind == "sign", HumanTask.status == "open"
+            )
+        )
+        return sorted({u for u in signers if u})
     groups = list(ht.candidate_groups or [])
     plain_groups = [g for g in groups if not is_post_group(g)]
     people = set(holders_of(s, [g for g in groups if is_post_group(g)]))

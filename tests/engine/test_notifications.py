@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -325,3 +326,44 @@ def test_channels_are_checked_and_their_secrets_never_shown(engine: Engine) -> N
         made.id, "admin", {"settings": {"port": 465, "security": "ssl"}}
     )
     assert changed.has_secret and changed.settings["port"] == 465
+
+
+APPROVAL = Path(__file__).resolve().parent.parent / "data" / "engine" / "approval.bpmn"
+
+
+def test_signers_are_told_and_the_systems_own_reminder_waits_out_quiet_hours(
+    make_engine, clock: ManualClock, robots: Robots
+) -> None:
+    engine = make_engine()
+    engine.webhook_allow_private = True
+    for user, groups in {"wang": [], "a": ["reviewers"], "b": ["reviewers"], "s1": [], "s2": []}.items():
+        engine.upsert_user(user, groups=groups)
+    engine.upsert_user("admin", roles=["admin"])
+    xml = APPROVAL.read_text().replace("__AUTO__", "never").replace("__MODE__", "all")
+    engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
+    engine.create_notification_channel(
+        "admin", {"kind": "wecom", "name": "企业微信群", "settings": {"url": robots.wecom}}
+    )
+    for person in ("a", "b"):
+        engine.set_notification_preferences(
+            person, {"events": ["task_urged"], "quiet_start": "22:00", "quiet_end": "07:00"}
+        )
+
+    clock.set(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # 23:00 in 县城
+    inst = engine.start("approval_demo", actor="wang", data={"signers": ["s1", "s2"]})
+    engine.complete(engine.get_instance(inst.id).open_tasks[0].id, "wang", {"title": "修缮村道"})
+    work(engine)
+    robots.posts.clear()
+    clock.advance(days=2, minutes=1)  # the review's timeout (P2D, remind): 23:01, quiet for a and b
+    work(engine)
+    assert robots.posts == []  # the system's reminder waits; a person's urge would not
+    clock.set(datetime(2026, 3, 4, 23, 0, tzinfo=UTC))  # 07:00 the next morning
+    work(engine)
+    [reminder] = robots.texts()
+    assert "系统催办a、b的任务" in reminder and "超时提醒" in reminder
+
+    review = next(t for t in engine.get_instance(inst.id).open_tasks if t.element_id == "review")
+    engine.claim(review.id, "a")
+    engine.complete(review.id, "a", {"decision": "approve"})
+    work(engine)
+    assert "s1、s2有一项新的待办任务。" in robots.texts()[-1]  # 会签: each signer whose turn it is
