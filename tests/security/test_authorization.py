@@ -616,6 +616,13 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
     ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
     ("GET", "/incidents"): (403, None),  # admins repair stopped instances
+    ("GET", "/notifications"): (200, None),  # 通知设置: each person's own
+    ("POST", "/notifications"): (302, {"events": "task_urged", "channels": "email"}),  # saved, their own
+    ("GET", "/notifications/channels"): (403, None),  # 通知通道: admins
+    ("POST", "/notifications/channels"): (403, {"kind": "wecom", "name": "群", "url": "https://x.example"}),
+    ("POST", "/notifications/channels/<channel_id>/test"): (403, {}),
+    ("POST", "/notifications/channels/<channel_id>/active"): (403, {"active": "0"}),
+    ("POST", "/notifications/channels/<channel_id>/delete"): (403, {}),
     ("POST", "/incidents/<incident_id>/retry"): (403, {}),
     ("POST", "/incidents/instances/<instance_id>/variables"): (
         403,
