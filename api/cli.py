@@ -38,6 +38,10 @@ def build_engine(args: argparse.Namespace, *, deploy_shipped: bool = True) -> En
         job_lease_seconds=config.get("JOB_LEASE_SECONDS"),
     )
     engine.configure_identity(token_lifetime=config.get("TOKEN_EXPIRES_IN", DEFAULTS["TOKEN_EXPIRES_IN"]))
+    engine.configure_notifications(
+        base_url=config.get("BASE_URL"),
+        due_soon_hours=config.get("NOTIFY_DUE_SOON_HOURS", DEFAULTS["NOTIFY_DUE_SOON_HOURS"]),
+    )
     return engine
 
 

@@ -18,7 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: jiebang.sqlite3 in data_dir()
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,  # a 军令状 or evidence file; larger uploads answer 413
-    "WEBHOOK_ALLOW_LOOPBACK": False,
+    "WEBHOOK_ALLOW_LOOPBACK": False,  # also lets notification robots post to the private network
+    "BASE_URL": None,  # where people open the pages; the links in notifications (https://oa.example.cn/jiebang)
+    "NOTIFY_DUE_SOON_HOURS": 24.0,  # how long before a task's due time 即将到期 is sent
     "JOB_LEASE_SECONDS": None,
     "LANE_GROUPS": None,
     "WORKER_INTERVAL": 1.0,
@@ -44,6 +46,7 @@ _NUMERIC = {
     "PROXY_HOPS": int,
     "JOB_LEASE_SECONDS": float,
     "WORKER_INTERVAL": float,
+    "NOTIFY_DUE_SOON_HOURS": float,
 }
 _JSON = {"LANE_GROUPS"}  # e.g. {"TaskForce": "zhuanban"}: lane name -> candidate group
 

@@ -20,6 +20,9 @@ def init_app(app: Flask) -> Engine:
         allow_private_webhooks=bool(app.config.get("WEBHOOK_ALLOW_LOOPBACK")),
         job_lease_seconds=app.config.get("JOB_LEASE_SECONDS"),
     )
+    engine.configure_notifications(
+        base_url=app.config.get("BASE_URL"), due_soon_hours=app.config.get("NOTIFY_DUE_SOON_HOURS")
+    )
     if "TOKEN_EXPIRES_IN" in app.config:
         engine.configure_identity(token_lifetime=app.config["TOKEN_EXPIRES_IN"])
     app.extensions[EXTENSION_KEY] = engine

@@ -53,6 +53,12 @@ class Metrics:
             ["event"],
             **made,
         )
+        self.notifications_failed = Counter(
+            "jiebang_notification_deliveries_failed",
+            "Notifications (e-mail, 钉钉, 企业微信) given up after their last attempt",
+            ["event"],
+            **made,
+        )
         self.step_seconds = Histogram(
             "jiebang_step_duration_seconds",
             "Write transactions that changed instances or tasks, from first write to commit",
@@ -73,6 +79,8 @@ class Metrics:
             self.tasks_completed.labels(key, element).inc(n)
         for event, n in tally.deliveries_failed.items():
             self.deliveries_failed.labels(event).inc(n)
+        for event, n in tally.notifications_failed.items():
+            self.notifications_failed.labels(event).inc(n)
         self.step_seconds.labels(tally.process_key or "").observe(tally.seconds)
 
     def scrape(self) -> bytes:

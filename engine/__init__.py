@@ -77,6 +77,7 @@ if _typing.TYPE_CHECKING:
     from .frontline import DashboardRow as FrontlineDashboardRow
     from .incidents import IncidentRecord
     from .migration import MigrationItem, MigrationOverview, MigrationProblem, MigrationResult
+    from .notifications import ChannelRecord, NotificationDeliveryRecord, NotifyEvent, PreferenceRecord
     from .observe import Gauges, Tally
     from .payload import check_json_value, check_text, strict_json_loads
     from .records import (
@@ -122,6 +123,10 @@ if _typing.TYPE_CHECKING:
 
 #: exported name -> (module, name in it)
 _LAZY: dict[str, tuple[str, str]] = {
+    "ChannelRecord": (".notifications", "ChannelRecord"),
+    "NotificationDeliveryRecord": (".notifications", "NotificationDeliveryRecord"),
+    "NotifyEvent": (".notifications", "NotifyEvent"),
+    "PreferenceRecord": (".notifications", "PreferenceRecord"),
     "ElementStats": (".analytics", "ElementStats"),
     "ProcessAnalytics": (".analytics", "ProcessAnalytics"),
     "AppraisalEntry": (".appraisal", "AppraisalEntry"),
@@ -263,6 +268,7 @@ __all__ = [
     "CampaignRecord",
     "CampaignReport",
     "CarryOverResult",
+    "ChannelRecord",
     "Clock",
     "ConflictError",
     "Decision",
@@ -301,12 +307,15 @@ __all__ = [
     "MigrationResult",
     "NotAllowedError",
     "NotFoundError",
+    "NotificationDeliveryRecord",
+    "NotifyEvent",
     "ObjectionRecord",
     "OrgImportReport",
     "Page",
     "PanelRecord",
     "PoolRecord",
     "PostRecord",
+    "PreferenceRecord",
     "PresenceRow",
     "PreviewRow",
     "Problem",

@@ -63,6 +63,7 @@ from .integration.service import IntegrationMixin
 from .jobs import leasing as jobs
 from .jobs import loop, timers
 from .migration import MigrationMixin
+from .notifications import NotificationsMixin
 from .observe import Gauges, Observer
 from .records import (
     AuditRecord,
@@ -113,6 +114,7 @@ def shipped_dirs() -> tuple[Path, Path]:
 
 class Engine(
     IntegrationMixin,
+    NotificationsMixin,
     CampaignsMixin,
     AttachmentsMixin,
     IncidentsMixin,
@@ -166,6 +168,7 @@ class Engine(
         self._install_frontline()
         self._install_sanhao()
         self._install_villages()
+        self._install_notifications()
         if deploy_shipped:
             self.deploy_shipped(bpmn_dir)
         self._install_integration()

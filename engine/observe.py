@@ -20,6 +20,7 @@ from sqlalchemy import Select, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from .integration.tables import Delivery
+from .notifications.tables import NotificationDelivery
 from .store import Store
 from .tables import HumanTask, Instance, Job, TaskCandidate
 
@@ -36,12 +37,18 @@ class Tally:
     tasks_created: Counter[tuple[str, str]] = field(default_factory=Counter)  # (process key, element id)
     tasks_completed: Counter[tuple[str, str]] = field(default_factory=Counter)
     deliveries_failed: Counter[str] = field(default_factory=Counter)  # event; out of attempts
+    notifications_failed: Counter[str] = field(default_factory=Counter)  # event; out of attempts
     seconds: float = 0.0  # from the session's first flush to its commit
     process_key: str | None = None  # the (first) process the transaction stepped, for the duration's label
 
     def __bool__(self) -> bool:
         return bool(
-            self.started or self.ended or self.tasks_created or self.tasks_completed or self.deliveries_failed
+            self.started
+            or self.ended
+            or self.tasks_created
+            or self.tasks_completed
+            or self.deliveries_failed
+            or self.notifications_failed
         )
 
 
@@ -92,6 +99,8 @@ def install(store: Store) -> None:
                 tally.tasks_completed[obj.process_key, obj.element_id] += 1
             elif isinstance(obj, Delivery) and _became(obj, ("failed",)):
                 tally.deliveries_failed[obj.event] += 1
+            elif isinstance(obj, NotificationDelivery) and _became(obj, ("failed",)):
+                tally.notifications_failed[obj.event] += 1
 
     @event.listens_for(writer, "after_commit")
     def deliver(session: Session) -> None:

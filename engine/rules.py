@@ -562,6 +562,7 @@ ROLE_RULES: dict[str, Rule] = {
     "repair_instances": _role("admin"),  # retry, resume, change an instance's data
     "migrate_instances": _role("admin"),  # move running instances to another version of their process
     "manage_webhooks": _role("admin"),
+    "manage_notifications": _role("admin"),  # channels (e-mail, 钉钉, 企业微信) and every delivery's log
     "manage_tokens": _role("admin"),  # list or revoke someone else's tokens, issue tokens
     "manage_users": _role("admin", "oa-service"),  # the org sync
     "manage_admins": _role("admin"),  # deactivate or reactivate an admin (granting roles: ``refused_grants``)

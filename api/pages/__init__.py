@@ -30,6 +30,7 @@ from . import (
     inbox,
     incidents,
     instances,
+    notifications,
     org,
     sanhao,
     scores,
@@ -58,6 +59,7 @@ BLUEPRINTS = (
     sanhao.bp,
     attachments.bp,
     incidents.bp,
+    notifications.bp,
     appraisal.bp,
 )
 PAGE_ENDPOINT_PREFIXES = tuple(f"{bp.name}." for bp in BLUEPRINTS)
@@ -156,6 +158,7 @@ def _template_globals() -> dict:
         "viewer": user,  # the header's own name for the logged-in user: views may pass their own ``me``
         "me_may_deploy": user is not None and may("deploy"),
         "me_may_dispatch": user is not None and may("manage_frontline"),
+        "me_may_notify": user is not None and may("manage_notifications"),
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,
         "locale": str(get_locale() or "zh_CN"),

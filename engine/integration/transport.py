@@ -173,7 +173,21 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
 
 def post_signed(url: str, event: str, body: bytes, secret: str, *, allow_private: bool) -> dict[str, Any]:
-    """POST ``body`` with the event and signature headers; returns the attempt as a dict.
+    """POST ``body`` with the event and signature headers; returns the attempt as a dict."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Jiebang-Webhook/1",
+        "X-Jiebang-Event": event,
+        "X-Jiebang-Signature": sign(body, secret),
+    }
+    attempt, _ = post_pinned(url, body, headers, allow_private=allow_private)
+    return attempt
+
+
+def post_pinned(
+    url: str, body: bytes, headers: dict[str, str], *, allow_private: bool
+) -> tuple[dict[str, Any], bytes]:
+    """POST ``body`` to a checked target; the attempt as a dict and the first 64 KiB of the answer.
 
     http.client rather than urllib.request: the connection must go to the address that
     ``resolve_target`` checked (no second lookup an attacker's DNS could answer differently).
@@ -182,25 +196,21 @@ def post_signed(url: str, event: str, body: bytes, secret: str, *, allow_private
     try:
         scheme, host, port, address = resolve_target(url, allow_private=allow_private)
     except ValueError as exc:
-        return {"status_code": None, "error": f"refused: {exc}", "duration_ms": 0}
+        return {"status_code": None, "error": f"refused: {exc}", "duration_ms": 0}, b""
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     conn_cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
     conn = conn_cls(host, port, address, WEBHOOK_TIMEOUT)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Jiebang-Webhook/1",
-        "X-Jiebang-Event": event,
-        "X-Jiebang-Signature": sign(body, secret),
-    }
+    answer = b""
     try:
         conn.request("POST", path, body=body, headers=headers)
         resp = conn.getresponse()
-        resp.read(65536)
+        answer = resp.read(65536)
         status: int | None = resp.status
         error = None if 200 <= resp.status < 300 else f"HTTP {resp.status}"
     except (OSError, http.client.HTTPException) as exc:
         status, error = None, f"{type(exc).__name__}: {exc}"
     finally:
         conn.close()
-    return {"status_code": status, "error": error, "duration_ms": int((time.monotonic() - started) * 1000)}
+    took = int((time.monotonic() - started) * 1000)
+    return {"status_code": status, "error": error, "duration_ms": took}, answer

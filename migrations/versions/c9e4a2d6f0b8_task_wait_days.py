@@ -1,7 +1,7 @@
 """where work waits: each finished day's waits per element, as a histogram
 
 Revision ID: c9e4a2d6f0b8
-Revises: b17d4e2a9c61
+Revises: c4a9e2f7d183
 Create Date: 2026-12-01 15:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from engine.tables import UtcDateTime
 
 
 revision = 'c9e4a2d6f0b8'
-down_revision = 'b17d4e2a9c61'
+down_revision = 'c4a9e2f7d183'
 branch_labels = None
 depends_on = None
 

@@ -138,6 +138,19 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
     ("GET", "/webhooks"): (("admin",), None),
     ("DELETE", "/webhooks/{webhook_id}"): (("admin",), None),
     ("GET", "/webhooks/{webhook_id}/deliveries"): (("admin",), None),
+    ("GET", "/notification-channels"): (("admin",), None),
+    ("POST", "/notification-channels"): (
+        ("admin",),
+        {
+            "kind": "dingtalk",
+            "name": "县委办钉钉群",
+            "settings": {"url": "https://oapi.dingtalk.com/robot/send"},
+        },
+    ),
+    ("PATCH", "/notification-channels/{channel_id}"): (("admin",), {"name": "改名"}),
+    ("DELETE", "/notification-channels/{channel_id}"): (("admin",), None),
+    ("POST", "/notification-channels/{channel_id}/test"): (("admin",), {}),
+    ("GET", "/notification-deliveries"): (("admin",), None),
     ("POST", "/campaigns/{campaign_id}/problems/import"): (
         ("admin",),
         problem_list_body,
@@ -193,6 +206,8 @@ ROLE_ONLY: dict[tuple[str, str], tuple[tuple[str, ...], Any]] = {
 # caller may see (checked below); the board and the score ledger are public by design (公开公示).
 OPEN_TO_EVERYONE: dict[tuple[str, str], tuple[int, Any]] = {
     ("GET", "/users/me"): (200, None),
+    ("GET", "/me/notification-preferences"): (200, None),  # each person their own, nobody else's
+    ("PUT", "/me/notification-preferences"): (200, {"events": ["task_urged"], "channels": ["email"]}),
     ("GET", "/users/{username}"): (200, None),  # the directory, to pick people to transfer or copy to
     ("GET", "/groups"): (200, None),
     ("GET", "/process-definitions"): (200, None),
@@ -280,6 +295,7 @@ def review(walk: HttpWalk) -> dict[str, str]:
         "version": "1",
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
+        "channel_id": NO_SUCH_ID,
         "token_id": "999999",
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
@@ -606,6 +622,13 @@ PAGES: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {
     ("POST", "/instances/<instance_id>/cc"): (REFUSED_BY_REDIRECT, {"usernames": "li"}),
     ("POST", "/instances/<instance_id>/jobs/<job_id>/execute"): (403, None),
     ("GET", "/incidents"): (403, None),  # admins repair stopped instances
+    ("GET", "/notifications"): (200, None),  # 通知设置: each person's own
+    ("POST", "/notifications"): (302, {"events": "task_urged", "channels": "email"}),  # saved, their own
+    ("GET", "/notifications/channels"): (403, None),  # 通知通道: admins
+    ("POST", "/notifications/channels"): (403, {"kind": "wecom", "name": "群", "url": "https://x.example"}),
+    ("POST", "/notifications/channels/<channel_id>/test"): (403, {}),
+    ("POST", "/notifications/channels/<channel_id>/active"): (403, {"active": "0"}),
+    ("POST", "/notifications/channels/<channel_id>/delete"): (403, {}),
     ("POST", "/incidents/<incident_id>/retry"): (403, {}),
     ("POST", "/incidents/instances/<instance_id>/variables"): (
         403,
@@ -937,6 +960,14 @@ STATUS: dict[tuple[str, str], tuple[int, int, int, int, int, int]] = {
     ("POST", "/webhooks"):                                              (403, 403, 403, 403, 201, 403),
     ("DELETE", "/webhooks/{webhook_id}"):                               (403, 403, 403, 403, 404, 403),  # let in; no such webhook
     ("GET", "/webhooks/{webhook_id}/deliveries"):                       (403, 403, 403, 403, 404, 403),  # let in; no such webhook
+    ("GET", "/notification-channels"):                                  (403, 403, 403, 403, 200, 403),
+    ("POST", "/notification-channels"):                                 (403, 403, 403, 403, 201, 403),
+    ("PATCH", "/notification-channels/{channel_id}"):                   (403, 403, 403, 403, 404, 403),  # let in; no such channel
+    ("DELETE", "/notification-channels/{channel_id}"):                  (403, 403, 403, 403, 404, 403),  # let in; no such channel
+    ("POST", "/notification-channels/{channel_id}/test"):               (403, 403, 403, 403, 404, 403),  # let in; no such channel
+    ("GET", "/notification-deliveries"):                                (403, 403, 403, 403, 200, 403),
+    ("GET", "/me/notification-preferences"):                            (200, 200, 200, 200, 200, 200),
+    ("PUT", "/me/notification-preferences"):                            (200, 200, 200, 200, 200, 200),
     ("POST", "/sanhao/{instance_id}/objections"):                       (422, 422, 422, 422, 422, 422),  # not a 三好创争 instance
     ("POST", "/sanhao/{instance_id}/nominations"):                      (403, 422, 422, 422, 422, 422),  # who sees it; not 三好创争
     ("GET", "/villages"):                                               (200, 200, 200, 200, 200, 200),
@@ -965,6 +996,7 @@ def situation(walk: HttpWalk, person: str) -> dict[str, str]:
         "version": "1",
         "job_id": NO_SUCH_ID,
         "webhook_id": NO_SUCH_ID,
+        "channel_id": NO_SUCH_ID,
         "token_id": "999999",
         "campaign_id": campaign_of(walk.auth.engine),
         "code": "pingli",
