@@ -11,7 +11,7 @@ test:
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/vulture engine api tests/vulture_whitelist.py --min-confidence 80
-	.venv/bin/python -m pytest -n 2 --dist loadgroup -q
+	.venv/bin/python -m pytest -n 2 --dist loadgroup -q --durations=25
 
 lint:
 	.venv/bin/ruff format .
