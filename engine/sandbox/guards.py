@@ -402,40 +402,74 @@ SAFE_EXCEPTIONS: dict[str, Any] = {
 # --------------------------------------------------------------------------- the time limit
 _state = threading.local()
 
+#: However busy the machine, a script's wall time stays under this many times its budget.
+WALL_CAP = 10
+
+
+class _Budget:
+    """A script's time budget, counted in the thread's own CPU time: time spent waiting for a
+    core or the GIL on a loaded server is not the script's doing. The wall clock is read on every
+    check (cheap); the thread's CPU clock only once the wall deadline has passed, which then moves
+    by what the thread did not use, up to ``WALL_CAP`` times the budget."""
+
+    def __init__(self, limit: float, outer: _Budget | None) -> None:
+        self.limit, self.outer = limit, outer
+        now = time.monotonic()
+        self.cpu_start = time.thread_time()
+        self.deadline = now + limit
+        self.cap = now + limit * WALL_CAP
+        if outer is not None:  # an inner budget never outlasts the one it runs inside
+            self.deadline, self.cap = min(self.deadline, outer.deadline), min(self.cap, outer.cap)
+
+    def expired(self) -> bool:
+        if self.outer is not None and self.outer.expired():
+            return True
+        now = time.monotonic()
+        if now <= self.deadline:
+            return False
+        used = time.thread_time() - self.cpu_start
+        if used >= self.limit or now >= self.cap:
+            return True
+        self.deadline = min(now + (self.limit - used), self.cap)
+        if self.outer is not None:
+            self.deadline = min(self.deadline, self.outer.deadline)
+        return False
+
 
 def run_limited(time_limit: float, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn`` under a per-thread tracer that raises TimedOut once the deadline passes.
+    """Run ``fn`` under a per-thread tracer that raises TimedOut once its budget is spent.
 
     Every Python frame entered costs one deadline check and no line tracing: that covers
     recursion, simpleeval's recursive evaluator and the helpers. Loops in scripts cannot rely on
     line events (3.11 emits none for a one-line ``while True: pass``), so the compiler puts a
-    ``_jb_tick_()`` call in every loop body and comprehension, which checks the same deadline.
+    ``_jb_tick_()`` call in every loop body and comprehension, which checks the same budget.
     The previous tracer is restored afterwards.
     """
-    clock = time.monotonic
-    outer = getattr(_state, "deadline", None)
-    deadline = clock() + time_limit
-    if outer is not None and outer < deadline:
-        deadline = outer
+    outer = getattr(_state, "budget", None)
+    budget = _Budget(time_limit, outer)
+    clock, deadline = time.monotonic, budget.deadline
 
     def global_tracer(frame: Any, event: str, _arg: Any) -> None:
+        nonlocal deadline
         if clock() > deadline:
-            raise TimedOut
+            if budget.expired():
+                raise TimedOut
+            deadline = budget.deadline
         return None
 
     previous = sys.gettrace()
-    _state.deadline = deadline
+    _state.budget = budget
     sys.settrace(global_tracer)
     try:
         return fn(*args)
     finally:
         sys.settrace(previous)
-        _state.deadline = outer
+        _state.budget = outer
 
 
 def tick() -> bool:
-    """Injected into every loop iteration of a script: stop it once the deadline has passed."""
-    deadline = getattr(_state, "deadline", None)
-    if deadline is not None and time.monotonic() > deadline:
+    """Injected into every loop iteration of a script: stop it once its budget is spent."""
+    budget = getattr(_state, "budget", None)
+    if budget is not None and time.monotonic() > budget.deadline and budget.expired():
         raise TimedOut
     return True

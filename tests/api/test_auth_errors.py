@@ -39,6 +39,9 @@ class _NoEngine:
     def configure_identity(self, **_: object) -> None:
         pass
 
+    def configure_notifications(self, **_: object) -> None:
+        pass
+
     def observe(self, _observer: object) -> None:  # the metrics' counters subscribe here
         pass
 

@@ -742,3 +742,36 @@ def test_a_worker_process_loads_the_sandbox_and_nothing_else_of_the_engine() -> 
     assert beyond <= {"engine.runtime", "engine.runtime.taskdata", "engine.errors", "engine.durations"}, (
         beyond
     )
+
+
+def test_the_budget_counts_the_scripts_own_time_not_the_servers_load() -> None:
+    """A thread kept waiting (here: asleep, as on a loaded server) is not stopped for it; one
+    that spends its budget working is, and no script outlives ten times its budget on the wall."""
+    import time
+
+    from engine.sandbox.guards import TimedOut, run_limited, tick
+
+    def waited_then_answers() -> int:
+        time.sleep(0.3)  # the wall deadline passes while the thread uses no CPU
+        return sum(n for n in range(10))
+
+    assert run_limited(0.1, waited_then_answers) == 45
+
+    def spins() -> None:
+        while tick():
+            pass
+
+    started = time.monotonic()
+    with pytest.raises(TimedOut):
+        run_limited(0.1, spins)
+    assert time.monotonic() - started < 1.0
+
+    def never_works() -> None:
+        while True:
+            time.sleep(0.05)
+            tick()
+
+    started = time.monotonic()
+    with pytest.raises(TimedOut):
+        run_limited(0.05, never_works)
+    assert time.monotonic() - started < 1.0  # the wall cap: ten budgets
