@@ -127,6 +127,12 @@ class _Templates:
 TEMPLATES = _Templates()
 
 
+def migrated_sqlite(tmp_path: Path) -> str:
+    """A SQLite database at the newest schema, for fixtures that pin the backend to SQLite."""
+    TEMPLATES.sqlite(tmp_path / "jiebang.sqlite3")
+    return f"sqlite:///{tmp_path}/jiebang.sqlite3"
+
+
 def pg_schema_url(schema: str) -> str:
     sep = "&" if "?" in PG_URL else "?"
     # Commits need not wait for the disk: a test database is thrown away.

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import Engine
+from tests.conftest import migrated_sqlite
 
 from .conftest import Auth, make_app
 
@@ -51,7 +52,7 @@ ROUTES = api_routes()
 
 @pytest.fixture(params=["sqlite"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # these rules do not depend on the backend
-    return f"sqlite:///{tmp_path}/jiebang.sqlite3"
+    return migrated_sqlite(tmp_path)
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from engine import Engine
+from tests.conftest import migrated_sqlite
 
 from .conftest import Auth, make_app
 
@@ -64,7 +65,7 @@ CONTRACT = [
 def database_url(
     request: pytest.FixtureRequest, tmp_path
 ) -> str:  # the document does not depend on the backend
-    return f"sqlite:///{tmp_path}/jiebang.sqlite3"
+    return migrated_sqlite(tmp_path)
 
 
 def test_document_lists_every_contract_route_with_summary_and_errors(client: FlaskClient) -> None:

@@ -32,6 +32,8 @@ SUMMARIES = {
     ),
 }
 PG_ONLY = {"inbox", "timers", "analytics"}
+# the runs are started once for the module: its tests stay on one worker, or each worker runs all six
+pytestmark = pytest.mark.xdist_group("bench_smoke")
 
 
 def _pg_answers() -> bool:
