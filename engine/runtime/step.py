@@ -83,21 +83,23 @@ class Steps:
             locked = step.instance_row if step is not None else None  # detached by the rollback
             identity = inspect(locked).identity if locked is not None else None
             thrower = identity[0] if identity else exc.context.get("instance_id")
-            if isinstance(thrower, str):
-                self._stop_for_message(thrower, actor, exc)
+            if isinstance(thrower, str) and self._stop_for_message(thrower, actor, exc):
+                exc.detail += (
+                    "; the instance is stopped with an incident for an admin / 流程已暂停，待管理员处理"
+                )
             raise
         if step is not None:
             step.settle()
 
-    def _stop_for_message(self, instance_id: str, actor: str | None, exc: UnroutableMessageError) -> None:
+    def _stop_for_message(self, instance_id: str, actor: str | None, exc: UnroutableMessageError) -> bool:
         now = self.clock.now()
         with self.store.write() as session:
             try:
                 row = Step(self, session, actor).lock_instance(instance_id)
             except NotFoundError:  # the step was its start: nothing of it was kept
-                return
+                return False
             if row.status != "running":
-                return
+                return False
             element = exc.context.get("element_id")
             self.runner.halt(
                 session,
@@ -111,6 +113,7 @@ class Steps:
                     dict(row.data or {}),
                 ),
             )
+        return True
 
     @contextlib.contextmanager
     def read(self, actor: str | None = None) -> Iterator[Step]:

@@ -147,7 +147,9 @@ def test_a_message_that_reaches_no_one_answers_409_and_the_page_says_what_to_do(
     )
 
     assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
-    assert "problem_escalated" in refused.get_json()["detail"]
+    assert (
+        "problem_escalated" in refused.get_json()["detail"] and "流程已暂停" in refused.get_json()["detail"]
+    )
     listed = client.get("/api/v1/incidents", headers=auth.headers("admin")).get_json()["items"]
     assert [(i["kind"], i["element_id"]) for i in listed] == [("message", "escalate")]
     page_login(client, engine, "admin", csrf_token="t")
