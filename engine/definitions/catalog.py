@@ -182,7 +182,11 @@ class Catalog:
         The result for the same bytes is remembered for the process: every start deploys the
         shipped diagrams again, and checking them costs more than the rest of start-up.
         """
-        fingerprint = hashlib.sha256(repr((self._forms_dirs, sorted(files.items()))).encode()).digest()
+        digest = hashlib.sha256(repr(self._forms_dirs).encode())
+        for name, data in sorted(files.items()):  # the bytes as they are: a huge upload costs one pass
+            digest.update(f"\0{name}\0{len(data)}\0".encode())
+            digest.update(data)
+        fingerprint = digest.digest()
         with _PREPARED_LOCK:
             known = _PREPARED.get(fingerprint)
             if known is not None:
