@@ -16,7 +16,7 @@ from tests.conftest import migrated_sqlite
 
 from .conftest import Auth, make_app
 
-EXAMPLES = 10
+EXAMPLES = 6
 CONTRACT = [
     ("put", "/users/{username}"),
     ("get", "/users/me"),

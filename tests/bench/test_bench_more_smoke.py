@@ -32,7 +32,7 @@ SUMMARIES = {
     ),
 }
 PG_ONLY = {"inbox", "timers", "analytics"}
-# the runs are started once for the module: its tests stay on one worker, or each worker runs all six
+# the runs are started once: the module's tests stay on one worker, or each worker would run all six
 pytestmark = pytest.mark.xdist_group("bench_smoke")
 
 
@@ -44,7 +44,9 @@ def _pg_answers() -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="session"
+)  # not module: a worker may run other tests between these and would start them again
 def runs() -> dict[str, subprocess.CompletedProcess]:
     """Start every quick run at once, then collect them."""
     names = [n for n in SUMMARIES if n not in PG_ONLY or _pg_answers()]
