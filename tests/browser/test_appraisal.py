@@ -16,7 +16,7 @@ import pytest
 from .conftest import _run_cli
 from .test_campaigns import no_sideways_scroll, put_unit
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 TOWNS = {"bm": ("白米镇", 85), "lt": ("罗塘街道", 88), "dl": ("大伦镇", 74), "yx": ("淤溪镇", 70)}
 

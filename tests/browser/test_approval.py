@@ -12,7 +12,6 @@ from .steps import done, file_problem, open_task, pick_person
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),
     pytest.mark.skipif(not hasattr(Engine, "copy_to"), reason="the engine has no approval operations yet"),
 ]
 

@@ -18,7 +18,7 @@ from tests.campaigns import workbook
 from .conftest import _run_cli
 from .test_campaigns import COUNTY, USED, no_sideways_scroll, put_unit, row
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 EVALUATOR = "ln_kaoping"  # a member of 滦南's 考评组: the county's items are the ones she judges
 

@@ -14,7 +14,7 @@ from tests.campaigns import HEADERS, workbook
 
 from .test_every_page import CATEGORIES
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 COUNTY = {  # code: (name, kind, parent): 滦南 with the organisation department and two lead units
     "cp_luannan": ("滦南县", "county", None),

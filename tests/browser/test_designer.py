@@ -16,7 +16,7 @@ from tests.engine.test_definition_diff import FORM, PING, ping_v2
 from .steps import api, deploy, redeploy_shipped, start, submit
 from .test_walk import keep
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 NEW_NAME = "申报问题（新版）"
 

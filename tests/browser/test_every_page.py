@@ -46,7 +46,7 @@ from .steps import (
     submit,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 DESK = (1366, 768)
 PHONE = (390, 844)

@@ -13,7 +13,7 @@ import pytest
 
 from .steps import done, fill_duration, local_input, open_task, pick_person, submit_form
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 TITLE = "福滩村人居环境整治（表单）"
 REQUIRED = {

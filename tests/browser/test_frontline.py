@@ -13,7 +13,7 @@ from .conftest import _run_cli
 from .steps import api, work
 from .test_campaigns import no_sideways_scroll, put_unit
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 COUNTY = {  # code: (name, kind, parent)
     "fl_xp": ("兴平市", "county", None),

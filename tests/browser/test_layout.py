@@ -8,7 +8,7 @@ import pytest
 
 from .steps import file_problem
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 PAGES = ("/inbox", "/inbox?tab=done", "/inbox?tab=cc", "/board", "/instances", "/scores", "/designer", "/org")
 

@@ -13,7 +13,7 @@ from tests.engine.test_migration import V1, V3_RENAMED
 from .steps import api, deploy
 from .test_walk import keep
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 
 def own_key(xml: bytes) -> bytes:

@@ -14,7 +14,7 @@ from tests.notify_support import Mailbox
 from .test_campaigns import no_sideways_scroll
 from .test_walk import keep
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

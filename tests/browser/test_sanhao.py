@@ -16,7 +16,7 @@ from .conftest import _run_cli
 from .steps import api, submit_form
 from .test_campaigns import no_sideways_scroll, put_unit
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 YEAR = 2031  # a year no other browser test uses
 TOWNS = {  # code: (name, secretary, deputies)

@@ -14,7 +14,7 @@ import pytest
 
 from .test_campaigns import no_sideways_scroll, put_unit
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 
 def call(server, method: str, path: str, body: dict | None = None, *, acting: str | None = None) -> Any:

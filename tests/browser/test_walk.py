@@ -9,7 +9,7 @@ import pytest
 
 from .steps import done, file_problem, fill_duration, local_input, open_task, submit_form
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 UPDATE_DOCS = (

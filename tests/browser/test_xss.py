@@ -16,7 +16,7 @@ import pytest
 from .conftest import PASSWORD
 from .steps import deploy, done, fill_duration, local_input, open_task, submit_form
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 TITLE = (
     'XSS标题<img src=x onerror="window.__pwned=1;fetch(\'/pwned-title\')">"><svg onload="window.__pwned=2">'
