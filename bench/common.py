@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -199,7 +199,7 @@ def copy_time(dt: datetime) -> str:
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
-def copy_rows(cur: Any, table_sql: str, lines: list[str]) -> None:
+def copy_rows(cur: Any, table_sql: str, lines: Iterable[str]) -> None:
     """COPY tab-separated ``lines`` into ``table_sql`` through psycopg, in chunks of 50,000."""
     with cur.copy(f"COPY {table_sql} FROM STDIN") as cp:
         buf = io.StringIO()

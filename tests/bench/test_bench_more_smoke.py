@@ -18,7 +18,7 @@ NUM = r"(\d+(\.\d+)?|na)"
 SUMMARIES = {
     "api_load": re.compile(r"^api_load: (\w+=" + NUM + r" )+expected_409=\d+ errors=\d+$"),
     "inbox": re.compile(
-        rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} tasks=\d+ index_only=(yes|no|na) mismatches=(\d+|na)$"
+        rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} tasks=\d+ open=\d+ index_only=(yes|no|na) mismatches=(\d+|na)$"
     ),
     "timers": re.compile(
         rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM}$"
