@@ -21,7 +21,7 @@ SUMMARIES = {
         rf"^inbox: engine_p95_ms={NUM} http_p95_ms={NUM} tasks=\d+ open=\d+ index_only=(yes|no|na) mismatches=(\d+|na)$"
     ),
     "timers": re.compile(
-        rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM}$"
+        rf"^timers: n=\d+ fired={NUM} duplicates={NUM} missing={NUM} all_fired_s={NUM} fire_span_s={NUM} per_s={NUM} allowed_per_s={NUM} of_allowed={NUM}$"
     ),
     "memory": re.compile(
         rf"^memory: rss_mb={NUM} peak_mb={NUM} start_mb={NUM} instances=\d+ stepped=\d+ http_instances=\d+ errors=\d+$"
