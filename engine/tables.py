@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -77,6 +78,7 @@ class Instance(Base):
     __table_args__ = (
         Index("ix_instance_key_status", "process_key", "status"),
         Index("ix_instance_tenant_created", "tenant", "created_at"),
+        Index("ix_instance_started_by", "started_by"),  # who sees which (rules.visible_instances)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -112,6 +114,14 @@ class HumanTask(Base):
         Index("ix_human_task_instance_status", "instance_id", "status"),
         # where work waits (analytics.py): one process's elements, completed in a period
         Index("ix_human_task_key_element_done", "process_key", "element_id", "completed_at"),
+        # who sees which instances (rules.visible_instances): the tasks a person did or owns
+        Index("ix_human_task_completed_by", "completed_by"),
+        Index(
+            "ix_human_task_owner",
+            "owner",
+            postgresql_where=text("owner IS NOT NULL"),
+            sqlite_where=text("owner IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -250,7 +260,16 @@ class AuditEvent(Base):
     """Append-only history; never updated, never deleted."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_instance", "instance_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_instance", "instance_id", "id"),
+        Index(  # who sees which instances: a delegate's work counts (rules.visible_instances)
+            "ix_audit_delegate_done",
+            "actor",
+            "instance_id",
+            postgresql_where=text("event = 'task.delegate_done'"),
+            sqlite_where=text("event = 'task.delegate_done'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -280,6 +299,7 @@ class ScoreEntry(Base):
         Index("ix_score_period_user", "period", "username"),
         Index("ix_score_tenant_period", "tenant", "period"),
         Index("ix_score_subject", "subject_kind", "subject", "period"),
+        Index("ix_score_user_instance", "username", "instance_id"),  # who sees which instances
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
