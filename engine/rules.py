@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, false, func, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, and_, exists, false, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, object_session
 
 from . import audit, postqueues
@@ -747,7 +747,7 @@ def _overseen(username: str, scoped_units: list[str]) -> ColumnElement[bool]:
     )
 
 
-def _candidate_groups(username: str) -> Select[Any]:
+def _candidate_groups(username: str) -> CompoundSelect[Any]:
     return (
         select(Membership.group)
         .where(Membership.username == username, ~Membership.group.startswith(postqueues.POST_GROUP))
