@@ -35,11 +35,26 @@ a token or a login link for someone who holds a privilege they lack.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, and_, exists, false, func, or_, select, union
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, object_session
 
 from . import audit, postqueues
@@ -317,10 +332,20 @@ def _may_view(actor: Actor, target: Instance | HumanTask) -> bool:
     row = _instance(target)
     if row.started_by == actor.username or actor.roles & set(PRIVILEGED_ROLES) or _worked_on(actor, row):
         return True
-    condition = _visibility(actor)
-    if condition is None:
-        return True
-    return bool(_session(row).scalar(select(exists().where(Instance.id == row.id, condition))))
+    scoped = actor.scopes("admin") + actor.scopes("oa-service")
+    values: dict[str, Any] = {"instance": row.id, "username": actor.username}
+    if scoped:
+        values["units"] = scoped
+    return bool(_session(row).scalar(_involvement_check(bool(scoped)), values))
+
+
+@functools.cache
+def _involvement_check(scoped: bool) -> Select[tuple[bool]]:
+    """Whether one instance is visible through ``_involvement``, built once per shape with every
+    value bound: building the condition (seven subqueries) cost more CPU than running it."""
+    units: BindParameter[Any] | None = bindparam("units", expanding=True) if scoped else None
+    condition = _involvement(bindparam("username", type_=String), units)
+    return select(exists().where(Instance.id == bindparam("instance"), condition))
 
 
 def _worked_on(actor: Actor, row: Instance) -> bool:
@@ -726,28 +751,22 @@ def visible_instances(s: Session, username: str) -> ColumnElement[bool] | None:
     return and_(ids, func.coalesce(Instance.tenant, "") == (actor.tenant or ""))
 
 
-def _visibility(actor: Actor) -> ColumnElement[bool] | None:
-    tenant = tenant_filter(actor, Instance.tenant)
-    if actor.roles & set(PRIVILEGED_ROLES):
-        return tenant
-    people = _involvement(actor.username, actor.scopes("admin") + actor.scopes("oa-service"))
-    return people if tenant is None else and_(tenant, people)
-
-
-def _overseen(username: str, scoped_units: list[str]) -> ColumnElement[bool]:
+def _overseen(
+    username: str | ColumnElement[str], scoped_units: BindParameter[Any] | None
+) -> ColumnElement[bool]:
     """Instances of units under one the person leads (a post in ``LEADING_POSTS``) or holds a
     scoped role over."""
     inst_unit, over = aliased(Unit), aliased(Unit)
     leads = select(UserPost.unit_id).where(UserPost.username == username, UserPost.post.in_(LEADING_POSTS))
     return exists().where(
         inst_unit.code == Instance.unit,
-        or_(over.id.in_(leads), over.code.in_(scoped_units) if scoped_units else false()),
+        or_(over.id.in_(leads), over.code.in_(scoped_units) if scoped_units is not None else false()),
         over.tenant == inst_unit.tenant,
         inst_unit.path.startswith(over.path),
     )
 
 
-def _candidate_groups(username: str) -> CompoundSelect[Any]:
+def _candidate_groups(username: str | ColumnElement[str]) -> CompoundSelect[Any]:
     return (
         select(Membership.group)
         .where(Membership.username == username, ~Membership.group.startswith(postqueues.POST_GROUP))
@@ -785,7 +804,9 @@ def _involved_ids(username: str, scoped_units: list[str]) -> CompoundSelect[Any]
     )
 
 
-def _involvement(username: str, scoped_units: list[str]) -> ColumnElement[bool]:
+def _involvement(
+    username: ColumnElement[str], scoped_units: BindParameter[Any] | None
+) -> ColumnElement[bool]:
     worked = exists().where(
         HumanTask.instance_id == Instance.id,
         or_(HumanTask.assignee == username, HumanTask.completed_by == username, HumanTask.owner == username),
