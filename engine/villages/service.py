@@ -93,7 +93,7 @@ def history(s: Session, actor: rules.Actor, village: str) -> list[AppointmentRec
     rows = s.scalars(
         select(VillageLeader)
         .where(VillageLeader.village == village)
-        .order_by(VillageLeader.appointed_at.desc())
+        .order_by(VillageLeader.appointed_at.desc(), VillageLeader.id.desc())  # two on one day: the later
     )
     return [record(s, a) for a in rows]
 
