@@ -29,14 +29,21 @@ the bottleneck. Requests finishing in the first ``--warmup`` seconds of a phase 
 
 Printed: throughput (task completions/s, whole lifecycles/s, requests/s), p50/p95/p99 per route,
 errors by route and status (409s on claim/complete are counted apart as expected conflicts),
-the load average. The last line is::
+the load average, and the server's CPU per completion against the **floor** the stack sets, all
+measured in the same run: the floor phase's server CPU per request × the walk's requests per
+completion, plus raw SpiffWorkflow's step (deserialize → complete → serialize of the same process
+with the same sandboxed script engine, median CPU, measured in this process before the servers
+start) × the walk's persisted steps per completion (starts, completions, board claims, timer
+executions). The last line is::
 
-    api_load: pg_completions_per_s=… pg_complete_p95_ms=… pg_inbox_p95_ms=… pg_lifecycles_per_s=…
-              pg_two1_submit_p50_ms=… pg_two4_lifecycles_per_s=… pg_floor_ceiling_completions_per_s=… sqlite_… errors=N
+    api_load: cpu_vs_floor=R completions_per_s=N complete_p95_ms=P pg_completions_per_s=… pg_complete_p95_ms=…
+              pg_inbox_p95_ms=… pg_lifecycles_per_s=… pg_two1_submit_p50_ms=… pg_two4_lifecycles_per_s=…
+              pg_floor_ceiling_completions_per_s=… pg_cpu_vs_floor=… sqlite_… errors=N
 
-(one line; ``na`` for a database not measured). Targets on PostgreSQL: ≥ 150 completions/s,
-completion p95 ≤ 60 ms, inbox p95 ≤ 20 ms; SpiffArena (same machine class, SQLite): ~30 ms per
-submission single-client, ~10 two-task lifecycles/s with 2 workers and 4 clients.
+(one line; the first three are PostgreSQL's when it was measured, else SQLite's; ``na`` for a
+database not measured). Target: ``cpu_vs_floor`` ≤ 1.5 on PostgreSQL. SpiffArena (same machine
+class, SQLite): ~30 ms per submission single-client, ~10 two-task lifecycles/s with 2 workers and
+4 clients.
 
 ``--variant both`` also starts a PROPOSED server (the fixes in ``PROPOSED_FIXES``, monkeypatched
 inside that server process only; not Jiebang's code) and alternates it with the stock one phase by
@@ -632,7 +639,7 @@ def is_expected_409(route: str, status: int) -> bool:
     return status == 409 and route in ("POST /tasks/{id}/claim", "POST /tasks/{id}/complete")
 
 
-def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def report_db(db: str, runs: list[dict[str, Any]], raw_step_ms: float) -> dict[str, Any]:
     by_phase: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in runs:
         by_phase[r["phase"]].append(r)
@@ -701,7 +708,7 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
             "inbox_p95": pct(lat["GET /tasks?scope=involved"], 0.95),
         }
     if "walk" in by_phase and "floor" in by_phase:
-        summary["ceiling"] = report_ceiling(db, by_phase["walk"], by_phase["floor"])
+        summary.update(report_ceiling(db, by_phase["walk"], by_phase["floor"], raw_step_ms))
     errs: Counter = Counter()
     expected: Counter = Counter()
     for r in runs:
@@ -728,7 +735,45 @@ def report_db(db: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def report_ceiling(db: str, walks: list[dict[str, Any]], floors: list[dict[str, Any]]) -> float:
+STEPPING_ROUTES = {  # requests that run a persisted engine step
+    "POST /process-instances",
+    "POST /tasks/{id}/complete",
+    "POST /board/{id}/claims",
+    "POST /jobs/{id}/execute",
+}
+
+
+def raw_spiff_step_cpu_ms(instances: int) -> float:
+    """Raw SpiffWorkflow's step on this machine, now: deserialize → complete → serialize of the
+    claim-and-evaluate walk's user tasks with the same sandboxed script engine
+    (``bench/engine_step.py``'s raw side), median CPU ms of this process per step."""
+    from bench.engine_step import T0, RawRun, happy_path, parse_specs
+    from engine.runtime.clock import ManualClock
+    from engine.sandbox.environment import make_script_engine
+
+    specs = parse_specs()
+    clock = ManualClock(T0)
+    sandbox = make_script_engine(clock.now)
+    cpu: list[float] = []
+    for n in range(instances + 1):  # the first walks warm the caches and the sandbox workers
+        run = RawRun(specs, sandbox, clock)
+        for step in happy_path(clock):
+            if step[0] == "timer":
+                clock.advance(days=step[1])
+                run.fire_timers()
+            elif step[0] == "claim":
+                run.claim("zhou")
+            else:
+                _, element, user, form_of = step
+                sample = run.complete(element, user, form_of())
+                if n:
+                    cpu.append(sample["cpu"] * 1000)
+    return sorted(cpu)[len(cpu) // 2]
+
+
+def report_ceiling(
+    db: str, walks: list[dict[str, Any]], floors: list[dict[str, Any]], raw_step_ms: float
+) -> dict[str, float]:
     """How many completions/s this machine allows if Jiebang's own work cost nothing.
 
     Every request of the walk costs at least what the floor phase's request costs: the HTTP
@@ -740,6 +785,18 @@ def report_ceiling(db: str, walks: list[dict[str, Any]], floors: list[dict[str, 
         return sorted(r[key] for r in rs)[len(rs) // 2]
 
     per_completion = med([{"x": len(r["samples"]) / max(1, r["completions"])} for r in walks], "x")
+    steps_per_completion = med(
+        [
+            {
+                "x": sum(
+                    1 for route, st, _, _ in r["samples"] if route in STEPPING_ROUTES and 200 <= st < 300
+                )
+                / max(1, r["completions"])
+            }
+            for r in walks
+        ],
+        "x",
+    )
     floor_server, floor_client = med(floors, "server_ms_per_req"), med(floors, "client_ms_per_req")
     walk_server, walk_client = med(walks, "server_ms_per_req"), med(walks, "client_ms_per_req")
     on_pg = db.startswith("pg")
@@ -768,7 +825,36 @@ def report_ceiling(db: str, walks: list[dict[str, Any]], floors: list[dict[str, 
             ],
         ],
     )
-    return ceiling
+    server_per_completion = walk_server * per_completion
+    floor_per_completion = floor_server * per_completion + raw_step_ms * steps_per_completion
+    ratio = server_per_completion / floor_per_completion
+    table(
+        f"[{db}] server CPU per completion against the stack's floor (ms; target ≤ 1.5×)",
+        ["part", "per unit", "units per completion", "ms per completion"],
+        [
+            [
+                "HTTP floor (GET /users/me), per request",
+                fmt(floor_server, 2),
+                fmt(per_completion, 1),
+                fmt(floor_server * per_completion, 1),
+            ],
+            [
+                "raw SpiffWorkflow step (CPU, this run)",
+                fmt(raw_step_ms, 2),
+                fmt(steps_per_completion, 2),
+                fmt(raw_step_ms * steps_per_completion, 1),
+            ],
+            ["floor", "", "", fmt(floor_per_completion, 1)],
+            [
+                "Jiebang server, walk",
+                fmt(walk_server, 2),
+                fmt(per_completion, 1),
+                fmt(server_per_completion, 1),
+            ],
+            ["ratio (Jiebang / floor)", "", "", fmt(ratio, 2)],
+        ],
+    )
+    return {"ceiling": ceiling, "cpu_vs_floor": ratio}
 
 
 def main() -> int:
@@ -828,6 +914,10 @@ def main() -> int:
         print("PROPOSED server (not Jiebang's code; monkeypatched in this script's server process):")
         for fix in PROPOSED_FIXES:
             print(f"  - {fix}")
+    raw_step_ms = raw_spiff_step_cpu_ms(1 if args.quick else 5)
+    print(
+        f"raw SpiffWorkflow step (deserialize → complete → serialize), median CPU: {raw_step_ms:.2f} ms; load {loadavg()}"
+    )
     summaries: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="jiebang-api-load-") as tmp:
         for db in dbs:
@@ -880,7 +970,7 @@ def main() -> int:
                             )
                 for v in variants:
                     key = db if v == "stock" else f"{db}_proposed"
-                    summaries[key] = report_db(db if v == "stock" else f"{db} PROPOSED", runs[v])
+                    summaries[key] = report_db(db if v == "stock" else f"{db} PROPOSED", runs[v], raw_step_ms)
                 for v, phase, prof in profiles:
                     print(
                         f"\n[{db}{'' if v == 'stock' else ' PROPOSED'}] {PHASES[phase]}: profile of the first round "
@@ -893,12 +983,22 @@ def main() -> int:
                 if schema:
                     schema.drop()
 
-    parts = []
+    primary = summaries.get("pg") or summaries.get("sqlite") or {}
+
+    def num(x: Any, digits: int) -> str:
+        return "na" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+    parts = [
+        f"cpu_vs_floor={num(primary.get('cpu_vs_floor'), 2)}",
+        f"completions_per_s={num(primary.get('walk', {}).get('completions_per_s'), 1)}",
+        f"complete_p95_ms={num(primary.get('walk', {}).get('complete_p95'), 1)}",
+    ]
     keys = ["pg", "sqlite"] + [k for k in ("pg_proposed", "sqlite_proposed") if k in summaries]
     for db in keys:
         s = summaries.get(db, {})
         walk, two1, two4 = s.get("walk", {}), s.get("two1", {}), s.get("two4", {})
         ceiling = s.get("ceiling")
+        ratio = s.get("cpu_vs_floor")
 
         def v(d: dict[str, Any], k: str, digits: int = 1) -> str:
             x = d.get(k)
@@ -912,6 +1012,7 @@ def main() -> int:
             f"{db}_two1_submit_p50_ms={v(two1, 'complete_p50')}",
             f"{db}_two4_lifecycles_per_s={v(two4, 'lifecycles_per_s')}",
             f"{db}_floor_ceiling_completions_per_s={v({'c': ceiling}, 'c')}",
+            f"{db}_cpu_vs_floor={v({'r': ratio}, 'r', 2)}",
         ]
     errors = sum(s.get("errors", 0) for s in summaries.values())
     expected = sum(s.get("expected_409", 0) for s in summaries.values())
