@@ -145,7 +145,10 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Pages to follow (same-site page routes); downloads and the JSON API are not pages.
-FOLLOW = re.compile(r"^/(inbox|board|instances|tasks|scores|org|designer|campaigns)(/|\?|$)")
+FOLLOW = re.compile(
+    r"^/(inbox|board|instances|tasks|scores|org|designer|campaigns|appraisal|frontline|incidents|sanhao"
+    r"|villages|notifications)(/|\?|$)"
+)
 SKIP = re.compile(r"/export|\.xlsx|/api/|/files/|[?&]lang=|/logout")
 
 VISIBLE_TEXT = """() => {
