@@ -146,22 +146,19 @@ def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
         )
     if scope in ("candidate", "involved"):
         groups: list[BindParameter[str]] = [bindparam(f"g{i}") for i in range(n_groups)]
-        queues = _posts_held()
-        parts.append(
-            select(func.count(TaskCandidate.task_id.distinct()))
-            .where(
-                or_(
-                    and_(
-                        TaskCandidate.tenant == _queue_tenant(bindparam("username")),
-                        TaskCandidate.group.in_(groups),
-                    ),
-                    queues,
-                )
-                if n_groups
-                else queues
+        # Two index ranges whose union drops a task queued twice. As one ORed condition the planner
+        # read every queue row instead (73 ms at a million open tasks, bench/inbox.py).
+        queued = [select(TaskCandidate.task_id).where(_posts_held())]
+        if n_groups:
+            queued.insert(
+                0,
+                select(TaskCandidate.task_id).where(
+                    TaskCandidate.tenant == _queue_tenant(bindparam("username")),
+                    TaskCandidate.group.in_(groups),
+                ),
             )
-            .scalar_subquery()
-        )
+        distinct = union(*queued).subquery() if len(queued) > 1 else queued[0].distinct().subquery()
+        parts.append(select(func.count()).select_from(distinct).scalar_subquery())
     return select(functools.reduce(operator.add, parts).label("total"))
 
 
