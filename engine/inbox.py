@@ -22,7 +22,6 @@ from sqlalchemy import (
     Row,
     Select,
     Subquery,
-    and_,
     bindparam,
     delete,
     func,
@@ -234,20 +233,16 @@ def _filtered_page(
     """Any other inbox (a status, a process, a search): the general join, page and total in one
     statement; a second counts only when the page lies past the last task."""
     mine = select(HumanTask.id, HumanTask.created_at).where(HumanTask.assignee == username, *filters)
+    queued = union(  # the person's queues as two index ranges, a task queued twice once
+        select(TaskCandidate.task_id).where(
+            TaskCandidate.tenant == _queue_tenant(username), TaskCandidate.group.in_(groups or [""])
+        ),
+        select(TaskCandidate.task_id).where(_posts_held(username)),
+    ).subquery()
     candidate = (
         select(HumanTask.id, HumanTask.created_at)
-        .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
-        .where(
-            or_(
-                and_(
-                    TaskCandidate.tenant == _queue_tenant(username), TaskCandidate.group.in_(groups or [""])
-                ),
-                _posts_held(username),
-            ),
-            HumanTask.assignee.is_(None),
-            *filters,
-        )
-        .distinct()
+        .join(queued, queued.c.task_id == HumanTask.id)
+        .where(HumanTask.assignee.is_(None), *filters)
     )
     ids_q = {"mine": mine, "candidate": candidate, "involved": union_all(mine, candidate)}[scope].subquery()
     ids = (
