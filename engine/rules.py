@@ -779,12 +779,12 @@ def _involved_ids(username: str, scoped_units: list[str]) -> CompoundSelect[Any]
     index range (``ix_instance_started_by``, ``ix_human_task_assignee_status``, …)."""
     inst_unit, over = aliased(Unit), aliased(Unit)
     leads = select(UserPost.unit_id).where(UserPost.username == username, UserPost.post.in_(LEADING_POSTS))
-    overseen = (
-        select(Instance.id)
-        .join(inst_unit, inst_unit.code == Instance.unit)
+    units_overseen = (  # read first, so that their instances are an index range (ix_instance_unit)
+        select(inst_unit.code)
         .join(over, and_(over.tenant == inst_unit.tenant, inst_unit.path.startswith(over.path)))
         .where(or_(over.id.in_(leads), over.code.in_(scoped_units) if scoped_units else false()))
     )
+    overseen = select(Instance.id).where(Instance.unit.in_(units_overseen))
     return union(
         select(Instance.id).where(Instance.started_by == username),
         select(HumanTask.instance_id).where(HumanTask.assignee == username),
