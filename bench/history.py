@@ -280,13 +280,14 @@ def explain_hot_path(engine: Any, tag: str, big: set[str]) -> list[str]:
         for statement, params in captured:
             plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)]
             total = next((p for p in reversed(plan) if p.startswith("Execution Time")), "")
+            planning = next((p for p in plan if p.startswith("Planning Time")), "")
             seq = [
                 p.strip()
                 for p in plan
                 if re.search(r"Seq Scan on (\w+)", p) and p.split("Seq Scan on ")[1].split()[0] in big
             ]
             first = " ".join(statement.split())[:110]
-            report.append(f"{total:<28} {first}")
+            report.append(f"{planning:<26} {total:<28} {first}")
             report += [f"    {s}" for s in seq]
         conn.rollback()
     return report
@@ -389,12 +390,36 @@ def main() -> int:
         )
         audit_ms = max(pct(v, 0.95) for _, v, _ in audit.values())
 
-        print(
-            "\nSELECTs of one completion and one inbox read on the history schema, EXPLAIN ANALYZE "
-            f"(sequential scans of {', '.join(sorted(big))} shown):"
+        # the instance list a person opens (page 1 and its total), empty schema against the history
+        listed = []
+        for viewer, who in (
+            ("sub0", "started every clone"),
+            ("tf0", "reviewed every clone"),
+            ("cm0", "a candidate"),
+        ):
+            row = [viewer, who]
+            for name in ("empty", "history"):
+                engines[name].list_instances(viewer=viewer)
+                times = []
+                for _ in range(20):
+                    t0 = time.perf_counter()
+                    total = engines[name].list_instances(viewer=viewer).total
+                    times.append((time.perf_counter() - t0) * 1000)
+                row += [f"{total:,}", f"{pct(times, 0.5):.2f}", f"{pct(times, 0.95):.2f}"]
+            listed.append(row)
+        table(
+            f"Engine.list_instances page 1 with its total (GET /process-instances; load {loadavg()})",
+            ["viewer", "who", "empty total", "p50 ms", "p95 ms", "history total", "p50 ms", "p95 ms"],
+            listed,
         )
-        for line in explain_hot_path(hist_engine, "EXPLAIN", big):
-            print("  " + line)
+
+        for name in ("empty", "history"):
+            print(
+                f"\nSELECTs of one completion and one inbox read on the {name} schema, EXPLAIN ANALYZE "
+                f"(sequential scans of {', '.join(sorted(big))} shown):"
+            )
+            for line in explain_hot_path(engines[name], "EXPLAIN", big):
+                print("  " + line)
         for eng in engines.values():
             eng.store.dispose()
         print(

@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal_column,
     or_,
     select,
     union,
@@ -133,6 +134,11 @@ def matching(q: str) -> ColumnElement[bool]:
     )
 
 
+# In the statement's text, not a parameter: PostgreSQL keeps one generic plan for a prepared
+# statement, and with the status unknown there it reads all of a person's finished tasks too.
+_OPEN: ColumnElement[str] = literal_column("'open'")
+
+
 @functools.cache
 def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
     """Open tasks assigned to the person plus distinct tasks queued for their groups."""
@@ -140,7 +146,7 @@ def _open_total(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
     if scope in ("mine", "involved"):
         parts.append(
             select(func.count())
-            .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
+            .where(HumanTask.assignee == bindparam("username"), HumanTask.status == _OPEN)
             .scalar_subquery()
         )
     if scope in ("candidate", "involved"):
@@ -169,7 +175,7 @@ def _open_page(scope: str, n_groups: int) -> Select[*tuple[Any, ...]]:
     if scope in ("mine", "involved"):
         sources.append(
             select(HumanTask.id.label("id"), HumanTask.created_at.label("created_at"))
-            .where(HumanTask.assignee == bindparam("username"), HumanTask.status == "open")
+            .where(HumanTask.assignee == bindparam("username"), HumanTask.status == _OPEN)
             .order_by(HumanTask.created_at.desc(), HumanTask.id)
             .limit(top)
         )
