@@ -87,6 +87,7 @@ from bench.common import (  # noqa: E402 - after the path set-up above
     loadavg,
     pct,
     pg_answers,
+    postgres_cpu_seconds,
     start_serve,
     stop_serve,
     table,
@@ -125,22 +126,6 @@ ROUTE_ORDER = [
 # ------------------------------------------------------------------------------------------
 def fmt(v: float | None, digits: int = 1) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU of every local ``postgres`` process (others' sessions included: the server is shared)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            raw = stat.read_text()
-        except OSError:
-            continue
-        if "(postgres)" not in raw:
-            continue
-        fields = raw.rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 # ------------------------------------------------------------------------------------------

@@ -209,3 +209,19 @@ def copy_rows(cur: Any, table_sql: str, lines: Iterable[str]) -> None:
                 cp.write(buf.getvalue())
                 buf = io.StringIO()
         cp.write(buf.getvalue())
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every local ``postgres`` process (others' sessions included: the server is shared)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" not in raw:
+            continue
+        fields = raw.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total

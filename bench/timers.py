@@ -45,7 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import PgSchema, jiebang_cmd, loadavg, pg_answers, table  # noqa: E402 - after the path set-up above
+from bench.common import (  # noqa: E402 - after the path set-up above
+    PgSchema,
+    jiebang_cmd,
+    loadavg,
+    pg_answers,
+    postgres_cpu_seconds,
+    table,
+)
 
 TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_bench_timer" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -63,21 +70,6 @@ TIMER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU of every local ``postgres`` process (others' sessions included: the server is shared)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            raw = stat.read_text()
-        except OSError:
-            continue
-        if "(postgres)" in raw:
-            fields = raw.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def fmt_rate(v: float) -> str:

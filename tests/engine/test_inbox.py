@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import Engine
+from tests.plans import AT, bulk_instances, plans_of
 from tests.walk import Walk
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
@@ -171,60 +172,30 @@ def test_a_count_alone_is_the_true_count(make_engine, clock) -> None:
 
 
 def _fill_queues(engine: Engine, n: int) -> None:
-    """``n`` open tasks queued for 200 other groups, written straight to the tables, then ANALYZEd:
-    the planner's choices on empty tables say nothing about a real inbox."""
-    from datetime import UTC, datetime, timedelta
+    """``n`` open tasks queued for 200 other groups, ten to an instance."""
+    from datetime import timedelta
 
-    from sqlalchemy import insert, select
+    from engine.tables import HumanTask, TaskCandidate
 
-    from engine.tables import Definition, HumanTask, Instance, TaskCandidate
-
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    with engine.store.engine.begin() as conn:
-        definition = conn.scalar(select(Definition.id).limit(1))
-        conn.execute(
-            insert(Instance),
-            [
-                dict(
-                    id=f"i{k}",
-                    definition_id=definition,
-                    process_key="p",
-                    version=1,
-                    status="running",
-                    state="{}",
-                    data={},
-                    active_elements=[],
-                    visited=[],
-                    created_at=at,
-                    updated_at=at,
-                )
-                for k in range(n // 10)
-            ],
+    tasks = [
+        dict(
+            id=f"t{k}",
+            instance_id=f"i{k // 10}",
+            process_key="p",
+            element_id="e",
+            name="办理",
+            candidate_groups=[f"g{k % 200}"],
+            status="open",
+            created_at=AT + timedelta(minutes=k),
         )
-        conn.execute(
-            insert(HumanTask),
-            [
-                dict(
-                    id=f"t{k}",
-                    instance_id=f"i{k // 10}",
-                    process_key="p",
-                    element_id="e",
-                    name="办理",
-                    candidate_groups=[f"g{k % 200}"],
-                    status="open",
-                    created_at=at + timedelta(minutes=k),
-                )
-                for k in range(n)
-            ],
-        )
-        conn.execute(
-            insert(TaskCandidate),
-            [
-                dict(group=f"g{k % 200}", created_at=at + timedelta(minutes=k), task_id=f"t{k}")
-                for k in range(n)
-            ],
-        )
-        conn.exec_driver_sql("ANALYZE")
+        for k in range(n)
+    ]
+    queued = [
+        dict(group=f"g{k % 200}", created_at=AT + timedelta(minutes=k), task_id=f"t{k}") for k in range(n)
+    ]
+    bulk_instances(
+        engine, [dict(id=f"i{k}") for k in range(n // 10)], (HumanTask, tasks), (TaskCandidate, queued)
+    )
 
 
 @pytest.mark.parametrize("filtered", [False, True], ids=["default inbox", "filtered by process"])
@@ -232,38 +203,15 @@ def test_the_inbox_reads_its_queues_as_index_ranges(engine: Engine, filtered: bo
     """The page and its total read only the person's own queues: no scan of every queued task
     (an ORed condition over groups and held posts read them all: 73 ms at a million open tasks,
     bench/inbox.py)."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine as SqlEngine
-
-    engine.upsert_user("a", groups=["reviewers", "office", "taskforce"])
+    groups = ["reviewers", "office", "taskforce"]
+    engine.upsert_user("a", groups=groups)
     _fill_queues(engine, 5000)
-    sent: list[tuple[str, object]] = []
-
-    def keep(_conn, _cursor, statement, parameters, *_rest) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(SqlEngine, "before_cursor_execute", keep)
-    try:
-        engine.list_tasks(
-            "a",
-            scope="involved",
-            groups=["reviewers", "office", "taskforce"],
-            process_key="p" if filtered else None,
-        )
-    finally:
-        event.remove(SqlEngine, "before_cursor_execute", keep)
-    selects = [(st, p) for st, p in sent if st.lstrip().upper().startswith("SELECT")]
-    sqlite = engine.store.engine.dialect.name == "sqlite"
-    plan: list[str] = []
-    with engine.store.engine.connect() as conn:
-        for statement, parameters in selects:
-            plan += [
-                str(row[-1] if sqlite else row[0])
-                for row in conn.exec_driver_sql(
-                    ("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters
-                )
-            ]
-        conn.rollback()
+    sqlite, plan = plans_of(
+        engine,
+        lambda: engine.list_tasks(
+            "a", scope="involved", groups=groups, process_key="p" if filtered else None
+        ),
+    )
     if sqlite:
         assert not [line for line in plan if line.startswith("SCAN task_candidate")], plan
         return

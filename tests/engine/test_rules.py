@@ -13,6 +13,7 @@ import pytest
 from engine import Actor, ConflictError, Engine, ManualClock, NotAllowedError, NotFoundError, allowed, require
 from engine.rules import actor_of
 from engine.tables import HumanTask, Instance
+from tests.plans import bulk_instances, plans_of
 from tests.walk import Walk
 
 
@@ -257,73 +258,18 @@ def test_everyone_lists_exactly_the_instances_they_may_open(walk: Walk) -> None:
     assert {i.id for i in engine.list_instances(viewer="zhou").items} == {queued}  # only as a delegate
 
 
-def _others_instances(engine: Engine, n: int) -> None:
-    """``n`` instances other people started, written straight to the table, then ANALYZEd: the
-    planner's choices on empty tables say nothing about a real list."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import insert, select
-
-    from engine.tables import Definition
-
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    with engine.store.engine.begin() as conn:
-        definition = conn.scalar(select(Definition.id).limit(1))
-        conn.execute(
-            insert(Instance),
-            [
-                dict(
-                    id=f"other-{k}",
-                    definition_id=definition,
-                    process_key="p",
-                    version=1,
-                    status="running",
-                    state="{}",
-                    data={},
-                    active_elements=[],
-                    visited=[],
-                    started_by=f"someone{k % 50}",
-                    unit=f"village{k % 100}",
-                    created_at=at,
-                    updated_at=at,
-                )
-                for k in range(n)
-            ],
-        )
-        conn.exec_driver_sql("ANALYZE")
-
-
 def test_a_persons_instance_list_reads_instances_by_id_not_the_whole_tenant(walk: Walk) -> None:
     """The total under a person's list is counted from the instances they are involved in: the
     ``instance`` table is read by primary key, never scanned (that scan took seconds per request at
     100,000 instances, bench/README.md)."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine as SqlEngine
-
     walk.submit()
-    _others_instances(walk.engine, 3000)
-    sent: list[tuple[str, object]] = []
-
-    def keep(_conn, _cursor, statement, parameters, *_rest) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(SqlEngine, "before_cursor_execute", keep)
-    try:
-        assert walk.engine.list_instances(viewer="ma").total == 1
-    finally:
-        event.remove(SqlEngine, "before_cursor_execute", keep)
-    [(count, parameters)] = [(st, p) for st, p in sent if "count(" in st]
-    sqlite = walk.engine.store.engine.dialect.name == "sqlite"
-    with walk.engine.store.engine.connect() as conn:
-        if not sqlite:  # a few thousand rows are still few enough for PostgreSQL to read them all
-            conn.exec_driver_sql("SET enable_seqscan = off")
-        plan = [
-            str(row[-1] if sqlite else row[0])
-            for row in conn.exec_driver_sql(
-                ("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + count, parameters
-            )
-        ]
-        conn.rollback()
+    others = [
+        dict(id=f"other-{k}", started_by=f"someone{k % 50}", unit=f"village{k % 100}") for k in range(3000)
+    ]
+    bulk_instances(walk.engine, others)
+    # a few thousand rows are still few enough for PostgreSQL to read them all: seq scans priced out
+    sqlite, plan = plans_of(walk.engine, lambda: walk.engine.list_instances(viewer="ma"), no_seqscan=True)
+    assert walk.engine.list_instances(viewer="ma").total == 1
     # ``instance`` is read by id (and, inside the union, by starter or unit): not scanned whole, not
     # walked through the tenant's index
     reads = [line for line in plan if (" instance " if sqlite else " on instance") in f"{line} "]
