@@ -89,6 +89,35 @@ def jiebang_cmd(*args: str) -> list[str]:
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "api.cli", *args]
 
 
+def holds_port(pid: int, port: int) -> bool:
+    """Whether ``pid`` or one of its children listens on loopback ``port`` (Linux ``/proc``).
+
+    A free port is only free until someone binds it: another server started at the same moment
+    can take it, and then answers the probe in ours' place."""
+    inodes = set()
+    for table_path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table_path).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for candidate in (pid, *child_pids(pid)):
+        try:
+            fds = list(Path(f"/proc/{candidate}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 def start_serve(
     url: str,
     workdir: Path,
@@ -101,32 +130,41 @@ def start_serve(
     """``jiebang serve`` (or ``command`` + serve's arguments) on a free loopback port, once it answers.
 
     Returns the process, its port and its open log (``workdir/serve-<port>.log``); ``stop_serve`` ends it.
+    A port another process took first is given up for a new one (three tries).
     """
-    port = free_port()
-    log_path = workdir / f"serve-{port}.log"
-    log = log_path.open("w")
-    args = ("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *extra)
-    proc = subprocess.Popen(
-        [*command, *args] if command else jiebang_cmd(*args),
-        env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING", **(env or {})},
-        cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/openapi.json")
-            if c.getresponse().status == 200:
+    for attempt in range(3):
+        port = free_port()
+        log_path = workdir / f"serve-{port}.log"
+        log = log_path.open("w")
+        args = ("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *extra)
+        proc = subprocess.Popen(
+            [*command, *args] if command else jiebang_cmd(*args),
+            env={**os.environ, "JIEBANG_DATABASE_URL": url, "JIEBANG_LOG_LEVEL": "WARNING", **(env or {})},
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 90
+        while True:
+            answered = False
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", "/api/openapi.json")
+                answered = c.getresponse().status == 200
                 c.close()
+            except OSError:
+                pass
+            if answered and holds_port(proc.pid, port):
                 return proc, port, log
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_serve(proc, log)
-            raise RuntimeError("serve did not start: " + log_path.read_text()[-3000:])
-        time.sleep(0.2)
+            taken = answered or "Connection in use" in log_path.read_text()  # another server has it
+            if taken and attempt < 2:
+                stop_serve(proc, log)
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_serve(proc, log)
+                raise RuntimeError("serve did not start: " + log_path.read_text()[-3000:])
+            time.sleep(0.2)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def stop_serve(proc: subprocess.Popen, log: IO[str] | None = None) -> None:

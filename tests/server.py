@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bench.common import holds_port
+
 
 def jiebang(*args: str) -> list[str]:
     """The ``jiebang`` command line of this virtualenv."""
@@ -41,16 +43,11 @@ class Serving:
         return Path(self.log.name).read_text() if self.log is not None else ""
 
 
-@contextlib.contextmanager
-def serving(
-    env: dict[str, str],
-    cwd: Path,
-    *,
-    probe: str = "/api/openapi.json",
-    log: IO[str] | None = None,
-    extra: tuple[str, ...] = (),
-) -> Iterator[Serving]:
-    """Start ``jiebang serve`` (plus ``extra`` options) on 127.0.0.1, wait until ``probe`` answers 200, stop it with SIGTERM."""
+def _start(
+    env: dict[str, str], cwd: Path, probe: str, log: IO[str] | None, extra: tuple[str, ...]
+) -> Serving | None:
+    """``jiebang serve`` on a free port once ``probe`` answers 200 from it; None when another
+    process's server answered on that port instead (it took the port between our look and our bind)."""
     port = free_port()
     proc = subprocess.Popen(
         jiebang("serve", "--host", "127.0.0.1", "--port", str(port), *extra),
@@ -66,13 +63,37 @@ def serving(
         try:
             with urllib.request.urlopen(handle.base + probe, timeout=2) as resp:
                 if resp.status == 200:
-                    break
+                    if holds_port(proc.pid, port):
+                        return handle
+                    proc.kill()
+                    proc.wait()
+                    return None
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise AssertionError(f"jiebang serve did not come up:\n{handle.output()}")
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def serving(
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    probe: str = "/api/openapi.json",
+    log: IO[str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> Iterator[Serving]:
+    """Start ``jiebang serve`` (plus ``extra`` options) on 127.0.0.1, wait until ``probe`` answers 200, stop it with SIGTERM."""
+    handle = None
+    for _attempt in range(3):  # a port another server took at the same moment is given up for a new one
+        handle = _start(env, cwd, probe, log, extra)
+        if handle is not None:
+            break
+    if handle is None:
+        raise AssertionError("jiebang serve found no free port in three tries")
+    proc = handle.proc
     try:
         yield handle
     finally:
