@@ -348,25 +348,27 @@ class Step:
         reopening: bool = False,
     ) -> StepContext:
         """Apply ``action`` to the instance's workflow and run what follows (runner.py)."""
-        try:
-            ctx = self.runner.step(
+        return self._stepped(
+            row,
+            lambda: self.runner.step(
                 self.session,
                 row,
                 actor=actor if actor is not None else self.actor,
                 action=action,
                 reopening=reopening,
-            )
-            self.session.flush()
-        except StaleDataError as exc:
-            raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
-        self._advanced.append((ctx, True))
-        self._react(ctx)
-        return ctx
+            ),
+        )
 
     def migrate(self, row: Instance, target: Definition, move: Callable[[Any, Any], None]) -> StepContext:
         """Move the instance onto version ``target`` with ``move`` and run what follows (runner.py)."""
+        return self._stepped(
+            row, lambda: self.runner.migrate(self.session, row, target, actor=self.actor, move=move)
+        )
+
+    def _stepped(self, row: Instance, run: Callable[[], StepContext]) -> StepContext:
+        """Run one step of ``row`` and flush it; a concurrent change of the row is a conflict."""
         try:
-            ctx = self.runner.migrate(self.session, row, target, actor=self.actor, move=move)
+            ctx = run()
             self.session.flush()
         except StaleDataError as exc:
             raise ConflictError(f"instance {row.id} was changed concurrently; retry") from exc
