@@ -44,6 +44,20 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def email_channel_body(mailbox: Mailbox) -> dict[str, Any]:
+    """The county's mail server as an admin enters it: the local SMTP stand-in, no TLS."""
+    return {
+        "kind": "email",
+        "name": "县政府邮件",
+        "settings": {
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "from_address": "oa@xian.gov.cn",
+        },
+    }
+
+
 def deploy_demo(engine: Engine) -> None:
     engine.deploy({"notify_demo.bpmn": PROCESS.encode()}, actor="admin")
 

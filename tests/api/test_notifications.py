@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from engine import Engine, ManualClock
-from tests.notify_support import Mailbox, Robots, deploy_demo
+from tests.notify_support import Mailbox, Robots, deploy_demo, email_channel_body
 
 from .conftest import HttpWalk, make_app
 
@@ -91,16 +91,7 @@ def test_mail_test_goes_to_the_admins_own_address(walk: HttpWalk, mailbox: Mailb
         "/notification-channels",
         "admin",
         201,
-        json={
-            "kind": "email",
-            "name": "县政府邮件",
-            "settings": {
-                "host": "127.0.0.1",
-                "port": mailbox.port,
-                "security": "none",
-                "from_address": "oa@xian.gov.cn",
-            },
-        },
+        json=email_channel_body(mailbox),
     )
     refused = walk.call("POST", f"/notification-channels/{made['id']}/test", "admin", 422, json={})
     assert "to" in refused["errors"]  # no address of their own yet

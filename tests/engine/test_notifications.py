@@ -20,7 +20,7 @@ from engine.notifications.tables import NotificationDelivery
 from engine.observe import Tally
 from engine.organisation import PostAssignment, set_posts, upsert_unit
 from engine.tables import Job
-from tests.notify_support import Mailbox, Robots, deploy_demo
+from tests.notify_support import Mailbox, Robots, deploy_demo, email_channel_body
 
 PEOPLE = {"wang": [], "a": ["reviewers"], "b": ["reviewers"], "boss": ["leaders"]}
 
@@ -52,19 +52,7 @@ def robots() -> Iterator[Robots]:
 
 
 def email_channel(engine: Engine, mailbox: Mailbox) -> str:
-    return engine.create_notification_channel(
-        "admin",
-        {
-            "kind": "email",
-            "name": "县政府邮件",
-            "settings": {
-                "host": "127.0.0.1",
-                "port": mailbox.port,
-                "security": "none",
-                "from_address": "oa@xian.gov.cn",
-            },
-        },
-    ).id
+    return engine.create_notification_channel("admin", email_channel_body(mailbox)).id
 
 
 def robot_channels(engine: Engine, robots: Robots) -> None:
