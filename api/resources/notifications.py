@@ -8,7 +8,6 @@ from ..auth import require_permission, require_user
 from ..extension import get_engine
 from ..schemas.common import PageArgsSchema, offset_limit, page_schema, paged, sliced
 from ..schemas.notifications import (
-    AttemptSchema,
     ChannelCreateSchema,
     ChannelSchema,
     ChannelTestSchema,
@@ -17,6 +16,7 @@ from ..schemas.notifications import (
     NotificationDeliverySchema,
     PreferencesSchema,
 )
+from ..schemas.webhooks import AttemptSchema
 from .common import Blueprint, errors
 
 blp = Blueprint(

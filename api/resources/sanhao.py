@@ -10,7 +10,7 @@ from engine import InstanceRecord
 
 from ..auth import require_user
 from ..extension import get_engine
-from ..schemas.sanhao import FiledSchema, NominationSchema, ObjectionSchema
+from ..schemas.sanhao import FiledSchema, NominationSchema, ObjectionFilingSchema
 from .common import Blueprint, errors
 
 blp = Blueprint(
@@ -22,7 +22,7 @@ blp = Blueprint(
 
 
 @blp.route("/<instance_id>/objections", methods=["POST"])
-@blp.arguments(ObjectionSchema)
+@blp.arguments(ObjectionFilingSchema)
 @blp.response(201, FiledSchema)
 @errors(blp, 404, 409, 422)
 def file_objection(body: dict[str, Any], instance_id: str) -> InstanceRecord:

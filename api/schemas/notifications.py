@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from engine import NotifyEvent
 
 from .base import Schema
+from .webhooks import AttemptSchema  # one delivery attempt, the same for robots, mail and webhooks
 
 KINDS = ("email", "dingtalk", "wecom")
 EVENTS = tuple(e.value for e in NotifyEvent)
@@ -60,13 +61,6 @@ class ChannelSchema(Schema):
 
 class ChannelTestSchema(Schema):
     to = fields.Email(metadata={"description": "e-mail channels: where the sample goes (default: your own)"})
-
-
-class AttemptSchema(Schema):
-    at = fields.String()
-    status_code = fields.Integer(allow_none=True)
-    error = fields.String(allow_none=True)
-    duration_ms = fields.Integer()
 
 
 class PreferencesSchema(Schema):

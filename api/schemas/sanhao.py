@@ -9,7 +9,7 @@ from .base import Schema
 TEXT = validate.Length(min=1, max=4000)
 
 
-class ObjectionSchema(Schema):
+class ObjectionFilingSchema(Schema):
     against = fields.String(
         required=True,
         validate=validate.Length(min=1, max=200),

@@ -83,6 +83,21 @@ def test_document_lists_every_contract_route_with_summary_and_errors(client: Fla
     )
 
 
+def test_every_schema_has_its_own_name_in_the_document(engine: Engine) -> None:
+    """Two schemas of one name are renamed ``Objection1`` and the like, with a warning at every
+    start: an OA integrator reading the document cannot tell which is which."""
+    import warnings
+
+    from .conftest import make_app
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_app({"ENGINE": engine, "TESTING": True, "SECRET_KEY": "test"})
+    assert not [w for w in caught if "Multiple schemas resolved" in str(w.message)], [
+        str(w.message) for w in caught
+    ]
+
+
 @pytest.fixture
 def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Generated webhook URLs must not send the test to the network; IP literals still resolve."""
