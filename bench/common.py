@@ -250,7 +250,11 @@ def copy_rows(cur: Any, table_sql: str, lines: Iterable[str]) -> None:
 
 
 def postgres_cpu_seconds() -> float:
-    """CPU of every local ``postgres`` process (others' sessions included: the server is shared)."""
+    """CPU of every local ``postgres`` process (others' sessions included: the server is shared).
+
+    A backend that exits takes its own CPU out of the sum, so the reaped children's time the
+    postmaster carries (``cutime`` + ``cstime``) is counted too; without it a session closing
+    during a measurement makes the difference negative."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -261,5 +265,5 @@ def postgres_cpu_seconds() -> float:
         if "(postgres)" not in raw:
             continue
         fields = raw.rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick
+        total += sum(int(f) for f in fields[11:15]) / tick
     return total
