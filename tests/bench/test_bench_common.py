@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from bench.common import postgres_cpu_seconds
 from tests.conftest import PG_RAW
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from common import postgres_cpu_seconds  # noqa: E402
 
 psycopg = pytest.importorskip("psycopg")
 
