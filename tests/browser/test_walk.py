@@ -11,16 +11,18 @@ from .steps import done, file_problem, fill_duration, local_input, open_task, su
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs" / "screenshots"
 UPDATE_DOCS = (
     os.environ.get("JIEBANG_UPDATE_SCREENSHOTS") == "1"
 )  # refresh the README's pictures on purpose only
 
 
 def keep(page, tmp_path: Path, name: str) -> None:
-    """A screenshot in the test's tmp dir, and in docs/ when asked to refresh the README's."""
+    """A screenshot in the test's tmp dir, and in docs/ when asked to refresh the README's (only
+    the pictures the README shows)."""
     page.screenshot(path=str(tmp_path / name))
-    if UPDATE_DOCS:
+    if UPDATE_DOCS and f"docs/screenshots/{name}" in (ROOT / "README.md").read_text(encoding="utf-8"):
         DOCS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS / name))
 
