@@ -37,6 +37,7 @@ def transfer(step: Step, task_id: str, actor: str, to: str, text: str | None) ->
         data={"from": previous or actor, "to": to, "comment": text},
     )
     comment(s, ht, actor, "transfer", text, now)
+    step.offered(ht)
     return task_record(ht)
 
 
@@ -59,6 +60,7 @@ def delegate(step: Step, task_id: str, actor: str, to: str, text: str | None) ->
         data={"owner": actor, "to": to, "comment": text},
     )
     comment(s, ht, actor, "delegate", text, now)
+    step.offered(ht)
     return task_record(ht)
 
 
@@ -77,6 +79,7 @@ def delegate_done(step: Step, ht: HumanTask, username: str, data: dict[str, Any]
         task_id=ht.id,
         data={"form": data, "owner": ht.owner},
     )
+    step.offered(ht)  # back with its owner, who confirms or redoes it
 
 
 def _check_target(s: Session, ht: HumanTask, actor: str, to: str) -> None:

@@ -111,6 +111,9 @@ def add_signers(
     comment(
         s, ht, actor, "add_sign", text, now
     )  # whom and how: the audit entry; the text is the person's own
+    for row in rows:
+        if row.status == "open":
+            step.offered(row)
     s.flush()
     return [task_record(r) for r in rows]
 
@@ -147,7 +150,7 @@ def remove_signer(step: Step, task_id: str, actor: str, username: str, text: str
     )
     comment(s, ht, actor, "remove_sign", text, now)
     if was_open and target.sign_mode == "before":
-        _advance_before(s, ht)
+        _advance_before(step, ht)
 
 
 def list_signers(step: Step, task_id: str, *, viewer: str | None = None) -> list[TaskRecord]:
@@ -182,6 +185,7 @@ def complete_base(
     after = [r for r in pending if r.sign_mode == "after" and r.status == "waiting"]
     if after and not any(r.status == "open" for r in pending):
         after[0].status = "open"
+        step.offered(after[0])
     return None
 
 
@@ -217,17 +221,19 @@ def sign(step: Step, row: Instance, ht: HumanTask, username: str, data: dict[str
                 nxt = next((r for r in rows if r.status == "waiting"), None)
                 if nxt is not None:
                     nxt.status = "open"
+                    step.offered(nxt)
             return None
         return decide(step, row, base, outcome, username, data)
     if ht.decision == "reject":
         return decide(step, row, base, "reject", username, data)
     if mode == "before":
-        _advance_before(s, base)
+        _advance_before(step, base)
         return None
     if any(r.status in PENDING for r in rows):
         nxt = next((r for r in rows if r.sign_mode == "after" and r.status == "waiting"), None)
         if nxt is not None and not any(r.status == "open" for r in rows):
             nxt.status = "open"
+            step.offered(nxt)
         return None
     if base.status == "open":
         return None  # the step's own approver has not submitted yet
@@ -274,16 +280,18 @@ def decide(
     return step.complete_task(row, base, username, submitted)
 
 
-def _advance_before(s: Session, base: HumanTask) -> None:
+def _advance_before(step: Step, base: HumanTask) -> None:
     """Open the next before-signer, or give the step back to its own approver."""
-    rows = [r for r in sign_rows(s, base.id) if r.sign_mode == "before"]
+    rows = [r for r in sign_rows(step.session, base.id) if r.sign_mode == "before"]
     if any(r.status == "open" for r in rows):
         return
     nxt = next((r for r in rows if r.status == "waiting"), None)
     if nxt is not None:
         nxt.status = "open"
+        step.offered(nxt)
     else:
         base.status = "open"
+        step.offered(base)
 
 
 def _sign_row(base: HumanTask, person: str, mode: str, seq: int, status: str, now: Any) -> HumanTask:

@@ -21,6 +21,7 @@ The rules:
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 NOTIFY_MAX_ATTEMPTS = 8  # 5 s doubling: the last try about ten minutes after the first
 DUE_NS = uuid.UUID("0c3f4a8e-7d21-4b6e-9a55-2f1e8c6d4b90")
 OPEN = ("open", "waiting")
+HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 @dataclass
@@ -62,11 +64,11 @@ def due_job_id(task_id: str, event: NotifyEvent) -> str:
 
 # ---- quiet hours --------------------------------------------------------------------------------
 def parse_hhmm(value: str) -> time:
-    """``"22:00"`` -> time(22, 0); ``ValueError`` otherwise."""
-    hours, colon, minutes = value.partition(":")
-    if not colon or len(hours) != 2 or len(minutes) != 2 or not (hours + minutes).isdigit():
+    """``"22:00"`` -> time(22, 0); ``ValueError`` otherwise (ASCII digits only, as the API's
+    pattern: ``str.isdigit`` would let full-width "２２:００" through the page)."""
+    if not HHMM.fullmatch(value):
         raise ValueError(value)
-    return time(int(hours), int(minutes))
+    return time(int(value[:2]), int(value[3:]))
 
 
 def quiet_until(pref: NotificationPreference | None, now: datetime) -> datetime | None:
@@ -147,6 +149,7 @@ class Notifier:
         steps.runner.projections.append(self.on_step)
         steps.runner.close_hooks.append(self.on_tasks_closed)
         steps.listeners.append(self.on_event)
+        steps.offer_hooks.append(self.on_offered)
         steps.job_handlers["notification"] = deliver
 
         def due(job: Job, force: bool) -> None:
@@ -166,6 +169,15 @@ class Notifier:
             self.enqueue(s, ctx.row, ht, NotifyEvent.TASK_CREATED, ctx.now)
             if ht.due_at is not None:
                 self._schedule_due(s, ht, ctx.now)
+
+    def on_offered(self, s: Session, ht: HumanTask, now: datetime) -> None:
+        """Offer hook: 任务待办 for whoever a task now waits for (转办, 委派, a signer's turn)."""
+        if ht.status not in OPEN:
+            return
+        row = s.get(Instance, ht.instance_id)
+        if row is None or not channels_for(s, row.tenant):
+            return
+        self.enqueue(s, row, ht, NotifyEvent.TASK_CREATED, now)
 
     def on_event(self, s: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
         """Listener: 催办 (a person's, or the system's timeout reminder)."""

@@ -155,11 +155,32 @@ class NotificationsMixin:
     def update_notification_channel(
         self, channel_id: str, actor: str, changes: dict[str, Any]
     ) -> ChannelRecord:
-        """Change a channel's name, settings, secret or whether it is used; an omitted secret stays."""
+        """Change a channel's name, settings, secret or whether it is used. An omitted secret stays
+        while the channel still sends to the same place; sending it elsewhere (another mail server,
+        port, encryption or login, another robot address) needs it entered again, so an admin cannot
+        redirect the county's password to a server of their own. The settings are checked again
+        only when they change: stopping or renaming a channel whose address no longer passes the
+        check stays possible (each post checks it anyway)."""
         with self.store.write() as s:
             row = _channel(s, channel_id, actor)
-            merged = {**(row.settings or {}), **(changes.get("settings") or {})}
-            settings, secret = self._checked_settings(row.kind, merged, changes.get("secret", row.secret))
+            if "settings" in changes or "secret" in changes:
+                merged = {**(row.settings or {}), **(changes.get("settings") or {})}
+                if (
+                    "secret" not in changes
+                    and row.secret
+                    and _destination(row.kind, merged) != _destination(row.kind, row.settings or {})
+                ):
+                    raise InvalidInputError(
+                        "channel invalid",
+                        {
+                            "secret": [
+                                "enter the password or signing secret again when the server or address changes"
+                                " / 更改服务器、端口、加密方式、登录名或地址时，须重新填写密码或加签密钥"
+                            ]
+                        },
+                    )
+                settings, secret = self._checked_settings(row.kind, merged, changes.get("secret", row.secret))
+                row.settings, row.secret = settings, secret or None
             if "name" in changes:
                 name = str(changes["name"] or "").strip()
                 if not name:
@@ -167,7 +188,6 @@ class NotificationsMixin:
                 row.name = name[:200]
             if "active" in changes:
                 row.active = bool(changes["active"])
-            row.settings, row.secret = settings, secret or None
             return _channel_record(row)
 
     def delete_notification_channel(self, channel_id: str, actor: str) -> None:
@@ -383,3 +403,15 @@ __all__ = [
     "NotificationsMixin",
     "PreferenceRecord",
 ]
+
+
+def _destination(kind: str, settings: dict[str, Any]) -> tuple[Any, ...]:
+    """Where a channel's secret goes: the mail server and login, or the robot's address."""
+    if kind == "email":
+        return (
+            settings.get("host"),
+            settings.get("port") or 587,
+            settings.get("security") or "starttls",
+            settings.get("username"),
+        )
+    return (settings.get("url"),)

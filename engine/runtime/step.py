@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -65,6 +66,9 @@ class Steps:
         ] = []  # engine work a diagram's step calls for (a campaign's annual list starts its problems)
         # after a job failed: True parks it instead of retrying it later (incidents)
         self.job_failure_checks: list[Callable[[Step, Job, str], bool]] = []
+        # a task now waits for someone it did not wait for before (转办, 委派, a signer's turn):
+        # (session, the task row, now); notifications tell them
+        self.offer_hooks: list[Callable[[Session, HumanTask, datetime], None]] = []
 
     @contextlib.contextmanager
     def write(self, actor: str | None) -> Iterator[Step]:
@@ -430,6 +434,12 @@ class Step:
         """Outbound events (webhooks subscribe here); written in the step's transaction."""
         for listener in self.steps.listeners:
             listener(self.session, event, row, data)
+
+    def offered(self, ht: HumanTask) -> None:
+        """``ht`` now waits for people it did not wait for before, outside a diagram's step (a
+        transfer, a delegation, the next signer's turn): the offer hooks tell them."""
+        for hook in self.steps.offer_hooks:
+            hook(self.session, ht, self.now)
 
     def record(self, event: str, *, actor: str | None, **fields: Any) -> None:
         """An audit row at the step's ``now``."""

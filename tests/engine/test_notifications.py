@@ -310,10 +310,60 @@ def test_channels_are_checked_and_their_secrets_never_shown(engine: Engine) -> N
         },
     )
     assert made.has_secret and "pw" not in repr(made)
+    renamed = engine.update_notification_channel(
+        made.id, "admin", {"name": "县政府邮件", "settings": {"from_address": "noreply@xian.gov.cn"}}
+    )
+    assert renamed.has_secret and renamed.settings["from_address"] == "noreply@xian.gov.cn"
     changed = engine.update_notification_channel(
-        made.id, "admin", {"settings": {"port": 465, "security": "ssl"}}
+        made.id, "admin", {"settings": {"port": 465, "security": "ssl"}, "secret": "pw"}
     )
     assert changed.has_secret and changed.settings["port"] == 465
+
+
+def test_the_password_is_not_sent_to_a_server_it_was_not_given_for(engine: Engine, mailbox: Mailbox) -> None:
+    """An admin who points the county's mail channel at another server must type its password
+    again: otherwise pressing 测试 would log in there with the county's stored password."""
+    made = engine.create_notification_channel(
+        "admin",
+        {
+            "kind": "email",
+            "name": "县政府邮件",
+            "settings": {"host": "smtp.xian.gov.cn", "username": "oa", "from_address": "oa@xian.gov.cn"},
+            "secret": "county-smtp-password",
+        },
+    )
+    for moved in (
+        {"host": "127.0.0.1", "port": mailbox.port, "security": "none"},
+        {"port": 2525},
+        {"security": "ssl"},
+        {"username": "someone-else"},
+    ):
+        with pytest.raises(InvalidInputError) as refused:
+            engine.update_notification_channel(made.id, "admin", {"settings": moved})
+        assert "重新填写密码" in refused.value.errors["secret"][0]
+    [kept] = engine.list_notification_channels("admin")
+    assert kept.settings["host"] == "smtp.xian.gov.cn" and kept.has_secret  # nothing changed
+
+
+def test_a_channel_whose_address_no_longer_passes_can_still_be_stopped(
+    engine: Engine, robots: Robots
+) -> None:
+    made = engine.create_notification_channel(
+        "admin", {"kind": "wecom", "name": "企业微信群", "settings": {"url": robots.wecom}}
+    )
+    engine.webhook_allow_private = False  # the operator turned loopback targets off since
+    stopped = engine.update_notification_channel(
+        made.id, "admin", {"active": False, "name": "企业微信群（停用）"}
+    )
+    assert (stopped.active, stopped.name) == (False, "企业微信群（停用）")
+    with pytest.raises(InvalidInputError):  # changing where it posts is checked as ever
+        engine.update_notification_channel(made.id, "admin", {"settings": {"url": robots.wecom}})
+
+
+def test_quiet_hours_take_ascii_clock_times_only(engine: Engine) -> None:
+    with pytest.raises(InvalidInputError):
+        engine.set_notification_preferences("a", {"quiet_start": "２２:００", "quiet_end": "07:00"})
+    assert engine.notification_preferences("a").quiet_start is None
 
 
 APPROVAL = Path(__file__).resolve().parent.parent / "data" / "engine" / "approval.bpmn"
@@ -355,3 +405,64 @@ def test_signers_are_told_and_the_systems_own_reminder_waits_out_quiet_hours(
     engine.complete(review.id, "a", {"decision": "approve"})
     work(engine)
     assert "s1、s2有一项新的待办任务。" in robots.texts()[-1]  # 会签: each signer whose turn it is
+
+
+def test_whoever_a_task_is_handed_to_is_told(engine: Engine, mailbox: Mailbox) -> None:
+    """转办, 委派 and its return, and added signers: each new holder hears of the task as of a new one."""
+    email_channel(engine, mailbox)
+    for person in ("a", "boss", "wang", "b"):
+        engine.set_notification_preferences(person, {"email": f"{person}@xian.gov.cn"})
+    inst = engine.start("notify_demo", actor="wang", data={"title": "修缮三组村道"})
+    task = engine.get_instance(inst.id).open_tasks[0]
+    work(engine)
+    mailbox.messages.clear()
+
+    engine.claim(task.id, "a")
+    engine.transfer(task.id, "a", "boss", "请领导处理")
+    work(engine)
+    assert [m["To"] for m in mailbox.messages] == ["boss@xian.gov.cn"]
+    assert "boss有一项新的待办任务。" in mailbox.messages[0].get_content()
+
+    mailbox.messages.clear()
+    engine.delegate(task.id, "boss", "b")
+    work(engine)
+    assert [m["To"] for m in mailbox.messages] == ["b@xian.gov.cn"]
+
+    mailbox.messages.clear()
+    engine.complete(task.id, "b", {"decision": "approve"})  # the delegate's work goes back to boss
+    work(engine)
+    assert [m["To"] for m in mailbox.messages] == ["boss@xian.gov.cn"]
+
+    mailbox.messages.clear()
+    engine.add_signers(task.id, "boss", ["a", "wang"], "parallel")
+    work(engine)
+    assert sorted(m["To"] for m in mailbox.messages) == ["a@xian.gov.cn", "wang@xian.gov.cn"]
+
+
+def test_in_sequential_signing_the_next_signer_is_told_when_their_turn_comes(
+    make_engine, robots: Robots
+) -> None:
+    engine = make_engine()
+    engine.webhook_allow_private = True
+    for user, groups in {"wang": [], "a": ["reviewers"], "s1": [], "s2": []}.items():
+        engine.upsert_user(user, groups=groups)
+    engine.upsert_user("admin", roles=["admin"])
+    xml = APPROVAL.read_text().replace("__AUTO__", "never").replace("__MODE__", "sequential")
+    engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
+    engine.create_notification_channel(
+        "admin", {"kind": "wecom", "name": "企业微信群", "settings": {"url": robots.wecom}}
+    )
+    inst = engine.start("approval_demo", actor="wang", data={"signers": ["s1", "s2"]})
+    engine.complete(engine.get_instance(inst.id).open_tasks[0].id, "wang", {"title": "修缮村道"})
+    review = next(t for t in engine.get_instance(inst.id).open_tasks if t.element_id == "review")
+    engine.claim(review.id, "a")
+    engine.complete(review.id, "a", {"decision": "approve"})
+    work(engine)
+    assert "s1有一项新的待办任务。" in robots.texts()[-1]  # only the first signer's turn has come
+
+    assert engine.list_tasks("s2").items == []
+    [first] = engine.list_tasks("s1").items
+    robots.posts.clear()
+    engine.complete(first.id, "s1", {"decision": "approve"})
+    work(engine)
+    assert len(robots.texts()) == 1 and "s2有一项新的待办任务。" in robots.texts()[0]
