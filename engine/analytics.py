@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, Float, Integer, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session
 
+from .errors import InvalidInputError
 from .tables import AuditEvent, HumanTask, Instance, WaitDay, WaitDayDone
 from .vocabulary import Event
 
@@ -166,6 +167,37 @@ def _timers(
         for e, n in s.execute(stmt).all()
         if e is not None and e not in seen
     ]
+
+
+# ---- the period asked for ---------------------------------------------------------------------
+LONGEST = timedelta(days=366)  # the page offers a year at most; longer would count days by the thousand
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def period(since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """``[since, until)`` in UTC (default: the 30 days up to now), refused with 422 when it is
+    upside down, longer than a year and a day, before 2000 or over a year ahead: each of its days
+    may be counted into ``task_wait_day``, so a caller must not ask for millennia."""
+    try:
+        until = (until or now).astimezone(UTC)
+        since = (since or until - timedelta(days=30)).astimezone(UTC)
+    except OverflowError:
+        raise InvalidInputError(
+            "the period is out of range", {"since": ["between 2000 and next year / 须在 2000 年至明年之间"]}
+        ) from None
+    if since >= until:
+        raise InvalidInputError(
+            "since must be before until", {"since": ["must be before until / 开始时间须早于结束时间"]}
+        )
+    if since < EARLIEST or until > now + LONGEST:
+        raise InvalidInputError(
+            "the period is out of range", {"since": ["between 2000 and next year / 须在 2000 年至明年之间"]}
+        )
+    if until - since > LONGEST:
+        raise InvalidInputError(
+            "the period is longer than a year", {"since": ["a year at most / 时间段最长一年"]}
+        )
+    return since, until
 
 
 # ---- daily histograms -------------------------------------------------------------------------

@@ -695,18 +695,15 @@ class Engine(
         """Per element of ``key``: passed, median and p95 wait, open now and overdue, over
         ``[since, until)`` (default: the last 30 days), for the viewer's tenant (designers and admins)."""
         now = self.clock.now()
-        until = until or now
-        since = since or until - timedelta(days=30)
-        if since >= until:
-            raise InvalidInputError(
-                "since must be before until", {"since": ["must be before until / 开始时间须早于结束时间"]}
-            )
+        since, until = analytics.period(since, until, now)
         days = analytics.whole_days(since, until, now)
         if len(days) < analytics.DAILY_FROM_DAYS:
             days = []
         if days:
             with self.store.read() as s:
-                rules.require("deploy", rules.actor_of(s, viewer))
+                actor = rules.actor_of(s, viewer)
+                rules.require("deploy", actor)
+                self.catalog.get_row(s, key, tenant=actor.tenant)  # 404 before any day is counted
                 missing = len(analytics.counted(s, days)) < len(days)
             if missing:
                 with contextlib.suppress(IntegrityError), self.store.write() as w:

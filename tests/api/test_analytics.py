@@ -6,8 +6,10 @@ import io
 from datetime import timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from engine import Engine, ManualClock
+from engine.tables import WaitDayDone
 from tests.engine.test_analytics import REVIEW
 
 from .conftest import Auth, page_login
@@ -70,6 +72,38 @@ def test_the_analytics_of_a_process(client: FlaskClient, auth: Auth, clock: Manu
         headers=auth.headers("admin"),
     )
     assert bad.status_code == 422 and "since" in bad.get_json()["errors"]
+
+
+def test_a_period_out_of_range_is_refused_before_any_day_is_counted(
+    client: FlaskClient, auth: Auth, engine: Engine, clock: ManualClock
+) -> None:
+    """Each whole day of a long period is counted once into task_wait_day: a caller asking for
+    centuries, or for dates the calendar cannot shift, gets 422 at once, and an unknown process
+    404, with nothing counted."""
+    reviewed(client, auth, clock)
+    for query in (
+        "since=0001-01-02T00:00:00Z",  # seven centuries of days
+        "until=0001-01-05T00:00:00Z",  # 30 days before it is no date at all
+        "since=0001-01-01T00:00:00%2B08:00",  # not a date in UTC
+        "since=9999-12-31T00:00:01Z&until=9999-12-31T12:00:00Z",
+        "since=2024-01-01T00:00:00Z&until=2026-01-01T00:00:00Z",  # two years
+    ):
+        resp = client.get(
+            f"/api/v1/process-definitions/review/analytics?{query}", headers=auth.headers("admin")
+        )
+        assert resp.status_code == 422, (query, resp.get_data(as_text=True))
+        assert "since" in resp.get_json()["errors"]
+    year = "since=2025-03-06T00:00:00Z"
+    assert (
+        client.get(
+            f"/api/v1/process-definitions/nope/analytics?{year}", headers=auth.headers("admin")
+        ).status_code
+        == 404
+    )
+    with engine.store.read() as s:
+        assert s.scalar(select(func.count()).select_from(WaitDayDone)) == 0
+    resp = client.get(f"/api/v1/process-definitions/review/analytics?{year}", headers=auth.headers("admin"))
+    assert resp.status_code == 200 and resp.get_json()["items"][0]["passed"] == 2
 
 
 def test_the_heatmap_page(client: FlaskClient, auth: Auth, engine: Engine, clock: ManualClock) -> None:
