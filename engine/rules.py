@@ -51,6 +51,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal_column,
     or_,
     select,
     union,
@@ -791,7 +792,7 @@ def _involved_ids(username: str, scoped_units: list[str]) -> CompoundSelect[Any]
         select(HumanTask.instance_id).where(HumanTask.completed_by == username),
         select(HumanTask.instance_id).where(HumanTask.owner == username),
         select(AuditEvent.instance_id).where(
-            AuditEvent.event == audit.TASK_DELEGATE_DONE, AuditEvent.actor == username
+            AuditEvent.event == _DELEGATE_DONE, AuditEvent.actor == username
         ),
         select(HumanTask.instance_id)
         .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
@@ -804,6 +805,12 @@ def _involved_ids(username: str, scoped_units: list[str]) -> CompoundSelect[Any]
     )
 
 
+# In the statement's text, not a parameter: ``ix_audit_delegate_done`` is partial on this event, and
+# PostgreSQL's generic plan for a prepared statement cannot use a partial index whose condition
+# compares with a parameter (it read all of audit_event instead).
+_DELEGATE_DONE: ColumnElement[str] = literal_column(f"'{audit.TASK_DELEGATE_DONE.value}'")
+
+
 def _involvement(
     username: ColumnElement[str], scoped_units: BindParameter[Any] | None
 ) -> ColumnElement[bool]:
@@ -814,7 +821,7 @@ def _involvement(
     delegated = exists().where(  # a delegate hands the task back to its owner: their work still counts
         AuditEvent.instance_id == Instance.id,
         AuditEvent.actor == username,
-        AuditEvent.event == audit.TASK_DELEGATE_DONE,
+        AuditEvent.event == _DELEGATE_DONE,
     )
     candidate = exists().where(
         TaskCandidate.task_id == HumanTask.id,
