@@ -152,6 +152,12 @@ class ScriptError(EngineError):
     title = "Script failed"
 
 
+class JobFailedError(ScriptError):
+    """A job an admin ran again (retrying its incident) failed again."""
+
+    title = "Job failed"
+
+
 class SandboxViolationError(ScriptError):
     title = "Script not allowed"
 

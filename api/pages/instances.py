@@ -41,7 +41,7 @@ def index():
     page = engine.list_instances(limit=100, viewer=current_user().username)
     know_people(i.started_by for i in page.items)
     unresolved = engine.unresolved_tasks() if may("view_incidents") else []  # 无人担任: for admins to fix
-    stopped = len(engine.list_incidents(current_user().username)) if may("view_incidents") else 0
+    stopped = engine.count_incidents(current_user().username) if may("view_incidents") else 0
     return render_template(
         "pages/instances/index.html",
         items=page.items,

@@ -8,7 +8,7 @@ from engine import IncidentRecord, InstanceRecord
 
 from ..auth import require_user
 from ..extension import get_engine
-from ..schemas.common import page_schema, sliced
+from ..schemas.common import offset_limit, page_schema, paged
 from ..schemas.incidents import IncidentQueryArgsSchema, IncidentSchema, VariablesSchema
 from ..schemas.instances import InstanceSchema
 from .common import Blueprint, errors
@@ -29,13 +29,12 @@ IncidentPageSchema = page_schema(IncidentSchema, "IncidentPage")
 @errors(blp, 403, 422)
 def list_incidents(args: dict[str, Any]) -> dict[str, Any]:
     """Incidents, newest first: open ones unless ``open=false``; filters ``instance_id``, ``process_key``."""
-    found = get_engine().list_incidents(
-        require_user().username,
-        open_only=args["open"],
-        instance_id=args.get("instance_id"),
-        process_key=args.get("process_key"),
+    viewer, engine = require_user().username, get_engine()
+    where = dict(
+        open_only=args["open"], instance_id=args.get("instance_id"), process_key=args.get("process_key")
     )
-    return sliced(found, args)
+    found = engine.list_incidents(viewer, **where, **offset_limit(args))
+    return paged(found, engine.count_incidents(viewer, **where), args)
 
 
 @blp.route("/incidents/<incident_id>", methods=["GET"])

@@ -29,10 +29,32 @@ class IncidentsMixin:
         open_only: bool = True,
         instance_id: str | None = None,
         process_key: str | None = None,
+        offset: int = 0,
+        limit: int = 500,
     ) -> list[IncidentRecord]:
         """Incidents of the viewer's tenant (admins), newest first; open ones unless asked otherwise."""
         with self.steps.read(viewer) as step:
             return service.listing(
+                step.session,
+                viewer,
+                open_only=open_only,
+                instance_id=instance_id,
+                process_key=process_key,
+                offset=offset,
+                limit=limit,
+            )
+
+    def count_incidents(
+        self,
+        viewer: str,
+        *,
+        open_only: bool = True,
+        instance_id: str | None = None,
+        process_key: str | None = None,
+    ) -> int:
+        """How many incidents ``list_incidents`` pages through, with the same filters."""
+        with self.steps.read(viewer) as step:
+            return service.count(
                 step.session, viewer, open_only=open_only, instance_id=instance_id, process_key=process_key
             )
 
@@ -45,7 +67,9 @@ class IncidentsMixin:
         its parked job; a timer due meanwhile fires at once. A retry that fails again raises the
         failure (the incident counts another attempt)."""
         with self.steps.write(actor) as step:
-            found, due = service.retry(step, incident_id)
+            found, due, parked = service.retry(step, incident_id)
+        if parked is not None:
+            return service.rerun_job(self.steps, found.id, parked, actor)
         for job_id in due:
             loop.run_job(self.steps, job_id, force=False)
         return found

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import inbox, rules
-from ..errors import ConflictError, InvalidInputError, NotFoundError
+from ..errors import ConflictError, InvalidInputError, JobFailedError, NotFoundError
 from ..ownership import is_reserved
 from ..runtime.runner import Failure
 from ..runtime.step import Step, Steps
@@ -166,19 +166,45 @@ def job_failed(step: Step, job: Job, error: str) -> bool:
     return True
 
 
-def listing(
+def _visible(
     s: Session, viewer: str, *, open_only: bool, instance_id: str | None, process_key: str | None
-) -> list[IncidentRecord]:
+) -> Select[Incident]:
+    """The viewer's tenant's incidents (filtered in the statement, before any page is cut)."""
     actor = rules.actor_of(s, viewer)
     rules.require("view_incidents", actor)
-    stmt = select(Incident).order_by(Incident.created_at.desc())
+    stmt = select(Incident)
+    where = rules.tenant_filter(actor, Incident.tenant)
+    if where is not None:
+        stmt = stmt.where(where)
     if open_only:
         stmt = stmt.where(Incident.resolved_at.is_(None))
     if instance_id:
         stmt = stmt.where(Incident.instance_id == instance_id)
     if process_key:
         stmt = stmt.where(Incident.process_key == process_key)
-    return [record(r) for r in s.scalars(stmt.limit(500)) if rules.in_tenant(actor, r.tenant)]
+    return stmt
+
+
+def listing(
+    s: Session,
+    viewer: str,
+    *,
+    open_only: bool,
+    instance_id: str | None,
+    process_key: str | None,
+    offset: int = 0,
+    limit: int = 500,
+) -> list[IncidentRecord]:
+    stmt = _visible(s, viewer, open_only=open_only, instance_id=instance_id, process_key=process_key)
+    stmt = stmt.order_by(Incident.created_at.desc(), Incident.id).offset(offset).limit(limit)
+    return [record(r) for r in s.scalars(stmt)]
+
+
+def count(
+    s: Session, viewer: str, *, open_only: bool, instance_id: str | None, process_key: str | None
+) -> int:
+    stmt = _visible(s, viewer, open_only=open_only, instance_id=instance_id, process_key=process_key)
+    return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 def get(s: Session, viewer: str, incident_id: str) -> Incident:
@@ -190,27 +216,65 @@ def get(s: Session, viewer: str, incident_id: str) -> Incident:
     return row
 
 
-def retry(step: Step, incident_id: str) -> tuple[IncidentRecord, list[str]]:
-    """Run again what the incident stopped; returns it and the jobs now due to run at once."""
+def retry(step: Step, incident_id: str) -> tuple[IncidentRecord, list[str], str | None]:
+    """Run again what the incident stopped: an instance from its last good state (returns the
+    timers now due to run at once), or a parked job, which is returned still parked for
+    ``rerun_job`` to run after this transaction."""
     rules.require("repair_instances", rules.actor_of(step.session, step.actor or ""))
     row = get(step.session, step.actor or "", incident_id)
     if row.resolved_at is not None:
         raise ConflictError(f"incident {incident_id} is already {row.resolution}")
     if row.kind in ("script", "message") and row.instance_id is not None:
-        return record(row), resume(step, row.instance_id)
+        return record(row), resume(step, row.instance_id), None
     job = step.session.get(Job, row.job_id) if row.job_id else None
     if job is None:
         _resolve(step, row)
-        return record(row), []
-    job.attempts, job.locked_by, job.locked_until, job.due_at = 0, None, None, step.now
-    _resolve(step, row)
-    step.record(
-        Event.INCIDENT_RETRIED,
-        actor=step.actor,
-        instance_id=row.instance_id,
-        data={"incident": row.id, "job": job.id},
-    )
-    return record(row), [job.id]
+        return record(row), [], None
+    return record(row), [], job.id
+
+
+def rerun_job(steps: Steps, incident_id: str, job_id: str, actor: str) -> IncidentRecord:
+    """Run a parked job once more, now, for the admin who retried its incident. Parked, no worker
+    takes it meanwhile. If it fails again the incident stays open with another attempt counted and
+    the job stays parked, and the failure is raised (422); otherwise the incident is resolved."""
+    with steps.store.read() as s:
+        job = s.get(Job, job_id)
+        handler = steps.job_handlers.get(job.kind) if job is not None else None
+    error = None
+    if job is not None:
+        try:
+            if handler is None:
+                raise RuntimeError(f"no handler for job kind '{job.kind}'")
+            handler(job, True)
+        except (ConflictError, NotFoundError) as exc:
+            error = exc.detail
+        except Exception as exc:  # what a worker would have recorded on the job's row
+            error = f"{type(exc).__name__}: {exc}"
+    with steps.write(actor) as step:
+        row = step.session.get(Incident, incident_id)
+        live = step.session.get(Job, job_id)
+        if row is None:
+            raise NotFoundError(f"no incident '{incident_id}'")
+        if error is not None:
+            row.attempts += 1
+            row.message, row.updated_at = error[:2000], step.now
+            if live is not None:
+                live.attempts += 1
+                live.last_error = error[:2000]
+        else:
+            if live is not None and live.locked_by == PARKED_BY:  # it ran and stays (a recurring job)
+                live.attempts, live.locked_by, live.locked_until = 0, None, None
+            _resolve(step, row)
+            step.record(
+                Event.INCIDENT_RETRIED,
+                actor=actor,
+                instance_id=row.instance_id,
+                data={"incident": row.id, "job": job_id},
+            )
+        found = record(row)
+    if error is not None:
+        raise JobFailedError(f"the job failed again: {error} / 重试后仍然出错")
+    return found
 
 
 def resume(step: Step, instance_id: str) -> list[str]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from engine import ConflictError, Engine, InvalidInputError, ManualClock, NotAllowedError, ScriptError
 from engine.incidents import MAX_JOB_ATTEMPTS
+from engine.incidents.tables import Incident
+from engine.organisation import PostAssignment, set_posts, upsert_unit
 from engine.tables import Job
 
 SHARE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -179,6 +182,69 @@ def test_a_job_out_of_attempts_becomes_an_incident_and_runs_again_on_retry(
 
     share.retry_incident(incident.id, "admin")
     assert ran == ["j1"] and share.list_incidents("admin") == []
+
+
+def test_a_job_that_fails_again_on_retry_says_so_and_stays_parked(share: Engine, clock: ManualClock) -> None:
+    """A retry that fails again is the admin's answer (422), not a silent "retried": the incident
+    stays open with one more attempt, and the job stays parked instead of retrying for hours."""
+    service_up = {"yes": False}
+
+    def archive(job: Job, force: bool) -> None:
+        if not service_up["yes"]:
+            raise RuntimeError("the archive service is down")
+        with share.store.write() as s:  # done: the handler removes its job, as the real ones do
+            s.delete(s.get(Job, job.id))
+
+    share.job_handlers["archive"] = archive
+    with share.store.write() as s:
+        s.add(
+            Job(id="j2", kind="archive", due_at=clock.now(), payload={}, attempts=0, created_at=clock.now())
+        )
+    for _ in range(MAX_JOB_ATTEMPTS):
+        share.run_due_jobs(kinds=["archive"])
+        clock.advance(timedelta(hours=7))
+    [incident] = share.list_incidents("admin")
+
+    with pytest.raises(ScriptError) as again:
+        share.retry_incident(incident.id, "admin")
+    assert "archive service is down" in again.value.detail
+    still = share.get_incident(incident.id, "admin")
+    assert (still.resolved_at, still.attempts) == (None, MAX_JOB_ATTEMPTS + 1)
+    clock.advance(timedelta(days=30))
+    assert share.run_due_jobs(kinds=["archive"]) == 0  # still parked
+
+    service_up["yes"] = True
+    share.retry_incident(incident.id, "admin")
+    assert share.get_incident(incident.id, "admin").resolution == "retried"
+    with share.store.read() as s:
+        assert s.get(Job, "j2") is None
+
+
+def test_each_county_pages_through_its_own_incidents(share: Engine, clock: ManualClock) -> None:
+    """乙县's five hundred newer incidents do not push 甲县's one out of 甲县's list, and a long
+    history pages on past the first five hundred."""
+    now = clock.now()
+    with share.store.write() as s:
+        for code, name in (("xian_a", "甲县"), ("xian_b", "乙县")):
+            upsert_unit(s, code, name=name, kind="county", parent=None, attributes=None, now=now)
+    for who in ("a.admin", "b.admin"):
+        share.upsert_user(who, roles=["admin"])
+    base = dict(kind="job", message="RuntimeError: down", data={}, attempts=10, updated_at=now)
+    with share.store.write() as s:
+        set_posts(s, "a.admin", [PostAssignment("xian_a", "管理员")])
+        set_posts(s, "b.admin", [PostAssignment("xian_b", "管理员")])
+        s.execute(insert(Incident), [{**base, "id": "a-1", "created_at": now, "tenant": "xian_a"}])
+        s.execute(
+            insert(Incident),
+            [
+                {**base, "id": f"b-{k}", "created_at": now + timedelta(minutes=k), "tenant": "xian_b"}
+                for k in range(1, 502)
+            ],
+        )
+    assert [i.id for i in share.list_incidents("a.admin")] == ["a-1"]
+    assert share.count_incidents("a.admin") == 1
+    assert share.count_incidents("b.admin") == 501
+    assert [i.id for i in share.list_incidents("b.admin", offset=500, limit=50)] == ["b-1"]
 
 
 def test_a_start_that_failed_starts_again_with_its_data(share: Engine) -> None:
