@@ -31,6 +31,8 @@ class AppraisalEntry:
     period: str
     points: float | None
     instance_id: str | None
+    rank: int | None = None  # a ranking's place, and how many were placed (pages word it themselves)
+    placed: int | None = None
 
 
 def entries(s: Session, tenant: str | None, subject_kind: str, subject: str) -> list[AppraisalEntry]:
@@ -78,7 +80,17 @@ def entries(s: Session, tenant: str | None, subject_kind: str, subject: str) -> 
         title = str(definition.get("title") or definition["name"])
         detail = f"{row.period} 第{mine.rank}名（共{len(placed)}名），总分{row.points:g}"
         out.append(
-            AppraisalEntry(row.awarded_at, "ranking", title, detail, row.period, row.points, row.instance_id)
+            AppraisalEntry(
+                row.awarded_at,
+                "ranking",
+                title,
+                detail,
+                row.period,
+                row.points,
+                row.instance_id,
+                rank=mine.rank,
+                placed=len(placed),
+            )
         )
     return sorted(out, key=lambda e: e.at)
 

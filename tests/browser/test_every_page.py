@@ -431,8 +431,9 @@ def report(walk: Walk) -> str:
 
 def server_titles(server) -> set[str]:
     """What people typed in on ``server``, read as its administrator: the titles, descriptions and
-    goals of the instances, the campaigns' titles and categories, the units' names and their
-    members' names, posts and ranks (other tests make some); their logins go to SERVER_LOGINS."""
+    goals of the instances, the campaigns' titles and categories, the appraisal schemes' titles,
+    the awards' names, nominations and objections, the units' names and their members' names,
+    posts and ranks (other tests make some); their logins go to SERVER_LOGINS."""
     titles: set[str] = set()
     for number in range(1, 100):
         page = _admin_get(server, f"/process-instances?per_page=200&page={number}")
@@ -449,6 +450,13 @@ def server_titles(server) -> set[str]:
             break
     for campaign in _admin_get(server, "/campaigns?per_page=100")["items"]:
         titles |= {campaign["title"], *campaign["categories"]}
+    for scheme in _admin_get(server, "/appraisal/schemes"):  # the organisation's own, and the shipped data
+        titles |= {str(scheme[k]) for k in ("title", "name") if scheme.get(k)}
+    for listed in _admin_get(server, "/award-lists?per_page=100")["items"]:
+        titles.add(listed["kind"])  # an award's name, as the organiser gave it
+        titles |= {str(e["reason"]) for e in listed["entries"] if e.get("reason") and not e.get("rank")}
+        for objection in listed["objections"]:  # people's words, filed and answered
+            titles |= {str(objection[k]) for k in ("reason", "note") if objection.get(k)}
     for unit in _admin_get(server, "/units?per_page=200")["items"]:
         titles.add(unit["name"])
         for member in _admin_get(server, f"/units/{quote(unit['code'])}")["members"]:

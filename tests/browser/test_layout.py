@@ -53,21 +53,28 @@ def test_pages_need_a_login(login) -> None:
     assert user.goto("/designer").status == 403
 
 
+def search(page) -> None:
+    """Submit the inbox's filters and wait for the page they load (counting rows before it has
+    loaded reads the old page, or none)."""
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+
+
 def test_inbox_tabs_search_and_filter(login, tmp_path: Path) -> None:
     wang = login("wang")
     file_problem(wang, "独一无二的检索标题", "P-2026-SEARCH")
     wang.goto("/inbox?tab=done")
     assert int(wang.locator(".tab[data-tab='done'] .count").inner_text()) >= 1
     wang.fill("input[name=q]", "独一无二")
-    wang.click("form.filters button[type=submit]")
+    search(wang)
     rows = wang.locator("table.tasks tbody tr")
     assert rows.count() == 1 and "独一无二的检索标题" in rows.first.inner_text()
     assert "tab=done" in wang.url
     wang.select_option("select[name=process]", "claim_evaluate")
-    wang.click("form.filters button[type=submit]")
+    search(wang)
     assert wang.locator("table.tasks tbody tr").count() == 1
     wang.fill("input[name=q]", "没有这个标题")
-    wang.click("form.filters button[type=submit]")
+    search(wang)
     assert wang.locator("table.tasks").count() == 0 and wang.locator(".empty").count() == 1
     wang.screenshot(path=str(tmp_path / "inbox-search.png"))
 
