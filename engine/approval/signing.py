@@ -111,9 +111,9 @@ def add_signers(
     comment(
         s, ht, actor, "add_sign", text, now
     )  # whom and how: the audit entry; the text is the person's own
-    for row in rows:
-        if row.status == "open":
-            step.offered(row)
+    opened = [row.assignee for row in rows if row.status == "open" and row.assignee]
+    if opened:  # one announcement naming them all (a group robot posts once)
+        step.offered(ht, people=opened)
     s.flush()
     return [task_record(r) for r in rows]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -43,6 +43,8 @@ from .tables import Incident
 MAX_JOB_ATTEMPTS = int(os.environ.get("JIEBANG_JOB_MAX_ATTEMPTS", "10"))
 PARKED = datetime(9999, 1, 1, tzinfo=UTC)  # a parked job's lease: never taken until released
 PARKED_BY = "incident"
+RETRYING_BY = "incident-retry"  # an admin's retry runs it now; no worker takes it meanwhile
+RETRY_LEASE = timedelta(minutes=10)  # a retry that died frees its job again after this
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,11 @@ def retry(step: Step, incident_id: str) -> tuple[IncidentRecord, list[str], str 
     if job is None:
         _resolve(step, row)
         return record(row), [], None
+    stale = job.locked_by == RETRYING_BY and job.locked_until is not None and job.locked_until <= step.now
+    if job.locked_by != PARKED_BY and not stale:
+        raise ConflictError(f"incident {incident_id} is being retried / 正在重试，请稍候")
+    # claimed for this retry: a second click waits for it, and a retry that died is free again later
+    job.locked_by, job.locked_until = RETRYING_BY, step.now + RETRY_LEASE
     return record(row), [], job.id
 
 
@@ -255,15 +262,20 @@ def rerun_job(steps: Steps, incident_id: str, job_id: str, actor: str) -> Incide
         live = step.session.get(Job, job_id)
         if row is None:
             raise NotFoundError(f"no incident '{incident_id}'")
+        claimed = live is not None and live.locked_by == RETRYING_BY
         if error is not None:
-            row.attempts += 1
-            row.message, row.updated_at = error[:2000], step.now
-            if live is not None:
+            if claimed and live is not None:  # parked again, for the next repair
                 live.attempts += 1
                 live.last_error = error[:2000]
+                live.locked_by, live.locked_until = PARKED_BY, PARKED
+            if row.resolved_at is None:
+                row.attempts += 1
+                row.message, row.updated_at = error[:2000], step.now
         else:
-            if live is not None and live.locked_by == PARKED_BY:  # it ran and stays (a recurring job)
+            if claimed and live is not None:  # it ran and stays (a recurring job): a job like any other
                 live.attempts, live.locked_by, live.locked_until = 0, None, None
+            if row.resolved_at is not None:  # closed meanwhile (its instance was cancelled)
+                return record(row)
             _resolve(step, row)
             step.record(
                 Event.INCIDENT_RETRIED,

@@ -170,14 +170,19 @@ class Notifier:
             if ht.due_at is not None:
                 self._schedule_due(s, ht, ctx.now)
 
-    def on_offered(self, s: Session, ht: HumanTask, now: datetime) -> None:
-        """Offer hook: 任务待办 for whoever a task now waits for (转办, 委派, a signer's turn)."""
-        if ht.status not in OPEN:
+    def on_offered(
+        self, s: Session, ht: HumanTask, now: datetime, actor: str | None, people: list[str] | None
+    ) -> None:
+        """Offer hook: 任务待办 for whoever a task now waits for (转办, 委派, a signer's turn), in
+        one announcement, never to the person whose action it was."""
+        if ht.status not in OPEN and people is None:
             return
         row = s.get(Instance, ht.instance_id)
         if row is None or not channels_for(s, row.tenant):
             return
-        self.enqueue(s, row, ht, NotifyEvent.TASK_CREATED, now)
+        told = [p for p in (people if people is not None else recipients(s, ht)) if p != actor]
+        if told:
+            self.enqueue(s, row, ht, NotifyEvent.TASK_CREATED, now, people=told)
 
     def on_event(self, s: Session, event: str, row: Instance, data: dict[str, Any]) -> None:
         """Listener: 催办 (a person's, or the system's timeout reminder)."""
@@ -269,10 +274,11 @@ class Notifier:
         by: str | None = None,
         comment: str | None = None,
         urgent: bool = False,
+        people: list[str] | None = None,
     ) -> None:
-        """Write the deliveries (and their jobs) telling ``ht``'s people of ``event``."""
+        """Write the deliveries (and their jobs) telling ``ht``'s people (or ``people``) of ``event``."""
         chans = channels_for(s, row.tenant)
-        people = recipients(s, ht)
+        people = sorted(set(people)) if people is not None else recipients(s, ht)
         if not chans or not people:
             return
         prefs = {

@@ -67,8 +67,11 @@ class Steps:
         # after a job failed: True parks it instead of retrying it later (incidents)
         self.job_failure_checks: list[Callable[[Step, Job, str], bool]] = []
         # a task now waits for someone it did not wait for before (转办, 委派, a signer's turn):
-        # (session, the task row, now); notifications tell them
-        self.offer_hooks: list[Callable[[Session, HumanTask, datetime], None]] = []
+        # (session, the task row, now, who did it, the people it now waits for or None for its
+        # holders); notifications tell them
+        self.offer_hooks: list[
+            Callable[[Session, HumanTask, datetime, str | None, list[str] | None], None]
+        ] = []
 
     @contextlib.contextmanager
     def write(self, actor: str | None) -> Iterator[Step]:
@@ -435,11 +438,12 @@ class Step:
         for listener in self.steps.listeners:
             listener(self.session, event, row, data)
 
-    def offered(self, ht: HumanTask) -> None:
+    def offered(self, ht: HumanTask, people: list[str] | None = None) -> None:
         """``ht`` now waits for people it did not wait for before, outside a diagram's step (a
-        transfer, a delegation, the next signer's turn): the offer hooks tell them."""
+        transfer, a delegation, the next signer's turn): the offer hooks tell them (``people``,
+        else its holders), never the one who did it."""
         for hook in self.steps.offer_hooks:
-            hook(self.session, ht, self.now)
+            hook(self.session, ht, self.now, self.actor, people)
 
     def record(self, event: str, *, actor: str | None, **fields: Any) -> None:
         """An audit row at the step's ``now``."""

@@ -220,6 +220,42 @@ def test_a_job_that_fails_again_on_retry_says_so_and_stays_parked(share: Engine,
         assert s.get(Job, "j2") is None
 
 
+def test_a_second_retry_while_the_first_runs_is_refused_and_the_job_runs_once(
+    share: Engine, clock: ManualClock
+) -> None:
+    """Two admins (or one double click) retry the same parked job: the second is told it is being
+    retried, and whatever the job does (a post, a mail) happens once."""
+    ran: list[str] = []
+    second: list[Exception] = []
+    up = {"yes": False}
+
+    def archive(job: Job, force: bool) -> None:
+        if not up["yes"]:
+            raise RuntimeError("the archive service is down")
+        ran.append(job.id)
+        if len(ran) == 1:  # the other click arrives while this one runs
+            try:
+                share.retry_incident(incident.id, "admin")
+            except ConflictError as exc:
+                second.append(exc)
+        with share.store.write() as s:
+            s.delete(s.get(Job, job.id))
+
+    share.job_handlers["archive"] = archive
+    with share.store.write() as s:
+        s.add(
+            Job(id="j3", kind="archive", due_at=clock.now(), payload={}, attempts=0, created_at=clock.now())
+        )
+    for _ in range(MAX_JOB_ATTEMPTS):
+        share.run_due_jobs(kinds=["archive"])
+        clock.advance(timedelta(hours=7))
+    [incident] = share.list_incidents("admin")
+    up["yes"] = True
+    share.retry_incident(incident.id, "admin")
+    assert ran == ["j3"] and len(second) == 1 and "正在重试" in second[0].detail
+    assert share.get_incident(incident.id, "admin").resolution == "retried"
+
+
 def test_each_county_pages_through_its_own_incidents(share: Engine, clock: ManualClock) -> None:
     """乙县's five hundred newer incidents do not push 甲县's one out of 甲县's list, and a long
     history pages on past the first five hundred."""

@@ -466,3 +466,31 @@ def test_in_sequential_signing_the_next_signer_is_told_when_their_turn_comes(
     engine.complete(first.id, "s1", {"decision": "approve"})
     work(engine)
     assert len(robots.texts()) == 1 and "s2有一项新的待办任务。" in robots.texts()[0]
+
+
+def test_nobody_is_told_of_their_own_action_and_a_robot_posts_once_for_all_added_signers(
+    engine: Engine, mailbox: Mailbox, robots: Robots
+) -> None:
+    email_channel(engine, mailbox)
+    robot_channels(engine, robots)
+    for person in ("a", "b", "wang"):
+        engine.set_notification_preferences(person, {"email": f"{person}@xian.gov.cn"})
+    task = engine.start("notify_demo", actor="wang", data={"title": "修缮三组村道"}).open_tasks[0]
+    engine.claim(task.id, "a")
+    work(engine)
+    mailbox.messages.clear()
+    robots.posts.clear()
+
+    engine.add_signers(task.id, "a", ["b", "wang"], "parallel")
+    work(engine)
+    assert sorted(m["To"] for m in mailbox.messages) == ["b@xian.gov.cn", "wang@xian.gov.cn"]
+    assert len(robots.texts()) == 2  # one post per robot (钉钉, 企业微信), naming both
+    assert all("李四" in t and "wang" in t for t in robots.texts())
+
+    engine.remove_signer(task.id, "a", "b")
+    engine.remove_signer(task.id, "a", "wang")
+    mailbox.messages.clear()
+    engine.add_signers(task.id, "a", ["b"], "before")
+    engine.remove_signer(task.id, "a", "b")  # the step comes back to a, who did this
+    work(engine)
+    assert [m["To"] for m in mailbox.messages] == ["b@xian.gov.cn"]  # b, added; never a
