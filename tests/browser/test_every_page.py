@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -438,9 +439,7 @@ def server_titles(server) -> set[str]:
     for number in range(1, 100):
         page = _admin_get(server, f"/process-instances?per_page=200&page={number}")
         for item in page["items"]:
-            titles |= {
-                str(item["data"][k]) for k in ("title", "description", "goals") if item.get("data", {}).get(k)
-            }
+            titles |= set(_strings(item.get("data") or {}))  # every value people entered on its forms
             year_end = (item.get("data") or {}).get("year_end")
             if isinstance(year_end, dict) and year_end.get("comment"):
                 titles.add(str(year_end["comment"]))  # the evaluation group's own words
@@ -450,6 +449,10 @@ def server_titles(server) -> set[str]:
             break
     for campaign in _admin_get(server, "/campaigns?per_page=100")["items"]:
         titles |= {campaign["title"], *campaign["categories"]}
+    for definition in _admin_get(server, "/process-definitions?per_page=200")["items"]:
+        titles.add(str(definition["name"]))  # a designer's name for a process another test deployed
+    for channel in _admin_get(server, "/notification-channels?per_page=100")["items"]:
+        titles |= {str(channel["name"]), *_strings(channel.get("settings") or {})}
     for scheme in _admin_get(server, "/appraisal/schemes"):  # the organisation's own, and the shipped data
         titles |= {str(scheme[k]) for k in ("title", "name") if scheme.get(k)}
     for listed in _admin_get(server, "/award-lists?per_page=100")["items"]:
@@ -465,7 +468,20 @@ def server_titles(server) -> set[str]:
     return titles
 
 
-def _admin_get(server, path: str) -> dict:
+def _strings(value: object) -> list[str]:
+    """The free text inside a JSON value (an instance's data: what people entered): values with
+    Chinese in them or long ones, not short codes such as ``approve`` or ``on_track``, whose
+    showing raw on a page is what the walk is for."""
+    if isinstance(value, str):
+        return [value] if CHINESE.search(value) or len(value) >= 12 else []
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _strings(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v)]
+    return []
+
+
+def _admin_get(server, path: str) -> Any:
     request = urllib.request.Request(
         f"{server.base_url}/api/v1{path}", headers={"Authorization": f"Bearer {server.admin_token}"}
     )
