@@ -146,7 +146,15 @@ def decisions() -> dict[str, str]:
 
 
 def job_kinds() -> dict[str, str]:
-    return {"timer": _("定时器"), "webhook": _("消息推送")}
+    """Every kind of job an instance can have waiting, as its page names it."""
+    return {
+        "timer": _("定时器"),
+        "webhook": _("消息推送"),
+        "notification": _("通知发送"),
+        "notification_due": _("到期提醒"),
+        "task_timeout": _("超时处理"),
+        "village_snapshot": _("清单快照"),
+    }
 
 
 def element_types() -> dict[str, str]:
