@@ -34,7 +34,7 @@ def task_statuses() -> dict[str, str]:
 
 
 def phases() -> dict[str, str]:
-    """The challenge's phase (``data.phase`` of claim-and-evaluate, of the annual list's collection and of 三好创争)."""
+    """An instance's phase (``data.phase``, set by the shipped diagrams' scripts)."""
     return {
         "collecting": _("征集中"),
         "selecting": _("评审中"),
@@ -55,6 +55,19 @@ def phases() -> dict[str, str]:
         "selection": _("研究论证"),
         "publicity": _("公示中"),
         "awarded": _("已表彰"),
+        # 五个一线 (frontline)
+        "pool": _("人才库中"),
+        "appraising": _("研判中"),
+        "not_selected": _("未选派"),
+        "on_post": _("锻炼中"),
+        "assessed": _("已鉴定"),
+        "closed": _("已结束"),
+        # 总队长制 (village_appointment, village_problem)
+        "appointed": _("已任命"),
+        "triage": _("分级研判中"),
+        "dispatched": _("已交办"),
+        "returned": _("已退回"),
+        "solved": _("已解决"),
     }
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from flask import Flask
 
 from api.pages import words
 from engine import Engine
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
 
 def test_every_kind_of_job_an_instance_can_wait_on_has_a_name_in_both_languages(
@@ -18,3 +23,15 @@ def test_every_kind_of_job_an_instance_can_wait_on_has_a_name_in_both_languages(
             named = {kind: str(word) for kind, word in words.job_kinds().items()}
         assert kinds <= set(named), f"job kinds without a name: {sorted(kinds - set(named))}"
         assert all(check(named[k]) for k in kinds), (lang, named)
+
+
+def test_every_phase_the_shipped_diagrams_set_has_a_name(app: Flask) -> None:
+    """The instance list shows ``data.phase`` beside the status: a phase a diagram's script sets
+    must read as words there, not as its code (``on_post``, ``triage``)."""
+    shipped = "".join(p.read_text(encoding="utf-8") for p in BPMN.glob("*.bpmn"))
+    set_by_diagrams = set(re.findall(r"\bphase = ['\"](\w+)['\"]", shipped))
+    assert {"in_progress", "on_post", "triage"} <= set_by_diagrams
+    with app.test_request_context("/?lang=en"):
+        named = {phase: str(word) for phase, word in words.phases().items()}
+    assert set_by_diagrams - set(named) == set()
+    assert all(named[p].isascii() and "_" not in named[p] for p in set_by_diagrams), named
