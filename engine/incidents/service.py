@@ -241,9 +241,10 @@ def retry(step: Step, incident_id: str) -> tuple[IncidentRecord, list[str], str 
 
 
 def rerun_job(steps: Steps, incident_id: str, job_id: str, actor: str) -> IncidentRecord:
-    """Run a parked job once more, now, for the admin who retried its incident. Parked, no worker
-    takes it meanwhile. If it fails again the incident stays open with another attempt counted and
-    the job stays parked, and the failure is raised (422); otherwise the incident is resolved."""
+    """Run a job once more, now, for the admin who retried its incident (``retry`` claimed it, so
+    no worker or second retry takes it meanwhile). If it fails again the incident stays open with
+    another attempt counted, the job is parked again and the failure is raised (422); otherwise
+    the incident is resolved."""
     with steps.store.read() as s:
         job = s.get(Job, job_id)
         handler = steps.job_handlers.get(job.kind) if job is not None else None
