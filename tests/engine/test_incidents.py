@@ -5,13 +5,14 @@ the incidents; nobody but an admin repairs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert
 
 from engine import ConflictError, Engine, InvalidInputError, ManualClock, NotAllowedError, ScriptError
-from engine.incidents import MAX_JOB_ATTEMPTS
+from engine.incidents import MAX_JOB_ATTEMPTS, IncidentRecord
 from engine.incidents.tables import Incident
 from engine.organisation import PostAssignment, set_posts, upsert_unit
 from engine.tables import Job
@@ -56,6 +57,23 @@ def stopped_by_the_timer(engine: Engine, clock: ManualClock) -> str:
     clock.advance(timedelta(days=1, minutes=1))
     engine.run_due_jobs()
     return iid
+
+
+def parked_after_failures(
+    engine: Engine, clock: ManualClock, job_id: str, handler: Callable[[Job, bool], None]
+) -> IncidentRecord:
+    """A job of a kind of its own, run by the worker loop until it fails ``MAX_JOB_ATTEMPTS`` times
+    (the clock moving past each back-off): parked, with its incident."""
+    engine.job_handlers["archive"] = handler
+    with engine.store.write() as s:
+        s.add(
+            Job(id=job_id, kind="archive", due_at=clock.now(), payload={}, attempts=0, created_at=clock.now())
+        )
+    for _ in range(MAX_JOB_ATTEMPTS):
+        engine.run_due_jobs(kinds=["archive"])
+        clock.advance(timedelta(hours=7))  # past the longest back-off
+    [incident] = engine.list_incidents("admin")
+    return incident
 
 
 def test_a_failing_script_opens_an_incident_and_a_retry_after_repair_goes_on(
@@ -165,16 +183,7 @@ def test_a_job_out_of_attempts_becomes_an_incident_and_runs_again_on_retry(
         ran.append(job.id)
 
     ran: list[str] = []
-    share.job_handlers["archive"] = flaky
-    with share.store.write() as s:
-        s.add(
-            Job(id="j1", kind="archive", due_at=clock.now(), payload={}, attempts=0, created_at=clock.now())
-        )
-    for _ in range(MAX_JOB_ATTEMPTS):
-        share.run_due_jobs(kinds=["archive"])
-        clock.advance(timedelta(hours=7))  # past the longest back-off
-
-    [incident] = share.list_incidents("admin")
+    incident = parked_after_failures(share, clock, "j1", flaky)
     assert (incident.kind, incident.job_id, incident.attempts) == ("job", "j1", MAX_JOB_ATTEMPTS)
     assert "archive service is down" in incident.message
     clock.advance(timedelta(days=30))
@@ -195,15 +204,7 @@ def test_a_job_that_fails_again_on_retry_says_so_and_stays_parked(share: Engine,
         with share.store.write() as s:  # done: the handler removes its job, as the real ones do
             s.delete(s.get(Job, job.id))
 
-    share.job_handlers["archive"] = archive
-    with share.store.write() as s:
-        s.add(
-            Job(id="j2", kind="archive", due_at=clock.now(), payload={}, attempts=0, created_at=clock.now())
-        )
-    for _ in range(MAX_JOB_ATTEMPTS):
-        share.run_due_jobs(kinds=["archive"])
-        clock.advance(timedelta(hours=7))
-    [incident] = share.list_incidents("admin")
+    incident = parked_after_failures(share, clock, "j2", archive)
 
     with pytest.raises(ScriptError) as again:
         share.retry_incident(incident.id, "admin")
@@ -241,15 +242,7 @@ def test_a_second_retry_while_the_first_runs_is_refused_and_the_job_runs_once(
         with share.store.write() as s:
             s.delete(s.get(Job, job.id))
 
-    share.job_handlers["archive"] = archive
-    with share.store.write() as s:
-        s.add(
-            Job(id="j3", kind="archive", due_at=clock.now(), payload={}, attempts=0, created_at=clock.now())
-        )
-    for _ in range(MAX_JOB_ATTEMPTS):
-        share.run_due_jobs(kinds=["archive"])
-        clock.advance(timedelta(hours=7))
-    [incident] = share.list_incidents("admin")
+    incident = parked_after_failures(share, clock, "j3", archive)
     up["yes"] = True
     share.retry_incident(incident.id, "admin")
     assert ran == ["j3"] and len(second) == 1 and "正在重试" in second[0].detail

@@ -369,18 +369,26 @@ def test_quiet_hours_take_ascii_clock_times_only(engine: Engine) -> None:
 APPROVAL = Path(__file__).resolve().parent.parent / "data" / "engine" / "approval.bpmn"
 
 
-def test_signers_are_told_and_the_systems_own_reminder_waits_out_quiet_hours(
-    make_engine, clock: ManualClock, robots: Robots
-) -> None:
+def approval_engine(make_engine, robots: Robots, mode: str, people: dict[str, list[str]]) -> Engine:
+    """The approval test diagram with signing ``mode``, its people, and a 企业微信 robot."""
     engine = make_engine()
     engine.webhook_allow_private = True
-    for user, groups in {"wang": [], "a": ["reviewers"], "b": ["reviewers"], "s1": [], "s2": []}.items():
+    for user, groups in people.items():
         engine.upsert_user(user, groups=groups)
     engine.upsert_user("admin", roles=["admin"])
-    xml = APPROVAL.read_text().replace("__AUTO__", "never").replace("__MODE__", "all")
+    xml = APPROVAL.read_text().replace("__AUTO__", "never").replace("__MODE__", mode)
     engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
     engine.create_notification_channel(
         "admin", {"kind": "wecom", "name": "企业微信群", "settings": {"url": robots.wecom}}
+    )
+    return engine
+
+
+def test_signers_are_told_and_the_systems_own_reminder_waits_out_quiet_hours(
+    make_engine, clock: ManualClock, robots: Robots
+) -> None:
+    engine = approval_engine(
+        make_engine, robots, "all", {"wang": [], "a": ["reviewers"], "b": ["reviewers"], "s1": [], "s2": []}
     )
     for person in ("a", "b"):
         engine.set_notification_preferences(
@@ -442,15 +450,8 @@ def test_whoever_a_task_is_handed_to_is_told(engine: Engine, mailbox: Mailbox) -
 def test_in_sequential_signing_the_next_signer_is_told_when_their_turn_comes(
     make_engine, robots: Robots
 ) -> None:
-    engine = make_engine()
-    engine.webhook_allow_private = True
-    for user, groups in {"wang": [], "a": ["reviewers"], "s1": [], "s2": []}.items():
-        engine.upsert_user(user, groups=groups)
-    engine.upsert_user("admin", roles=["admin"])
-    xml = APPROVAL.read_text().replace("__AUTO__", "never").replace("__MODE__", "sequential")
-    engine.deploy({"approval.bpmn": xml.encode()}, actor="admin")
-    engine.create_notification_channel(
-        "admin", {"kind": "wecom", "name": "企业微信群", "settings": {"url": robots.wecom}}
+    engine = approval_engine(
+        make_engine, robots, "sequential", {"wang": [], "a": ["reviewers"], "s1": [], "s2": []}
     )
     inst = engine.start("approval_demo", actor="wang", data={"signers": ["s1", "s2"]})
     engine.complete(engine.get_instance(inst.id).open_tasks[0].id, "wang", {"title": "修缮村道"})
