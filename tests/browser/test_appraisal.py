@@ -105,8 +105,22 @@ def test_the_organiser_reads_the_ranking_and_runs_the_publicity(login, server, t
     phone.wait_for_url("**/appraisal/lists/*")
     assert no_sideways_scroll(phone) <= 1
     phone.screenshot(path=str(tmp_path / "publicity-phone.png"), full_page=True)
+    assert "2026 第1名，总分88" in phone.locator("#entries tbody tr").first.inner_text()
     english = login(organiser, viewport=(1366, 768))
     english.goto("/appraisal/rankings?scheme=四强&period=2026&lang=en")
     assert "Rank" in english.locator("#ranking thead").inner_text()
+    list_url = phone.url.split("?")[0]
+    for page, width in ((english, "desk"), (login(organiser, viewport=(390, 844)), "phone")):
+        page.goto(f"{list_url}?lang=en")  # a place in the page's words, not the engine's sentence
+        assert "2026: placed 1, total 88" in page.locator("#entries tbody tr").first.inner_text()
+        text = page.inner_text("main")
+        assert (
+            "Proposed list (2 places)" in text and "Reserve: 淤溪镇" in text and "Upheld: 经核实属实" in text
+        )
+        page.screenshot(path=str(tmp_path / f"publicity-en-{width}.png"), full_page=True)
+        page.goto(f"/appraisal/units/{codes['lt']}/archive?lang=en")
+        assert "2026: placed 1 of 4, total 88" in page.locator("#archive").inner_text()
+        assert no_sideways_scroll(page) <= 1
+        page.screenshot(path=str(tmp_path / f"unit-archive-en-{width}.png"), full_page=True)
     assert desk.js_errors == [] and phone.js_errors == []
     print(f"screenshots in {tmp_path}")
